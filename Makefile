@@ -1,0 +1,137 @@
+# xdc — a declarative data-centre reconciler for Xen.
+#
+# One plain Makefile. Sources are listed by role, in the order data flows:
+# schema (YAML -> desired model) -> planner -> drivers -> reconciler (CLI).
+
+PREFIX	?= /usr/local
+BINDIR	?= $(PREFIX)/bin
+MANDIR	?= $(PREFIX)/share/man
+BUILD	?= build
+VERSION	 = 0.1.0
+
+CC	?= cc
+CSTD	 = -std=c11 -D_GNU_SOURCE
+WARN	 = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+	   -Wpointer-arith -Wcast-qual -Wformat=2
+ifneq ($(CI),)
+WARN	+= -Werror
+endif
+OPT	?= -O2 -g
+CFLAGS	?= $(OPT)
+XCFLAGS	 = $(CSTD) $(WARN) -I. -MMD -MP -DXDC_VERSION=\"$(VERSION)\"
+
+# pkg-config modules, by the role that needs them.
+SCHEMA_PKGS	= yaml-0.1
+TEST_PKGS	= cmocka
+PKGS		= $(SCHEMA_PKGS)
+PKG_CFLAGS	:= $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS	:= $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+# The desired model and its loader.
+SCHEMA_SRCS	= schema/error.c schema/arena.c schema/diag.c schema/model.c \
+		  schema/values.c schema/kinds.c schema/load.c schema/check.c
+
+# The command line.
+RECONCILER_SRCS	= reconciler/cli.c reconciler/cmd_validate.c
+MAIN_SRCS	= reconciler/main.c
+
+LIB_SRCS	= $(SCHEMA_SRCS) $(RECONCILER_SRCS)
+LIB_OBJS	= $(LIB_SRCS:%.c=$(BUILD)/%.o)
+MAIN_OBJS	= $(MAIN_SRCS:%.c=$(BUILD)/%.o)
+XDC		= $(BUILD)/xdc
+LIBXDC		= $(BUILD)/libxdc.a
+
+# cmocka unit tests mirror the source tree: tests/schema/test_load.c tests
+# schema/load.c.
+UNIT_SRCS	= tests/schema/test_values.c tests/schema/test_load.c \
+		  tests/schema/test_rules.c
+UNIT_BINS	= $(UNIT_SRCS:%.c=$(BUILD)/%)
+
+.PHONY: all deps test unit golden golden-update check fuzz fuzz-run \
+	format install uninstall clean demo bench
+all: deps $(XDC)
+
+deps:
+	@scripts/deps build
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(XCFLAGS) $(PKG_CFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(LIBXDC): $(LIB_OBJS)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(XDC): $(MAIN_OBJS) $(LIBXDC)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(BUILD)/tests/%: tests/%.c $(LIBXDC)
+	@mkdir -p $(@D)
+	$(CC) $(XCFLAGS) $(PKG_CFLAGS) $(shell pkg-config --cflags $(TEST_PKGS)) \
+	    $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBXDC) $(PKG_LIBS) \
+	    $(shell pkg-config --libs $(TEST_PKGS))
+
+# `make test`: every unit test, then every golden file.
+test:
+	@scripts/deps test
+	@$(MAKE) --no-print-directory $(XDC) $(UNIT_BINS)
+	@$(MAKE) --no-print-directory unit golden
+
+unit: $(UNIT_BINS)
+	@tests/run-unit $(UNIT_BINS)
+
+golden: $(XDC)
+	@tests/golden XDC=$(XDC)
+
+golden-update: $(XDC)
+	@tests/golden --update XDC=$(XDC)
+
+# `make check`: the tests again under ASan/UBSan, then valgrind, then a short
+# fuzz run of the loader.
+SAN_FLAGS = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+	    -fno-sanitize-recover=all
+check: test
+	@scripts/deps check
+	@$(MAKE) --no-print-directory BUILD=$(BUILD)/san \
+	    CFLAGS="$(SAN_FLAGS)" LDFLAGS="$(SAN_FLAGS)" \
+	    $(BUILD)/san/xdc $(UNIT_SRCS:%.c=$(BUILD)/san/%)
+	@ASAN_OPTIONS=detect_leaks=1 tests/run-unit $(UNIT_SRCS:%.c=$(BUILD)/san/%)
+	@ASAN_OPTIONS=detect_leaks=1 tests/golden XDC=$(BUILD)/san/xdc
+	@tests/run-unit --valgrind $(UNIT_BINS)
+	@tests/golden --valgrind XDC=$(XDC)
+	@$(MAKE) --no-print-directory fuzz-run FUZZ_SECONDS=$${FUZZ_SECONDS:-30}
+
+# The loader's libFuzzer target, built with clang.
+FUZZ		= $(BUILD)/fuzz/fuzz_load
+FUZZ_SECONDS	?= 60
+fuzz: $(FUZZ)
+$(FUZZ): tests/fuzz/fuzz_load.c $(SCHEMA_SRCS)
+	@scripts/deps fuzz
+	@mkdir -p $(@D)
+	clang $(CSTD) -I. -O1 -g -fsanitize=fuzzer,address,undefined \
+	    -fno-sanitize-recover=all \
+	    $(PKG_CFLAGS) -o $@ $^ $(PKG_LIBS)
+fuzz-run: $(FUZZ)
+	@mkdir -p tests/fuzz/corpus-run
+	$(FUZZ) -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
+	    -dict=tests/fuzz/yaml.dict tests/fuzz/corpus-run tests/fuzz/corpus
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+install: $(XDC)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5
+	install -m 0755 $(XDC) $(DESTDIR)$(BINDIR)/xdc
+	install -m 0644 docs/man/xdc.1 $(DESTDIR)$(MANDIR)/man1/xdc.1
+	install -m 0644 docs/man/xdc.yaml.5 $(DESTDIR)$(MANDIR)/man5/xdc.yaml.5
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/xdc $(DESTDIR)$(MANDIR)/man1/xdc.1 \
+	    $(DESTDIR)$(MANDIR)/man5/xdc.yaml.5
+
+clean:
+	rm -rf $(BUILD) tests/fuzz/corpus-run
+
+-include tests/xen-lab/lab.mk
+-include bench/bench.mk
+-include $(LIB_OBJS:.o=.d) $(MAIN_OBJS:.o=.d)

@@ -1,0 +1,219 @@
+/*
+ * The command table, option parsing shared by every command, and the entry
+ * point. Each command lives in its own cmd_*.c file.
+ */
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "reconciler/cli.h"
+
+#define COMMON_OPTIONS                                                        \
+	"common options:\n"                                                   \
+	"  --driver xen|sim     where domains go (default: xen where /proc/xen " \
+	"exists, else sim)\n"                                                 \
+	"  --net netlink|sim    where Networks go\n"                          \
+	"  --git URL|DIR --ref REF\n"                                         \
+	"                       read the configuration from a git commit\n"   \
+	"  --host NAME          which host this agent is\n"                   \
+	"  --state FILE         the sim driver's pool (default .xdc/sim.json)\n" \
+	"  --state-dir DIR      status, metrics, lock and git cache\n"        \
+	"  -v, -q               more, less logging\n"                         \
+	"  -h, --help           this help\n"
+
+const struct xdc_cmd xdc_cmds[] = {
+	{ "validate", cmd_validate, 0, "validate [PATH]",
+	    "check a configuration and print every error",
+	    "PATH is a directory of *.yaml/*.yml files or one file (default: "
+	    "the current directory).\n"
+	    "Exits 0 when the configuration is valid, 1 otherwise.\n" },
+	{ "version", cmd_version, 0, "version", "print xdc's version", "" },
+	{ NULL, NULL, 0, NULL, NULL, NULL },
+};
+
+void
+cli_usage(const struct cli *cli, FILE *fp)
+{
+	const struct xdc_cmd *c;
+
+	if (cli->cl_cmd != NULL) {
+		fprintf(fp, "usage: %s %s\n%s.\n\n%s\n%s", cli->cl_prog,
+		    cli->cl_cmd->c_usage, cli->cl_cmd->c_summary,
+		    cli->cl_cmd->c_options, COMMON_OPTIONS);
+		return;
+	}
+	fprintf(fp, "usage: %s COMMAND [ARGS]\n\ncommands:\n", cli->cl_prog);
+	for (c = xdc_cmds; c->c_name != NULL; c++)
+		fprintf(fp, "  %-34s %s\n", c->c_usage, c->c_summary);
+	fprintf(fp, "\n%s COMMAND --help tells more.\n", cli->cl_prog);
+}
+
+void
+cli_log(const struct cli *cli, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (cli->cl_verbose < 0)
+		return;
+	fprintf(stderr, "%s: ", cli->cl_prog);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+enum {
+	OPT_DRIVER = 1000,
+	OPT_NET,
+	OPT_GIT,
+	OPT_REF,
+	OPT_HOST,
+	OPT_STATE,
+	OPT_STATE_DIR,
+};
+
+static const struct option common_longopts[] = {
+	{ "driver", required_argument, NULL, OPT_DRIVER },
+	{ "net", required_argument, NULL, OPT_NET },
+	{ "git", required_argument, NULL, OPT_GIT },
+	{ "ref", required_argument, NULL, OPT_REF },
+	{ "host", required_argument, NULL, OPT_HOST },
+	{ "state", required_argument, NULL, OPT_STATE },
+	{ "state-dir", required_argument, NULL, OPT_STATE_DIR },
+	{ "help", no_argument, NULL, 'h' },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "quiet", no_argument, NULL, 'q' },
+};
+
+#define NCOMMON (sizeof(common_longopts) / sizeof(common_longopts[0]))
+
+int
+cli_parse(struct cli *cli, int argc, char **argv, const char *shortopts,
+    const struct option *longopts,
+    int (*fn)(struct cli *, int, const char *, void *), void *arg,
+    const char **args, int max_args)
+{
+	struct option opts[64];
+	char sopts[64];
+	size_t n = 0;
+	int c, nargs = 0;
+
+	memcpy(opts, common_longopts, sizeof(common_longopts));
+	n = NCOMMON;
+	for (; longopts != NULL && longopts->name != NULL && n < 63; longopts++)
+		opts[n++] = *longopts;
+	memset(&opts[n], 0, sizeof(opts[n]));
+	snprintf(sopts, sizeof(sopts), "+hvq%s", shortopts ? shortopts : "");
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, sopts, opts, NULL)) != -1) {
+		switch (c) {
+		case 'h':
+			cli_usage(cli, stdout);
+			return 1;
+		case 'v':
+			cli->cl_verbose++;
+			break;
+		case 'q':
+			cli->cl_verbose--;
+			break;
+		case OPT_DRIVER:
+			if (strcmp(optarg, "xen") && strcmp(optarg, "sim")) {
+				fprintf(stderr, "%s: --driver: expected xen or "
+						"sim, got \"%s\"\n",
+				    cli->cl_prog, optarg);
+				return -1;
+			}
+			cli->cl_driver = optarg;
+			break;
+		case OPT_NET:
+			if (strcmp(optarg, "netlink") && strcmp(optarg, "sim")) {
+				fprintf(stderr, "%s: --net: expected netlink "
+						"or sim, got \"%s\"\n",
+				    cli->cl_prog, optarg);
+				return -1;
+			}
+			cli->cl_net = optarg;
+			break;
+		case OPT_GIT:
+			cli->cl_git = optarg;
+			break;
+		case OPT_REF:
+			cli->cl_ref = optarg;
+			break;
+		case OPT_HOST:
+			cli->cl_host = optarg;
+			break;
+		case OPT_STATE:
+			cli->cl_state = optarg;
+			break;
+		case OPT_STATE_DIR:
+			cli->cl_state_dir = optarg;
+			break;
+		case '?':
+			cli_usage(cli, stderr);
+			return -1;
+		default:
+			if (fn == NULL || fn(cli, c, optarg, arg) != 0) {
+				cli_usage(cli, stderr);
+				return -1;
+			}
+			break;
+		}
+	}
+	for (; optind < argc; optind++) {
+		if (nargs >= max_args) {
+			fprintf(stderr, "%s %s: unexpected argument \"%s\"\n",
+			    cli->cl_prog, cli->cl_cmd->c_name, argv[optind]);
+			cli_usage(cli, stderr);
+			return -1;
+		}
+		args[nargs++] = argv[optind];
+	}
+	return 0;
+}
+
+int
+cmd_version(struct cli *cli, int argc, char **argv)
+{
+	int rc;
+
+	if ((rc = cli_parse(cli, argc, argv, NULL, NULL, NULL, NULL, NULL, 0)))
+		return rc > 0 ? XDC_EXIT_OK : XDC_EXIT_ERROR;
+	printf("xdc %s\n", XDC_VERSION);
+	return XDC_EXIT_OK;
+}
+
+int
+cli_main(int argc, char **argv)
+{
+	struct cli cli;
+	const struct xdc_cmd *c;
+
+	memset(&cli, 0, sizeof(cli));
+	cli.cl_prog = "xdc";
+	if (argc < 2) {
+		cli_usage(&cli, stderr);
+		return XDC_EXIT_ERROR;
+	}
+	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") ||
+	    !strcmp(argv[1], "help")) {
+		cli_usage(&cli, stdout);
+		return XDC_EXIT_OK;
+	}
+	if (!strcmp(argv[1], "--version"))
+		argv[1] = (char *)"version";
+	for (c = xdc_cmds; c->c_name != NULL; c++)
+		if (!strcmp(argv[1], c->c_name))
+			break;
+	if (c->c_name == NULL) {
+		fprintf(stderr, "%s: unknown command \"%s\"\n\n", cli.cl_prog,
+		    argv[1]);
+		cli_usage(&cli, stderr);
+		return XDC_EXIT_ERROR;
+	}
+	cli.cl_cmd = c;
+	return c->c_fn(&cli, argc - 1, argv + 1);
+}

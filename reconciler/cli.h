@@ -1,0 +1,60 @@
+/*
+ * The command line: a table of commands (xl's xl_cmdtable.c, vmctl's
+ * ctl_commands[]) and the options every command shares.
+ */
+#ifndef XDC_CLI_H
+#define XDC_CLI_H
+
+#include <stdio.h>
+
+struct cli {
+	const char *cl_prog;	   /* "xdc" */
+	const struct xdc_cmd *cl_cmd;
+	int cl_verbose;		   /* -1 quiet, 0 normal, 1.. verbose */
+	const char *cl_driver;	   /* --driver */
+	const char *cl_net;	   /* --net */
+	const char *cl_git;	   /* --git */
+	const char *cl_ref;	   /* --ref */
+	const char *cl_host;	   /* --host */
+	const char *cl_state;	   /* --state */
+	const char *cl_state_dir;  /* --state-dir */
+};
+
+struct xdc_cmd {
+	const char *c_name;
+	int (*c_fn)(struct cli *, int argc, char **argv);
+	int c_modifies; /* changes the pool: takes the lock */
+	const char *c_usage;
+	const char *c_summary;
+	const char *c_options; /* the command's own options, for --help */
+};
+
+extern const struct xdc_cmd xdc_cmds[];
+
+/* Exit codes (SPEC §5). */
+#define XDC_EXIT_OK 0
+#define XDC_EXIT_ERROR 1
+#define XDC_EXIT_CHANGES 2
+
+int cli_main(int argc, char **argv);
+
+/*
+ * Parse a command's arguments: the options every command shares, the
+ * command's own (longopts/shortopts as getopt_long, handled by fn), and at
+ * most max_args positional arguments into args. Prints usage and returns -1
+ * on a mistake; returns 1 when --help was given (usage printed), else 0.
+ */
+struct option;
+int cli_parse(struct cli *, int argc, char **argv, const char *shortopts,
+    const struct option *longopts, int (*fn)(struct cli *, int, const char *,
+					void *),
+    void *arg, const char **args, int max_args);
+
+void cli_usage(const struct cli *, FILE *);
+void cli_log(const struct cli *, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+int cmd_validate(struct cli *, int, char **);
+int cmd_version(struct cli *, int, char **);
+
+#endif /* XDC_CLI_H */

@@ -1,0 +1,132 @@
+/*
+ * The bump allocator (see arena.h). Blocks grow geometrically up to a
+ * ceiling, so a configuration of a hundred thousand VMs takes a few dozen
+ * mallocs rather than a few million.
+ */
+#include <stdarg.h>
+#include <stdalign.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "schema/arena.h"
+#include "schema/error.h"
+
+#define ARENA_MIN_BLOCK (16 * 1024)
+#define ARENA_MAX_BLOCK (4 * 1024 * 1024)
+#define ARENA_ALIGN alignof(max_align_t)
+
+struct block {
+	struct block *b_next;
+	size_t b_size;
+	size_t b_used;
+	alignas(max_align_t) unsigned char b_data[];
+};
+
+struct xdc_arena {
+	struct block *a_head;
+	size_t a_next_size;
+};
+
+struct xdc_arena *
+xdc_arena_new(void)
+{
+	struct xdc_arena *a = xdc_calloc(1, sizeof(*a));
+
+	a->a_next_size = ARENA_MIN_BLOCK;
+	return a;
+}
+
+void
+xdc_arena_free(struct xdc_arena *a)
+{
+	struct block *b, *next;
+
+	if (a == NULL)
+		return;
+	for (b = a->a_head; b != NULL; b = next) {
+		next = b->b_next;
+		free(b);
+	}
+	free(a);
+}
+
+void
+xdc_arena_reset(struct xdc_arena *a)
+{
+	struct block *b, *next;
+
+	if (a->a_head == NULL)
+		return;
+	/* Keep the newest (largest) block; it is where the next use will fit. */
+	for (b = a->a_head->b_next; b != NULL; b = next) {
+		next = b->b_next;
+		free(b);
+	}
+	a->a_head->b_next = NULL;
+	a->a_head->b_used = 0;
+}
+
+void *
+xdc_arena_alloc(struct xdc_arena *a, size_t n)
+{
+	struct block *b = a->a_head;
+	size_t size;
+	void *p;
+
+	n = (n + ARENA_ALIGN - 1) & ~(ARENA_ALIGN - 1);
+	if (b == NULL || b->b_size - b->b_used < n) {
+		size = a->a_next_size;
+		if (size < n)
+			size = n;
+		b = xdc_malloc(sizeof(*b) + size);
+		b->b_size = size;
+		b->b_used = 0;
+		b->b_next = a->a_head;
+		a->a_head = b;
+		if (a->a_next_size < ARENA_MAX_BLOCK)
+			a->a_next_size *= 2;
+	}
+	p = b->b_data + b->b_used;
+	b->b_used += n;
+	return p;
+}
+
+void *
+xdc_arena_zalloc(struct xdc_arena *a, size_t n)
+{
+	return memset(xdc_arena_alloc(a, n), 0, n);
+}
+
+char *
+xdc_arena_strndup(struct xdc_arena *a, const char *s, size_t n)
+{
+	char *p = xdc_arena_alloc(a, n + 1);
+
+	memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}
+
+char *
+xdc_arena_strdup(struct xdc_arena *a, const char *s)
+{
+	return xdc_arena_strndup(a, s, strlen(s));
+}
+
+char *
+xdc_arena_printf(struct xdc_arena *a, const char *fmt, ...)
+{
+	va_list ap;
+	char *tmp, *p;
+
+	va_start(ap, fmt);
+	if (vasprintf(&tmp, fmt, ap) < 0)
+		tmp = NULL;
+	va_end(ap);
+	if (tmp == NULL)
+		return xdc_arena_strdup(a, "");
+	p = xdc_arena_strdup(a, tmp);
+	free(tmp);
+	return p;
+}

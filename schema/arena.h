@@ -1,0 +1,25 @@
+/*
+ * A bump allocator for data that lives and dies together: a configuration's
+ * strings and arrays, or one YAML document's nodes. Freeing is all at once.
+ */
+#ifndef XDC_ARENA_H
+#define XDC_ARENA_H
+
+#include <stddef.h>
+
+struct xdc_arena;
+
+struct xdc_arena *xdc_arena_new(void);
+void xdc_arena_free(struct xdc_arena *);
+/* Forget everything allocated, keeping the first block for reuse. */
+void xdc_arena_reset(struct xdc_arena *);
+
+/* Memory aligned for any type; never NULL (allocation failure aborts). */
+void *xdc_arena_alloc(struct xdc_arena *, size_t);
+void *xdc_arena_zalloc(struct xdc_arena *, size_t);
+char *xdc_arena_strndup(struct xdc_arena *, const char *, size_t);
+char *xdc_arena_strdup(struct xdc_arena *, const char *);
+char *xdc_arena_printf(struct xdc_arena *, const char *, ...)
+    __attribute__((format(printf, 2, 3)));
+
+#endif /* XDC_ARENA_H */

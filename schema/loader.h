@@ -1,0 +1,125 @@
+/*
+ * The loader's private vocabulary, shared by load.c (YAML -> nodes -> typed
+ * objects), kinds.c (the schema tables) and check.c (rules that span
+ * objects). Nothing outside schema/ includes this.
+ */
+#ifndef XDC_LOADER_H
+#define XDC_LOADER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "schema/arena.h"
+#include "schema/diag.h"
+#include "schema/model.h"
+
+/* One YAML node of the document being read, with its 1-based position. */
+enum node_type { NODE_SCALAR, NODE_MAP, NODE_SEQ };
+
+struct node {
+	enum node_type nd_type;
+	uint32_t nd_line;
+	uint32_t nd_col;
+	uint32_t nd_count;    /* children; a map's are key, value, key, ... */
+	struct node *nd_first; /* first child */
+	struct node *nd_last;
+	struct node *nd_next; /* next sibling */
+	const char *nd_value; /* scalar text, NUL-terminated */
+	size_t nd_len;	      /* may differ from strlen: "\0" escapes */
+	int nd_plain;	      /* a plain (unquoted) scalar */
+};
+
+/* What a field's value is, and so which parser reads it. */
+enum field_type {
+	FT_KIND,   /* "kind": read before the table, nothing to store */
+	FT_NAME,   /* const char *, a DNS label */
+	FT_STRING, /* const char *, any text */
+	FT_PATH,   /* const char *, an absolute path */
+	FT_IFNAME, /* const char *, a Linux interface name */
+	FT_SIZE,   /* uint64_t bytes */
+	FT_U16,	   /* uint16_t within [min, max] */
+	FT_U32,	   /* uint32_t within [min, max] */
+	FT_BOOL,   /* int */
+	FT_ENUM,   /* int (an enum), index into f_enum */
+	FT_LABELS, /* struct xdc_labels */
+	FT_MAC,	   /* uint8_t[6] */
+	FT_WINDOW, /* struct xdc_window */
+	FT_RATE,   /* struct xdc_rate */
+	FT_MAP,	   /* a nested mapping stored in the same object */
+	FT_LIST,   /* a list of objects of f_sub, array + count */
+};
+
+#define F_REQUIRED 0x1
+
+struct object_type;
+
+struct field {
+	const char *f_key;
+	int f_id; /* bit in the object's set mask, index of its loc */
+	enum field_type f_type;
+	size_t f_off; /* where the value goes in the object */
+	unsigned f_flags;
+	uint64_t f_min, f_max;	       /* FT_U16, FT_U32 */
+	const char *const *f_enum;     /* FT_ENUM: names, NULL-terminated */
+	const struct object_type *f_sub; /* FT_MAP, FT_LIST */
+	size_t f_count_off;	       /* FT_LIST: where the count goes */
+};
+
+struct loader;
+
+/*
+ * A kind, or the element of a list, as a table. set_off and loc_off locate
+ * the object's uint32_t set mask and its struct xdc_loc array.
+ */
+struct object_type {
+	const char *o_name; /* "VM", "disk" */
+	const struct field *o_fields;
+	size_t o_nfields;
+	size_t o_size;
+	size_t o_set_off;
+	size_t o_loc_off;
+	/* Defaults and the rules within one object, once it is read. */
+	void (*o_finish)(struct loader *, void *obj, const struct node *,
+	    const char *path);
+};
+
+/* The kinds of document, in the order their arrays sit in the config. */
+enum kind { KIND_HOST, KIND_NETWORK, KIND_VM, KIND_SLA, KIND__COUNT };
+
+struct kind_array {
+	void *ka_v;
+	size_t ka_n;
+	size_t ka_cap;
+};
+
+struct loader {
+	struct xdc_diags *l_diags;
+	struct xdc_arena *l_arena; /* the configuration's */
+	struct xdc_arena *l_nodes; /* the current document's nodes */
+	const char *l_root;
+	const char **l_files;	   /* [0] unused */
+	size_t l_nfiles;
+	size_t l_cap_files;
+	uint32_t l_file; /* index of the file being read */
+	struct kind_array l_kinds[KIND__COUNT];
+};
+
+extern const struct object_type *const schema_kinds[KIND__COUNT];
+
+/* Report a diagnostic at a node, or at a position of the current file. */
+void loader_diag(struct loader *, const struct node *, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void loader_diag_loc(struct loader *, const struct xdc_loc *, const char *fmt,
+    ...) __attribute__((format(printf, 3, 4)));
+/* "FILE:LINE:COL" of a location, in the loader's arena. */
+const char *loader_where(struct loader *, const struct xdc_loc *);
+/* Is a position a before b (file, line, column)? */
+int loc_before(const struct xdc_loc *, const struct xdc_loc *);
+
+/* The rules that span objects, run once every file is read. */
+void check_config(struct loader *, struct xdc_config *);
+
+#define FIELD_SET(obj, type, id) \
+	((*(const uint32_t *)((const char *)(obj) + (type)->o_set_off) >> (id)) & 1)
+
+#endif /* XDC_LOADER_H */

@@ -1,0 +1,291 @@
+/*
+ * The desired model: what a configuration declares, typed and validated.
+ *
+ * This header is the vocabulary shared by the loader, the planner and the
+ * drivers, and it deliberately knows nothing of YAML. A loaded configuration
+ * is plain data: arrays of structs that every layer reads and none writes
+ * (libxl's libxl_domain_config is the model). Every object and every field
+ * remembers where it was declared, so that the planner can explain an action
+ * by FILE:LINE and a cross-object check can point at the offending value.
+ */
+#ifndef XDC_MODEL_H
+#define XDC_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Where a node was declared: an index into xdc_config.cfg_files, 1-based. */
+struct xdc_loc {
+	uint32_t file;
+	uint32_t line;
+	uint32_t col;
+};
+
+struct xdc_label {
+	const char *key;
+	const char *value;
+};
+
+struct xdc_labels {
+	struct xdc_label *lb_v; /* sorted by key, keys unique */
+	size_t lb_n;
+};
+
+/* ---- Host ------------------------------------------------------------ */
+
+enum xdc_host_state { XDC_HOST_ACTIVE, XDC_HOST_DRAINED };
+
+enum xdc_host_field {
+	HOST_F_KIND,
+	HOST_F_NAME,
+	HOST_F_LABELS,
+	HOST_F_MEMORY,
+	HOST_F_CPUS,
+	HOST_F_STATE,
+	HOST_F__COUNT
+};
+
+struct xdc_host {
+	const char *h_name;
+	struct xdc_labels h_labels;
+	uint64_t h_memory; /* bytes; 0 when not declared (ask the hypervisor) */
+	uint32_t h_cpus;   /* 0 when not declared */
+	enum xdc_host_state h_state;
+	uint32_t h_set; /* bit (1 << field) for each key written */
+	struct xdc_loc h_loc[HOST_F__COUNT];
+};
+
+/* ---- Network --------------------------------------------------------- */
+
+enum xdc_net_field {
+	NET_F_KIND,
+	NET_F_NAME,
+	NET_F_BRIDGE,
+	NET_F_UPLINK,
+	NET_F_VLAN,
+	NET_F_MTU,
+	NET_F__COUNT
+};
+
+struct xdc_network {
+	const char *n_name;
+	const char *n_bridge; /* always set: declared, or "xdc-" + name */
+	const char *n_uplink; /* NULL when none */
+	uint16_t n_vlan;      /* 0 when none */
+	uint32_t n_mtu;       /* 0 when not declared (leave the kernel's) */
+	uint32_t n_set;
+	struct xdc_loc n_loc[NET_F__COUNT];
+};
+
+/* ---- VM -------------------------------------------------------------- */
+
+enum xdc_vm_type { XDC_VM_PV, XDC_VM_PVH, XDC_VM_HVM };
+enum xdc_vm_state { XDC_VM_RUNNING, XDC_VM_STOPPED, XDC_VM_PAUSED };
+enum xdc_disk_format { XDC_DISK_RAW, XDC_DISK_QCOW2, XDC_DISK_VHD };
+
+enum xdc_disk_field {
+	DISK_F_TARGET,
+	DISK_F_VDEV,
+	DISK_F_FORMAT,
+	DISK_F_READONLY,
+	DISK_F__COUNT
+};
+
+struct xdc_disk {
+	const char *d_target;
+	const char *d_vdev; /* always set: declared, or xvda, xvdb, ... */
+	enum xdc_disk_format d_format;
+	int d_readonly;
+	uint32_t d_set;
+	struct xdc_loc d_loc[DISK_F__COUNT];
+};
+
+enum xdc_nic_field { NIC_F_NETWORK, NIC_F_MAC, NIC_F__COUNT };
+
+struct xdc_nic {
+	const char *nic_network;
+	size_t nic_net; /* index into cfg_networks, resolved by the loader */
+	uint8_t nic_mac[6]; /* always set: declared, or derived (see below) */
+	uint32_t nic_set;
+	struct xdc_loc nic_loc[NIC_F__COUNT];
+};
+
+enum xdc_vm_field {
+	VM_F_KIND,
+	VM_F_NAME,
+	VM_F_LABELS,
+	VM_F_TYPE,
+	VM_F_MEMORY,
+	VM_F_MAX_MEMORY,
+	VM_F_VCPUS,
+	VM_F_MAX_VCPUS,
+	VM_F_KERNEL,
+	VM_F_RAMDISK,
+	VM_F_CMDLINE,
+	VM_F_DISKS,
+	VM_F_NICS,
+	VM_F_HOST,
+	VM_F_STATE,
+	VM_F_PROTECT,
+	VM_F__COUNT
+};
+
+/*
+ * The policy fields an SLA can set, and which SLA set them for one VM. The
+ * loader resolves selectors once, so that the planner reads a VM's policy
+ * without matching labels again.
+ */
+enum xdc_policy {
+	XDC_POL_CPU_WEIGHT,
+	XDC_POL_CPU_CAP,
+	XDC_POL_RESTART,
+	XDC_POL_RESTART_LIMIT,
+	XDC_POL_SPREAD,
+	XDC_POL_MIN_RUNNING,
+	XDC_POL_HOST_FAILURES,
+	XDC_POL_WINDOW,
+	XDC_POL__COUNT
+};
+
+#define XDC_NO_SLA ((uint32_t)-1)
+
+struct xdc_vm {
+	const char *vm_name;
+	struct xdc_labels vm_labels;
+	enum xdc_vm_type vm_type;
+	uint64_t vm_memory;     /* bytes, a whole number of KiB */
+	uint64_t vm_max_memory; /* bytes; = vm_memory when not declared */
+	uint32_t vm_vcpus;
+	uint32_t vm_max_vcpus; /* = vm_vcpus when not declared */
+	const char *vm_kernel; /* NULL when none */
+	const char *vm_ramdisk;
+	const char *vm_cmdline;
+	struct xdc_disk *vm_disks;
+	size_t vm_ndisks;
+	struct xdc_nic *vm_nics;
+	size_t vm_nnics;
+	const char *vm_host; /* NULL when the planner places it */
+	enum xdc_vm_state vm_state;
+	int vm_protect;
+	uint32_t vm_set;
+	struct xdc_loc vm_loc[VM_F__COUNT];
+	/* Index into cfg_slas of the SLA that sets each policy field. */
+	uint32_t vm_sla[XDC_POL__COUNT];
+};
+
+/* ---- SLA ------------------------------------------------------------- */
+
+enum xdc_restart { XDC_RESTART_ALWAYS, XDC_RESTART_ON_CRASH, XDC_RESTART_NEVER };
+enum xdc_spread { XDC_SPREAD_NONE, XDC_SPREAD_HOST };
+
+/* A maintenance window, in UTC: days of the week and minutes of the day. */
+struct xdc_window {
+	uint8_t w_days;    /* bit d for day d, 0 = Sunday (as struct tm) */
+	uint16_t w_start;  /* minutes after midnight */
+	uint16_t w_end;    /* exclusive; <= w_start means it ends the next day */
+};
+
+struct xdc_rate {
+	uint32_t r_count;  /* at most this many ... */
+	uint32_t r_period; /* ... in this many seconds */
+};
+
+enum xdc_sla_field {
+	SLA_F_KIND,
+	SLA_F_NAME,
+	SLA_F_SELECTOR,
+	SLA_F_CPU,
+	SLA_F_AVAILABILITY,
+	SLA_F_MAINTENANCE,
+	/* The policy fields, in enum xdc_policy's order. */
+	SLA_F_CPU_WEIGHT,
+	SLA_F_CPU_CAP,
+	SLA_F_RESTART,
+	SLA_F_RESTART_LIMIT,
+	SLA_F_SPREAD,
+	SLA_F_MIN_RUNNING,
+	SLA_F_HOST_FAILURES,
+	SLA_F_WINDOW,
+	SLA_F__COUNT
+};
+
+#define XDC_SLA_POLICY_FIELD(pol) ((enum xdc_sla_field)(SLA_F_CPU_WEIGHT + (pol)))
+
+struct xdc_sla {
+	const char *s_name;
+	struct xdc_labels s_selector;
+	uint32_t s_cpu_weight;
+	uint32_t s_cpu_cap;
+	enum xdc_restart s_restart;
+	struct xdc_rate s_restart_limit;
+	enum xdc_spread s_spread;
+	uint32_t s_min_running;
+	uint32_t s_host_failures;
+	struct xdc_window s_window;
+	uint32_t s_set;
+	struct xdc_loc s_loc[SLA_F__COUNT];
+};
+
+/* ---- The configuration ---------------------------------------------- */
+
+struct xdc_arena;
+
+/*
+ * A whole configuration. Owned by whoever loaded it and released with
+ * xdc_config_free(); every string and array in it lives as long as it does.
+ * Each array is sorted by name, so that lookups are binary searches and
+ * every consumer sees the same order whatever the file layout.
+ */
+struct xdc_config {
+	const char *cfg_path; /* what was loaded, as the user named it */
+	const char **cfg_files; /* cfg_files[0] unused; loc.file indexes it */
+	size_t cfg_nfiles;
+	struct xdc_host *cfg_hosts;
+	size_t cfg_nhosts;
+	struct xdc_network *cfg_networks;
+	size_t cfg_nnetworks;
+	struct xdc_vm *cfg_vms;
+	size_t cfg_nvms;
+	struct xdc_sla *cfg_slas;
+	size_t cfg_nslas;
+	struct xdc_arena *cfg_arena;
+};
+
+void xdc_config_free(struct xdc_config *);
+
+/* Lookups by name; NULL when absent. */
+const struct xdc_host *xdc_config_host(const struct xdc_config *, const char *);
+const struct xdc_network *xdc_config_network(const struct xdc_config *,
+    const char *);
+const struct xdc_vm *xdc_config_vm(const struct xdc_config *, const char *);
+const struct xdc_sla *xdc_config_sla(const struct xdc_config *, const char *);
+
+/* The SLA that sets a policy field of a VM, or NULL. */
+const struct xdc_sla *xdc_vm_policy(const struct xdc_config *,
+    const struct xdc_vm *, enum xdc_policy);
+
+/* The implicit host of a configuration that declares none. */
+#define XDC_LOCAL_HOST "local"
+
+/* ---- Values ---------------------------------------------------------- */
+
+/* Canonical text forms, shared by diagnostics, plans and show. */
+#define XDC_SIZE_BUFSZ 32
+#define XDC_MAC_BUFSZ 18
+const char *xdc_size_fmt(uint64_t bytes, char buf[XDC_SIZE_BUFSZ]);
+const char *xdc_mac_fmt(const uint8_t mac[6], char buf[XDC_MAC_BUFSZ]);
+
+/*
+ * The MAC of a NIC whose declaration has none: Xen's OUI 00:16:3e and three
+ * bytes of a hash of the VM's name and the NIC's index, so a VM keeps its
+ * addresses across re-creation and every host derives the same ones.
+ */
+void xdc_mac_derive(const char *vm, size_t index, uint8_t mac[6]);
+
+const char *xdc_vm_type_name(enum xdc_vm_type);
+const char *xdc_vm_state_name(enum xdc_vm_state);
+const char *xdc_disk_format_name(enum xdc_disk_format);
+const char *xdc_restart_name(enum xdc_restart);
+const char *xdc_policy_name(enum xdc_policy); /* "cpu.weight", ... */
+
+#endif /* XDC_MODEL_H */
