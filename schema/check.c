@@ -84,7 +84,9 @@ check_networks(struct loader *l, struct xdc_config *cfg)
 	for (i = 1; i < n; i++) {
 		a = v[i - 1];
 		b = v[i];
-		if (strcmp(a->n_bridge, b->n_bridge) != 0)
+		/* Two Networks of one name: that is the error, said once. */
+		if (strcmp(a->n_bridge, b->n_bridge) != 0 ||
+		    !strcmp(a->n_name, b->n_name))
 			continue;
 		loader_diag_loc(l,
 		    &b->n_loc[(b->n_set & (1u << NET_F_BRIDGE)) ? NET_F_BRIDGE

@@ -37,9 +37,9 @@ static const char *const spreads[] = { "none", "host", NULL };
 		.f_off = offsetof(st, member), .f_enum = names }
 #define MAP(k, id, sub) \
 	{ .f_key = k, .f_id = id, .f_type = FT_MAP, .f_sub = &sub }
-#define LIST(k, id, st, member, count, sub)                           \
+#define LIST(k, id, st, member, count, sub, most)                     \
 	{ .f_key = k, .f_id = id, .f_type = FT_LIST,                  \
-		.f_off = offsetof(st, member),                        \
+		.f_off = offsetof(st, member), .f_max = most,         \
 		.f_count_off = offsetof(st, count), .f_sub = &sub }
 #define KIND(id) { .f_key = "kind", .f_id = id, .f_type = FT_KIND }
 
@@ -100,7 +100,8 @@ network_finish(struct loader *l, void *obj, const struct node *map,
 	struct node at;
 
 	(void)path;
-	if (!(n->n_set & (1u << NET_F_BRIDGE)) && n->n_name != NULL) {
+	/* A bridge or uplink that failed to parse was reported already. */
+	if (n->n_loc[NET_F_BRIDGE].line == 0 && n->n_name != NULL) {
 		n->n_bridge = xdc_arena_printf(l->l_arena, "xdc-%s", n->n_name);
 		if (strlen(n->n_bridge) > XDC_IFNAME_MAX) {
 			at = at_loc(&n->n_loc[NET_F_NAME], map);
@@ -110,8 +111,7 @@ network_finish(struct loader *l, void *obj, const struct node *map,
 			    n->n_bridge, XDC_IFNAME_MAX);
 		}
 	}
-	if ((n->n_set & (1u << NET_F_VLAN)) &&
-	    !(n->n_set & (1u << NET_F_UPLINK))) {
+	if ((n->n_set & (1u << NET_F_VLAN)) && n->n_loc[NET_F_UPLINK].line == 0) {
 		at = at_loc(&n->n_loc[NET_F_VLAN], map);
 		loader_diag(l, &at,
 		    "vlan: needs an \"uplink\" to make the VLAN interface on");
@@ -186,12 +186,14 @@ vm_disks_finish(struct loader *l, struct xdc_vm *vm, const struct node *map)
 	struct xdc_disk *d, *e;
 	struct node at;
 	size_t i, j;
+	int dflt;
 
 	for (i = 0; i < vm->vm_ndisks; i++) {
 		d = &vm->vm_disks[i];
 		if (d->d_set == 0)
 			continue; /* not a mapping; reported */
-		if (!(d->d_set & (1u << DISK_F_VDEV))) {
+		dflt = !(d->d_set & (1u << DISK_F_VDEV));
+		if (dflt) {
 			/* xvda, xvdb, ... in declaration order. */
 			d->d_vdev = i < 26 ? xdc_arena_printf(l->l_arena,
 						 "xvd%c", (int)('a' + i))
@@ -199,23 +201,26 @@ vm_disks_finish(struct loader *l, struct xdc_vm *vm, const struct node *map)
 						 "xvd%c%c",
 						 (int)('a' + i / 26 - 1),
 						 (int)('a' + i % 26));
-			continue;
-		}
-		at = at_loc(&d->d_loc[DISK_F_VDEV], map);
-		if (!vdev_valid(d->d_vdev)) {
-			loader_diag(l, &at,
-			    "disks[%zu].vdev: \"%s\" is not a virtual disk "
-			    "name such as xvda, hdb or sdc",
-			    i, d->d_vdev);
-			continue;
+			/* An earlier disk may have declared it. */
+			at = at_loc(&d->d_loc[DISK_F_TARGET], map);
+		} else {
+			at = at_loc(&d->d_loc[DISK_F_VDEV], map);
+			if (!vdev_valid(d->d_vdev)) {
+				loader_diag(l, &at,
+				    "disks[%zu].vdev: \"%s\" is not a virtual "
+				    "disk name such as xvda, hdb or sdc",
+				    i, d->d_vdev);
+				continue;
+			}
 		}
 		for (j = 0; j < i; j++) {
 			e = &vm->vm_disks[j];
 			if (e->d_vdev != NULL && !strcmp(e->d_vdev, d->d_vdev)) {
 				loader_diag(l, &at,
-				    "disks[%zu].vdev: \"%s\" is already used "
-				    "by disks[%zu]",
-				    i, d->d_vdev, j);
+				    "disks[%zu].vdev: %s\"%s\" is already used "
+				    "by disks[%zu]%s",
+				    i, dflt ? "the default " : "", d->d_vdev, j,
+				    dflt ? "; set \"vdev\"" : "");
 				break;
 			}
 		}
@@ -230,6 +235,8 @@ vm_finish(struct loader *l, void *obj, const struct node *map,
 	char a[XDC_SIZE_BUFSZ], b[XDC_SIZE_BUFSZ];
 	struct node at;
 	size_t i;
+	/* A kernel that failed to parse is reported already, not missing. */
+	int kernel = vm->vm_loc[VM_F_KERNEL].line != 0;
 
 	(void)path;
 	for (i = 0; i < XDC_POL__COUNT; i++)
@@ -273,12 +280,15 @@ vm_finish(struct loader *l, void *obj, const struct node *map,
 		loader_diag(l, &at, "vcpus: %u is more than max_vcpus %u",
 		    vm->vm_vcpus, vm->vm_max_vcpus);
 	}
-	if (vm->vm_type != XDC_VM_HVM && !(vm->vm_set & (1u << VM_F_KERNEL)))
+	/* An invalid type was reported; which kernel rule applies is moot. */
+	if (vm->vm_type != XDC_VM_HVM && !kernel &&
+	    !(vm->vm_loc[VM_F_TYPE].line != 0 &&
+		!(vm->vm_set & (1u << VM_F_TYPE))))
 		loader_diag(l, map,
 		    "missing required key \"kernel\" in VM (a %s guest boots "
 		    "a kernel)",
 		    xdc_vm_type_name(vm->vm_type));
-	if (!(vm->vm_set & (1u << VM_F_KERNEL))) {
+	if (!kernel) {
 		if (vm->vm_set & (1u << VM_F_RAMDISK)) {
 			at = at_loc(&vm->vm_loc[VM_F_RAMDISK], map);
 			loader_diag(l, &at, "ramdisk: needs a \"kernel\"");
@@ -308,9 +318,10 @@ static const struct field vm_fields[] = {
 	KEY("kernel", VM_F_KERNEL, FT_PATH, struct xdc_vm, vm_kernel),
 	KEY("ramdisk", VM_F_RAMDISK, FT_PATH, struct xdc_vm, vm_ramdisk),
 	KEY("cmdline", VM_F_CMDLINE, FT_STRING, struct xdc_vm, vm_cmdline),
+	/* Bounds that no real VM reaches, so a runaway list is refused. */
 	LIST("disks", VM_F_DISKS, struct xdc_vm, vm_disks, vm_ndisks,
-	    disk_type),
-	LIST("nics", VM_F_NICS, struct xdc_vm, vm_nics, vm_nnics, nic_type),
+	    disk_type, 256),
+	LIST("nics", VM_F_NICS, struct xdc_vm, vm_nics, vm_nnics, nic_type, 64),
 	KEY("host", VM_F_HOST, FT_NAME, struct xdc_vm, vm_host),
 	ENUM("state", VM_F_STATE, struct xdc_vm, vm_state, vm_states),
 	KEY("protect", VM_F_PROTECT, FT_BOOL, struct xdc_vm, vm_protect),

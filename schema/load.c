@@ -185,11 +185,16 @@ parse_labels(struct loader *l, struct xdc_labels *out, const struct node *map,
 			    key);
 			continue;
 		}
-		if (v->nd_type != NODE_SCALAR ||
-		    strlen(v->nd_value) != v->nd_len) {
+		if (v->nd_type != NODE_SCALAR || node_is_null(v)) {
 			loader_diag(l, v,
 			    "%s.%s: a label's value must be a string, got %s",
-			    key, k->nd_value, node_got(l, v));
+			    key, k->nd_value,
+			    node_is_null(v) ? "null" : node_got(l, v));
+			continue;
+		}
+		if (strlen(v->nd_value) != v->nd_len) {
+			loader_diag(l, v, "%s.%s: contains a NUL character",
+			    key, k->nd_value);
 			continue;
 		}
 		for (i = 0; i < n; i++)
@@ -240,6 +245,11 @@ parse_value(struct loader *l, const struct field *f, void *obj,
 	case FT_LIST:
 		if (v->nd_type != NODE_SEQ)
 			goto wrong_type;
+		if (f->f_max != 0 && v->nd_count > f->f_max) {
+			loader_diag(l, v, "%s: at most %llu entries, got %u",
+			    key, (unsigned long long)f->f_max, v->nd_count);
+			return -1;
+		}
 		size = f->f_sub->o_size;
 		elems = xdc_arena_zalloc(l->l_arena, v->nd_count * size + 1);
 		for (e = v->nd_first, i = 0; e != NULL; e = e->nd_next, i++) {
@@ -415,7 +425,8 @@ parse_object(struct loader *l, const struct object_type *t, void *obj,
 	const struct node *k, *v;
 	const struct field *f;
 	const char *key;
-	uint32_t failed = 0;
+	uint32_t failed = 0, seen = 0;
+	struct node keys[32]; /* where each key was first written */
 	size_t i;
 
 	for (k = map->nd_first; k != NULL && k->nd_next != NULL;
@@ -435,13 +446,21 @@ parse_object(struct loader *l, const struct object_type *t, void *obj,
 			unknown_key(l, t, k, key);
 			continue;
 		}
-		if ((*set | failed) & (1u << f->f_id)) {
+		if (seen & (1u << f->f_id)) {
 			loader_diag(l, k, "%s: duplicate key (first at %u:%u)",
-			    key, locs[f->f_id].line, locs[f->f_id].col);
+			    key, keys[f->f_id].nd_line, keys[f->f_id].nd_col);
+			continue;
+		}
+		seen |= 1u << f->f_id;
+		keys[f->f_id] = *k;
+		/* load_document read "kind"; only note that it is here. */
+		if (f->f_type == FT_KIND) {
+			*set |= 1u << f->f_id;
+			locs[f->f_id] = node_loc(l, k);
 			continue;
 		}
 		/* A null value is an absent key, as Kubernetes reads it. */
-		if (node_is_null(v) || f->f_type == FT_KIND)
+		if (node_is_null(v))
 			continue;
 		if (parse_value(l, f, obj, v, key) == 0) {
 			*set |= 1u << f->f_id;
@@ -517,9 +536,15 @@ load_document(struct loader *l, const struct node *root)
 			break;
 		}
 	}
-	if (kind == NULL) {
+	if (kind == NULL || node_is_null(kind)) {
 		loader_diag(l, root, "missing required key \"kind\" "
 				     "(one of Host, Network, VM, SLA)");
+		return;
+	}
+	if (kind->nd_type != NODE_SCALAR) {
+		loader_diag(l, kind,
+		    "kind: expected one of Host, Network, VM, SLA, got %s",
+		    node_got(l, kind));
 		return;
 	}
 	for (i = 0; i < KIND__COUNT; i++)
@@ -627,6 +652,14 @@ load_buffer(struct loader *l, const char *buf, size_t len)
 		memset(&at, 0, sizeof(at));
 		loader_diag(l, &at, "cannot start the YAML parser");
 		return;
+	}
+	/*
+	 * Insisting on UTF-8 also makes libyaml take a byte order mark for
+	 * text; skip it here, so that columns on line 1 count from after it.
+	 */
+	if (len >= 3 && !memcmp(buf, "\xef\xbb\xbf", 3)) {
+		buf += 3;
+		len -= 3;
 	}
 	yaml_parser_set_input_string(&parser, (const unsigned char *)buf, len);
 	yaml_parser_set_encoding(&parser, YAML_UTF8_ENCODING);

@@ -59,7 +59,7 @@ struct field {
 	enum field_type f_type;
 	size_t f_off; /* where the value goes in the object */
 	unsigned f_flags;
-	uint64_t f_min, f_max;	       /* FT_U16, FT_U32 */
+	uint64_t f_min, f_max; /* FT_U16, FT_U32; FT_LIST: most entries */
 	const char *const *f_enum;     /* FT_ENUM: names, NULL-terminated */
 	const struct object_type *f_sub; /* FT_MAP, FT_LIST */
 	size_t f_count_off;	       /* FT_LIST: where the count goes */
