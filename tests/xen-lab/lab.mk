@@ -1,0 +1,42 @@
+# tests/xen-lab/lab.mk: the Xen lab's part of the build, included by the
+# top-level Makefile.  See docs/xen-lab.md.
+#
+#   make check-xen   boot Xen 4.17 under QEMU and run tests/xen/suite.sh in
+#                    dom0; the exit code is the suite's
+#   make xen-shell   the same lab, with an interactive dom0 shell
+#   make xen-tests   only build the Xen test programs
+
+# The Xen integration test programs, linked against the real toolstack
+# libraries; they run only inside the lab's dom0.
+XEN_TEST_PKGS	= xenlight xenstore xencontrol xentoollog
+XEN_TEST_SRCS	= tests/xen/test_libxl_smoke.c
+XEN_TEST_BINS	= $(XEN_TEST_SRCS:%.c=$(BUILD)/%)
+XEN_LAB_OUT	= $(BUILD)/xen-lab
+# What tests/xen-lab/run needs to know: the binaries it puts on dom0's PATH
+# and where the run's share and logs go.
+XEN_LAB_ENV	= XDC=$(XDC) XDC_LAB_BINS="$(XEN_TEST_BINS)" \
+		  XDC_LAB_OUT=$(XEN_LAB_OUT)
+
+.PHONY: check-xen xen-shell xen-tests
+
+xen-tests: $(XEN_TEST_BINS)
+
+# More specific than the top Makefile's $(BUILD)/tests/% (cmocka and
+# libxdc), so this rule wins for tests/xen/.
+$(BUILD)/tests/xen/%: tests/xen/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CSTD) $(WARN) -MMD -MP \
+	    $(shell pkg-config --cflags $(XEN_TEST_PKGS)) $(CFLAGS) \
+	    $(LDFLAGS) -o $@ $< $(shell pkg-config --libs $(XEN_TEST_PKGS))
+
+# Dependencies first (libxen-dev to build, QEMU and friends to boot), then
+# the binaries, then the lab.
+check-xen:
+	@scripts/deps build lab
+	@$(MAKE) --no-print-directory $(XDC) $(XEN_TEST_BINS)
+	@$(XEN_LAB_ENV) tests/xen-lab/run tests/xen/suite.sh
+
+xen-shell:
+	@scripts/deps build lab
+	@$(MAKE) --no-print-directory $(XDC) $(XEN_TEST_BINS)
+	@$(XEN_LAB_ENV) tests/xen-lab/run --shell

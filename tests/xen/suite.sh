@@ -1,0 +1,108 @@
+#!/bin/sh
+# tests/xen/suite.sh: xdc's Xen integration suite.  It runs inside the
+# lab's dom0 (`make check-xen` is `tests/xen-lab/run tests/xen/suite.sh`),
+# where xdc and the C test programs are on PATH, the repository is the
+# working directory and the guest images are in $XDC_LAB_GUEST.
+#
+# Every check prints "ok - ..." or "not ok - ..."; the C programs print
+# theirs in the same form and are counted with the suite's own.  The last
+# line is "N passed, N failed" and the exit code is 1 when anything failed.
+set -u
+
+passed=0
+failed=0
+LOG=${XDC_LAB_RESULTS:-/tmp}/suite
+PROGRAM_TIMEOUT=300
+
+check() {	# description command...
+	desc=$1
+	shift
+	if "$@"; then
+		echo "ok - $desc"
+		passed=$((passed + 1))
+	else
+		echo "not ok - $desc"
+		failed=$((failed + 1))
+	fi
+}
+
+# Runs a C test program and adds up its ok/not ok lines.  A program that
+# fails without saying which check failed (a crash, a missing library)
+# still counts as one failure.
+run_program() {	# program args...
+	prog=$1
+	shift
+	echo "# ---- $prog $*"
+	if ! command -v "$prog" >/dev/null; then
+		echo "not ok - $prog is on PATH"
+		failed=$((failed + 1))
+		return
+	fi
+	mkdir -p "$LOG"
+	# Streamed, so that a hang shows how far it got; bounded, so that a
+	# hang is one failure rather than the whole lab timing out.
+	(
+		timeout "$PROGRAM_TIMEOUT" "$prog" "$@"
+		echo $? >"$LOG/$prog.status"
+	) 2>&1 | tee "$LOG/$prog.out"
+	status=$(cat "$LOG/$prog.status")
+	[ "$status" -ne 143 ] || echo "# $prog killed after $PROGRAM_TIMEOUT s"
+	p=$(grep -c '^ok - ' "$LOG/$prog.out")
+	f=$(grep -c '^not ok - ' "$LOG/$prog.out")
+	passed=$((passed + p))
+	failed=$((failed + f))
+	if [ "$status" -ne 0 ] && [ "$f" -eq 0 ]; then
+		echo "not ok - $prog exited $status without a failed check"
+		failed=$((failed + 1))
+	fi
+	if [ "$status" -eq 0 ] && [ "$p" -eq 0 ]; then
+		echo "not ok - $prog checked nothing"
+		failed=$((failed + 1))
+	fi
+}
+
+# Only Domain-0 in `xl list`: no test may leave a guest behind.
+only_dom0() {
+	[ "$(xl list | awk 'NR > 1 { n++ } END { print n + 0 }')" -eq 1 ]
+}
+
+# xdc must be there and start: a missing shared library makes the loader
+# exit 127, a crash gives 128 and up.
+xdc_runs() {
+	command -v xdc >/dev/null || return 1
+	xdc --help >/dev/null 2>&1
+	rc=$?
+	[ "$rc" -lt 126 ]
+}
+
+echo "# ---- the lab"
+xl info | grep -E '^(xen_version|xen_caps|virt_caps|total_memory|free_memory|nr_cpus) '
+xl list
+check "xl list shows only Domain-0 at the start" only_dom0
+check "xdc is on PATH and starts in dom0" xdc_runs
+
+# The libxl guest: create, observe (xl list while it runs), destroy.
+run_program test_libxl_smoke --while-running "xl list"
+echo "# ---- guest console (/var/log/xen/console/guest-xdc-smoke.log)"
+cat /var/log/xen/console/guest-xdc-smoke.log 2>/dev/null ||
+	echo "# (no console log)"
+
+# Test programs added later are picked up without editing this file.
+for t in /mnt/host/bin/test_*; do
+	[ -x "$t" ] || continue
+	case "${t##*/}" in
+	test_libxl_smoke) ;;
+	*) run_program "${t##*/}" ;;
+	esac
+done
+
+echo "# ---- after the tests"
+xl list
+check "xl list shows only Domain-0 at the end" only_dom0
+if [ "$failed" -ne 0 ]; then
+	echo "# ---- xl dmesg (last 30 lines)"
+	xl dmesg | tail -n 30
+fi
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
