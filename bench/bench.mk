@@ -1,0 +1,34 @@
+# `make bench`: how fast xdc reads a data centre, against libyaml alone.
+#
+# Included by the top Makefile.  The tools are built with the same CC,
+# CFLAGS and warnings as xdc itself, so the floor is compiled as well as the
+# thing measured against it.  bench/run does the measuring; see
+# bench/README.md for what it prints.
+
+BENCH_DIR	= $(BUILD)/bench
+YAMLFLOOR	= $(BENCH_DIR)/yamlfloor
+BENCH_GEN	= $(BENCH_DIR)/gen
+BENCH_YAML_CFLAGS := $(shell pkg-config --cflags yaml-0.1 2>/dev/null)
+BENCH_YAML_LIBS	:= $(shell pkg-config --libs yaml-0.1 2>/dev/null)
+
+.PHONY: bench-tools
+
+bench-tools: $(YAMLFLOOR) $(BENCH_GEN)
+
+$(YAMLFLOOR): bench/yamlfloor.c
+	@mkdir -p $(@D)
+	$(CC) $(CSTD) $(WARN) $(BENCH_YAML_CFLAGS) $(CFLAGS) $(LDFLAGS) \
+	    -o $@ $< $(BENCH_YAML_LIBS)
+
+$(BENCH_GEN): bench/gen.c
+	@mkdir -p $(@D)
+	$(CC) $(CSTD) $(WARN) $(CFLAGS) $(LDFLAGS) -o $@ $<
+
+# To measure another binary, set BENCH_XDC, not XDC: overriding XDC would
+# retarget the top Makefile's link rule at that path.  A stand-in for
+# trying the bench out: make bench BENCH_XDC=$(BUILD)/bench/yamlfloor
+BENCH_XDC	?= $(XDC)
+
+bench: $(BENCH_XDC) $(YAMLFLOOR) $(BENCH_GEN)
+	@XDC=$(BENCH_XDC) YAMLFLOOR=$(YAMLFLOOR) GEN=$(BENCH_GEN) \
+	    BENCH_DIR=$(BENCH_DIR) bench/run
