@@ -1,0 +1,188 @@
+/*
+ * The driver interface: the vocabulary of observed state and actions, and
+ * the versioned vtable every driver implements (libgit2's backends,
+ * networkd's NetDevVTable).
+ *
+ * A driver observes hosts (their capacity, domains and networks) and applies
+ * one action at a time. It knows nothing of YAML, of the planner or of other
+ * drivers: what it needs of the desired model reaches it resolved, in the
+ * action (struct xdc_dom_spec).
+ */
+#ifndef XDC_DRIVER_H
+#define XDC_DRIVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "schema/model.h"
+
+#define XDC_DRIVER_VERSION 1
+
+/* ---- Observed state --------------------------------------------------- */
+
+enum xdc_dom_state {
+	XDC_DOM_RUNNING,
+	XDC_DOM_PAUSED,
+	XDC_DOM_STOPPED, /* shut down, not yet destroyed */
+	XDC_DOM_CRASHED,
+};
+
+struct xdc_obs_nic {
+	const char *on_bridge;
+	uint8_t on_mac[6];
+};
+
+/*
+ * What the build of a domain fixed, as the driver can recover it (libxl's
+ * retrieved configuration; the sim's record). When a driver cannot recover
+ * it, od_has_build is 0 and the planner compares spec hashes only.
+ */
+struct xdc_obs_build {
+	enum xdc_vm_type ob_type;
+	const char *ob_kernel; /* NULL when none */
+	const char *ob_ramdisk;
+	const char *ob_cmdline;
+	struct xdc_disk *ob_disks; /* only target, vdev, format, readonly */
+	size_t ob_ndisks;
+};
+
+struct xdc_obs_domain {
+	const char *od_name;
+	uint32_t od_domid;
+	enum xdc_dom_state od_state;
+	uint64_t od_memory; /* bytes: the current target */
+	uint64_t od_max_memory;
+	uint32_t od_vcpus; /* online */
+	uint32_t od_max_vcpus;
+	uint32_t od_weight; /* credit2; 0 when unknown */
+	uint32_t od_cap;
+	struct xdc_obs_nic *od_nics;
+	size_t od_nnics;
+	/* xdc's ownership marker (xenstore for xen). */
+	int od_managed;
+	int od_protect;
+	uint64_t od_hash; /* of the build spec, see plan_spec_hash() */
+	int od_has_build;
+	struct xdc_obs_build od_build;
+};
+
+struct xdc_obs_network {
+	const char *on_name; /* the Network's name when managed, else NULL */
+	const char *on_bridge;
+	const char *on_uplink; /* NULL when none */
+	uint16_t on_vlan;
+	uint32_t on_mtu;
+	int on_up;
+	int on_managed;
+};
+
+struct xdc_obs_host {
+	const char *oh_name;
+	uint64_t oh_memory;	 /* offered to guests */
+	uint64_t oh_free_memory; /* what is left of it */
+	uint32_t oh_cpus;
+	struct xdc_obs_domain *oh_domains; /* sorted by name */
+	size_t oh_ndomains;
+	struct xdc_obs_network *oh_networks; /* sorted by bridge */
+	size_t oh_nnetworks;
+};
+
+struct xdc_arena;
+
+/*
+ * One observation. Hosts are sorted by name. Only the hosts listed were
+ * observed; the planner leaves the others alone. Owned by the caller of
+ * observe(), released with xdc_observed_free().
+ */
+struct xdc_observed {
+	struct xdc_obs_host *obs_hosts;
+	size_t obs_nhosts;
+	struct xdc_arena *obs_arena;
+};
+
+struct xdc_observed *xdc_observed_new(void);
+void xdc_observed_free(struct xdc_observed *);
+const struct xdc_obs_host *xdc_observed_host(const struct xdc_observed *,
+    const char *name);
+const struct xdc_obs_domain *xdc_obs_host_domain(const struct xdc_obs_host *,
+    const char *name);
+const char *xdc_dom_state_name(enum xdc_dom_state);
+
+/* ---- Actions ---------------------------------------------------------- */
+
+enum xdc_op {
+	XDC_OP_CREATE,
+	XDC_OP_UPDATE,
+	XDC_OP_REPLACE,
+	XDC_OP_DESTROY,
+	XDC_OP_START,
+	XDC_OP_STOP,
+	XDC_OP_PAUSE,
+	XDC_OP_UNPAUSE,
+	XDC_OP_RESTART,
+	XDC_OP__COUNT
+};
+
+enum xdc_obj_kind { XDC_OBJ_VM, XDC_OBJ_NETWORK };
+
+const char *xdc_op_name(enum xdc_op);
+const char *xdc_obj_kind_name(enum xdc_obj_kind);
+
+/*
+ * Everything a driver needs to build or tune one domain: the declared VM and
+ * what the planner resolved for it. The VM points into the configuration,
+ * which outlives the plan.
+ */
+struct xdc_dom_spec {
+	const struct xdc_vm *ds_vm;
+	const char **ds_bridges; /* one per NIC: its network's bridge */
+	uint32_t ds_weight;	 /* credit2 weight; 256 unless an SLA says */
+	uint32_t ds_cap;	 /* percent of one CPU; 0 = none */
+	uint64_t ds_hash;	 /* recorded in the ownership marker */
+	int ds_protect;
+};
+
+/* What an update changes in place, so the driver touches only that. */
+#define XDC_UPD_MEMORY 0x01
+#define XDC_UPD_VCPUS 0x02
+#define XDC_UPD_SCHED 0x04
+#define XDC_UPD_NICS 0x08
+#define XDC_UPD_MARKER 0x10 /* protect flag or hash: the marker only */
+#define XDC_UPD_MTU 0x20
+#define XDC_UPD_UPLINK 0x40
+
+struct xdc_action {
+	enum xdc_op a_op;
+	enum xdc_obj_kind a_kind;
+	const char *a_name;
+	const char *a_host;
+	int a_disruptive;
+	unsigned a_update; /* XDC_UPD_* for updates */
+	/* VM actions: the desired spec (NULL for destroy) and the domain. */
+	const struct xdc_dom_spec *a_spec;
+	uint32_t a_domid; /* the observed domain, when there is one */
+	/* Network actions: the declared network (NULL for destroy). */
+	const struct xdc_network *a_net;
+	const char *a_bridge; /* the bridge acted on */
+};
+
+/* ---- The driver vtable ------------------------------------------------ */
+
+/*
+ * A driver, embedded as the first member of each implementation. Every
+ * function returns 0 or a negative code with the reason in
+ * xdc_error_last(); apply returns XDC_ERETRY for "not yet" (retry later).
+ */
+struct xdc_driver {
+	unsigned version; /* XDC_DRIVER_VERSION */
+	const char *name;
+	/* Observe the hosts this driver sees. */
+	int (*observe)(struct xdc_driver *, struct xdc_observed **out);
+	/* Optional: bracket a batch of applies (a lock, a single write). */
+	int (*begin)(struct xdc_driver *);
+	int (*apply)(struct xdc_driver *, const struct xdc_action *);
+	int (*end)(struct xdc_driver *);
+	void (*free)(struct xdc_driver *);
+};
+
+#endif /* XDC_DRIVER_H */

@@ -1,0 +1,75 @@
+/*
+ * Observed state: the container every driver fills (its arena holds all
+ * strings and arrays of one observation), lookups in it, and the names of
+ * the interface's enums as plans, logs and `xdc show` print them.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "drivers/driver.h"
+#include "schema/arena.h"
+#include "schema/error.h"
+
+struct xdc_observed *
+xdc_observed_new(void)
+{
+	struct xdc_observed *obs = xdc_calloc(1, sizeof(*obs));
+
+	obs->obs_arena = xdc_arena_new();
+	return obs;
+}
+
+void
+xdc_observed_free(struct xdc_observed *obs)
+{
+	if (obs == NULL)
+		return;
+	xdc_arena_free(obs->obs_arena);
+	free(obs);
+}
+
+/* Hosts and domains are sorted by name, and the name comes first. */
+const struct xdc_obs_host *
+xdc_observed_host(const struct xdc_observed *obs, const char *name)
+{
+	if (obs == NULL || name == NULL)
+		return NULL;
+	return xdc_find_named(obs->obs_hosts, obs->obs_nhosts,
+	    sizeof(*obs->obs_hosts), name);
+}
+
+const struct xdc_obs_domain *
+xdc_obs_host_domain(const struct xdc_obs_host *h, const char *name)
+{
+	if (h == NULL || name == NULL)
+		return NULL;
+	return xdc_find_named(h->oh_domains, h->oh_ndomains,
+	    sizeof(*h->oh_domains), name);
+}
+
+const char *
+xdc_dom_state_name(enum xdc_dom_state s)
+{
+	static const char *const n[] = { "running", "paused", "stopped",
+		"crashed" };
+
+	return (unsigned)s < 4 ? n[s] : "?";
+}
+
+const char *
+xdc_op_name(enum xdc_op op)
+{
+	static const char *const n[XDC_OP__COUNT] = { "create", "update",
+		"replace", "destroy", "start", "stop", "pause", "unpause",
+		"restart" };
+
+	return (unsigned)op < XDC_OP__COUNT ? n[op] : "?";
+}
+
+const char *
+xdc_obj_kind_name(enum xdc_obj_kind k)
+{
+	static const char *const n[] = { "VM", "Network" };
+
+	return (unsigned)k < 2 ? n[k] : "?";
+}

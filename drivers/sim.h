@@ -1,0 +1,53 @@
+/*
+ * The sim driver: a simulated pool of Xen hosts whose state lives in a JSON
+ * file, so that every command works on any Linux machine and tests can
+ * disturb the pool (a crashed domain, a failing action, a domain xdc does
+ * not own) the way a real data centre would.
+ *
+ * The pool is shared between processes through the file: begin() takes an
+ * exclusive lock on "<path>.lock" and re-reads the file, applies mutate
+ * memory only, end() writes the file once (atomically) and unlocks. An
+ * apply outside begin/end brackets itself; observe() reads under a shared
+ * lock.
+ */
+#ifndef XDC_SIM_H
+#define XDC_SIM_H
+
+#include <stdint.h>
+
+#include "drivers/driver.h"
+
+/*
+ * Open the pool at path, creating it when the file does not exist: the
+ * Hosts cfg declares (with their declared capacity; 64GiB and 16 CPUs when
+ * undeclared), or one host "local" with 64GiB and 16 CPUs when cfg is NULL
+ * or declares none. When it exists, hosts cfg declares are added and their
+ * declared capacities updated. The caller owns *out and frees it with its
+ * free(); cfg is not kept.
+ */
+int sim_open(const char *path, const struct xdc_config *cfg,
+    struct xdc_driver **out);
+
+/*
+ * Disturbances for `xdc sim`, tests and demos. Each changes the pool file
+ * at once (or at end() inside a batch) and returns 0 or a negative code
+ * with the reason in xdc_error_last(); a domain the pool lacks is
+ * XDC_ENOTFOUND.
+ */
+
+/* The domain named crashes: it keeps its memory until it is destroyed. */
+int sim_crash(struct xdc_driver *, const char *name);
+/*
+ * The next `times` applies of op to the object named fail with XDC_EDRIVER
+ * "injected fault: OP NAME"; times 0 removes the fault.
+ */
+int sim_fail(struct xdc_driver *, enum xdc_op, const char *name,
+    unsigned times);
+/* A running domain xdc does not own; host NULL is the first host. */
+int sim_add_unmanaged(struct xdc_driver *, const char *name, uint64_t memory,
+    const char *host);
+
+/* How many times this driver has written the pool file, for tests. */
+unsigned long sim_write_count(const struct xdc_driver *);
+
+#endif /* XDC_SIM_H */

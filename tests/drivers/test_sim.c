@@ -1,0 +1,1227 @@
+/*
+ * The sim driver (drivers/sim.c): a simulated pool that must behave like
+ * Xen where xdc can tell (capacity, domain ids, crashes, ownership) and
+ * keep its file valid and cheap to update.
+ *
+ * Each test gets a fresh directory with the pool file in it. VMs are built
+ * as structs here, the way the planner hands them to a driver.
+ */
+#include <dirent.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "drivers/driver.h"
+#include "drivers/sim.h"
+#include "schema/error.h"
+#include "schema/model.h"
+
+#define MIB (1024ULL * 1024)
+#define GIB (1024 * MIB)
+
+struct fx {
+	char dir[64];
+	char path[96];
+	struct xdc_driver *drv;
+};
+
+/* A VM with one disk and up to two NICs, and the action that carries it. */
+struct tvm {
+	struct xdc_vm vm;
+	struct xdc_disk disk;
+	struct xdc_nic nics[2];
+	const char *bridges[2];
+	struct xdc_dom_spec spec;
+	struct xdc_action act;
+};
+
+static void
+tvm_init(struct tvm *t, const char *name, uint64_t memory, uint32_t vcpus)
+{
+	memset(t, 0, sizeof(*t));
+	t->vm.vm_name = name;
+	t->vm.vm_type = XDC_VM_PVH;
+	t->vm.vm_memory = t->vm.vm_max_memory = memory;
+	t->vm.vm_vcpus = t->vm.vm_max_vcpus = vcpus;
+	t->vm.vm_kernel = "/boot/vmlinuz";
+	t->vm.vm_cmdline = "console=hvc0";
+	t->disk.d_target = "/dev/vg0/disk";
+	t->disk.d_vdev = "xvda";
+	t->vm.vm_disks = &t->disk;
+	t->vm.vm_ndisks = 1;
+	t->vm.vm_nics = t->nics;
+	t->vm.vm_nnics = 1;
+	t->nics[0].nic_network = "dmz";
+	xdc_mac_derive(name, 0, t->nics[0].nic_mac);
+	t->bridges[0] = "xdc-dmz";
+	t->spec.ds_vm = &t->vm;
+	t->spec.ds_bridges = t->bridges;
+	t->spec.ds_weight = 256;
+	t->spec.ds_hash = 0x1234;
+	t->act.a_kind = XDC_OBJ_VM;
+	t->act.a_name = name;
+	t->act.a_host = XDC_LOCAL_HOST;
+	t->act.a_spec = &t->spec;
+}
+
+static int
+tvm_do(struct fx *f, struct tvm *t, enum xdc_op op)
+{
+	t->act.a_op = op;
+	t->act.a_spec = op == XDC_OP_DESTROY ? NULL : &t->spec;
+	return f->drv->apply(f->drv, &t->act);
+}
+
+/* An action on a domain by name only, as for destroy or a lifecycle op. */
+static int
+op_on(struct fx *f, enum xdc_op op, const char *name)
+{
+	struct xdc_action a;
+
+	memset(&a, 0, sizeof(a));
+	a.a_op = op;
+	a.a_kind = XDC_OBJ_VM;
+	a.a_name = name;
+	a.a_host = XDC_LOCAL_HOST;
+	return f->drv->apply(f->drv, &a);
+}
+
+static struct xdc_observed *
+observe(struct xdc_driver *drv)
+{
+	struct xdc_observed *obs = NULL;
+
+	assert_int_equal(drv->observe(drv, &obs), 0);
+	assert_non_null(obs);
+	return obs;
+}
+
+/* The domain on host "local", or NULL; the observation stays the caller's. */
+static const struct xdc_obs_domain *
+local_dom(const struct xdc_observed *obs, const char *name)
+{
+	return xdc_obs_host_domain(xdc_observed_host(obs, XDC_LOCAL_HOST),
+	    name);
+}
+
+static uint64_t
+local_free(struct fx *f)
+{
+	struct xdc_observed *obs = observe(f->drv);
+	uint64_t n = xdc_observed_host(obs, XDC_LOCAL_HOST)->oh_free_memory;
+
+	xdc_observed_free(obs);
+	return n;
+}
+
+static uint32_t
+domid_of(struct fx *f, const char *name)
+{
+	struct xdc_observed *obs = observe(f->drv);
+	const struct xdc_obs_domain *d = local_dom(obs, name);
+	uint32_t id;
+
+	assert_non_null(d);
+	id = d->od_domid;
+	xdc_observed_free(obs);
+	return id;
+}
+
+static enum xdc_dom_state
+state_of(struct fx *f, const char *name)
+{
+	struct xdc_observed *obs = observe(f->drv);
+	const struct xdc_obs_domain *d = local_dom(obs, name);
+	enum xdc_dom_state st;
+
+	assert_non_null(d);
+	st = d->od_state;
+	xdc_observed_free(obs);
+	return st;
+}
+
+static int
+has_dom(struct fx *f, const char *name)
+{
+	struct xdc_observed *obs = observe(f->drv);
+	int found = local_dom(obs, name) != NULL;
+
+	xdc_observed_free(obs);
+	return found;
+}
+
+#define assert_error_has(s) check_error_has(s, __FILE__, __LINE__)
+
+static void
+check_error_has(const char *s, const char *file, int line)
+{
+	if (strstr(xdc_error_last(), s) != NULL)
+		return;
+	print_error("expected the error to mention \"%s\", got \"%s\"\n", s,
+	    xdc_error_last());
+	_fail(file, line);
+}
+
+static char *
+slurp(const char *path)
+{
+	FILE *fp = fopen(path, "r");
+	char *buf;
+	long n;
+
+	assert_non_null(fp);
+	assert_int_equal(fseek(fp, 0, SEEK_END), 0);
+	n = ftell(fp);
+	rewind(fp);
+	buf = xdc_malloc((size_t)n + 1);
+	assert_int_equal(fread(buf, 1, (size_t)n, fp), (size_t)n);
+	buf[n] = '\0';
+	fclose(fp);
+	return buf;
+}
+
+static void
+spit(const char *path, const char *text)
+{
+	FILE *fp = fopen(path, "w");
+
+	assert_non_null(fp);
+	fputs(text, fp);
+	assert_int_equal(fclose(fp), 0);
+}
+
+static int
+setup_dir(void **state)
+{
+	struct fx *f = xdc_calloc(1, sizeof(*f));
+
+	snprintf(f->dir, sizeof(f->dir), "/tmp/xdc-test-sim.XXXXXX");
+	if (mkdtemp(f->dir) == NULL)
+		return -1;
+	snprintf(f->path, sizeof(f->path), "%s/sim.json", f->dir);
+	*state = f;
+	return 0;
+}
+
+/* A fresh directory and a default pool (no configuration) in it. */
+static int
+setup(void **state)
+{
+	struct fx *f;
+
+	if (setup_dir(state) != 0)
+		return -1;
+	f = *state;
+	return sim_open(f->path, NULL, &f->drv);
+}
+
+static int
+teardown(void **state)
+{
+	struct fx *f = *state;
+	struct dirent *de;
+	char p[512];
+	DIR *d;
+
+	if (f->drv != NULL)
+		f->drv->free(f->drv);
+	if ((d = opendir(f->dir)) != NULL) {
+		while ((de = readdir(d)) != NULL) {
+			if (de->d_name[0] == '.')
+				continue;
+			snprintf(p, sizeof(p), "%s/%s", f->dir, de->d_name);
+			unlink(p);
+		}
+		closedir(d);
+	}
+	rmdir(f->dir);
+	free(f);
+	return 0;
+}
+
+/* ---- The pool -------------------------------------------------------- */
+
+static void
+test_default_pool_is_local_16_cpus_64gib(void **state)
+{
+	struct fx *f = *state;
+	struct xdc_observed *obs = observe(f->drv);
+	const struct xdc_obs_host *h;
+	const struct xdc_obs_domain *d0;
+
+	assert_int_equal(obs->obs_nhosts, 1);
+	h = &obs->obs_hosts[0];
+	assert_string_equal(h->oh_name, "local");
+	assert_int_equal(h->oh_cpus, 16);
+	assert_int_equal(h->oh_memory, 64 * GIB);
+	/* Domain-0 has its own reservation: all 64GiB are free for guests. */
+	assert_int_equal(h->oh_free_memory, 64 * GIB);
+	assert_int_equal(h->oh_ndomains, 1);
+	d0 = &h->oh_domains[0];
+	assert_string_equal(d0->od_name, "Domain-0");
+	assert_int_equal(d0->od_domid, 0);
+	assert_int_equal(d0->od_memory, GIB);
+	assert_int_equal(d0->od_vcpus, 1);
+	assert_int_equal(d0->od_state, XDC_DOM_RUNNING);
+	assert_false(d0->od_managed);
+	xdc_observed_free(obs);
+}
+
+static void
+test_pool_is_created_from_cfg_hosts(void **state)
+{
+	struct fx *f = *state;
+	struct xdc_host hosts[2];
+	struct xdc_config cfg;
+	struct xdc_observed *obs;
+
+	memset(hosts, 0, sizeof(hosts));
+	memset(&cfg, 0, sizeof(cfg));
+	hosts[0].h_name = "xen-a"; /* capacity undeclared */
+	hosts[1].h_name = "xen-b";
+	hosts[1].h_memory = 32 * GIB;
+	hosts[1].h_cpus = 8;
+	cfg.cfg_hosts = hosts;
+	cfg.cfg_nhosts = 2;
+	assert_int_equal(sim_open(f->path, &cfg, &f->drv), 0);
+	obs = observe(f->drv);
+	assert_int_equal(obs->obs_nhosts, 2);
+	assert_string_equal(obs->obs_hosts[0].oh_name, "xen-a");
+	assert_int_equal(obs->obs_hosts[0].oh_memory, 64 * GIB);
+	assert_int_equal(obs->obs_hosts[0].oh_cpus, 16);
+	assert_string_equal(obs->obs_hosts[1].oh_name, "xen-b");
+	assert_int_equal(obs->obs_hosts[1].oh_memory, 32 * GIB);
+	assert_int_equal(obs->obs_hosts[1].oh_cpus, 8);
+	assert_non_null(xdc_obs_host_domain(&obs->obs_hosts[1], "Domain-0"));
+	assert_null(xdc_observed_host(obs, "local"));
+	xdc_observed_free(obs);
+}
+
+static void
+test_existing_pool_gains_declared_hosts_and_capacities(void **state)
+{
+	struct fx *f = *state;
+	struct xdc_driver *drv;
+	struct xdc_host host;
+	struct xdc_config cfg;
+	struct xdc_observed *obs;
+	struct tvm a;
+
+	tvm_init(&a, "a", GIB, 1);
+	assert_int_equal(tvm_do(f, &a, XDC_OP_CREATE), 0);
+	memset(&host, 0, sizeof(host));
+	memset(&cfg, 0, sizeof(cfg));
+	host.h_name = "local";
+	host.h_memory = 8 * GIB;
+	host.h_cpus = 4;
+	cfg.cfg_hosts = &host;
+	cfg.cfg_nhosts = 1;
+	assert_int_equal(sim_open(f->path, &cfg, &drv), 0);
+	obs = observe(drv);
+	assert_int_equal(obs->obs_nhosts, 1);
+	assert_int_equal(obs->obs_hosts[0].oh_memory, 8 * GIB);
+	assert_int_equal(obs->obs_hosts[0].oh_cpus, 4);
+	assert_int_equal(obs->obs_hosts[0].oh_free_memory, 7 * GIB);
+	assert_non_null(local_dom(obs, "a"));
+	xdc_observed_free(obs);
+	drv->free(drv);
+}
+
+/* ---- Create ---------------------------------------------------------- */
+
+static void
+test_create_records_everything_observe_reports(void **state)
+{
+	struct fx *f = *state;
+	struct xdc_observed *obs;
+	const struct xdc_obs_domain *d;
+	struct tvm a;
+
+	tvm_init(&a, "web-1", GIB, 2);
+	a.vm.vm_max_memory = 2 * GIB;
+	a.vm.vm_max_vcpus = 4;
+	a.spec.ds_weight = 512;
+	a.spec.ds_cap = 150;
+	a.spec.ds_protect = 1;
+	a.spec.ds_hash = 0xfedcba9876543210ULL;
+	assert_int_equal(tvm_do(f, &a, XDC_OP_CREATE), 0);
+	obs = observe(f->drv);
+	d = local_dom(obs, "web-1");
+	assert_non_null(d);
+	assert_int_equal(d->od_state, XDC_DOM_RUNNING);
+	assert_int_equal(d->od_memory, GIB);
+	assert_int_equal(d->od_max_memory, 2 * GIB);
+	assert_int_equal(d->od_vcpus, 2);
+	assert_int_equal(d->od_max_vcpus, 4);
+	assert_int_equal(d->od_weight, 512);
+	assert_int_equal(d->od_cap, 150);
+	assert_true(d->od_managed);
+	assert_true(d->od_protect);
+	assert_true(d->od_hash == 0xfedcba9876543210ULL);
+	assert_int_equal(d->od_nnics, 1);
+	assert_string_equal(d->od_nics[0].on_bridge, "xdc-dmz");
+	assert_memory_equal(d->od_nics[0].on_mac, a.nics[0].nic_mac, 6);
+	assert_true(d->od_has_build);
+	assert_int_equal(d->od_build.ob_type, XDC_VM_PVH);
+	assert_string_equal(d->od_build.ob_kernel, "/boot/vmlinuz");
+	assert_null(d->od_build.ob_ramdisk);
+	assert_string_equal(d->od_build.ob_cmdline, "console=hvc0");
+	assert_int_equal(d->od_build.ob_ndisks, 1);
+	assert_string_equal(d->od_build.ob_disks[0].d_target, "/dev/vg0/disk");
+	assert_string_equal(d->od_build.ob_disks[0].d_vdev, "xvda");
+	assert_int_equal(xdc_observed_host(obs, "local")->oh_free_memory,
+	    63 * GIB);
+	xdc_observed_free(obs);
+}
+
+static void
+test_create_paused_vm_is_paused(void **state)
+{
+	struct fx *f = *state;
+	struct tvm a;
+
+	tvm_init(&a, "a", GIB, 1);
+	a.vm.vm_state = XDC_VM_PAUSED;
+	assert_int_equal(tvm_do(f, &a, XDC_OP_CREATE), 0);
+	assert_int_equal(state_of(f, "a"), XDC_DOM_PAUSED);
+}
+
+static void
+test_domids_increase_and_are_never_reused(void **state)
+{
+	struct fx *f = *state;
+	struct tvm a, b, c;
+
+	tvm_init(&a, "a", GIB, 1);
+	tvm_init(&b, "b", GIB, 1);
+	tvm_init(&c, "c", GIB, 1);
+	assert_int_equal(tvm_do(f, &a, XDC_OP_CREATE), 0);
+	assert_int_equal(tvm_do(f, &b, XDC_OP_CREATE), 0);
+	assert_int_equal(domid_of(f, "a"), 1);
+	assert_int_equal(domid_of(f, "b"), 2);
+	assert_int_equal(tvm_do(f, &b, XDC_OP_DESTROY), 0);
+	assert_int_equal(tvm_do(f, &c, XDC_OP_CREATE), 0);
+	assert_int_equal(domid_of(f, "c"), 3);
+	assert_int_equal(tvm_do(f, &b, XDC_OP_CREATE), 0);
+	assert_int_equal(domid_of(f, "b"), 4);
+}
+
+static void
+test_create_beyond_free_memory_fails_and_changes_nothing(void **state)
+{
+	struct fx *f = *state;
+	char *before, *after;
+	struct tvm a, b;
+
+	tvm_init(&a, "a", 60 * GIB, 1);
+	tvm_init(&b, "b", 8 * GIB, 1);
+	assert_int_equal(tvm_do(f, &a, XDC_OP_CREATE), 0);
+	before = slurp(f->path);
+	assert_int_equal(tvm_do(f, &b, XDC_OP_CREATE), XDC_EDRIVER);
+	assert_error_has("host local: cannot create b");
+	assert_error_has("needs 8GiB");
+	assert_error_has("4GiB is free");
+	after = slurp(f->path);
+	assert_string_equal(before, after);
+	assert_false(has_dom(f, "b"));
+	assert_int_equal(local_free(f), 4 * GIB);
+	free(before);
+	free(after);
+}
+
+static void
+test_create_with_more_vcpus_than_cpus_fails(void **state)
+{
+	struct fx *f = *state;
+	struct tvm a;
+
+	tvm_init(&a, "a", GIB, 2);
+	a.vm.vm_max_vcpus = 17;
+	assert_int_equal(tvm_do(f, &a, XDC_OP_CREATE), XDC_EDRIVER);
+	assert_error_has("17 vCPUs");
+	assert_error_has("16 CPUs");
+	assert_false(has_dom(f, "a"));
+}
+
+static void
+test_create_again_with_same_hash_is_done(void **state)
+{
+	struct fx *f = *state;
+	struct tvm a;
+
+	tvm_init(&a, "a", GIB, 1);
+	assert_int_equal(tvm_do(f, &a, XDC_OP_CREATE), 0);
+	assert_int_equal(tvm_do(f, &a, XDC_OP_CREATE), 0);
+	assert_int_equal(domid_of(f, "a"), 1);
+	assert_int_equal(local_free(f), 63 * GIB);
+}
+
+static void
+test_create_over_a_different_domain_fails(void **state)
+{
+	struct fx *f = *state;
+	struct tvm a;
+
+	tvm_init(&a, "a", GIB, 1);
+	assert_int_equal(tvm_do(f, &a, XDC_OP_CREATE), 0);
+	a.spec.ds_hash = 0x9999;
+	assert_int_equal(tvm_do(f, &a, XDC_OP_CREATE), XDC_EDRIVER);
+	assert_error_has("different spec");
+	assert_int_equal(sim_add_unmanaged(f->drv, "legacy", GIB, NULL), 0);
+	tvm_init(&a, "legacy", GIB, 1);
+	assert_int_equal(tvm_do(f, &a, XDC_OP_CREATE), XDC_EDRIVER);
+	assert_error_has("not managed");
+}
+
+static void
+test_apply_on_unknown_host_is_not_found(void **state)
+{
+	struct fx *f = *state;
+	struct tvm a;
+
+	tvm_init(&a, "a", GIB, 1);
+	a.act.a_host = "xen-z";
+	assert_int_equal(tvm_do(f, &a, XDC_OP_CREATE), XDC_ENOTFOUND);
+	assert_error_has("xen-z");
+}
+
+/* ---- Destroy --------------------------------------------------------- */
+
+static void
+test_destroy_frees_memory_and_gone_is_done(void **state)
+{
+	struct fx *f = *state;
+	struct tvm a;
+
+	tvm_init(&a, "a", 4 * GIB, 1);
+	assert_int_equal(tvm_do(f, &a, XDC_OP_CREATE), 0);
+	assert_int_equal(tvm_do(f, &a, XDC_OP_DESTROY), 0);
+	assert_false(has_dom(f, "a"));
+	assert_int_equal(local_free(f), 64 * GIB);
+	assert_int_equal(tvm_do(f, &a, XDC_OP_DESTROY), 0);
+}
+
+static void
+test_destroy_refuses_unmanaged(void **state)
+{
+	struct fx *f = *state;
+
+	assert_int_equal(sim_add_unmanaged(f->drv, "legacy", 2 * GIB, NULL),
+	    0);
+	assert_int_equal(op_on(f, XDC_OP_DESTROY, "legacy"), XDC_EDRIVER);
+	assert_error_has("legacy");
+	assert_error_has("does not manage");
+	assert_true(has_dom(f, "legacy"));
+	/* An unmanaged domain counts against capacity. */
+	assert_int_equal(local_free(f), 62 * GIB);
+}
+
+static void
+test_destroy_refuses_domain0(void **state)
+{
+	struct fx *f = *state;
+
+	assert_int_equal(op_on(f, XDC_OP_DESTROY, "Domain-0"), XDC_EDRIVER);
+	assert_error_has("Domain-0");
+	assert_true(has_dom(f, "Domain-0"));
+}
+
+/* ---- Update ---------------------------------------------------------- */
+
+static void
+test_update_memory_within_max_memory(void **state)
+{
+	struct fx *f = *state;
+	struct tvm a;
+
+	tvm_init(&a, "a", GIB, 1);
+	a.vm.vm_max_memory = 2 * GIB;
+	assert_int_equal(tvm_do(f, &a, XDC_OP_CREATE), 0);
+	a.vm.vm_memory = 2 * GIB;
+	a.act.a_update = XDC_UPD_MEMORY;
+	assert_int_equal(tvm_do(f, &a, XDC_OP_UPDATE), 0);
+	assert_int_equal(local_free(f), 62 * GIB);
+	a.vm.vm_memory = 3 * GIB;
+	assert_int_equal(tvm_do(f, &a, XDC_OP_UPDATE), XDC_EDRIVER);
+	assert_error_has("max_memory");
+	assert_int_equal(local_free(f), 62 * GIB);
+}
+
+static void
+test_update_memory_increase_must_fit_free_memory(void **state)
+{
+	struct fx *f = *state;
+	struct tvm a, b;
+
+	tvm_init(&a, "a", GIB, 1);
+	a.vm.vm_max_memory = 16 * GIB;
+	tvm_init(&b, "b", 62 * GIB, 1);
+	assert_int_equal(tvm_do(f, &a, XDC_OP_CREATE), 0);
+	assert_int_equal(tvm_do(f, &b, XDC_OP_CREATE), 0);
+	a.vm.vm_memory = 4 * GIB;
+	a.act.a_update = XDC_UPD_MEMORY;
+	assert_int_equal(tvm_do(f, &a, XDC_OP_UPDATE), XDC_EDRIVER);
+	assert_error_has("1GiB is free");
+	a.vm.vm_memory = 2 * GIB;
+	assert_int_equal(tvm_do(f, &a, XDC_OP_UPDATE), 0);
+	assert_int_equal(local_free(f), 0);
+}
+
+static void
+test_update_changes_only_what_is_flagged(void **state)
+{
+	struct fx *f = *state;
+	struct xdc_observed *obs;
+	const struct xdc_obs_domain *d;
+	struct tvm a;
+
+	tvm_init(&a, "a", GIB, 1);
+	a.vm.vm_max_memory = 4 * GIB;
+	a.vm.vm_max_vcpus = 4;
+	assert_int_equal(tvm_do(f, &a, XDC_OP_CREATE), 0);
+	a.vm.vm_memory = 2 * GIB;
+	a.vm.vm_vcpus = 3;
+	a.spec.ds_weight = 1024;
+	a.spec.ds_cap = 50;
+	a.spec.ds_protect = 1;
+	a.spec.ds_hash = 0x77;
+	a.act.a_update = XDC_UPD_SCHED | XDC_UPD_VCPUS;
+	assert_int_equal(tvm_do(f, &a, XDC_OP_UPDATE), 0);
+	obs = observe(f->drv);
+	d = local_dom(obs, "a");
+	assert_int_equal(d->od_weight, 1024);
+	assert_int_equal(d->od_cap, 50);
+	assert_int_equal(d->od_vcpus, 3);
+	assert_int_equal(d->od_memory, GIB);
+	assert_false(d->od_protect);
+	assert_true(d->od_hash == 0x1234);
+	xdc_observed_free(obs);
+}
+
+static void
+test_update_vcpus_above_max_vcpus_fails(void **state)
+{
+	struct fx *f = *state;
+	struct tvm a;
+
+	tvm_init(&a, "a", GIB, 2);
+	assert_int_equal(tvm_do(f, &a, XDC_OP_CREATE), 0);
+	a.vm.vm_vcpus = 3;
+	a.act.a_update = XDC_UPD_VCPUS;
+	assert_int_equal(tvm_do(f, &a, XDC_OP_UPDATE), XDC_EDRIVER);
+	assert_error_has("max_vcpus");
+}
+
+static void
+test_update_marker_and_nics(void **state)
+{
+	struct fx *f = *state;
+	struct xdc_observed *obs;
+	const struct xdc_obs_domain *d;
+	struct tvm a;
+
+	tvm_init(&a, "a", GIB, 1);
+	assert_int_equal(tvm_do(f, &a, XDC_OP_CREATE), 0);
+	a.vm.vm_nnics = 2;
+	a.nics[1].nic_network = "backend";
+	memcpy(a.nics[1].nic_mac, "\x00\x16\x3e\x00\x00\x02", 6);
+	a.bridges[1] = "xdc-backend";
+	a.spec.ds_protect = 1;
+	a.spec.ds_hash = 0xabc;
+	a.act.a_update = XDC_UPD_NICS | XDC_UPD_MARKER;
+	assert_int_equal(tvm_do(f, &a, XDC_OP_UPDATE), 0);
+	obs = observe(f->drv);
+	d = local_dom(obs, "a");
+	assert_int_equal(d->od_nnics, 2);
+	assert_string_equal(d->od_nics[1].on_bridge, "xdc-backend");
+	assert_int_equal(d->od_nics[1].on_mac[5], 2);
+	assert_true(d->od_protect);
+	assert_true(d->od_hash == 0xabc);
+	assert_int_equal(d->od_domid, 1);
+	xdc_observed_free(obs);
+}
+
+static void
+test_update_refuses_unmanaged(void **state)
+{
+	struct fx *f = *state;
+	struct tvm a;
+
+	assert_int_equal(sim_add_unmanaged(f->drv, "legacy", GIB, NULL), 0);
+	tvm_init(&a, "legacy", 2 * GIB, 1);
+	a.act.a_update = XDC_UPD_MARKER;
+	assert_int_equal(tvm_do(f, &a, XDC_OP_UPDATE), XDC_EDRIVER);
+	assert_error_has("does not manage");
+}
+
+/* ---- Replace and the life cycle -------------------------------------- */
+
+static void
+test_replace_gives_new_domid_and_keeps_name(void **state)
+{
+	struct fx *f = *state;
+	struct xdc_observed *obs;
+	const struct xdc_obs_domain *d;
+	struct tvm a;
+
+	tvm_init(&a, "a", GIB, 1);
+	assert_int_equal(tvm_do(f, &a, XDC_OP_CREATE), 0);
+	a.vm.vm_kernel = "/boot/vmlinuz-new";
+	a.spec.ds_hash = 0x5678;
+	assert_int_equal(tvm_do(f, &a, XDC_OP_REPLACE), 0);
+	obs = observe(f->drv);
+	d = local_dom(obs, "a");
+	assert_non_null(d);
+	assert_int_equal(d->od_domid, 2);
+	assert_string_equal(d->od_build.ob_kernel, "/boot/vmlinuz-new");
+	assert_true(d->od_hash == 0x5678);
+	assert_int_equal(xdc_observed_host(obs, "local")->oh_ndomains, 2);
+	xdc_observed_free(obs);
+}
+
+static void
+test_replace_counts_old_memory_as_freed(void **state)
+{
+	struct fx *f = *state;
+	struct tvm a;
+
+	tvm_init(&a, "a", 40 * GIB, 1);
+	assert_int_equal(tvm_do(f, &a, XDC_OP_CREATE), 0);
+	a.vm.vm_memory = a.vm.vm_max_memory = 60 * GIB;
+	assert_int_equal(tvm_do(f, &a, XDC_OP_REPLACE), 0);
+	assert_int_equal(local_free(f), 4 * GIB);
+	a.vm.vm_memory = a.vm.vm_max_memory = 65 * GIB;
+	assert_int_equal(tvm_do(f, &a, XDC_OP_REPLACE), XDC_EDRIVER);
+	assert_int_equal(domid_of(f, "a"), 2);
+}
+
+static void
+test_crash_keeps_memory_then_restart_runs_with_new_domid(void **state)
+{
+	struct fx *f = *state;
+	struct tvm a;
+
+	tvm_init(&a, "a", 2 * GIB, 1);
+	assert_int_equal(tvm_do(f, &a, XDC_OP_CREATE), 0);
+	assert_int_equal(sim_crash(f->drv, "a"), 0);
+	assert_int_equal(state_of(f, "a"), XDC_DOM_CRASHED);
+	assert_int_equal(local_free(f), 62 * GIB);
+	assert_int_equal(op_on(f, XDC_OP_RESTART, "a"), 0);
+	assert_int_equal(state_of(f, "a"), XDC_DOM_RUNNING);
+	assert_int_equal(domid_of(f, "a"), 2);
+	assert_int_equal(local_free(f), 62 * GIB);
+}
+
+static void
+test_start_crashed_domain_runs_and_running_is_done(void **state)
+{
+	struct fx *f = *state;
+	struct tvm a;
+
+	tvm_init(&a, "a", GIB, 1);
+	assert_int_equal(tvm_do(f, &a, XDC_OP_CREATE), 0);
+	assert_int_equal(op_on(f, XDC_OP_START, "a"), 0);
+	assert_int_equal(domid_of(f, "a"), 1);
+	assert_int_equal(sim_crash(f->drv, "a"), 0);
+	assert_int_equal(op_on(f, XDC_OP_START, "a"), 0);
+	assert_int_equal(state_of(f, "a"), XDC_DOM_RUNNING);
+	assert_int_equal(domid_of(f, "a"), 2);
+}
+
+static void
+test_crash_of_unknown_domain_is_not_found(void **state)
+{
+	struct fx *f = *state;
+
+	assert_int_equal(sim_crash(f->drv, "ghost"), XDC_ENOTFOUND);
+	assert_string_equal(xdc_error_last(),
+	    "no domain named ghost in the pool");
+}
+
+static void
+test_pause_and_unpause_are_idempotent(void **state)
+{
+	struct fx *f = *state;
+	struct tvm a;
+
+	tvm_init(&a, "a", GIB, 1);
+	assert_int_equal(tvm_do(f, &a, XDC_OP_CREATE), 0);
+	assert_int_equal(op_on(f, XDC_OP_PAUSE, "a"), 0);
+	assert_int_equal(state_of(f, "a"), XDC_DOM_PAUSED);
+	assert_int_equal(op_on(f, XDC_OP_PAUSE, "a"), 0);
+	assert_int_equal(state_of(f, "a"), XDC_DOM_PAUSED);
+	assert_int_equal(op_on(f, XDC_OP_UNPAUSE, "a"), 0);
+	assert_int_equal(state_of(f, "a"), XDC_DOM_RUNNING);
+	assert_int_equal(op_on(f, XDC_OP_UNPAUSE, "a"), 0);
+	assert_int_equal(state_of(f, "a"), XDC_DOM_RUNNING);
+	assert_int_equal(domid_of(f, "a"), 1);
+}
+
+static void
+test_pause_of_crashed_domain_fails(void **state)
+{
+	struct fx *f = *state;
+	struct tvm a;
+
+	tvm_init(&a, "a", GIB, 1);
+	assert_int_equal(tvm_do(f, &a, XDC_OP_CREATE), 0);
+	assert_int_equal(sim_crash(f->drv, "a"), 0);
+	assert_int_equal(op_on(f, XDC_OP_PAUSE, "a"), XDC_EDRIVER);
+	assert_error_has("crashed");
+}
+
+static void
+test_stop_removes_the_domain(void **state)
+{
+	struct fx *f = *state;
+	struct tvm a;
+
+	tvm_init(&a, "a", GIB, 1);
+	assert_int_equal(tvm_do(f, &a, XDC_OP_CREATE), 0);
+	assert_int_equal(op_on(f, XDC_OP_STOP, "a"), 0);
+	assert_false(has_dom(f, "a"));
+	assert_int_equal(local_free(f), 64 * GIB);
+	assert_int_equal(op_on(f, XDC_OP_STOP, "a"), 0);
+	assert_int_equal(op_on(f, XDC_OP_START, "a"), XDC_ENOTFOUND);
+}
+
+/* ---- Faults ---------------------------------------------------------- */
+
+static void
+test_fault_fails_exactly_n_times_then_succeeds(void **state)
+{
+	struct fx *f = *state;
+	struct tvm a;
+
+	tvm_init(&a, "a", GIB, 1);
+	assert_int_equal(sim_fail(f->drv, XDC_OP_CREATE, "a", 2), 0);
+	assert_int_equal(tvm_do(f, &a, XDC_OP_CREATE), XDC_EDRIVER);
+	assert_string_equal(xdc_error_last(), "injected fault: create a");
+	assert_int_equal(tvm_do(f, &a, XDC_OP_CREATE), XDC_EDRIVER);
+	assert_false(has_dom(f, "a"));
+	assert_int_equal(tvm_do(f, &a, XDC_OP_CREATE), 0);
+	assert_true(has_dom(f, "a"));
+	/* Only that operation on that name fails. */
+	assert_int_equal(sim_fail(f->drv, XDC_OP_DESTROY, "b", 1), 0);
+	assert_int_equal(tvm_do(f, &a, XDC_OP_DESTROY), 0);
+}
+
+static void
+test_fault_survives_in_the_file(void **state)
+{
+	struct fx *f = *state;
+	struct xdc_driver *other;
+	struct tvm a;
+
+	assert_int_equal(sim_fail(f->drv, XDC_OP_CREATE, "a", 1), 0);
+	assert_int_equal(sim_open(f->path, NULL, &other), 0);
+	tvm_init(&a, "a", GIB, 1);
+	a.act.a_op = XDC_OP_CREATE;
+	assert_int_equal(other->apply(other, &a.act), XDC_EDRIVER);
+	other->free(other);
+	/* The other process used the fault up. */
+	assert_int_equal(tvm_do(f, &a, XDC_OP_CREATE), 0);
+}
+
+/* ---- The file -------------------------------------------------------- */
+
+static void
+assert_obs_equal(const struct xdc_observed *x, const struct xdc_observed *y)
+{
+	const struct xdc_obs_host *hx, *hy;
+	const struct xdc_obs_domain *dx, *dy;
+	size_t i, j;
+
+	assert_int_equal(x->obs_nhosts, y->obs_nhosts);
+	for (i = 0; i < x->obs_nhosts; i++) {
+		hx = &x->obs_hosts[i];
+		hy = &y->obs_hosts[i];
+		assert_string_equal(hx->oh_name, hy->oh_name);
+		assert_int_equal(hx->oh_memory, hy->oh_memory);
+		assert_int_equal(hx->oh_free_memory, hy->oh_free_memory);
+		assert_int_equal(hx->oh_cpus, hy->oh_cpus);
+		assert_int_equal(hx->oh_ndomains, hy->oh_ndomains);
+		assert_int_equal(hx->oh_nnetworks, hy->oh_nnetworks);
+		for (j = 0; j < hx->oh_ndomains; j++) {
+			dx = &hx->oh_domains[j];
+			dy = &hy->oh_domains[j];
+			assert_string_equal(dx->od_name, dy->od_name);
+			assert_int_equal(dx->od_domid, dy->od_domid);
+			assert_int_equal(dx->od_state, dy->od_state);
+			assert_int_equal(dx->od_memory, dy->od_memory);
+			assert_int_equal(dx->od_max_memory, dy->od_max_memory);
+			assert_int_equal(dx->od_vcpus, dy->od_vcpus);
+			assert_int_equal(dx->od_max_vcpus, dy->od_max_vcpus);
+			assert_int_equal(dx->od_weight, dy->od_weight);
+			assert_int_equal(dx->od_cap, dy->od_cap);
+			assert_int_equal(dx->od_managed, dy->od_managed);
+			assert_int_equal(dx->od_protect, dy->od_protect);
+			assert_true(dx->od_hash == dy->od_hash);
+			assert_int_equal(dx->od_nnics, dy->od_nnics);
+			if (dx->od_nnics > 0) {
+				assert_string_equal(dx->od_nics[0].on_bridge,
+				    dy->od_nics[0].on_bridge);
+				assert_memory_equal(dx->od_nics[0].on_mac,
+				    dy->od_nics[0].on_mac, 6);
+			}
+			assert_int_equal(dx->od_has_build, dy->od_has_build);
+			if (!dx->od_has_build)
+				continue;
+			assert_int_equal(dx->od_build.ob_type,
+			    dy->od_build.ob_type);
+			assert_string_equal(dx->od_build.ob_kernel,
+			    dy->od_build.ob_kernel);
+			assert_int_equal(dx->od_build.ob_ndisks,
+			    dy->od_build.ob_ndisks);
+		}
+		for (j = 0; j < hx->oh_nnetworks; j++) {
+			assert_string_equal(hx->oh_networks[j].on_bridge,
+			    hy->oh_networks[j].on_bridge);
+			assert_int_equal(hx->oh_networks[j].on_mtu,
+			    hy->oh_networks[j].on_mtu);
+		}
+	}
+}
+
+static void
+net_action(struct xdc_action *a, struct xdc_network *n, enum xdc_op op,
+    const char *name, const char *bridge)
+{
+	memset(a, 0, sizeof(*a));
+	memset(n, 0, sizeof(*n));
+	n->n_name = name;
+	n->n_bridge = bridge;
+	a->a_op = op;
+	a->a_kind = XDC_OBJ_NETWORK;
+	a->a_name = name;
+	a->a_host = XDC_LOCAL_HOST;
+	a->a_net = op == XDC_OP_DESTROY ? NULL : n;
+	a->a_bridge = bridge;
+}
+
+static void
+test_file_after_end_is_valid_json_and_reopens_the_same(void **state)
+{
+	struct fx *f = *state;
+	struct xdc_observed *x, *y;
+	struct xdc_driver *other;
+	struct xdc_network n;
+	struct xdc_action na;
+	json_error_t jerr;
+	json_t *root;
+	struct tvm a, b;
+	struct stat st;
+
+	tvm_init(&a, "a", GIB, 1);
+	tvm_init(&b, "b", 2 * GIB, 2);
+	b.vm.vm_ramdisk = "/boot/initrd";
+	net_action(&na, &n, XDC_OP_CREATE, "dmz", "xdc-dmz");
+	assert_int_equal(f->drv->begin(f->drv), 0);
+	assert_int_equal(f->drv->apply(f->drv, &na), 0);
+	assert_int_equal(tvm_do(f, &a, XDC_OP_CREATE), 0);
+	assert_int_equal(tvm_do(f, &b, XDC_OP_CREATE), 0);
+	assert_int_equal(op_on(f, XDC_OP_PAUSE, "b"), 0);
+	assert_int_equal(f->drv->end(f->drv), 0);
+	assert_int_equal(sim_add_unmanaged(f->drv, "legacy", GIB, NULL), 0);
+
+	root = json_load_file(f->path, JSON_REJECT_DUPLICATES, &jerr);
+	assert_non_null(root);
+	assert_true(json_is_array(json_object_get(root, "hosts")));
+	json_decref(root);
+	assert_int_equal(stat(f->path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0644);
+
+	assert_int_equal(sim_open(f->path, NULL, &other), 0);
+	x = observe(f->drv);
+	y = observe(other);
+	assert_obs_equal(x, y);
+	assert_int_equal(xdc_observed_host(y, "local")->oh_ndomains, 4);
+	assert_string_equal(local_dom(y, "b")->od_build.ob_ramdisk,
+	    "/boot/initrd");
+	xdc_observed_free(x);
+	xdc_observed_free(y);
+	other->free(other);
+}
+
+static void
+test_same_pool_writes_the_same_bytes(void **state)
+{
+	struct fx *f = *state;
+	struct xdc_driver *other;
+	char *first, *second;
+	struct tvm a;
+
+	tvm_init(&a, "a", GIB, 1);
+	assert_int_equal(tvm_do(f, &a, XDC_OP_CREATE), 0);
+	first = slurp(f->path);
+	/* A change and its undoing: the file is rewritten, the same. */
+	assert_int_equal(sim_fail(f->drv, XDC_OP_STOP, "z", 1), 0);
+	assert_int_equal(sim_fail(f->drv, XDC_OP_STOP, "z", 0), 0);
+	assert_int_equal(sim_open(f->path, NULL, &other), 0);
+	second = slurp(f->path);
+	assert_string_equal(first, second);
+	assert_non_null(strstr(first, "\"next_domid\": 2"));
+	other->free(other);
+	free(first);
+	free(second);
+}
+
+static void
+test_batch_of_1000_creates_writes_the_file_once(void **state)
+{
+	struct fx *f = *state;
+	struct xdc_observed *obs;
+	struct stat before, during;
+	unsigned long writes;
+	char name[32];
+	struct tvm t;
+	int i;
+
+	assert_int_equal(stat(f->path, &before), 0);
+	writes = sim_write_count(f->drv);
+	assert_int_equal(f->drv->begin(f->drv), 0);
+	for (i = 0; i < 1000; i++) {
+		snprintf(name, sizeof(name), "vm-%04d", 999 - i);
+		tvm_init(&t, name, 32 * MIB, 1);
+		assert_int_equal(tvm_do(f, &t, XDC_OP_CREATE), 0);
+	}
+	/* Inside the batch the pool in memory is what observe sees. */
+	obs = observe(f->drv);
+	assert_int_equal(xdc_observed_host(obs, "local")->oh_ndomains, 1001);
+	assert_string_equal(obs->obs_hosts[0].oh_domains[1].od_name, "vm-0000");
+	xdc_observed_free(obs);
+	assert_int_equal(sim_write_count(f->drv), writes);
+	assert_int_equal(stat(f->path, &during), 0);
+	assert_int_equal(during.st_ino, before.st_ino);
+	assert_int_equal(during.st_size, before.st_size);
+	assert_int_equal(f->drv->end(f->drv), 0);
+	assert_int_equal(sim_write_count(f->drv), writes + 1);
+	obs = observe(f->drv);
+	assert_int_equal(xdc_observed_host(obs, "local")->oh_ndomains, 1001);
+	assert_int_equal(xdc_observed_host(obs, "local")->oh_free_memory,
+	    64 * GIB - 1000 * 32 * MIB);
+	xdc_observed_free(obs);
+}
+
+static void
+test_begin_rereads_what_another_process_wrote(void **state)
+{
+	struct fx *f = *state;
+	struct xdc_driver *other;
+	struct xdc_observed *obs;
+	struct tvm a;
+
+	assert_int_equal(sim_open(f->path, NULL, &other), 0);
+	tvm_init(&a, "a", GIB, 1);
+	a.act.a_op = XDC_OP_CREATE;
+	assert_int_equal(other->apply(other, &a.act), 0);
+	other->free(other);
+	assert_int_equal(f->drv->begin(f->drv), 0);
+	obs = observe(f->drv);
+	assert_non_null(local_dom(obs, "a"));
+	xdc_observed_free(obs);
+	assert_int_equal(f->drv->end(f->drv), 0);
+}
+
+static void
+test_invalid_json_is_an_error_naming_the_file(void **state)
+{
+	struct fx *f = *state;
+
+	spit(f->path, "{\"hosts\": [");
+	assert_int_equal(sim_open(f->path, NULL, &f->drv), XDC_ERR);
+	assert_null(f->drv);
+	assert_error_has(f->path);
+	assert_error_has("not valid JSON");
+}
+
+static void
+test_json_that_is_not_a_pool_is_an_error(void **state)
+{
+	struct fx *f = *state;
+
+	spit(f->path, "{\"hosts\": [{\"name\": \"local\", \"domains\": "
+		      "[{\"name\": \"x\"}]}]}");
+	assert_int_equal(sim_open(f->path, NULL, &f->drv), XDC_ERR);
+	assert_error_has(f->path);
+	assert_error_has("not a simulated pool");
+	assert_error_has("domain x");
+	spit(f->path, "[1, 2]");
+	assert_int_equal(sim_open(f->path, NULL, &f->drv), XDC_ERR);
+	assert_error_has("not a simulated pool");
+}
+
+/* ---- Networks -------------------------------------------------------- */
+
+static void
+test_network_create_update_destroy(void **state)
+{
+	struct fx *f = *state;
+	struct xdc_observed *obs;
+	const struct xdc_obs_network *on;
+	struct xdc_network n;
+	struct xdc_action a;
+
+	net_action(&a, &n, XDC_OP_CREATE, "dmz", "xdc-dmz");
+	assert_int_equal(f->drv->apply(f->drv, &a), 0);
+	obs = observe(f->drv);
+	assert_int_equal(obs->obs_hosts[0].oh_nnetworks, 1);
+	on = &obs->obs_hosts[0].oh_networks[0];
+	assert_string_equal(on->on_bridge, "xdc-dmz");
+	assert_string_equal(on->on_name, "dmz");
+	assert_int_equal(on->on_mtu, 1500);
+	assert_true(on->on_up);
+	assert_true(on->on_managed);
+	assert_null(on->on_uplink);
+	xdc_observed_free(obs);
+
+	net_action(&a, &n, XDC_OP_UPDATE, "dmz", "xdc-dmz");
+	n.n_mtu = 9000;
+	n.n_uplink = "eth0";
+	n.n_vlan = 20;
+	a.a_update = XDC_UPD_MTU | XDC_UPD_UPLINK;
+	assert_int_equal(f->drv->apply(f->drv, &a), 0);
+	obs = observe(f->drv);
+	on = &obs->obs_hosts[0].oh_networks[0];
+	assert_int_equal(on->on_mtu, 9000);
+	assert_string_equal(on->on_uplink, "eth0");
+	assert_int_equal(on->on_vlan, 20);
+	xdc_observed_free(obs);
+
+	net_action(&a, &n, XDC_OP_DESTROY, "dmz", "xdc-dmz");
+	assert_int_equal(f->drv->apply(f->drv, &a), 0);
+	obs = observe(f->drv);
+	assert_int_equal(obs->obs_hosts[0].oh_nnetworks, 0);
+	xdc_observed_free(obs);
+	assert_int_equal(f->drv->apply(f->drv, &a), 0);
+}
+
+static void
+test_networks_are_sorted_by_bridge(void **state)
+{
+	struct fx *f = *state;
+	struct xdc_observed *obs;
+	struct xdc_network n;
+	struct xdc_action a;
+
+	net_action(&a, &n, XDC_OP_CREATE, "web", "xdc-web");
+	assert_int_equal(f->drv->apply(f->drv, &a), 0);
+	net_action(&a, &n, XDC_OP_CREATE, "app", "xdc-app");
+	assert_int_equal(f->drv->apply(f->drv, &a), 0);
+	obs = observe(f->drv);
+	assert_int_equal(obs->obs_hosts[0].oh_nnetworks, 2);
+	assert_string_equal(obs->obs_hosts[0].oh_networks[0].on_bridge,
+	    "xdc-app");
+	assert_string_equal(obs->obs_hosts[0].oh_networks[1].on_bridge,
+	    "xdc-web");
+	xdc_observed_free(obs);
+}
+
+static void
+test_network_refuses_unmanaged_bridge(void **state)
+{
+	struct fx *f = *state;
+	struct xdc_observed *obs;
+	struct xdc_network n;
+	struct xdc_action a;
+
+	spit(f->path, "{\"hosts\": [{\"name\": \"local\", \"networks\": "
+		      "[{\"name\": null, \"bridge\": \"xenbr0\", \"mtu\": "
+		      "1500, \"up\": true, \"managed\": false}]}]}");
+	assert_int_equal(sim_open(f->path, NULL, &f->drv), 0);
+	net_action(&a, &n, XDC_OP_DESTROY, "xenbr0", "xenbr0");
+	assert_int_equal(f->drv->apply(f->drv, &a), XDC_EDRIVER);
+	assert_error_has("xenbr0");
+	net_action(&a, &n, XDC_OP_UPDATE, "lan", "xenbr0");
+	n.n_mtu = 9000;
+	assert_int_equal(f->drv->apply(f->drv, &a), XDC_EDRIVER);
+	net_action(&a, &n, XDC_OP_CREATE, "lan", "xenbr0");
+	assert_int_equal(f->drv->apply(f->drv, &a), XDC_EDRIVER);
+	obs = observe(f->drv);
+	assert_int_equal(obs->obs_hosts[0].oh_nnetworks, 1);
+	assert_null(obs->obs_hosts[0].oh_networks[0].on_name);
+	assert_int_equal(obs->obs_hosts[0].oh_networks[0].on_mtu, 1500);
+	assert_false(obs->obs_hosts[0].oh_networks[0].on_managed);
+	/* A hand-written pool still gets its Domain-0. */
+	assert_non_null(local_dom(obs, "Domain-0"));
+	xdc_observed_free(obs);
+}
+
+/* ---- Unmanaged domains ---------------------------------------------- */
+
+static void
+test_add_unmanaged_beyond_free_memory_fails(void **state)
+{
+	struct fx *f = *state;
+
+	assert_int_equal(sim_add_unmanaged(f->drv, "big", 65 * GIB, NULL),
+	    XDC_EDRIVER);
+	assert_false(has_dom(f, "big"));
+	assert_int_equal(sim_add_unmanaged(f->drv, "x", GIB, "nohost"),
+	    XDC_ENOTFOUND);
+	assert_int_equal(sim_add_unmanaged(f->drv, "x", GIB, "local"), 0);
+	assert_int_equal(sim_add_unmanaged(f->drv, "x", GIB, "local"),
+	    XDC_ERR);
+}
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define TD(fn) cmocka_unit_test_setup_teardown(fn, setup_dir, teardown)
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_default_pool_is_local_16_cpus_64gib),
+		TD(test_pool_is_created_from_cfg_hosts),
+		T(test_existing_pool_gains_declared_hosts_and_capacities),
+		T(test_create_records_everything_observe_reports),
+		T(test_create_paused_vm_is_paused),
+		T(test_domids_increase_and_are_never_reused),
+		T(test_create_beyond_free_memory_fails_and_changes_nothing),
+		T(test_create_with_more_vcpus_than_cpus_fails),
+		T(test_create_again_with_same_hash_is_done),
+		T(test_create_over_a_different_domain_fails),
+		T(test_apply_on_unknown_host_is_not_found),
+		T(test_destroy_frees_memory_and_gone_is_done),
+		T(test_destroy_refuses_unmanaged),
+		T(test_destroy_refuses_domain0),
+		T(test_update_memory_within_max_memory),
+		T(test_update_memory_increase_must_fit_free_memory),
+		T(test_update_changes_only_what_is_flagged),
+		T(test_update_vcpus_above_max_vcpus_fails),
+		T(test_update_marker_and_nics),
+		T(test_update_refuses_unmanaged),
+		T(test_replace_gives_new_domid_and_keeps_name),
+		T(test_replace_counts_old_memory_as_freed),
+		T(test_crash_keeps_memory_then_restart_runs_with_new_domid),
+		T(test_start_crashed_domain_runs_and_running_is_done),
+		T(test_crash_of_unknown_domain_is_not_found),
+		T(test_pause_and_unpause_are_idempotent),
+		T(test_pause_of_crashed_domain_fails),
+		T(test_stop_removes_the_domain),
+		T(test_fault_fails_exactly_n_times_then_succeeds),
+		T(test_fault_survives_in_the_file),
+		T(test_file_after_end_is_valid_json_and_reopens_the_same),
+		T(test_same_pool_writes_the_same_bytes),
+		T(test_batch_of_1000_creates_writes_the_file_once),
+		T(test_begin_rereads_what_another_process_wrote),
+		TD(test_invalid_json_is_an_error_naming_the_file),
+		TD(test_json_that_is_not_a_pool_is_an_error),
+		T(test_network_create_update_destroy),
+		T(test_networks_are_sorted_by_bridge),
+		TD(test_network_refuses_unmanaged_bridge),
+		T(test_add_unmanaged_beyond_free_memory_fails),
+	};
+
+	return cmocka_run_group_tests_name("drivers/sim", tests, NULL, NULL);
+}
