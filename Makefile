@@ -22,8 +22,10 @@ XCFLAGS	 = $(CSTD) $(WARN) -I. -MMD -MP -DXDC_VERSION=\"$(VERSION)\"
 
 # pkg-config modules, by the role that needs them.
 SCHEMA_PKGS	= yaml-0.1
+PLANNER_PKGS	= jansson
+DRIVER_PKGS	= jansson
 TEST_PKGS	= cmocka
-PKGS		= $(SCHEMA_PKGS)
+PKGS		= $(SCHEMA_PKGS) $(PLANNER_PKGS) $(DRIVER_PKGS)
 PKG_CFLAGS	:= $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS	:= $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -31,11 +33,18 @@ PKG_LIBS	:= $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 SCHEMA_SRCS	= schema/error.c schema/arena.c schema/diag.c schema/model.c \
 		  schema/values.c schema/kinds.c schema/load.c schema/check.c
 
+# Desired model + observed state -> ordered plan.
+PLANNER_SRCS	= planner/plan.c planner/diff.c planner/place.c planner/sla.c \
+		  planner/output.c
+# The driver interface and the drivers.
+DRIVER_SRCS	= drivers/observed.c drivers/sim.c
 # The command line.
-RECONCILER_SRCS	= reconciler/cli.c reconciler/cmd_validate.c
+RECONCILER_SRCS	= reconciler/cli.c reconciler/cli_driver.c \
+		  reconciler/cmd_validate.c reconciler/cmd_plan.c \
+		  reconciler/cmd_apply.c reconciler/cmd_show.c reconciler/cmd_sim.c
 MAIN_SRCS	= reconciler/main.c
 
-LIB_SRCS	= $(SCHEMA_SRCS) $(RECONCILER_SRCS)
+LIB_SRCS	= $(SCHEMA_SRCS) $(PLANNER_SRCS) $(DRIVER_SRCS) $(RECONCILER_SRCS)
 LIB_OBJS	= $(LIB_SRCS:%.c=$(BUILD)/%.o)
 MAIN_OBJS	= $(MAIN_SRCS:%.c=$(BUILD)/%.o)
 XDC		= $(BUILD)/xdc
@@ -43,11 +52,15 @@ LIBXDC		= $(BUILD)/libxdc.a
 
 # cmocka unit tests mirror the source tree: tests/schema/test_load.c tests
 # schema/load.c.
-UNIT_SRCS	= tests/schema/test_values.c tests/schema/test_load.c \
-		  tests/schema/test_rules.c
+UNIT_SRCS	= $(filter $(wildcard tests/*/*.c), \
+		  tests/schema/test_values.c tests/schema/test_load.c \
+		  tests/schema/test_rules.c tests/drivers/test_sim.c \
+		  tests/planner/test_diff.c tests/planner/test_place.c \
+		  tests/planner/test_sla.c tests/planner/test_order.c \
+		  tests/planner/test_property.c)
 UNIT_BINS	= $(UNIT_SRCS:%.c=$(BUILD)/%)
 
-.PHONY: all deps test unit golden golden-update check fuzz fuzz-run \
+.PHONY: all deps test unit golden golden-update cli check fuzz fuzz-run \
 	format install uninstall clean demo bench
 all: deps $(XDC)
 
@@ -75,7 +88,11 @@ $(BUILD)/tests/%: tests/%.c $(LIBXDC)
 test:
 	@scripts/deps test
 	@$(MAKE) --no-print-directory $(XDC) $(UNIT_BINS)
-	@$(MAKE) --no-print-directory unit golden
+	@$(MAKE) --no-print-directory unit golden cli
+
+# Behaviours of the command line, end to end on the simulated pool.
+cli: $(XDC)
+	@tests/cli/run XDC=$(XDC)
 
 unit: $(UNIT_BINS)
 	@tests/run-unit $(UNIT_BINS)
@@ -99,11 +116,11 @@ check: test
 	@ASAN_OPTIONS=detect_leaks=1 tests/golden XDC=$(BUILD)/san/xdc
 	@tests/run-unit --valgrind $(UNIT_BINS)
 	@tests/golden --valgrind XDC=$(XDC)
-	@$(MAKE) --no-print-directory fuzz-run FUZZ_SECONDS=$${FUZZ_SECONDS:-30}
+	@$(MAKE) --no-print-directory fuzz-run FUZZ_SECONDS=$(FUZZ_SECONDS)
 
 # The loader's libFuzzer target, built with clang.
 FUZZ		= $(BUILD)/fuzz/fuzz_load
-FUZZ_SECONDS	?= 60
+FUZZ_SECONDS	?= 30
 fuzz: $(FUZZ)
 $(FUZZ): tests/fuzz/fuzz_load.c $(SCHEMA_SRCS)
 	@scripts/deps fuzz
@@ -111,10 +128,20 @@ $(FUZZ): tests/fuzz/fuzz_load.c $(SCHEMA_SRCS)
 	clang $(CSTD) -I. -O1 -g -fsanitize=fuzzer,address,undefined \
 	    -fno-sanitize-recover=all \
 	    $(PKG_CFLAGS) -o $@ $^ $(PKG_LIBS)
+# The fuzzer's chatter goes to a log; its verdict and last lines are shown.
 fuzz-run: $(FUZZ)
-	@mkdir -p tests/fuzz/corpus-run
-	$(FUZZ) -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
-	    -dict=tests/fuzz/yaml.dict tests/fuzz/corpus-run tests/fuzz/corpus
+	@mkdir -p $(BUILD)/fuzz/corpus
+	@echo "fuzzing the loader for $(FUZZ_SECONDS) s (log: $(BUILD)/fuzz/fuzz.log)"
+	@if $(FUZZ) -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
+	    -dict=tests/fuzz/yaml.dict -artifact_prefix=$(BUILD)/fuzz/ \
+	    $(BUILD)/fuzz/corpus tests/fuzz/corpus >$(BUILD)/fuzz/fuzz.log 2>&1; \
+	then tail -n 1 $(BUILD)/fuzz/fuzz.log; echo "fuzz: 1 passed, 0 failed"; \
+	else tail -n 60 $(BUILD)/fuzz/fuzz.log; echo "fuzz: 0 passed, 1 failed"; \
+	    exit 1; fi
+
+# Apply examples/lab to a simulated pool, then show a second apply is empty.
+demo: deps $(XDC)
+	@scripts/demo
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
@@ -130,7 +157,7 @@ uninstall:
 	    $(DESTDIR)$(MANDIR)/man5/xdc.yaml.5
 
 clean:
-	rm -rf $(BUILD) tests/fuzz/corpus-run
+	rm -rf $(BUILD)
 
 -include tests/xen-lab/lab.mk
 -include bench/bench.mk

@@ -13,7 +13,7 @@
 #define COMMON_OPTIONS                                                        \
 	"common options:\n"                                                   \
 	"  --driver xen|sim     where domains go (default: xen where /proc/xen " \
-	"exists, else sim)\n"                                                 \
+	"or /dev/xen exists, else sim)\n"                                                 \
 	"  --net netlink|sim    where Networks go\n"                          \
 	"  --git URL|DIR --ref REF\n"                                         \
 	"                       read the configuration from a git commit\n"   \
@@ -29,6 +29,32 @@ const struct xdc_cmd xdc_cmds[] = {
 	    "PATH is a directory of *.yaml/*.yml files or one file (default: "
 	    "the current directory).\n"
 	    "Exits 0 when the configuration is valid, 1 otherwise.\n" },
+	{ "plan", cmd_plan, 0, "plan [PATH] [--json] [--detailed-exitcode]",
+	    "show what apply would change",
+	    "  --json               the plan as JSON (format_version 1)\n"
+	    "  --detailed-exitcode  exit 2 when the plan has changes, 0 when "
+	    "none\n" },
+	{ "apply", cmd_apply, 1,
+	    "apply [PATH] [--dry-run] [--max-destroy N] [--force]",
+	    "make the pool match the configuration",
+	    "  --dry-run            plan and print, change nothing\n"
+	    "  --max-destroy N      refuse a plan destroying more than N managed "
+	    "VMs\n"
+	    "                       (default: 25% of them, at least 1)\n"
+	    "  --force              apply past --max-destroy\n" },
+	{ "show", cmd_show, 0, "show [--json]",
+	    "print the observed state, through the driver (like xl list)",
+	    "  --json               as JSON\n" },
+	{ "sim", cmd_sim, 1,
+	    "sim show|crash NAME|fail OP NAME [--times N]|add-unmanaged NAME "
+	    "--memory SIZE [--host H]",
+	    "inspect and disturb the simulated pool",
+	    "  show                       the pool, as xdc show does\n"
+	    "  crash NAME                 the domain NAME crashes\n"
+	    "  fail OP NAME [--times N]   the next N (default 1) OP actions on "
+	    "NAME fail\n"
+	    "  add-unmanaged NAME --memory SIZE [--host H]\n"
+	    "                             a domain xdc does not own appears\n" },
 	{ "version", cmd_version, 0, "version", "print xdc's version", "" },
 	{ NULL, NULL, 0, NULL, NULL, NULL },
 };
@@ -105,7 +131,7 @@ cli_parse(struct cli *cli, int argc, char **argv, const char *shortopts,
 	for (; longopts != NULL && longopts->name != NULL && n < 63; longopts++)
 		opts[n++] = *longopts;
 	memset(&opts[n], 0, sizeof(opts[n]));
-	snprintf(sopts, sizeof(sopts), "+hvq%s", shortopts ? shortopts : "");
+	snprintf(sopts, sizeof(sopts), "hvq%s", shortopts ? shortopts : "");
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, sopts, opts, NULL)) != -1) {

@@ -54,7 +54,39 @@ void cli_usage(const struct cli *, FILE *);
 void cli_log(const struct cli *, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/*
+ * Open the driver the options name (--driver, --state): xen where
+ * /proc/xen or /dev/xen exists, else sim, said once on stderr. cfg may be
+ * NULL; when given, the sim's pool gets the Hosts it declares. The caller
+ * frees the driver with its free().
+ */
+struct xdc_config;
+struct xdc_driver;
+int cli_open_driver(struct cli *, const struct xdc_config *,
+    struct xdc_driver **out);
+
+/*
+ * What plan and apply share: the configuration, the driver, its
+ * observation and the plan made of them, owned together.
+ */
+struct xdc_observed;
+struct xdc_plan;
+struct cli_session {
+	struct xdc_config *cs_cfg;
+	struct xdc_driver *cs_driver;
+	struct xdc_observed *cs_obs;
+	struct xdc_plan *cs_plan;
+};
+
+/* Load PATH, open the driver, observe, plan; errors are printed. */
+int cli_make_plan(struct cli *, const char *path, struct cli_session *);
+void cli_session_free(struct cli_session *);
+
 int cmd_validate(struct cli *, int, char **);
+int cmd_plan(struct cli *, int, char **);
+int cmd_apply(struct cli *, int, char **);
+int cmd_show(struct cli *, int, char **);
+int cmd_sim(struct cli *, int, char **);
 int cmd_version(struct cli *, int, char **);
 
 #endif /* XDC_CLI_H */

@@ -18,12 +18,8 @@ xdc_config_free(struct xdc_config *cfg)
 	free(cfg);
 }
 
-/*
- * Every array is sorted by name and its first member is the name, so one
- * binary search serves them all.
- */
-static const void *
-find_named(const void *base, size_t n, size_t size, const char *name)
+const void *
+xdc_find_named(const void *base, size_t n, size_t size, const char *name)
 {
 	size_t lo = 0, hi = n, mid;
 	const char *const *p;
@@ -46,28 +42,28 @@ find_named(const void *base, size_t n, size_t size, const char *name)
 const struct xdc_host *
 xdc_config_host(const struct xdc_config *cfg, const char *name)
 {
-	return find_named(cfg->cfg_hosts, cfg->cfg_nhosts,
+	return xdc_find_named(cfg->cfg_hosts, cfg->cfg_nhosts,
 	    sizeof(*cfg->cfg_hosts), name);
 }
 
 const struct xdc_network *
 xdc_config_network(const struct xdc_config *cfg, const char *name)
 {
-	return find_named(cfg->cfg_networks, cfg->cfg_nnetworks,
+	return xdc_find_named(cfg->cfg_networks, cfg->cfg_nnetworks,
 	    sizeof(*cfg->cfg_networks), name);
 }
 
 const struct xdc_vm *
 xdc_config_vm(const struct xdc_config *cfg, const char *name)
 {
-	return find_named(cfg->cfg_vms, cfg->cfg_nvms, sizeof(*cfg->cfg_vms),
+	return xdc_find_named(cfg->cfg_vms, cfg->cfg_nvms, sizeof(*cfg->cfg_vms),
 	    name);
 }
 
 const struct xdc_sla *
 xdc_config_sla(const struct xdc_config *cfg, const char *name)
 {
-	return find_named(cfg->cfg_slas, cfg->cfg_nslas,
+	return xdc_find_named(cfg->cfg_slas, cfg->cfg_nslas,
 	    sizeof(*cfg->cfg_slas), name);
 }
 

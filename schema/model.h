@@ -260,6 +260,13 @@ const struct xdc_network *xdc_config_network(const struct xdc_config *,
 const struct xdc_vm *xdc_config_vm(const struct xdc_config *, const char *);
 const struct xdc_sla *xdc_config_sla(const struct xdc_config *, const char *);
 
+/*
+ * A binary search of n objects of size bytes, sorted by name, whose first
+ * member is the name (every array of the model, and of observed state).
+ */
+const void *xdc_find_named(const void *base, size_t n, size_t size,
+    const char *name);
+
 /* The SLA that sets a policy field of a VM, or NULL. */
 const struct xdc_sla *xdc_vm_policy(const struct xdc_config *,
     const struct xdc_vm *, enum xdc_policy);

@@ -1,0 +1,586 @@
+/*
+ * The diff: for each observed host, what its networks and domains need to
+ * become what the configuration declares. Each difference becomes one
+ * typed action; which fields it changes are kept as a mask and rendered
+ * only when the plan is printed (output.c).
+ *
+ * Fields fixed at domain build (type, kernel, ramdisk, cmdline, max_memory,
+ * max_vcpus, disks) force a replace; the rest are updated in place.
+ */
+#include <string.h>
+
+#include "planner/planner.h"
+#include "schema/error.h"
+
+static int
+str_eq(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	return strcmp(a, b) == 0;
+}
+
+/* Where a declaration starts: the line of its first key. */
+static const struct xdc_loc *
+vm_decl(const struct xdc_vm *vm)
+{
+	return vm->vm_loc[VM_F_KIND].line ? &vm->vm_loc[VM_F_KIND]
+					   : &vm->vm_loc[VM_F_NAME];
+}
+
+static const struct xdc_loc *
+net_decl(const struct xdc_network *n)
+{
+	return n->n_loc[NET_F_KIND].line ? &n->n_loc[NET_F_KIND]
+					  : &n->n_loc[NET_F_NAME];
+}
+
+/* Is this observed host one the configuration declares? */
+static int
+host_declared(const struct xdc_plan *p, const struct xdc_obs_host *oh)
+{
+	if (p->p_cfg->cfg_nhosts == 0)
+		return !strcmp(oh->oh_name, XDC_LOCAL_HOST);
+	return xdc_config_host(p->p_cfg, oh->oh_name) != NULL;
+}
+
+/* ---- Networks --------------------------------------------------------- */
+
+static const struct xdc_obs_network *
+obs_network(const struct xdc_obs_host *oh, const char *bridge)
+{
+	size_t lo = 0, hi = oh->oh_nnetworks, mid;
+	int c;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		c = strcmp(bridge, oh->oh_networks[mid].on_bridge);
+		if (c == 0)
+			return &oh->oh_networks[mid];
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return NULL;
+}
+
+static const struct xdc_network *
+declared_bridge(const struct xdc_config *cfg, const char *bridge)
+{
+	size_t i;
+
+	/* Networks are few (a dozen, not thousands): a scan is enough. */
+	for (i = 0; i < cfg->cfg_nnetworks; i++)
+		if (!strcmp(cfg->cfg_networks[i].n_bridge, bridge))
+			return &cfg->cfg_networks[i];
+	return NULL;
+}
+
+static const char *
+net_fields_reason(struct xdc_plan *p, const struct xdc_network *n,
+    uint32_t mask)
+{
+	static const struct {
+		enum chg c;
+		enum xdc_net_field f;
+		const char *name;
+	} map[] = {
+		{ CH_UPLINK, NET_F_UPLINK, "uplink" },
+		{ CH_VLAN, NET_F_VLAN, "vlan" },
+		{ CH_MTU, NET_F_MTU, "mtu" },
+	};
+	const char *r = NULL;
+	size_t i;
+
+	for (i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
+		if (!(mask & CH_BIT(map[i].c)))
+			continue;
+		r = xdc_arena_printf(p->p_arena, "%s%s%s (%s)", r ? r : "",
+		    r ? "; " : "",
+		    plan_where(p,
+			n->n_loc[map[i].f].line ? &n->n_loc[map[i].f]
+						: net_decl(n)),
+		    map[i].name);
+	}
+	return r;
+}
+
+void
+diff_networks(struct xdc_plan *p, uint32_t host)
+{
+	const struct xdc_config *cfg = p->p_cfg;
+	const struct xdc_obs_host *oh = &p->p_obs->obs_hosts[host];
+	const struct xdc_obs_network *on;
+	const struct xdc_network *n;
+	struct paction *a;
+	uint32_t mask;
+	size_t i;
+
+	if (!host_declared(p, oh))
+		return;
+	for (i = 0; i < cfg->cfg_nnetworks; i++) {
+		n = &cfg->cfg_networks[i];
+		on = obs_network(oh, n->n_bridge);
+		if (on == NULL) {
+			a = plan_add(p, XDC_OP_CREATE, XDC_OBJ_NETWORK, host);
+			a->pa_group = G_NET_UP;
+			a->pa.a_name = n->n_name;
+			a->pa.a_net = n;
+			a->pa.a_bridge = n->n_bridge;
+			a->pa_net = n;
+			if (n->n_set & (1u << NET_F_BRIDGE))
+				a->pa_changes |= CH_BIT(CH_BRIDGE);
+			if (n->n_uplink)
+				a->pa_changes |= CH_BIT(CH_UPLINK);
+			if (n->n_vlan)
+				a->pa_changes |= CH_BIT(CH_VLAN);
+			if (n->n_mtu)
+				a->pa_changes |= CH_BIT(CH_MTU);
+			a->pa_reason = plan_where(p, net_decl(n));
+			continue;
+		}
+		if (!on->on_managed) {
+			plan_error(p, &n->n_loc[NET_F_NAME],
+			    "Network %s: bridge %s on host %s exists and is "
+			    "not managed by xdc; choose another \"bridge\"",
+			    n->n_name, n->n_bridge, oh->oh_name);
+			continue;
+		}
+		mask = 0;
+		if (n->n_mtu != 0 && n->n_mtu != on->on_mtu)
+			mask |= CH_BIT(CH_MTU);
+		if (!str_eq(n->n_uplink, on->on_uplink))
+			mask |= CH_BIT(CH_UPLINK);
+		if (n->n_vlan != on->on_vlan)
+			mask |= CH_BIT(CH_VLAN);
+		if (mask == 0)
+			continue;
+		a = plan_add(p, XDC_OP_UPDATE, XDC_OBJ_NETWORK, host);
+		a->pa_group = G_NET_UP;
+		a->pa.a_name = n->n_name;
+		a->pa.a_net = n;
+		a->pa.a_bridge = n->n_bridge;
+		a->pa.a_update = ((mask & CH_BIT(CH_MTU)) ? XDC_UPD_MTU : 0) |
+		    ((mask & (CH_BIT(CH_UPLINK) | CH_BIT(CH_VLAN)))
+			    ? XDC_UPD_UPLINK
+			    : 0);
+		a->pa_net = n;
+		a->pa_onet = on;
+		a->pa_changes = mask;
+		a->pa_reason = net_fields_reason(p, n, mask);
+	}
+
+	for (i = 0; i < oh->oh_nnetworks; i++) {
+		on = &oh->oh_networks[i];
+		if (!on->on_managed || declared_bridge(cfg, on->on_bridge))
+			continue;
+		a = plan_add(p, XDC_OP_DESTROY, XDC_OBJ_NETWORK, host);
+		a->pa_group = G_NET_DOWN;
+		a->pa.a_name = on->on_name ? on->on_name : on->on_bridge;
+		a->pa.a_bridge = on->on_bridge;
+		a->pa_onet = on;
+		a->pa_reason = xdc_arena_printf(p->p_arena, "not declared in %s",
+		    cfg->cfg_path);
+	}
+}
+
+/* ---- VMs -------------------------------------------------------------- */
+
+static int
+disks_equal(const struct xdc_vm *vm, const struct xdc_obs_build *b)
+{
+	const struct xdc_disk *x, *y;
+	size_t i;
+
+	if (vm->vm_ndisks != b->ob_ndisks)
+		return 0;
+	for (i = 0; i < vm->vm_ndisks; i++) {
+		x = &vm->vm_disks[i];
+		y = &b->ob_disks[i];
+		if (!str_eq(x->d_target, y->d_target) ||
+		    !str_eq(x->d_vdev, y->d_vdev) ||
+		    x->d_format != y->d_format ||
+		    !x->d_readonly != !y->d_readonly)
+			return 0;
+	}
+	return 1;
+}
+
+static int
+nics_equal(const struct xdc_dom_spec *ds, const struct xdc_obs_domain *d)
+{
+	const struct xdc_vm *vm = ds->ds_vm;
+	size_t i;
+
+	if (vm->vm_nnics != d->od_nnics)
+		return 0;
+	for (i = 0; i < vm->vm_nnics; i++)
+		if (!str_eq(ds->ds_bridges[i], d->od_nics[i].on_bridge) ||
+		    memcmp(vm->vm_nics[i].nic_mac, d->od_nics[i].on_mac, 6))
+			return 0;
+	return 1;
+}
+
+/* The fields a domain's build fixed that differ from the declaration. */
+static uint32_t
+build_changes(const struct xdc_dom_spec *ds, const struct xdc_obs_domain *d)
+{
+	const struct xdc_vm *vm = ds->ds_vm;
+	const struct xdc_obs_build *b = &d->od_build;
+	uint32_t m = 0;
+
+	if (vm->vm_max_memory != d->od_max_memory)
+		m |= CH_BIT(CH_MAX_MEMORY);
+	if (vm->vm_max_vcpus != d->od_max_vcpus)
+		m |= CH_BIT(CH_MAX_VCPUS);
+	if (d->od_hash == ds->ds_hash)
+		return m;
+	if (d->od_has_build) {
+		if (vm->vm_type != b->ob_type)
+			m |= CH_BIT(CH_TYPE);
+		if (!str_eq(vm->vm_kernel, b->ob_kernel))
+			m |= CH_BIT(CH_KERNEL);
+		if (!str_eq(vm->vm_ramdisk, b->ob_ramdisk))
+			m |= CH_BIT(CH_RAMDISK);
+		if (!str_eq(vm->vm_cmdline, b->ob_cmdline))
+			m |= CH_BIT(CH_CMDLINE);
+		if (!disks_equal(vm, b))
+			m |= CH_BIT(CH_DISKS);
+	}
+	/* The hash differs but no field says how: say the spec changed. */
+	if (m == 0)
+		m |= CH_BIT(CH_SPEC);
+	return m;
+}
+
+static uint32_t
+runtime_changes(const struct xdc_dom_spec *ds, const struct xdc_obs_domain *d)
+{
+	const struct xdc_vm *vm = ds->ds_vm;
+	uint32_t m = 0;
+
+	if (vm->vm_memory != d->od_memory)
+		m |= CH_BIT(CH_MEMORY);
+	if (vm->vm_vcpus != d->od_vcpus)
+		m |= CH_BIT(CH_VCPUS);
+	if (d->od_weight != 0 && ds->ds_weight != d->od_weight)
+		m |= CH_BIT(CH_WEIGHT);
+	if (ds->ds_cap != d->od_cap)
+		m |= CH_BIT(CH_CAP);
+	if (!nics_equal(ds, d))
+		m |= CH_BIT(CH_NICS);
+	if (!ds->ds_protect != !d->od_protect)
+		m |= CH_BIT(CH_PROTECT);
+	return m;
+}
+
+/* The place that asks for a field: the VM's line, or the SLA's. */
+static const char *
+field_source(struct xdc_plan *p, const struct xdc_vm *vm, enum chg c)
+{
+	static const struct {
+		enum chg c;
+		int vm_field;
+		int policy;
+		const char *name;
+	} map[] = {
+		{ CH_TYPE, VM_F_TYPE, -1, "type" },
+		{ CH_KERNEL, VM_F_KERNEL, -1, "kernel" },
+		{ CH_RAMDISK, VM_F_RAMDISK, -1, "ramdisk" },
+		{ CH_CMDLINE, VM_F_CMDLINE, -1, "cmdline" },
+		{ CH_MAX_MEMORY, VM_F_MAX_MEMORY, -1, "max_memory" },
+		{ CH_MAX_VCPUS, VM_F_MAX_VCPUS, -1, "max_vcpus" },
+		{ CH_DISKS, VM_F_DISKS, -1, "disks" },
+		{ CH_SPEC, VM_F_KIND, -1, "spec" },
+		{ CH_MEMORY, VM_F_MEMORY, -1, "memory" },
+		{ CH_VCPUS, VM_F_VCPUS, -1, "vcpus" },
+		{ CH_WEIGHT, -1, XDC_POL_CPU_WEIGHT, "cpu.weight" },
+		{ CH_CAP, -1, XDC_POL_CPU_CAP, "cpu.cap" },
+		{ CH_NICS, VM_F_NICS, -1, "nics" },
+		{ CH_PROTECT, VM_F_PROTECT, -1, "protect" },
+		{ CH_STATE, VM_F_STATE, -1, "state" },
+		{ CH_HOST, VM_F_HOST, -1, "host" },
+	};
+	const struct xdc_sla *s;
+	size_t i;
+
+	for (i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
+		if (map[i].c != c)
+			continue;
+		if (map[i].policy >= 0) {
+			s = xdc_vm_policy(p->p_cfg, vm, map[i].policy);
+			if (s != NULL)
+				return xdc_arena_printf(p->p_arena,
+				    "%s (sla %s: %s)",
+				    plan_where(p,
+					&s->s_loc[XDC_SLA_POLICY_FIELD(
+					    map[i].policy)]),
+				    s->s_name, map[i].name);
+			return xdc_arena_printf(p->p_arena,
+			    "%s (%s: no SLA sets it, Xen's default)",
+			    plan_where(p, vm_decl(vm)), map[i].name);
+		}
+		if (vm->vm_loc[map[i].vm_field].line != 0)
+			return xdc_arena_printf(p->p_arena, "%s (%s)",
+			    plan_where(p, &vm->vm_loc[map[i].vm_field]),
+			    map[i].name);
+		return xdc_arena_printf(p->p_arena, "%s (%s)",
+		    plan_where(p, vm_decl(vm)), map[i].name);
+	}
+	return plan_where(p, vm_decl(vm));
+}
+
+static const char *
+fields_reason(struct xdc_plan *p, const struct xdc_vm *vm, uint32_t mask)
+{
+	const char *r = NULL, *src;
+	enum chg c;
+
+	for (c = 0; c < CH__COUNT; c++) {
+		if (!(mask & CH_BIT(c)))
+			continue;
+		src = field_source(p, vm, c);
+		r = r ? xdc_arena_printf(p->p_arena, "%s; %s", r, src) : src;
+	}
+	return r ? r : plan_where(p, vm_decl(vm));
+}
+
+/* What the restart policy says of a domain that died or shut down. */
+static const char *
+restart_reason(struct xdc_plan *p, const struct xdc_vm *vm,
+    const struct xdc_obs_domain *d, enum xdc_restart *policy)
+{
+	const struct xdc_sla *s = xdc_vm_policy(p->p_cfg, vm, XDC_POL_RESTART);
+
+	*policy = s ? s->s_restart : XDC_RESTART_ALWAYS;
+	if (s != NULL)
+		return xdc_arena_printf(p->p_arena,
+		    "%s (sla %s: restart %s): %s %s",
+		    plan_where(p, &s->s_loc[SLA_F_RESTART]), s->s_name,
+		    xdc_restart_name(s->s_restart), vm->vm_name,
+		    d->od_state == XDC_DOM_CRASHED ? "crashed" : "shut down");
+	return xdc_arena_printf(p->p_arena,
+	    "%s (state %s; restart always by default): %s %s",
+	    plan_where(p, vm_decl(vm)), xdc_vm_state_name(vm->vm_state),
+	    vm->vm_name,
+	    d->od_state == XDC_DOM_CRASHED ? "crashed" : "shut down");
+}
+
+static struct paction *
+vm_action(struct xdc_plan *p, enum xdc_op op, uint32_t host, size_t vmi,
+    const struct xdc_obs_domain *d)
+{
+	struct paction *a = plan_add(p, op, XDC_OBJ_VM, host);
+	const struct xdc_vm *vm = &p->p_cfg->cfg_vms[vmi];
+
+	a->pa.a_name = vm->vm_name;
+	a->pa.a_spec = &p->p_specs[vmi];
+	a->pa.a_domid = d ? d->od_domid : 0;
+	a->pa_vmi = (uint32_t)vmi;
+	a->pa_vm = vm;
+	a->pa_dom = d;
+	return a;
+}
+
+static int
+dom_live(const struct xdc_obs_domain *d)
+{
+	return d->od_state == XDC_DOM_RUNNING || d->od_state == XDC_DOM_PAUSED;
+}
+
+/* A managed domain of a declared VM, on the host it belongs on. */
+static void
+diff_vm(struct xdc_plan *p, uint32_t host, size_t vmi,
+    const struct xdc_obs_domain *d)
+{
+	const struct xdc_dom_spec *ds = &p->p_specs[vmi];
+	const struct xdc_vm *vm = ds->ds_vm;
+	uint32_t build, run;
+	enum xdc_restart policy;
+	struct paction *a;
+	const char *why;
+
+	if (vm->vm_state == XDC_VM_STOPPED) {
+		a = vm_action(p, XDC_OP_STOP, host, vmi, d);
+		a->pa_group = G_VM_DOWN;
+		a->pa.a_disruptive = dom_live(d);
+		a->pa_changes = CH_BIT(CH_STATE);
+		a->pa_reason = field_source(p, vm, CH_STATE);
+		return;
+	}
+	build = build_changes(ds, d);
+	run = runtime_changes(ds, d);
+	if (build != 0) {
+		a = vm_action(p, XDC_OP_REPLACE, host, vmi, d);
+		a->pa_group = G_VM_UP;
+		a->pa.a_disruptive = dom_live(d);
+		a->pa_changes = build | run;
+		a->pa_reason = fields_reason(p, vm, build);
+		return;
+	}
+
+	switch (d->od_state) {
+	case XDC_DOM_CRASHED:
+	case XDC_DOM_STOPPED:
+		why = restart_reason(p, vm, d, &policy);
+		/* Re-created from the declaration: updates come with it. */
+		a = vm_action(p,
+		    d->od_state == XDC_DOM_CRASHED ? XDC_OP_RESTART
+						   : XDC_OP_START,
+		    host, vmi, d);
+		a->pa_group = G_VM_UP;
+		a->pa_changes = CH_BIT(CH_STATE) | run;
+		a->pa_reason = why;
+		if (policy == XDC_RESTART_NEVER ||
+		    (policy == XDC_RESTART_ON_CRASH &&
+			d->od_state == XDC_DOM_STOPPED))
+			a->pa_hold = xdc_arena_printf(p->p_arena,
+			    "%s; the policy does not restart it", why);
+		return;
+	case XDC_DOM_RUNNING:
+	case XDC_DOM_PAUSED:
+		break;
+	}
+
+	if (run != 0) {
+		a = vm_action(p, XDC_OP_UPDATE, host, vmi, d);
+		a->pa_group = G_VM_UPDATE;
+		a->pa_changes = run;
+		a->pa.a_update =
+		    ((run & CH_BIT(CH_MEMORY)) ? XDC_UPD_MEMORY : 0) |
+		    ((run & CH_BIT(CH_VCPUS)) ? XDC_UPD_VCPUS : 0) |
+		    ((run & (CH_BIT(CH_WEIGHT) | CH_BIT(CH_CAP))) ? XDC_UPD_SCHED
+								 : 0) |
+		    ((run & CH_BIT(CH_NICS)) ? XDC_UPD_NICS : 0) |
+		    ((run & CH_BIT(CH_PROTECT)) ? XDC_UPD_MARKER : 0);
+		a->pa_reason = fields_reason(p, vm, run);
+	}
+	if (vm->vm_state == XDC_VM_PAUSED && d->od_state == XDC_DOM_RUNNING) {
+		a = vm_action(p, XDC_OP_PAUSE, host, vmi, d);
+		a->pa_group = G_VM_STATE;
+		a->pa.a_disruptive = 1;
+		a->pa_changes = CH_BIT(CH_STATE);
+		a->pa_reason = field_source(p, vm, CH_STATE);
+	} else if (vm->vm_state == XDC_VM_RUNNING &&
+	    d->od_state == XDC_DOM_PAUSED) {
+		a = vm_action(p, XDC_OP_UNPAUSE, host, vmi, d);
+		a->pa_group = G_VM_STATE;
+		a->pa_changes = CH_BIT(CH_STATE);
+		a->pa_reason = field_source(p, vm, CH_STATE);
+	}
+}
+
+static void
+destroy_domain(struct xdc_plan *p, uint32_t host,
+    const struct xdc_obs_domain *d, const struct xdc_vm *vm, const char *why)
+{
+	struct paction *a = plan_add(p, XDC_OP_DESTROY, XDC_OBJ_VM, host);
+
+	a->pa.a_name = d->od_name;
+	a->pa.a_domid = d->od_domid;
+	a->pa_group = G_VM_DOWN;
+	a->pa.a_disruptive = dom_live(d);
+	a->pa_dom = d;
+	a->pa_vm = vm;
+	if (vm != NULL)
+		a->pa_vmi = (uint32_t)(vm - p->p_cfg->cfg_vms);
+	a->pa_reason = why;
+	/* Protection travels with the domain (SPEC §3). */
+	if (d->od_protect || (vm != NULL && vm->vm_protect))
+		a->pa_hold = xdc_arena_printf(p->p_arena,
+		    "%s; %s is protected: a commit must set protect: false "
+		    "before xdc destroys it",
+		    why, d->od_name);
+}
+
+void
+diff_vms(struct xdc_plan *p, uint32_t host)
+{
+	const struct xdc_config *cfg = p->p_cfg;
+	const struct xdc_obs_host *oh = &p->p_obs->obs_hosts[host];
+	const struct xdc_obs_domain *d;
+	const struct xdc_vm *vm;
+	struct unmanaged *um;
+	size_t i, vmi;
+
+	if (!host_declared(p, oh))
+		return;
+	for (i = 0; i < oh->oh_ndomains; i++) {
+		d = &oh->oh_domains[i];
+		if (d->od_domid == 0)
+			continue; /* Domain-0 is never ours */
+		vm = xdc_config_vm(cfg, d->od_name);
+		if (!d->od_managed) {
+			p->p_unmanaged = xdc_reallocarray(p->p_unmanaged,
+			    p->p_nunmanaged + 1, sizeof(*p->p_unmanaged));
+			um = &p->p_unmanaged[p->p_nunmanaged++];
+			um->um_dom = d;
+			um->um_host = oh->oh_name;
+			if (vm != NULL &&
+			    p->p_place_obs[vm - cfg->cfg_vms] == host)
+				plan_error(p, &vm->vm_loc[VM_F_NAME],
+				    "VM %s: a domain of that name (id %u) runs "
+				    "on host %s and is not managed by xdc; "
+				    "rename one of them, or adopt the domain "
+				    "with xdc import",
+				    vm->vm_name, d->od_domid, oh->oh_name);
+			continue;
+		}
+		p->p_managed_vms++;
+		if (vm == NULL) {
+			destroy_domain(p, host, d, NULL,
+			    xdc_arena_printf(p->p_arena, "not declared in %s",
+				cfg->cfg_path));
+			continue;
+		}
+		vmi = (size_t)(vm - cfg->cfg_vms);
+		if (p->p_place_obs[vmi] != host) {
+			p->p_moved_from[vmi] = oh->oh_name;
+			destroy_domain(p, host, d, vm,
+			    xdc_arena_printf(p->p_arena,
+				"%s: placed on host %s",
+				plan_where(p,
+				    vm->vm_host ? &vm->vm_loc[VM_F_HOST]
+						: vm_decl(vm)),
+				p->p_place[vmi] ? p->p_place[vmi] : "none"));
+			continue;
+		}
+		diff_vm(p, host, vmi, d);
+	}
+
+}
+
+/*
+ * Declared VMs that their host should run and does not: one pass over the
+ * VMs for the whole pool, not one per host.
+ */
+void
+diff_absent(struct xdc_plan *p)
+{
+	const struct xdc_config *cfg = p->p_cfg;
+	const struct xdc_obs_host *oh;
+	const struct xdc_vm *vm;
+	struct paction *a;
+	size_t vmi;
+	uint32_t host;
+
+	for (vmi = 0; vmi < cfg->cfg_nvms; vmi++) {
+		if ((host = p->p_place_obs[vmi]) == NO_INDEX)
+			continue;
+		vm = &cfg->cfg_vms[vmi];
+		oh = &p->p_obs->obs_hosts[host];
+		if (vm->vm_state == XDC_VM_STOPPED ||
+		    xdc_obs_host_domain(oh, vm->vm_name) != NULL)
+			continue;
+		a = vm_action(p, XDC_OP_CREATE, host, vmi, NULL);
+		a->pa_group = G_VM_UP;
+		a->pa_from_host = p->p_moved_from[vmi];
+		if (a->pa_from_host != NULL) {
+			a->pa_changes = CH_BIT(CH_HOST);
+			a->pa_reason = field_source(p, vm, CH_HOST);
+		} else {
+			a->pa_reason = plan_where(p, vm_decl(vm));
+		}
+	}
+}

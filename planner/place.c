@@ -1,0 +1,657 @@
+/*
+ * Placement: which host each declared VM belongs on, and whether the pool
+ * can hold them all, with the headroom the SLAs ask for.
+ *
+ * Placement is a pure function of the configuration. Unpinned VMs go round a
+ * hash ring of the active hosts (64 points a host), each VM to the first
+ * host clockwise from its own hash that has room and keeps its SLA's
+ * spread. A ring, rather than a greedy fill, keeps placement stable: adding
+ * a VM or a host moves almost nothing that was already placed, so a commit
+ * does not reshuffle a running pool. A plain ring balances poorly, so each
+ * host also takes at most 1.25 times its share of the pool's memory
+ * (consistent hashing with bounded loads, Mirrokni et al.); only when no
+ * host has room under that bound does a VM go wherever it fits. Capacities are the declared ones; a
+ * host that declares no memory counts as unbounded here, and the observed
+ * capacity is checked afterwards (check_observed_fit).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "planner/planner.h"
+#include "schema/error.h"
+
+#define RING_POINTS 64
+#define UNBOUNDED UINT64_MAX
+
+struct phost {
+	const char *ph_name;
+	int ph_active;
+	uint64_t ph_mem;   /* capacity, or UNBOUNDED */
+	uint64_t ph_used;  /* by the VMs placed so far */
+	uint64_t ph_bound; /* its fair share, plus a quarter */
+	uint32_t ph_cpus;  /* 0: unknown */
+};
+
+struct point {
+	uint64_t pt_hash;
+	uint32_t pt_host;
+};
+
+static uint64_t
+mix64(uint64_t x)
+{
+	/* splitmix64's finaliser: spreads FNV's output over the ring. */
+	x ^= x >> 30;
+	x *= 0xbf58476d1ce4e5b9ULL;
+	x ^= x >> 27;
+	x *= 0x94d049bb133111ebULL;
+	x ^= x >> 31;
+	return x;
+}
+
+static uint64_t
+hash_str(const char *s, uint64_t seed)
+{
+	uint64_t h = 0xcbf29ce484222325ULL ^ seed;
+
+	for (; *s != '\0'; s++)
+		h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
+	return mix64(h);
+}
+
+static int
+point_cmp(const void *a, const void *b)
+{
+	const struct point *x = a, *y = b;
+
+	if (x->pt_hash != y->pt_hash)
+		return x->pt_hash < y->pt_hash ? -1 : 1;
+	return x->pt_host < y->pt_host ? -1 : x->pt_host > y->pt_host;
+}
+
+static int
+vm_consumes(const struct xdc_vm *vm)
+{
+	return vm->vm_state != XDC_VM_STOPPED;
+}
+
+static uint64_t
+host_free(const struct phost *h)
+{
+	if (h->ph_mem == UNBOUNDED)
+		return UNBOUNDED;
+	return h->ph_used >= h->ph_mem ? 0 : h->ph_mem - h->ph_used;
+}
+
+static const char *
+size_str(struct xdc_plan *p, uint64_t v)
+{
+	char buf[XDC_SIZE_BUFSZ];
+
+	return xdc_arena_strdup(p->p_arena, xdc_size_fmt(v, buf));
+}
+
+/* The SLA whose spread applies to a VM, or NO_INDEX. */
+static uint32_t
+spread_sla(const struct xdc_config *cfg, const struct xdc_vm *vm)
+{
+	const struct xdc_sla *s = xdc_vm_policy(cfg, vm, XDC_POL_SPREAD);
+
+	if (s == NULL || s->s_spread != XDC_SPREAD_HOST)
+		return NO_INDEX;
+	return (uint32_t)(s - cfg->cfg_slas);
+}
+
+struct placer {
+	struct xdc_plan *pl_plan;
+	struct phost *pl_hosts;
+	size_t pl_nhosts;
+	uint32_t *pl_vm_host;	 /* per VM, index into pl_hosts */
+	uint8_t *pl_spread_used; /* [sla * nhosts + host] */
+};
+
+static int
+fits(const struct placer *pl, const struct xdc_vm *vm, uint32_t h,
+    uint32_t sla, int bounded)
+{
+	const struct phost *ph = &pl->pl_hosts[h];
+
+	if (!ph->ph_active)
+		return 0;
+	if (bounded && vm_consumes(vm) &&
+	    ph->ph_used + vm->vm_memory > ph->ph_bound)
+		return 0;
+	if (ph->ph_cpus != 0 && vm->vm_max_vcpus > ph->ph_cpus)
+		return 0;
+	if (vm_consumes(vm) && host_free(ph) < vm->vm_memory)
+		return 0;
+	if (sla != NO_INDEX && pl->pl_spread_used[sla * pl->pl_nhosts + h])
+		return 0;
+	return 1;
+}
+
+static void
+take(struct placer *pl, size_t vmi, uint32_t h, uint32_t sla)
+{
+	const struct xdc_vm *vm = &pl->pl_plan->p_cfg->cfg_vms[vmi];
+
+	pl->pl_vm_host[vmi] = h;
+	if (vm_consumes(vm))
+		pl->pl_hosts[h].ph_used += vm->vm_memory;
+	if (sla != NO_INDEX)
+		pl->pl_spread_used[sla * pl->pl_nhosts + h] = 1;
+}
+
+static void
+no_room(struct placer *pl, const struct xdc_vm *vm, uint32_t sla)
+{
+	struct xdc_plan *p = pl->pl_plan;
+	const struct phost *best = NULL;
+	size_t h;
+
+	for (h = 0; h < pl->pl_nhosts; h++) {
+		if (!pl->pl_hosts[h].ph_active)
+			continue;
+		if (best == NULL || host_free(&pl->pl_hosts[h]) > host_free(best))
+			best = &pl->pl_hosts[h];
+	}
+	if (best == NULL) {
+		plan_error(p, &vm->vm_loc[VM_F_NAME],
+		    "VM %s fits on no host: no host is active", vm->vm_name);
+		return;
+	}
+	plan_error(p, &vm->vm_loc[VM_F_NAME],
+	    "VM %s (%s, %u vCPUs) fits on no host%s%s%s: largest free is %s "
+	    "on %s",
+	    vm->vm_name, size_str(p, vm->vm_memory), vm->vm_max_vcpus,
+	    sla != NO_INDEX ? " that sla " : "",
+	    sla != NO_INDEX ? p->p_cfg->cfg_slas[sla].s_name : "",
+	    sla != NO_INDEX ? " leaves it (spread: host)" : "",
+	    host_free(best) == UNBOUNDED ? "unbounded"
+					 : size_str(p, host_free(best)),
+	    best->ph_name);
+}
+
+/* Pinned VMs first: they take their hosts' room before anything else. */
+static void
+place_pinned(struct placer *pl)
+{
+	struct xdc_plan *p = pl->pl_plan;
+	const struct xdc_config *cfg = p->p_cfg;
+	const struct xdc_vm *vm;
+	const struct phost *ph;
+	size_t i, h;
+	uint32_t sla;
+
+	for (i = 0; i < cfg->cfg_nvms; i++) {
+		vm = &cfg->cfg_vms[i];
+		if (vm->vm_host == NULL && pl->pl_nhosts != 1)
+			continue;
+		for (h = 0; h < pl->pl_nhosts; h++)
+			if (vm->vm_host == NULL ||
+			    !strcmp(pl->pl_hosts[h].ph_name, vm->vm_host))
+				break;
+		if (h == pl->pl_nhosts)
+			continue; /* the loader reported it */
+		sla = spread_sla(cfg, vm);
+		ph = &pl->pl_hosts[h];
+		if (sla != NO_INDEX && pl->pl_spread_used[sla * pl->pl_nhosts + h]
+		    && pl->pl_nhosts > 1)
+			plan_error(p, &vm->vm_loc[VM_F_HOST],
+			    "sla %s: spread host: VM %s is pinned to %s, which "
+			    "already holds another VM of the SLA",
+			    cfg->cfg_slas[sla].s_name, vm->vm_name, ph->ph_name);
+		take(pl, i, (uint32_t)h, pl->pl_nhosts > 1 ? sla : NO_INDEX);
+	}
+	for (h = 0; h < pl->pl_nhosts; h++) {
+		ph = &pl->pl_hosts[h];
+		if (ph->ph_mem != UNBOUNDED && ph->ph_used > ph->ph_mem)
+			plan_error(p,
+			    cfg->cfg_nhosts ? &cfg->cfg_hosts[h].h_loc[HOST_F_NAME]
+					    : NULL,
+			    "host %s: the VMs on it need %s; it offers %s, %s "
+			    "short",
+			    ph->ph_name, size_str(p, ph->ph_used),
+			    size_str(p, ph->ph_mem),
+			    size_str(p, ph->ph_used - ph->ph_mem));
+	}
+}
+
+/*
+ * Each active host's bound: 1.25 times its share of all the memory the VMs
+ * need, its share weighed by its declared memory when every active host
+ * declares one, else equal. Integers only, so that every host computes the
+ * same bounds whatever its floating point.
+ */
+static void
+set_bounds(struct placer *pl)
+{
+	const struct xdc_config *cfg = pl->pl_plan->p_cfg;
+	unsigned __int128 total = 0, weights = 0, w;
+	int weighted = 1;
+	size_t i;
+
+	for (i = 0; i < cfg->cfg_nvms; i++)
+		if (vm_consumes(&cfg->cfg_vms[i]))
+			total += cfg->cfg_vms[i].vm_memory;
+	for (i = 0; i < pl->pl_nhosts; i++)
+		if (pl->pl_hosts[i].ph_active &&
+		    pl->pl_hosts[i].ph_mem == UNBOUNDED)
+			weighted = 0;
+	for (i = 0; i < pl->pl_nhosts; i++)
+		if (pl->pl_hosts[i].ph_active)
+			weights += weighted ? pl->pl_hosts[i].ph_mem : 1;
+	for (i = 0; i < pl->pl_nhosts; i++) {
+		w = weighted ? pl->pl_hosts[i].ph_mem : 1;
+		pl->pl_hosts[i].ph_bound = weights > 0
+		    ? (uint64_t)(total * w * 5 / (weights * 4))
+		    : 0;
+	}
+}
+
+static void
+place_ring(struct placer *pl)
+{
+	struct xdc_plan *p = pl->pl_plan;
+	const struct xdc_config *cfg = p->p_cfg;
+	struct point *ring = NULL;
+	const struct xdc_vm *vm;
+	size_t i, n = 0, lo, hi, mid, step;
+	uint64_t hv;
+	uint32_t sla, h;
+
+	set_bounds(pl);
+	ring = xdc_malloc((pl->pl_nhosts * RING_POINTS + 1) * sizeof(*ring));
+	for (h = 0; h < pl->pl_nhosts; h++) {
+		if (!pl->pl_hosts[h].ph_active)
+			continue;
+		for (i = 0; i < RING_POINTS; i++) {
+			ring[n].pt_hash = hash_str(pl->pl_hosts[h].ph_name, i);
+			ring[n].pt_host = h;
+			n++;
+		}
+	}
+	qsort(ring, n, sizeof(*ring), point_cmp);
+
+	for (i = 0; i < cfg->cfg_nvms; i++) {
+		vm = &cfg->cfg_vms[i];
+		if (pl->pl_vm_host[i] != NO_INDEX)
+			continue;
+		sla = spread_sla(cfg, vm);
+		hv = hash_str(vm->vm_name, 0x786463); /* "xdc" */
+		lo = 0;
+		hi = n;
+		while (lo < hi) {
+			mid = lo + (hi - lo) / 2;
+			if (ring[mid].pt_hash < hv)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		for (step = 0; step < n; step++) {
+			h = ring[(lo + step) % n].pt_host;
+			if (fits(pl, vm, h, sla, 1))
+				break;
+		}
+		for (step = step < n ? step : 0; step < n; step++) {
+			h = ring[(lo + step) % n].pt_host;
+			if (fits(pl, vm, h, sla, 0))
+				break;
+		}
+		if (n == 0 || step == n) {
+			no_room(pl, vm, sla);
+			continue;
+		}
+		take(pl, i, h, sla);
+	}
+	free(ring);
+}
+
+/* SLA spread: more VMs than active hosts can never be satisfied. */
+static void
+check_spread(struct placer *pl)
+{
+	struct xdc_plan *p = pl->pl_plan;
+	const struct xdc_config *cfg = p->p_cfg;
+	size_t *count, i, active = 0;
+	uint32_t sla;
+
+	for (i = 0; i < pl->pl_nhosts; i++)
+		active += pl->pl_hosts[i].ph_active;
+	count = xdc_calloc(cfg->cfg_nslas + 1, sizeof(*count));
+	for (i = 0; i < cfg->cfg_nvms; i++)
+		if ((sla = spread_sla(cfg, &cfg->cfg_vms[i])) != NO_INDEX)
+			count[sla]++;
+	for (i = 0; i < cfg->cfg_nslas; i++)
+		if (count[i] > active)
+			plan_error(p, &cfg->cfg_slas[i].s_loc[SLA_F_SPREAD],
+			    "sla %s: spread host needs %zu hosts for its %zu "
+			    "VMs; %zu %s active",
+			    cfg->cfg_slas[i].s_name, count[i], count[i], active,
+			    active == 1 ? "is" : "are");
+	free(count);
+}
+
+/*
+ * N+k: for an SLA with host_failures k, the VMs it selects must still fit
+ * when any k hosts fail. Each failure scenario re-places the failed hosts'
+ * VMs of the SLA, largest first, on the host with the most free memory that
+ * keeps the spread. For k = 1 every host is tried; for k > 1 the k hosts
+ * holding most of the SLA's memory fail together, the worst case for
+ * memory though not for every combination.
+ *
+ * The SLA's VMs are grouped by host once, so a scenario costs the VMs of
+ * the failed hosts and one pass over the hosts, not a pass over the pool.
+ */
+struct nk {
+	struct placer *nk_pl;
+	const struct xdc_sla *nk_sla;
+	uint32_t *nk_vms;   /* the SLA's VMs, grouped by host */
+	size_t *nk_first;   /* [host]: first of its VMs in nk_vms */
+	size_t *nk_count;   /* [host] */
+	uint64_t *nk_load;  /* [host]: the SLA's memory there */
+	uint64_t *nk_free;  /* scratch */
+	uint8_t *nk_failed; /* scratch */
+	uint8_t *nk_holds;  /* scratch: a host holds one of the SLA's VMs */
+	uint32_t *nk_vict;  /* scratch */
+};
+
+static int
+vm_mem_desc(const void *a, const void *b, void *arg)
+{
+	const struct xdc_config *cfg = arg;
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	if (cfg->cfg_vms[x].vm_memory != cfg->cfg_vms[y].vm_memory)
+		return cfg->cfg_vms[x].vm_memory > cfg->cfg_vms[y].vm_memory
+		    ? -1
+		    : 1;
+	return x < y ? -1 : x > y;
+}
+
+/* One scenario: the hosts in nk_failed are gone. Returns 0 if it holds. */
+static int
+nk_scenario(struct nk *nk)
+{
+	struct placer *pl = nk->nk_pl;
+	struct xdc_plan *p = pl->pl_plan;
+	const struct xdc_config *cfg = p->p_cfg;
+	const struct xdc_sla *s = nk->nk_sla;
+	int spread = s->s_spread == XDC_SPREAD_HOST;
+	const struct xdc_vm *vm;
+	size_t h, i, n = 0, best, big;
+
+	for (h = 0; h < pl->pl_nhosts; h++) {
+		nk->nk_free[h] = host_free(&pl->pl_hosts[h]);
+		nk->nk_holds[h] = !nk->nk_failed[h] && nk->nk_count[h] > 0;
+		if (!nk->nk_failed[h])
+			continue;
+		for (i = 0; i < nk->nk_count[h]; i++)
+			nk->nk_vict[n++] = nk->nk_vms[nk->nk_first[h] + i];
+	}
+	qsort_r(nk->nk_vict, n, sizeof(*nk->nk_vict), vm_mem_desc,
+	    (void *)(uintptr_t)cfg);
+	for (i = 0; i < n; i++) {
+		vm = &cfg->cfg_vms[nk->nk_vict[i]];
+		best = big = pl->pl_nhosts;
+		for (h = 0; h < pl->pl_nhosts; h++) {
+			if (nk->nk_failed[h] || !pl->pl_hosts[h].ph_active)
+				continue;
+			if (big == pl->pl_nhosts ||
+			    nk->nk_free[h] > nk->nk_free[big])
+				big = h;
+			if ((spread && nk->nk_holds[h]) ||
+			    (pl->pl_hosts[h].ph_cpus &&
+				vm->vm_max_vcpus > pl->pl_hosts[h].ph_cpus) ||
+			    nk->nk_free[h] < vm->vm_memory)
+				continue;
+			if (best == pl->pl_nhosts ||
+			    nk->nk_free[h] > nk->nk_free[best])
+				best = h;
+		}
+		if (best == pl->pl_nhosts) {
+			plan_error(p, &s->s_loc[SLA_F_HOST_FAILURES],
+			    "sla %s: if host %s fails, %s (%s) fits nowhere: "
+			    "largest free is %s on %s%s",
+			    s->s_name,
+			    pl->pl_hosts[pl->pl_vm_host[nk->nk_vict[i]]].ph_name,
+			    vm->vm_name, size_str(p, vm->vm_memory),
+			    big == pl->pl_nhosts	       ? "nothing"
+			    : nk->nk_free[big] == UNBOUNDED ? "unbounded"
+			    : size_str(p, nk->nk_free[big]),
+			    big == pl->pl_nhosts ? "any host"
+						 : pl->pl_hosts[big].ph_name,
+			    spread ? " that holds none of its VMs (spread: "
+				     "host)"
+				   : "");
+			return -1;
+		}
+		if (nk->nk_free[best] != UNBOUNDED)
+			nk->nk_free[best] -= vm->vm_memory;
+		nk->nk_holds[best] = 1;
+	}
+	return 0;
+}
+
+static void
+check_failures(struct placer *pl)
+{
+	struct xdc_plan *p = pl->pl_plan;
+	const struct xdc_config *cfg = p->p_cfg;
+	size_t nh = pl->pl_nhosts, si, h, i, k, active = 0, n;
+	uint32_t *order = NULL;
+	const struct xdc_vm *vm;
+	struct nk nk;
+
+	memset(&nk, 0, sizeof(nk));
+	nk.nk_pl = pl;
+	nk.nk_vms = xdc_calloc(cfg->cfg_nvms + 1, sizeof(*nk.nk_vms));
+	nk.nk_vict = xdc_calloc(cfg->cfg_nvms + 1, sizeof(*nk.nk_vict));
+	nk.nk_first = xdc_calloc(nh + 1, sizeof(*nk.nk_first));
+	nk.nk_count = xdc_calloc(nh + 1, sizeof(*nk.nk_count));
+	nk.nk_load = xdc_calloc(nh + 1, sizeof(*nk.nk_load));
+	nk.nk_free = xdc_calloc(nh + 1, sizeof(*nk.nk_free));
+	nk.nk_failed = xdc_calloc(nh + 1, 1);
+	nk.nk_holds = xdc_calloc(nh + 1, 1);
+	order = xdc_calloc(nh + 1, sizeof(*order));
+	for (h = 0; h < nh; h++)
+		active += pl->pl_hosts[h].ph_active;
+
+	for (si = 0; si < cfg->cfg_nslas; si++) {
+		nk.nk_sla = &cfg->cfg_slas[si];
+		if (!(nk.nk_sla->s_set & (1u << SLA_F_HOST_FAILURES)) ||
+		    nk.nk_sla->s_host_failures == 0)
+			continue;
+		k = nk.nk_sla->s_host_failures;
+		if (active <= k) {
+			plan_error(p, &nk.nk_sla->s_loc[SLA_F_HOST_FAILURES],
+			    "sla %s: host_failures %zu needs more than %zu "
+			    "active hosts; %zu %s active",
+			    nk.nk_sla->s_name, k, k, active,
+			    active == 1 ? "is" : "are");
+			continue;
+		}
+		/* Group the SLA's running VMs by host (a counting sort). */
+		memset(nk.nk_count, 0, nh * sizeof(*nk.nk_count));
+		memset(nk.nk_load, 0, nh * sizeof(*nk.nk_load));
+		for (i = 0; i < cfg->cfg_nvms; i++) {
+			vm = &cfg->cfg_vms[i];
+			if (vm->vm_sla[XDC_POL_HOST_FAILURES] != si ||
+			    !vm_consumes(vm) || pl->pl_vm_host[i] == NO_INDEX)
+				continue;
+			nk.nk_count[pl->pl_vm_host[i]]++;
+			nk.nk_load[pl->pl_vm_host[i]] += vm->vm_memory;
+		}
+		for (h = 0, n = 0; h < nh; h++) {
+			nk.nk_first[h] = n;
+			n += nk.nk_count[h];
+		}
+		memset(nk.nk_failed, 0, nh);
+		for (h = 0; h < nh; h++)
+			nk.nk_count[h] = 0;
+		for (i = 0; i < cfg->cfg_nvms; i++) {
+			vm = &cfg->cfg_vms[i];
+			if (vm->vm_sla[XDC_POL_HOST_FAILURES] != si ||
+			    !vm_consumes(vm) || pl->pl_vm_host[i] == NO_INDEX)
+				continue;
+			h = pl->pl_vm_host[i];
+			nk.nk_vms[nk.nk_first[h] + nk.nk_count[h]++] =
+			    (uint32_t)i;
+		}
+
+		if (k == 1) {
+			for (h = 0; h < nh; h++) {
+				if (nk.nk_count[h] == 0)
+					continue;
+				nk.nk_failed[h] = 1;
+				if (nk_scenario(&nk) != 0)
+					break;
+				nk.nk_failed[h] = 0;
+			}
+			continue;
+		}
+		/* k > 1: the k hosts with the most of the SLA's memory. */
+		for (h = 0; h < nh; h++)
+			order[h] = (uint32_t)h;
+		for (i = 1; i < nh; i++)
+			for (h = i; h > 0 &&
+			     nk.nk_load[order[h]] > nk.nk_load[order[h - 1]];
+			     h--) {
+				uint32_t tmp = order[h];
+				order[h] = order[h - 1];
+				order[h - 1] = tmp;
+			}
+		for (i = 0; i < k && i < nh; i++)
+			nk.nk_failed[order[i]] = 1;
+		nk_scenario(&nk);
+	}
+	free(nk.nk_vms);
+	free(nk.nk_vict);
+	free(nk.nk_first);
+	free(nk.nk_count);
+	free(nk.nk_load);
+	free(nk.nk_free);
+	free(nk.nk_failed);
+	free(nk.nk_holds);
+	free(order);
+}
+
+/*
+ * What the observation says against the placement: on each observed host,
+ * the VMs placed there and the unmanaged domains must fit its memory, and
+ * no VM may have more vCPUs than the host has CPUs.
+ */
+static void
+check_observed_fit(struct placer *pl)
+{
+	struct xdc_plan *p = pl->pl_plan;
+	const struct xdc_config *cfg = p->p_cfg;
+	const struct xdc_obs_host *oh;
+	const struct xdc_obs_domain *d;
+	const struct xdc_vm *vm;
+	uint64_t *need, unmanaged;
+	size_t i, h, j;
+
+	need = xdc_calloc(pl->pl_nhosts + 1, sizeof(*need));
+	for (i = 0; i < cfg->cfg_nvms; i++) {
+		vm = &cfg->cfg_vms[i];
+		if ((h = pl->pl_vm_host[i]) == NO_INDEX)
+			continue;
+		if (vm_consumes(vm))
+			need[h] += vm->vm_memory;
+		oh = xdc_observed_host(p->p_obs, pl->pl_hosts[h].ph_name);
+		if (oh != NULL && oh->oh_cpus != 0 &&
+		    vm->vm_max_vcpus > oh->oh_cpus)
+			plan_error(p, &vm->vm_loc[VM_F_NAME],
+			    "VM %s has %u vCPUs; host %s has %u CPUs",
+			    vm->vm_name, vm->vm_max_vcpus, oh->oh_name,
+			    oh->oh_cpus);
+	}
+	for (h = 0; h < pl->pl_nhosts; h++) {
+		oh = xdc_observed_host(p->p_obs, pl->pl_hosts[h].ph_name);
+		if (oh == NULL || oh->oh_memory == 0)
+			continue;
+		unmanaged = 0;
+		for (j = 0; j < oh->oh_ndomains; j++) {
+			d = &oh->oh_domains[j];
+			if (!d->od_managed && d->od_domid != 0)
+				unmanaged += d->od_memory;
+		}
+		if (need[h] + unmanaged <= oh->oh_memory)
+			continue;
+		plan_error(p,
+		    cfg->cfg_nhosts ? &cfg->cfg_hosts[h].h_loc[HOST_F_NAME]
+				    : NULL,
+		    "host %s: the VMs placed on it need %s%s%s; it offers %s, "
+		    "%s short",
+		    oh->oh_name, size_str(p, need[h]),
+		    unmanaged ? " and unmanaged domains hold " : "",
+		    unmanaged ? size_str(p, unmanaged) : "",
+		    size_str(p, oh->oh_memory),
+		    size_str(p, need[h] + unmanaged - oh->oh_memory));
+	}
+	free(need);
+}
+
+int
+place_vms(struct xdc_plan *p)
+{
+	const struct xdc_config *cfg = p->p_cfg;
+	const struct xdc_obs_host *oh;
+	struct placer pl;
+	size_t i, before = xdc_diags_count(p->p_diags);
+
+	memset(&pl, 0, sizeof(pl));
+	pl.pl_plan = p;
+	if (cfg->cfg_nhosts > 0) {
+		pl.pl_nhosts = cfg->cfg_nhosts;
+		pl.pl_hosts = xdc_calloc(pl.pl_nhosts, sizeof(*pl.pl_hosts));
+		for (i = 0; i < cfg->cfg_nhosts; i++) {
+			pl.pl_hosts[i].ph_name = cfg->cfg_hosts[i].h_name;
+			pl.pl_hosts[i].ph_active =
+			    cfg->cfg_hosts[i].h_state == XDC_HOST_ACTIVE;
+			pl.pl_hosts[i].ph_mem = cfg->cfg_hosts[i].h_memory
+			    ? cfg->cfg_hosts[i].h_memory
+			    : UNBOUNDED;
+			pl.pl_hosts[i].ph_cpus = cfg->cfg_hosts[i].h_cpus;
+		}
+	} else {
+		/* One implicit host: nothing to choose, only to check. */
+		pl.pl_nhosts = 1;
+		pl.pl_hosts = xdc_calloc(1, sizeof(*pl.pl_hosts));
+		pl.pl_hosts[0].ph_name = XDC_LOCAL_HOST;
+		pl.pl_hosts[0].ph_active = 1;
+		pl.pl_hosts[0].ph_mem = UNBOUNDED;
+	}
+	pl.pl_vm_host = xdc_malloc((cfg->cfg_nvms + 1) * sizeof(uint32_t));
+	for (i = 0; i < cfg->cfg_nvms; i++)
+		pl.pl_vm_host[i] = NO_INDEX;
+	pl.pl_spread_used = xdc_calloc((cfg->cfg_nslas + 1) * pl.pl_nhosts, 1);
+
+	check_spread(&pl);
+	place_pinned(&pl);
+	place_ring(&pl);
+	if (xdc_diags_count(p->p_diags) == before) {
+		check_failures(&pl);
+		check_observed_fit(&pl);
+	}
+
+	p->p_place = xdc_arena_alloc(p->p_arena,
+	    (cfg->cfg_nvms + 1) * sizeof(*p->p_place));
+	p->p_place_obs = xdc_arena_alloc(p->p_arena,
+	    (cfg->cfg_nvms + 1) * sizeof(*p->p_place_obs));
+	for (i = 0; i < cfg->cfg_nvms; i++) {
+		p->p_place[i] = pl.pl_vm_host[i] == NO_INDEX
+		    ? NULL
+		    : pl.pl_hosts[pl.pl_vm_host[i]].ph_name;
+		p->p_place_obs[i] = NO_INDEX;
+		if (p->p_place[i] != NULL &&
+		    (oh = xdc_observed_host(p->p_obs, p->p_place[i])) != NULL)
+			p->p_place_obs[i] =
+			    (uint32_t)(oh - p->p_obs->obs_hosts);
+	}
+	free(pl.pl_hosts);
+	free(pl.pl_vm_host);
+	free(pl.pl_spread_used);
+	return xdc_diags_count(p->p_diags) == before ? 0 : XDC_EINVALID;
+}

@@ -1,0 +1,448 @@
+/*
+ * The planning pass: resolve each VM's spec, place the VMs, diff every
+ * observed host, let the SLAs hold back what they must, then order the
+ * actions and wire their dependencies.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "planner/planner.h"
+#include "schema/error.h"
+
+/* ---- Small helpers shared by the planner ------------------------------ */
+
+struct paction *
+plan_add(struct xdc_plan *p, enum xdc_op op, enum xdc_obj_kind kind,
+    uint32_t host)
+{
+	struct paction *a;
+
+	if (p->p_nall == p->p_capall) {
+		p->p_capall = p->p_capall ? p->p_capall * 2 : 64;
+		p->p_all = xdc_reallocarray(p->p_all, p->p_capall,
+		    sizeof(*p->p_all));
+	}
+	a = &p->p_all[p->p_nall++];
+	memset(a, 0, sizeof(*a));
+	a->pa.a_op = op;
+	a->pa.a_kind = kind;
+	a->pa.a_host = p->p_obs->obs_hosts[host].oh_name;
+	a->pa_host = host;
+	a->pa_vmi = NO_INDEX;
+	return a;
+}
+
+const char *
+plan_where(const struct xdc_plan *p, const struct xdc_loc *loc)
+{
+	return xdc_arena_printf(p->p_arena, "%s:%u",
+	    p->p_cfg->cfg_files[loc->file], loc->line);
+}
+
+void
+plan_error(struct xdc_plan *p, const struct xdc_loc *loc, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (loc != NULL && loc->file != 0)
+		xdc_diag(p->p_diags, p->p_cfg->cfg_files[loc->file], loc->line,
+		    loc->col, "%s", msg);
+	else
+		xdc_diag(p->p_diags, p->p_cfg->cfg_path, 1, 1, "%s", msg);
+}
+
+static uint64_t
+hash_field(uint64_t h, const char *s)
+{
+	for (; s != NULL && *s != '\0'; s++)
+		h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
+	return (h ^ 0xff) * 0x100000001b3ULL;
+}
+
+uint64_t
+plan_spec_hash(const struct xdc_vm *vm)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	char num[64];
+	size_t i;
+
+	/* FNV-1a over each field and a separator: "ab","c" != "a","bc". */
+	h = hash_field(h, xdc_vm_type_name(vm->vm_type));
+	h = hash_field(h, vm->vm_kernel);
+	h = hash_field(h, vm->vm_ramdisk);
+	h = hash_field(h, vm->vm_cmdline);
+	snprintf(num, sizeof(num), "%llu/%u",
+	    (unsigned long long)vm->vm_max_memory, vm->vm_max_vcpus);
+	h = hash_field(h, num);
+	for (i = 0; i < vm->vm_ndisks; i++) {
+		h = hash_field(h, vm->vm_disks[i].d_target);
+		h = hash_field(h, vm->vm_disks[i].d_vdev);
+		h = hash_field(h, xdc_disk_format_name(vm->vm_disks[i].d_format));
+		h = hash_field(h, vm->vm_disks[i].d_readonly ? "ro" : "rw");
+	}
+	return h;
+}
+
+/* What the driver needs of each VM, with the SLAs and networks resolved. */
+static void
+resolve_specs(struct xdc_plan *p)
+{
+	const struct xdc_config *cfg = p->p_cfg;
+	const struct xdc_sla *s;
+	struct xdc_dom_spec *ds;
+	const struct xdc_vm *vm;
+	size_t i, j;
+
+	p->p_specs = xdc_arena_zalloc(p->p_arena,
+	    (cfg->cfg_nvms + 1) * sizeof(*p->p_specs));
+	for (i = 0; i < cfg->cfg_nvms; i++) {
+		vm = &cfg->cfg_vms[i];
+		ds = &p->p_specs[i];
+		ds->ds_vm = vm;
+		ds->ds_bridges = xdc_arena_alloc(p->p_arena,
+		    (vm->vm_nnics + 1) * sizeof(*ds->ds_bridges));
+		for (j = 0; j < vm->vm_nnics; j++)
+			ds->ds_bridges[j] =
+			    cfg->cfg_networks[vm->vm_nics[j].nic_net].n_bridge;
+		s = xdc_vm_policy(cfg, vm, XDC_POL_CPU_WEIGHT);
+		ds->ds_weight = s ? s->s_cpu_weight : XDC_DEFAULT_WEIGHT;
+		s = xdc_vm_policy(cfg, vm, XDC_POL_CPU_CAP);
+		ds->ds_cap = s ? s->s_cpu_cap : 0;
+		ds->ds_hash = plan_spec_hash(vm);
+		ds->ds_protect = vm->vm_protect;
+	}
+}
+
+/* ---- Ordering --------------------------------------------------------- */
+
+static int
+paction_cmp(const void *x, const void *y)
+{
+	const struct paction *a = *(const struct paction *const *)x;
+	const struct paction *b = *(const struct paction *const *)y;
+	int c;
+
+	if (a->pa_group != b->pa_group)
+		return a->pa_group < b->pa_group ? -1 : 1;
+	if (a->pa_host != b->pa_host)
+		return a->pa_host < b->pa_host ? -1 : 1;
+	if ((c = strcmp(a->pa.a_name, b->pa.a_name)) != 0)
+		return c;
+	return a->pa.a_op < b->pa.a_op ? -1 : a->pa.a_op > b->pa.a_op;
+}
+
+static void
+dep_add(struct xdc_plan *p, struct paction *a, uint32_t on)
+{
+	uint32_t *v;
+
+	/* Dependencies are few; keep them in the arena, grown by copying. */
+	v = xdc_arena_alloc(p->p_arena, (a->pa_ndeps + 1) * sizeof(*v));
+	if (a->pa_ndeps > 0)
+		memcpy(v, a->pa_deps, a->pa_ndeps * sizeof(*v));
+	v[a->pa_ndeps++] = on;
+	a->pa_deps = v;
+}
+
+/* Does an observed domain have a NIC on bridge? */
+static int
+dom_uses_bridge(const struct xdc_obs_domain *d, const char *bridge)
+{
+	size_t i;
+
+	for (i = 0; d != NULL && i < d->od_nnics; i++)
+		if (!strcmp(d->od_nics[i].on_bridge, bridge))
+			return 1;
+	return 0;
+}
+
+/*
+ * Wire dependencies on the ordered list (indices into it):
+ *  - a VM brought up or given NICs on a host waits for the networks it uses
+ *    there to be created or updated;
+ *  - a VM brought up on a host waits for the VMs going down there (memory);
+ *  - a VM moving waits for its old domain to go;
+ *  - a pause or unpause waits for the same VM's update;
+ *  - a network going down waits for the VMs that used it to leave.
+ */
+static void
+wire(struct xdc_plan *p, struct paction **v, size_t n)
+{
+	const struct xdc_config *cfg = p->p_cfg;
+	size_t nhosts = p->p_obs->obs_nhosts, nnets = cfg->cfg_nnetworks;
+	uint32_t *net_up, *down_first, *down_last;
+	struct paction *a, *b;
+	const struct xdc_vm *vm;
+	size_t i, j, k;
+
+	/* net_up[host * nnets + net]: the action on that network there. */
+	net_up = xdc_malloc((nhosts * nnets + 1) * sizeof(*net_up));
+	down_first = xdc_malloc((nhosts + 1) * sizeof(*down_first));
+	down_last = xdc_malloc((nhosts + 1) * sizeof(*down_last));
+	for (i = 0; i < nhosts * nnets; i++)
+		net_up[i] = NO_INDEX;
+	for (i = 0; i < nhosts; i++)
+		down_first[i] = down_last[i] = NO_INDEX;
+
+	for (i = 0; i < n; i++) {
+		a = v[i];
+		if (a->pa_group == G_NET_UP && a->pa_net != NULL)
+			net_up[a->pa_host * nnets +
+			    (size_t)(a->pa_net - cfg->cfg_networks)] =
+			    (uint32_t)i;
+		if (a->pa_group == G_VM_DOWN) {
+			if (down_first[a->pa_host] == NO_INDEX)
+				down_first[a->pa_host] = (uint32_t)i;
+			down_last[a->pa_host] = (uint32_t)i;
+		}
+	}
+
+	for (i = 0; i < n; i++) {
+		a = v[i];
+		vm = a->pa_vm;
+		if (a->pa.a_kind == XDC_OBJ_VM && vm != NULL &&
+		    (a->pa_group == G_VM_UP ||
+			(a->pa_changes & CH_BIT(CH_NICS)))) {
+			for (j = 0; j < vm->vm_nnics; j++) {
+				k = net_up[a->pa_host * nnets +
+				    vm->vm_nics[j].nic_net];
+				if (k != NO_INDEX) {
+					/* One dependency per network. */
+					size_t d;
+					for (d = 0; d < a->pa_ndeps; d++)
+						if (a->pa_deps[d] == k)
+							break;
+					if (d == a->pa_ndeps)
+						dep_add(p, a, (uint32_t)k);
+				}
+			}
+		}
+		if (a->pa_group == G_VM_UP && down_first[a->pa_host] != NO_INDEX)
+			for (k = down_first[a->pa_host];
+			     k <= down_last[a->pa_host]; k++)
+				if (v[k]->pa_group == G_VM_DOWN &&
+				    v[k]->pa_host == a->pa_host)
+					dep_add(p, a, (uint32_t)k);
+		if (a->pa_group == G_VM_UP && a->pa_from_host != NULL) {
+			for (k = 0; k < i; k++) {
+				b = v[k];
+				if (b->pa_group == G_VM_DOWN &&
+				    b->pa.a_kind == XDC_OBJ_VM &&
+				    !strcmp(b->pa.a_name, a->pa.a_name))
+					dep_add(p, a, (uint32_t)k);
+			}
+		}
+		if (a->pa_group == G_VM_STATE && a->pa_vmi != NO_INDEX) {
+			for (k = i; k-- > 0;) {
+				b = v[k];
+				if (b->pa_group < G_VM_UPDATE)
+					break;
+				if (b->pa_group == G_VM_UPDATE &&
+				    b->pa_vmi == a->pa_vmi)
+					dep_add(p, a, (uint32_t)k);
+			}
+		}
+		if (a->pa_group == G_NET_DOWN) {
+			for (k = 0; k < i; k++) {
+				b = v[k];
+				if (b->pa.a_kind == XDC_OBJ_VM &&
+				    b->pa_host == a->pa_host &&
+				    b->pa_group != G_VM_UP &&
+				    dom_uses_bridge(b->pa_dom, a->pa.a_bridge))
+					dep_add(p, a, (uint32_t)k);
+			}
+		}
+	}
+	free(net_up);
+	free(down_first);
+	free(down_last);
+}
+
+/*
+ * Split the ordered list into what runs now and what is deferred: an action
+ * that waits for a deferred one is deferred too. Then renumber the
+ * dependencies of what runs into its own list.
+ */
+static void
+split_deferred(struct xdc_plan *p, struct paction **v, size_t n)
+{
+	struct paction *a;
+	size_t i, j, m;
+
+	p->p_act = xdc_arena_alloc(p->p_arena, (n + 1) * sizeof(*p->p_act));
+	p->p_def = xdc_arena_alloc(p->p_arena, (n + 1) * sizeof(*p->p_def));
+	for (i = 0; i < n; i++) {
+		a = v[i];
+		for (j = 0; a->pa_hold == NULL && j < a->pa_ndeps; j++) {
+			if (v[a->pa_deps[j]]->pa_hold != NULL)
+				a->pa_hold = xdc_arena_printf(p->p_arena,
+				    "waits for the deferred %s of %s %s",
+				    xdc_op_name(v[a->pa_deps[j]]->pa.a_op),
+				    xdc_obj_kind_name(
+					v[a->pa_deps[j]]->pa.a_kind),
+				    v[a->pa_deps[j]]->pa.a_name);
+		}
+		if (a->pa_hold != NULL) {
+			a->pa_index = (uint32_t)p->p_ndef;
+			p->p_def[p->p_ndef++] = a;
+		} else {
+			a->pa_index = (uint32_t)p->p_nact;
+			p->p_act[p->p_nact++] = a;
+		}
+	}
+	for (i = 0; i < p->p_nact; i++) {
+		a = p->p_act[i];
+		for (j = m = 0; j < a->pa_ndeps; j++)
+			a->pa_deps[m++] = v[a->pa_deps[j]]->pa_index;
+		a->pa_ndeps = (uint32_t)m;
+	}
+	for (i = 0; i < p->p_ndef; i++)
+		p->p_def[i]->pa_ndeps = 0; /* deferred: shown without */
+}
+
+/* ---- The pass --------------------------------------------------------- */
+
+int
+plan_compute(const struct xdc_config *cfg, const struct xdc_observed *obs,
+    const struct plan_opts *opts, struct xdc_plan **out,
+    struct xdc_diags *diags)
+{
+	struct xdc_plan *p;
+	struct paction **v = NULL;
+	size_t before = xdc_diags_count(diags), i;
+	int rc = XDC_EINVALID;
+
+	p = xdc_calloc(1, sizeof(*p));
+	p->p_cfg = cfg;
+	p->p_obs = obs;
+	p->p_opts = *opts;
+	p->p_diags = diags;
+	p->p_arena = xdc_arena_new();
+
+	resolve_specs(p);
+	place_vms(p);
+	if (xdc_diags_count(diags) > before)
+		goto out;
+
+	p->p_moved_from = xdc_arena_zalloc(p->p_arena,
+	    (cfg->cfg_nvms + 1) * sizeof(*p->p_moved_from));
+	for (i = 0; i < obs->obs_nhosts; i++) {
+		diff_networks(p, (uint32_t)i);
+		diff_vms(p, (uint32_t)i);
+	}
+	diff_absent(p);
+	if (xdc_diags_count(diags) > before)
+		goto out;
+	sla_hold(p);
+
+	v = xdc_malloc((p->p_nall + 1) * sizeof(*v));
+	for (i = 0; i < p->p_nall; i++)
+		v[i] = &p->p_all[i];
+	qsort(v, p->p_nall, sizeof(*v), paction_cmp);
+	wire(p, v, p->p_nall);
+	split_deferred(p, v, p->p_nall);
+	rc = 0;
+out:
+	free(v);
+	if (rc != 0) {
+		xdc_diags_sort(diags);
+		xdc_plan_free(p);
+		return rc;
+	}
+	*out = p;
+	return 0;
+}
+
+void
+xdc_plan_free(struct xdc_plan *p)
+{
+	if (p == NULL)
+		return;
+	free(p->p_all);
+	free(p->p_unmanaged);
+	xdc_arena_free(p->p_arena);
+	free(p);
+}
+
+size_t
+plan_count(const struct xdc_plan *p)
+{
+	return p->p_nact;
+}
+
+const struct xdc_action *
+plan_action(const struct xdc_plan *p, size_t i)
+{
+	return &p->p_act[i]->pa;
+}
+
+const uint32_t *
+plan_depends(const struct xdc_plan *p, size_t i, size_t *n)
+{
+	*n = p->p_act[i]->pa_ndeps;
+	return p->p_act[i]->pa_deps;
+}
+
+const char *
+plan_reason(const struct xdc_plan *p, size_t i)
+{
+	return p->p_act[i]->pa_reason;
+}
+
+size_t
+plan_ndeferred(const struct xdc_plan *p)
+{
+	return p->p_ndef;
+}
+
+size_t
+plan_managed_vms(const struct xdc_plan *p)
+{
+	return p->p_managed_vms;
+}
+
+size_t
+plan_vm_destroys(const struct xdc_plan *p)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < p->p_nact; i++)
+		if (p->p_act[i]->pa.a_op == XDC_OP_DESTROY &&
+		    p->p_act[i]->pa.a_kind == XDC_OBJ_VM &&
+		    p->p_act[i]->pa_from_host == NULL)
+			n++;
+	return n;
+}
+
+void
+plan_summary(const struct xdc_plan *p, size_t counts[5])
+{
+	size_t i;
+
+	memset(counts, 0, 5 * sizeof(counts[0]));
+	for (i = 0; i < p->p_nact; i++) {
+		switch (p->p_act[i]->pa.a_op) {
+		case XDC_OP_CREATE:
+			counts[0]++;
+			break;
+		case XDC_OP_UPDATE:
+			counts[1]++;
+			break;
+		case XDC_OP_REPLACE:
+			counts[2]++;
+			break;
+		case XDC_OP_DESTROY:
+			counts[3]++;
+			break;
+		default:
+			counts[4]++;
+			break;
+		}
+	}
+}

@@ -1,0 +1,131 @@
+/*
+ * The planner's private vocabulary, shared by plan.c (the whole pass and the
+ * ordering), place.c (placement, capacity, N+k), diff.c (desired vs
+ * observed, per object), sla.c (what SLAs hold back) and output.c (text and
+ * JSON). Nothing outside planner/ includes this.
+ */
+#ifndef XDC_PLANNER_H
+#define XDC_PLANNER_H
+
+#include <stdint.h>
+
+#include "planner/plan.h"
+#include "schema/arena.h"
+
+/* The fields an action can change, as named in its "changes". */
+enum chg {
+	/* Fixed at domain build: a change replaces the domain. */
+	CH_TYPE,
+	CH_KERNEL,
+	CH_RAMDISK,
+	CH_CMDLINE,
+	CH_MAX_MEMORY,
+	CH_MAX_VCPUS,
+	CH_DISKS,
+	CH_SPEC, /* the build hash, when the fields cannot be observed */
+	/* Changeable at run time. */
+	CH_MEMORY,
+	CH_VCPUS,
+	CH_WEIGHT,
+	CH_CAP,
+	CH_NICS,
+	CH_PROTECT,
+	CH_STATE,
+	CH_HOST,
+	/* Networks. */
+	CH_BRIDGE,
+	CH_UPLINK,
+	CH_VLAN,
+	CH_MTU,
+	CH__COUNT
+};
+
+#define CH_BIT(c) (1u << (c))
+#define CH_BUILD_MASK (CH_BIT(CH_SPEC + 1) - 1)
+
+/* The order actions run in (SPEC §4): networks up, VMs down, VMs up, ... */
+enum group {
+	G_NET_UP,      /* network create, update */
+	G_VM_DOWN,     /* destroy, stop: frees memory before creates */
+	G_VM_UP,       /* create, replace, start, restart */
+	G_VM_UPDATE,   /* in-place updates */
+	G_VM_STATE,    /* pause, unpause */
+	G_NET_DOWN,    /* network destroy, after the VMs left it */
+};
+
+#define NO_INDEX UINT32_MAX
+
+struct paction {
+	struct xdc_action pa;
+	enum group pa_group;
+	uint32_t pa_changes; /* CH_BIT()s */
+	uint32_t pa_host;    /* index into obs_hosts */
+	uint32_t pa_vmi;     /* index into cfg_vms, or NO_INDEX */
+	const struct xdc_vm *pa_vm;
+	const struct xdc_obs_domain *pa_dom;
+	const struct xdc_network *pa_net;
+	const struct xdc_obs_network *pa_onet;
+	const char *pa_from_host; /* a VM moving between hosts */
+	const char *pa_reason;
+	const char *pa_hold; /* why it is deferred, or NULL */
+	const struct xdc_sla *pa_hold_sla;
+	uint32_t *pa_deps; /* indices into p_all until numbered */
+	uint32_t pa_ndeps;
+	uint32_t pa_index; /* in p_act or p_def, once ordered */
+};
+
+struct unmanaged {
+	const struct xdc_obs_domain *um_dom;
+	const char *um_host;
+};
+
+struct xdc_plan {
+	const struct xdc_config *p_cfg;
+	const struct xdc_observed *p_obs;
+	struct plan_opts p_opts;
+	struct xdc_diags *p_diags;
+	struct xdc_arena *p_arena;
+
+	struct paction *p_all; /* every action found, in no order */
+	size_t p_nall;
+	size_t p_capall;
+	struct paction **p_act; /* to apply, ordered */
+	size_t p_nact;
+	struct paction **p_def; /* deferred, ordered */
+	size_t p_ndef;
+
+	struct unmanaged *p_unmanaged;
+	size_t p_nunmanaged;
+	size_t p_managed_vms;
+
+	/* Placement: the host each declared VM belongs on. */
+	const char **p_place;
+	/* The observed host index of each VM's placement, or NO_INDEX. */
+	uint32_t *p_place_obs;
+	/* The host a VM's domain is leaving, when it moves. */
+	const char **p_moved_from;
+	/* Each VM's resolved spec (bridges, weight, cap, hash). */
+	struct xdc_dom_spec *p_specs;
+};
+
+/* plan.c */
+struct paction *plan_add(struct xdc_plan *, enum xdc_op, enum xdc_obj_kind,
+    uint32_t host);
+const char *plan_where(const struct xdc_plan *, const struct xdc_loc *);
+void plan_error(struct xdc_plan *, const struct xdc_loc *, const char *fmt,
+    ...) __attribute__((format(printf, 3, 4)));
+
+/* place.c: fills p_place; reports what cannot fit. */
+int place_vms(struct xdc_plan *);
+
+/* diff.c */
+void diff_networks(struct xdc_plan *, uint32_t host);
+void diff_vms(struct xdc_plan *, uint32_t host);
+void diff_absent(struct xdc_plan *);
+
+/* sla.c: holds back what SLAs and protection forbid now. */
+void sla_hold(struct xdc_plan *);
+/* Is t inside the window? Returns 1 or 0; *opens is the next opening. */
+int sla_window_open(const struct xdc_window *, time_t t, time_t *opens);
+
+#endif /* XDC_PLANNER_H */
