@@ -411,6 +411,15 @@ diff_vm(struct xdc_plan *p, uint32_t host, size_t vmi,
 	}
 	build = build_changes(ds, d);
 	run = runtime_changes(ds, d);
+	/*
+	 * A domain that is down anyway is re-created from its declaration by
+	 * its restart: a build change rides along, and nothing is disrupted
+	 * (a protected VM included).
+	 */
+	if (build != 0 && !dom_live(d)) {
+		run |= build;
+		build = 0;
+	}
 	if (build != 0) {
 		a = vm_action(p, XDC_OP_REPLACE, host, vmi, d);
 		a->pa_group = G_VM_UP;
@@ -486,8 +495,12 @@ destroy_domain(struct xdc_plan *p, uint32_t host,
 	if (vm != NULL)
 		a->pa_vmi = (uint32_t)(vm - p->p_cfg->cfg_vms);
 	a->pa_reason = why;
-	/* Protection travels with the domain (SPEC §3). */
-	if (d->od_protect || (vm != NULL && vm->vm_protect))
+	/*
+	 * Protection travels with the domain (SPEC §3): an undeclared domain
+	 * keeps the flag its marker has; a declared one has what its
+	 * declaration says now, so a commit setting protect: false frees it.
+	 */
+	if (vm != NULL ? vm->vm_protect : d->od_protect)
 		a->pa_hold = xdc_arena_printf(p->p_arena,
 		    "%s; %s is protected: a commit must set protect: false "
 		    "before xdc destroys it",

@@ -52,11 +52,16 @@ mix64(uint64_t x)
 static uint64_t
 hash_str(const char *s, uint64_t seed)
 {
-	uint64_t h = 0xcbf29ce484222325ULL ^ seed;
+	uint64_t h = 0xcbf29ce484222325ULL;
 
 	for (; *s != '\0'; s++)
 		h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
-	return mix64(h);
+	/*
+	 * The seed goes in after the name: xored into FNV's basis it would
+	 * cancel against the first byte ("a" seed 3 would be "b" seed 0, and
+	 * hosts a, b and c one ring of points).
+	 */
+	return mix64(h ^ mix64(seed + 1));
 }
 
 static int
@@ -185,7 +190,9 @@ place_pinned(struct placer *pl)
 
 	for (i = 0; i < cfg->cfg_nvms; i++) {
 		vm = &cfg->cfg_vms[i];
-		if (vm->vm_host == NULL && pl->pl_nhosts != 1)
+		/* A lone active host takes every VM; a drained one none. */
+		if (vm->vm_host == NULL &&
+		    (pl->pl_nhosts != 1 || !pl->pl_hosts[0].ph_active))
 			continue;
 		for (h = 0; h < pl->pl_nhosts; h++)
 			if (vm->vm_host == NULL ||
@@ -539,58 +546,64 @@ check_failures(struct placer *pl)
 /*
  * What the observation says against the placement: on each observed host,
  * the VMs placed there and the unmanaged domains must fit its memory, and
- * no VM may have more vCPUs than the host has CPUs.
+ * no VM may have more vCPUs than the host has CPUs. Taking the VMs in name
+ * order, the first that does not fit is the one named, at its declaration.
  */
 static void
 check_observed_fit(struct placer *pl)
 {
 	struct xdc_plan *p = pl->pl_plan;
 	const struct xdc_config *cfg = p->p_cfg;
-	const struct xdc_obs_host *oh;
+	const struct xdc_obs_host **oh;
 	const struct xdc_obs_domain *d;
 	const struct xdc_vm *vm;
-	uint64_t *need, unmanaged;
+	uint64_t *need, *unmanaged, cap, taken;
+	uint8_t *told;
 	size_t i, h, j;
 
+	oh = xdc_calloc(pl->pl_nhosts + 1, sizeof(*oh));
 	need = xdc_calloc(pl->pl_nhosts + 1, sizeof(*need));
+	unmanaged = xdc_calloc(pl->pl_nhosts + 1, sizeof(*unmanaged));
+	told = xdc_calloc(pl->pl_nhosts + 1, 1);
+	for (h = 0; h < pl->pl_nhosts; h++) {
+		oh[h] = xdc_observed_host(p->p_obs, pl->pl_hosts[h].ph_name);
+		for (j = 0; oh[h] != NULL && j < oh[h]->oh_ndomains; j++) {
+			d = &oh[h]->oh_domains[j];
+			if (!d->od_managed && d->od_domid != 0)
+				unmanaged[h] += d->od_memory;
+		}
+	}
 	for (i = 0; i < cfg->cfg_nvms; i++) {
 		vm = &cfg->cfg_vms[i];
-		if ((h = pl->pl_vm_host[i]) == NO_INDEX)
+		if ((h = pl->pl_vm_host[i]) == NO_INDEX || oh[h] == NULL)
 			continue;
-		if (vm_consumes(vm))
-			need[h] += vm->vm_memory;
-		oh = xdc_observed_host(p->p_obs, pl->pl_hosts[h].ph_name);
-		if (oh != NULL && oh->oh_cpus != 0 &&
-		    vm->vm_max_vcpus > oh->oh_cpus)
+		if (oh[h]->oh_cpus != 0 && vm->vm_max_vcpus > oh[h]->oh_cpus)
 			plan_error(p, &vm->vm_loc[VM_F_NAME],
 			    "VM %s has %u vCPUs; host %s has %u CPUs",
-			    vm->vm_name, vm->vm_max_vcpus, oh->oh_name,
-			    oh->oh_cpus);
-	}
-	for (h = 0; h < pl->pl_nhosts; h++) {
-		oh = xdc_observed_host(p->p_obs, pl->pl_hosts[h].ph_name);
-		if (oh == NULL || oh->oh_memory == 0)
+			    vm->vm_name, vm->vm_max_vcpus, oh[h]->oh_name,
+			    oh[h]->oh_cpus);
+		if (!vm_consumes(vm))
 			continue;
-		unmanaged = 0;
-		for (j = 0; j < oh->oh_ndomains; j++) {
-			d = &oh->oh_domains[j];
-			if (!d->od_managed && d->od_domid != 0)
-				unmanaged += d->od_memory;
-		}
-		if (need[h] + unmanaged <= oh->oh_memory)
+		need[h] += vm->vm_memory;
+		cap = oh[h]->oh_memory;
+		if (cap == 0 || told[h] || need[h] + unmanaged[h] <= cap)
 			continue;
-		plan_error(p,
-		    cfg->cfg_nhosts ? &cfg->cfg_hosts[h].h_loc[HOST_F_NAME]
-				    : NULL,
-		    "host %s: the VMs placed on it need %s%s%s; it offers %s, "
-		    "%s short",
-		    oh->oh_name, size_str(p, need[h]),
-		    unmanaged ? " and unmanaged domains hold " : "",
-		    unmanaged ? size_str(p, unmanaged) : "",
-		    size_str(p, oh->oh_memory),
-		    size_str(p, need[h] + unmanaged - oh->oh_memory));
+		told[h] = 1;
+		taken = need[h] - vm->vm_memory + unmanaged[h];
+		plan_error(p, &vm->vm_loc[VM_F_NAME],
+		    "VM %s (%s) does not fit on host %s: it offers %s%s%s%s%s "
+		    "(%s short)",
+		    vm->vm_name, size_str(p, vm->vm_memory), oh[h]->oh_name,
+		    size_str(p, cap), taken ? ", and " : "",
+		    taken ? size_str(p, taken) : "",
+		    taken ? " of it go to the VMs before it" : "",
+		    unmanaged[h] ? " and unmanaged domains" : "",
+		    size_str(p, need[h] + unmanaged[h] - cap));
 	}
+	free(oh);
 	free(need);
+	free(unmanaged);
+	free(told);
 }
 
 int

@@ -166,10 +166,15 @@ dom_uses_bridge(const struct xdc_obs_domain *d, const char *bridge)
  * Wire dependencies on the ordered list (indices into it):
  *  - a VM brought up or given NICs on a host waits for the networks it uses
  *    there to be created or updated;
- *  - a VM brought up on a host waits for the VMs going down there (memory);
+ *  - a VM brought up on a host waits for the VMs going down there now
+ *    (memory); not for a destroy that is held back (by protection, a
+ *    window or min_running): that frees nothing this plan can wait for,
+ *    and waiting on it can deadlock a min_running budget that the create
+ *    itself would restore;
  *  - a VM moving waits for its old domain to go;
  *  - a pause or unpause waits for the same VM's update;
- *  - a network going down waits for the VMs that used it to leave.
+ *  - a network going down waits for the VMs that used it to leave, a
+ *    replaced or restarted one included (its old domain is on it).
  */
 static void
 wire(struct xdc_plan *p, struct paction **v, size_t n)
@@ -227,7 +232,8 @@ wire(struct xdc_plan *p, struct paction **v, size_t n)
 			for (k = down_first[a->pa_host];
 			     k <= down_last[a->pa_host]; k++)
 				if (v[k]->pa_group == G_VM_DOWN &&
-				    v[k]->pa_host == a->pa_host)
+				    v[k]->pa_host == a->pa_host &&
+				    v[k]->pa_hold == NULL)
 					dep_add(p, a, (uint32_t)k);
 		if (a->pa_group == G_VM_UP && a->pa_from_host != NULL) {
 			for (k = 0; k < i; k++) {
@@ -253,7 +259,6 @@ wire(struct xdc_plan *p, struct paction **v, size_t n)
 				b = v[k];
 				if (b->pa.a_kind == XDC_OBJ_VM &&
 				    b->pa_host == a->pa_host &&
-				    b->pa_group != G_VM_UP &&
 				    dom_uses_bridge(b->pa_dom, a->pa.a_bridge))
 					dep_add(p, a, (uint32_t)k);
 			}
@@ -326,6 +331,21 @@ plan_compute(const struct xdc_config *cfg, const struct xdc_observed *obs,
 	p->p_arena = xdc_arena_new();
 
 	resolve_specs(p);
+	for (i = 0; i < obs->obs_nhosts; i++)
+		if (cfg->cfg_nhosts == 0
+			? !strcmp(obs->obs_hosts[i].oh_name, XDC_LOCAL_HOST)
+			: xdc_config_host(cfg, obs->obs_hosts[i].oh_name) != NULL)
+			break;
+	/* Planning for none of what we see would say "no changes" falsely. */
+	if (obs->obs_nhosts > 0 && i == obs->obs_nhosts)
+		plan_error(p, NULL,
+		    "the driver observes host%s %s%s, which the configuration "
+		    "does not declare%s",
+		    obs->obs_nhosts == 1 ? "" : "s", obs->obs_hosts[0].oh_name,
+		    obs->obs_nhosts == 1 ? "" : ", ...",
+		    cfg->cfg_nhosts == 0 ? " (without Hosts, it manages one "
+					   "host named local)"
+					 : "; say which host this is with --host");
 	place_vms(p);
 	if (xdc_diags_count(diags) > before)
 		goto out;
@@ -412,10 +432,11 @@ plan_vm_destroys(const struct xdc_plan *p)
 {
 	size_t i, n = 0;
 
+	/* A destroy of a declared VM is half of a move, not a loss. */
 	for (i = 0; i < p->p_nact; i++)
 		if (p->p_act[i]->pa.a_op == XDC_OP_DESTROY &&
 		    p->p_act[i]->pa.a_kind == XDC_OBJ_VM &&
-		    p->p_act[i]->pa_from_host == NULL)
+		    p->p_act[i]->pa_vm == NULL)
 			n++;
 	return n;
 }

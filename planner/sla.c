@@ -150,6 +150,9 @@ sla_hold(struct xdc_plan *p)
 		if (a->pa_hold != NULL || a->pa_vm == NULL ||
 		    !a->pa.a_disruptive)
 			continue;
+		/* Disrupting a paused VM takes away none of the running. */
+		if (a->pa_dom == NULL || a->pa_dom->od_state != XDC_DOM_RUNNING)
+			continue;
 		si = a->pa_vm->vm_sla[XDC_POL_MIN_RUNNING];
 		if (si == XDC_NO_SLA)
 			continue;
