@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -90,6 +91,8 @@ struct sim {
 	unsigned long s_writes;
 	struct sim_cfg_host *s_cfg_hosts; /* what the configuration declares */
 	size_t s_ncfg_hosts;
+	int s_watch_fd; /* inotify on the pool file, for the loop; -1 */
+	int s_watch_wd;
 };
 
 static int sim_observe(struct xdc_driver *, struct xdc_observed **);
@@ -97,6 +100,8 @@ static int sim_begin(struct xdc_driver *);
 static int sim_apply(struct xdc_driver *, const struct xdc_action *);
 static int sim_end(struct xdc_driver *);
 static void sim_free(struct xdc_driver *);
+static int sim_watch_fd(struct xdc_driver *);
+static void sim_watch_drain(struct xdc_driver *);
 
 /* ---- The pool in memory ---------------------------------------------- */
 
@@ -1883,6 +1888,58 @@ sim_write_count(const struct xdc_driver *drv)
 	return s != NULL ? s->s_writes : 0;
 }
 
+/* ---- The watch, for the loop ----------------------------------------- */
+
+/*
+ * The pool file's own inode is watched, not its directory: the directory
+ * is also the loop's default state directory, and the status files the
+ * loop writes there after every cycle would wake it again and again. The
+ * file is replaced by rename on every write, so each drain watches the
+ * file that is there now; a change between the rename and the drain is
+ * seen by the cycle that follows the drain, which reads the file anew.
+ */
+#define SIM_WATCH_MASK \
+	(IN_MODIFY | IN_CLOSE_WRITE | IN_ATTRIB | IN_MOVE_SELF | IN_DELETE_SELF)
+
+static void
+sim_watch_arm(struct sim *s)
+{
+	int wd = inotify_add_watch(s->s_watch_fd, s->s_path, SIM_WATCH_MASK);
+
+	/* The old file is gone: its watch would only echo that. */
+	if (s->s_watch_wd >= 0 && wd != s->s_watch_wd)
+		inotify_rm_watch(s->s_watch_fd, s->s_watch_wd);
+	s->s_watch_wd = wd;
+}
+
+static int
+sim_watch_fd(struct xdc_driver *drv)
+{
+	struct sim *s = (struct sim *)drv;
+
+	if (s->s_watch_fd < 0) {
+		s->s_watch_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+		if (s->s_watch_fd < 0)
+			return -1;
+		sim_watch_arm(s);
+	}
+	return s->s_watch_fd;
+}
+
+static void
+sim_watch_drain(struct xdc_driver *drv)
+{
+	struct sim *s = (struct sim *)drv;
+	char buf[4096]
+	    __attribute__((aligned(__alignof__(struct inotify_event))));
+
+	if (s->s_watch_fd < 0)
+		return;
+	while (read(s->s_watch_fd, buf, sizeof(buf)) > 0)
+		;
+	sim_watch_arm(s);
+}
+
 /* ---- Open and free ---------------------------------------------------- */
 
 static void
@@ -1898,6 +1955,8 @@ sim_free(struct xdc_driver *drv)
 		sim_end(drv);
 	if (s->s_lockfd >= 0)
 		close(s->s_lockfd);
+	if (s->s_watch_fd >= 0)
+		close(s->s_watch_fd);
 	pool_free(s->s_pool);
 	for (i = 0; i < s->s_ncfg_hosts; i++)
 		free(s->s_cfg_hosts[i].ch_name);
@@ -1929,7 +1988,11 @@ sim_open(const char *path, const struct xdc_config *cfg,
 	s->s_drv.apply = sim_apply;
 	s->s_drv.end = sim_end;
 	s->s_drv.free = sim_free;
+	s->s_drv.watch_fd = sim_watch_fd;
+	s->s_drv.watch_drain = sim_watch_drain;
 	s->s_lockfd = -1;
+	s->s_watch_fd = -1;
+	s->s_watch_wd = -1;
 	s->s_path = xdc_strdup(path);
 	xdc_asprintf(&s->s_lock_path, "%s.lock", path);
 	slash = strrchr(path, '/');
@@ -1939,7 +2002,12 @@ sim_open(const char *path, const struct xdc_config *cfg,
 		s->s_dir = xdc_strdup("/");
 	else
 		xdc_asprintf(&s->s_dir, "%.*s", (int)(slash - path), path);
-	if (cfg != NULL && cfg->cfg_nhosts > 0) {
+	if (cfg != NULL && cfg->cfg_nhosts == 0) {
+		/* A configuration without Hosts manages one host, local. */
+		s->s_ncfg_hosts = 1;
+		s->s_cfg_hosts = xdc_calloc(1, sizeof(*s->s_cfg_hosts));
+		s->s_cfg_hosts[0].ch_name = xdc_strdup(XDC_LOCAL_HOST);
+	} else if (cfg != NULL) {
 		s->s_ncfg_hosts = cfg->cfg_nhosts;
 		s->s_cfg_hosts = xdc_calloc(cfg->cfg_nhosts,
 		    sizeof(*s->s_cfg_hosts));
