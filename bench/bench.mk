@@ -1,9 +1,12 @@
-# `make bench`: how fast xdc reads a data centre, against libyaml alone.
+# `make bench`: how fast xdc validates, plans and applies a data centre,
+# against libyaml's bare parse of the same files.
 #
 # Included by the top Makefile.  The tools are built with the same CC,
 # CFLAGS and warnings as xdc itself, so the floor is compiled as well as the
-# thing measured against it.  bench/run does the measuring; see
-# bench/README.md for what it prints.
+# thing measured against it.  bench/run does the measuring (a few minutes,
+# most of it callgrind and the 100,000-VM plans); see bench/README.md for
+# what it prints and the variables it reads (BENCH_LARGE=0 and so on, which
+# may be given on the make command line).
 
 BENCH_DIR	= $(BUILD)/bench
 YAMLFLOOR	= $(BENCH_DIR)/yamlfloor
