@@ -89,6 +89,7 @@ net_fields_reason(struct xdc_plan *p, const struct xdc_network *n,
 		{ CH_UPLINK, NET_F_UPLINK, "uplink" },
 		{ CH_VLAN, NET_F_VLAN, "vlan" },
 		{ CH_MTU, NET_F_MTU, "mtu" },
+		{ CH_UP, NET_F_KIND, "up: it is down" },
 	};
 	const char *r = NULL;
 	size_t i;
@@ -154,6 +155,9 @@ diff_networks(struct xdc_plan *p, uint32_t host)
 			mask |= CH_BIT(CH_UPLINK);
 		if (n->n_vlan != on->on_vlan)
 			mask |= CH_BIT(CH_VLAN);
+		/* A bridge someone took down is drift like any other. */
+		if (!on->on_up)
+			mask |= CH_BIT(CH_UP);
 		if (mask == 0)
 			continue;
 		a = plan_add(p, XDC_OP_UPDATE, XDC_OBJ_NETWORK, host);
@@ -164,7 +168,8 @@ diff_networks(struct xdc_plan *p, uint32_t host)
 		a->pa.a_update = ((mask & CH_BIT(CH_MTU)) ? XDC_UPD_MTU : 0) |
 		    ((mask & (CH_BIT(CH_UPLINK) | CH_BIT(CH_VLAN)))
 			    ? XDC_UPD_UPLINK
-			    : 0);
+			    : 0) |
+		    ((mask & CH_BIT(CH_UP)) ? XDC_UPD_UP : 0);
 		a->pa_net = n;
 		a->pa_onet = on;
 		a->pa_changes = mask;

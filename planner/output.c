@@ -35,6 +35,7 @@ static const char *const chg_names[CH__COUNT] = {
 	[CH_UPLINK] = "uplink",
 	[CH_VLAN] = "vlan",
 	[CH_MTU] = "mtu",
+	[CH_UP] = "up",
 };
 
 /* The fields a VM's create lists: what its declaration and SLAs give. */
@@ -221,6 +222,10 @@ value_of(const struct paction *a, enum chg c, int desired)
 		if (n)
 			return n->n_mtu ? jint(n->n_mtu) : json_null();
 		return on ? jint(on->on_mtu) : json_null();
+	case CH_UP:
+		if (desired)
+			return json_true();
+		return on ? json_boolean(on->on_up) : json_null();
 	case CH__COUNT:
 		break;
 	}

@@ -37,6 +37,7 @@ enum chg {
 	CH_UPLINK,
 	CH_VLAN,
 	CH_MTU,
+	CH_UP,
 	CH__COUNT
 };
 
