@@ -6,6 +6,7 @@
 PREFIX	?= /usr/local
 BINDIR	?= $(PREFIX)/bin
 MANDIR	?= $(PREFIX)/share/man
+SYSTEMDDIR ?= $(PREFIX)/lib/systemd/system
 BUILD	?= build
 VERSION	 = 0.1.0
 
@@ -23,9 +24,10 @@ XCFLAGS	 = $(CSTD) $(WARN) -I. -MMD -MP -DXDC_VERSION=\"$(VERSION)\"
 # pkg-config modules, by the role that needs them.
 SCHEMA_PKGS	= yaml-0.1
 PLANNER_PKGS	= jansson
-DRIVER_PKGS	= jansson
+DRIVER_PKGS	= jansson xenlight xenstore xencontrol xentoollog libnl-route-3.0
+RECONCILER_PKGS	= libgit2
 TEST_PKGS	= cmocka
-PKGS		= $(SCHEMA_PKGS) $(PLANNER_PKGS) $(DRIVER_PKGS)
+PKGS		= $(SCHEMA_PKGS) $(PLANNER_PKGS) $(DRIVER_PKGS) $(RECONCILER_PKGS)
 PKG_CFLAGS	:= $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS	:= $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -37,14 +39,18 @@ SCHEMA_SRCS	= schema/error.c schema/arena.c schema/diag.c schema/model.c \
 PLANNER_SRCS	= planner/plan.c planner/diff.c planner/place.c planner/sla.c \
 		  planner/output.c
 # The driver interface and the drivers.
-DRIVER_SRCS	= drivers/observed.c drivers/sim.c
+DRIVER_SRCS	= drivers/observed.c drivers/sim.c drivers/xen.c drivers/xen_config.c \
+		  drivers/net.c
 # The command line.
-RECONCILER_SRCS	= reconciler/cli.c reconciler/cli_driver.c \
+RECONCILER_SRCS	= reconciler/cli.c reconciler/cli_driver.c reconciler/exec.c \
 		  reconciler/cmd_validate.c reconciler/cmd_plan.c \
-		  reconciler/cmd_apply.c reconciler/cmd_show.c reconciler/cmd_sim.c
+		  reconciler/cmd_apply.c reconciler/cmd_show.c reconciler/cmd_sim.c \
+		  reconciler/source.c reconciler/backoff.c reconciler/status.c \
+		  reconciler/loop.c reconciler/cmd_run.c reconciler/cmd_status.c
 MAIN_SRCS	= reconciler/main.c
 
-LIB_SRCS	= $(SCHEMA_SRCS) $(PLANNER_SRCS) $(DRIVER_SRCS) $(RECONCILER_SRCS)
+# TEMPORARY while drivers are written: only sources that exist.
+LIB_SRCS	= $(filter $(wildcard */*.c),$(SCHEMA_SRCS) $(PLANNER_SRCS) $(DRIVER_SRCS) $(RECONCILER_SRCS))
 LIB_OBJS	= $(LIB_SRCS:%.c=$(BUILD)/%.o)
 MAIN_OBJS	= $(MAIN_SRCS:%.c=$(BUILD)/%.o)
 XDC		= $(BUILD)/xdc
@@ -57,10 +63,14 @@ UNIT_SRCS	= $(filter $(wildcard tests/*/*.c), \
 		  tests/schema/test_rules.c tests/drivers/test_sim.c \
 		  tests/planner/test_diff.c tests/planner/test_place.c \
 		  tests/planner/test_sla.c tests/planner/test_order.c \
-		  tests/planner/test_property.c)
+		  tests/planner/test_property.c tests/drivers/test_xen_config.c \
+		  tests/reconciler/test_backoff.c tests/reconciler/test_source.c \
+		  tests/reconciler/test_status.c tests/drivers/test_net.c)
 UNIT_BINS	= $(UNIT_SRCS:%.c=$(BUILD)/%)
 
-.PHONY: all deps test unit golden golden-update cli check fuzz fuzz-run \
+.PHONY: all deps test unit golden golden-update cli check check-net check-loop \
+	fuzz
+	fuzz-run \
 	format install uninstall clean demo bench
 all: deps $(XDC)
 
@@ -88,7 +98,7 @@ $(BUILD)/tests/%: tests/%.c $(LIBXDC)
 test:
 	@scripts/deps test
 	@$(MAKE) --no-print-directory $(XDC) $(UNIT_BINS)
-	@$(MAKE) --no-print-directory unit golden cli
+	@$(MAKE) --no-print-directory unit golden cli check-loop
 
 # Behaviours of the command line, end to end on the simulated pool.
 cli: $(XDC)
@@ -103,6 +113,15 @@ golden: $(XDC)
 golden-update: $(XDC)
 	@tests/golden --update XDC=$(XDC)
 
+# xdc run: real inotify, a local git repository, signals, two agents.
+check-loop: $(XDC)
+	@tests/loop/run XDC=$(XDC)
+
+# Networks on real bridges, as root, in a network namespace of its own
+# (not in `make test`: it needs root; CI runs it).
+check-net: $(XDC)
+	@tests/net/run XDC=$(XDC)
+
 # `make check`: the tests again under ASan/UBSan, then valgrind, then a short
 # fuzz run of the loader.
 SAN_FLAGS = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
@@ -114,6 +133,7 @@ check: test
 	    $(BUILD)/san/xdc $(UNIT_SRCS:%.c=$(BUILD)/san/%)
 	@ASAN_OPTIONS=detect_leaks=1 tests/run-unit $(UNIT_SRCS:%.c=$(BUILD)/san/%)
 	@ASAN_OPTIONS=detect_leaks=1 tests/golden XDC=$(BUILD)/san/xdc
+	@ASAN_OPTIONS=detect_leaks=1 tests/loop/run XDC=$(BUILD)/san/xdc IDLE=1
 	@tests/run-unit --valgrind $(UNIT_BINS)
 	@tests/golden --valgrind XDC=$(XDC)
 	@$(MAKE) --no-print-directory fuzz-run FUZZ_SECONDS=$(FUZZ_SECONDS)
@@ -147,14 +167,18 @@ format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
 install: $(XDC)
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
+	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(SYSTEMDDIR)
 	install -m 0755 $(XDC) $(DESTDIR)$(BINDIR)/xdc
 	install -m 0644 docs/man/xdc.1 $(DESTDIR)$(MANDIR)/man1/xdc.1
 	install -m 0644 docs/man/xdc.yaml.5 $(DESTDIR)$(MANDIR)/man5/xdc.yaml.5
+	sed 's|/usr/local/bin/xdc|$(BINDIR)/xdc|' contrib/xdc.service \
+	    >$(DESTDIR)$(SYSTEMDDIR)/xdc.service
+	chmod 0644 $(DESTDIR)$(SYSTEMDDIR)/xdc.service
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/xdc $(DESTDIR)$(MANDIR)/man1/xdc.1 \
-	    $(DESTDIR)$(MANDIR)/man5/xdc.yaml.5
+	    $(DESTDIR)$(MANDIR)/man5/xdc.yaml.5 $(DESTDIR)$(SYSTEMDDIR)/xdc.service
 
 clean:
 	rm -rf $(BUILD)

@@ -150,6 +150,7 @@ struct xdc_dom_spec {
 #define XDC_UPD_MARKER 0x10 /* protect flag or hash: the marker only */
 #define XDC_UPD_MTU 0x20
 #define XDC_UPD_UPLINK 0x40
+#define XDC_UPD_UP 0x80 /* a network is brought up; every update does */
 
 struct xdc_action {
 	enum xdc_op a_op;
@@ -183,6 +184,27 @@ struct xdc_driver {
 	int (*apply)(struct xdc_driver *, const struct xdc_action *);
 	int (*end)(struct xdc_driver *);
 	void (*free)(struct xdc_driver *);
+	/*
+	 * Optional, for drivers whose actions take seconds (libxl's
+	 * asynchronous operations): submit starts an action and returns at
+	 * once; wait blocks until one submitted action finishes and gives
+	 * its token and result (0, or a code with the message in
+	 * xdc_error_last()). wait returns XDC_ENOTFOUND when nothing is in
+	 * flight. The caller submits only actions whose dependencies are
+	 * done, so independent creates overlap.
+	 */
+	int (*submit)(struct xdc_driver *, const struct xdc_action *,
+	    uint64_t token);
+	int (*wait)(struct xdc_driver *, uint64_t *token, int *result);
+	/*
+	 * Optional, for the loop: a file descriptor that becomes readable
+	 * when the pool changes behind xdc's back (a domain appears or dies:
+	 * xenstore's @introduceDomain/@releaseDomain; the sim's file), for
+	 * poll(); watch_drain consumes what made it readable. -1 when the
+	 * driver cannot tell. The loop owns no driver internals: it polls.
+	 */
+	int (*watch_fd)(struct xdc_driver *);
+	void (*watch_drain)(struct xdc_driver *);
 };
 
 #endif /* XDC_DRIVER_H */

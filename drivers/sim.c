@@ -1679,6 +1679,8 @@ apply_net(struct sim *s, struct sim_host *h, const struct xdc_action *a)
 		}
 		n->on_name = pool_strdup(s->s_pool, decl->n_name);
 		net_set(s->s_pool, n, decl, what);
+		/* A declared Network is up, as the net driver leaves it. */
+		n->on_up = 1;
 		break;
 	case XDC_OP_DESTROY:
 		if (n == NULL)

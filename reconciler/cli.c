@@ -42,6 +42,33 @@ const struct xdc_cmd xdc_cmds[] = {
 	    "VMs\n"
 	    "                       (default: 25% of them, at least 1)\n"
 	    "  --force              apply past --max-destroy\n" },
+	{ "run", cmd_run, 1,
+	    "run [PATH] [--interval 60s] [--max-destroy N] [--force]",
+	    "keep the pool converged: the continuous loop (foreground)",
+	    "PATH is the configuration (default: the current directory), or "
+	    "with --git a\n"
+	    "directory or file inside the repository (default: all of it).\n"
+	    "  --interval DURATION  resync (and fetch, with --git) every "
+	    "DURATION:\n"
+	    "                       60s by default; or 500ms, 5m, 1h, ...\n"
+	    "  --max-destroy N      refuse a plan destroying more than N managed "
+	    "VMs\n"
+	    "                       (default: 25% of them, at least 1)\n"
+	    "  --force              apply past --max-destroy\n"
+	    "\nIt reloads on a change under PATH, a new commit, SIGHUP or a "
+	    "domain that\n"
+	    "appears or dies; SIGTERM finishes the action in flight and exits "
+	    "0. It writes\n"
+	    "STATE_DIR/status.json and STATE_DIR/metrics.prom; one instance per "
+	    "state\n"
+	    "directory. Logs are logfmt lines on stderr.\n" },
+	{ "status", cmd_status, 0, "status [--json]",
+	    "print what the running loop last did",
+	    "  --json               STATE_DIR/status.json as written by xdc "
+	    "run\n"
+	    "Exits 1 when there is no status, or the last cycle's outcome is "
+	    "failed,\n"
+	    "invalid or unreachable (see docs/status.md).\n" },
 	{ "show", cmd_show, 0, "show [--json]",
 	    "print the observed state, through the driver (like xl list)",
 	    "  --json               as JSON\n" },

@@ -6,6 +6,7 @@
 #define XDC_CLI_H
 
 #include <stdio.h>
+#include <time.h>
 
 struct cli {
 	const char *cl_prog;	   /* "xdc" */
@@ -64,6 +65,9 @@ struct xdc_config;
 struct xdc_driver;
 int cli_open_driver(struct cli *, const struct xdc_config *,
     struct xdc_driver **out);
+/* The host this agent is: --host, else local, or the hostname when the
+ * configuration declares Hosts (SPEC §5). Borrowed. */
+const char *cli_host_name(struct cli *, const struct xdc_config *);
 
 /*
  * What plan and apply share: the configuration, the driver, its
@@ -78,8 +82,13 @@ struct cli_session {
 	struct xdc_plan *cs_plan;
 };
 
-/* Load PATH, open the driver, observe, plan; errors are printed. */
+/*
+ * Load PATH (or the commit --git/--ref name), open the driver, observe,
+ * plan; errors are printed.
+ */
 int cli_make_plan(struct cli *, const char *path, struct cli_session *);
+/* The time plans are made at: now, or XDC_NOW when set (cmd_plan.c). */
+time_t cli_now(void);
 void cli_session_free(struct cli_session *);
 
 int cmd_validate(struct cli *, int, char **);
@@ -87,6 +96,8 @@ int cmd_plan(struct cli *, int, char **);
 int cmd_apply(struct cli *, int, char **);
 int cmd_show(struct cli *, int, char **);
 int cmd_sim(struct cli *, int, char **);
+int cmd_run(struct cli *, int, char **);
+int cmd_status(struct cli *, int, char **);
 int cmd_version(struct cli *, int, char **);
 
 #endif /* XDC_CLI_H */

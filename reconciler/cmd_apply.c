@@ -13,6 +13,7 @@
 #include "drivers/driver.h"
 #include "planner/plan.h"
 #include "reconciler/cli.h"
+#include "reconciler/exec.h"
 #include "schema/error.h"
 #include "schema/values.h"
 
@@ -51,13 +52,28 @@ apply_opt(struct cli *cli, int c, const char *arg, void *v)
 	return -1;
 }
 
-enum status { ST_PENDING, ST_DONE, ST_FAILED, ST_SKIPPED, ST_FOREIGN };
-
-/* Is an action this agent's to apply? With --host, only its host's. */
-static int
-ours(const struct cli *cli, const struct xdc_action *a)
+static void
+apply_report(void *arg, const struct exec *x, size_t i, enum exec_status st,
+    const char *msg)
 {
-	return cli->cl_host == NULL || !strcmp(cli->cl_host, a->a_host);
+	const struct xdc_plan *plan = arg;
+
+	if (st == EXEC_NOT_OURS)
+		return; /* counted in the summary */
+	printf("[%zu/%zu] ", exec_reported(x), plan_count(plan));
+	plan_print_action(plan, i, stdout);
+	switch (st) {
+	case EXEC_DONE:
+		puts(" ... done");
+		break;
+	case EXEC_FAILED:
+		printf(" ... failed: %s\n", msg);
+		break;
+	default:
+		printf(": skipped, %s\n", msg ? msg : "held back");
+		break;
+	}
+	fflush(stdout);
 }
 
 int
@@ -70,22 +86,18 @@ cmd_apply(struct cli *cli, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct apply_args aa = { 0, 0, -1 };
+	struct exec_ops ops;
 	struct cli_session s;
-	struct xdc_driver *drv;
-	const struct xdc_action *a;
-	const uint32_t *deps;
-	enum status *st = NULL;
+	struct exec *x = NULL;
 	const char *path = ".";
-	size_t n, i, j, ndeps, managed, destroys, limit;
-	size_t done = 0, failed = 0, skipped = 0, foreign = 0;
-	int rc, exit_code = XDC_EXIT_ERROR, begun = 0;
+	size_t n, managed, destroys, limit, c[EXEC_HELD + 1], undone;
+	int rc, exit_code = XDC_EXIT_ERROR;
 
 	if ((rc = cli_parse(cli, argc, argv, NULL, longopts, apply_opt, &aa,
 		 &path, 1)))
 		return rc > 0 ? XDC_EXIT_OK : XDC_EXIT_ERROR;
 	if (cli_make_plan(cli, path, &s) != 0)
 		return XDC_EXIT_ERROR;
-	drv = s.cs_driver;
 	n = plan_count(s.cs_plan);
 
 	plan_print_text(s.cs_plan, stdout);
@@ -109,69 +121,30 @@ cmd_apply(struct cli *cli, int argc, char **argv)
 	}
 
 	fputc('\n', stdout);
-	st = xdc_calloc(n + 1, sizeof(*st));
-	if (drv->begin != NULL && drv->begin(drv) != 0) {
+	memset(&ops, 0, sizeof(ops));
+	ops.eo_report = apply_report;
+	ops.eo_arg = s.cs_plan;
+	if ((rc = exec_run(s.cs_driver, s.cs_plan, cli->cl_host, &ops, &x))) {
 		fprintf(stderr, "%s: %s\n", cli->cl_prog, xdc_error_last());
 		goto out;
 	}
-	begun = 1;
-	for (i = 0; i < n; i++) {
-		a = plan_action(s.cs_plan, i);
-		if (!ours(cli, a)) {
-			st[i] = ST_FOREIGN;
-			foreign++;
-			continue;
-		}
-		deps = plan_depends(s.cs_plan, i, &ndeps);
-		for (j = 0; j < ndeps; j++)
-			if (st[deps[j]] != ST_DONE)
-				break;
-		printf("[%zu/%zu] ", i + 1, n);
-		plan_print_action(s.cs_plan, i, stdout);
-		if (j < ndeps) {
-			st[i] = ST_SKIPPED;
-			skipped++;
-			printf(": skipped, it waits for action %u, which %s\n",
-			    deps[j] + 1,
-			    st[deps[j]] == ST_FOREIGN ? "another host applies"
-						      : "did not complete");
-			continue;
-		}
-		fputs(" ... ", stdout);
-		fflush(stdout);
-		if ((rc = drv->apply(drv, a)) == 0) {
-			st[i] = ST_DONE;
-			done++;
-			puts("done");
-		} else {
-			st[i] = ST_FAILED;
-			failed++;
-			printf("failed: %s\n", xdc_error_last());
-		}
-	}
-	begun = 0;
-	if (drv->end != NULL && drv->end(drv) != 0) {
-		fprintf(stderr, "%s: %s\n", cli->cl_prog, xdc_error_last());
-		goto out;
-	}
-
-	printf("\nApply: %zu done, %zu failed, %zu skipped", done, failed,
-	    skipped);
-	if (foreign > 0)
-		printf(", %zu for other hosts", foreign);
+	exec_counts(x, c);
+	printf("\nApply: %zu done, %zu failed, %zu skipped", c[EXEC_DONE],
+	    c[EXEC_FAILED], c[EXEC_SKIPPED]);
+	if (c[EXEC_NOT_OURS] > 0)
+		printf(", %zu for other hosts", c[EXEC_NOT_OURS]);
 	if (plan_ndeferred(s.cs_plan) > 0)
 		printf(", %zu deferred", plan_ndeferred(s.cs_plan));
 	printf(".\n");
-	if (failed > 0 || skipped > 0)
+	undone = c[EXEC_FAILED] + c[EXEC_SKIPPED];
+	if (undone > 0)
 		fprintf(stderr,
 		    "%s: %zu actions did not complete; the next apply "
 		    "retries them\n",
-		    cli->cl_prog, failed + skipped);
-	exit_code = failed > 0 || skipped > 0 ? XDC_EXIT_ERROR : XDC_EXIT_OK;
+		    cli->cl_prog, undone);
+	exit_code = undone > 0 ? XDC_EXIT_ERROR : XDC_EXIT_OK;
 out:
-	if (begun && drv->end != NULL)
-		drv->end(drv);
-	free(st);
+	exec_free(x);
 	cli_session_free(&s);
 	return exit_code;
 }

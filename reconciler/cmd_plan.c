@@ -11,6 +11,8 @@
 #include "drivers/driver.h"
 #include "planner/plan.h"
 #include "reconciler/cli.h"
+#include "reconciler/source.h"
+#include "schema/arena.h"
 #include "schema/error.h"
 #include "schema/schema.h"
 
@@ -19,8 +21,8 @@
  * YYYY-MM-DDTHH:MM:SSZ) fixes it, so that tests and reviews of
  * maintenance windows are reproducible.
  */
-static time_t
-plan_now(void)
+time_t
+cli_now(void)
 {
 	const char *s = getenv("XDC_NOW");
 	struct tm tm;
@@ -51,27 +53,57 @@ cli_session_free(struct cli_session *s)
 	memset(s, 0, sizeof(*s));
 }
 
-int
-cli_make_plan(struct cli *cli, const char *path, struct cli_session *s)
+/*
+ * Load the configuration PATH or --git/--ref name: fetch first with --git.
+ * The commit, when there is one, lives in the configuration's arena.
+ */
+static int
+make_load(struct cli *cli, const char *path, struct xdc_config **cfg,
+    const char **commit, struct xdc_diags *diags)
 {
-	struct xdc_diags *diags = xdc_diags_new();
-	struct plan_opts opts;
+	struct source *src = NULL;
+	char hex[SOURCE_COMMIT_HEXSZ];
 	size_t n;
 	int rc;
 
-	memset(s, 0, sizeof(*s));
-	rc = schema_load(path, &s->cs_cfg, diags);
+	*commit = NULL;
+	if ((rc = source_new(cli, path, &src)) != 0 ||
+	    (rc = source_fetch(src)) != 0) {
+		fprintf(stderr, "%s: %s\n", cli->cl_prog, xdc_error_last());
+		goto out;
+	}
+	rc = source_load(src, cfg, diags, hex);
 	if (rc == XDC_EINVALID) {
 		xdc_diags_print(diags, stderr);
 		n = xdc_diags_count(diags);
 		fprintf(stderr, "%s: %s: %zu %s; nothing is applied\n",
-		    cli->cl_prog, path, n, n == 1 ? "error" : "errors");
+		    cli->cl_prog, source_name(src), n,
+		    n == 1 ? "error" : "errors");
 		goto out;
 	}
 	if (rc != 0) {
 		fprintf(stderr, "%s: %s\n", cli->cl_prog, xdc_error_last());
 		goto out;
 	}
+	if (hex[0] != '\0')
+		*commit = xdc_arena_strdup((*cfg)->cfg_arena, hex);
+out:
+	source_free(src);
+	return rc;
+}
+
+int
+cli_make_plan(struct cli *cli, const char *path, struct cli_session *s)
+{
+	struct xdc_diags *diags = xdc_diags_new();
+	struct plan_opts opts;
+	const char *commit;
+	size_t n;
+	int rc;
+
+	memset(s, 0, sizeof(*s));
+	if ((rc = make_load(cli, path, &s->cs_cfg, &commit, diags)) != 0)
+		goto out;
 	if ((rc = cli_open_driver(cli, s->cs_cfg, &s->cs_driver)) != 0) {
 		fprintf(stderr, "%s: %s\n", cli->cl_prog, xdc_error_last());
 		goto out;
@@ -82,14 +114,16 @@ cli_make_plan(struct cli *cli, const char *path, struct cli_session *s)
 		goto out;
 	}
 	memset(&opts, 0, sizeof(opts));
-	opts.po_now = plan_now();
+	opts.po_now = cli_now();
+	opts.po_commit = commit;
 	rc = plan_compute(s->cs_cfg, s->cs_obs, &opts, &s->cs_plan, diags);
 	if (rc == XDC_EINVALID) {
 		xdc_diags_print(diags, stderr);
 		n = xdc_diags_count(diags);
 		fprintf(stderr,
 		    "%s: %s cannot be satisfied (%zu %s); nothing is applied\n",
-		    cli->cl_prog, path, n, n == 1 ? "error" : "errors");
+		    cli->cl_prog, s->cs_cfg->cfg_path, n,
+		    n == 1 ? "error" : "errors");
 	} else if (rc != 0) {
 		fprintf(stderr, "%s: %s\n", cli->cl_prog, xdc_error_last());
 	}

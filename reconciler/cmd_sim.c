@@ -91,8 +91,8 @@ sub_fail(struct cli *cli, struct xdc_driver *drv, const char **args,
 	if (o->so_ntimes == 0)
 		cli_log(cli, "sim: %s %s no longer fails", args[0], args[1]);
 	else
-		cli_log(cli, "sim: the next %u %s %s will fail", o->so_ntimes,
-		    args[0], args[1]);
+		cli_log(cli, "sim: %s %s will fail %u time%s", args[0],
+		    args[1], o->so_ntimes, o->so_ntimes == 1 ? "" : "s");
 	return XDC_EXIT_OK;
 }
 

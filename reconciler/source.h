@@ -1,0 +1,70 @@
+/*
+ * Where a configuration comes from: a path (a directory or one file, read
+ * by schema_load) or a git commit (`--git URL|DIR --ref REF`), fetched into
+ * a bare cache repository under the state directory and read from the
+ * commit's tree without a checkout (SPEC §5, §6).
+ *
+ * Loading is parse -> validate only: the caller decides whether to swap
+ * the new configuration in (bgpd's reconfigure).
+ */
+#ifndef XDC_SOURCE_H
+#define XDC_SOURCE_H
+
+#include "schema/diag.h"
+#include "schema/model.h"
+
+struct cli;
+struct source;
+
+#define SOURCE_COMMIT_HEXSZ 41 /* a commit id in hex, and its NUL */
+
+/*
+ * The state directory the options name (SPEC §5): --state-dir, else the
+ * directory of the sim pool with the sim driver, else /var/lib/xdc. The
+ * caller frees *out. Nothing is created.
+ */
+int source_state_dir(const struct cli *, char **out);
+
+/*
+ * A source for the options in cli: --git/--ref when given, with path (if
+ * not NULL or ".") a directory or file inside the repository's tree;
+ * otherwise path itself (NULL: "."). Nothing is read or fetched yet. The
+ * caller frees *out with source_free.
+ */
+int source_new(const struct cli *, const char *path, struct source **out);
+void source_free(struct source *);
+
+int source_is_git(const struct source *);
+/* What to call it in messages and status: PATH, or URL@REF. Borrowed. */
+const char *source_name(const struct source *);
+
+/*
+ * A cancel check for long network operations: when fn returns non-zero, a
+ * fetch in progress stops with an error (a SIGTERM during a slow fetch).
+ */
+void source_set_cancel(struct source *, int (*fn)(void *), void *arg);
+
+/*
+ * git: fetch every branch and tag of the remote into the cache (a local
+ * directory works as a URL). A path: nothing to do. On failure the cache
+ * keeps what it had, so the last fetched commits stay readable.
+ */
+int source_fetch(struct source *);
+
+/*
+ * git: the commit REF names in the cache (a branch, else a tag, else a
+ * commit id), in hex. XDC_ENOTFOUND when REF names nothing fetched.
+ */
+int source_resolve(struct source *, char commit[SOURCE_COMMIT_HEXSZ]);
+
+/*
+ * Load the configuration: schema_load of the path, or every .yaml and
+ * .yml blob of the commit REF resolves to (sorted by path, hidden entries
+ * skipped), each named by its path inside the repository. commit gets the
+ * commit id, or "" for a path. Returns as schema_load does: 0 and *out,
+ * XDC_EINVALID with diagnostics, or another code with xdc_error_last().
+ */
+int source_load(struct source *, struct xdc_config **out,
+    struct xdc_diags *diags, char commit[SOURCE_COMMIT_HEXSZ]);
+
+#endif /* XDC_SOURCE_H */
