@@ -271,47 +271,79 @@ action_json(const struct xdc_plan *p, const struct paction *a, int deferred)
 	return o;
 }
 
+/*
+ * Dump one value in the layout of SPEC §4's example: ", " and ": " between
+ * items, no newlines inside; the caller frames the top level, so that a
+ * plan streams one action per line instead of growing a tree of them.
+ */
+static int
+dump(json_t *v, FILE *fp)
+{
+	/* One write per value: json_dumpf writes token by token. */
+	static _Thread_local char *buf;
+	static _Thread_local size_t cap;
+	const size_t flags = JSON_ENSURE_ASCII | JSON_ENCODE_ANY;
+	size_t n;
+	int rc = 0;
+
+	n = json_dumpb(v, buf, cap, flags);
+	if (n > cap) {
+		cap = n * 2;
+		buf = xdc_reallocarray(buf, cap, 1);
+		n = json_dumpb(v, buf, cap, flags);
+	}
+	if (n == 0 || fwrite(buf, 1, n, fp) != n)
+		rc = -1;
+	json_decref(v);
+	return rc;
+}
+
+static json_t *
+unmanaged_json(const struct unmanaged *um)
+{
+	json_t *o = json_object();
+
+	json_object_set_new(o, "name", json_string(um->um_dom->od_name));
+	json_object_set_new(o, "host", json_string(um->um_host));
+	json_object_set_new(o, "domid", jint(um->um_dom->od_domid));
+	json_object_set_new(o, "memory", jint(um->um_dom->od_memory));
+	json_object_set_new(o, "state",
+	    json_string(xdc_dom_state_name(um->um_dom->od_state)));
+	return o;
+}
+
 int
 plan_print_json(const struct xdc_plan *p, FILE *fp)
 {
-	json_t *root, *arr, *o, *um;
 	size_t counts[5], i;
-	int rc;
+	json_t *o;
+	int rc = 0;
 
-	root = json_object();
-	json_object_set_new(root, "format_version", json_integer(1));
+	fputs("{\"format_version\": 1,\n \"source\": ", fp);
 	o = json_object();
 	json_object_set_new(o, "path", jstr(p->p_cfg->cfg_path));
 	json_object_set_new(o, "commit", jstr(p->p_opts.po_commit));
-	json_object_set_new(root, "source", o);
+	rc |= dump(o, fp);
 
-	arr = json_array();
-	for (i = 0; i < p->p_nact; i++)
-		json_array_append_new(arr, action_json(p, p->p_act[i], 0));
-	json_object_set_new(root, "actions", arr);
-	arr = json_array();
-	for (i = 0; i < p->p_ndef; i++)
-		json_array_append_new(arr, action_json(p, p->p_def[i], 1));
-	json_object_set_new(root, "deferred", arr);
-
-	arr = json_array();
-	for (i = 0; i < p->p_nunmanaged; i++) {
-		um = json_object();
-		json_object_set_new(um, "name",
-		    json_string(p->p_unmanaged[i].um_dom->od_name));
-		json_object_set_new(um, "host",
-		    json_string(p->p_unmanaged[i].um_host));
-		json_object_set_new(um, "domid",
-		    jint(p->p_unmanaged[i].um_dom->od_domid));
-		json_object_set_new(um, "memory",
-		    jint(p->p_unmanaged[i].um_dom->od_memory));
-		json_object_set_new(um, "state",
-		    json_string(xdc_dom_state_name(
-			p->p_unmanaged[i].um_dom->od_state)));
-		json_array_append_new(arr, um);
+	fputs(",\n \"actions\": [", fp);
+	for (i = 0; i < p->p_nact; i++) {
+		fputs(i == 0 ? "\n   " : ",\n   ", fp);
+		rc |= dump(action_json(p, p->p_act[i], 0), fp);
 	}
-	json_object_set_new(root, "unmanaged", arr);
-
+	fputs(p->p_nact ? "\n ],\n \"deferred\": [" : "],\n \"deferred\": [",
+	    fp);
+	for (i = 0; i < p->p_ndef; i++) {
+		fputs(i == 0 ? "\n   " : ",\n   ", fp);
+		rc |= dump(action_json(p, p->p_def[i], 1), fp);
+	}
+	fputs(p->p_ndef ? "\n ],\n \"unmanaged\": [" : "],\n \"unmanaged\": [",
+	    fp);
+	for (i = 0; i < p->p_nunmanaged; i++) {
+		fputs(i == 0 ? "\n   " : ",\n   ", fp);
+		rc |= dump(unmanaged_json(&p->p_unmanaged[i]), fp);
+	}
+	fputs(p->p_nunmanaged ? "\n ],\n \"summary\": " : "],\n \"summary\": ",
+	    fp);
 	plan_summary(p, counts);
 	o = json_object();
 	json_object_set_new(o, "create", jint(counts[0]));
@@ -319,12 +351,11 @@ plan_print_json(const struct xdc_plan *p, FILE *fp)
 	json_object_set_new(o, "replace", jint(counts[2]));
 	json_object_set_new(o, "destroy", jint(counts[3]));
 	json_object_set_new(o, "other", jint(counts[4]));
-	json_object_set_new(root, "summary", o);
-
-	rc = json_dumpf(root, fp, JSON_INDENT(1) | JSON_ENSURE_ASCII);
-	fputc('\n', fp);
-	json_decref(root);
-	return rc == 0 ? 0 : xdc_error(XDC_ERR, "cannot write the plan");
+	rc |= dump(o, fp);
+	fputs("}\n", fp);
+	if (rc != 0 || ferror(fp))
+		return xdc_error(XDC_ERR, "cannot write the plan");
+	return 0;
 }
 
 /* ---- Text ------------------------------------------------------------- */

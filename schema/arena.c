@@ -117,16 +117,21 @@ xdc_arena_strdup(struct xdc_arena *a, const char *s)
 char *
 xdc_arena_printf(struct xdc_arena *a, const char *fmt, ...)
 {
+	char small[256], *p;
 	va_list ap;
-	char *tmp, *p;
+	int n;
 
+	/* Most strings are short: format once, on the stack, then copy. */
 	va_start(ap, fmt);
-	if (vasprintf(&tmp, fmt, ap) < 0)
-		tmp = NULL;
+	n = vsnprintf(small, sizeof(small), fmt, ap);
 	va_end(ap);
-	if (tmp == NULL)
+	if (n < 0)
 		return xdc_arena_strdup(a, "");
-	p = xdc_arena_strdup(a, tmp);
-	free(tmp);
+	if ((size_t)n < sizeof(small))
+		return xdc_arena_strndup(a, small, (size_t)n);
+	p = xdc_arena_alloc(a, (size_t)n + 1);
+	va_start(ap, fmt);
+	vsnprintf(p, (size_t)n + 1, fmt, ap);
+	va_end(ap);
 	return p;
 }
