@@ -147,7 +147,8 @@ $(FUZZ): tests/fuzz/fuzz_load.c $(SCHEMA_SRCS)
 	@mkdir -p $(@D)
 	clang $(CSTD) -I. -O1 -g -fsanitize=fuzzer,address,undefined \
 	    -fno-sanitize-recover=all \
-	    $(PKG_CFLAGS) -o $@ $^ $(PKG_LIBS)
+	    $(shell pkg-config --cflags $(SCHEMA_PKGS)) -o $@ $^ \
+	    $(shell pkg-config --libs $(SCHEMA_PKGS))
 # The fuzzer's chatter goes to a log; its verdict and last lines are shown.
 fuzz-run: $(FUZZ)
 	@mkdir -p $(BUILD)/fuzz/corpus
