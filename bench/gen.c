@@ -31,56 +31,52 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define GEN_MIB		UINT64_C(1024)
+#define GEN_MIB UINT64_C(1024)
 /* 00:16:3e leaves 24 bits: at most this many explicit MACs. */
-#define GEN_MAX_MAC	(1ULL << 24)
+#define GEN_MAX_MAC (1ULL << 24)
 /* The loader's per-file limit, SPEC §2. */
-#define GEN_FILE_LIMIT	(16UL << 20)
+#define GEN_FILE_LIMIT (16UL << 20)
 
 enum tier { T_WEB, T_APP, T_DB, T_CACHE, T_BATCH, T_LB, T_NTIERS };
 
-static const char *const tier_names[T_NTIERS] = {
-	"web", "app", "db", "cache", "batch", "lb"
-};
+static const char *const tier_names[T_NTIERS] = { "web", "app", "db", "cache",
+	"batch", "lb" };
 
 /* Where each tier's first NIC goes. */
-static const char *const tier_net[T_NTIERS] = {
-	"dmz", "app", "db", "app", "app", "dmz"
-};
+static const char *const tier_net[T_NTIERS] = { "dmz", "app", "db", "app",
+	"app", "dmz" };
 
-static const char *const apps[] = {
-	"shop", "blog", "crm", "erp", "wiki", "mail", "ci", "search", "metrics"
-};
+static const char *const apps[] = { "shop", "blog", "crm", "erp", "wiki",
+	"mail", "ci", "search", "metrics" };
 
 struct gen {
-	uint64_t	 g_seed;
-	unsigned long	 g_vms;
-	unsigned long	 g_hosts;
-	unsigned long	 g_files;
-	unsigned long	 g_lb;	/* VMs of tier lb, at most g_hosts */
-	unsigned long	 g_ntier[T_NTIERS];
-	uint64_t	 g_bytes;
-	const char	*g_outdir;
+	uint64_t g_seed;
+	unsigned long g_vms;
+	unsigned long g_hosts;
+	unsigned long g_files;
+	unsigned long g_lb; /* VMs of tier lb, at most g_hosts */
+	unsigned long g_ntier[T_NTIERS];
+	uint64_t g_bytes;
+	const char *g_outdir;
 };
 
-static uint64_t	splitmix64(uint64_t *);
-static unsigned	pick(uint64_t *, unsigned);
-static int	chance(uint64_t *, unsigned);
-static void	fmt_size(char *, size_t, uint64_t);
-static void	usage(void);
-static int	parse_ulong(const char *, const char *, unsigned long *);
-static int	mkdir_p(const char *);
-static FILE	*gen_open(const struct gen *, const char *, char **);
-static int	gen_close(struct gen *, FILE *, char *);
-static int	is_lb(const struct gen *, unsigned long);
-static int	write_hosts(struct gen *);
-static int	write_networks(struct gen *);
-static void	write_vm(struct gen *, FILE *, unsigned long);
-static int	write_vms(struct gen *);
-static void	write_sla(FILE *, const char *, enum tier, unsigned,
-		    unsigned, const char *, unsigned long, int, int,
-		    const char *);
-static int	write_slas(struct gen *);
+static uint64_t splitmix64(uint64_t *);
+static unsigned pick(uint64_t *, unsigned);
+static int chance(uint64_t *, unsigned);
+static void fmt_size(char *, size_t, uint64_t);
+static void usage(void);
+static int parse_ulong(const char *, const char *, unsigned long *);
+static int mkdir_p(const char *);
+static FILE *gen_open(const struct gen *, const char *, char **);
+static int gen_close(struct gen *, FILE *, char *);
+static int is_lb(const struct gen *, unsigned long);
+static int write_hosts(struct gen *);
+static int write_networks(struct gen *);
+static void write_vm(struct gen *, FILE *, unsigned long);
+static int write_vms(struct gen *);
+static void write_sla(FILE *, const char *, enum tier, unsigned, unsigned,
+    const char *, unsigned long, int, int, const char *);
+static int write_slas(struct gen *);
 
 /* splitmix64 (Steele, Lea, Flood): tiny, fast, and good enough here. */
 static uint64_t
@@ -122,15 +118,15 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: gen [--seed N] --vms N [--hosts H] "
-	    "[--files F] OUTDIR\n");
+	                "[--files F] OUTDIR\n");
 	exit(1);
 }
 
 static int
 parse_ulong(const char *opt, const char *s, unsigned long *out)
 {
-	unsigned long long	 v;
-	char			*end;
+	unsigned long long v;
+	char *end;
 
 	errno = 0;
 	v = strtoull(s, &end, 0);
@@ -146,8 +142,8 @@ parse_ulong(const char *opt, const char *s, unsigned long *out)
 static int
 mkdir_p(const char *dir)
 {
-	char	*p = NULL, *slash, c;
-	int	 rc = -1;
+	char *p = NULL, *slash, c;
+	int rc = -1;
 
 	if (*dir == '\0') {
 		fprintf(stderr, "gen: empty OUTDIR\n");
@@ -163,8 +159,8 @@ mkdir_p(const char *dir)
 		c = *slash;
 		*slash = '\0';
 		if (mkdir(p, 0777) == -1 && errno != EEXIST) {
-			fprintf(stderr, "gen: mkdir %s: %s\n", p,
-			    strerror(errno));
+			fprintf(
+			    stderr, "gen: mkdir %s: %s\n", p, strerror(errno));
 			goto out;
 		}
 		*slash = c;
@@ -181,7 +177,7 @@ out:
 static FILE *
 gen_open(const struct gen *g, const char *name, char **pathp)
 {
-	FILE	*f;
+	FILE *f;
 
 	if (asprintf(pathp, "%s/%s", g->g_outdir, name) == -1) {
 		*pathp = NULL;
@@ -206,8 +202,8 @@ gen_open(const struct gen *g, const char *name, char **pathp)
 static int
 gen_close(struct gen *g, FILE *f, char *path)
 {
-	long	len;
-	int	rc = -1;
+	long len;
+	int rc = -1;
 
 	if ((len = ftell(f)) == -1 || ferror(f)) {
 		fprintf(stderr, "gen: %s: write error\n", path);
@@ -219,8 +215,10 @@ gen_close(struct gen *g, FILE *f, char *path)
 		goto out;
 	}
 	if ((unsigned long)len > GEN_FILE_LIMIT)
-		fprintf(stderr, "gen: warning: %s is %ld bytes, over the "
-		    "loader's 16 MiB limit; use more --files\n", path, len);
+		fprintf(stderr,
+		    "gen: warning: %s is %ld bytes, over the "
+		    "loader's 16 MiB limit; use more --files\n",
+		    path, len);
 	g->g_bytes += (uint64_t)len;
 	rc = 0;
 out:
@@ -246,10 +244,10 @@ is_lb(const struct gen *g, unsigned long i)
 static int
 write_hosts(struct gen *g)
 {
-	FILE		*f;
-	char		*path, mem[32];
-	uint64_t	 per, mib;
-	unsigned long	 h;
+	FILE *f;
+	char *path, mem[32];
+	uint64_t per, mib;
+	unsigned long h;
 
 	/*
 	 * Enough memory for twice a fair share of the largest VMs (8GiB
@@ -264,17 +262,19 @@ write_hosts(struct gen *g)
 
 	if ((f = gen_open(g, "hosts.yaml", &path)) == NULL)
 		return -1;
-	fprintf(f, "# %lu Hosts, generated by bench/gen --seed %" PRIu64
-	    "\n", g->g_hosts, g->g_seed);
+	fprintf(f, "# %lu Hosts, generated by bench/gen --seed %" PRIu64 "\n",
+	    g->g_hosts, g->g_seed);
 	for (h = 0; h < g->g_hosts; h++) {
 		if (h > 0)
 			fputs("---\n", f);
-		fprintf(f, "kind: Host\n"
+		fprintf(f,
+		    "kind: Host\n"
 		    "name: xen-%03lu\n"
 		    "labels: {rack: r%02lu}\n"
 		    "memory: %s\n"
 		    "cpus: 64\n"
-		    "state: active\n", h, h / 16, mem);
+		    "state: active\n",
+		    h, h / 16, mem);
 	}
 	return gen_close(g, f, path);
 }
@@ -286,50 +286,51 @@ write_hosts(struct gen *g)
 static int
 write_networks(struct gen *g)
 {
-	FILE	*f;
-	char	*path;
+	FILE *f;
+	char *path;
 
 	if ((f = gen_open(g, "networks.yaml", &path)) == NULL)
 		return -1;
 	fputs("# Networks, generated by bench/gen\n"
-	    "kind: Network\n"
-	    "name: mgmt\n"
-	    "uplink: eth0\n"
-	    "mtu: 1500\n"
-	    "---\n"
-	    "kind: Network\n"
-	    "name: dmz\n"
-	    "uplink: eth1\n"
-	    "vlan: 20\n"
-	    "---\n"
-	    "kind: Network\n"
-	    "name: app\n"
-	    "uplink: eth1\n"
-	    "vlan: 30\n"
-	    "---\n"
-	    "kind: Network\n"
-	    "name: db\n"
-	    "uplink: eth1\n"
-	    "vlan: 40\n"
-	    "---\n"
-	    "kind: Network\n"
-	    "name: stor\n"
-	    "bridge: xdc-storage\n"
-	    "mtu: 9000\n", f);
+	      "kind: Network\n"
+	      "name: mgmt\n"
+	      "uplink: eth0\n"
+	      "mtu: 1500\n"
+	      "---\n"
+	      "kind: Network\n"
+	      "name: dmz\n"
+	      "uplink: eth1\n"
+	      "vlan: 20\n"
+	      "---\n"
+	      "kind: Network\n"
+	      "name: app\n"
+	      "uplink: eth1\n"
+	      "vlan: 30\n"
+	      "---\n"
+	      "kind: Network\n"
+	      "name: db\n"
+	      "uplink: eth1\n"
+	      "vlan: 40\n"
+	      "---\n"
+	      "kind: Network\n"
+	      "name: stor\n"
+	      "bridge: xdc-storage\n"
+	      "mtu: 9000\n",
+	    f);
 	return gen_close(g, f, path);
 }
 
 static void
 write_vm(struct gen *g, FILE *f, unsigned long i)
 {
-	static const unsigned	 mem_mib[] = { 256, 512, 1024, 1024, 2048,
-	    2048, 4096 };
-	uint64_t		 s, mac;
-	enum tier		 t;
-	unsigned		 vcpus, mib, n, nnics, r;
-	int			 explicit_mac;
-	const char		*net;
-	char			 name[32], size[32];
+	static const unsigned mem_mib[] = { 256, 512, 1024, 1024, 2048, 2048,
+		4096 };
+	uint64_t s, mac;
+	enum tier t;
+	unsigned vcpus, mib, n, nnics, r;
+	int explicit_mac;
+	const char *net;
+	char name[32], size[32];
 
 	/* Each VM its own stream, independent of the file it lands in. */
 	s = g->g_seed ^ (0x2545f4914f6cdd1dULL * (i + 1));
@@ -341,15 +342,20 @@ write_vm(struct gen *g, FILE *f, unsigned long i)
 	else {
 		/* web 30%, app 25%, db 10%, cache 10%, batch 25% */
 		r = pick(&s, 100);
-		t = r < 30 ? T_WEB : r < 55 ? T_APP : r < 65 ? T_DB :
-		    r < 75 ? T_CACHE : T_BATCH;
+		t = r < 30   ? T_WEB
+		    : r < 55 ? T_APP
+		    : r < 65 ? T_DB
+		    : r < 75 ? T_CACHE
+		             : T_BATCH;
 	}
 	g->g_ntier[t]++;
 
-	fprintf(f, "kind: VM\n"
+	fprintf(f,
+	    "kind: VM\n"
 	    "name: %s\n"
 	    "labels: {tier: %s, app: %s}\n"
-	    "type: pvh\n", name, tier_names[t],
+	    "type: pvh\n",
+	    name, tier_names[t],
 	    apps[pick(&s, sizeof(apps) / sizeof(apps[0]))]);
 
 	mib = mem_mib[pick(&s, sizeof(mem_mib) / sizeof(mem_mib[0]))];
@@ -367,15 +373,20 @@ write_vm(struct gen *g, FILE *f, unsigned long i)
 	fputs("kernel: /var/lib/xdc/kernels/vmlinuz-6.1.0-18-amd64\n", f);
 	if (chance(&s, 50))
 		fputs("ramdisk: /var/lib/xdc/kernels/initrd.img-6.1.0-18-amd64"
-		    "\n", f);
+		      "\n",
+		    f);
 	fprintf(f, "cmdline: \"console=hvc0 root=/dev/xvda1 ro%s\"\n",
 	    chance(&s, 50) ? " quiet" : "");
 
-	fprintf(f, "disks:\n"
-	    "  - {target: /dev/vg0/%s, vdev: xvda, format: raw}\n", name);
+	fprintf(f,
+	    "disks:\n"
+	    "  - {target: /dev/vg0/%s, vdev: xvda, format: raw}\n",
+	    name);
 	if (chance(&s, 40))
-		fprintf(f, "  - {target: /srv/xdc/images/%s-data.qcow2, "
-		    "vdev: xvdb, format: qcow2}\n", name);
+		fprintf(f,
+		    "  - {target: /srv/xdc/images/%s-data.qcow2, "
+		    "vdev: xvdb, format: qcow2}\n",
+		    name);
 
 	/*
 	 * MACs: 24 bits from (VM, NIC) through an odd multiplier, a
@@ -393,9 +404,11 @@ write_vm(struct gen *g, FILE *f, unsigned long i)
 			continue;
 		}
 		mac = (((uint64_t)i * 2 + n) * 0x9e3779ULL + 0x5ac10f) %
-		    GEN_MAX_MAC;
-		fprintf(f, "  - {network: %s, mac: \"00:16:3e:%02x:%02x:%02x\"}"
-		    "\n", net, (unsigned)(mac >> 16) & 0xff,
+		      GEN_MAX_MAC;
+		fprintf(f,
+		    "  - {network: %s, mac: \"00:16:3e:%02x:%02x:%02x\"}"
+		    "\n",
+		    net, (unsigned)(mac >> 16) & 0xff,
 		    (unsigned)(mac >> 8) & 0xff, (unsigned)mac & 0xff);
 	}
 
@@ -411,9 +424,9 @@ write_vm(struct gen *g, FILE *f, unsigned long i)
 static int
 write_vms(struct gen *g)
 {
-	FILE		*f;
-	char		*path, name[32];
-	unsigned long	 file, i, lo, hi;
+	FILE *f;
+	char *path, name[32];
+	unsigned long file, i, lo, hi;
 
 	for (file = 0; file < g->g_files; file++) {
 		lo = g->g_vms * file / g->g_files;
@@ -421,8 +434,10 @@ write_vms(struct gen *g)
 		snprintf(name, sizeof(name), "vms-%04lu.yaml", file);
 		if ((f = gen_open(g, name, &path)) == NULL)
 			return -1;
-		fprintf(f, "# VMs %lu..%lu, generated by bench/gen --seed %"
-		    PRIu64 "\n", lo, hi - 1, g->g_seed);
+		fprintf(f,
+		    "# VMs %lu..%lu, generated by bench/gen --seed %" PRIu64
+		    "\n",
+		    lo, hi - 1, g->g_seed);
 		for (i = lo; i < hi; i++) {
 			if (i > lo)
 				fputs("---\n", f);
@@ -439,18 +454,20 @@ write_vms(struct gen *g)
  * that is at least one, so the budget can always be met.
  */
 static void
-write_sla(FILE *f, const char *name, enum tier t, unsigned weight,
-    unsigned cap, const char *restart, unsigned long nvms, int spread,
-    int host_failures, const char *window)
+write_sla(FILE *f, const char *name, enum tier t, unsigned weight, unsigned cap,
+    const char *restart, unsigned long nvms, int spread, int host_failures,
+    const char *window)
 {
-	fprintf(f, "kind: SLA\n"
+	fprintf(f,
+	    "kind: SLA\n"
 	    "name: %s\n"
 	    "selector: {tier: %s}\n"
 	    "cpu:\n"
 	    "  weight: %u\n"
 	    "  cap: %u\n"
 	    "availability:\n"
-	    "  restart: %s\n", name, tier_names[t], weight, cap, restart);
+	    "  restart: %s\n",
+	    name, tier_names[t], weight, cap, restart);
 	if (strcmp(restart, "never") != 0)
 		fputs("  restart_limit: 5/1h\n", f);
 	if (spread)
@@ -460,33 +477,35 @@ write_sla(FILE *f, const char *name, enum tier t, unsigned weight,
 	if (host_failures)
 		fputs("  host_failures: 1\n", f);
 	if (window != NULL)
-		fprintf(f, "maintenance:\n"
-		    "  window: \"%s\"\n", window);
+		fprintf(f,
+		    "maintenance:\n"
+		    "  window: \"%s\"\n",
+		    window);
 }
 
 /* Written last: min_running needs the tier counts write_vms drew. */
 static int
 write_slas(struct gen *g)
 {
-	FILE	*f;
-	char	*path;
+	FILE *f;
+	char *path;
 
 	if ((f = gen_open(g, "slas.yaml", &path)) == NULL)
 		return -1;
-	fputs("# SLAs, generated by bench/gen; one tier each, so disjoint\n",
-	    f);
+	fputs(
+	    "# SLAs, generated by bench/gen; one tier each, so disjoint\n", f);
 	/* N+1 asks for a second host: one host alone cannot promise it. */
-	write_sla(f, "gold", T_WEB, 512, 0, "always", g->g_ntier[T_WEB],
-	    0, g->g_hosts >= 2, NULL);
+	write_sla(f, "gold", T_WEB, 512, 0, "always", g->g_ntier[T_WEB], 0,
+	    g->g_hosts >= 2, NULL);
 	fputs("---\n", f);
-	write_sla(f, "edge", T_LB, 1024, 0, "always", g->g_ntier[T_LB],
-	    1, 0, NULL);
+	write_sla(
+	    f, "edge", T_LB, 1024, 0, "always", g->g_ntier[T_LB], 1, 0, NULL);
 	fputs("---\n", f);
-	write_sla(f, "silver", T_APP, 256, 100, "on-crash",
-	    g->g_ntier[T_APP], 0, 0, NULL);
+	write_sla(f, "silver", T_APP, 256, 100, "on-crash", g->g_ntier[T_APP],
+	    0, 0, NULL);
 	fputs("---\n", f);
-	write_sla(f, "data", T_DB, 768, 0, "always", g->g_ntier[T_DB],
-	    0, 0, "Sat 02:00-04:00 UTC");
+	write_sla(f, "data", T_DB, 768, 0, "always", g->g_ntier[T_DB], 0, 0,
+	    "Sat 02:00-04:00 UTC");
 	fputs("---\n", f);
 	write_sla(f, "bronze", T_BATCH, 64, 50, "never", 0, 0, 0, NULL);
 	return gen_close(g, f, path);
@@ -496,15 +515,14 @@ int
 main(int argc, char *argv[])
 {
 	static const struct option opts[] = {
-		{ "seed",  required_argument, NULL, 's' },
-		{ "vms",   required_argument, NULL, 'n' },
+		{ "seed", required_argument, NULL, 's' },
+		{ "vms", required_argument, NULL, 'n' },
 		{ "hosts", required_argument, NULL, 'H' },
-		{ "files", required_argument, NULL, 'f' },
-		{ NULL, 0, NULL, 0 }
+		{ "files", required_argument, NULL, 'f' }, { NULL, 0, NULL, 0 }
 	};
-	struct gen	 g;
-	unsigned long	 seed = 1, vms = 0, hosts = 0, files = 0;
-	int		 ch, have_vms = 0;
+	struct gen g;
+	unsigned long seed = 1, vms = 0, hosts = 0, files = 0;
+	int ch, have_vms = 0;
 
 	while ((ch = getopt_long(argc, argv, "s:n:H:f:", opts, NULL)) != -1) {
 		switch (ch) {
@@ -532,8 +550,8 @@ main(int argc, char *argv[])
 	if (!have_vms || optind != argc - 1)
 		usage();
 	if (vms == 0 || vms > GEN_MAX_MAC / 2) {
-		fprintf(stderr, "gen: --vms must be 1..%llu\n",
-		    GEN_MAX_MAC / 2);
+		fprintf(
+		    stderr, "gen: --vms must be 1..%llu\n", GEN_MAX_MAC / 2);
 		return 1;
 	}
 	if (hosts == 0)

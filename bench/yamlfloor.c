@@ -28,9 +28,9 @@
 #include <yaml.h>
 
 struct paths {
-	char	**p_v;
-	size_t	  p_n;
-	size_t	  p_cap;
+	char **p_v;
+	size_t p_n;
+	size_t p_cap;
 };
 
 struct totals {
@@ -39,18 +39,18 @@ struct totals {
 	uint64_t t_files;
 };
 
-static int	paths_add(struct paths *, const char *);
-static int	has_yaml_suffix(const char *);
-static int	walk_dir(struct paths *, const char *);
-static int	cmp_path(const void *, const void *);
-static int	read_whole(const char *, unsigned char **, size_t *);
-static int	parse_file(const char *, struct totals *);
+static int paths_add(struct paths *, const char *);
+static int has_yaml_suffix(const char *);
+static int walk_dir(struct paths *, const char *);
+static int cmp_path(const void *, const void *);
+static int read_whole(const char *, unsigned char **, size_t *);
+static int parse_file(const char *, struct totals *);
 
 static int
 paths_add(struct paths *ps, const char *path)
 {
-	char	**nv;
-	size_t	  ncap;
+	char **nv;
+	size_t ncap;
 
 	if (ps->p_n == ps->p_cap) {
 		ncap = ps->p_cap ? ps->p_cap * 2 : 64;
@@ -69,10 +69,10 @@ paths_add(struct paths *ps, const char *path)
 static int
 has_yaml_suffix(const char *name)
 {
-	size_t	len = strlen(name);
+	size_t len = strlen(name);
 
 	return (len > 5 && strcmp(name + len - 5, ".yaml") == 0) ||
-	    (len > 4 && strcmp(name + len - 4, ".yml") == 0);
+	       (len > 4 && strcmp(name + len - 4, ".yml") == 0);
 }
 
 /*
@@ -83,11 +83,11 @@ has_yaml_suffix(const char *name)
 static int
 walk_dir(struct paths *ps, const char *dir)
 {
-	DIR		*d = NULL;
-	struct dirent	*de;
-	struct stat	 st;
-	char		*path = NULL;
-	int		 rc = -1;
+	DIR *d = NULL;
+	struct dirent *de;
+	struct stat st;
+	char *path = NULL;
+	int rc = -1;
 
 	if ((d = opendir(dir)) == NULL) {
 		fprintf(stderr, "yamlfloor: %s: %s\n", dir, strerror(errno));
@@ -145,11 +145,11 @@ cmp_path(const void *a, const void *b)
 static int
 read_whole(const char *path, unsigned char **bufp, size_t *lenp)
 {
-	unsigned char	*buf = NULL;
-	struct stat	 st;
-	size_t		 cap, len = 0;
-	ssize_t		 n;
-	int		 fd = -1, rc = -1;
+	unsigned char *buf = NULL;
+	struct stat st;
+	size_t cap, len = 0;
+	ssize_t n;
+	int fd = -1, rc = -1;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1 ||
 	    fstat(fd, &st) == -1) {
@@ -201,11 +201,11 @@ out:
 static int
 parse_file(const char *path, struct totals *t)
 {
-	yaml_parser_t	 parser;
-	yaml_event_t	 ev;
-	unsigned char	*buf = NULL;
-	size_t		 len;
-	int		 inited = 0, done = 0, rc = -1;
+	yaml_parser_t parser;
+	yaml_event_t ev;
+	unsigned char *buf = NULL;
+	size_t len;
+	int inited = 0, done = 0, rc = -1;
 
 	if (read_whole(path, &buf, &len) == -1)
 		goto out;
@@ -241,11 +241,11 @@ out:
 int
 main(int argc, char *argv[])
 {
-	struct paths	 ps = { NULL, 0, 0 };
-	struct totals	 t = { 0, 0, 0 };
-	struct stat	 st;
-	size_t		 i, first;
-	int		 a, rc = 1;
+	struct paths ps = { NULL, 0, 0 };
+	struct totals t = { 0, 0, 0 };
+	struct stat st;
+	size_t i, first;
+	int a, rc = 1;
 
 	if (argc < 2) {
 		fprintf(stderr, "usage: yamlfloor FILE|DIR ...\n");
@@ -268,8 +268,8 @@ main(int argc, char *argv[])
 		first = ps.p_n;
 		if (walk_dir(&ps, argv[a]) == -1)
 			goto out;
-		qsort(ps.p_v + first, ps.p_n - first, sizeof(*ps.p_v),
-		    cmp_path);
+		qsort(
+		    ps.p_v + first, ps.p_n - first, sizeof(*ps.p_v), cmp_path);
 	}
 	for (i = 0; i < ps.p_n; i++)
 		if (parse_file(ps.p_v[i], &t) == -1)

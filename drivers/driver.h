@@ -78,7 +78,7 @@ struct xdc_obs_network {
 
 struct xdc_obs_host {
 	const char *oh_name;
-	uint64_t oh_memory;	 /* offered to guests */
+	uint64_t oh_memory;      /* offered to guests */
 	uint64_t oh_free_memory; /* what is left of it */
 	uint32_t oh_cpus;
 	struct xdc_obs_domain *oh_domains; /* sorted by name */
@@ -102,10 +102,10 @@ struct xdc_observed {
 
 struct xdc_observed *xdc_observed_new(void);
 void xdc_observed_free(struct xdc_observed *);
-const struct xdc_obs_host *xdc_observed_host(const struct xdc_observed *,
-    const char *name);
-const struct xdc_obs_domain *xdc_obs_host_domain(const struct xdc_obs_host *,
-    const char *name);
+const struct xdc_obs_host *xdc_observed_host(
+    const struct xdc_observed *, const char *name);
+const struct xdc_obs_domain *xdc_obs_host_domain(
+    const struct xdc_obs_host *, const char *name);
 const char *xdc_dom_state_name(enum xdc_dom_state);
 
 /* ---- Actions ---------------------------------------------------------- */
@@ -136,21 +136,21 @@ const char *xdc_obj_kind_name(enum xdc_obj_kind);
 struct xdc_dom_spec {
 	const struct xdc_vm *ds_vm;
 	const char **ds_bridges; /* one per NIC: its network's bridge */
-	uint32_t ds_weight;	 /* credit2 weight; 256 unless an SLA says */
-	uint32_t ds_cap;	 /* percent of one CPU; 0 = none */
-	uint64_t ds_hash;	 /* recorded in the ownership marker */
+	uint32_t ds_weight;      /* credit2 weight; 256 unless an SLA says */
+	uint32_t ds_cap;         /* percent of one CPU; 0 = none */
+	uint64_t ds_hash;        /* recorded in the ownership marker */
 	int ds_protect;
 };
 
 /* What an update changes in place, so the driver touches only that. */
 #define XDC_UPD_MEMORY 0x01
-#define XDC_UPD_VCPUS 0x02
-#define XDC_UPD_SCHED 0x04
-#define XDC_UPD_NICS 0x08
+#define XDC_UPD_VCPUS  0x02
+#define XDC_UPD_SCHED  0x04
+#define XDC_UPD_NICS   0x08
 #define XDC_UPD_MARKER 0x10 /* protect flag or hash: the marker only */
-#define XDC_UPD_MTU 0x20
+#define XDC_UPD_MTU    0x20
 #define XDC_UPD_UPLINK 0x40
-#define XDC_UPD_UP 0x80 /* a network is brought up; every update does */
+#define XDC_UPD_UP     0x80 /* a network is brought up; every update does */
 
 struct xdc_action {
 	enum xdc_op a_op;
@@ -193,8 +193,8 @@ struct xdc_driver {
 	 * flight. The caller submits only actions whose dependencies are
 	 * done, so independent creates overlap.
 	 */
-	int (*submit)(struct xdc_driver *, const struct xdc_action *,
-	    uint64_t token);
+	int (*submit)(
+	    struct xdc_driver *, const struct xdc_action *, uint64_t token);
 	int (*wait)(struct xdc_driver *, uint64_t *token, int *result);
 	/*
 	 * Optional, for the loop: a file descriptor that becomes readable

@@ -34,8 +34,8 @@ xdc_observed_host(const struct xdc_observed *obs, const char *name)
 {
 	if (obs == NULL || name == NULL)
 		return NULL;
-	return xdc_find_named(obs->obs_hosts, obs->obs_nhosts,
-	    sizeof(*obs->obs_hosts), name);
+	return xdc_find_named(
+	    obs->obs_hosts, obs->obs_nhosts, sizeof(*obs->obs_hosts), name);
 }
 
 const struct xdc_obs_domain *
@@ -43,8 +43,8 @@ xdc_obs_host_domain(const struct xdc_obs_host *h, const char *name)
 {
 	if (h == NULL || name == NULL)
 		return NULL;
-	return xdc_find_named(h->oh_domains, h->oh_ndomains,
-	    sizeof(*h->oh_domains), name);
+	return xdc_find_named(
+	    h->oh_domains, h->oh_ndomains, sizeof(*h->oh_domains), name);
 }
 
 const char *

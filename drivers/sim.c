@@ -32,14 +32,15 @@
 #include "schema/model.h"
 #include "schema/values.h"
 
-#define SIM_GIB (1024ULL * 1024 * 1024)
-#define SIM_HOST_MEMORY (64 * SIM_GIB) /* a host whose capacity is undeclared */
-#define SIM_HOST_CPUS 16
-#define SIM_DOM0_NAME "Domain-0"
+#define SIM_GIB         (1024ULL * 1024 * 1024)
+#define SIM_HOST_MEMORY (64 * SIM_GIB) /* a host whose capacity is undeclared  \
+	                                */
+#define SIM_HOST_CPUS   16
+#define SIM_DOM0_NAME   "Domain-0"
 #define SIM_DOM0_MEMORY SIM_GIB
-#define SIM_WEIGHT 256 /* credit2's default */
-#define SIM_MTU 1500
-#define SIM_FORMAT 1 /* "format_version" of the pool file */
+#define SIM_WEIGHT      256 /* credit2's default */
+#define SIM_MTU         1500
+#define SIM_FORMAT      1 /* "format_version" of the pool file */
 
 struct sim_dom {
 	struct xdc_obs_domain sd_d; /* what observe reports; in the arena */
@@ -86,8 +87,8 @@ struct sim {
 	char *s_dir; /* the directory to fsync after a rename */
 	int s_lockfd;
 	struct sim_pool *s_pool; /* as last read, and changed since */
-	int s_batch;		 /* between begin and end: the lock is held */
-	int s_dirty;		 /* s_pool differs from the file */
+	int s_batch;             /* between begin and end: the lock is held */
+	int s_dirty;             /* s_pool differs from the file */
 	unsigned long s_writes;
 	struct sim_cfg_host *s_cfg_hosts; /* what the configuration declares */
 	size_t s_ncfg_hosts;
@@ -288,8 +289,7 @@ dom0_new(struct sim_pool *p)
 
 /* Add a host with no domains, keeping the array sorted; name is new. */
 static struct sim_host *
-host_add(struct sim_pool *p, const char *name, uint64_t memory,
-    uint32_t cpus)
+host_add(struct sim_pool *p, const char *name, uint64_t memory, uint32_t cpus)
 {
 	struct sim_host *h;
 	size_t i;
@@ -297,8 +297,8 @@ host_add(struct sim_pool *p, const char *name, uint64_t memory,
 	for (i = 0; i < p->p_nhosts; i++)
 		if (strcmp(name, p->p_hosts[i].sh_name) < 0)
 			break;
-	p->p_hosts = xdc_reallocarray(p->p_hosts, p->p_nhosts + 1,
-	    sizeof(*p->p_hosts));
+	p->p_hosts =
+	    xdc_reallocarray(p->p_hosts, p->p_nhosts + 1, sizeof(*p->p_hosts));
 	memmove(&p->p_hosts[i + 1], &p->p_hosts[i],
 	    (p->p_nhosts - i) * sizeof(*p->p_hosts));
 	p->p_nhosts++;
@@ -347,8 +347,8 @@ net_find(const struct sim_host *h, const char *bridge)
 static struct xdc_obs_network *
 net_insert(struct sim_host *h, size_t at)
 {
-	h->sh_nets = xdc_reallocarray(h->sh_nets, h->sh_nnets + 1,
-	    sizeof(*h->sh_nets));
+	h->sh_nets =
+	    xdc_reallocarray(h->sh_nets, h->sh_nnets + 1, sizeof(*h->sh_nets));
 	memmove(&h->sh_nets[at + 1], &h->sh_nets[at],
 	    (h->sh_nnets - at) * sizeof(*h->sh_nets));
 	h->sh_nnets++;
@@ -440,8 +440,7 @@ static int
 rd_bad(const struct rd *r, const char *key, const char *what)
 {
 	return xdc_error(XDC_ERR, "%s: not a simulated pool: %s%s\"%s\" %s",
-	    r->r_sim->s_path, r->r_where, r->r_where[0] ? ": " : "", key,
-	    what);
+	    r->r_sim->s_path, r->r_where, r->r_where[0] ? ": " : "", key, what);
 }
 
 static int
@@ -585,17 +584,18 @@ rd_build(const struct rd *r, json_t *o, struct xdc_obs_build *b)
 		return rc;
 	b->ob_type = (enum xdc_vm_type)u;
 	b->ob_ndisks = json_array_size(disks);
-	b->ob_disks = xdc_arena_zalloc(r->r_pool->p_arena,
-	    b->ob_ndisks * sizeof(*b->ob_disks));
-	json_array_foreach (disks, i, jd) {
+	b->ob_disks = xdc_arena_zalloc(
+	    r->r_pool->p_arena, b->ob_ndisks * sizeof(*b->ob_disks));
+	json_array_foreach(disks, i, jd)
+	{
 		d = &b->ob_disks[i];
 		u = XDC_DISK_RAW;
 		if (!json_is_object(jd))
 			return rd_bad(r, "disks", "must hold objects");
 		if ((rc = rd_str(r, jd, "target", 0, &d->d_target)) ||
 		    (rc = rd_str(r, jd, "vdev", 0, &d->d_vdev)) ||
-		    (rc = rd_enum(r, jd, "format", 0, disk_format_name, 3,
-			 &u)) ||
+		    (rc = rd_enum(
+		         r, jd, "format", 0, disk_format_name, 3, &u)) ||
 		    (rc = rd_bool(r, jd, "readonly", 0, &d->d_readonly)))
 			return rc;
 		d->d_format = (enum xdc_disk_format)u;
@@ -613,18 +613,19 @@ rd_nics(const struct rd *r, json_t *o, struct xdc_obs_domain *od)
 	if ((rc = rd_array(r, o, "nics", &nics)))
 		return rc;
 	od->od_nnics = json_array_size(nics);
-	od->od_nics = xdc_arena_zalloc(r->r_pool->p_arena,
-	    od->od_nnics * sizeof(*od->od_nics));
-	json_array_foreach (nics, i, jn) {
+	od->od_nics = xdc_arena_zalloc(
+	    r->r_pool->p_arena, od->od_nnics * sizeof(*od->od_nics));
+	json_array_foreach(nics, i, jn)
+	{
 		if (!json_is_object(jn))
 			return rd_bad(r, "nics", "must hold objects");
-		if ((rc = rd_str(r, jn, "bridge", 0,
-			 &od->od_nics[i].on_bridge)))
+		if ((rc = rd_str(
+		         r, jn, "bridge", 0, &od->od_nics[i].on_bridge)))
 			return rc;
 		mac = json_object_get(jn, "mac");
 		if (!json_is_string(mac) ||
-		    xdc_parse_mac(json_string_value(mac),
-			od->od_nics[i].on_mac) != NULL)
+		    xdc_parse_mac(
+		        json_string_value(mac), od->od_nics[i].on_mac) != NULL)
 			return rd_bad(r, "mac", "must be a MAC address");
 	}
 	return 0;
@@ -672,16 +673,15 @@ rd_domain(struct rd *r, struct sim_host *h, json_t *o)
 	    (rc = rd_enum(r, o, "state", 0, dom_state_name, 4, &state)) ||
 	    (rc = rd_u64(r, o, "memory", 1, 0, INT64_MAX, &od->od_memory)) ||
 	    (rc = rd_u64(r, o, "max_memory", 0, od->od_memory, INT64_MAX,
-		 &od->od_max_memory)) ||
+	         &od->od_max_memory)) ||
 	    (rc = rd_u32(r, o, "vcpus", 0, 1, &od->od_vcpus)) ||
-	    (rc = rd_u32(r, o, "max_vcpus", 0, od->od_vcpus,
-		 &od->od_max_vcpus)) ||
+	    (rc = rd_u32(
+	         r, o, "max_vcpus", 0, od->od_vcpus, &od->od_max_vcpus)) ||
 	    (rc = rd_u32(r, cpu, "weight", 0, SIM_WEIGHT, &od->od_weight)) ||
 	    (rc = rd_u32(r, cpu, "cap", 0, 0, &od->od_cap)) ||
 	    (rc = rd_bool(r, o, "managed", 0, &od->od_managed)) ||
 	    (rc = rd_bool(r, o, "protect", 0, &od->od_protect)) ||
-	    (rc = rd_hash(r, o, &od->od_hash)) ||
-	    (rc = rd_nics(r, o, od)))
+	    (rc = rd_hash(r, o, &od->od_hash)) || (rc = rd_nics(r, o, od)))
 		return rc;
 	od->od_state = (enum xdc_dom_state)state;
 	build = json_object_get(o, "build");
@@ -743,20 +743,17 @@ rd_host(struct rd *r, json_t *o)
 	snprintf(r->r_where, sizeof(r->r_where), "host %s", name);
 	if (host_find(r->r_pool, name) != NULL)
 		return rd_bad(r, "name", "is a duplicate");
-	if ((rc = rd_u64(r, o, "memory", 0, SIM_HOST_MEMORY, INT64_MAX,
-		 &memory)) ||
+	if ((rc = rd_u64(
+	         r, o, "memory", 0, SIM_HOST_MEMORY, INT64_MAX, &memory)) ||
 	    (rc = rd_u32(r, o, "cpus", 0, SIM_HOST_CPUS, &cpus)) ||
 	    (rc = rd_array(r, o, "domains", &doms)) ||
 	    (rc = rd_array(r, o, "networks", &nets)))
 		return rc;
 	h = host_add(r->r_pool, name, memory, cpus);
 	/* host_add may move the hosts: h is only good until the next one. */
-	json_array_foreach (doms, i, v)
-		if ((rc = rd_domain(r, h, v)))
-			return rc;
-	json_array_foreach (nets, i, v)
-		if ((rc = rd_network(r, h, v)))
-			return rc;
+	json_array_foreach(doms, i, v) if ((rc = rd_domain(r, h, v))) return rc;
+	json_array_foreach(
+	    nets, i, v) if ((rc = rd_network(r, h, v))) return rc;
 	if (!host_has_dom0(h))
 		dom_insert(h, dom0_new(r->r_pool));
 	return 0;
@@ -780,8 +777,8 @@ rd_fault(struct rd *r, json_t *o)
 	f.sf_op = (enum xdc_op)op;
 	if (f.sf_times == 0)
 		return 0;
-	p->p_faults = xdc_reallocarray(p->p_faults, p->p_nfaults + 1,
-	    sizeof(*p->p_faults));
+	p->p_faults = xdc_reallocarray(
+	    p->p_faults, p->p_nfaults + 1, sizeof(*p->p_faults));
 	p->p_faults[p->p_nfaults++] = f;
 	return 0;
 }
@@ -805,8 +802,8 @@ pool_from_json(const struct sim *s, json_t *root, struct sim_pool **out)
 		    "%s: not a simulated pool (no \"hosts\" array)", s->s_path);
 		goto out;
 	}
-	if ((rc = rd_u64(&r, root, "format_version", 0, SIM_FORMAT,
-		 UINT32_MAX, &version)))
+	if ((rc = rd_u64(&r, root, "format_version", 0, SIM_FORMAT, UINT32_MAX,
+	         &version)))
 		goto out;
 	if (version != SIM_FORMAT) {
 		rc = rd_bad(&r, "format_version", "is not 1");
@@ -816,15 +813,11 @@ pool_from_json(const struct sim *s, json_t *root, struct sim_pool **out)
 	    (rc = rd_array(&r, root, "faults", &faults)))
 		goto out;
 	p->p_next_domid = next > 0 ? (uint32_t)next : 1;
-	json_array_foreach (hosts, i, v)
-		if ((rc = rd_host(&r, v)))
-			goto out;
-	json_array_foreach (faults, i, v)
-		if ((rc = rd_fault(&r, v)))
-			goto out;
+	json_array_foreach(hosts, i, v) if ((rc = rd_host(&r, v))) goto out;
+	json_array_foreach(faults, i, v) if ((rc = rd_fault(&r, v))) goto out;
 	if (p->p_nhosts == 0) {
-		rc = xdc_error(XDC_ERR, "%s: not a simulated pool: no hosts",
-		    s->s_path);
+		rc = xdc_error(
+		    XDC_ERR, "%s: not a simulated pool: no hosts", s->s_path);
 		goto out;
 	}
 	*out = p;
@@ -878,8 +871,8 @@ pool_read(const struct sim *s, struct sim_pool **out)
 		if (errno == ENOENT)
 			rc = 0;
 		else
-			rc = xdc_error_sys(XDC_ERR, "cannot read %s",
-			    s->s_path);
+			rc =
+			    xdc_error_sys(XDC_ERR, "cannot read %s", s->s_path);
 		goto out;
 	}
 	/* In one go: jansson's json_loadfd reads a byte per system call. */
@@ -887,8 +880,9 @@ pool_read(const struct sim *s, struct sim_pool **out)
 		goto out;
 	root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (root == NULL) {
-		rc = xdc_error(XDC_ERR, "%s: not valid JSON: line %d, column "
-					"%d: %s",
+		rc = xdc_error(XDC_ERR,
+		    "%s: not valid JSON: line %d, column "
+		    "%d: %s",
 		    s->s_path, jerr.line, jerr.column, jerr.text);
 		goto out;
 	}
@@ -941,9 +935,9 @@ wr_build(const struct xdc_obs_build *b)
 	for (i = 0; i < b->ob_ndisks; i++)
 		json_array_append_new(disks,
 		    json_pack("{s:s, s:s, s:s, s:b}", "target",
-			b->ob_disks[i].d_target, "vdev", b->ob_disks[i].d_vdev,
-			"format", xdc_disk_format_name(b->ob_disks[i].d_format),
-			"readonly", b->ob_disks[i].d_readonly));
+		        b->ob_disks[i].d_target, "vdev", b->ob_disks[i].d_vdev,
+		        "format", xdc_disk_format_name(b->ob_disks[i].d_format),
+		        "readonly", b->ob_disks[i].d_readonly));
 	if (json_array_size(disks) != b->ob_ndisks) {
 		json_decref(disks);
 		return NULL;
@@ -963,7 +957,7 @@ wr_domain(const struct xdc_obs_domain *d)
 	for (i = 0; i < d->od_nnics; i++)
 		json_array_append_new(nics,
 		    json_pack("{s:s, s:s}", "bridge", d->od_nics[i].on_bridge,
-			"mac", xdc_mac_fmt(d->od_nics[i].on_mac, mac)));
+		        "mac", xdc_mac_fmt(d->od_nics[i].on_mac, mac)));
 	if (d->od_has_build)
 		build = wr_build(&d->od_build);
 	if (json_array_size(nics) != d->od_nnics || build == NULL) {
@@ -973,15 +967,14 @@ wr_domain(const struct xdc_obs_domain *d)
 	}
 	snprintf(hash, sizeof(hash), "%016" PRIx64, d->od_hash);
 	return json_pack("{s:s, s:I, s:s, s:I, s:I, s:I, s:I, s:{s:I, s:I}, "
-			 "s:b, s:b, s:s, s:o, s:o}",
+	                 "s:b, s:b, s:s, s:o, s:o}",
 	    "name", d->od_name, "domid", (json_int_t)d->od_domid, "state",
-	    xdc_dom_state_name(d->od_state), "memory",
-	    (json_int_t)d->od_memory, "max_memory",
-	    (json_int_t)d->od_max_memory, "vcpus", (json_int_t)d->od_vcpus,
-	    "max_vcpus", (json_int_t)d->od_max_vcpus, "cpu", "weight",
-	    (json_int_t)d->od_weight, "cap", (json_int_t)d->od_cap, "managed",
-	    d->od_managed, "protect", d->od_protect, "hash", hash, "nics",
-	    nics, "build", build);
+	    xdc_dom_state_name(d->od_state), "memory", (json_int_t)d->od_memory,
+	    "max_memory", (json_int_t)d->od_max_memory, "vcpus",
+	    (json_int_t)d->od_vcpus, "max_vcpus", (json_int_t)d->od_max_vcpus,
+	    "cpu", "weight", (json_int_t)d->od_weight, "cap",
+	    (json_int_t)d->od_cap, "managed", d->od_managed, "protect",
+	    d->od_protect, "hash", hash, "nics", nics, "build", build);
 }
 
 static json_t *
@@ -997,12 +990,12 @@ wr_host(const struct sim_host *h)
 	free(v);
 	for (i = 0; i < h->sh_nnets; i++) {
 		n = &h->sh_nets[i];
-		json_array_append_new(nets,
-		    json_pack("{s:s?, s:s, s:I, s:s?, s:I, s:b, s:b}", "name",
-			n->on_name, "bridge", n->on_bridge, "mtu",
-			(json_int_t)n->on_mtu, "uplink", n->on_uplink, "vlan",
-			(json_int_t)n->on_vlan, "up", n->on_up, "managed",
-			n->on_managed));
+		json_array_append_new(
+		    nets, json_pack("{s:s?, s:s, s:I, s:s?, s:I, s:b, s:b}",
+		              "name", n->on_name, "bridge", n->on_bridge, "mtu",
+		              (json_int_t)n->on_mtu, "uplink", n->on_uplink,
+		              "vlan", (json_int_t)n->on_vlan, "up", n->on_up,
+		              "managed", n->on_managed));
 	}
 	if (nd != h->sh_ndoms || json_array_size(nets) != h->sh_nnets) {
 		json_decref(doms);
@@ -1027,7 +1020,7 @@ pool_to_json(const struct sim_pool *p)
 		f = &p->p_faults[i];
 		json_array_append_new(faults,
 		    json_pack("{s:s, s:s, s:I}", "op", xdc_op_name(f->sf_op),
-			"name", f->sf_name, "times", (json_int_t)f->sf_times));
+		        "name", f->sf_name, "times", (json_int_t)f->sf_times));
 	}
 	if (json_array_size(hosts) != p->p_nhosts ||
 	    json_array_size(faults) != p->p_nfaults) {
@@ -1036,8 +1029,8 @@ pool_to_json(const struct sim_pool *p)
 		return NULL;
 	}
 	return json_pack("{s:I, s:I, s:o, s:o}", "format_version",
-	    (json_int_t)SIM_FORMAT, "next_domid",
-	    (json_int_t)p->p_next_domid, "hosts", hosts, "faults", faults);
+	    (json_int_t)SIM_FORMAT, "next_domid", (json_int_t)p->p_next_domid,
+	    "hosts", hosts, "faults", faults);
 }
 
 static int
@@ -1071,8 +1064,9 @@ pool_write(struct sim *s, const struct sim_pool *p)
 
 	if ((root = pool_to_json(p)) == NULL ||
 	    (text = json_dumps(root, JSON_INDENT(2))) == NULL) {
-		rc = xdc_error(XDC_ERR, "%s: cannot encode the pool as JSON "
-					"(a name that is not UTF-8?)",
+		rc = xdc_error(XDC_ERR,
+		    "%s: cannot encode the pool as JSON "
+		    "(a name that is not UTF-8?)",
 		    s->s_path);
 		goto out;
 	}
@@ -1080,8 +1074,8 @@ pool_write(struct sim *s, const struct sim_pool *p)
 	text[len] = '\n'; /* the NUL's byte: the file ends with a newline */
 	xdc_asprintf(&tmp, "%s.XXXXXX", s->s_path);
 	if ((fd = mkostemp(tmp, O_CLOEXEC)) < 0) {
-		rc = xdc_error_sys(XDC_ERR, "cannot create a file beside %s",
-		    s->s_path);
+		rc = xdc_error_sys(
+		    XDC_ERR, "cannot create a file beside %s", s->s_path);
 		free(tmp);
 		tmp = NULL;
 		goto out;
@@ -1098,8 +1092,8 @@ pool_write(struct sim *s, const struct sim_pool *p)
 	}
 	fd = -1;
 	if (rename(tmp, s->s_path) < 0) {
-		rc = xdc_error_sys(XDC_ERR, "cannot rename %s to %s", tmp,
-		    s->s_path);
+		rc = xdc_error_sys(
+		    XDC_ERR, "cannot rename %s to %s", tmp, s->s_path);
 		goto out;
 	}
 	free(tmp);
@@ -1107,8 +1101,8 @@ pool_write(struct sim *s, const struct sim_pool *p)
 	/* The rename is durable only once the directory is. */
 	if ((dfd = open(s->s_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
 	    (fsync(dfd) < 0 && errno != EINVAL)) {
-		rc = xdc_error_sys(XDC_ERR, "cannot sync the directory %s",
-		    s->s_dir);
+		rc = xdc_error_sys(
+		    XDC_ERR, "cannot sync the directory %s", s->s_dir);
 		goto out;
 	}
 	s->s_writes++;
@@ -1133,8 +1127,8 @@ sim_lock(struct sim *s, int how)
 {
 	while (flock(s->s_lockfd, how) < 0) {
 		if (errno != EINTR)
-			return xdc_error_sys(XDC_ERR, "cannot lock %s",
-			    s->s_lock_path);
+			return xdc_error_sys(
+			    XDC_ERR, "cannot lock %s", s->s_lock_path);
 	}
 	return 0;
 }
@@ -1222,8 +1216,8 @@ obs_domain(struct xdc_arena *a, struct xdc_obs_domain *o,
 	o->od_nics = xdc_arena_zalloc(a, d->od_nnics * sizeof(*o->od_nics));
 	for (i = 0; i < d->od_nnics; i++) {
 		o->od_nics[i] = d->od_nics[i];
-		o->od_nics[i].on_bridge = obs_strdup(a,
-		    d->od_nics[i].on_bridge);
+		o->od_nics[i].on_bridge =
+		    obs_strdup(a, d->od_nics[i].on_bridge);
 	}
 	b->ob_kernel = obs_strdup(a, d->od_build.ob_kernel);
 	b->ob_ramdisk = obs_strdup(a, d->od_build.ob_ramdisk);
@@ -1251,8 +1245,8 @@ obs_pool(const struct sim_pool *p)
 	size_t i, j;
 
 	obs->obs_nhosts = p->p_nhosts;
-	obs->obs_hosts = xdc_arena_zalloc(a, p->p_nhosts *
-		sizeof(*obs->obs_hosts));
+	obs->obs_hosts =
+	    xdc_arena_zalloc(a, p->p_nhosts * sizeof(*obs->obs_hosts));
 	for (i = 0; i < p->p_nhosts; i++) {
 		h = &p->p_hosts[i];
 		oh = &obs->obs_hosts[i];
@@ -1261,15 +1255,15 @@ obs_pool(const struct sim_pool *p)
 		oh->oh_free_memory = host_free(h);
 		oh->oh_cpus = h->sh_cpus;
 		oh->oh_ndomains = h->sh_ndoms;
-		oh->oh_domains = xdc_arena_zalloc(a, h->sh_ndoms *
-			sizeof(*oh->oh_domains));
+		oh->oh_domains =
+		    xdc_arena_zalloc(a, h->sh_ndoms * sizeof(*oh->oh_domains));
 		v = dom_sorted(h);
 		for (j = 0; j < h->sh_ndoms; j++)
 			obs_domain(a, &oh->oh_domains[j], &v[j]->sd_d);
 		free(v);
 		oh->oh_nnetworks = h->sh_nnets;
-		oh->oh_networks = xdc_arena_zalloc(a, h->sh_nnets *
-			sizeof(*oh->oh_networks));
+		oh->oh_networks =
+		    xdc_arena_zalloc(a, h->sh_nnets * sizeof(*oh->oh_networks));
 		for (j = 0; j < h->sh_nnets; j++) {
 			on = &oh->oh_networks[j];
 			*on = h->sh_nets[j];
@@ -1314,16 +1308,18 @@ vm_fits(const struct sim_host *h, const char *name, const struct xdc_vm *vm,
 	uint64_t free_mem = host_free(h) + freed;
 
 	if (vm->vm_memory > free_mem)
-		return xdc_error(XDC_EDRIVER, "host %s: cannot %s %s: it needs "
-					      "%s of memory and %s is free",
+		return xdc_error(XDC_EDRIVER,
+		    "host %s: cannot %s %s: it needs "
+		    "%s of memory and %s is free",
 		    h->sh_name, verb, name, xdc_size_fmt(vm->vm_memory, need),
 		    xdc_size_fmt(free_mem, avail));
 	if (vm->vm_max_vcpus > h->sh_cpus || vm->vm_vcpus > h->sh_cpus)
-		return xdc_error(XDC_EDRIVER, "host %s: cannot %s %s: it has "
-					      "%u vCPUs, the host has %u CPUs",
+		return xdc_error(XDC_EDRIVER,
+		    "host %s: cannot %s %s: it has "
+		    "%u vCPUs, the host has %u CPUs",
 		    h->sh_name, verb, name,
 		    vm->vm_max_vcpus > vm->vm_vcpus ? vm->vm_max_vcpus
-						    : vm->vm_vcpus,
+		                                    : vm->vm_vcpus,
 		    h->sh_cpus);
 	return 0;
 }
@@ -1340,8 +1336,9 @@ spec_check(const struct xdc_action *a, const char *name)
 		    xdc_op_name(a->a_op), name);
 	for (i = 0; i < sp->ds_vm->vm_nnics; i++)
 		if (sp->ds_bridges == NULL || sp->ds_bridges[i] == NULL)
-			return xdc_error(XDC_EDRIVER, "%s %s: NIC %zu has no "
-						      "bridge",
+			return xdc_error(XDC_EDRIVER,
+			    "%s %s: NIC %zu has no "
+			    "bridge",
 			    xdc_op_name(a->a_op), name, i);
 	return 0;
 }
@@ -1354,8 +1351,8 @@ dom_set_nics(struct sim_pool *p, struct xdc_obs_domain *od,
 	size_t i;
 
 	od->od_nnics = vm->vm_nnics;
-	od->od_nics = xdc_arena_zalloc(p->p_arena,
-	    vm->vm_nnics * sizeof(*od->od_nics));
+	od->od_nics =
+	    xdc_arena_zalloc(p->p_arena, vm->vm_nnics * sizeof(*od->od_nics));
 	for (i = 0; i < vm->vm_nnics; i++) {
 		od->od_nics[i].on_bridge = pool_strdup(p, sp->ds_bridges[i]);
 		memcpy(od->od_nics[i].on_mac, vm->vm_nics[i].nic_mac, 6);
@@ -1374,15 +1371,15 @@ dom_build(struct sim_pool *p, const char *name, const struct xdc_dom_spec *sp)
 
 	od->od_name = pool_strdup(p, name);
 	od->od_domid = p->p_next_domid++;
-	od->od_state = vm->vm_state == XDC_VM_PAUSED ? XDC_DOM_PAUSED
-						     : XDC_DOM_RUNNING;
+	od->od_state =
+	    vm->vm_state == XDC_VM_PAUSED ? XDC_DOM_PAUSED : XDC_DOM_RUNNING;
 	od->od_memory = vm->vm_memory;
 	od->od_max_memory = vm->vm_max_memory > vm->vm_memory
-	    ? vm->vm_max_memory
-	    : vm->vm_memory;
+	                        ? vm->vm_max_memory
+	                        : vm->vm_memory;
 	od->od_vcpus = vm->vm_vcpus;
-	od->od_max_vcpus = vm->vm_max_vcpus > vm->vm_vcpus ? vm->vm_max_vcpus
-							   : vm->vm_vcpus;
+	od->od_max_vcpus =
+	    vm->vm_max_vcpus > vm->vm_vcpus ? vm->vm_max_vcpus : vm->vm_vcpus;
 	od->od_weight = sp->ds_weight ? sp->ds_weight : SIM_WEIGHT;
 	od->od_cap = sp->ds_cap;
 	dom_set_nics(p, od, sp);
@@ -1395,11 +1392,11 @@ dom_build(struct sim_pool *p, const char *name, const struct xdc_dom_spec *sp)
 	b->ob_ramdisk = pool_strdup(p, vm->vm_ramdisk);
 	b->ob_cmdline = pool_strdup(p, vm->vm_cmdline);
 	b->ob_ndisks = vm->vm_ndisks;
-	b->ob_disks = xdc_arena_zalloc(p->p_arena,
-	    vm->vm_ndisks * sizeof(*b->ob_disks));
+	b->ob_disks =
+	    xdc_arena_zalloc(p->p_arena, vm->vm_ndisks * sizeof(*b->ob_disks));
 	for (i = 0; i < vm->vm_ndisks; i++) {
-		b->ob_disks[i].d_target = pool_strdup(p,
-		    vm->vm_disks[i].d_target);
+		b->ob_disks[i].d_target =
+		    pool_strdup(p, vm->vm_disks[i].d_target);
 		b->ob_disks[i].d_vdev = pool_strdup(p, vm->vm_disks[i].d_vdev);
 		b->ob_disks[i].d_format = vm->vm_disks[i].d_format;
 		b->ob_disks[i].d_readonly = vm->vm_disks[i].d_readonly;
@@ -1409,16 +1406,18 @@ dom_build(struct sim_pool *p, const char *name, const struct xdc_dom_spec *sp)
 
 /* xdc changes only what it owns, and never Domain-0 (SPEC §3). */
 static int
-dom_check_owned(const struct sim_host *h, const struct sim_dom *d,
-    enum xdc_op op)
+dom_check_owned(
+    const struct sim_host *h, const struct sim_dom *d, enum xdc_op op)
 {
 	if (is_dom0(d))
-		return xdc_error(XDC_EDRIVER, "host %s: refusing to %s "
-					      "Domain-0",
+		return xdc_error(XDC_EDRIVER,
+		    "host %s: refusing to %s "
+		    "Domain-0",
 		    h->sh_name, xdc_op_name(op));
 	if (!d->sd_d.od_managed)
-		return xdc_error(XDC_EDRIVER, "host %s: refusing to %s %s: "
-					      "xdc does not manage it",
+		return xdc_error(XDC_EDRIVER,
+		    "host %s: refusing to %s %s: "
+		    "xdc does not manage it",
 		    h->sh_name, xdc_op_name(op), d->sd_d.od_name);
 	return 0;
 }
@@ -1438,11 +1437,12 @@ vm_create(struct sim *s, struct sim_host *h, const struct xdc_action *a,
 		if (d->sd_d.od_managed && !is_dom0(d) &&
 		    d->sd_d.od_hash == sp->ds_hash)
 			return 0;
-		return xdc_error(XDC_EDRIVER, "host %s: cannot create %s: a "
-					      "domain of that name exists (%s)",
+		return xdc_error(XDC_EDRIVER,
+		    "host %s: cannot create %s: a "
+		    "domain of that name exists (%s)",
 		    h->sh_name, name,
 		    d->sd_d.od_managed ? "with a different spec"
-				       : "not managed by xdc");
+		                       : "not managed by xdc");
 	}
 	if ((rc = vm_fits(h, name, sp->ds_vm, 0, "create")))
 		return rc;
@@ -1465,7 +1465,7 @@ vm_replace(struct sim *s, struct sim_host *h, const struct xdc_action *a,
 		return rc;
 	/* The old domain's memory is free again once it is destroyed. */
 	if ((rc = vm_fits(h, name, a->a_spec->ds_vm,
-		 old != NULL ? old->sd_d.od_memory : 0, "replace")))
+	         old != NULL ? old->sd_d.od_memory : 0, "replace")))
 		return rc;
 	if (old != NULL)
 		dom_remove(h, old);
@@ -1497,15 +1497,17 @@ vm_update(struct sim *s, struct sim_host *h, struct sim_dom *d,
 			    xdc_size_fmt(od->od_max_memory, b2));
 		if (vm->vm_memory > od->od_memory &&
 		    vm->vm_memory - od->od_memory > host_free(h))
-			return xdc_error(XDC_EDRIVER, "host %s: cannot grow %s "
-						      "to %s: %s is free",
+			return xdc_error(XDC_EDRIVER,
+			    "host %s: cannot grow %s "
+			    "to %s: %s is free",
 			    h->sh_name, od->od_name,
 			    xdc_size_fmt(vm->vm_memory, b1),
 			    xdc_size_fmt(host_free(h), b2));
 	}
 	if ((a->a_update & XDC_UPD_VCPUS) && vm->vm_vcpus > od->od_max_vcpus)
-		return xdc_error(XDC_EDRIVER, "host %s: cannot set %s's vcpus "
-					      "to %u: above its max_vcpus %u",
+		return xdc_error(XDC_EDRIVER,
+		    "host %s: cannot set %s's vcpus "
+		    "to %u: above its max_vcpus %u",
 		    h->sh_name, od->od_name, vm->vm_vcpus, od->od_max_vcpus);
 
 	if (a->a_update & XDC_UPD_MEMORY) {
@@ -1515,8 +1517,8 @@ vm_update(struct sim *s, struct sim_host *h, struct sim_dom *d,
 	if (a->a_update & XDC_UPD_VCPUS)
 		od->od_vcpus = vm->vm_vcpus;
 	if (a->a_update & XDC_UPD_SCHED) {
-		od->od_weight = a->a_spec->ds_weight ? a->a_spec->ds_weight
-						     : SIM_WEIGHT;
+		od->od_weight =
+		    a->a_spec->ds_weight ? a->a_spec->ds_weight : SIM_WEIGHT;
 		od->od_cap = a->a_spec->ds_cap;
 	}
 	if (a->a_update & XDC_UPD_NICS)
@@ -1531,8 +1533,8 @@ vm_update(struct sim *s, struct sim_host *h, struct sim_dom *d,
 
 /* Change a domain's run state, like xl start/shutdown/pause/... would. */
 static int
-vm_lifecycle(struct sim *s, struct sim_host *h, struct sim_dom *d,
-    enum xdc_op op)
+vm_lifecycle(
+    struct sim *s, struct sim_host *h, struct sim_dom *d, enum xdc_op op)
 {
 	struct xdc_obs_domain *od = &d->sd_d;
 	enum xdc_dom_state st = od->od_state;
@@ -1553,16 +1555,17 @@ vm_lifecycle(struct sim *s, struct sim_host *h, struct sim_dom *d,
 		break;
 	case XDC_OP_PAUSE:
 	case XDC_OP_UNPAUSE:
-		if (st == (op == XDC_OP_PAUSE ? XDC_DOM_PAUSED
-					      : XDC_DOM_RUNNING))
+		if (st ==
+		    (op == XDC_OP_PAUSE ? XDC_DOM_PAUSED : XDC_DOM_RUNNING))
 			return 0;
 		if (st != XDC_DOM_RUNNING && st != XDC_DOM_PAUSED)
-			return xdc_error(XDC_EDRIVER, "host %s: cannot %s %s: "
-						      "it is %s",
+			return xdc_error(XDC_EDRIVER,
+			    "host %s: cannot %s %s: "
+			    "it is %s",
 			    h->sh_name, xdc_op_name(op), od->od_name,
 			    xdc_dom_state_name(st));
-		od->od_state = op == XDC_OP_PAUSE ? XDC_DOM_PAUSED
-						  : XDC_DOM_RUNNING;
+		od->od_state =
+		    op == XDC_OP_PAUSE ? XDC_DOM_PAUSED : XDC_DOM_RUNNING;
 		break;
 	default:
 		return xdc_error(XDC_EDRIVER, "sim: unknown operation %d", op);
@@ -1592,8 +1595,9 @@ apply_vm(struct sim *s, struct sim_host *h, const struct xdc_action *a)
 		/* Gone already is what destroy and stop want. */
 		if (a->a_op == XDC_OP_DESTROY || a->a_op == XDC_OP_STOP)
 			return 0;
-		return xdc_error(XDC_ENOTFOUND, "host %s: cannot %s %s: no "
-						"such domain",
+		return xdc_error(XDC_ENOTFOUND,
+		    "host %s: cannot %s %s: no "
+		    "such domain",
 		    h->sh_name, xdc_op_name(a->a_op), name);
 	}
 	if ((rc = dom_check_owned(h, d, a->a_op)))
@@ -1650,17 +1654,19 @@ apply_net(struct sim *s, struct sim_host *h, const struct xdc_action *a)
 	if (at >= 0) {
 		n = &h->sh_nets[at];
 		if (!n->on_managed)
-			return xdc_error(XDC_EDRIVER, "host %s: refusing to %s "
-						      "bridge %s: xdc does not "
-						      "manage it",
+			return xdc_error(XDC_EDRIVER,
+			    "host %s: refusing to %s "
+			    "bridge %s: xdc does not "
+			    "manage it",
 			    h->sh_name, xdc_op_name(a->a_op), bridge);
 	}
 	switch (a->a_op) {
 	case XDC_OP_CREATE:
 	case XDC_OP_UPDATE:
 		if (decl == NULL)
-			return xdc_error(XDC_EDRIVER, "%s network %s: the "
-						      "action has no network",
+			return xdc_error(XDC_EDRIVER,
+			    "%s network %s: the "
+			    "action has no network",
 			    xdc_op_name(a->a_op), bridge);
 		if (n == NULL && a->a_op == XDC_OP_UPDATE)
 			return xdc_error(XDC_ENOTFOUND,
@@ -1689,8 +1695,8 @@ apply_net(struct sim *s, struct sim_host *h, const struct xdc_action *a)
 		h->sh_nnets--;
 		break;
 	default:
-		return xdc_error(XDC_EDRIVER, "cannot %s a Network",
-		    xdc_op_name(a->a_op));
+		return xdc_error(
+		    XDC_EDRIVER, "cannot %s a Network", xdc_op_name(a->a_op));
 	}
 	s->s_dirty = 1;
 	return 0;
@@ -1726,8 +1732,8 @@ host_of(struct sim *s, const struct xdc_action *a, struct sim_host **out)
 		return xdc_error(XDC_EDRIVER, "%s %s: the action names no host",
 		    xdc_op_name(a->a_op), a->a_name ? a->a_name : "?");
 	else if ((*out = host_find(p, a->a_host)) == NULL)
-		return xdc_error(XDC_ENOTFOUND, "no host named %s in the pool",
-		    a->a_host);
+		return xdc_error(
+		    XDC_ENOTFOUND, "no host named %s in the pool", a->a_host);
 	return 0;
 }
 
@@ -1738,8 +1744,8 @@ apply_locked(struct sim *s, const struct xdc_action *a)
 	int rc;
 
 	if ((unsigned)a->a_op >= XDC_OP__COUNT)
-		return xdc_error(XDC_EDRIVER, "sim: unknown operation %d",
-		    a->a_op);
+		return xdc_error(
+		    XDC_EDRIVER, "sim: unknown operation %d", a->a_op);
 	if ((rc = fault_take(s, a)) || (rc = host_of(s, a, &h)))
 		return rc;
 	if (a->a_kind == XDC_OBJ_NETWORK)
@@ -1793,11 +1799,11 @@ sim_crash(struct xdc_driver *drv, const char *name)
 		d = dom_find(h, name);
 	}
 	if (d == NULL)
-		rc = xdc_error(XDC_ENOTFOUND, "no domain named %s in the pool",
-		    name);
+		rc = xdc_error(
+		    XDC_ENOTFOUND, "no domain named %s in the pool", name);
 	else if (is_dom0(d))
 		rc = xdc_error(XDC_ERR, "Domain-0 cannot crash: it is the "
-					"host");
+		                        "host");
 	else if (d->sd_d.od_state != XDC_DOM_CRASHED) {
 		d->sd_d.od_state = XDC_DOM_CRASHED;
 		s->s_dirty = 1;
@@ -1806,8 +1812,8 @@ sim_crash(struct xdc_driver *drv, const char *name)
 }
 
 int
-sim_fail(struct xdc_driver *drv, enum xdc_op op, const char *name,
-    unsigned times)
+sim_fail(
+    struct xdc_driver *drv, enum xdc_op op, const char *name, unsigned times)
 {
 	struct sim *s = sim_of(drv);
 	struct sim_pool *p;
@@ -1818,7 +1824,7 @@ sim_fail(struct xdc_driver *drv, enum xdc_op op, const char *name,
 		return not_sim();
 	if ((unsigned)op >= XDC_OP__COUNT || name == NULL || *name == '\0')
 		return xdc_error(XDC_ERR, "sim: a fault needs an operation and "
-					  "a name");
+		                          "a name");
 	if ((rc = txn_begin(s, &own)))
 		return rc;
 	p = s->s_pool;
@@ -1828,8 +1834,8 @@ sim_fail(struct xdc_driver *drv, enum xdc_op op, const char *name,
 	} else if (f != NULL) {
 		f->sf_times = times;
 	} else if (times > 0) {
-		p->p_faults = xdc_reallocarray(p->p_faults, p->p_nfaults + 1,
-		    sizeof(*p->p_faults));
+		p->p_faults = xdc_reallocarray(
+		    p->p_faults, p->p_nfaults + 1, sizeof(*p->p_faults));
 		f = &p->p_faults[p->p_nfaults++];
 		f->sf_op = op;
 		f->sf_name = pool_strdup(p, name);
@@ -1840,8 +1846,8 @@ sim_fail(struct xdc_driver *drv, enum xdc_op op, const char *name,
 }
 
 int
-sim_add_unmanaged(struct xdc_driver *drv, const char *name, uint64_t memory,
-    const char *host)
+sim_add_unmanaged(
+    struct xdc_driver *drv, const char *name, uint64_t memory, const char *host)
 {
 	struct sim *s = sim_of(drv);
 	char need[XDC_SIZE_BUFSZ], avail[XDC_SIZE_BUFSZ];
@@ -1853,19 +1859,20 @@ sim_add_unmanaged(struct xdc_driver *drv, const char *name, uint64_t memory,
 		return not_sim();
 	if (name == NULL || *name == '\0' || memory == 0)
 		return xdc_error(XDC_ERR, "sim: an unmanaged domain needs a "
-					  "name and memory");
+		                          "name and memory");
 	if ((rc = txn_begin(s, &own)))
 		return rc;
 	h = host == NULL ? &s->s_pool->p_hosts[0] : host_find(s->s_pool, host);
 	if (h == NULL) {
-		rc = xdc_error(XDC_ENOTFOUND, "no host named %s in the pool",
-		    host);
+		rc = xdc_error(
+		    XDC_ENOTFOUND, "no host named %s in the pool", host);
 	} else if (dom_find(h, name) != NULL) {
 		rc = xdc_error(XDC_ERR, "host %s: a domain named %s exists",
 		    h->sh_name, name);
 	} else if (memory > host_free(h)) {
-		rc = xdc_error(XDC_EDRIVER, "host %s: cannot start %s: it "
-					    "needs %s of memory and %s is free",
+		rc = xdc_error(XDC_EDRIVER,
+		    "host %s: cannot start %s: it "
+		    "needs %s of memory and %s is free",
 		    h->sh_name, name, xdc_size_fmt(memory, need),
 		    xdc_size_fmt(host_free(h), avail));
 	} else {
@@ -1900,7 +1907,7 @@ sim_write_count(const struct xdc_driver *drv)
  * file that is there now; a change between the rename and the drain is
  * seen by the cycle that follows the drain, which reads the file anew.
  */
-#define SIM_WATCH_MASK \
+#define SIM_WATCH_MASK                                                         \
 	(IN_MODIFY | IN_CLOSE_WRITE | IN_ATTRIB | IN_MOVE_SELF | IN_DELETE_SELF)
 
 static void
@@ -1970,8 +1977,8 @@ sim_free(struct xdc_driver *drv)
 }
 
 int
-sim_open(const char *path, const struct xdc_config *cfg,
-    struct xdc_driver **out)
+sim_open(
+    const char *path, const struct xdc_config *cfg, struct xdc_driver **out)
 {
 	struct sim_cfg_host *ch;
 	struct sim *s;
@@ -2011,8 +2018,8 @@ sim_open(const char *path, const struct xdc_config *cfg,
 		s->s_cfg_hosts[0].ch_name = xdc_strdup(XDC_LOCAL_HOST);
 	} else if (cfg != NULL) {
 		s->s_ncfg_hosts = cfg->cfg_nhosts;
-		s->s_cfg_hosts = xdc_calloc(cfg->cfg_nhosts,
-		    sizeof(*s->s_cfg_hosts));
+		s->s_cfg_hosts =
+		    xdc_calloc(cfg->cfg_nhosts, sizeof(*s->s_cfg_hosts));
 		for (i = 0; i < cfg->cfg_nhosts; i++) {
 			ch = &s->s_cfg_hosts[i];
 			ch->ch_name = xdc_strdup(cfg->cfg_hosts[i].h_name);

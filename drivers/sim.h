@@ -25,8 +25,8 @@
  * declared capacities updated. The caller owns *out and frees it with its
  * free(); cfg is not kept.
  */
-int sim_open(const char *path, const struct xdc_config *cfg,
-    struct xdc_driver **out);
+int sim_open(
+    const char *path, const struct xdc_config *cfg, struct xdc_driver **out);
 
 /*
  * Disturbances for `xdc sim`, tests and demos. Each changes the pool file
@@ -41,11 +41,11 @@ int sim_crash(struct xdc_driver *, const char *name);
  * The next `times` applies of op to the object named fail with XDC_EDRIVER
  * "injected fault: OP NAME"; times 0 removes the fault.
  */
-int sim_fail(struct xdc_driver *, enum xdc_op, const char *name,
-    unsigned times);
+int sim_fail(
+    struct xdc_driver *, enum xdc_op, const char *name, unsigned times);
 /* A running domain xdc does not own; host NULL is the first host. */
-int sim_add_unmanaged(struct xdc_driver *, const char *name, uint64_t memory,
-    const char *host);
+int sim_add_unmanaged(
+    struct xdc_driver *, const char *name, uint64_t memory, const char *host);
 
 /* How many times this driver has written the pool file, for tests. */
 unsigned long sim_write_count(const struct xdc_driver *);

@@ -25,14 +25,14 @@ static const struct xdc_loc *
 vm_decl(const struct xdc_vm *vm)
 {
 	return vm->vm_loc[VM_F_KIND].line ? &vm->vm_loc[VM_F_KIND]
-					   : &vm->vm_loc[VM_F_NAME];
+	                                  : &vm->vm_loc[VM_F_NAME];
 }
 
 static const struct xdc_loc *
 net_decl(const struct xdc_network *n)
 {
 	return n->n_loc[NET_F_KIND].line ? &n->n_loc[NET_F_KIND]
-					  : &n->n_loc[NET_F_NAME];
+	                                 : &n->n_loc[NET_F_NAME];
 }
 
 /* Is this observed host one the configuration declares? */
@@ -78,8 +78,8 @@ declared_bridge(const struct xdc_config *cfg, const char *bridge)
 }
 
 static const char *
-net_fields_reason(struct xdc_plan *p, const struct xdc_network *n,
-    uint32_t mask)
+net_fields_reason(
+    struct xdc_plan *p, const struct xdc_network *n, uint32_t mask)
 {
 	static const struct {
 		enum chg c;
@@ -99,9 +99,8 @@ net_fields_reason(struct xdc_plan *p, const struct xdc_network *n,
 			continue;
 		r = xdc_arena_printf(p->p_arena, "%s%s%s (%s)", r ? r : "",
 		    r ? "; " : "",
-		    plan_where(p,
-			n->n_loc[map[i].f].line ? &n->n_loc[map[i].f]
-						: net_decl(n)),
+		    plan_where(p, n->n_loc[map[i].f].line ? &n->n_loc[map[i].f]
+		                                          : net_decl(n)),
 		    map[i].name);
 	}
 	return r;
@@ -166,10 +165,10 @@ diff_networks(struct xdc_plan *p, uint32_t host)
 		a->pa.a_net = n;
 		a->pa.a_bridge = n->n_bridge;
 		a->pa.a_update = ((mask & CH_BIT(CH_MTU)) ? XDC_UPD_MTU : 0) |
-		    ((mask & (CH_BIT(CH_UPLINK) | CH_BIT(CH_VLAN)))
-			    ? XDC_UPD_UPLINK
-			    : 0) |
-		    ((mask & CH_BIT(CH_UP)) ? XDC_UPD_UP : 0);
+		                 ((mask & (CH_BIT(CH_UPLINK) | CH_BIT(CH_VLAN)))
+		                         ? XDC_UPD_UPLINK
+		                         : 0) |
+		                 ((mask & CH_BIT(CH_UP)) ? XDC_UPD_UP : 0);
 		a->pa_net = n;
 		a->pa_onet = on;
 		a->pa_changes = mask;
@@ -185,8 +184,8 @@ diff_networks(struct xdc_plan *p, uint32_t host)
 		a->pa.a_name = on->on_name ? on->on_name : on->on_bridge;
 		a->pa.a_bridge = on->on_bridge;
 		a->pa_onet = on;
-		a->pa_reason = xdc_arena_printf(p->p_arena, "not declared in %s",
-		    cfg->cfg_path);
+		a->pa_reason = xdc_arena_printf(
+		    p->p_arena, "not declared in %s", cfg->cfg_path);
 	}
 }
 
@@ -318,9 +317,9 @@ field_source(struct xdc_plan *p, const struct xdc_vm *vm, enum chg c)
 			if (s != NULL)
 				return xdc_arena_printf(p->p_arena,
 				    "%s (sla %s: %s)",
-				    plan_where(p,
-					&s->s_loc[XDC_SLA_POLICY_FIELD(
-					    map[i].policy)]),
+				    plan_where(
+				        p, &s->s_loc[XDC_SLA_POLICY_FIELD(
+				               map[i].policy)]),
 				    s->s_name, map[i].name);
 			return xdc_arena_printf(p->p_arena,
 			    "%s (%s: no SLA sets it, Xen's default)",
@@ -441,14 +440,14 @@ diff_vm(struct xdc_plan *p, uint32_t host, size_t vmi,
 		/* Re-created from the declaration: updates come with it. */
 		a = vm_action(p,
 		    d->od_state == XDC_DOM_CRASHED ? XDC_OP_RESTART
-						   : XDC_OP_START,
+		                                   : XDC_OP_START,
 		    host, vmi, d);
 		a->pa_group = G_VM_UP;
 		a->pa_changes = CH_BIT(CH_STATE) | run;
 		a->pa_reason = why;
 		if (policy == XDC_RESTART_NEVER ||
 		    (policy == XDC_RESTART_ON_CRASH &&
-			d->od_state == XDC_DOM_STOPPED))
+		        d->od_state == XDC_DOM_STOPPED))
 			a->pa_hold = xdc_arena_printf(p->p_arena,
 			    "%s; the policy does not restart it", why);
 		return;
@@ -464,8 +463,9 @@ diff_vm(struct xdc_plan *p, uint32_t host, size_t vmi,
 		a->pa.a_update =
 		    ((run & CH_BIT(CH_MEMORY)) ? XDC_UPD_MEMORY : 0) |
 		    ((run & CH_BIT(CH_VCPUS)) ? XDC_UPD_VCPUS : 0) |
-		    ((run & (CH_BIT(CH_WEIGHT) | CH_BIT(CH_CAP))) ? XDC_UPD_SCHED
-								 : 0) |
+		    ((run & (CH_BIT(CH_WEIGHT) | CH_BIT(CH_CAP)))
+		            ? XDC_UPD_SCHED
+		            : 0) |
 		    ((run & CH_BIT(CH_NICS)) ? XDC_UPD_NICS : 0) |
 		    ((run & CH_BIT(CH_PROTECT)) ? XDC_UPD_MARKER : 0);
 		a->pa_reason = fields_reason(p, vm, run);
@@ -477,7 +477,7 @@ diff_vm(struct xdc_plan *p, uint32_t host, size_t vmi,
 		a->pa_changes = CH_BIT(CH_STATE);
 		a->pa_reason = field_source(p, vm, CH_STATE);
 	} else if (vm->vm_state == XDC_VM_RUNNING &&
-	    d->od_state == XDC_DOM_PAUSED) {
+	           d->od_state == XDC_DOM_PAUSED) {
 		a = vm_action(p, XDC_OP_UNPAUSE, host, vmi, d);
 		a->pa_group = G_VM_STATE;
 		a->pa_changes = CH_BIT(CH_STATE);
@@ -549,7 +549,7 @@ diff_vms(struct xdc_plan *p, uint32_t host)
 		if (vm == NULL) {
 			destroy_domain(p, host, d, NULL,
 			    xdc_arena_printf(p->p_arena, "not declared in %s",
-				cfg->cfg_path));
+			        cfg->cfg_path));
 			continue;
 		}
 		vmi = (size_t)(vm - cfg->cfg_vms);
@@ -557,16 +557,15 @@ diff_vms(struct xdc_plan *p, uint32_t host)
 			p->p_moved_from[vmi] = oh->oh_name;
 			destroy_domain(p, host, d, vm,
 			    xdc_arena_printf(p->p_arena,
-				"%s: placed on host %s",
-				plan_where(p,
-				    vm->vm_host ? &vm->vm_loc[VM_F_HOST]
-						: vm_decl(vm)),
-				p->p_place[vmi] ? p->p_place[vmi] : "none"));
+			        "%s: placed on host %s",
+			        plan_where(p, vm->vm_host
+			                          ? &vm->vm_loc[VM_F_HOST]
+			                          : vm_decl(vm)),
+			        p->p_place[vmi] ? p->p_place[vmi] : "none"));
 			continue;
 		}
 		diff_vm(p, host, vmi, d);
 	}
-
 }
 
 /*

@@ -44,8 +44,9 @@ create_mask(const struct xdc_dom_spec *ds)
 {
 	const struct xdc_vm *vm = ds->ds_vm;
 	uint32_t m = CH_BIT(CH_TYPE) | CH_BIT(CH_MEMORY) |
-	    CH_BIT(CH_MAX_MEMORY) | CH_BIT(CH_VCPUS) | CH_BIT(CH_MAX_VCPUS) |
-	    CH_BIT(CH_WEIGHT) | CH_BIT(CH_STATE) | CH_BIT(CH_HOST);
+	             CH_BIT(CH_MAX_MEMORY) | CH_BIT(CH_VCPUS) |
+	             CH_BIT(CH_MAX_VCPUS) | CH_BIT(CH_WEIGHT) |
+	             CH_BIT(CH_STATE) | CH_BIT(CH_HOST);
 
 	if (vm->vm_kernel)
 		m |= CH_BIT(CH_KERNEL);
@@ -98,8 +99,8 @@ jdisks(const struct xdc_disk *d, size_t n)
 		json_object_set_new(o, "vdev", jstr(d[i].d_vdev));
 		json_object_set_new(o, "format",
 		    json_string(xdc_disk_format_name(d[i].d_format)));
-		json_object_set_new(o, "readonly",
-		    json_boolean(d[i].d_readonly));
+		json_object_set_new(
+		    o, "readonly", json_boolean(d[i].d_readonly));
 		json_array_append_new(a, o);
 	}
 	return a;
@@ -134,8 +135,8 @@ value_of(const struct paction *a, enum chg c, int desired)
 	const struct xdc_obs_domain *d = desired ? NULL : a->pa_dom;
 	const struct xdc_network *n = desired ? a->pa_net : NULL;
 	const struct xdc_obs_network *on = desired ? NULL : a->pa_onet;
-	const struct xdc_obs_build *b = d && d->od_has_build ? &d->od_build
-							      : NULL;
+	const struct xdc_obs_build *b =
+	    d && d->od_has_build ? &d->od_build : NULL;
 	json_t *arr;
 	size_t i;
 
@@ -144,76 +145,89 @@ value_of(const struct paction *a, enum chg c, int desired)
 		if (vm)
 			return json_string(xdc_vm_type_name(vm->vm_type));
 		return b ? json_string(xdc_vm_type_name(b->ob_type))
-			 : json_null();
+		         : json_null();
 	case CH_KERNEL:
-		return vm ? jstr(vm->vm_kernel) : b ? jstr(b->ob_kernel)
-						    : json_null();
+		return vm  ? jstr(vm->vm_kernel)
+		       : b ? jstr(b->ob_kernel)
+		           : json_null();
 	case CH_RAMDISK:
-		return vm ? jstr(vm->vm_ramdisk) : b ? jstr(b->ob_ramdisk)
-						     : json_null();
+		return vm  ? jstr(vm->vm_ramdisk)
+		       : b ? jstr(b->ob_ramdisk)
+		           : json_null();
 	case CH_CMDLINE:
-		return vm ? jstr(vm->vm_cmdline) : b ? jstr(b->ob_cmdline)
-						     : json_null();
+		return vm  ? jstr(vm->vm_cmdline)
+		       : b ? jstr(b->ob_cmdline)
+		           : json_null();
 	case CH_MAX_MEMORY:
-		return vm ? jint(vm->vm_max_memory)
-			  : d ? jint(d->od_max_memory) : json_null();
+		return vm  ? jint(vm->vm_max_memory)
+		       : d ? jint(d->od_max_memory)
+		           : json_null();
 	case CH_MAX_VCPUS:
-		return vm ? jint(vm->vm_max_vcpus)
-			  : d ? jint(d->od_max_vcpus) : json_null();
+		return vm  ? jint(vm->vm_max_vcpus)
+		       : d ? jint(d->od_max_vcpus)
+		           : json_null();
 	case CH_DISKS:
 		if (vm)
 			return jdisks(vm->vm_disks, vm->vm_ndisks);
 		return b ? jdisks(b->ob_disks, b->ob_ndisks) : json_null();
 	case CH_SPEC:
 		return ds && desired ? jhash(ds->ds_hash)
-		    : d		     ? jhash(d->od_hash)
-				     : json_null();
+		       : d           ? jhash(d->od_hash)
+		                     : json_null();
 	case CH_MEMORY:
-		return vm ? jint(vm->vm_memory) : d ? jint(d->od_memory)
-						    : json_null();
+		return vm  ? jint(vm->vm_memory)
+		       : d ? jint(d->od_memory)
+		           : json_null();
 	case CH_VCPUS:
-		return vm ? jint(vm->vm_vcpus) : d ? jint(d->od_vcpus)
-						   : json_null();
+		return vm  ? jint(vm->vm_vcpus)
+		       : d ? jint(d->od_vcpus)
+		           : json_null();
 	case CH_WEIGHT:
-		return vm ? jint(ds->ds_weight) : d ? jint(d->od_weight)
-						    : json_null();
+		return vm  ? jint(ds->ds_weight)
+		       : d ? jint(d->od_weight)
+		           : json_null();
 	case CH_CAP:
-		return vm ? jint(ds->ds_cap) : d ? jint(d->od_cap)
-						 : json_null();
+		return vm  ? jint(ds->ds_cap)
+		       : d ? jint(d->od_cap)
+		           : json_null();
 	case CH_NICS:
 		if (vm) {
 			arr = json_array();
 			for (i = 0; i < vm->vm_nnics; i++)
-				json_array_append_new(arr,
-				    jnic(ds->ds_bridges[i],
-					vm->vm_nics[i].nic_mac));
+				json_array_append_new(
+				    arr, jnic(ds->ds_bridges[i],
+				             vm->vm_nics[i].nic_mac));
 			return arr;
 		}
 		if (d == NULL)
 			return json_null();
 		arr = json_array();
 		for (i = 0; i < d->od_nnics; i++)
-			json_array_append_new(arr,
-			    jnic(d->od_nics[i].on_bridge, d->od_nics[i].on_mac));
+			json_array_append_new(arr, jnic(d->od_nics[i].on_bridge,
+			                               d->od_nics[i].on_mac));
 		return arr;
 	case CH_PROTECT:
-		return vm ? json_boolean(vm->vm_protect)
-			  : d ? json_boolean(d->od_protect) : json_null();
+		return vm  ? json_boolean(vm->vm_protect)
+		       : d ? json_boolean(d->od_protect)
+		           : json_null();
 	case CH_STATE:
 		if (desired)
 			return a->pa.a_op == XDC_OP_DESTROY ? json_null()
-			    : vm ? json_string(xdc_vm_state_name(vm->vm_state))
-				 : json_null();
+			       : vm                         ? json_string(
+			                                          xdc_vm_state_name(vm->vm_state))
+			            : json_null();
 		return d ? json_string(xdc_dom_state_name(d->od_state))
-			 : json_null();
+		         : json_null();
 	case CH_HOST:
 		return desired ? jstr(a->pa.a_host) : jstr(a->pa_from_host);
 	case CH_BRIDGE:
-		return n ? jstr(n->n_bridge) : on ? jstr(on->on_bridge)
-						  : json_null();
+		return n    ? jstr(n->n_bridge)
+		       : on ? jstr(on->on_bridge)
+		            : json_null();
 	case CH_UPLINK:
-		return n ? jstr(n->n_uplink) : on ? jstr(on->on_uplink)
-						  : json_null();
+		return n    ? jstr(n->n_uplink)
+		       : on ? jstr(on->on_uplink)
+		            : json_null();
 	case CH_VLAN:
 		if (n)
 			return n->n_vlan ? jint(n->n_vlan) : json_null();
@@ -248,8 +262,8 @@ action_json(const struct xdc_plan *p, const struct paction *a, int deferred)
 		json_object_set_new(ch, "field", json_string(chg_names[c]));
 		json_object_set_new(ch, "from",
 		    a->pa.a_op == XDC_OP_CREATE && c != CH_HOST
-			? json_null()
-			: value_of(a, c, 0));
+		        ? json_null()
+		        : value_of(a, c, 0));
 		json_object_set_new(ch, "to", value_of(a, c, 1));
 		json_array_append_new(changes, ch);
 	}
@@ -258,8 +272,8 @@ action_json(const struct xdc_plan *p, const struct paction *a, int deferred)
 		json_array_append_new(deps, jint(a->pa_deps[i]));
 
 	json_object_set_new(o, "op", json_string(xdc_op_name(a->pa.a_op)));
-	json_object_set_new(o, "kind",
-	    json_string(xdc_obj_kind_name(a->pa.a_kind)));
+	json_object_set_new(
+	    o, "kind", json_string(xdc_obj_kind_name(a->pa.a_kind)));
 	json_object_set_new(o, "name", json_string(a->pa.a_name));
 	json_object_set_new(o, "host", json_string(a->pa.a_host));
 	json_object_set_new(o, "disruptive", json_boolean(a->pa.a_disruptive));
@@ -307,8 +321,8 @@ unmanaged_json(const struct unmanaged *um)
 	json_object_set_new(o, "host", json_string(um->um_host));
 	json_object_set_new(o, "domid", jint(um->um_dom->od_domid));
 	json_object_set_new(o, "memory", jint(um->um_dom->od_memory));
-	json_object_set_new(o, "state",
-	    json_string(xdc_dom_state_name(um->um_dom->od_state)));
+	json_object_set_new(
+	    o, "state", json_string(xdc_dom_state_name(um->um_dom->od_state)));
 	return o;
 }
 
@@ -330,8 +344,8 @@ plan_print_json(const struct xdc_plan *p, FILE *fp)
 		fputs(i == 0 ? "\n   " : ",\n   ", fp);
 		rc |= dump(action_json(p, p->p_act[i], 0), fp);
 	}
-	fputs(p->p_nact ? "\n ],\n \"deferred\": [" : "],\n \"deferred\": [",
-	    fp);
+	fputs(
+	    p->p_nact ? "\n ],\n \"deferred\": [" : "],\n \"deferred\": [", fp);
 	for (i = 0; i < p->p_ndef; i++) {
 		fputs(i == 0 ? "\n   " : ",\n   ", fp);
 		rc |= dump(action_json(p, p->p_def[i], 1), fp);
@@ -409,7 +423,8 @@ print_headline(const struct paction *a, FILE *fp)
 	    a->pa.a_name, a->pa.a_host);
 	if (a->pa.a_kind == XDC_OBJ_VM && a->pa.a_op == XDC_OP_CREATE) {
 		vm = a->pa.a_spec->ds_vm;
-		fprintf(fp, " (%s, %s, %u vCPU%s)", xdc_vm_type_name(vm->vm_type),
+		fprintf(fp, " (%s, %s, %u vCPU%s)",
+		    xdc_vm_type_name(vm->vm_type),
 		    xdc_size_fmt(vm->vm_memory, buf), vm->vm_vcpus,
 		    vm->vm_vcpus == 1 ? "" : "s");
 	}
@@ -427,8 +442,7 @@ print_action(const struct paction *a, FILE *fp)
 	fputs("  ", fp);
 	print_headline(a, fp);
 	fputc('\n', fp);
-	if (a->pa.a_op == XDC_OP_CREATE ||
-	    a->pa.a_op == XDC_OP_DESTROY)
+	if (a->pa.a_op == XDC_OP_CREATE || a->pa.a_op == XDC_OP_DESTROY)
 		return;
 	mask = action_mask(a);
 	for (c = 0; c < CH__COUNT; c++) {
@@ -468,8 +482,8 @@ plan_print_text(const struct xdc_plan *p, FILE *fp)
 		print_action(p->p_act[i], fp);
 	}
 	if (p->p_ndef > 0) {
-		fputs("\nDeferred (held back; a later plan will do them):\n",
-		    fp);
+		fputs(
+		    "\nDeferred (held back; a later plan will do them):\n", fp);
 		for (i = 0; i < p->p_ndef; i++) {
 			fprintf(fp, "\n  # %s\n", p->p_def[i]->pa_hold);
 			print_action(p->p_def[i], fp);

@@ -10,9 +10,9 @@
  * does not reshuffle a running pool. A plain ring balances poorly, so each
  * host also takes at most 1.25 times its share of the pool's memory
  * (consistent hashing with bounded loads, Mirrokni et al.); only when no
- * host has room under that bound does a VM go wherever it fits. Capacities are the declared ones; a
- * host that declares no memory counts as unbounded here, and the observed
- * capacity is checked afterwards (check_observed_fit).
+ * host has room under that bound does a VM go wherever it fits. Capacities are
+ * the declared ones; a host that declares no memory counts as unbounded here,
+ * and the observed capacity is checked afterwards (check_observed_fit).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +21,7 @@
 #include "schema/error.h"
 
 #define RING_POINTS 64
-#define UNBOUNDED UINT64_MAX
+#define UNBOUNDED   UINT64_MAX
 
 struct phost {
 	const char *ph_name;
@@ -111,13 +111,13 @@ struct placer {
 	struct xdc_plan *pl_plan;
 	struct phost *pl_hosts;
 	size_t pl_nhosts;
-	uint32_t *pl_vm_host;	 /* per VM, index into pl_hosts */
+	uint32_t *pl_vm_host;    /* per VM, index into pl_hosts */
 	uint8_t *pl_spread_used; /* [sla * nhosts + host] */
 };
 
 static int
-fits(const struct placer *pl, const struct xdc_vm *vm, uint32_t h,
-    uint32_t sla, int bounded)
+fits(const struct placer *pl, const struct xdc_vm *vm, uint32_t h, uint32_t sla,
+    int bounded)
 {
 	const struct phost *ph = &pl->pl_hosts[h];
 
@@ -157,7 +157,8 @@ no_room(struct placer *pl, const struct xdc_vm *vm, uint32_t sla)
 	for (h = 0; h < pl->pl_nhosts; h++) {
 		if (!pl->pl_hosts[h].ph_active)
 			continue;
-		if (best == NULL || host_free(&pl->pl_hosts[h]) > host_free(best))
+		if (best == NULL ||
+		    host_free(&pl->pl_hosts[h]) > host_free(best))
 			best = &pl->pl_hosts[h];
 	}
 	if (best == NULL) {
@@ -173,7 +174,7 @@ no_room(struct placer *pl, const struct xdc_vm *vm, uint32_t sla)
 	    sla != NO_INDEX ? p->p_cfg->cfg_slas[sla].s_name : "",
 	    sla != NO_INDEX ? " leaves it (spread: host)" : "",
 	    host_free(best) == UNBOUNDED ? "unbounded"
-					 : size_str(p, host_free(best)),
+	                                 : size_str(p, host_free(best)),
 	    best->ph_name);
 }
 
@@ -202,20 +203,23 @@ place_pinned(struct placer *pl)
 			continue; /* the loader reported it */
 		sla = spread_sla(cfg, vm);
 		ph = &pl->pl_hosts[h];
-		if (sla != NO_INDEX && pl->pl_spread_used[sla * pl->pl_nhosts + h]
-		    && pl->pl_nhosts > 1)
+		if (sla != NO_INDEX &&
+		    pl->pl_spread_used[sla * pl->pl_nhosts + h] &&
+		    pl->pl_nhosts > 1)
 			plan_error(p, &vm->vm_loc[VM_F_HOST],
 			    "sla %s: spread host: VM %s is pinned to %s, which "
 			    "already holds another VM of the SLA",
-			    cfg->cfg_slas[sla].s_name, vm->vm_name, ph->ph_name);
+			    cfg->cfg_slas[sla].s_name, vm->vm_name,
+			    ph->ph_name);
 		take(pl, i, (uint32_t)h, pl->pl_nhosts > 1 ? sla : NO_INDEX);
 	}
 	for (h = 0; h < pl->pl_nhosts; h++) {
 		ph = &pl->pl_hosts[h];
 		if (ph->ph_mem != UNBOUNDED && ph->ph_used > ph->ph_mem)
 			plan_error(p,
-			    cfg->cfg_nhosts ? &cfg->cfg_hosts[h].h_loc[HOST_F_NAME]
-					    : NULL,
+			    cfg->cfg_nhosts
+			        ? &cfg->cfg_hosts[h].h_loc[HOST_F_NAME]
+			        : NULL,
 			    "host %s: the VMs on it need %s; it offers %s, %s "
 			    "short",
 			    ph->ph_name, size_str(p, ph->ph_used),
@@ -250,9 +254,8 @@ set_bounds(struct placer *pl)
 			weights += weighted ? pl->pl_hosts[i].ph_mem : 1;
 	for (i = 0; i < pl->pl_nhosts; i++) {
 		w = weighted ? pl->pl_hosts[i].ph_mem : 1;
-		pl->pl_hosts[i].ph_bound = weights > 0
-		    ? (uint64_t)(total * w * 5 / (weights * 4))
-		    : 0;
+		pl->pl_hosts[i].ph_bound =
+		    weights > 0 ? (uint64_t)(total * w * 5 / (weights * 4)) : 0;
 	}
 }
 
@@ -371,8 +374,8 @@ vm_mem_desc(const void *a, const void *b, void *arg)
 
 	if (cfg->cfg_vms[x].vm_memory != cfg->cfg_vms[y].vm_memory)
 		return cfg->cfg_vms[x].vm_memory > cfg->cfg_vms[y].vm_memory
-		    ? -1
-		    : 1;
+		           ? -1
+		           : 1;
 	return x < y ? -1 : x > y;
 }
 
@@ -409,7 +412,7 @@ nk_scenario(struct nk *nk)
 				big = h;
 			if ((spread && nk->nk_holds[h]) ||
 			    (pl->pl_hosts[h].ph_cpus &&
-				vm->vm_max_vcpus > pl->pl_hosts[h].ph_cpus) ||
+			        vm->vm_max_vcpus > pl->pl_hosts[h].ph_cpus) ||
 			    nk->nk_free[h] < vm->vm_memory)
 				continue;
 			if (best == pl->pl_nhosts ||
@@ -421,16 +424,18 @@ nk_scenario(struct nk *nk)
 			    "sla %s: if host %s fails, %s (%s) fits nowhere: "
 			    "largest free is %s on %s%s",
 			    s->s_name,
-			    pl->pl_hosts[pl->pl_vm_host[nk->nk_vict[i]]].ph_name,
+			    pl->pl_hosts[pl->pl_vm_host[nk->nk_vict[i]]]
+			        .ph_name,
 			    vm->vm_name, size_str(p, vm->vm_memory),
-			    big == pl->pl_nhosts	       ? "nothing"
-			    : nk->nk_free[big] == UNBOUNDED ? "unbounded"
-			    : size_str(p, nk->nk_free[big]),
+			    big == pl->pl_nhosts ? "nothing"
+			    : nk->nk_free[big] == UNBOUNDED
+			        ? "unbounded"
+			        : size_str(p, nk->nk_free[big]),
 			    big == pl->pl_nhosts ? "any host"
-						 : pl->pl_hosts[big].ph_name,
+			                         : pl->pl_hosts[big].ph_name,
 			    spread ? " that holds none of its VMs (spread: "
-				     "host)"
-				   : "");
+			             "host)"
+			           : "");
 			return -1;
 		}
 		if (nk->nk_free[best] != UNBOUNDED)
@@ -521,8 +526,8 @@ check_failures(struct placer *pl)
 		for (h = 0; h < nh; h++)
 			order[h] = (uint32_t)h;
 		for (i = 1; i < nh; i++)
-			for (h = i; h > 0 &&
-			     nk.nk_load[order[h]] > nk.nk_load[order[h - 1]];
+			for (h = i; h > 0 && nk.nk_load[order[h]] >
+			                         nk.nk_load[order[h - 1]];
 			     h--) {
 				uint32_t tmp = order[h];
 				order[h] = order[h - 1];
@@ -624,8 +629,8 @@ place_vms(struct xdc_plan *p)
 			pl.pl_hosts[i].ph_active =
 			    cfg->cfg_hosts[i].h_state == XDC_HOST_ACTIVE;
 			pl.pl_hosts[i].ph_mem = cfg->cfg_hosts[i].h_memory
-			    ? cfg->cfg_hosts[i].h_memory
-			    : UNBOUNDED;
+			                            ? cfg->cfg_hosts[i].h_memory
+			                            : UNBOUNDED;
 			pl.pl_hosts[i].ph_cpus = cfg->cfg_hosts[i].h_cpus;
 		}
 	} else {
@@ -649,14 +654,14 @@ place_vms(struct xdc_plan *p)
 		check_observed_fit(&pl);
 	}
 
-	p->p_place = xdc_arena_alloc(p->p_arena,
-	    (cfg->cfg_nvms + 1) * sizeof(*p->p_place));
-	p->p_place_obs = xdc_arena_alloc(p->p_arena,
-	    (cfg->cfg_nvms + 1) * sizeof(*p->p_place_obs));
+	p->p_place = xdc_arena_alloc(
+	    p->p_arena, (cfg->cfg_nvms + 1) * sizeof(*p->p_place));
+	p->p_place_obs = xdc_arena_alloc(
+	    p->p_arena, (cfg->cfg_nvms + 1) * sizeof(*p->p_place_obs));
 	for (i = 0; i < cfg->cfg_nvms; i++) {
 		p->p_place[i] = pl.pl_vm_host[i] == NO_INDEX
-		    ? NULL
-		    : pl.pl_hosts[pl.pl_vm_host[i]].ph_name;
+		                    ? NULL
+		                    : pl.pl_hosts[pl.pl_vm_host[i]].ph_name;
 		p->p_place_obs[i] = NO_INDEX;
 		if (p->p_place[i] != NULL &&
 		    (oh = xdc_observed_host(p->p_obs, p->p_place[i])) != NULL)

@@ -14,15 +14,15 @@
 /* ---- Small helpers shared by the planner ------------------------------ */
 
 struct paction *
-plan_add(struct xdc_plan *p, enum xdc_op op, enum xdc_obj_kind kind,
-    uint32_t host)
+plan_add(
+    struct xdc_plan *p, enum xdc_op op, enum xdc_obj_kind kind, uint32_t host)
 {
 	struct paction *a;
 
 	if (p->p_nall == p->p_capall) {
 		p->p_capall = p->p_capall ? p->p_capall * 2 : 64;
-		p->p_all = xdc_reallocarray(p->p_all, p->p_capall,
-		    sizeof(*p->p_all));
+		p->p_all =
+		    xdc_reallocarray(p->p_all, p->p_capall, sizeof(*p->p_all));
 	}
 	a = &p->p_all[p->p_nall++];
 	memset(a, 0, sizeof(*a));
@@ -37,8 +37,8 @@ plan_add(struct xdc_plan *p, enum xdc_op op, enum xdc_obj_kind kind,
 const char *
 plan_where(const struct xdc_plan *p, const struct xdc_loc *loc)
 {
-	return xdc_arena_printf(p->p_arena, "%s:%u",
-	    p->p_cfg->cfg_files[loc->file], loc->line);
+	return xdc_arena_printf(
+	    p->p_arena, "%s:%u", p->p_cfg->cfg_files[loc->file], loc->line);
 }
 
 void
@@ -83,7 +83,8 @@ plan_spec_hash(const struct xdc_vm *vm)
 	for (i = 0; i < vm->vm_ndisks; i++) {
 		h = hash_field(h, vm->vm_disks[i].d_target);
 		h = hash_field(h, vm->vm_disks[i].d_vdev);
-		h = hash_field(h, xdc_disk_format_name(vm->vm_disks[i].d_format));
+		h = hash_field(
+		    h, xdc_disk_format_name(vm->vm_disks[i].d_format));
 		h = hash_field(h, vm->vm_disks[i].d_readonly ? "ro" : "rw");
 	}
 	return h;
@@ -99,14 +100,14 @@ resolve_specs(struct xdc_plan *p)
 	const struct xdc_vm *vm;
 	size_t i, j;
 
-	p->p_specs = xdc_arena_zalloc(p->p_arena,
-	    (cfg->cfg_nvms + 1) * sizeof(*p->p_specs));
+	p->p_specs = xdc_arena_zalloc(
+	    p->p_arena, (cfg->cfg_nvms + 1) * sizeof(*p->p_specs));
 	for (i = 0; i < cfg->cfg_nvms; i++) {
 		vm = &cfg->cfg_vms[i];
 		ds = &p->p_specs[i];
 		ds->ds_vm = vm;
-		ds->ds_bridges = xdc_arena_alloc(p->p_arena,
-		    (vm->vm_nnics + 1) * sizeof(*ds->ds_bridges));
+		ds->ds_bridges = xdc_arena_alloc(
+		    p->p_arena, (vm->vm_nnics + 1) * sizeof(*ds->ds_bridges));
 		for (j = 0; j < vm->vm_nnics; j++)
 			ds->ds_bridges[j] =
 			    cfg->cfg_networks[vm->vm_nics[j].nic_net].n_bridge;
@@ -199,7 +200,7 @@ wire(struct xdc_plan *p, struct paction **v, size_t n)
 		a = v[i];
 		if (a->pa_group == G_NET_UP && a->pa_net != NULL)
 			net_up[a->pa_host * nnets +
-			    (size_t)(a->pa_net - cfg->cfg_networks)] =
+			       (size_t)(a->pa_net - cfg->cfg_networks)] =
 			    (uint32_t)i;
 		if (a->pa_group == G_VM_DOWN) {
 			if (down_first[a->pa_host] == NO_INDEX)
@@ -213,10 +214,10 @@ wire(struct xdc_plan *p, struct paction **v, size_t n)
 		vm = a->pa_vm;
 		if (a->pa.a_kind == XDC_OBJ_VM && vm != NULL &&
 		    (a->pa_group == G_VM_UP ||
-			(a->pa_changes & CH_BIT(CH_NICS)))) {
+		        (a->pa_changes & CH_BIT(CH_NICS)))) {
 			for (j = 0; j < vm->vm_nnics; j++) {
 				k = net_up[a->pa_host * nnets +
-				    vm->vm_nics[j].nic_net];
+				           vm->vm_nics[j].nic_net];
 				if (k != NO_INDEX) {
 					/* One dependency per network. */
 					size_t d;
@@ -228,7 +229,8 @@ wire(struct xdc_plan *p, struct paction **v, size_t n)
 				}
 			}
 		}
-		if (a->pa_group == G_VM_UP && down_first[a->pa_host] != NO_INDEX)
+		if (a->pa_group == G_VM_UP &&
+		    down_first[a->pa_host] != NO_INDEX)
 			for (k = down_first[a->pa_host];
 			     k <= down_last[a->pa_host]; k++)
 				if (v[k]->pa_group == G_VM_DOWN &&
@@ -290,7 +292,7 @@ split_deferred(struct xdc_plan *p, struct paction **v, size_t n)
 				    "waits for the deferred %s of %s %s",
 				    xdc_op_name(v[a->pa_deps[j]]->pa.a_op),
 				    xdc_obj_kind_name(
-					v[a->pa_deps[j]]->pa.a_kind),
+				        v[a->pa_deps[j]]->pa.a_kind),
 				    v[a->pa_deps[j]]->pa.a_name);
 		}
 		if (a->pa_hold != NULL) {
@@ -333,8 +335,9 @@ plan_compute(const struct xdc_config *cfg, const struct xdc_observed *obs,
 	resolve_specs(p);
 	for (i = 0; i < obs->obs_nhosts; i++)
 		if (cfg->cfg_nhosts == 0
-			? !strcmp(obs->obs_hosts[i].oh_name, XDC_LOCAL_HOST)
-			: xdc_config_host(cfg, obs->obs_hosts[i].oh_name) != NULL)
+		        ? !strcmp(obs->obs_hosts[i].oh_name, XDC_LOCAL_HOST)
+		        : xdc_config_host(cfg, obs->obs_hosts[i].oh_name) !=
+		              NULL)
 			break;
 	/* Planning for none of what we see would say "no changes" falsely. */
 	if (obs->obs_nhosts > 0 && i == obs->obs_nhosts)
@@ -343,15 +346,16 @@ plan_compute(const struct xdc_config *cfg, const struct xdc_observed *obs,
 		    "does not declare%s",
 		    obs->obs_nhosts == 1 ? "" : "s", obs->obs_hosts[0].oh_name,
 		    obs->obs_nhosts == 1 ? "" : ", ...",
-		    cfg->cfg_nhosts == 0 ? " (without Hosts, it manages one "
-					   "host named local)"
-					 : "; say which host this is with --host");
+		    cfg->cfg_nhosts == 0
+		        ? " (without Hosts, it manages one "
+		          "host named local)"
+		        : "; say which host this is with --host");
 	place_vms(p);
 	if (xdc_diags_count(diags) > before)
 		goto out;
 
-	p->p_moved_from = xdc_arena_zalloc(p->p_arena,
-	    (cfg->cfg_nvms + 1) * sizeof(*p->p_moved_from));
+	p->p_moved_from = xdc_arena_zalloc(
+	    p->p_arena, (cfg->cfg_nvms + 1) * sizeof(*p->p_moved_from));
 	for (i = 0; i < obs->obs_nhosts; i++) {
 		diff_networks(p, (uint32_t)i);
 		diff_vms(p, (uint32_t)i);

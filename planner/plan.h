@@ -22,8 +22,8 @@
 struct xdc_plan;
 
 struct plan_opts {
-	time_t po_now;		 /* for maintenance windows */
-	const char *po_commit;	 /* the git commit planned, or NULL */
+	time_t po_now;         /* for maintenance windows */
+	const char *po_commit; /* the git commit planned, or NULL */
 };
 
 /*

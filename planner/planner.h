@@ -41,17 +41,17 @@ enum chg {
 	CH__COUNT
 };
 
-#define CH_BIT(c) (1u << (c))
+#define CH_BIT(c)     (1u << (c))
 #define CH_BUILD_MASK (CH_BIT(CH_SPEC + 1) - 1)
 
 /* The order actions run in (SPEC §4): networks up, VMs down, VMs up, ... */
 enum group {
-	G_NET_UP,      /* network create, update */
-	G_VM_DOWN,     /* destroy, stop: frees memory before creates */
-	G_VM_UP,       /* create, replace, start, restart */
-	G_VM_UPDATE,   /* in-place updates */
-	G_VM_STATE,    /* pause, unpause */
-	G_NET_DOWN,    /* network destroy, after the VMs left it */
+	G_NET_UP,    /* network create, update */
+	G_VM_DOWN,   /* destroy, stop: frees memory before creates */
+	G_VM_UP,     /* create, replace, start, restart */
+	G_VM_UPDATE, /* in-place updates */
+	G_VM_STATE,  /* pause, unpause */
+	G_NET_DOWN,  /* network destroy, after the VMs left it */
 };
 
 #define NO_INDEX UINT32_MAX
@@ -110,11 +110,11 @@ struct xdc_plan {
 };
 
 /* plan.c */
-struct paction *plan_add(struct xdc_plan *, enum xdc_op, enum xdc_obj_kind,
-    uint32_t host);
+struct paction *plan_add(
+    struct xdc_plan *, enum xdc_op, enum xdc_obj_kind, uint32_t host);
 const char *plan_where(const struct xdc_plan *, const struct xdc_loc *);
-void plan_error(struct xdc_plan *, const struct xdc_loc *, const char *fmt,
-    ...) __attribute__((format(printf, 3, 4)));
+void plan_error(struct xdc_plan *, const struct xdc_loc *, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* place.c: fills p_place; reports what cannot fit. */
 int place_vms(struct xdc_plan *);

@@ -43,7 +43,7 @@ sla_window_open(const struct xdc_window *w, time_t t, time_t *opens)
 			if (!(w->w_days & (1u << ((wday + i) % 7))))
 				continue;
 			start = midnight + (time_t)i * DAY +
-			    (time_t)w->w_start * 60;
+			        (time_t)w->w_start * 60;
 			if (start > t) {
 				*opens = start;
 				break;
@@ -144,7 +144,8 @@ sla_hold(struct xdc_plan *p)
 		up[si] += run[i];
 	}
 	for (si = 0; si < cfg->cfg_nslas; si++)
-		budget[si] = (long)up[si] - (long)cfg->cfg_slas[si].s_min_running;
+		budget[si] =
+		    (long)up[si] - (long)cfg->cfg_slas[si].s_min_running;
 	for (i = 0; i < p->p_nall; i++) {
 		a = &p->p_all[i];
 		if (a->pa_hold != NULL || a->pa_vm == NULL ||

@@ -10,17 +10,19 @@
 
 #include "reconciler/cli.h"
 
-#define COMMON_OPTIONS                                                        \
-	"common options:\n"                                                   \
-	"  --driver xen|sim     where domains go (default: xen where /proc/xen " \
-	"or /dev/xen exists, else sim)\n"                                                 \
-	"  --net netlink|sim    where Networks go\n"                          \
-	"  --git URL|DIR --ref REF\n"                                         \
-	"                       read the configuration from a git commit\n"   \
-	"  --host NAME          which host this agent is\n"                   \
-	"  --state FILE         the sim driver's pool (default .xdc/sim.json)\n" \
-	"  --state-dir DIR      status, metrics, lock and git cache\n"        \
-	"  -v, -q               more, less logging\n"                         \
+#define COMMON_OPTIONS                                                         \
+	"common options:\n"                                                    \
+	"  --driver xen|sim     where domains go (default: xen where "         \
+	"/proc/xen "                                                           \
+	"or /dev/xen exists, else sim)\n"                                      \
+	"  --net netlink|sim    where Networks go\n"                           \
+	"  --git URL|DIR --ref REF\n"                                          \
+	"                       read the configuration from a git commit\n"    \
+	"  --host NAME          which host this agent is\n"                    \
+	"  --state FILE         the sim driver's pool (default "               \
+	".xdc/sim.json)\n"                                                     \
+	"  --state-dir DIR      status, metrics, lock and git cache\n"         \
+	"  -v, -q               more, less logging\n"                          \
 	"  -h, --help           this help\n"
 
 const struct xdc_cmd xdc_cmds[] = {
@@ -38,7 +40,8 @@ const struct xdc_cmd xdc_cmds[] = {
 	    "apply [PATH] [--dry-run] [--max-destroy N] [--force]",
 	    "make the pool match the configuration",
 	    "  --dry-run            plan and print, change nothing\n"
-	    "  --max-destroy N      refuse a plan destroying more than N managed "
+	    "  --max-destroy N      refuse a plan destroying more than N "
+	    "managed "
 	    "VMs\n"
 	    "                       (default: 25% of them, at least 1)\n"
 	    "  --force              apply past --max-destroy\n" },
@@ -51,7 +54,8 @@ const struct xdc_cmd xdc_cmds[] = {
 	    "  --interval DURATION  resync (and fetch, with --git) every "
 	    "DURATION:\n"
 	    "                       60s by default; or 500ms, 5m, 1h, ...\n"
-	    "  --max-destroy N      refuse a plan destroying more than N managed "
+	    "  --max-destroy N      refuse a plan destroying more than N "
+	    "managed "
 	    "VMs\n"
 	    "                       (default: 25% of them, at least 1)\n"
 	    "  --force              apply past --max-destroy\n"
@@ -59,7 +63,8 @@ const struct xdc_cmd xdc_cmds[] = {
 	    "domain that\n"
 	    "appears or dies; SIGTERM finishes the action in flight and exits "
 	    "0. It writes\n"
-	    "STATE_DIR/status.json and STATE_DIR/metrics.prom; one instance per "
+	    "STATE_DIR/status.json and STATE_DIR/metrics.prom; one instance "
+	    "per "
 	    "state\n"
 	    "directory. Logs are logfmt lines on stderr.\n" },
 	{ "status", cmd_status, 0, "status [--json]",
@@ -81,7 +86,8 @@ const struct xdc_cmd xdc_cmds[] = {
 	    "  fail OP NAME [--times N]   the next N (default 1) OP actions on "
 	    "NAME fail\n"
 	    "  add-unmanaged NAME --memory SIZE [--host H]\n"
-	    "                             a domain xdc does not own appears\n" },
+	    "                             a domain xdc does not own "
+	    "appears\n" },
 	{ "version", cmd_version, 0, "version", "print xdc's version", "" },
 	{ NULL, NULL, 0, NULL, NULL, NULL },
 };
@@ -174,17 +180,20 @@ cli_parse(struct cli *cli, int argc, char **argv, const char *shortopts,
 			break;
 		case OPT_DRIVER:
 			if (strcmp(optarg, "xen") && strcmp(optarg, "sim")) {
-				fprintf(stderr, "%s: --driver: expected xen or "
-						"sim, got \"%s\"\n",
+				fprintf(stderr,
+				    "%s: --driver: expected xen or "
+				    "sim, got \"%s\"\n",
 				    cli->cl_prog, optarg);
 				return -1;
 			}
 			cli->cl_driver = optarg;
 			break;
 		case OPT_NET:
-			if (strcmp(optarg, "netlink") && strcmp(optarg, "sim")) {
-				fprintf(stderr, "%s: --net: expected netlink "
-						"or sim, got \"%s\"\n",
+			if (strcmp(optarg, "netlink") &&
+			    strcmp(optarg, "sim")) {
+				fprintf(stderr,
+				    "%s: --net: expected netlink "
+				    "or sim, got \"%s\"\n",
 				    cli->cl_prog, optarg);
 				return -1;
 			}

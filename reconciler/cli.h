@@ -9,16 +9,16 @@
 #include <time.h>
 
 struct cli {
-	const char *cl_prog;	   /* "xdc" */
+	const char *cl_prog; /* "xdc" */
 	const struct xdc_cmd *cl_cmd;
-	int cl_verbose;		   /* -1 quiet, 0 normal, 1.. verbose */
-	const char *cl_driver;	   /* --driver */
-	const char *cl_net;	   /* --net */
-	const char *cl_git;	   /* --git */
-	const char *cl_ref;	   /* --ref */
-	const char *cl_host;	   /* --host */
-	const char *cl_state;	   /* --state */
-	const char *cl_state_dir;  /* --state-dir */
+	int cl_verbose;           /* -1 quiet, 0 normal, 1.. verbose */
+	const char *cl_driver;    /* --driver */
+	const char *cl_net;       /* --net */
+	const char *cl_git;       /* --git */
+	const char *cl_ref;       /* --ref */
+	const char *cl_host;      /* --host */
+	const char *cl_state;     /* --state */
+	const char *cl_state_dir; /* --state-dir */
 };
 
 struct xdc_cmd {
@@ -33,8 +33,8 @@ struct xdc_cmd {
 extern const struct xdc_cmd xdc_cmds[];
 
 /* Exit codes (SPEC §5). */
-#define XDC_EXIT_OK 0
-#define XDC_EXIT_ERROR 1
+#define XDC_EXIT_OK      0
+#define XDC_EXIT_ERROR   1
 #define XDC_EXIT_CHANGES 2
 
 int cli_main(int argc, char **argv);
@@ -47,9 +47,9 @@ int cli_main(int argc, char **argv);
  */
 struct option;
 int cli_parse(struct cli *, int argc, char **argv, const char *shortopts,
-    const struct option *longopts, int (*fn)(struct cli *, int, const char *,
-					void *),
-    void *arg, const char **args, int max_args);
+    const struct option *longopts,
+    int (*fn)(struct cli *, int, const char *, void *), void *arg,
+    const char **args, int max_args);
 
 void cli_usage(const struct cli *, FILE *);
 void cli_log(const struct cli *, const char *fmt, ...)
@@ -63,8 +63,8 @@ void cli_log(const struct cli *, const char *fmt, ...)
  */
 struct xdc_config;
 struct xdc_driver;
-int cli_open_driver(struct cli *, const struct xdc_config *,
-    struct xdc_driver **out);
+int cli_open_driver(
+    struct cli *, const struct xdc_config *, struct xdc_driver **out);
 /* The host this agent is: --host, else local, or the hostname when the
  * configuration declares Hosts (SPEC §5). Borrowed. */
 const char *cli_host_name(struct cli *, const struct xdc_config *);

@@ -20,7 +20,7 @@
 #include "schema/arena.h"
 #include "schema/error.h"
 
-#define CLI_SIM_DIR ".xdc"
+#define CLI_SIM_DIR  ".xdc"
 #define CLI_SIM_PATH CLI_SIM_DIR "/sim.json"
 
 /* The first of Xen's device files that exists, or NULL. */
@@ -80,20 +80,21 @@ compose_observe(struct xdc_driver *drv, struct xdc_observed **out)
 		to->oh_nnetworks = 0;
 		if (from == NULL || from->oh_nnetworks == 0)
 			continue;
-		v = xdc_arena_alloc(obs->obs_arena,
-		    from->oh_nnetworks * sizeof(*v));
+		v = xdc_arena_alloc(
+		    obs->obs_arena, from->oh_nnetworks * sizeof(*v));
 		for (i = 0; i < from->oh_nnetworks; i++) {
 			v[i] = from->oh_networks[i];
 			v[i].on_name = from->oh_networks[i].on_name
-			    ? xdc_arena_strdup(obs->obs_arena,
-				  from->oh_networks[i].on_name)
-			    : NULL;
-			v[i].on_bridge = xdc_arena_strdup(obs->obs_arena,
-			    from->oh_networks[i].on_bridge);
-			v[i].on_uplink = from->oh_networks[i].on_uplink
-			    ? xdc_arena_strdup(obs->obs_arena,
-				  from->oh_networks[i].on_uplink)
-			    : NULL;
+			                   ? xdc_arena_strdup(obs->obs_arena,
+			                         from->oh_networks[i].on_name)
+			                   : NULL;
+			v[i].on_bridge = xdc_arena_strdup(
+			    obs->obs_arena, from->oh_networks[i].on_bridge);
+			v[i].on_uplink =
+			    from->oh_networks[i].on_uplink
+			        ? xdc_arena_strdup(obs->obs_arena,
+			              from->oh_networks[i].on_uplink)
+			        : NULL;
 		}
 		to->oh_networks = v;
 		to->oh_nnetworks = from->oh_nnetworks;
@@ -142,8 +143,8 @@ compose_apply(struct xdc_driver *drv, const struct xdc_action *a)
 }
 
 static int
-compose_submit(struct xdc_driver *drv, const struct xdc_action *a,
-    uint64_t token)
+compose_submit(
+    struct xdc_driver *drv, const struct xdc_action *a, uint64_t token)
 {
 	struct compose *c = (struct compose *)drv;
 	struct xdc_driver *d = route(c, a);
@@ -151,10 +152,10 @@ compose_submit(struct xdc_driver *drv, const struct xdc_action *a,
 	if (d->submit != NULL)
 		return d->submit(d, a, token);
 	/* A driver without submit works at once; wait() reports it. */
-	c->c_done_tok = xdc_reallocarray(c->c_done_tok, c->c_ndone + 1,
-	    sizeof(*c->c_done_tok));
-	c->c_done_rc = xdc_reallocarray(c->c_done_rc, c->c_ndone + 1,
-	    sizeof(*c->c_done_rc));
+	c->c_done_tok = xdc_reallocarray(
+	    c->c_done_tok, c->c_ndone + 1, sizeof(*c->c_done_tok));
+	c->c_done_rc = xdc_reallocarray(
+	    c->c_done_rc, c->c_ndone + 1, sizeof(*c->c_done_rc));
 	c->c_done_tok[c->c_ndone] = token;
 	c->c_done_rc[c->c_ndone] = d->apply(d, a);
 	c->c_ndone++;
@@ -250,8 +251,8 @@ cli_host_name(struct cli *cli, const struct xdc_config *cfg)
 }
 
 int
-cli_open_driver(struct cli *cli, const struct xdc_config *cfg,
-    struct xdc_driver **out)
+cli_open_driver(
+    struct cli *cli, const struct xdc_config *cfg, struct xdc_driver **out)
 {
 	/* A loop may open the driver more than once; say the choice once. */
 	static int said;
@@ -264,8 +265,9 @@ cli_open_driver(struct cli *cli, const struct xdc_config *cfg,
 	if (driver == NULL) {
 		driver = xen_present() != NULL ? "xen" : "sim";
 		if (!strcmp(driver, "sim") && !said) {
-			cli_log(cli, "no Xen here (no /proc/xen or /dev/xen): "
-				     "using the simulated pool %s",
+			cli_log(cli,
+			    "no Xen here (no /proc/xen or /dev/xen): "
+			    "using the simulated pool %s",
 			    path != NULL ? path : CLI_SIM_PATH);
 			said = 1;
 		}
@@ -280,8 +282,8 @@ cli_open_driver(struct cli *cli, const struct xdc_config *cfg,
 		if (path == NULL) {
 			path = CLI_SIM_PATH;
 			if (mkdir(CLI_SIM_DIR, 0755) < 0 && errno != EEXIST) {
-				rc = xdc_error_sys(XDC_ERR, "cannot create %s",
-				    CLI_SIM_DIR);
+				rc = xdc_error_sys(
+				    XDC_ERR, "cannot create %s", CLI_SIM_DIR);
 				goto out;
 			}
 		}
@@ -302,8 +304,8 @@ cli_open_driver(struct cli *cli, const struct xdc_config *cfg,
 	if (!strcmp(net, "sim")) {
 		if (strcmp(driver, "sim") != 0) {
 			rc = xdc_error(XDC_ERR, "--net sim goes with --driver "
-						"sim: the simulated pool keeps "
-						"the networks");
+			                        "sim: the simulated pool keeps "
+			                        "the networks");
 			goto out;
 		}
 		*out = dom;

@@ -93,8 +93,8 @@ cmd_apply(struct cli *cli, int argc, char **argv)
 	size_t n, managed, destroys, limit, c[EXEC_HELD + 1], undone;
 	int rc, exit_code = XDC_EXIT_ERROR;
 
-	if ((rc = cli_parse(cli, argc, argv, NULL, longopts, apply_opt, &aa,
-		 &path, 1)))
+	if ((rc = cli_parse(
+	         cli, argc, argv, NULL, longopts, apply_opt, &aa, &path, 1)))
 		return rc > 0 ? XDC_EXIT_OK : XDC_EXIT_ERROR;
 	if (cli_make_plan(cli, path, &s) != 0)
 		return XDC_EXIT_ERROR;
@@ -110,7 +110,7 @@ cmd_apply(struct cli *cli, int argc, char **argv)
 	managed = plan_managed_vms(s.cs_plan);
 	destroys = plan_vm_destroys(s.cs_plan);
 	limit = aa.aa_max_destroy >= 0 ? (size_t)aa.aa_max_destroy
-					: (managed / 4 > 0 ? managed / 4 : 1);
+	                               : (managed / 4 > 0 ? managed / 4 : 1);
 	if (destroys > limit && !aa.aa_force) {
 		fprintf(stderr,
 		    "%s: the plan destroys %zu of %zu managed VMs, more than "

@@ -170,8 +170,8 @@ cmd_plan(struct cli *cli, int argc, char **argv)
 	const char *path = ".";
 	int rc;
 
-	if ((rc = cli_parse(cli, argc, argv, NULL, longopts, plan_opt, &pa,
-		 &path, 1)))
+	if ((rc = cli_parse(
+	         cli, argc, argv, NULL, longopts, plan_opt, &pa, &path, 1)))
 		return rc > 0 ? XDC_EXIT_OK : XDC_EXIT_ERROR;
 	if (cli_make_plan(cli, path, &s) != 0)
 		return XDC_EXIT_ERROR;
@@ -184,7 +184,7 @@ cmd_plan(struct cli *cli, int argc, char **argv)
 		return XDC_EXIT_ERROR;
 	}
 	rc = pa.pa_detailed && plan_count(s.cs_plan) > 0 ? XDC_EXIT_CHANGES
-							 : XDC_EXIT_OK;
+	                                                 : XDC_EXIT_OK;
 	cli_session_free(&s);
 	return rc;
 }

@@ -38,8 +38,8 @@ print_host(FILE *fp, const struct xdc_obs_host *h)
 		if ((int)strlen(h->oh_domains[i].od_name) > w)
 			w = (int)strlen(h->oh_domains[i].od_name);
 	/* MiB, as xl prints memory, so the header adds up with the table. */
-	fprintf(fp, "%s: %llu MiB memory, %llu MiB free, %u CPUs\n",
-	    h->oh_name, (unsigned long long)(h->oh_memory / MIB),
+	fprintf(fp, "%s: %llu MiB memory, %llu MiB free, %u CPUs\n", h->oh_name,
+	    (unsigned long long)(h->oh_memory / MIB),
 	    (unsigned long long)(h->oh_free_memory / MIB), h->oh_cpus);
 	fprintf(fp, "%-*s %5s %9s %5s %-8s %6s %4s %s\n", w, "Name", "ID",
 	    "Mem(MiB)", "VCPUs", "State", "Weight", "Cap", "Managed");
@@ -74,20 +74,20 @@ json_domain(const struct xdc_obs_domain *d)
 	for (i = 0; i < d->od_nnics; i++)
 		json_array_append_new(nics,
 		    json_pack("{s:s, s:s}", "bridge", d->od_nics[i].on_bridge,
-			"mac", xdc_mac_fmt(d->od_nics[i].on_mac, mac)));
+		        "mac", xdc_mac_fmt(d->od_nics[i].on_mac, mac)));
 	if (json_array_size(nics) != d->od_nnics) {
 		json_decref(nics);
 		return NULL;
 	}
 	return json_pack("{s:s, s:I, s:s, s:I, s:I, s:I, s:I, s:{s:I, s:I}, "
-			 "s:b, s:b, s:o}",
+	                 "s:b, s:b, s:o}",
 	    "name", d->od_name, "domid", (json_int_t)d->od_domid, "state",
-	    xdc_dom_state_name(d->od_state), "memory",
-	    (json_int_t)d->od_memory, "max_memory",
-	    (json_int_t)d->od_max_memory, "vcpus", (json_int_t)d->od_vcpus,
-	    "max_vcpus", (json_int_t)d->od_max_vcpus, "cpu", "weight",
-	    (json_int_t)d->od_weight, "cap", (json_int_t)d->od_cap, "managed",
-	    d->od_managed, "protect", d->od_protect, "nics", nics);
+	    xdc_dom_state_name(d->od_state), "memory", (json_int_t)d->od_memory,
+	    "max_memory", (json_int_t)d->od_max_memory, "vcpus",
+	    (json_int_t)d->od_vcpus, "max_vcpus", (json_int_t)d->od_max_vcpus,
+	    "cpu", "weight", (json_int_t)d->od_weight, "cap",
+	    (json_int_t)d->od_cap, "managed", d->od_managed, "protect",
+	    d->od_protect, "nics", nics);
 }
 
 static json_t *
@@ -103,8 +103,8 @@ json_host(const struct xdc_obs_host *h)
 		n = &h->oh_networks[i];
 		json_array_append_new(nets,
 		    json_pack("{s:s?, s:s, s:I, s:b, s:b}", "name", n->on_name,
-			"bridge", n->on_bridge, "mtu", (json_int_t)n->on_mtu,
-			"up", n->on_up, "managed", n->on_managed));
+		        "bridge", n->on_bridge, "mtu", (json_int_t)n->on_mtu,
+		        "up", n->on_up, "managed", n->on_managed));
 	}
 	if (json_array_size(doms) != h->oh_ndomains ||
 	    json_array_size(nets) != h->oh_nnetworks) {
@@ -130,7 +130,7 @@ print_json(FILE *fp, const struct xdc_observed *obs)
 	if (json_array_size(hosts) != obs->obs_nhosts) {
 		json_decref(hosts);
 		rc = xdc_error(XDC_ERR, "cannot encode the observed state as "
-					"JSON (a name that is not UTF-8?)");
+		                        "JSON (a name that is not UTF-8?)");
 		goto out;
 	}
 	/* Keys stay in insertion order: the order SPEC §5 lists them in. */
@@ -207,7 +207,7 @@ cmd_show(struct cli *cli, int argc, char **argv)
 	int rc, json = 0, exit_code = XDC_EXIT_ERROR;
 
 	if ((rc = cli_parse(cli, argc, argv, NULL, show_longopts, show_opt,
-		 &json, NULL, 0)))
+	         &json, NULL, 0)))
 		return rc > 0 ? XDC_EXIT_OK : XDC_EXIT_ERROR;
 	if (cli_open_driver(cli, NULL, &drv) != 0) {
 		fprintf(stderr, "%s: %s\n", cli->cl_prog, xdc_error_last());

@@ -23,7 +23,7 @@
 struct sim_opts {
 	const char *so_times;  /* --times, as given */
 	const char *so_memory; /* --memory, as given */
-	int so_json;	       /* --json */
+	int so_json;           /* --json */
 	/* Parsed from the words above by sim_check. */
 	unsigned so_ntimes;
 	uint64_t so_bytes;
@@ -91,8 +91,8 @@ sub_fail(struct cli *cli, struct xdc_driver *drv, const char **args,
 	if (o->so_ntimes == 0)
 		cli_log(cli, "sim: %s %s no longer fails", args[0], args[1]);
 	else
-		cli_log(cli, "sim: %s %s will fail %u time%s", args[0],
-		    args[1], o->so_ntimes, o->so_ntimes == 1 ? "" : "s");
+		cli_log(cli, "sim: %s %s will fail %u time%s", args[0], args[1],
+		    o->so_ntimes, o->so_ntimes == 1 ? "" : "s");
 	return XDC_EXIT_OK;
 }
 
@@ -157,7 +157,7 @@ sim_parse(struct cli *cli, int argc, char **argv, struct sim_opts *o,
 
 	*npos = 0;
 	if ((rc = cli_parse(cli, argc, argv, NULL, sim_longopts, sim_opt, o,
-		 pos, SIM_ARGS_MAX)))
+	         pos, SIM_ARGS_MAX)))
 		return rc;
 	while (*npos < SIM_ARGS_MAX && pos[*npos] != NULL)
 		(*npos)++;
@@ -175,8 +175,8 @@ sim_check(struct cli *cli, const struct sim_sub *ss, const char **args,
 	if (o->so_times != NULL && strcmp(ss->ss_name, "fail") != 0)
 		return usage_error(cli, "--times goes with fail only");
 	if (o->so_memory != NULL && strcmp(ss->ss_name, "add-unmanaged") != 0)
-		return usage_error(cli,
-		    "--memory goes with add-unmanaged only");
+		return usage_error(
+		    cli, "--memory goes with add-unmanaged only");
 	if (o->so_json && strcmp(ss->ss_name, "show") != 0)
 		return usage_error(cli, "--json goes with show only");
 	if (!strcmp(ss->ss_name, "fail")) {
@@ -184,30 +184,33 @@ sim_check(struct cli *cli, const struct sim_sub *ss, const char **args,
 			if (!strcmp(args[0], xdc_op_name((enum xdc_op)op)))
 				break;
 		if (op == XDC_OP__COUNT)
-			return usage_error(cli, "unknown operation \"%s\" "
-						"(expected create, update, "
-						"replace, destroy, start, "
-						"stop, pause, unpause or "
-						"restart)",
+			return usage_error(cli,
+			    "unknown operation \"%s\" "
+			    "(expected create, update, "
+			    "replace, destroy, start, "
+			    "stop, pause, unpause or "
+			    "restart)",
 			    args[0]);
 		o->so_op = (enum xdc_op)op;
 		o->so_ntimes = 1;
 		if (o->so_times != NULL) {
 			if (xdc_parse_uint(o->so_times, UINT_MAX, &n) != NULL)
-				return usage_error(cli, "--times: expected a "
-							"count, got \"%s\"",
+				return usage_error(cli,
+				    "--times: expected a "
+				    "count, got \"%s\"",
 				    o->so_times);
 			o->so_ntimes = (unsigned)n;
 		}
 	}
 	if (!strcmp(ss->ss_name, "add-unmanaged")) {
 		if (o->so_memory == NULL)
-			return usage_error(cli,
-			    "add-unmanaged needs --memory SIZE");
+			return usage_error(
+			    cli, "add-unmanaged needs --memory SIZE");
 		if (xdc_parse_size(o->so_memory, &o->so_bytes) != NULL ||
 		    o->so_bytes == 0)
-			return usage_error(cli, "--memory: expected a size "
-						"such as 512MiB, got \"%s\"",
+			return usage_error(cli,
+			    "--memory: expected a size "
+			    "such as 512MiB, got \"%s\"",
 			    o->so_memory);
 	}
 	return 0;

@@ -54,8 +54,9 @@ cmd_validate(struct cli *cli, int argc, char **argv)
 		printf("%s", source_name(src));
 	printf(": valid: %zu %s, %zu %s, %zu %s, %zu %s (%zu %s)\n",
 	    cfg->cfg_nhosts, plural(cfg->cfg_nhosts, "host", "hosts"),
-	    cfg->cfg_nnetworks, plural(cfg->cfg_nnetworks, "network", "networks"),
-	    cfg->cfg_nvms, plural(cfg->cfg_nvms, "VM", "VMs"), cfg->cfg_nslas,
+	    cfg->cfg_nnetworks,
+	    plural(cfg->cfg_nnetworks, "network", "networks"), cfg->cfg_nvms,
+	    plural(cfg->cfg_nvms, "VM", "VMs"), cfg->cfg_nslas,
 	    plural(cfg->cfg_nslas, "SLA", "SLAs"), cfg->cfg_nfiles,
 	    plural(cfg->cfg_nfiles, "file", "files"));
 	exit_code = XDC_EXIT_OK;

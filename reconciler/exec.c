@@ -108,7 +108,8 @@ x_loop(struct exec *x)
 				continue;
 			a = plan_action(x->x_plan, i);
 			if (x->x_host != NULL && strcmp(x->x_host, a->a_host)) {
-				set(x, i, EXEC_NOT_OURS, "another host applies it");
+				set(x, i, EXEC_NOT_OURS,
+				    "another host applies it");
 				progress = 1;
 				continue;
 			}
@@ -120,8 +121,8 @@ x_loop(struct exec *x)
 				    "it waits for action %zu, which %s",
 				    blocker + 1,
 				    x->x_st[blocker] == EXEC_NOT_OURS
-					? "another host applies"
-					: "did not complete");
+				        ? "another host applies"
+				        : "did not complete");
 				set(x, i, EXEC_SKIPPED, why);
 				progress = 1;
 				continue;
@@ -152,16 +153,17 @@ x_loop(struct exec *x)
 			return rc;
 		inflight--;
 		if (token >= x->x_n)
-			return xdc_error(XDC_ERR, "the driver finished an action "
-						  "it was not given");
+			return xdc_error(XDC_ERR,
+			    "the driver finished an action "
+			    "it was not given");
 		set(x, token, result == 0 ? EXEC_DONE : EXEC_FAILED,
 		    result == 0 ? NULL : xdc_error_last());
 	}
 }
 
 int
-exec_run(struct xdc_driver *drv, const struct xdc_plan *plan,
-    const char *host, const struct exec_ops *ops, struct exec **out)
+exec_run(struct xdc_driver *drv, const struct xdc_plan *plan, const char *host,
+    const struct exec_ops *ops, struct exec **out)
 {
 	struct exec *x = xdc_calloc(1, sizeof(*x));
 	int rc;

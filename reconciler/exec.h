@@ -19,7 +19,7 @@ enum exec_status {
 	EXEC_RUNNING,
 	EXEC_DONE,
 	EXEC_FAILED,
-	EXEC_SKIPPED, /* a dependency failed, was skipped, or is not ours */
+	EXEC_SKIPPED,  /* a dependency failed, was skipped, or is not ours */
 	EXEC_NOT_OURS, /* another host's agent applies it */
 	EXEC_HELD,     /* the caller held it back (backoff, restart limit) */
 };

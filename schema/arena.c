@@ -14,7 +14,7 @@
 
 #define ARENA_MIN_BLOCK (16 * 1024)
 #define ARENA_MAX_BLOCK (4 * 1024 * 1024)
-#define ARENA_ALIGN alignof(max_align_t)
+#define ARENA_ALIGN     alignof(max_align_t)
 
 struct block {
 	struct block *b_next;
@@ -58,7 +58,8 @@ xdc_arena_reset(struct xdc_arena *a)
 
 	if (a->a_head == NULL)
 		return;
-	/* Keep the newest (largest) block; it is where the next use will fit. */
+	/* Keep the newest (largest) block; it is where the next use will fit.
+	 */
 	for (b = a->a_head->b_next; b != NULL; b = next) {
 		next = b->b_next;
 		free(b);

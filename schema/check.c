@@ -52,7 +52,8 @@ net_bridge_cmp(const void *a, const void *b)
 
 	if (c != 0)
 		return c;
-	return loc_before(&x->n_loc[NET_F_NAME], &y->n_loc[NET_F_NAME]) ? -1 : 1;
+	return loc_before(&x->n_loc[NET_F_NAME], &y->n_loc[NET_F_NAME]) ? -1
+	                                                                : 1;
 }
 
 /* An uplink (or one VLAN of it) can be a port of only one bridge. */
@@ -67,7 +68,8 @@ net_uplink_cmp(const void *a, const void *b)
 		return c;
 	if (x->n_vlan != y->n_vlan)
 		return x->n_vlan < y->n_vlan ? -1 : 1;
-	return loc_before(&x->n_loc[NET_F_NAME], &y->n_loc[NET_F_NAME]) ? -1 : 1;
+	return loc_before(&x->n_loc[NET_F_NAME], &y->n_loc[NET_F_NAME]) ? -1
+	                                                                : 1;
 }
 
 static void
@@ -90,7 +92,7 @@ check_networks(struct loader *l, struct xdc_config *cfg)
 			continue;
 		loader_diag_loc(l,
 		    &b->n_loc[(b->n_set & (1u << NET_F_BRIDGE)) ? NET_F_BRIDGE
-								 : NET_F_NAME],
+		                                                : NET_F_NAME],
 		    "bridge: \"%s\" is also the bridge of Network \"%s\" (%s)",
 		    b->n_bridge, a->n_name,
 		    loader_where(l, &a->n_loc[NET_F_NAME]));
@@ -111,9 +113,9 @@ check_networks(struct loader *l, struct xdc_config *cfg)
 		    "uplink: \"%s\"%s is already the uplink of Network \"%s\" "
 		    "(%s)",
 		    b->n_uplink,
-		    b->n_vlan ? xdc_arena_printf(l->l_nodes, " vlan %u",
-				    b->n_vlan)
-			      : "",
+		    b->n_vlan
+		        ? xdc_arena_printf(l->l_nodes, " vlan %u", b->n_vlan)
+		        : "",
 		    a->n_name, loader_where(l, &a->n_loc[NET_F_UPLINK]));
 	}
 	free(v);
@@ -167,10 +169,11 @@ check_vm_refs(struct loader *l, struct xdc_config *cfg, struct xdc_vm *vm)
 	if (h->h_cpus != 0 && want > h->h_cpus)
 		loader_diag_loc(l,
 		    &vm->vm_loc[(vm->vm_set & (1u << VM_F_MAX_VCPUS))
-			    ? VM_F_MAX_VCPUS
-			    : VM_F_VCPUS],
+		                    ? VM_F_MAX_VCPUS
+		                    : VM_F_VCPUS],
 		    "%s: %u vCPUs are more than the %u CPUs of host \"%s\"",
-		    (vm->vm_set & (1u << VM_F_MAX_VCPUS)) ? "max_vcpus" : "vcpus",
+		    (vm->vm_set & (1u << VM_F_MAX_VCPUS)) ? "max_vcpus"
+		                                          : "vcpus",
 		    want, h->h_cpus, h->h_name);
 }
 
@@ -186,8 +189,8 @@ static uint64_t
 mac_u64(const uint8_t m[6])
 {
 	return (uint64_t)m[0] << 40 | (uint64_t)m[1] << 32 |
-	    (uint64_t)m[2] << 24 | (uint64_t)m[3] << 16 | (uint64_t)m[4] << 8 |
-	    m[5];
+	       (uint64_t)m[2] << 24 | (uint64_t)m[3] << 16 |
+	       (uint64_t)m[4] << 8 | m[5];
 }
 
 static int
@@ -257,9 +260,9 @@ check_macs(struct loader *l, struct xdc_config *cfg)
 		    "nics[%zu].mac: %s is already the MAC of VM \"%s\" (%s)",
 		    refs[i].m_nic, xdc_mac_fmt(nic->nic_mac, name),
 		    refs[i - 1].m_vm->vm_name,
-		    loader_where(l,
-			&refs[i - 1].m_vm->vm_nics[refs[i - 1].m_nic]
-			     .nic_loc[NIC_F_MAC]));
+		    loader_where(l, &refs[i - 1]
+		                         .m_vm->vm_nics[refs[i - 1].m_nic]
+		                         .nic_loc[NIC_F_MAC]));
 	}
 
 	/*
@@ -279,7 +282,8 @@ check_macs(struct loader *l, struct xdc_config *cfg)
 			if (nic->nic_set & (1u << NIC_F_MAC))
 				continue;
 			xdc_mac_derive(vm->vm_name, j, nic->nic_mac);
-			for (round = 1; !mac_set_add(&set, mac_u64(nic->nic_mac));
+			for (round = 1;
+			     !mac_set_add(&set, mac_u64(nic->nic_mac));
 			     round++) {
 				snprintf(name, sizeof(name), "%s#%u",
 				    vm->vm_name, round);
@@ -342,7 +346,8 @@ vm_has_label(const struct xdc_vm *vm, const struct xdc_label *want)
 		mid = lo + (hi - lo) / 2;
 		c = strcmp(vm->vm_labels.lb_v[mid].key, want->key);
 		if (c == 0)
-			return !strcmp(vm->vm_labels.lb_v[mid].value, want->value);
+			return !strcmp(
+			    vm->vm_labels.lb_v[mid].value, want->value);
 		if (c < 0)
 			lo = mid + 1;
 		else
@@ -361,13 +366,14 @@ struct conflict {
 struct sla_match {
 	struct conflict *sm_conf[XDC_POL__COUNT];
 	size_t sm_nconf[XDC_POL__COUNT];
-	const struct xdc_vm *sm_cap_vm; /* first VM whose vCPUs the cap exceeds */
+	const struct xdc_vm
+	    *sm_cap_vm; /* first VM whose vCPUs the cap exceeds */
 	size_t sm_cap_count;
 };
 
 static void
-sla_apply(struct xdc_config *cfg, uint32_t si, struct xdc_vm *vm,
-    struct sla_match *m)
+sla_apply(
+    struct xdc_config *cfg, uint32_t si, struct xdc_vm *vm, struct sla_match *m)
 {
 	const struct xdc_sla *s = &cfg->cfg_slas[si];
 	struct conflict *c;
@@ -385,8 +391,8 @@ sla_apply(struct xdc_config *cfg, uint32_t si, struct xdc_vm *vm,
 			if (m->sm_conf[p][k].c_other == vm->vm_sla[p])
 				break;
 		if (k == m->sm_nconf[p]) {
-			m->sm_conf[p] = xdc_reallocarray(m->sm_conf[p], k + 1,
-			    sizeof(*m->sm_conf[p]));
+			m->sm_conf[p] = xdc_reallocarray(
+			    m->sm_conf[p], k + 1, sizeof(*m->sm_conf[p]));
 			c = &m->sm_conf[p][k];
 			c->c_other = vm->vm_sla[p];
 			c->c_vm = vm;
@@ -413,8 +419,8 @@ and_others(struct loader *l, size_t count)
 }
 
 static void
-sla_report(struct loader *l, struct xdc_config *cfg, uint32_t si,
-    struct sla_match *m)
+sla_report(
+    struct loader *l, struct xdc_config *cfg, uint32_t si, struct sla_match *m)
 {
 	const struct xdc_sla *s = &cfg->cfg_slas[si], *o, *later, *earlier;
 	const struct conflict *c;
@@ -487,7 +493,8 @@ check_slas(struct loader *l, struct xdc_config *cfg)
 		if (s->s_selector.lb_n == 0) {
 			/* An empty selector selects every VM. */
 			for (j = 0; j < cfg->cfg_nvms; j++)
-				sla_apply(cfg, (uint32_t)i, &cfg->cfg_vms[j], &m);
+				sla_apply(
+				    cfg, (uint32_t)i, &cfg->cfg_vms[j], &m);
 			sla_report(l, cfg, (uint32_t)i, &m);
 			continue;
 		}
@@ -495,9 +502,10 @@ check_slas(struct loader *l, struct xdc_config *cfg)
 		for (j = 0; j < s->s_selector.lb_n; j++) {
 			lo = label_lower(idx, n, &s->s_selector.lb_v[j]);
 			for (hi = lo; hi < n &&
-			     !strcmp(idx[hi].lr_key, s->s_selector.lb_v[j].key) &&
-			     !strcmp(idx[hi].lr_value,
-				 s->s_selector.lb_v[j].value);
+			              !strcmp(idx[hi].lr_key,
+			                  s->s_selector.lb_v[j].key) &&
+			              !strcmp(idx[hi].lr_value,
+			                  s->s_selector.lb_v[j].value);
 			     hi++)
 				;
 			if (hi - lo < best) {

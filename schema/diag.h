@@ -26,8 +26,8 @@ struct xdc_diags;
 struct xdc_diags *xdc_diags_new(void);
 void xdc_diags_free(struct xdc_diags *);
 
-void xdc_diag(struct xdc_diags *, const char *file, unsigned line,
-    unsigned col, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+void xdc_diag(struct xdc_diags *, const char *file, unsigned line, unsigned col,
+    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
 size_t xdc_diags_count(const struct xdc_diags *);
 /* Sort by file, line, column; entries at one position keep their order. */

@@ -39,8 +39,8 @@ xdc_error_sys(int code, const char *fmt, ...)
 	error_vset(fmt, ap);
 	va_end(ap);
 	len = strlen(error_msg);
-	snprintf(error_msg + len, sizeof(error_msg) - len, ": %s",
-	    strerror(saved));
+	snprintf(
+	    error_msg + len, sizeof(error_msg) - len, ": %s", strerror(saved));
 	errno = saved;
 	return code;
 }

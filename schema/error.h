@@ -14,14 +14,15 @@
 
 enum {
 	XDC_OK = 0,
-	XDC_ERR = -1,	   /* anything else; see xdc_error_last() */
+	XDC_ERR = -1,       /* anything else; see xdc_error_last() */
 	XDC_ENOTFOUND = -2, /* the thing asked for does not exist */
 	XDC_EINVALID = -3,  /* the configuration has errors (diagnostics) */
 	XDC_EDRIVER = -4,   /* a driver action failed */
 	XDC_ERETRY = -5,    /* not yet: try again later */
 };
 
-/* Set the context's message; returns code so callers can `return xdc_error(...)`. */
+/* Set the context's message; returns code so callers can `return
+ * xdc_error(...)`. */
 int xdc_error(int code, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* As xdc_error, with ": strerror(errno)" appended. */

@@ -14,34 +14,47 @@
 #include "schema/loader.h"
 #include "schema/values.h"
 
-
 static const char *const host_states[] = { "active", "drained", NULL };
 static const char *const vm_types[] = { "pv", "pvh", "hvm", NULL };
-static const char *const vm_states[] = { "running", "stopped", "paused",
-	NULL };
+static const char *const vm_states[] = { "running", "stopped", "paused", NULL };
 static const char *const disk_formats[] = { "raw", "qcow2", "vhd", NULL };
-static const char *const restarts[] = { "always", "on-crash", "never",
-	NULL };
+static const char *const restarts[] = { "always", "on-crash", "never", NULL };
 static const char *const spreads[] = { "none", "host", NULL };
 
-#define KEY(k, id, type, st, member) \
-	{ .f_key = k, .f_id = id, .f_type = type, .f_off = offsetof(st, member) }
-#define REQ(k, id, type, st, member)                                  \
-	{ .f_key = k, .f_id = id, .f_type = type,                     \
-		.f_off = offsetof(st, member), .f_flags = F_REQUIRED }
-#define NUM(k, id, type, st, member, lo, hi)                          \
-	{ .f_key = k, .f_id = id, .f_type = type,                     \
-		.f_off = offsetof(st, member), .f_min = lo, .f_max = hi }
-#define ENUM(k, id, st, member, names)                                \
-	{ .f_key = k, .f_id = id, .f_type = FT_ENUM,                  \
-		.f_off = offsetof(st, member), .f_enum = names }
-#define MAP(k, id, sub) \
-	{ .f_key = k, .f_id = id, .f_type = FT_MAP, .f_sub = &sub }
-#define LIST(k, id, st, member, count, sub, most)                     \
-	{ .f_key = k, .f_id = id, .f_type = FT_LIST,                  \
-		.f_off = offsetof(st, member), .f_max = most,         \
-		.f_count_off = offsetof(st, count), .f_sub = &sub }
-#define KIND(id) { .f_key = "kind", .f_id = id, .f_type = FT_KIND }
+#define KEY(k, id, type, st, member)                                           \
+	{                                                                      \
+		.f_key = k, .f_id = id, .f_type = type,                        \
+		.f_off = offsetof(st, member)                                  \
+	}
+#define REQ(k, id, type, st, member)                                           \
+	{                                                                      \
+		.f_key = k, .f_id = id, .f_type = type,                        \
+		.f_off = offsetof(st, member), .f_flags = F_REQUIRED           \
+	}
+#define NUM(k, id, type, st, member, lo, hi)                                   \
+	{                                                                      \
+		.f_key = k, .f_id = id, .f_type = type,                        \
+		.f_off = offsetof(st, member), .f_min = lo, .f_max = hi        \
+	}
+#define ENUM(k, id, st, member, names)                                         \
+	{                                                                      \
+		.f_key = k, .f_id = id, .f_type = FT_ENUM,                     \
+		.f_off = offsetof(st, member), .f_enum = names                 \
+	}
+#define MAP(k, id, sub)                                                        \
+	{                                                                      \
+		.f_key = k, .f_id = id, .f_type = FT_MAP, .f_sub = &sub        \
+	}
+#define LIST(k, id, st, member, count, sub, most)                              \
+	{                                                                      \
+		.f_key = k, .f_id = id, .f_type = FT_LIST,                     \
+		.f_off = offsetof(st, member), .f_max = most,                  \
+		.f_count_off = offsetof(st, count), .f_sub = &sub              \
+	}
+#define KIND(id)                                                               \
+	{                                                                      \
+		.f_key = "kind", .f_id = id, .f_type = FT_KIND                 \
+	}
 
 #define NFIELDS(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -61,8 +74,8 @@ at_loc(const struct xdc_loc *loc, const struct node *fallback)
 /* ---- Host ------------------------------------------------------------- */
 
 static void
-host_finish(struct loader *l, void *obj, const struct node *map,
-    const char *path)
+host_finish(
+    struct loader *l, void *obj, const struct node *map, const char *path)
 {
 	struct xdc_host *h = obj;
 	struct node at;
@@ -70,8 +83,9 @@ host_finish(struct loader *l, void *obj, const struct node *map,
 	(void)path;
 	if ((h->h_set & (1u << HOST_F_MEMORY)) && h->h_memory < (1u << 20)) {
 		at = at_loc(&h->h_loc[HOST_F_MEMORY], map);
-		loader_diag(l, &at, "memory: a host offers at least 1MiB "
-				    "(a size without a unit is in bytes)");
+		loader_diag(l, &at,
+		    "memory: a host offers at least 1MiB "
+		    "(a size without a unit is in bytes)");
 	}
 }
 
@@ -85,16 +99,20 @@ static const struct field host_fields[] = {
 };
 
 static const struct object_type host_type = {
-	"Host", host_fields, NFIELDS(host_fields), sizeof(struct xdc_host),
-	offsetof(struct xdc_host, h_set), offsetof(struct xdc_host, h_loc),
+	"Host",
+	host_fields,
+	NFIELDS(host_fields),
+	sizeof(struct xdc_host),
+	offsetof(struct xdc_host, h_set),
+	offsetof(struct xdc_host, h_loc),
 	host_finish,
 };
 
 /* ---- Network ---------------------------------------------------------- */
 
 static void
-network_finish(struct loader *l, void *obj, const struct node *map,
-    const char *path)
+network_finish(
+    struct loader *l, void *obj, const struct node *map, const char *path)
 {
 	struct xdc_network *n = obj;
 	struct node at;
@@ -111,7 +129,8 @@ network_finish(struct loader *l, void *obj, const struct node *map,
 			    n->n_bridge, XDC_IFNAME_MAX);
 		}
 	}
-	if ((n->n_set & (1u << NET_F_VLAN)) && n->n_loc[NET_F_UPLINK].line == 0) {
+	if ((n->n_set & (1u << NET_F_VLAN)) &&
+	    n->n_loc[NET_F_UPLINK].line == 0) {
 		at = at_loc(&n->n_loc[NET_F_VLAN], map);
 		loader_diag(l, &at,
 		    "vlan: needs an \"uplink\" to make the VLAN interface on");
@@ -128,9 +147,13 @@ static const struct field network_fields[] = {
 };
 
 static const struct object_type network_type = {
-	"Network", network_fields, NFIELDS(network_fields),
-	sizeof(struct xdc_network), offsetof(struct xdc_network, n_set),
-	offsetof(struct xdc_network, n_loc), network_finish,
+	"Network",
+	network_fields,
+	NFIELDS(network_fields),
+	sizeof(struct xdc_network),
+	offsetof(struct xdc_network, n_set),
+	offsetof(struct xdc_network, n_loc),
+	network_finish,
 };
 
 /* ---- VM --------------------------------------------------------------- */
@@ -143,8 +166,12 @@ static const struct field disk_fields[] = {
 };
 
 static const struct object_type disk_type = {
-	"disk", disk_fields, NFIELDS(disk_fields), sizeof(struct xdc_disk),
-	offsetof(struct xdc_disk, d_set), offsetof(struct xdc_disk, d_loc),
+	"disk",
+	disk_fields,
+	NFIELDS(disk_fields),
+	sizeof(struct xdc_disk),
+	offsetof(struct xdc_disk, d_set),
+	offsetof(struct xdc_disk, d_loc),
 	NULL,
 };
 
@@ -154,8 +181,12 @@ static const struct field nic_fields[] = {
 };
 
 static const struct object_type nic_type = {
-	"nic", nic_fields, NFIELDS(nic_fields), sizeof(struct xdc_nic),
-	offsetof(struct xdc_nic, nic_set), offsetof(struct xdc_nic, nic_loc),
+	"nic",
+	nic_fields,
+	NFIELDS(nic_fields),
+	sizeof(struct xdc_nic),
+	offsetof(struct xdc_nic, nic_set),
+	offsetof(struct xdc_nic, nic_loc),
 	NULL,
 };
 
@@ -195,12 +226,12 @@ vm_disks_finish(struct loader *l, struct xdc_vm *vm, const struct node *map)
 		dflt = !(d->d_set & (1u << DISK_F_VDEV));
 		if (dflt) {
 			/* xvda, xvdb, ... in declaration order. */
-			d->d_vdev = i < 26 ? xdc_arena_printf(l->l_arena,
-						 "xvd%c", (int)('a' + i))
-					   : xdc_arena_printf(l->l_arena,
-						 "xvd%c%c",
-						 (int)('a' + i / 26 - 1),
-						 (int)('a' + i % 26));
+			d->d_vdev =
+			    i < 26 ? xdc_arena_printf(
+			                 l->l_arena, "xvd%c", (int)('a' + i))
+			           : xdc_arena_printf(l->l_arena, "xvd%c%c",
+			                 (int)('a' + i / 26 - 1),
+			                 (int)('a' + i % 26));
 			/* An earlier disk may have declared it. */
 			at = at_loc(&d->d_loc[DISK_F_TARGET], map);
 		} else {
@@ -215,7 +246,8 @@ vm_disks_finish(struct loader *l, struct xdc_vm *vm, const struct node *map)
 		}
 		for (j = 0; j < i; j++) {
 			e = &vm->vm_disks[j];
-			if (e->d_vdev != NULL && !strcmp(e->d_vdev, d->d_vdev)) {
+			if (e->d_vdev != NULL &&
+			    !strcmp(e->d_vdev, d->d_vdev)) {
 				loader_diag(l, &at,
 				    "disks[%zu].vdev: %s\"%s\" is already used "
 				    "by disks[%zu]%s",
@@ -228,8 +260,7 @@ vm_disks_finish(struct loader *l, struct xdc_vm *vm, const struct node *map)
 }
 
 static void
-vm_finish(struct loader *l, void *obj, const struct node *map,
-    const char *path)
+vm_finish(struct loader *l, void *obj, const struct node *map, const char *path)
 {
 	struct xdc_vm *vm = obj;
 	char a[XDC_SIZE_BUFSZ], b[XDC_SIZE_BUFSZ];
@@ -283,7 +314,7 @@ vm_finish(struct loader *l, void *obj, const struct node *map,
 	/* An invalid type was reported; which kernel rule applies is moot. */
 	if (vm->vm_type != XDC_VM_HVM && !kernel &&
 	    !(vm->vm_loc[VM_F_TYPE].line != 0 &&
-		!(vm->vm_set & (1u << VM_F_TYPE))))
+	        !(vm->vm_set & (1u << VM_F_TYPE))))
 		loader_diag(l, map,
 		    "missing required key \"kernel\" in VM (a %s guest boots "
 		    "a kernel)",
@@ -299,7 +330,8 @@ vm_finish(struct loader *l, void *obj, const struct node *map,
 		}
 	}
 	vm_disks_finish(l, vm, map);
-	/* Declared MACs are checked across VMs, derived ones made, in check.c. */
+	/* Declared MACs are checked across VMs, derived ones made, in check.c.
+	 */
 }
 
 static const struct field vm_fields[] = {
@@ -307,20 +339,22 @@ static const struct field vm_fields[] = {
 	REQ("name", VM_F_NAME, FT_NAME, struct xdc_vm, vm_name),
 	KEY("labels", VM_F_LABELS, FT_LABELS, struct xdc_vm, vm_labels),
 	ENUM("type", VM_F_TYPE, struct xdc_vm, vm_type, vm_types),
-	{ .f_key = "memory", .f_id = VM_F_MEMORY, .f_type = FT_SIZE,
+	{ .f_key = "memory",
+	    .f_id = VM_F_MEMORY,
+	    .f_type = FT_SIZE,
 	    .f_off = offsetof(struct xdc_vm, vm_memory),
 	    .f_flags = F_REQUIRED },
 	KEY("max_memory", VM_F_MAX_MEMORY, FT_SIZE, struct xdc_vm,
 	    vm_max_memory),
 	NUM("vcpus", VM_F_VCPUS, FT_U32, struct xdc_vm, vm_vcpus, 1, 512),
-	NUM("max_vcpus", VM_F_MAX_VCPUS, FT_U32, struct xdc_vm, vm_max_vcpus,
-	    1, 512),
+	NUM("max_vcpus", VM_F_MAX_VCPUS, FT_U32, struct xdc_vm, vm_max_vcpus, 1,
+	    512),
 	KEY("kernel", VM_F_KERNEL, FT_PATH, struct xdc_vm, vm_kernel),
 	KEY("ramdisk", VM_F_RAMDISK, FT_PATH, struct xdc_vm, vm_ramdisk),
 	KEY("cmdline", VM_F_CMDLINE, FT_STRING, struct xdc_vm, vm_cmdline),
 	/* Bounds that no real VM reaches, so a runaway list is refused. */
-	LIST("disks", VM_F_DISKS, struct xdc_vm, vm_disks, vm_ndisks,
-	    disk_type, 256),
+	LIST("disks", VM_F_DISKS, struct xdc_vm, vm_disks, vm_ndisks, disk_type,
+	    256),
 	LIST("nics", VM_F_NICS, struct xdc_vm, vm_nics, vm_nnics, nic_type, 64),
 	KEY("host", VM_F_HOST, FT_NAME, struct xdc_vm, vm_host),
 	ENUM("state", VM_F_STATE, struct xdc_vm, vm_state, vm_states),
@@ -328,8 +362,12 @@ static const struct field vm_fields[] = {
 };
 
 static const struct object_type vm_type = {
-	"VM", vm_fields, NFIELDS(vm_fields), sizeof(struct xdc_vm),
-	offsetof(struct xdc_vm, vm_set), offsetof(struct xdc_vm, vm_loc),
+	"VM",
+	vm_fields,
+	NFIELDS(vm_fields),
+	sizeof(struct xdc_vm),
+	offsetof(struct xdc_vm, vm_set),
+	offsetof(struct xdc_vm, vm_loc),
 	vm_finish,
 };
 
@@ -347,8 +385,12 @@ static const struct field cpu_fields[] = {
 };
 
 static const struct object_type cpu_type = {
-	"SLA cpu", cpu_fields, NFIELDS(cpu_fields), sizeof(struct xdc_sla),
-	offsetof(struct xdc_sla, s_set), offsetof(struct xdc_sla, s_loc),
+	"SLA cpu",
+	cpu_fields,
+	NFIELDS(cpu_fields),
+	sizeof(struct xdc_sla),
+	offsetof(struct xdc_sla, s_set),
+	offsetof(struct xdc_sla, s_loc),
 	NULL,
 };
 
@@ -364,9 +406,13 @@ static const struct field availability_fields[] = {
 };
 
 static const struct object_type availability_type = {
-	"SLA availability", availability_fields, NFIELDS(availability_fields),
-	sizeof(struct xdc_sla), offsetof(struct xdc_sla, s_set),
-	offsetof(struct xdc_sla, s_loc), NULL,
+	"SLA availability",
+	availability_fields,
+	NFIELDS(availability_fields),
+	sizeof(struct xdc_sla),
+	offsetof(struct xdc_sla, s_set),
+	offsetof(struct xdc_sla, s_loc),
+	NULL,
 };
 
 static const struct field maintenance_fields[] = {
@@ -374,15 +420,21 @@ static const struct field maintenance_fields[] = {
 };
 
 static const struct object_type maintenance_type = {
-	"SLA maintenance", maintenance_fields, NFIELDS(maintenance_fields),
-	sizeof(struct xdc_sla), offsetof(struct xdc_sla, s_set),
-	offsetof(struct xdc_sla, s_loc), NULL,
+	"SLA maintenance",
+	maintenance_fields,
+	NFIELDS(maintenance_fields),
+	sizeof(struct xdc_sla),
+	offsetof(struct xdc_sla, s_set),
+	offsetof(struct xdc_sla, s_loc),
+	NULL,
 };
 
 static const struct field sla_fields[] = {
 	KIND(SLA_F_KIND),
 	REQ("name", SLA_F_NAME, FT_NAME, struct xdc_sla, s_name),
-	{ .f_key = "selector", .f_id = SLA_F_SELECTOR, .f_type = FT_LABELS,
+	{ .f_key = "selector",
+	    .f_id = SLA_F_SELECTOR,
+	    .f_type = FT_LABELS,
 	    .f_off = offsetof(struct xdc_sla, s_selector),
 	    .f_flags = F_REQUIRED },
 	MAP("cpu", SLA_F_CPU, cpu_type),
@@ -391,8 +443,13 @@ static const struct field sla_fields[] = {
 };
 
 static const struct object_type sla_type = {
-	"SLA", sla_fields, NFIELDS(sla_fields), sizeof(struct xdc_sla),
-	offsetof(struct xdc_sla, s_set), offsetof(struct xdc_sla, s_loc), NULL,
+	"SLA",
+	sla_fields,
+	NFIELDS(sla_fields),
+	sizeof(struct xdc_sla),
+	offsetof(struct xdc_sla, s_set),
+	offsetof(struct xdc_sla, s_loc),
+	NULL,
 };
 
 const struct object_type *const schema_kinds[KIND__COUNT] = {

@@ -43,14 +43,14 @@ loader_diag(struct loader *l, const struct node *n, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	loader_vdiag(l, l->l_file, n ? n->nd_line : 1, n ? n->nd_col : 1, fmt,
-	    ap);
+	loader_vdiag(
+	    l, l->l_file, n ? n->nd_line : 1, n ? n->nd_col : 1, fmt, ap);
 	va_end(ap);
 }
 
 void
-loader_diag_loc(struct loader *l, const struct xdc_loc *loc, const char *fmt,
-    ...)
+loader_diag_loc(
+    struct loader *l, const struct xdc_loc *loc, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -62,8 +62,8 @@ loader_diag_loc(struct loader *l, const struct xdc_loc *loc, const char *fmt,
 const char *
 loader_where(struct loader *l, const struct xdc_loc *loc)
 {
-	return xdc_arena_printf(l->l_nodes, "%s:%u:%u", l->l_files[loc->file],
-	    loc->line, loc->col);
+	return xdc_arena_printf(
+	    l->l_nodes, "%s:%u:%u", l->l_files[loc->file], loc->line, loc->col);
 }
 
 int
@@ -90,9 +90,10 @@ static int
 node_is_null(const struct node *n)
 {
 	return n->nd_type == NODE_SCALAR && n->nd_plain &&
-	    (n->nd_len == 0 || !strcmp(n->nd_value, "~") ||
-		!strcmp(n->nd_value, "null") || !strcmp(n->nd_value, "Null") ||
-		!strcmp(n->nd_value, "NULL"));
+	       (n->nd_len == 0 || !strcmp(n->nd_value, "~") ||
+	           !strcmp(n->nd_value, "null") ||
+	           !strcmp(n->nd_value, "Null") ||
+	           !strcmp(n->nd_value, "NULL"));
 }
 
 static const char *
@@ -107,8 +108,8 @@ node_got(struct loader *l, const struct node *n)
 		break;
 	}
 	if (!n->nd_plain)
-		return xdc_arena_printf(l->l_nodes, "the string \"%s\"",
-		    n->nd_value);
+		return xdc_arena_printf(
+		    l->l_nodes, "the string \"%s\"", n->nd_value);
 	return xdc_arena_printf(l->l_nodes, "\"%s\"", n->nd_value);
 }
 
@@ -181,8 +182,8 @@ parse_labels(struct loader *l, struct xdc_labels *out, const struct node *map,
 		v = k->nd_next;
 		if (k->nd_type != NODE_SCALAR || node_is_null(k) ||
 		    strlen(k->nd_value) != k->nd_len) {
-			loader_diag(l, k, "%s: a label's key must be a string",
-			    key);
+			loader_diag(
+			    l, k, "%s: a label's key must be a string", key);
 			continue;
 		}
 		if (v->nd_type != NODE_SCALAR || node_is_null(v)) {
@@ -201,11 +202,12 @@ parse_labels(struct loader *l, struct xdc_labels *out, const struct node *map,
 			if (!strcmp(lb[i].key, k->nd_value))
 				break;
 		if (i < n) {
-			loader_diag(l, k, "%s.%s: duplicate label", key,
-			    k->nd_value);
+			loader_diag(
+			    l, k, "%s.%s: duplicate label", key, k->nd_value);
 			continue;
 		}
-		lb[n].key = xdc_arena_strndup(l->l_arena, k->nd_value, k->nd_len);
+		lb[n].key =
+		    xdc_arena_strndup(l->l_arena, k->nd_value, k->nd_len);
 		lb[n].value =
 		    xdc_arena_strndup(l->l_arena, v->nd_value, v->nd_len);
 		n++;
@@ -255,8 +257,9 @@ parse_value(struct loader *l, const struct field *f, void *obj,
 		for (e = v->nd_first, i = 0; e != NULL; e = e->nd_next, i++) {
 			sub = xdc_arena_printf(l->l_nodes, "%s[%zu]", key, i);
 			if (e->nd_type != NODE_MAP) {
-				loader_diag(l, e, "%s: expected a mapping, got %s",
-				    sub, node_got(l, e));
+				loader_diag(l, e,
+				    "%s: expected a mapping, got %s", sub,
+				    node_got(l, e));
 				continue;
 			}
 			parse_object(l, f->f_sub, elems + i * size, e,
@@ -281,7 +284,8 @@ parse_value(struct loader *l, const struct field *f, void *obj,
 	case FT_NAME:
 		if (!xdc_name_valid(s)) {
 			loader_diag(l, v,
-			    "%s: \"%s\" is not a valid name (lower-case letters, "
+			    "%s: \"%s\" is not a valid name (lower-case "
+			    "letters, "
 			    "digits and '-', at most 63, starting and ending "
 			    "with a letter or digit)",
 			    key, s);
@@ -294,8 +298,8 @@ parse_value(struct loader *l, const struct field *f, void *obj,
 		return 0;
 	case FT_PATH:
 		if (s[0] != '/') {
-			loader_diag(l, v, "%s: \"%s\" is not an absolute path",
-			    key, s);
+			loader_diag(
+			    l, v, "%s: \"%s\" is not an absolute path", key, s);
 			return -1;
 		}
 		*(const char **)(void *)p = xdc_arena_strdup(l->l_arena, s);
@@ -325,8 +329,9 @@ parse_value(struct loader *l, const struct field *f, void *obj,
 			goto wrong_type;
 		if (s[0] == '-' || why != NULL || u > f->f_max ||
 		    u < f->f_min) {
-			loader_diag(l, v, "%s: %s is out of range (%llu to %llu)",
-			    key, s, (unsigned long long)f->f_min,
+			loader_diag(l, v,
+			    "%s: %s is out of range (%llu to %llu)", key, s,
+			    (unsigned long long)f->f_min,
 			    (unsigned long long)f->f_max);
 			return -1;
 		}
@@ -353,8 +358,8 @@ parse_value(struct loader *l, const struct field *f, void *obj,
 			goto bad_value;
 		return 0;
 	case FT_WINDOW:
-		if ((why = xdc_parse_window(s,
-			 (struct xdc_window *)(void *)p)) != NULL)
+		if ((why = xdc_parse_window(
+		         s, (struct xdc_window *)(void *)p)) != NULL)
 			goto bad_value;
 		return 0;
 	case FT_RATE:
@@ -389,8 +394,8 @@ find_field(const struct object_type *t, const char *key)
 }
 
 static void
-unknown_key(struct loader *l, const struct object_type *t,
-    const struct node *k, const char *key)
+unknown_key(struct loader *l, const struct object_type *t, const struct node *k,
+    const char *key)
 {
 	const char *best = NULL;
 	size_t i, d, bestd = 3;
@@ -404,8 +409,9 @@ unknown_key(struct loader *l, const struct object_type *t,
 		}
 	}
 	if (best != NULL)
-		loader_diag(l, k, "%s: unknown key in %s (did you mean \"%s\"?)",
-		    key, t->o_name, best);
+		loader_diag(l, k,
+		    "%s: unknown key in %s (did you mean \"%s\"?)", key,
+		    t->o_name, best);
 	else
 		loader_diag(l, k, "%s: unknown key in %s", key, t->o_name);
 }
@@ -432,16 +438,17 @@ parse_object(struct loader *l, const struct object_type *t, void *obj,
 	for (k = map->nd_first; k != NULL && k->nd_next != NULL;
 	     k = v->nd_next) {
 		v = k->nd_next;
-		if (k->nd_type != NODE_SCALAR || strlen(k->nd_value) != k->nd_len) {
+		if (k->nd_type != NODE_SCALAR ||
+		    strlen(k->nd_value) != k->nd_len) {
 			loader_diag(l, k, "%skeys must be strings",
-			    *path ? xdc_arena_printf(l->l_nodes, "%.*s: ",
-					(int)strlen(path) - 1, path)
-				  : "");
+			    *path ? xdc_arena_printf(l->l_nodes,
+			                "%.*s: ", (int)strlen(path) - 1, path)
+			          : "");
 			continue;
 		}
-		key = *path ? xdc_arena_printf(l->l_nodes, "%s%s", path,
-				  k->nd_value)
-			    : k->nd_value;
+		key = *path ? xdc_arena_printf(
+		                  l->l_nodes, "%s%s", path, k->nd_value)
+		            : k->nd_value;
 		if ((f = find_field(t, k->nd_value)) == NULL) {
 			unknown_key(l, t, k, key);
 			continue;
@@ -464,11 +471,11 @@ parse_object(struct loader *l, const struct object_type *t, void *obj,
 			continue;
 		if (parse_value(l, f, obj, v, key) == 0) {
 			*set |= 1u << f->f_id;
-			locs[f->f_id] = node_loc(l,
-			    f->f_type == FT_MAP || f->f_type == FT_LIST ||
-				    f->f_type == FT_LABELS
-				? k
-				: v);
+			locs[f->f_id] = node_loc(
+			    l, f->f_type == FT_MAP || f->f_type == FT_LIST ||
+			               f->f_type == FT_LABELS
+			           ? k
+			           : v);
 		} else {
 			/*
 			 * Reported already. The key stays unset, so that no
@@ -537,8 +544,9 @@ load_document(struct loader *l, const struct node *root)
 		}
 	}
 	if (kind == NULL || node_is_null(kind)) {
-		loader_diag(l, root, "missing required key \"kind\" "
-				     "(one of Host, Network, VM, SLA)");
+		loader_diag(l, root,
+		    "missing required key \"kind\" "
+		    "(one of Host, Network, VM, SLA)");
 		return;
 	}
 	if (kind->nd_type != NODE_SCALAR) {
@@ -571,8 +579,8 @@ load_document(struct loader *l, const struct node *root)
 
 /* Line and column (1-based, in characters) of a byte offset. */
 static void
-offset_position(const char *buf, size_t len, size_t off, uint32_t *line,
-    uint32_t *col)
+offset_position(
+    const char *buf, size_t len, size_t off, uint32_t *line, uint32_t *col)
 {
 	size_t i;
 
@@ -589,21 +597,21 @@ offset_position(const char *buf, size_t len, size_t off, uint32_t *line,
 }
 
 static void
-syntax_error(struct loader *l, const yaml_parser_t *p, const char *buf,
-    size_t len)
+syntax_error(
+    struct loader *l, const yaml_parser_t *p, const char *buf, size_t len)
 {
 	struct node at = { 0 };
 	const char *problem = p->problem ? p->problem : "unknown problem";
 
 	if (p->error == YAML_READER_ERROR) {
-		offset_position(buf, len, p->problem_offset, &at.nd_line,
-		    &at.nd_col);
+		offset_position(
+		    buf, len, p->problem_offset, &at.nd_line, &at.nd_col);
 		if (strstr(problem, "UTF-8") != NULL)
 			loader_diag(l, &at, "the file is not valid UTF-8 (%s)",
 			    problem);
 		else
-			loader_diag(l, &at, "the file cannot be read as YAML (%s)",
-			    problem);
+			loader_diag(l, &at,
+			    "the file cannot be read as YAML (%s)", problem);
 		return;
 	}
 	at.nd_line = (uint32_t)p->problem_mark.line + 1;
@@ -700,7 +708,8 @@ load_buffer(struct loader *l, const char *buf, size_t len)
 			    (const char *)ev.data.scalar.value,
 			    ev.data.scalar.length);
 			n->nd_len = ev.data.scalar.length;
-			n->nd_plain = ev.data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+			n->nd_plain =
+			    ev.data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
 			anchor = ev.data.scalar.anchor;
 			tag = ev.data.scalar.tag;
 			break;
@@ -708,7 +717,7 @@ load_buffer(struct loader *l, const char *buf, size_t len)
 		case YAML_MAPPING_START_EVENT:
 			n = node_new(l,
 			    ev.type == YAML_MAPPING_START_EVENT ? NODE_MAP
-								: NODE_SEQ,
+			                                        : NODE_SEQ,
 			    &ev.start_mark);
 			if (ev.type == YAML_MAPPING_START_EVENT) {
 				anchor = ev.data.mapping_start.anchor;
@@ -768,8 +777,8 @@ loader_add_file(struct loader *l, const char *file)
 {
 	if (l->l_nfiles + 1 >= l->l_cap_files) {
 		l->l_cap_files = l->l_cap_files ? l->l_cap_files * 2 : 16;
-		l->l_files = xdc_reallocarray(l->l_files, l->l_cap_files,
-		    sizeof(*l->l_files));
+		l->l_files = xdc_reallocarray(
+		    l->l_files, l->l_cap_files, sizeof(*l->l_files));
 	}
 	l->l_files[++l->l_nfiles] = xdc_arena_strdup(l->l_arena, file);
 	return (uint32_t)l->l_nfiles;
@@ -808,8 +817,8 @@ schema_loader_free(struct schema_loader *sl)
 }
 
 void
-schema_loader_add(struct schema_loader *sl, const char *file, const char *buf,
-    size_t len)
+schema_loader_add(
+    struct schema_loader *sl, const char *file, const char *buf, size_t len)
 {
 	struct loader *l = (struct loader *)sl;
 	struct node at = { 0 };
@@ -817,8 +826,8 @@ schema_loader_add(struct schema_loader *sl, const char *file, const char *buf,
 	l->l_file = loader_add_file(l, file);
 	if (len > XDC_FILE_MAX) {
 		at.nd_line = at.nd_col = 1;
-		loader_diag(l, &at, "the file is larger than 16 MiB (%zu bytes)",
-		    len);
+		loader_diag(
+		    l, &at, "the file is larger than 16 MiB (%zu bytes)", len);
 		return;
 	}
 	load_buffer(l, buf, len);
@@ -836,9 +845,9 @@ object_cmp(const void *a, const void *b, void *arg)
 	if (c != 0)
 		return c;
 	la = (const struct xdc_loc *)(const void *)((const char *)a +
-	    t->o_loc_off);
+	                                            t->o_loc_off);
 	lb = (const struct xdc_loc *)(const void *)((const char *)b +
-	    t->o_loc_off);
+	                                            t->o_loc_off);
 	return loc_before(la, lb) ? -1 : loc_before(lb, la);
 }
 
@@ -855,8 +864,8 @@ schema_loader_finish(struct schema_loader *sl, struct xdc_config **out)
 	cfg = xdc_calloc(1, sizeof(*cfg));
 	cfg->cfg_path = l->l_root;
 	cfg->cfg_nfiles = l->l_nfiles;
-	cfg->cfg_files = xdc_arena_alloc(l->l_arena,
-	    (l->l_nfiles + 1) * sizeof(*cfg->cfg_files));
+	cfg->cfg_files = xdc_arena_alloc(
+	    l->l_arena, (l->l_nfiles + 1) * sizeof(*cfg->cfg_files));
 	memcpy(cfg->cfg_files, l->l_files,
 	    (l->l_nfiles + 1) * sizeof(*cfg->cfg_files));
 
@@ -926,8 +935,8 @@ file_list_add(struct file_list *fl, char *path)
 {
 	if (fl->fl_n == fl->fl_cap) {
 		fl->fl_cap = fl->fl_cap ? fl->fl_cap * 2 : 16;
-		fl->fl_v = xdc_reallocarray(fl->fl_v, fl->fl_cap,
-		    sizeof(*fl->fl_v));
+		fl->fl_v =
+		    xdc_reallocarray(fl->fl_v, fl->fl_cap, sizeof(*fl->fl_v));
 	}
 	fl->fl_v[fl->fl_n++] = path;
 }
@@ -959,7 +968,7 @@ walk_dir(const char *dir, struct file_list *fl)
 			if ((rc = walk_dir(path, fl)) != 0)
 				goto out;
 		} else if (has_suffix(de->d_name, ".yaml") ||
-		    has_suffix(de->d_name, ".yml")) {
+		           has_suffix(de->d_name, ".yml")) {
 			/*
 			 * A link to a file is followed; a link to a directory
 			 * is not, so a loop of links cannot hang the walk.

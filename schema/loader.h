@@ -20,13 +20,13 @@ struct node {
 	enum node_type nd_type;
 	uint32_t nd_line;
 	uint32_t nd_col;
-	uint32_t nd_count;    /* children; a map's are key, value, key, ... */
+	uint32_t nd_count;     /* children; a map's are key, value, key, ... */
 	struct node *nd_first; /* first child */
 	struct node *nd_last;
 	struct node *nd_next; /* next sibling */
 	const char *nd_value; /* scalar text, NUL-terminated */
-	size_t nd_len;	      /* may differ from strlen: "\0" escapes */
-	int nd_plain;	      /* a plain (unquoted) scalar */
+	size_t nd_len;        /* may differ from strlen: "\0" escapes */
+	int nd_plain;         /* a plain (unquoted) scalar */
 };
 
 /* What a field's value is, and so which parser reads it. */
@@ -37,15 +37,15 @@ enum field_type {
 	FT_PATH,   /* const char *, an absolute path */
 	FT_IFNAME, /* const char *, a Linux interface name */
 	FT_SIZE,   /* uint64_t bytes */
-	FT_U16,	   /* uint16_t within [min, max] */
-	FT_U32,	   /* uint32_t within [min, max] */
+	FT_U16,    /* uint16_t within [min, max] */
+	FT_U32,    /* uint32_t within [min, max] */
 	FT_BOOL,   /* int */
 	FT_ENUM,   /* int (an enum), index into f_enum */
 	FT_LABELS, /* struct xdc_labels */
-	FT_MAC,	   /* uint8_t[6] */
+	FT_MAC,    /* uint8_t[6] */
 	FT_WINDOW, /* struct xdc_window */
 	FT_RATE,   /* struct xdc_rate */
-	FT_MAP,	   /* a nested mapping stored in the same object */
+	FT_MAP,    /* a nested mapping stored in the same object */
 	FT_LIST,   /* a list of objects of f_sub, array + count */
 };
 
@@ -59,10 +59,10 @@ struct field {
 	enum field_type f_type;
 	size_t f_off; /* where the value goes in the object */
 	unsigned f_flags;
-	uint64_t f_min, f_max; /* FT_U16, FT_U32; FT_LIST: most entries */
-	const char *const *f_enum;     /* FT_ENUM: names, NULL-terminated */
+	uint64_t f_min, f_max;     /* FT_U16, FT_U32; FT_LIST: most entries */
+	const char *const *f_enum; /* FT_ENUM: names, NULL-terminated */
 	const struct object_type *f_sub; /* FT_MAP, FT_LIST */
-	size_t f_count_off;	       /* FT_LIST: where the count goes */
+	size_t f_count_off;              /* FT_LIST: where the count goes */
 };
 
 struct loader;
@@ -79,8 +79,8 @@ struct object_type {
 	size_t o_set_off;
 	size_t o_loc_off;
 	/* Defaults and the rules within one object, once it is read. */
-	void (*o_finish)(struct loader *, void *obj, const struct node *,
-	    const char *path);
+	void (*o_finish)(
+	    struct loader *, void *obj, const struct node *, const char *path);
 };
 
 /* The kinds of document, in the order their arrays sit in the config. */
@@ -97,7 +97,7 @@ struct loader {
 	struct xdc_arena *l_arena; /* the configuration's */
 	struct xdc_arena *l_nodes; /* the current document's nodes */
 	const char *l_root;
-	const char **l_files;	   /* [0] unused */
+	const char **l_files; /* [0] unused */
 	size_t l_nfiles;
 	size_t l_cap_files;
 	uint32_t l_file; /* index of the file being read */
@@ -119,7 +119,9 @@ int loc_before(const struct xdc_loc *, const struct xdc_loc *);
 /* The rules that span objects, run once every file is read. */
 void check_config(struct loader *, struct xdc_config *);
 
-#define FIELD_SET(obj, type, id) \
-	((*(const uint32_t *)((const char *)(obj) + (type)->o_set_off) >> (id)) & 1)
+#define FIELD_SET(obj, type, id)                                               \
+	((*(const uint32_t *)((const char *)(obj) + (type)->o_set_off) >>      \
+	     (id)) &                                                           \
+	    1)
 
 #endif /* XDC_LOADER_H */

@@ -42,8 +42,8 @@ xdc_find_named(const void *base, size_t n, size_t size, const char *name)
 const struct xdc_host *
 xdc_config_host(const struct xdc_config *cfg, const char *name)
 {
-	return xdc_find_named(cfg->cfg_hosts, cfg->cfg_nhosts,
-	    sizeof(*cfg->cfg_hosts), name);
+	return xdc_find_named(
+	    cfg->cfg_hosts, cfg->cfg_nhosts, sizeof(*cfg->cfg_hosts), name);
 }
 
 const struct xdc_network *
@@ -56,20 +56,20 @@ xdc_config_network(const struct xdc_config *cfg, const char *name)
 const struct xdc_vm *
 xdc_config_vm(const struct xdc_config *cfg, const char *name)
 {
-	return xdc_find_named(cfg->cfg_vms, cfg->cfg_nvms, sizeof(*cfg->cfg_vms),
-	    name);
+	return xdc_find_named(
+	    cfg->cfg_vms, cfg->cfg_nvms, sizeof(*cfg->cfg_vms), name);
 }
 
 const struct xdc_sla *
 xdc_config_sla(const struct xdc_config *cfg, const char *name)
 {
-	return xdc_find_named(cfg->cfg_slas, cfg->cfg_nslas,
-	    sizeof(*cfg->cfg_slas), name);
+	return xdc_find_named(
+	    cfg->cfg_slas, cfg->cfg_nslas, sizeof(*cfg->cfg_slas), name);
 }
 
 const struct xdc_sla *
-xdc_vm_policy(const struct xdc_config *cfg, const struct xdc_vm *vm,
-    enum xdc_policy pol)
+xdc_vm_policy(
+    const struct xdc_config *cfg, const struct xdc_vm *vm, enum xdc_policy pol)
 {
 	uint32_t i = vm->vm_sla[pol];
 

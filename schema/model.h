@@ -175,14 +175,18 @@ struct xdc_vm {
 
 /* ---- SLA ------------------------------------------------------------- */
 
-enum xdc_restart { XDC_RESTART_ALWAYS, XDC_RESTART_ON_CRASH, XDC_RESTART_NEVER };
+enum xdc_restart {
+	XDC_RESTART_ALWAYS,
+	XDC_RESTART_ON_CRASH,
+	XDC_RESTART_NEVER
+};
 enum xdc_spread { XDC_SPREAD_NONE, XDC_SPREAD_HOST };
 
 /* A maintenance window, in UTC: days of the week and minutes of the day. */
 struct xdc_window {
-	uint8_t w_days;    /* bit d for day d, 0 = Sunday (as struct tm) */
-	uint16_t w_start;  /* minutes after midnight */
-	uint16_t w_end;    /* exclusive; <= w_start means it ends the next day */
+	uint8_t w_days;   /* bit d for day d, 0 = Sunday (as struct tm) */
+	uint16_t w_start; /* minutes after midnight */
+	uint16_t w_end;   /* exclusive; <= w_start means it ends the next day */
 };
 
 struct xdc_rate {
@@ -209,7 +213,8 @@ enum xdc_sla_field {
 	SLA_F__COUNT
 };
 
-#define XDC_SLA_POLICY_FIELD(pol) ((enum xdc_sla_field)(SLA_F_CPU_WEIGHT + (pol)))
+#define XDC_SLA_POLICY_FIELD(pol)                                              \
+	((enum xdc_sla_field)(SLA_F_CPU_WEIGHT + (pol)))
 
 struct xdc_sla {
 	const char *s_name;
@@ -237,7 +242,7 @@ struct xdc_arena;
  * every consumer sees the same order whatever the file layout.
  */
 struct xdc_config {
-	const char *cfg_path; /* what was loaded, as the user named it */
+	const char *cfg_path;   /* what was loaded, as the user named it */
 	const char **cfg_files; /* cfg_files[0] unused; loc.file indexes it */
 	size_t cfg_nfiles;
 	struct xdc_host *cfg_hosts;
@@ -255,8 +260,8 @@ void xdc_config_free(struct xdc_config *);
 
 /* Lookups by name; NULL when absent. */
 const struct xdc_host *xdc_config_host(const struct xdc_config *, const char *);
-const struct xdc_network *xdc_config_network(const struct xdc_config *,
-    const char *);
+const struct xdc_network *xdc_config_network(
+    const struct xdc_config *, const char *);
 const struct xdc_vm *xdc_config_vm(const struct xdc_config *, const char *);
 const struct xdc_sla *xdc_config_sla(const struct xdc_config *, const char *);
 
@@ -264,12 +269,12 @@ const struct xdc_sla *xdc_config_sla(const struct xdc_config *, const char *);
  * A binary search of n objects of size bytes, sorted by name, whose first
  * member is the name (every array of the model, and of observed state).
  */
-const void *xdc_find_named(const void *base, size_t n, size_t size,
-    const char *name);
+const void *xdc_find_named(
+    const void *base, size_t n, size_t size, const char *name);
 
 /* The SLA that sets a policy field of a VM, or NULL. */
-const struct xdc_sla *xdc_vm_policy(const struct xdc_config *,
-    const struct xdc_vm *, enum xdc_policy);
+const struct xdc_sla *xdc_vm_policy(
+    const struct xdc_config *, const struct xdc_vm *, enum xdc_policy);
 
 /* The implicit host of a configuration that declares none. */
 #define XDC_LOCAL_HOST "local"
@@ -278,7 +283,7 @@ const struct xdc_sla *xdc_vm_policy(const struct xdc_config *,
 
 /* Canonical text forms, shared by diagnostics, plans and show. */
 #define XDC_SIZE_BUFSZ 32
-#define XDC_MAC_BUFSZ 18
+#define XDC_MAC_BUFSZ  18
 const char *xdc_size_fmt(uint64_t bytes, char buf[XDC_SIZE_BUFSZ]);
 const char *xdc_mac_fmt(const uint8_t mac[6], char buf[XDC_MAC_BUFSZ]);
 

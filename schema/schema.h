@@ -15,8 +15,8 @@
 #include "schema/diag.h"
 #include "schema/model.h"
 
-#define XDC_FILE_MAX (16u * 1024 * 1024) /* bytes in one file */
-#define XDC_DEPTH_MAX 64		  /* nesting of a document */
+#define XDC_FILE_MAX  (16u * 1024 * 1024) /* bytes in one file */
+#define XDC_DEPTH_MAX 64                  /* nesting of a document */
 
 /*
  * Load PATH. On success returns 0 and hands *out to the caller (free it with
@@ -24,8 +24,8 @@
  * XDC_EINVALID with each of them in diags, sorted. When PATH cannot be read
  * at all, returns XDC_ERR with the reason in xdc_error_last().
  */
-int schema_load(const char *path, struct xdc_config **out,
-    struct xdc_diags *diags);
+int schema_load(
+    const char *path, struct xdc_config **out, struct xdc_diags *diags);
 
 /*
  * The same, for files that come from elsewhere than the file system (a git
@@ -34,10 +34,10 @@ int schema_load(const char *path, struct xdc_config **out,
  * loader whatever it returns.
  */
 struct schema_loader;
-struct schema_loader *schema_loader_new(const char *root,
-    struct xdc_diags *diags);
-void schema_loader_add(struct schema_loader *, const char *file,
-    const char *buf, size_t len);
+struct schema_loader *schema_loader_new(
+    const char *root, struct xdc_diags *diags);
+void schema_loader_add(
+    struct schema_loader *, const char *file, const char *buf, size_t len);
 int schema_loader_finish(struct schema_loader *, struct xdc_config **out);
 void schema_loader_free(struct schema_loader *);
 

@@ -120,9 +120,8 @@ syntax:
 	return "expected a MAC address such as 00:16:3e:00:00:01";
 }
 
-static const char *const day_names[7] = {
-	"sun", "mon", "tue", "wed", "thu", "fri", "sat"
-};
+static const char *const day_names[7] = { "sun", "mon", "tue", "wed", "thu",
+	"fri", "sat" };
 
 static int
 parse_day(const char **sp)
@@ -170,7 +169,8 @@ xdc_parse_window(const char *s, struct xdc_window *out)
 	} else if (isalpha((unsigned char)*s)) {
 		for (;;) {
 			if ((d0 = parse_day(&s)) < 0)
-				return "expected days such as Sat, Mon-Fri or daily";
+				return "expected days such as Sat, Mon-Fri or "
+				       "daily";
 			d1 = d0;
 			if (*s == '-') {
 				s++;
@@ -189,9 +189,11 @@ xdc_parse_window(const char *s, struct xdc_window *out)
 			s++;
 		}
 		if (*s++ != ' ')
-			return "expected a space between the days and the times";
+			return "expected a space between the days and the "
+			       "times";
 	} else {
-		return "expected days, then times, such as \"Sat 02:00-04:00 UTC\"";
+		return "expected days, then times, such as \"Sat 02:00-04:00 "
+		       "UTC\"";
 	}
 
 	if ((start = parse_hhmm(&s, 0)) < 0)
@@ -267,7 +269,8 @@ xdc_name_valid(const char *s)
 	if (n == 0 || n > XDC_NAME_MAX)
 		return 0;
 	for (i = 0; i < n; i++) {
-		if ((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9'))
+		if ((s[i] >= 'a' && s[i] <= 'z') ||
+		    (s[i] >= '0' && s[i] <= '9'))
 			continue;
 		if (s[i] == '-' && i != 0 && i != n - 1)
 			continue;

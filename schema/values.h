@@ -14,7 +14,7 @@
 
 #include "schema/model.h"
 
-#define XDC_NAME_MAX 63
+#define XDC_NAME_MAX   63
 #define XDC_IFNAME_MAX 15
 
 /* A decimal integer, no sign, no base prefix, at most max. */
@@ -25,7 +25,8 @@ const char *xdc_parse_size(const char *, uint64_t *);
 const char *xdc_parse_bool(const char *, int *);
 /* A unicast MAC address, six hex octets separated by ':'. */
 const char *xdc_parse_mac(const char *, uint8_t mac[6]);
-/* "Sat 02:00-04:00 UTC", "Mon-Fri,Sun 22:00-02:00 UTC", "daily 01:00-02:00 UTC". */
+/* "Sat 02:00-04:00 UTC", "Mon-Fri,Sun 22:00-02:00 UTC", "daily 01:00-02:00
+ * UTC". */
 const char *xdc_parse_window(const char *, struct xdc_window *);
 /* "5/1h": a count per period of s, m, h or d. */
 const char *xdc_parse_rate(const char *, struct xdc_rate *);

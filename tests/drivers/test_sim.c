@@ -110,8 +110,8 @@ observe(struct xdc_driver *drv)
 static const struct xdc_obs_domain *
 local_dom(const struct xdc_observed *obs, const char *name)
 {
-	return xdc_obs_host_domain(xdc_observed_host(obs, XDC_LOCAL_HOST),
-	    name);
+	return xdc_obs_host_domain(
+	    xdc_observed_host(obs, XDC_LOCAL_HOST), name);
 }
 
 static uint64_t
@@ -379,8 +379,8 @@ test_create_records_everything_observe_reports(void **state)
 	assert_int_equal(d->od_build.ob_ndisks, 1);
 	assert_string_equal(d->od_build.ob_disks[0].d_target, "/dev/vg0/disk");
 	assert_string_equal(d->od_build.ob_disks[0].d_vdev, "xvda");
-	assert_int_equal(xdc_observed_host(obs, "local")->oh_free_memory,
-	    63 * GIB);
+	assert_int_equal(
+	    xdc_observed_host(obs, "local")->oh_free_memory, 63 * GIB);
 	xdc_observed_free(obs);
 }
 
@@ -516,8 +516,7 @@ test_destroy_refuses_unmanaged(void **state)
 {
 	struct fx *f = *state;
 
-	assert_int_equal(sim_add_unmanaged(f->drv, "legacy", 2 * GIB, NULL),
-	    0);
+	assert_int_equal(sim_add_unmanaged(f->drv, "legacy", 2 * GIB, NULL), 0);
 	assert_int_equal(op_on(f, XDC_OP_DESTROY, "legacy"), XDC_EDRIVER);
 	assert_error_has("legacy");
 	assert_error_has("does not manage");
@@ -744,8 +743,8 @@ test_crash_of_unknown_domain_is_not_found(void **state)
 	struct fx *f = *state;
 
 	assert_int_equal(sim_crash(f->drv, "ghost"), XDC_ENOTFOUND);
-	assert_string_equal(xdc_error_last(),
-	    "no domain named ghost in the pool");
+	assert_string_equal(
+	    xdc_error_last(), "no domain named ghost in the pool");
 }
 
 static void
@@ -877,12 +876,12 @@ assert_obs_equal(const struct xdc_observed *x, const struct xdc_observed *y)
 			assert_int_equal(dx->od_has_build, dy->od_has_build);
 			if (!dx->od_has_build)
 				continue;
-			assert_int_equal(dx->od_build.ob_type,
-			    dy->od_build.ob_type);
-			assert_string_equal(dx->od_build.ob_kernel,
-			    dy->od_build.ob_kernel);
-			assert_int_equal(dx->od_build.ob_ndisks,
-			    dy->od_build.ob_ndisks);
+			assert_int_equal(
+			    dx->od_build.ob_type, dy->od_build.ob_type);
+			assert_string_equal(
+			    dx->od_build.ob_kernel, dy->od_build.ob_kernel);
+			assert_int_equal(
+			    dx->od_build.ob_ndisks, dy->od_build.ob_ndisks);
 		}
 		for (j = 0; j < hx->oh_nnetworks; j++) {
 			assert_string_equal(hx->oh_networks[j].on_bridge,
@@ -946,8 +945,8 @@ test_file_after_end_is_valid_json_and_reopens_the_same(void **state)
 	y = observe(other);
 	assert_obs_equal(x, y);
 	assert_int_equal(xdc_observed_host(y, "local")->oh_ndomains, 4);
-	assert_string_equal(local_dom(y, "b")->od_build.ob_ramdisk,
-	    "/boot/initrd");
+	assert_string_equal(
+	    local_dom(y, "b")->od_build.ob_ramdisk, "/boot/initrd");
 	xdc_observed_free(x);
 	xdc_observed_free(y);
 	other->free(other);
@@ -1051,7 +1050,7 @@ test_json_that_is_not_a_pool_is_an_error(void **state)
 	struct fx *f = *state;
 
 	spit(f->path, "{\"hosts\": [{\"name\": \"local\", \"domains\": "
-		      "[{\"name\": \"x\"}]}]}");
+	              "[{\"name\": \"x\"}]}]}");
 	assert_int_equal(sim_open(f->path, NULL, &f->drv), XDC_ERR);
 	assert_error_has(f->path);
 	assert_error_has("not a simulated pool");
@@ -1120,10 +1119,10 @@ test_networks_are_sorted_by_bridge(void **state)
 	assert_int_equal(f->drv->apply(f->drv, &a), 0);
 	obs = observe(f->drv);
 	assert_int_equal(obs->obs_hosts[0].oh_nnetworks, 2);
-	assert_string_equal(obs->obs_hosts[0].oh_networks[0].on_bridge,
-	    "xdc-app");
-	assert_string_equal(obs->obs_hosts[0].oh_networks[1].on_bridge,
-	    "xdc-web");
+	assert_string_equal(
+	    obs->obs_hosts[0].oh_networks[0].on_bridge, "xdc-app");
+	assert_string_equal(
+	    obs->obs_hosts[0].oh_networks[1].on_bridge, "xdc-web");
 	xdc_observed_free(obs);
 }
 
@@ -1136,8 +1135,8 @@ test_network_refuses_unmanaged_bridge(void **state)
 	struct xdc_action a;
 
 	spit(f->path, "{\"hosts\": [{\"name\": \"local\", \"networks\": "
-		      "[{\"name\": null, \"bridge\": \"xenbr0\", \"mtu\": "
-		      "1500, \"up\": true, \"managed\": false}]}]}");
+	              "[{\"name\": null, \"bridge\": \"xenbr0\", \"mtu\": "
+	              "1500, \"up\": true, \"managed\": false}]}]}");
 	assert_int_equal(sim_open(f->path, NULL, &f->drv), 0);
 	net_action(&a, &n, XDC_OP_DESTROY, "xenbr0", "xenbr0");
 	assert_int_equal(f->drv->apply(f->drv, &a), XDC_EDRIVER);
@@ -1164,17 +1163,16 @@ test_add_unmanaged_beyond_free_memory_fails(void **state)
 {
 	struct fx *f = *state;
 
-	assert_int_equal(sim_add_unmanaged(f->drv, "big", 65 * GIB, NULL),
-	    XDC_EDRIVER);
+	assert_int_equal(
+	    sim_add_unmanaged(f->drv, "big", 65 * GIB, NULL), XDC_EDRIVER);
 	assert_false(has_dom(f, "big"));
-	assert_int_equal(sim_add_unmanaged(f->drv, "x", GIB, "nohost"),
-	    XDC_ENOTFOUND);
+	assert_int_equal(
+	    sim_add_unmanaged(f->drv, "x", GIB, "nohost"), XDC_ENOTFOUND);
 	assert_int_equal(sim_add_unmanaged(f->drv, "x", GIB, "local"), 0);
-	assert_int_equal(sim_add_unmanaged(f->drv, "x", GIB, "local"),
-	    XDC_ERR);
+	assert_int_equal(sim_add_unmanaged(f->drv, "x", GIB, "local"), XDC_ERR);
 }
 
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn)  cmocka_unit_test_setup_teardown(fn, setup, teardown)
 #define TD(fn) cmocka_unit_test_setup_teardown(fn, setup_dir, teardown)
 
 int

@@ -284,8 +284,7 @@ fx_find_dom(struct fx *fx, const char *host, const char *name)
 
 /* A domain no one manages: a guest someone started by hand. */
 static inline struct xdc_obs_domain *
-fx_unmanaged(struct fx *fx, const char *host, const char *name,
-    uint64_t memory)
+fx_unmanaged(struct fx *fx, const char *host, const char *name, uint64_t memory)
 {
 	struct xdc_obs_domain *d = fx_dom(fx, host, name);
 
@@ -331,8 +330,8 @@ fx_managed(struct fx *fx, const char *host, const char *vmname)
 	d->od_nics =
 	    xdc_arena_zalloc(a, (vm->vm_nnics + 1) * sizeof(*d->od_nics));
 	for (i = 0; i < vm->vm_nnics; i++) {
-		d->od_nics[i].on_bridge = xdc_arena_strdup(a,
-		    fx->cfg->cfg_networks[vm->vm_nics[i].nic_net].n_bridge);
+		d->od_nics[i].on_bridge = xdc_arena_strdup(
+		    a, fx->cfg->cfg_networks[vm->vm_nics[i].nic_net].n_bridge);
 		memcpy(d->od_nics[i].on_mac, vm->vm_nics[i].nic_mac, 6);
 	}
 	d->od_managed = 1;
@@ -347,8 +346,8 @@ fx_managed(struct fx *fx, const char *host, const char *vmname)
 	d->od_build.ob_cmdline =
 	    vm->vm_cmdline ? xdc_arena_strdup(a, vm->vm_cmdline) : NULL;
 	d->od_build.ob_ndisks = vm->vm_ndisks;
-	d->od_build.ob_disks = xdc_arena_zalloc(a,
-	    (vm->vm_ndisks + 1) * sizeof(*d->od_build.ob_disks));
+	d->od_build.ob_disks = xdc_arena_zalloc(
+	    a, (vm->vm_ndisks + 1) * sizeof(*d->od_build.ob_disks));
 	for (i = 0; i < vm->vm_ndisks; i++) {
 		d->od_build.ob_disks[i].d_target =
 		    xdc_arena_strdup(a, vm->vm_disks[i].d_target);
@@ -388,9 +387,9 @@ fx_network(struct fx *fx, const char *host, const char *netname)
 	assert_non_null(dn);
 	n = fx_bridge(fx, host, dn->n_bridge);
 	n->on_name = xdc_arena_strdup(fx->obs->obs_arena, dn->n_name);
-	n->on_uplink =
-	    dn->n_uplink ? xdc_arena_strdup(fx->obs->obs_arena, dn->n_uplink)
-			 : NULL;
+	n->on_uplink = dn->n_uplink
+	                   ? xdc_arena_strdup(fx->obs->obs_arena, dn->n_uplink)
+	                   : NULL;
 	n->on_vlan = dn->n_vlan;
 	n->on_mtu = dn->n_mtu ? dn->n_mtu : 1500;
 	n->on_managed = 1;
@@ -449,8 +448,8 @@ fx_plan_err(struct fx *fx, const char *substr, const char *file, int line)
 		for (i = 0; (g = xdc_diags_get(fx->diags, i)) != NULL; i++)
 			if (strstr(g->dg_msg, substr) != NULL)
 				return;
-	print_error("expected plan to fail with ...%s..., got %d with:\n",
-	    substr, rc);
+	print_error(
+	    "expected plan to fail with ...%s..., got %d with:\n", substr, rc);
 	fx_dump_plan(fx);
 	_fail(file, line);
 }
@@ -483,8 +482,7 @@ fx_json(struct fx *fx)
 /* The index of the action (op, name, host) to apply, or -1; host NULL
  * matches any host. */
 static inline int
-fx_find(const struct fx *fx, enum xdc_op op, const char *name,
-    const char *host)
+fx_find(const struct fx *fx, enum xdc_op op, const char *name, const char *host)
 {
 	const struct xdc_action *a;
 	size_t i;
@@ -499,8 +497,8 @@ fx_find(const struct fx *fx, enum xdc_op op, const char *name,
 }
 
 static inline size_t
-fx_must_find(struct fx *fx, enum xdc_op op, const char *name,
-    const char *host, const char *file, int line)
+fx_must_find(struct fx *fx, enum xdc_op op, const char *name, const char *host,
+    const char *file, int line)
 {
 	int i = fx_find(fx, op, name, host);
 
@@ -541,8 +539,8 @@ fx_count(const struct fx *fx, enum xdc_op op, enum xdc_obj_kind kind)
 
 /* The deferred action (op, name, host) in the plan's JSON, or NULL. */
 static inline json_t *
-fx_find_deferred(struct fx *fx, enum xdc_op op, const char *name,
-    const char *host)
+fx_find_deferred(
+    struct fx *fx, enum xdc_op op, const char *name, const char *host)
 {
 	json_t *def = json_object_get(fx_json(fx), "deferred"), *o;
 	size_t i;
@@ -550,12 +548,12 @@ fx_find_deferred(struct fx *fx, enum xdc_op op, const char *name,
 	json_array_foreach(def, i, o)
 	{
 		if (!strcmp(json_string_value(json_object_get(o, "op")),
-			xdc_op_name(op)) &&
-		    !strcmp(json_string_value(json_object_get(o, "name")),
-			name) &&
+		        xdc_op_name(op)) &&
+		    !strcmp(
+		        json_string_value(json_object_get(o, "name")), name) &&
 		    (host == NULL ||
-			!strcmp(json_string_value(json_object_get(o, "host")),
-			    host)))
+		        !strcmp(json_string_value(json_object_get(o, "host")),
+		            host)))
 			return o;
 	}
 	return NULL;
@@ -563,8 +561,8 @@ fx_find_deferred(struct fx *fx, enum xdc_op op, const char *name,
 
 /* Why the deferred action (op, name, host) is held; it must be deferred. */
 static inline const char *
-fx_held_why(struct fx *fx, enum xdc_op op, const char *name,
-    const char *host, const char *file, int line)
+fx_held_why(struct fx *fx, enum xdc_op op, const char *name, const char *host,
+    const char *file, int line)
 {
 	json_t *o = fx_find_deferred(fx, op, name, host);
 
@@ -619,11 +617,11 @@ fx_change(struct fx *fx, size_t i, const char *field)
 	json_t *ch;
 	size_t k;
 
-	json_array_foreach(json_object_get(fx_json_action(fx, i), "changes"),
-	    k, ch)
+	json_array_foreach(
+	    json_object_get(fx_json_action(fx, i), "changes"), k, ch)
 	{
-		if (!strcmp(json_string_value(json_object_get(ch, "field")),
-			field))
+		if (!strcmp(
+		        json_string_value(json_object_get(ch, "field")), field))
 			return ch;
 	}
 	return NULL;
@@ -652,8 +650,8 @@ fx_listed_unmanaged(struct fx *fx, const char *name)
 
 	json_array_foreach(json_object_get(fx_json(fx), "unmanaged"), i, o)
 	{
-		if (!strcmp(json_string_value(json_object_get(o, "name")),
-			name))
+		if (!strcmp(
+		        json_string_value(json_object_get(o, "name")), name))
 			return 1;
 	}
 	return 0;
@@ -670,9 +668,9 @@ fx_mentions(struct fx *fx, const char *name)
 	for (l = 0; l < 2; l++)
 		json_array_foreach(json_object_get(fx_json(fx), lists[l]), i, o)
 		{
-			if (!strcmp(json_string_value(json_object_get(o,
-					"name")),
-				name))
+			if (!strcmp(
+			        json_string_value(json_object_get(o, "name")),
+			        name))
 				return 1;
 		}
 	return 0;
@@ -684,8 +682,8 @@ fx_contains(const char *s, const char *sub, const char *file, int line)
 {
 	if (s != NULL && strstr(s, sub) != NULL)
 		return;
-	print_error("expected \"%s\" to contain \"%s\"\n", s ? s : "(null)",
-	    sub);
+	print_error(
+	    "expected \"%s\" to contain \"%s\"\n", s ? s : "(null)", sub);
 	_fail(file, line);
 }
 

@@ -39,8 +39,8 @@ web_fx(const char *vm_extra, const char *more)
 	struct fx *fx;
 	char *yaml;
 
-	assert_true(xdc_asprintf(&yaml, NET_LAN "---\n" VM_WEB "%s%s",
-			vm_extra, more) >= 0);
+	assert_true(xdc_asprintf(&yaml, NET_LAN "---\n" VM_WEB "%s%s", vm_extra,
+	                more) >= 0);
 	fx = fx_new(yaml);
 	free(yaml);
 	fx_hosts(fx);
@@ -95,10 +95,10 @@ test_missing_running_vm_is_created(void **state)
 	assert_non_null(a->a_spec);
 	assert_ptr_equal(a->a_spec->ds_vm, fx_vm(fx, "web"));
 	assert_string_equal(a->a_spec->ds_bridges[0], "xdc-lan");
-	assert_true(json_is_null(json_object_get(fx_change(fx, i, "memory"),
-	    "from")));
-	assert_int_equal(json_integer_value(json_object_get(
-			     fx_change(fx, i, "memory"), "to")),
+	assert_true(
+	    json_is_null(json_object_get(fx_change(fx, i, "memory"), "from")));
+	assert_int_equal(json_integer_value(
+	                     json_object_get(fx_change(fx, i, "memory"), "to")),
 	    (json_int_t)GIB);
 	fx_free(fx);
 }
@@ -133,7 +133,7 @@ test_memory_change_is_update(void **state)
 	assert_int_equal(a->a_update, XDC_UPD_MEMORY);
 	assert_string_equal(fx_fields(fx, i), "memory");
 	assert_int_equal(json_integer_value(json_object_get(
-			     fx_change(fx, i, "memory"), "from")),
+	                     fx_change(fx, i, "memory"), "from")),
 	    (json_int_t)(512 * MIB));
 	fx_free(fx);
 }
@@ -168,7 +168,7 @@ test_sla_cpu_weight_is_update(void **state)
 	assert_int_equal(plan_action(fx->plan, i)->a_update, XDC_UPD_SCHED);
 	assert_string_equal(fx_fields(fx, i), "cpu.weight");
 	assert_int_equal(json_integer_value(json_object_get(
-			     fx_change(fx, i, "cpu.weight"), "to")),
+	                     fx_change(fx, i, "cpu.weight"), "to")),
 	    512);
 	fx_free(fx);
 }
@@ -400,8 +400,8 @@ test_undeclared_managed_domain_is_destroyed(void **state)
 	assert_true(a->a_disruptive);
 	assert_int_equal(a->a_domid, d->od_domid);
 	assert_string_equal(fx_fields(fx, i), "state");
-	assert_true(json_is_null(json_object_get(fx_change(fx, i, "state"),
-	    "to")));
+	assert_true(
+	    json_is_null(json_object_get(fx_change(fx, i, "state"), "to")));
 	assert_contains(plan_reason(fx->plan, i), "not declared");
 	assert_int_equal(plan_managed_vms(fx->plan), 2);
 	fx_free(fx);
@@ -421,8 +421,8 @@ test_protected_undeclared_domain_is_deferred(void **state)
 	fx_plan(fx);
 	assert_int_equal(fx_find(fx, XDC_OP_DESTROY, "old", NULL), -1);
 	assert_int_equal(plan_ndeferred(fx->plan), 1);
-	assert_contains(fx_held(fx, XDC_OP_DESTROY, "old", XDC_LOCAL_HOST),
-	    "protect");
+	assert_contains(
+	    fx_held(fx, XDC_OP_DESTROY, "old", XDC_LOCAL_HOST), "protect");
 	assert_int_equal(plan_vm_destroys(fx->plan), 0);
 	fx_free(fx);
 }
@@ -493,8 +493,8 @@ test_crashed_vm_restarted_by_default(void **state)
 static void
 test_restart_never_holds_crashed_vm(void **state)
 {
-	struct fx *fx = web_fx("",
-	    SLA_GOLD("availability: {restart: never}\n"));
+	struct fx *fx =
+	    web_fx("", SLA_GOLD("availability: {restart: never}\n"));
 
 	(void)state;
 	fx_managed(fx, XDC_LOCAL_HOST, "web")->od_state = XDC_DOM_CRASHED;
@@ -509,8 +509,8 @@ test_restart_never_holds_crashed_vm(void **state)
 static void
 test_restart_on_crash_holds_clean_shutdown(void **state)
 {
-	struct fx *fx = web_fx("",
-	    SLA_GOLD("availability: {restart: on-crash}\n"));
+	struct fx *fx =
+	    web_fx("", SLA_GOLD("availability: {restart: on-crash}\n"));
 
 	(void)state;
 	fx_managed(fx, XDC_LOCAL_HOST, "web")->od_state = XDC_DOM_STOPPED;
@@ -525,8 +525,8 @@ test_restart_on_crash_holds_clean_shutdown(void **state)
 static void
 test_restart_on_crash_restarts_crashed_vm(void **state)
 {
-	struct fx *fx = web_fx("",
-	    SLA_GOLD("availability: {restart: on-crash}\n"));
+	struct fx *fx =
+	    web_fx("", SLA_GOLD("availability: {restart: on-crash}\n"));
 
 	(void)state;
 	fx_managed(fx, XDC_LOCAL_HOST, "web")->od_state = XDC_DOM_CRASHED;
@@ -620,8 +620,8 @@ test_network_mtu_change_is_update(void **state)
 	assert_int_equal(a->a_update, XDC_UPD_MTU);
 	assert_false(a->a_disruptive);
 	assert_string_equal(fx_fields(fx, i), "mtu");
-	assert_int_equal(json_integer_value(json_object_get(
-			     fx_change(fx, i, "mtu"), "from")),
+	assert_int_equal(json_integer_value(
+	                     json_object_get(fx_change(fx, i, "mtu"), "from")),
 	    1500);
 	fx_free(fx);
 }
@@ -656,7 +656,7 @@ test_unmanaged_bridge_of_declared_network_is_error(void **state)
 	fx_hosts(fx);
 	fx_bridge(fx, XDC_LOCAL_HOST, "xdc-dmz");
 	fx_plan_fails(fx, "Network dmz: bridge xdc-dmz on host local exists "
-			  "and is not managed by xdc");
+	                  "and is not managed by xdc");
 	fx_free(fx);
 }
 
@@ -678,7 +678,7 @@ test_unmanaged_bridge_never_destroyed(void **state)
 /* ---- Hosts ------------------------------------------------------------ */
 
 #define TWO_HOSTS                                                              \
-	"kind: Host\nname: xen-a\nmemory: 8GiB\n---\n"                        \
+	"kind: Host\nname: xen-a\nmemory: 8GiB\n---\n"                         \
 	"kind: Host\nname: xen-b\nmemory: 8GiB\n---\n"
 
 static void
@@ -700,10 +700,10 @@ test_vm_moved_to_another_host_is_destroyed_then_created(void **state)
 	assert_true(fx_depends(fx, up, down));
 	ch = fx_change(fx, up, "host");
 	assert_non_null(ch);
-	assert_string_equal(json_string_value(json_object_get(ch, "from")),
-	    "xen-a");
-	assert_string_equal(json_string_value(json_object_get(ch, "to")),
-	    "xen-b");
+	assert_string_equal(
+	    json_string_value(json_object_get(ch, "from")), "xen-a");
+	assert_string_equal(
+	    json_string_value(json_object_get(ch, "to")), "xen-b");
 	assert_contains(plan_reason(fx->plan, down), "placed on host xen-b");
 	fx_free(fx);
 }
@@ -712,7 +712,7 @@ static void
 test_undeclared_observed_host_gets_no_actions(void **state)
 {
 	struct fx *fx = fx_new("kind: Host\nname: xen-a\n---\n"
-			       "kind: Network\nname: dmz\n");
+	                       "kind: Network\nname: dmz\n");
 	struct xdc_obs_domain *d;
 	struct xdc_obs_network *n;
 

@@ -24,8 +24,8 @@ orphan(struct fx *fx, const char *host, const char *name, const char *bridge)
 	d->od_vcpus = d->od_max_vcpus = 1;
 	if (bridge != NULL) {
 		d->od_nnics = 1;
-		d->od_nics = xdc_arena_zalloc(fx->obs->obs_arena,
-		    sizeof(*d->od_nics));
+		d->od_nics =
+		    xdc_arena_zalloc(fx->obs->obs_arena, sizeof(*d->od_nics));
 		d->od_nics[0].on_bridge = bridge;
 		d->od_nics[0].on_mac[0] = 0x02;
 	}
@@ -61,13 +61,12 @@ check_waits(struct fx *fx, size_t j, size_t i, const char *file, int line)
  * create, a destroy and a move.
  */
 #define MIXED_YAML                                                             \
-	HOST("xen-a") HOST("xen-b") NET("lan")                                 \
-	VM_ON("web-1", "xen-a", LAN_NIC)                                       \
-	VM_ON("web-2", "xen-b", LAN_NIC)                                       \
-	VM_ON("db", "xen-a", "state: paused\n")                                \
-	VM_ON("app", "xen-b", LAN_NIC)                                         \
-	VM_ON("cache", "xen-a", "")                                            \
-	"kind: SLA\nname: gold\nselector: {}\ncpu: {weight: 512}\n"
+	HOST("xen-a")                                                          \
+	HOST("xen-b") NET("lan") VM_ON("web-1", "xen-a", LAN_NIC) VM_ON(       \
+	    "web-2", "xen-b", LAN_NIC) VM_ON("db", "xen-a",                    \
+	    "state: paused\n") VM_ON("app", "xen-b", LAN_NIC) VM_ON("cache",   \
+	    "xen-a",                                                           \
+	    "") "kind: SLA\nname: gold\nselector: {}\ncpu: {weight: 512}\n"
 
 static struct fx *
 mixed_fx(void)
@@ -93,8 +92,8 @@ mixed_fx(void)
 static void
 test_network_created_before_vms_that_use_it(void **state)
 {
-	struct fx *fx = fx_new(NET("lan") NET("dmz")
-	    "kind: VM\nname: web\nmemory: 1GiB\nkernel: /k\n" LAN_NIC);
+	struct fx *fx = fx_new(NET("lan") NET(
+	    "dmz") "kind: VM\nname: web\nmemory: 1GiB\nkernel: /k\n" LAN_NIC);
 	size_t net, vm;
 
 	(void)state;
@@ -105,16 +104,16 @@ test_network_created_before_vms_that_use_it(void **state)
 	assert_int_equal(plan_action(fx->plan, net)->a_kind, XDC_OBJ_NETWORK);
 	assert_waits(fx, vm, net);
 	/* Only on the network it uses. */
-	assert_false(fx_depends(fx, vm,
-	    fx_action(fx, XDC_OP_CREATE, "dmz", XDC_LOCAL_HOST)));
+	assert_false(fx_depends(
+	    fx, vm, fx_action(fx, XDC_OP_CREATE, "dmz", XDC_LOCAL_HOST)));
 	fx_free(fx);
 }
 
 static void
 test_nic_update_waits_for_its_network(void **state)
 {
-	struct fx *fx = fx_new(NET("lan")
-	    "kind: VM\nname: web\nmemory: 1GiB\nkernel: /k\n" LAN_NIC);
+	struct fx *fx = fx_new(NET(
+	    "lan") "kind: VM\nname: web\nmemory: 1GiB\nkernel: /k\n" LAN_NIC);
 	size_t net, vm;
 
 	(void)state;
@@ -131,7 +130,7 @@ static void
 test_vm_destroys_before_creates_on_same_host(void **state)
 {
 	struct fx *fx = fx_new(HOST("xen-a") HOST("xen-b")
-	    VM_ON("web", "xen-a", "") VM_ON("app", "xen-b", ""));
+	        VM_ON("web", "xen-a", "") VM_ON("app", "xen-b", ""));
 	size_t down, up, other;
 
 	(void)state;
@@ -150,8 +149,8 @@ test_vm_destroys_before_creates_on_same_host(void **state)
 static void
 test_network_destroyed_after_vms_that_used_it(void **state)
 {
-	struct fx *fx = fx_new(NET("lan")
-	    "kind: VM\nname: web\nmemory: 1GiB\nkernel: /k\n" LAN_NIC);
+	struct fx *fx = fx_new(NET(
+	    "lan") "kind: VM\nname: web\nmemory: 1GiB\nkernel: /k\n" LAN_NIC);
 	size_t net, vm, move;
 
 	(void)state;
@@ -160,8 +159,7 @@ test_network_destroyed_after_vms_that_used_it(void **state)
 	old_bridge(fx, XDC_LOCAL_HOST);
 	orphan(fx, XDC_LOCAL_HOST, "gone", "xdc-old");
 	/* web moves its NIC from the old bridge to lan. */
-	fx_managed(fx, XDC_LOCAL_HOST, "web")->od_nics[0].on_bridge =
-	    "xdc-old";
+	fx_managed(fx, XDC_LOCAL_HOST, "web")->od_nics[0].on_bridge = "xdc-old";
 	fx_plan(fx);
 	net = fx_action(fx, XDC_OP_DESTROY, "old", XDC_LOCAL_HOST);
 	vm = fx_action(fx, XDC_OP_DESTROY, "gone", XDC_LOCAL_HOST);
@@ -178,10 +176,11 @@ test_network_destroyed_after_vms_that_used_it(void **state)
 static void
 test_network_destroy_waits_for_replace_of_vm_on_it(void **state)
 {
-	struct fx *fx = fx_new(NET("lan")
-	    "kind: VM\nname: web\nmemory: 1GiB\nkernel: /k\nlabels: {a: b}\n"
-	    LAN_NIC "---\nkind: SLA\nname: gold\nselector: {a: b}\n"
-	    "maintenance: {window: \"Sat 02:00-04:00 UTC\"}\n");
+	struct fx *fx = fx_new(
+	    NET("lan") "kind: VM\nname: web\nmemory: 1GiB\nkernel: /k\nlabels: "
+	               "{a: b}\n" LAN_NIC
+	               "---\nkind: SLA\nname: gold\nselector: {a: b}\n"
+	               "maintenance: {window: \"Sat 02:00-04:00 UTC\"}\n");
 	struct xdc_obs_domain *d;
 	size_t net, vm;
 
@@ -209,8 +208,8 @@ test_network_destroy_waits_for_replace_of_vm_on_it(void **state)
 static void
 test_pause_waits_for_update_of_same_vm(void **state)
 {
-	struct fx *fx = fx_new(VM_ON("db", "local", "state: paused\n")
-	    VM_ON("web", "local", ""));
+	struct fx *fx = fx_new(
+	    VM_ON("db", "local", "state: paused\n") VM_ON("web", "local", ""));
 	size_t upd, pause, other;
 
 	(void)state;
@@ -247,10 +246,10 @@ static void
 test_action_waiting_for_deferred_one_is_deferred(void **state)
 {
 	/* web moves to xen-b, but its old domain may go only in the window. */
-	struct fx *fx = fx_new(HOST("xen-a") HOST("xen-b")
-	    VM_ON("web", "xen-b", "labels: {a: b}\n")
-	    "kind: SLA\nname: gold\nselector: {a: b}\n"
-	    "maintenance: {window: \"Sat 02:00-04:00 UTC\"}\n");
+	struct fx *fx = fx_new(HOST("xen-a") HOST("xen-b") VM_ON("web", "xen-b",
+	    "labels: {a: b}\n") "kind: SLA\nname: gold\nselector: {a: b}\n"
+	                        "maintenance: {window: \"Sat 02:00-04:00 "
+	                        "UTC\"}\n");
 
 	(void)state;
 	fx_hosts(fx);
@@ -258,8 +257,8 @@ test_action_waiting_for_deferred_one_is_deferred(void **state)
 	fx_plan(fx);
 	assert_int_equal(plan_count(fx->plan), 0);
 	assert_int_equal(plan_ndeferred(fx->plan), 2);
-	assert_contains(fx_held(fx, XDC_OP_DESTROY, "web", "xen-a"),
-	    "maintenance.window");
+	assert_contains(
+	    fx_held(fx, XDC_OP_DESTROY, "web", "xen-a"), "maintenance.window");
 	assert_string_equal(fx_held(fx, XDC_OP_CREATE, "web", "xen-b"),
 	    "waits for the deferred destroy of VM web");
 	fx_free(fx);
@@ -281,8 +280,8 @@ test_protected_destroy_does_not_hold_creates(void **state)
 	plan_depends(fx->plan, up, &n);
 	assert_int_equal(n, 0);
 	assert_int_equal(plan_ndeferred(fx->plan), 1);
-	assert_contains(fx_held(fx, XDC_OP_DESTROY, "keep", XDC_LOCAL_HOST),
-	    "protected");
+	assert_contains(
+	    fx_held(fx, XDC_OP_DESTROY, "keep", XDC_LOCAL_HOST), "protected");
 	fx_free(fx);
 }
 
@@ -372,9 +371,9 @@ test_summary_counts_ops(void **state)
 	for (i = 0; i < 5; i++)
 		n += counts[i];
 	assert_int_equal(n, plan_count(fx->plan));
-	assert_int_equal(json_integer_value(json_object_get(
-			     json_object_get(fx_json(fx), "summary"),
-			     "destroy")),
+	assert_int_equal(
+	    json_integer_value(json_object_get(
+	        json_object_get(fx_json(fx), "summary"), "destroy")),
 	    4);
 	fx_free(fx);
 }
@@ -385,8 +384,8 @@ static void
 test_create_reason_is_declaration_line(void **state)
 {
 	/* The VM's kind: is on line 6, after its name. */
-	struct fx *fx = fx_new("# networks\n" NET("lan")
-	    "name: web\nkind: VM\nmemory: 1GiB\nkernel: /k\n");
+	struct fx *fx = fx_new("# networks\n" NET(
+	    "lan") "name: web\nkind: VM\nmemory: 1GiB\nkernel: /k\n");
 	size_t i;
 
 	(void)state;
@@ -402,8 +401,8 @@ static void
 test_sla_update_reason_names_sla_line(void **state)
 {
 	struct fx *fx = fx_new("kind: VM\nname: web\nmemory: 1GiB\n"
-			       "kernel: /k\n---\nkind: SLA\nname: gold\n"
-			       "selector: {}\ncpu:\n  weight: 512\n");
+	                       "kernel: /k\n---\nkind: SLA\nname: gold\n"
+	                       "selector: {}\ncpu:\n  weight: 512\n");
 	size_t i;
 
 	(void)state;
@@ -411,8 +410,8 @@ test_sla_update_reason_names_sla_line(void **state)
 	fx_managed(fx, XDC_LOCAL_HOST, "web")->od_weight = 256;
 	fx_plan(fx);
 	i = fx_action(fx, XDC_OP_UPDATE, "web", XDC_LOCAL_HOST);
-	assert_string_equal(plan_reason(fx->plan, i),
-	    "test.yaml:10 (sla gold: cpu.weight)");
+	assert_string_equal(
+	    plan_reason(fx->plan, i), "test.yaml:10 (sla gold: cpu.weight)");
 	fx_free(fx);
 }
 

@@ -20,9 +20,9 @@ vms_yaml(const char *hosts, const char *prefix, int nvms)
 
 	for (i = 1; i <= nvms; i++) {
 		assert_true(xdc_asprintf(&next,
-				"%s%skind: VM\nname: %s%d\nmemory: 1GiB\n"
-				"kernel: /k\n",
-				yaml, i > 1 ? "---\n" : "", prefix, i) >= 0);
+		                "%s%skind: VM\nname: %s%d\nmemory: 1GiB\n"
+		                "kernel: /k\n",
+		                yaml, i > 1 ? "---\n" : "", prefix, i) >= 0);
 		free(yaml);
 		yaml = next;
 	}
@@ -82,9 +82,9 @@ test_pinned_vms_stay_on_their_host(void **state)
 {
 	/* xen-c has room for exactly the pinned VMs: they take it first. */
 	struct fx *fx = fx_new(HOST("xen-a", "64GiB") HOST("xen-b", "64GiB")
-	    HOST("xen-c", "4GiB") VM("a", "2GiB") "host: xen-c\n---\n"
-	    VM("b", "2GiB") "host: xen-c\n---\n" VM("c", "1GiB") "---\n"
-	    VM("d", "1GiB") "---\n" VM("e", "1GiB"));
+	        HOST("xen-c", "4GiB") VM("a", "2GiB") "host: xen-c\n---\n" VM(
+	            "b", "2GiB") "host: xen-c\n---\n" VM("c",
+	            "1GiB") "---\n" VM("d", "1GiB") "---\n" VM("e", "1GiB"));
 
 	(void)state;
 	fx_hosts(fx);
@@ -121,18 +121,20 @@ test_placement_independent_of_declaration_order(void **state)
 {
 	static char a[MAXVMS][16], b[MAXVMS][16], c[MAXVMS][16];
 	const char *fwd = HOST("xen-a", "64GiB") HOST("xen-b", "64GiB")
-	    VM("web-1", "1GiB") "---\n" VM("web-2", "1GiB") "---\n"
-	    VM("web-3", "1GiB") "---\n" VM("web-4", "1GiB") "---\n"
-	    VM("web-5", "1GiB") "---\n" VM("web-6", "2GiB");
-	const char *rev = VM("web-6", "2GiB") "---\n" VM("web-5", "1GiB")
-	    "---\n" VM("web-4", "1GiB") "---\n" VM("web-3", "1GiB") "---\n"
-	    VM("web-2", "1GiB") "---\n" VM("web-1", "1GiB") "---\n"
-	    HOST("xen-b", "64GiB") "kind: Host\nname: xen-a\nmemory: 64GiB\n";
+	    VM("web-1", "1GiB") "---\n" VM("web-2", "1GiB") "---\n" VM(
+	        "web-3", "1GiB") "---\n" VM("web-4", "1GiB") "---\n" VM("web-5",
+	        "1GiB") "---\n" VM("web-6", "2GiB");
+	const char *rev =
+	    VM("web-6", "2GiB") "---\n" VM("web-5", "1GiB") "---\n" VM(
+	        "web-4", "1GiB") "---\n" VM("web-3", "1GiB") "---\n" VM("web-2",
+	        "1GiB") "---\n" VM("web-1", "1GiB") "---\n" HOST("xen-b",
+	        "64GiB") "kind: Host\nname: xen-a\nmemory: 64GiB\n";
 	/* The same, split over two files; the later one sorts first. */
 	const char *names[] = { "z.yaml", "a.yaml" };
-	const char *bufs[] = { VM("web-5", "1GiB") "---\n" VM("web-1", "1GiB")
-		"---\n" VM("web-3", "1GiB") "---\n" HOST("xen-b", "64GiB")
-		    VM("web-6", "2GiB"),
+	const char *bufs[] = { VM("web-5", "1GiB") "---\n" VM(
+		                   "web-1", "1GiB") "---\n" VM("web-3",
+		                   "1GiB") "---\n" HOST("xen-b", "64GiB")
+		                   VM("web-6", "2GiB"),
 		VM("web-4", "1GiB") "---\n" HOST("xen-a", "64GiB")
 		    VM("web-2", "1GiB") };
 	int i;
@@ -199,8 +201,9 @@ test_removing_host_moves_only_its_vms(void **state)
 static void
 test_drained_host_gets_no_vms_and_its_vms_move_off(void **state)
 {
-	char *yaml = pool_yaml(HOST("xen-a", "64GiB") HOST("xen-b", "64GiB")
-	    "kind: Host\nname: xen-c\nmemory: 64GiB\nstate: drained\n---\n",
+	char *yaml = pool_yaml(HOST("xen-a", "64GiB") HOST("xen-b",
+	                           "64GiB") "kind: Host\nname: xen-c\nmemory: "
+	                                    "64GiB\nstate: drained\n---\n",
 	    12);
 	struct fx *fx = fx_new(yaml);
 	char name[16];
@@ -226,8 +229,8 @@ test_drained_host_gets_no_vms_and_its_vms_move_off(void **state)
 static void
 test_lone_drained_host_gets_no_vms(void **state)
 {
-	struct fx *fx = fx_new("kind: Host\nname: xen-a\nstate: drained\n---\n"
-	    VM("web", "1GiB"));
+	struct fx *fx = fx_new(
+	    "kind: Host\nname: xen-a\nstate: drained\n---\n" VM("web", "1GiB"));
 
 	(void)state;
 	fx_hosts(fx);
@@ -240,7 +243,8 @@ static void
 test_bounded_loads_spread_equal_vms(void **state)
 {
 	char *yaml = vms_yaml(HOST("xen-a", "1TiB") HOST("xen-b", "1TiB")
-	    HOST("xen-c", "1TiB"), "vm-", 30);
+	                          HOST("xen-c", "1TiB"),
+	    "vm-", 30);
 	const char *name = FX_FILE, *buf = yaml;
 	static char out[MAXVMS][16];
 	int i, load[3] = { 0, 0, 0 };
@@ -269,9 +273,11 @@ test_bounded_loads_spread_equal_vms(void **state)
 static void
 test_spread_puts_sla_vms_on_distinct_hosts(void **state)
 {
-	char *yaml = vms_yaml(FOUR_HOSTS SPREAD_SLA VM("db-1", "1GiB")
-	    "labels: {tier: db}\nhost: xen-b\n---\n" DB("db-2") DB("db-3")
-	    DB("db-4"), "other-", 12);
+	char *yaml = vms_yaml(
+	    FOUR_HOSTS SPREAD_SLA VM("db-1",
+	        "1GiB") "labels: {tier: db}\nhost: xen-b\n---\n" DB("db-2")
+	        DB("db-3") DB("db-4"),
+	    "other-", 12);
 	struct fx *fx;
 	const char *h[4];
 	char name[8];
@@ -296,15 +302,16 @@ test_spread_puts_sla_vms_on_distinct_hosts(void **state)
 static void
 test_spread_with_more_vms_than_hosts_is_error(void **state)
 {
-	struct fx *fx = fx_new(HOST("xen-a", "64GiB") HOST("xen-b", "64GiB")
-	    HOST("xen-c", "64GiB") "kind: Host\nname: xen-d\nstate: drained\n"
-	    "---\n" SPREAD_SLA DB("db-1") DB("db-2") DB("db-3") DB("db-4")
-	    VM("other", "1GiB"));
+	struct fx *fx =
+	    fx_new(HOST("xen-a", "64GiB") HOST("xen-b", "64GiB") HOST("xen-c",
+	        "64GiB") "kind: Host\nname: xen-d\nstate: drained\n"
+	                 "---\n" SPREAD_SLA DB("db-1") DB("db-2") DB("db-3")
+	                     DB("db-4") VM("other", "1GiB"));
 
 	(void)state;
 	fx_hosts(fx);
 	fx_plan_fails(fx, "sla db: spread host needs 4 hosts for its 4 VMs; "
-			  "3 are active");
+	                  "3 are active");
 	fx_free(fx);
 }
 
@@ -312,7 +319,7 @@ static void
 test_vm_fitting_nowhere_is_error(void **state)
 {
 	struct fx *fx = fx_new(HOST("xen-a", "4GiB") HOST("xen-b", "6GiB")
-	    VM("small", "1GiB") "host: xen-b\n---\n" VM("big", "8GiB"));
+	        VM("small", "1GiB") "host: xen-b\n---\n" VM("big", "8GiB"));
 
 	(void)state;
 	fx_hosts(fx);
@@ -323,12 +330,15 @@ test_vm_fitting_nowhere_is_error(void **state)
 
 /* gold is N+1 over web-1 and web-2; "other" fills part of xen-a. */
 #define N1_POOL(mem_a)                                                         \
-	HOST("xen-a", mem_a) HOST("xen-b", "3GiB")                             \
-	"kind: SLA\nname: gold\nselector: {tier: web}\n"                       \
-	"availability: {host_failures: 1}\n---\n"                              \
-	VM("other", "2GiB") "host: xen-a\n---\n"                              \
-	VM("web-1", "512MiB") "labels: {tier: web}\nhost: xen-b\n---\n"       \
-	VM("web-2", "2GiB") "labels: {tier: web}\nhost: xen-b\n"
+	HOST("xen-a", mem_a)                                                   \
+	HOST("xen-b", "3GiB") "kind: SLA\nname: gold\nselector: {tier: web}\n" \
+	                      "availability: {host_failures: 1}\n---\n" VM(    \
+	                          "other",                                     \
+	                          "2GiB") "host: xen-a\n---\n" VM("web-1",     \
+	                          "512MiB") "labels: {tier: web}\nhost: "      \
+	                                    "xen-b\n---\n" VM("web-2",         \
+	                                        "2GiB") "labels: {tier: "      \
+	                                                "web}\nhost: xen-b\n"
 
 static void
 test_n_plus_1_shortfall_is_error(void **state)
@@ -338,7 +348,7 @@ test_n_plus_1_shortfall_is_error(void **state)
 	(void)state;
 	fx_hosts(fx);
 	fx_plan_fails(fx, "sla gold: if host xen-b fails, web-2 (2GiB) fits "
-			  "nowhere: largest free is 1GiB on xen-a");
+	                  "nowhere: largest free is 1GiB on xen-a");
 	fx_free(fx);
 }
 
@@ -364,8 +374,8 @@ test_observed_memory_overcommit_is_error(void **state)
 	fx_unmanaged(fx, XDC_LOCAL_HOST, "legacy", 3 * GIB);
 	fx_dom0(fx, XDC_LOCAL_HOST); /* Domain-0 does not count */
 	fx_plan_fails(fx, "VM web (2GiB) does not fit on host local: it "
-			  "offers 4GiB, and 3GiB of it go to the VMs before "
-			  "it and unmanaged domains (1GiB short)");
+	                  "offers 4GiB, and 3GiB of it go to the VMs before "
+	                  "it and unmanaged domains (1GiB short)");
 
 	/* With 1GiB less held by hand, it fits. */
 	fx_find_dom(fx, XDC_LOCAL_HOST, "legacy")->od_memory = 2 * GIB;

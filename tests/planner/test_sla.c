@@ -97,10 +97,10 @@ test_window_day_list_and_range(void **state)
 	assert_int_equal(opens, FRI(10, 0) + 7 * 86400);
 
 	for (d = 0; d < 7; d++) {
-		assert_true(sla_window_open(&daily, MON(10, 0) + d * 86400,
-		    NULL));
-		assert_false(sla_window_open(&daily, MON(11, 0) + d * 86400,
-		    NULL));
+		assert_true(
+		    sla_window_open(&daily, MON(10, 0) + d * 86400, NULL));
+		assert_false(
+		    sla_window_open(&daily, MON(11, 0) + d * 86400, NULL));
 	}
 }
 
@@ -223,8 +223,9 @@ static void
 test_min_running_lets_one_replace_through(void **state)
 {
 	struct fx *fx = fx_new(ROLLING_VM("web-1") ROLLING_VM("web-2")
-	    ROLLING_VM("web-3") "kind: SLA\nname: gold\n"
-	    "selector: {tier: web}\navailability:\n  min_running: 2\n");
+	        ROLLING_VM("web-3") "kind: SLA\nname: gold\n"
+	                            "selector: {tier: web}\navailability:\n  "
+	                            "min_running: 2\n");
 	struct xdc_obs_domain *d;
 	const char *names[] = { "web-1", "web-2", "web-3" };
 	json_t *def, *o;
@@ -256,9 +257,10 @@ test_min_running_lets_one_replace_through(void **state)
 static void
 test_min_running_counts_only_running_vms(void **state)
 {
-	struct fx *fx = fx_new(ROLLING_VM("web-1") ROLLING_VM("web-2")
-	    "kind: SLA\nname: gold\n"
-	    "selector: {tier: web}\navailability:\n  min_running: 1\n");
+	struct fx *fx = fx_new(ROLLING_VM("web-1")
+	        ROLLING_VM("web-2") "kind: SLA\nname: gold\n"
+	                            "selector: {tier: web}\navailability:\n  "
+	                            "min_running: 1\n");
 	struct xdc_obs_domain *d;
 
 	(void)state;
@@ -281,7 +283,7 @@ static void
 test_protect_holds_replace(void **state)
 {
 	struct fx *fx = fx_new("kind: VM\nname: db\nmemory: 1GiB\n"
-			       "kernel: /boot/vmlinuz\nprotect: true\n");
+	                       "kernel: /boot/vmlinuz\nprotect: true\n");
 	struct xdc_obs_domain *d;
 
 	(void)state;

@@ -11,11 +11,11 @@
 #include "schema/values.h"
 
 /* The smallest valid object of each kind; each ends with a newline. */
-#define HOST(n) "kind: Host\nname: " n "\n"    /* 2 lines */
-#define NET(n)  "kind: Network\nname: " n "\n" /* 2 lines */
-#define VM(n)   "kind: VM\nname: " n "\nmemory: 1GiB\nkernel: /k\n" /* 4 */
-#define VM_NOKERNEL(n) "kind: VM\nname: " n "\nmemory: 1GiB\n" /* 3 lines */
-#define SLA(n)  "kind: SLA\nname: " n "\nselector: {}\n" /* 3 lines */
+#define HOST(n)        "kind: Host\nname: " n "\n"    /* 2 lines */
+#define NET(n)         "kind: Network\nname: " n "\n" /* 2 lines */
+#define VM(n)          "kind: VM\nname: " n "\nmemory: 1GiB\nkernel: /k\n" /* 4 */
+#define VM_NOKERNEL(n) "kind: VM\nname: " n "\nmemory: 1GiB\n"  /* 3 lines */
+#define SLA(n)         "kind: SLA\nname: " n "\nselector: {}\n" /* 3 lines */
 
 /* yaml gives one diagnostic, and its message lacks substr. */
 static void
@@ -40,7 +40,8 @@ test_unknown_kind_rejected(void **state)
 	assert_rejects("kind: [VM]\nname: a\n", 1, 7,
 	    "kind: expected one of Host, Network, VM, SLA, got a list");
 	/* A null kind is an absent one. */
-	assert_rejects("kind:\nname: a\n", 1, 1, "missing required key \"kind\"");
+	assert_rejects(
+	    "kind:\nname: a\n", 1, 1, "missing required key \"kind\"");
 	assert_loads("kind: VM\nname: a\nmemory: 1GiB\nkernel: /k\n");
 }
 
@@ -1173,11 +1174,13 @@ static void
 test_byte_order_mark_skipped(void **state)
 {
 	(void)state;
-	assert_loads("\xef\xbb\xbf" "kind: VM\nname: a\nmemory: 1GiB\n"
-		     "kernel: /k\n");
+	assert_loads("\xef\xbb\xbf"
+	             "kind: VM\nname: a\nmemory: 1GiB\n"
+	             "kernel: /k\n");
 	/* Columns on line 1 count from after the mark. */
-	assert_rejects("\xef\xbb\xbf" "kind: Vm\nname: a\n", 1, 7,
-	    "unknown kind");
+	assert_rejects("\xef\xbb\xbf"
+	               "kind: Vm\nname: a\n",
+	    1, 7, "unknown kind");
 }
 
 static void
@@ -1188,8 +1191,9 @@ test_failed_value_reported_once(void **state)
 	assert_rejects(VM_NOKERNEL("a") "type: hvm1\n", 4, 7,
 	    "type: expected one of pv, pvh, hvm");
 	/* An invalid uplink is not a missing one. */
-	assert_rejects("kind: Network\nname: dmz\nuplink: \"eth0:1\"\nvlan: 20\n",
-	    3, 9, "uplink: \"eth0:1\" is not a valid interface name");
+	assert_rejects(
+	    "kind: Network\nname: dmz\nuplink: \"eth0:1\"\nvlan: 20\n", 3, 9,
+	    "uplink: \"eth0:1\" is not a valid interface name");
 	/* An invalid bridge does not make the default one apply. */
 	assert_rejects("kind: Network\nname: production-dmz\nbridge: br/dmz\n",
 	    3, 9, "bridge: \"br/dmz\" is not a valid interface name");
@@ -1199,8 +1203,9 @@ static void
 test_duplicate_network_reported_once(void **state)
 {
 	(void)state;
-	assert_rejects("kind: Network\nname: dmz\n---\nkind: Network\nname: dmz\n",
-	    5, 7, "name: Network \"dmz\" is already declared at");
+	assert_rejects(
+	    "kind: Network\nname: dmz\n---\nkind: Network\nname: dmz\n", 5, 7,
+	    "name: Network \"dmz\" is already declared at");
 }
 
 static void
@@ -1221,8 +1226,8 @@ test_list_length_bounded(void **state)
 
 	(void)state;
 	yaml = malloc(4096 + n * 32);
-	p = yaml + sprintf(yaml, "kind: Network\nname: n\n---\n" VM("a")
-				     "nics:\n");
+	p = yaml +
+	    sprintf(yaml, "kind: Network\nname: n\n---\n" VM("a") "nics:\n");
 	for (i = 0; i < n; i++)
 		p += sprintf(p, "  - {network: n}\n");
 	assert_rejects(yaml, 9, 3, "nics: at most 64 entries, got 65");
