@@ -49,8 +49,7 @@ RECONCILER_SRCS	= reconciler/cli.c reconciler/cli_driver.c reconciler/exec.c \
 		  reconciler/loop.c reconciler/cmd_run.c reconciler/cmd_status.c
 MAIN_SRCS	= reconciler/main.c
 
-# TEMPORARY while drivers are written: only sources that exist.
-LIB_SRCS	= $(filter $(wildcard */*.c),$(SCHEMA_SRCS) $(PLANNER_SRCS) $(DRIVER_SRCS) $(RECONCILER_SRCS))
+LIB_SRCS	= $(SCHEMA_SRCS) $(PLANNER_SRCS) $(DRIVER_SRCS) $(RECONCILER_SRCS)
 LIB_OBJS	= $(LIB_SRCS:%.c=$(BUILD)/%.o)
 MAIN_OBJS	= $(MAIN_SRCS:%.c=$(BUILD)/%.o)
 XDC		= $(BUILD)/xdc
@@ -58,14 +57,13 @@ LIBXDC		= $(BUILD)/libxdc.a
 
 # cmocka unit tests mirror the source tree: tests/schema/test_load.c tests
 # schema/load.c.
-UNIT_SRCS	= $(filter $(wildcard tests/*/*.c), \
-		  tests/schema/test_values.c tests/schema/test_load.c \
+UNIT_SRCS	= tests/schema/test_values.c tests/schema/test_load.c \
 		  tests/schema/test_rules.c tests/drivers/test_sim.c \
 		  tests/planner/test_diff.c tests/planner/test_place.c \
 		  tests/planner/test_sla.c tests/planner/test_order.c \
 		  tests/planner/test_property.c tests/drivers/test_xen_config.c \
 		  tests/reconciler/test_backoff.c tests/reconciler/test_source.c \
-		  tests/reconciler/test_status.c tests/drivers/test_net.c)
+		  tests/reconciler/test_status.c tests/drivers/test_net.c
 UNIT_BINS	= $(UNIT_SRCS:%.c=$(BUILD)/%)
 
 .PHONY: all deps test unit golden golden-update cli check check-net check-loop \

@@ -1,12 +1,1534 @@
-/* Placeholder until the xen driver lands (issue 4/8). */
+/*
+ * The xen driver (xen.h): xdc as a Xen toolstack. It does to real domains
+ * what the sim driver does to simulated ones, with the same semantics
+ * (drivers/sim.c is the reference): it runs on a Xen dom0, as root.
+ *
+ * Observing costs one xc_domain_getinfolist() for every domain and one
+ * xc_physinfo() for the host per cycle. Names and ownership markers come
+ * from xenstore; what libxl alone knows of a domain (its memory target,
+ * vCPUs online, scheduler parameters, NICs and build record) is asked of
+ * libxl only for the domains xdc manages. The translations between xdc's
+ * model and Xen's records are in xen_config.c, free of calls into Xen.
+ *
+ * Acting goes through libxl. Creates and destroys, the slow steps, are
+ * libxl asynchronous operations: submit() starts one and returns, wait()
+ * runs libxl's event loop (libxl_osevent_beforepoll/afterpoll around a
+ * poll()) until one finishes, so independent creates overlap. An action is
+ * a small state machine over those operations: a replace is a destroy then
+ * a create; a stop asks the guest to shut down, waits for it (bounded),
+ * then destroys. apply() is submit() and a wait for that one action.
+ *
+ * xdc never changes a domain without its ownership marker (see
+ * xen_config.h), Domain-0, a stub domain, or a dying one.
+ */
+#include "drivers/xen_config.h" /* first: xenctrl.h before libxl.h */
+
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+
+#include <libxl_event.h>
+#include <xenstore.h>
+#include <xentoollog.h>
+
+#include "drivers/driver.h"
 #include "drivers/xen.h"
+#include "schema/arena.h"
 #include "schema/error.h"
+#include "schema/model.h"
+
+/* How long a guest gets to shut down before it is destroyed. */
+#define XEN_STOP_SECS 30
+/* Xen counts the toolstack's pauses, up to 255. */
+#define XEN_PAUSE_MAX 255
+#define XEN_NO_DOMID ((uint32_t)INVALID_DOMID)
+
+/*
+ * A xentoollog logger that keeps libxl's and libxc's last errors, so that a
+ * failure is reported through xdc_error() in libxl's own words; the driver
+ * prints nothing.
+ */
+#define XEN_LOG_RING 16
+#define XEN_LOG_MSGSZ 256
+struct xen_log {
+	xentoollog_logger lg_vtable; /* first: libxl calls through it */
+	char lg_msg[XEN_LOG_RING][XEN_LOG_MSGSZ]; /* the last errors */
+	uint64_t lg_seq;  /* errors logged so far */
+	uint64_t lg_mark; /* lg_seq at the last log_clear() */
+};
+
+enum op_step {
+	STEP_START,    /* nothing in flight yet */
+	STEP_DESTROY,  /* libxl_domain_destroy in flight */
+	STEP_CREATE,   /* libxl_domain_create_new in flight */
+	STEP_UNDO,     /* destroying what a failed create left */
+	STEP_SHUTDOWN, /* a stop: waiting for the guest to shut down */
+	STEP_DONE,
+};
+
+/* One action in flight, or finished and not yet reported. */
+struct xen_op {
+	struct xen_op *o_next;
+	uint64_t o_id;	  /* libxl's for_user: events find their op */
+	uint64_t o_token; /* the caller's */
+	int o_apply;	  /* apply()'s own: wait() never reports it */
+	enum xdc_op o_op;
+	char *o_name;
+	const struct xdc_dom_spec *o_spec; /* borrowed until reported */
+	enum op_step o_step;
+	int o_recreate;	     /* after the destroy, create */
+	uint32_t o_domid;    /* the domain destroyed or shut down */
+	uint32_t o_newdomid; /* libxl sets it as the create goes */
+	libxl_domain_config o_cfg; /* alive while libxl builds from it */
+	int o_has_cfg;
+	libxl_evgen_domain_death *o_deathw;
+	uint64_t o_logseq; /* libxl's errors from here on are the step's */
+	double o_deadline;
+	int o_rc;    /* when done */
+	char *o_msg; /* xdc_error_last() of a failure, kept for wait() */
+};
+
+struct xen {
+	struct xdc_driver x_drv; /* first: the vtable */
+	char *x_host;
+	struct xen_log x_log;
+	libxl_ctx *x_ctx;
+	xc_interface *x_xch;
+	struct xs_handle *x_xsh;
+	struct xs_handle *x_wxsh; /* the loop's watches, opened on demand */
+	struct xen_op *x_ops; /* in submission order */
+	uint64_t x_next_id;
+	struct pollfd *x_fds;
+	int x_nfds;
+};
+
+/* What xenstore says of a live domain: is it a stub, is it xdc's. */
+struct xen_own {
+	int ow_stub;
+	int ow_managed;
+	struct xen_marker ow_mk;
+	char *ow_vals[XEN_MK__COUNT]; /* the marker's strings */
+};
+
+/* A live domain found by name. */
+struct xen_dom {
+	xc_domaininfo_t xd_info;
+	struct xen_own xd_own;
+};
+
+static int xen_observe(struct xdc_driver *, struct xdc_observed **);
+static int xen_apply(struct xdc_driver *, const struct xdc_action *);
+static int xen_submit(struct xdc_driver *, const struct xdc_action *,
+    uint64_t);
+static int xen_wait(struct xdc_driver *, uint64_t *, int *);
+static void xen_free(struct xdc_driver *);
+static int xen_watch_fd(struct xdc_driver *);
+static void xen_watch_drain(struct xdc_driver *);
+
+/* ---- Logging ---------------------------------------------------------- */
+
+static void
+log_vmessage(xentoollog_logger *lg, xentoollog_level level, int errnoval,
+    const char *context, const char *fmt, va_list ap)
+    __attribute__((format(printf, 5, 0)));
+
+static void
+log_vmessage(xentoollog_logger *lg, xentoollog_level level, int errnoval,
+    const char *context, const char *fmt, va_list ap)
+{
+	struct xen_log *l = (struct xen_log *)lg;
+	char msg[512], *slot;
+	const char *m = msg, *p;
+	size_t n;
+
+	(void)context;
+	if (level < XTL_ERROR)
+		return;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	/* libxl says where: "libxl_create.c:662:libxl__domain_make: ". */
+	if ((p = strstr(msg, ".c:")) != NULL && p - msg < 48 &&
+	    (p = strchr(p + 3, ':')) != NULL && (p = strchr(p + 1, ':')) &&
+	    p[1] == ' ')
+		m = p + 2;
+	n = strlen(m);
+	while (n > 0 && (m[n - 1] == '\n' || m[n - 1] == ' '))
+		n--;
+	slot = l->lg_msg[l->lg_seq % XEN_LOG_RING];
+	if (errnoval > 0)
+		snprintf(slot, XEN_LOG_MSGSZ, "%.*s: %s", (int)n, m,
+		    strerror(errnoval));
+	else
+		snprintf(slot, XEN_LOG_MSGSZ, "%.*s", (int)n, m);
+	l->lg_seq++;
+}
+
+static void
+log_progress(xentoollog_logger *lg, const char *context, const char *what,
+    int percent, unsigned long done, unsigned long total)
+{
+	(void)lg, (void)context, (void)what, (void)percent, (void)done;
+	(void)total;
+}
+
+static void
+log_destroy(xentoollog_logger *lg)
+{
+	(void)lg; /* embedded in struct xen, freed with it */
+}
+
+/* Forget earlier errors: what follows is about the next call. */
+static void
+log_clear(struct xen *x)
+{
+	x->x_log.lg_mark = x->x_log.lg_seq;
+}
+
+/* Whether a message is about another domain than domid ("Domain 7:..."). */
+static int
+log_other_domain(const char *msg, uint32_t domid)
+{
+	unsigned d;
+
+	return domid != XEN_NO_DOMID && sscanf(msg, "Domain %u:", &d) == 1 &&
+	    d != domid;
+}
+
+#define XEN_WHY_BUFSZ (2 * XEN_LOG_MSGSZ + 8)
+/*
+ * libxl's words for a failure: the first error logged since seq (the
+ * cause) and the last (what gave up), leaving out those about other
+ * domains, which actions in flight at the same time log too; or its code.
+ */
+static const char *
+lx_why(struct xen *x, int rc, uint64_t seq, uint32_t domid,
+    char buf[XEN_WHY_BUFSZ])
+{
+	const struct xen_log *l = &x->x_log;
+	const char *first = NULL, *last = NULL, *m;
+
+	if (l->lg_seq > XEN_LOG_RING && seq < l->lg_seq - XEN_LOG_RING)
+		seq = l->lg_seq - XEN_LOG_RING;
+	for (; seq < l->lg_seq; seq++) {
+		m = l->lg_msg[seq % XEN_LOG_RING];
+		if (log_other_domain(m, domid))
+			continue;
+		if (first == NULL)
+			first = m;
+		last = m;
+	}
+	if (first == NULL)
+		snprintf(buf, XEN_WHY_BUFSZ, "libxl error %d", rc);
+	else if (first == last)
+		snprintf(buf, XEN_WHY_BUFSZ, "%s", first);
+	else
+		snprintf(buf, XEN_WHY_BUFSZ, "%s; %s", first, last);
+	return buf;
+}
+
+/* "host H: cannot VERB NAME: WHY" with libxl's reason since log_clear(). */
+static int
+lx_fail(struct xen *x, int rc, const char *verb, const char *name)
+{
+	char why[XEN_WHY_BUFSZ];
+
+	return xdc_error(XDC_EDRIVER, "host %s: cannot %s %s: %s", x->x_host,
+	    verb, name, lx_why(x, rc, x->x_log.lg_mark, XEN_NO_DOMID, why));
+}
+
+static double
+now_secs(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* ---- Xen's records ---------------------------------------------------- */
+
+/* The value at the path, NULL when absent; the caller frees it. */
+static char *
+xs_get(struct xen *x, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static char *
+xs_get(struct xen *x, const char *fmt, ...)
+{
+	char path[256];
+	unsigned int len;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(path, sizeof(path), fmt, ap);
+	va_end(ap);
+	return xs_read(x->x_xsh, XBT_NULL, path, &len);
+}
+
+/* Every domain, in one hypercall unless there are very many. */
+static int
+list_domains(struct xen *x, xc_domaininfo_t **out, size_t *n)
+{
+	xc_domaininfo_t *v = NULL;
+	size_t cap = 256;
+	int got;
+
+	for (;;) {
+		v = xdc_reallocarray(v, cap, sizeof(*v));
+		got = xc_domain_getinfolist(x->x_xch, 0, (unsigned)cap, v);
+		if (got < 0) {
+			free(v);
+			return xdc_error_sys(XDC_EDRIVER,
+			    "host %s: xc_domain_getinfolist", x->x_host);
+		}
+		if ((size_t)got < cap)
+			break;
+		cap *= 2;
+	}
+	*out = v;
+	*n = (size_t)got;
+	return 0;
+}
+
+/* One domain's record: 0, or XDC_ENOTFOUND when it is gone. */
+static int
+dom_info(struct xen *x, uint32_t domid, xc_domaininfo_t *info)
+{
+	int got = xc_domain_getinfolist(x->x_xch, domid, 1, info);
+
+	if (got < 0)
+		return xdc_error_sys(XDC_EDRIVER,
+		    "host %s: xc_domain_getinfolist", x->x_host);
+	if (got != 1 || info->domain != domid)
+		return XDC_ENOTFOUND;
+	return 0;
+}
+
+static int
+has_suffix(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+
+	return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+static void
+own_free(struct xen_own *ow)
+{
+	size_t i;
+
+	for (i = 0; i < XEN_MK__COUNT; i++)
+		free(ow->ow_vals[i]);
+	memset(ow, 0, sizeof(*ow));
+}
+
+/*
+ * Whether a live domain is a stub domain and whether it carries xdc's
+ * marker. Device-model stub domains are named NAME-dm and have a target;
+ * a xenstore stub domain says so in its flags. None of them is ever xdc's.
+ */
+static void
+own_read(struct xen *x, const xc_domaininfo_t *info, const char *name,
+    struct xen_own *ow)
+{
+	char path[XEN_MARKER_PATHSZ];
+	char *target;
+	size_t i;
+
+	memset(ow, 0, sizeof(*ow));
+	ow->ow_stub = (info->flags & XEN_DOMINF_xs_domain) != 0 ||
+	    (name != NULL && has_suffix(name, "-dm"));
+	if (info->domain == 0 || ow->ow_stub || name == NULL)
+		return;
+	xen_marker_path(info->handle, path);
+	/* Most domains that are not xdc's have no marker at all. */
+	ow->ow_vals[0] = xs_get(x, "%s/%s", path, xen_marker_keys[0]);
+	for (i = 1; ow->ow_vals[0] != NULL && i < XEN_MK__COUNT; i++)
+		ow->ow_vals[i] = xs_get(x, "%s/%s", path, xen_marker_keys[i]);
+	if (xen_marker_parse((const char *const *)ow->ow_vals, name,
+		&ow->ow_mk) != 0)
+		return;
+	target = xs_get(x, "/local/domain/%" PRIu32 "/target", info->domain);
+	ow->ow_stub = target != NULL;
+	ow->ow_managed = target == NULL;
+	free(target);
+}
+
+/*
+ * The live domain named name: 0, or XDC_ENOTFOUND. Dying ones are gone.
+ * hint is where the plan saw it (0: nowhere), which saves reading every
+ * domain's name when it is still there.
+ */
+static int
+dom_find(struct xen *x, const char *name, uint32_t hint, struct xen_dom *out)
+{
+	xc_domaininfo_t *v = NULL, one;
+	char *dname;
+	size_t n = 0, i;
+	int rc, found = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (hint != 0 && dom_info(x, hint, &one) == 0 &&
+	    xen_obs_reportable(&one)) {
+		dname = xs_get(x, "/local/domain/%" PRIu32 "/name", hint);
+		found = dname != NULL && strcmp(dname, name) == 0;
+		if (found) {
+			out->xd_info = one;
+			own_read(x, &one, dname, &out->xd_own);
+		}
+		free(dname);
+		if (found)
+			return 0;
+	}
+	if ((rc = list_domains(x, &v, &n)) != 0)
+		return rc;
+	for (i = 0; i < n && !found; i++) {
+		if (!xen_obs_reportable(&v[i]))
+			continue;
+		dname = xs_get(x, "/local/domain/%" PRIu32 "/name",
+		    v[i].domain);
+		if (dname != NULL && strcmp(dname, name) == 0) {
+			out->xd_info = v[i];
+			own_read(x, &v[i], dname, &out->xd_own);
+			found = 1;
+		}
+		free(dname);
+	}
+	free(v);
+	return found ? 0 : XDC_ENOTFOUND;
+}
+
+/* xdc changes only what it owns, and never Domain-0 (SPEC §3). */
+static int
+dom_check_owned(struct xen *x, const struct xen_dom *d, enum xdc_op op,
+    const char *name)
+{
+	if (d->xd_info.domain == 0)
+		return xdc_error(XDC_EDRIVER, "host %s: refusing to %s "
+					      "Domain-0",
+		    x->x_host, xdc_op_name(op));
+	if (d->xd_own.ow_stub)
+		return xdc_error(XDC_EDRIVER, "host %s: refusing to %s %s: it "
+					      "is a stub domain",
+		    x->x_host, xdc_op_name(op), name);
+	if (!d->xd_own.ow_managed)
+		return xdc_error(XDC_EDRIVER, "host %s: refusing to %s %s: "
+					      "xdc does not manage it",
+		    x->x_host, xdc_op_name(op), name);
+	return 0;
+}
+
+/*
+ * Write the marker's first nkeys keys in one transaction, under the /vm/UUID
+ * that libxl made: all of them for a new domain, XEN_MK_OWNERSHIP for an
+ * update of the protect flag or hash.
+ */
+static int
+marker_write(struct xen *x, const uint8_t uuid[16], const struct xen_marker *mk,
+    size_t nkeys)
+{
+	char dir[XEN_MARKER_PATHSZ], path[XEN_MARKER_PATHSZ + 16];
+	struct xen_marker_vals mv;
+	xs_transaction_t t;
+	size_t i;
+
+	xen_marker_encode(mk, &mv);
+	xen_marker_path(uuid, dir);
+	for (;;) {
+		if ((t = xs_transaction_start(x->x_xsh)) == XBT_NULL)
+			return xdc_error_sys(XDC_EDRIVER, "host %s: %s: cannot "
+							  "start a xenstore "
+							  "transaction",
+			    x->x_host, mk->mk_name);
+		for (i = 0; i < nkeys; i++) {
+			if (mv.mv_v[i] == NULL)
+				continue;
+			snprintf(path, sizeof(path), "%s/%s", dir,
+			    xen_marker_keys[i]);
+			if (!xs_write(x->x_xsh, t, path, mv.mv_v[i],
+				(unsigned int)strlen(mv.mv_v[i]))) {
+				xs_transaction_end(x->x_xsh, t, true);
+				return xdc_error_sys(XDC_EDRIVER,
+				    "host %s: %s: cannot write %s", x->x_host,
+				    mk->mk_name, path);
+			}
+		}
+		if (xs_transaction_end(x->x_xsh, t, false))
+			return 0;
+		if (errno != EAGAIN)
+			return xdc_error_sys(XDC_EDRIVER, "host %s: %s: cannot "
+							  "write the marker %s",
+			    x->x_host, mk->mk_name, dir);
+	}
+}
+
+/* ---- Observe ---------------------------------------------------------- */
+
+/* A number of KiB under the domain's path; -1 when absent or not one. */
+static int64_t
+xs_kib(struct xen *x, uint32_t domid, const char *key)
+{
+	char *s = xs_get(x, "/local/domain/%" PRIu32 "/%s", domid, key);
+	int64_t v = xen_parse_kib(s);
+
+	free(s);
+	return v;
+}
+
+/*
+ * What the toolstack set for a managed domain, which xdc compares with the
+ * declaration: its memory target, max_memory and vCPUs online (xenstore,
+ * as libxl wrote them) and its scheduler parameters.
+ */
+static void
+facts_read(struct xen *x, const xc_domaininfo_t *info, const char *type,
+    struct xen_dom_facts *f)
+{
+	uint32_t domid = info->domain, i;
+	libxl_domain_sched_params sp;
+	int64_t video;
+	int32_t online = 0;
+	char *s;
+
+	f->df_target_kib = xs_kib(x, domid, "memory/target");
+	/* libxl keeps an HVM guest's video RAM out of its target. */
+	if (f->df_target_kib >= 0 && type != NULL && !strcmp(type, "hvm") &&
+	    (video = xs_kib(x, domid, "memory/videoram")) > 0)
+		f->df_target_kib += video;
+	f->df_static_max_kib = xs_kib(x, domid, "memory/static-max");
+	for (i = 0; i <= info->max_vcpu_id; i++) {
+		s = xs_get(x, "/local/domain/%" PRIu32 "/cpu/%" PRIu32
+			      "/availability",
+		    domid, i);
+		online += s != NULL && strcmp(s, "online") == 0;
+		free(s);
+	}
+	f->df_vcpus_online = online;
+	libxl_domain_sched_params_init(&sp);
+	if (libxl_domain_sched_params_get(x->x_ctx, domid, &sp) == 0) {
+		f->df_weight = sp.weight;
+		f->df_cap = sp.cap;
+	}
+	libxl_domain_sched_params_dispose(&sp);
+}
+
+static void
+obs_domain(struct xen *x, struct xdc_arena *a, const xc_domaininfo_t *info,
+    struct xdc_obs_domain *od)
+{
+	struct xen_dom_facts f;
+	struct xen_own ow;
+	libxl_device_disk *disks = NULL;
+	libxl_device_nic *nics = NULL;
+	char *name = NULL, *type = NULL;
+	int ndisks = 0, nnics = 0;
+
+	xen_dom_facts_init(&f);
+	name = xs_get(x, "/local/domain/%" PRIu32 "/name", info->domain);
+	own_read(x, info, name, &ow);
+	/* A domain libxl is still making has no name yet. */
+	f.df_name = name != NULL
+	    ? xdc_arena_strdup(a, name)
+	    : xdc_arena_printf(a, "(domid %" PRIu32 ")", info->domain);
+	f.df_stubdom = ow.ow_stub;
+	if (!ow.ow_managed) {
+		xen_obs_from_info(info, &f, od);
+		goto out;
+	}
+	/* Only for xdc's domains: what libxl alone knows of them. */
+	f.df_marker = &ow.ow_mk;
+	type = xs_get(x, "/libxl/%" PRIu32 "/type", info->domain);
+	log_clear(x);
+	facts_read(x, info, type, &f);
+	xen_obs_from_info(info, &f, od);
+	disks = libxl_device_disk_list(x->x_ctx, info->domain, &ndisks);
+	xen_obs_build(type, &ow.ow_mk, disks, ndisks, a, od);
+	nics = libxl_device_nic_list(x->x_ctx, info->domain, &nnics);
+	xen_obs_nics(nics, nnics, a, od);
+out:
+	if (disks != NULL)
+		libxl_device_disk_list_free(disks, ndisks);
+	if (nics != NULL)
+		libxl_device_nic_list_free(nics, nnics);
+	own_free(&ow);
+	free(type);
+	free(name);
+}
+
+static int
+dom_cmp(const void *p, const void *q)
+{
+	const struct xdc_obs_domain *a = p, *b = q;
+
+	return strcmp(a->od_name, b->od_name);
+}
+
+static int
+xen_observe(struct xdc_driver *drv, struct xdc_observed **out)
+{
+	struct xen *x = (struct xen *)drv;
+	struct xdc_observed *obs = NULL;
+	struct xdc_obs_host *oh;
+	xc_domaininfo_t *v = NULL;
+	xc_physinfo_t pi;
+	uint64_t guest_pages = 0;
+	size_t n = 0, i;
+	int rc;
+
+	*out = NULL;
+	memset(&pi, 0, sizeof(pi));
+	if ((rc = list_domains(x, &v, &n)) != 0)
+		goto out;
+	if (xc_physinfo(x->x_xch, &pi) != 0) {
+		rc = xdc_error_sys(XDC_EDRIVER, "host %s: xc_physinfo",
+		    x->x_host);
+		goto out;
+	}
+	obs = xdc_observed_new();
+	obs->obs_nhosts = 1;
+	obs->obs_hosts = xdc_arena_zalloc(obs->obs_arena, sizeof(*oh));
+	oh = &obs->obs_hosts[0];
+	oh->oh_name = xdc_arena_strdup(obs->obs_arena, x->x_host);
+	oh->oh_domains = xdc_arena_zalloc(obs->obs_arena,
+	    (n + 1) * sizeof(*oh->oh_domains));
+	for (i = 0; i < n; i++) {
+		/* Dying domains still hold memory the host will get back. */
+		if (v[i].domain != 0)
+			guest_pages += v[i].tot_pages;
+		if (!xen_obs_reportable(&v[i]))
+			continue;
+		obs_domain(x, obs->obs_arena, &v[i],
+		    &oh->oh_domains[oh->oh_ndomains++]);
+	}
+	xen_host_from_physinfo(&pi, guest_pages, oh);
+	qsort(oh->oh_domains, oh->oh_ndomains, sizeof(*oh->oh_domains),
+	    dom_cmp);
+	*out = obs;
+	obs = NULL;
+	rc = 0;
+out:
+	xdc_observed_free(obs);
+	free(v);
+	return rc;
+}
+
+/* ---- Actions in flight ------------------------------------------------ */
+
+static struct xen_op *
+op_new(struct xen *x, const struct xdc_action *a, const char *name,
+    uint64_t token, int apply)
+{
+	struct xen_op *op = xdc_calloc(1, sizeof(*op)), **pp;
+
+	op->o_id = ++x->x_next_id;
+	op->o_token = token;
+	op->o_apply = apply;
+	op->o_op = a->a_op;
+	op->o_name = xdc_strdup(name);
+	op->o_spec = a->a_spec;
+	op->o_domid = op->o_newdomid = XEN_NO_DOMID;
+	op->o_step = STEP_START;
+	for (pp = &x->x_ops; *pp != NULL; pp = &(*pp)->o_next)
+		;
+	*pp = op;
+	return op;
+}
+
+static void
+op_free(struct xen *x, struct xen_op *op)
+{
+	struct xen_op **pp;
+
+	for (pp = &x->x_ops; *pp != NULL; pp = &(*pp)->o_next) {
+		if (*pp == op) {
+			*pp = op->o_next;
+			break;
+		}
+	}
+	if (op->o_deathw != NULL)
+		libxl_evdisable_domain_death(x->x_ctx, op->o_deathw);
+	if (op->o_has_cfg)
+		libxl_domain_config_dispose(&op->o_cfg);
+	free(op->o_name);
+	free(op->o_msg);
+	free(op);
+}
+
+/* The action is over: rc, with xdc_error_last() kept when it failed. */
+static void
+op_finish(struct xen_op *op, int rc)
+{
+	op->o_step = STEP_DONE;
+	op->o_rc = rc;
+	free(op->o_msg);
+	op->o_msg = rc != 0 ? xdc_strdup(xdc_error_last()) : NULL;
+}
+
+/* An asynchronous step failed: libxl's reason, about the step's domain. */
+static int
+lx_fail_op(struct xen *x, struct xen_op *op, int rc, const char *verb)
+{
+	char why[XEN_WHY_BUFSZ];
+	uint32_t domid = op->o_step == STEP_CREATE ? op->o_newdomid
+						   : op->o_domid;
+
+	return xdc_error(XDC_EDRIVER, "host %s: cannot %s %s: %s", x->x_host,
+	    verb, op->o_name, lx_why(x, rc, op->o_logseq, domid, why));
+}
+
+static libxl_asyncop_how
+op_how(const struct xen_op *op)
+{
+	libxl_asyncop_how how;
+
+	/* No callback: completion is an OPERATION_COMPLETE event, which the
+	 * loop in xen_pump() takes with libxl_event_check(). */
+	memset(&how, 0, sizeof(how));
+	how.callback = NULL;
+	how.u.for_event = op->o_id;
+	return how;
+}
+
+static int
+op_destroy(struct xen *x, struct xen_op *op, uint32_t domid)
+{
+	libxl_asyncop_how how = op_how(op);
+	int rc;
+
+	op->o_domid = domid;
+	log_clear(x);
+	op->o_logseq = x->x_log.lg_mark;
+	if ((rc = libxl_domain_destroy(x->x_ctx, domid, &how)) != 0)
+		return lx_fail(x, rc, "destroy", op->o_name);
+	op->o_step = STEP_DESTROY;
+	return 0;
+}
+
+/* No other live domain may have the UUID: libxl would clear its /vm. */
+static int
+uuid_free(struct xen *x, const char *name, const libxl_uuid *uuid)
+{
+	xc_domaininfo_t *v = NULL;
+	size_t n = 0, i;
+	int rc;
+
+	if ((rc = list_domains(x, &v, &n)) != 0)
+		return rc;
+	for (i = 0; i < n; i++) {
+		/* One dying (the old domain of a replace) no longer counts. */
+		if (xen_obs_reportable(&v[i]) &&
+		    memcmp(v[i].handle, libxl_uuid_bytearray_const(uuid), 16) ==
+			0) {
+			rc = xdc_error(XDC_EDRIVER,
+			    "host %s: cannot create %s: domain %" PRIu32
+			    " has its UUID (renamed from %s?)",
+			    x->x_host, name, v[i].domain, name);
+			break;
+		}
+	}
+	free(v);
+	return rc;
+}
+
+/* Build the domain, paused, with libxl; the marker comes once it exists. */
+static int
+op_create(struct xen *x, struct xen_op *op)
+{
+	char need[XDC_SIZE_BUFSZ], avail[XDC_SIZE_BUFSZ];
+	libxl_asyncop_how how = op_how(op);
+	xc_physinfo_t pi;
+	uint64_t free_mem;
+	int rc;
+
+	if (op->o_has_cfg)
+		libxl_domain_config_dispose(&op->o_cfg);
+	libxl_domain_config_init(&op->o_cfg);
+	op->o_has_cfg = 1;
+	if ((rc = xen_config_from_spec(op->o_spec, &op->o_cfg)) != 0)
+		return rc;
+	if ((rc = uuid_free(x, op->o_name, &op->o_cfg.c_info.uuid)) != 0)
+		return rc;
+	/* Said plainly here rather than as libxl's allocation failure. */
+	memset(&pi, 0, sizeof(pi));
+	if (xc_physinfo(x->x_xch, &pi) == 0) {
+		free_mem = pi.free_pages * XC_PAGE_SIZE;
+		if (op->o_spec->ds_vm->vm_memory > free_mem)
+			return xdc_error(XDC_EDRIVER,
+			    "host %s: cannot create %s: it needs %s of memory "
+			    "and %s is free",
+			    x->x_host, op->o_name,
+			    xdc_size_fmt(op->o_spec->ds_vm->vm_memory, need),
+			    xdc_size_fmt(free_mem, avail));
+	}
+	op->o_newdomid = XEN_NO_DOMID;
+	log_clear(x);
+	op->o_logseq = x->x_log.lg_mark;
+	rc = libxl_domain_create_new(x->x_ctx, &op->o_cfg, &op->o_newdomid,
+	    &how, NULL);
+	if (rc != 0)
+		return lx_fail(x, rc, "create", op->o_name);
+	op->o_step = STEP_CREATE;
+	return 0;
+}
+
+/* The domain is built and paused: mark it xdc's, then let it run. */
+static int
+op_post_create(struct xen *x, struct xen_op *op)
+{
+	struct xen_marker mk;
+	xc_domaininfo_t info;
+	int rc;
+
+	if ((rc = dom_info(x, op->o_newdomid, &info)) != 0)
+		return rc == XDC_ENOTFOUND
+		    ? xdc_error(XDC_EDRIVER, "host %s: %s (domid %" PRIu32
+					     ") vanished as it was made",
+			  x->x_host, op->o_name, op->o_newdomid)
+		    : rc;
+	xen_marker_from_spec(op->o_spec, &mk);
+	mk.mk_name = op->o_name;
+	if ((rc = marker_write(x, info.handle, &mk, XEN_MK__COUNT)) != 0)
+		return rc;
+	if (op->o_spec->ds_vm->vm_state == XDC_VM_PAUSED)
+		return 0;
+	log_clear(x);
+	if ((rc = libxl_domain_unpause(x->x_ctx, op->o_newdomid, NULL)) != 0)
+		return lx_fail(x, rc, "unpause", op->o_name);
+	return 0;
+}
+
+/*
+ * A create failed: destroy what is left of the domain, if anything, and
+ * fail with the create's reason. libxl destroys a domain whose build it
+ * could not finish; this is for the steps after it (marker, unpause).
+ */
+static void
+op_undo(struct xen *x, struct xen_op *op, int rc)
+{
+	xc_domaininfo_t info;
+	char *msg = xdc_strdup(xdc_error_last());
+	libxl_asyncop_how how = op_how(op);
+
+	if (op->o_newdomid == XEN_NO_DOMID ||
+	    dom_info(x, op->o_newdomid, &info) != 0 ||
+	    memcmp(info.handle,
+		libxl_uuid_bytearray_const(&op->o_cfg.c_info.uuid), 16) != 0 ||
+	    libxl_domain_destroy(x->x_ctx, op->o_newdomid, &how) != 0) {
+		xdc_error(rc, "%s", msg);
+		op_finish(op, rc);
+		free(msg);
+		return;
+	}
+	op->o_step = STEP_UNDO;
+	op->o_rc = rc;
+	free(op->o_msg);
+	op->o_msg = msg;
+}
+
+/* A libxl operation of the action finished with rc. */
+static void
+op_advance(struct xen *x, struct xen_op *op, int rc)
+{
+	switch (op->o_step) {
+	case STEP_DESTROY:
+		/* A domain already gone is what a destroy wants. */
+		if (rc != 0 && rc != ERROR_DOMAIN_NOTFOUND) {
+			op_finish(op, lx_fail_op(x, op, rc, "destroy"));
+			return;
+		}
+		if (!op->o_recreate) {
+			op_finish(op, 0);
+			return;
+		}
+		op->o_recreate = 0;
+		if ((rc = op_create(x, op)) != 0)
+			op_finish(op, rc);
+		return;
+	case STEP_CREATE:
+		if (rc != 0)
+			rc = lx_fail_op(x, op, rc, "create");
+		else
+			rc = op_post_create(x, op);
+		if (rc != 0)
+			op_undo(x, op, rc);
+		else
+			op_finish(op, 0);
+		return;
+	case STEP_UNDO:
+		xdc_error(op->o_rc, "%s", op->o_msg);
+		op_finish(op, op->o_rc);
+		return;
+	case STEP_START:
+	case STEP_SHUTDOWN:
+	case STEP_DONE:
+		return;
+	}
+}
+
+/* A stop's guest shut down (or died), or its time is up: destroy it. */
+static void
+op_stopped(struct xen *x, struct xen_op *op, int dead)
+{
+	int rc;
+
+	if (op->o_deathw != NULL) {
+		libxl_evdisable_domain_death(x->x_ctx, op->o_deathw);
+		op->o_deathw = NULL;
+	}
+	if (dead) {
+		op_finish(op, 0);
+		return;
+	}
+	if ((rc = op_destroy(x, op, op->o_domid)) != 0)
+		op_finish(op, rc);
+}
+
+static struct xen_op *
+op_by_id(struct xen *x, uint64_t id)
+{
+	struct xen_op *op;
+
+	for (op = x->x_ops; op != NULL; op = op->o_next)
+		if (op->o_id == id)
+			return op;
+	return NULL;
+}
+
+static void
+dispatch(struct xen *x, const libxl_event *ev)
+{
+	struct xen_op *op = op_by_id(x, ev->for_user);
+
+	if (op == NULL)
+		return;
+	switch (ev->type) {
+	case LIBXL_EVENT_TYPE_OPERATION_COMPLETE:
+		op_advance(x, op, ev->u.operation_complete.rc);
+		break;
+	case LIBXL_EVENT_TYPE_DOMAIN_SHUTDOWN:
+	case LIBXL_EVENT_TYPE_DOMAIN_DEATH:
+		if (op->o_step == STEP_SHUTDOWN)
+			op_stopped(x, op,
+			    ev->type == LIBXL_EVENT_TYPE_DOMAIN_DEATH);
+		break;
+	default:
+		break;
+	}
+}
+
+/* Stops whose guest took too long; returns how many. The next deadline,
+ * in milliseconds from now, goes to *ms (-1: none). */
+static int
+deadlines(struct xen *x, int *ms)
+{
+	double now = now_secs(), next = -1;
+	struct xen_op *op;
+	int n = 0;
+
+	for (op = x->x_ops; op != NULL; op = op->o_next) {
+		if (op->o_step != STEP_SHUTDOWN)
+			continue;
+		if (op->o_deadline <= now) {
+			op_stopped(x, op, 0);
+			n++;
+		} else if (next < 0 || op->o_deadline < next) {
+			next = op->o_deadline;
+		}
+	}
+	*ms = next < 0 ? -1 : (int)((next - now) * 1000) + 1;
+	return n;
+}
+
+/*
+ * One turn of the event loop: hand libxl's finished operations and domain
+ * events to their actions; if there were none, wait in poll() for libxl's
+ * file descriptors and timeouts, or a stop's deadline.
+ */
+static int
+xen_pump(struct xen *x)
+{
+	libxl_event *ev;
+	struct timeval tv;
+	int got = 0, nfds, timeout, ms, rc;
+
+	while (libxl_event_check(x->x_ctx, &ev, LIBXL_EVENTMASK_ALL, NULL,
+		   NULL) == 0) {
+		dispatch(x, ev);
+		libxl_event_free(x->x_ctx, ev);
+		got = 1;
+	}
+	if (got || deadlines(x, &ms) > 0)
+		return 0;
+	for (;;) {
+		nfds = x->x_nfds;
+		timeout = ms;
+		gettimeofday(&tv, NULL);
+		rc = libxl_osevent_beforepoll(x->x_ctx, &nfds, x->x_fds,
+		    &timeout, tv);
+		if (rc != ERROR_BUFFERFULL)
+			break;
+		x->x_fds = xdc_reallocarray(x->x_fds, (size_t)nfds,
+		    sizeof(*x->x_fds));
+		x->x_nfds = nfds;
+	}
+	if (rc != 0)
+		return xdc_error(XDC_EDRIVER, "host %s: libxl's event loop "
+					      "failed (libxl error %d)",
+		    x->x_host, rc);
+	if (poll(x->x_fds, (nfds_t)nfds, timeout) < 0 && errno != EINTR)
+		return xdc_error_sys(XDC_EDRIVER, "host %s: poll", x->x_host);
+	gettimeofday(&tv, NULL);
+	libxl_osevent_afterpoll(x->x_ctx, nfds, x->x_fds, tv);
+	return 0;
+}
+
+/* ---- Actions done at once --------------------------------------------- */
+
+static int
+dom_pause(struct xen *x, const struct xen_dom *d, const char *name,
+    enum xdc_op op)
+{
+	xc_domaininfo_t info = d->xd_info;
+	enum xdc_dom_state st = xen_state_from_info(&info);
+	uint32_t domid = info.domain;
+	int i, rc;
+
+	if (st != XDC_DOM_RUNNING && st != XDC_DOM_PAUSED)
+		return xdc_error(XDC_EDRIVER, "host %s: cannot %s %s: it is %s",
+		    x->x_host, xdc_op_name(op), name, xdc_dom_state_name(st));
+	log_clear(x);
+	/* Xen counts pauses: look before acting, so a retry does not pause
+	 * twice, and unpause until it is running. */
+	if (op == XDC_OP_PAUSE) {
+		if (st == XDC_DOM_PAUSED)
+			return 0;
+		if ((rc = libxl_domain_pause(x->x_ctx, domid, NULL)) != 0)
+			return lx_fail(x, rc, "pause", name);
+		return 0;
+	}
+	for (i = 0; i < XEN_PAUSE_MAX && (info.flags & XEN_DOMINF_paused);
+	    i++) {
+		if ((rc = libxl_domain_unpause(x->x_ctx, domid, NULL)) != 0)
+			return lx_fail(x, rc, "unpause", name);
+		if ((rc = dom_info(x, domid, &info)) != 0)
+			return rc == XDC_ENOTFOUND
+			    ? xdc_error(XDC_EDRIVER,
+				  "host %s: %s vanished as it was unpaused",
+				  x->x_host, name)
+			    : rc;
+	}
+	return 0;
+}
+
+/* The domain's NICs made the declared ones, in declaration order. */
+static int
+nics_update(struct xen *x, uint32_t domid, const char *name,
+    const struct xdc_dom_spec *sp)
+{
+	const libxl_device_nic **have = NULL;
+	libxl_device_nic *list = NULL, want;
+	int n = 0, rc = 0;
+	size_t keep, i;
+
+	libxl_device_nic_init(&want);
+	list = libxl_device_nic_list(x->x_ctx, domid, &n);
+	have = xdc_calloc((size_t)(n > 0 ? n : 0) + 1, sizeof(*have));
+	xen_nics_order(list, n, have);
+	keep = xen_nics_keep(have, (size_t)(n > 0 ? n : 0), sp);
+	for (i = (size_t)(n > 0 ? n : 0); i > keep; i--) {
+		log_clear(x);
+		rc = libxl_device_nic_remove(x->x_ctx, domid,
+		    (libxl_device_nic *)(uintptr_t)have[i - 1], NULL);
+		if (rc != 0) {
+			rc = lx_fail(x, rc, "detach a NIC from", name);
+			goto out;
+		}
+	}
+	for (i = keep; i < sp->ds_vm->vm_nnics; i++) {
+		libxl_device_nic_dispose(&want);
+		libxl_device_nic_init(&want);
+		if ((rc = xen_nic_from_spec(sp, i, &want)) != 0)
+			goto out;
+		log_clear(x);
+		if ((rc = libxl_device_nic_add(x->x_ctx, domid, &want,
+			 NULL)) != 0) {
+			rc = lx_fail(x, rc, "attach a NIC to", name);
+			goto out;
+		}
+	}
+out:
+	libxl_device_nic_dispose(&want);
+	free(have);
+	if (list != NULL)
+		libxl_device_nic_list_free(list, n);
+	return rc;
+}
+
+/* What an update changes in place, and only that (a_update). */
+static int
+dom_update(struct xen *x, const struct xen_dom *d, const char *name,
+    const struct xdc_action *a)
+{
+	const struct xdc_dom_spec *sp = a->a_spec;
+	const struct xdc_vm *vm = sp->ds_vm;
+	uint32_t domid = d->xd_info.domain;
+	uint32_t max_vcpus = d->xd_info.max_vcpu_id + 1;
+	char b1[XDC_SIZE_BUFSZ], b2[XDC_SIZE_BUFSZ];
+	libxl_domain_sched_params sched;
+	struct xen_marker mk;
+	libxl_bitmap vcpus;
+	uint64_t static_max = 0;
+	char *s = NULL;
+	int rc = 0;
+
+	libxl_domain_sched_params_init(&sched);
+	libxl_bitmap_init(&vcpus);
+	/* Check what can be checked first: a failed update changes little. */
+	if (a->a_update & XDC_UPD_MEMORY) {
+		s = xs_get(x, "/local/domain/%" PRIu32 "/memory/static-max",
+		    domid);
+		static_max = s != NULL ? strtoull(s, NULL, 10) * 1024 : 0;
+		if (static_max != 0 && vm->vm_memory > static_max) {
+			rc = xdc_error(XDC_EDRIVER,
+			    "host %s: cannot set %s's memory to %s: above its "
+			    "max_memory %s",
+			    x->x_host, name, xdc_size_fmt(vm->vm_memory, b1),
+			    xdc_size_fmt(static_max, b2));
+			goto out;
+		}
+	}
+	if ((a->a_update & XDC_UPD_VCPUS) && vm->vm_vcpus > max_vcpus) {
+		rc = xdc_error(XDC_EDRIVER, "host %s: cannot set %s's vcpus "
+					    "to %u: above its max_vcpus %u",
+		    x->x_host, name, vm->vm_vcpus, max_vcpus);
+		goto out;
+	}
+	if (a->a_update & XDC_UPD_MEMORY) {
+		log_clear(x);
+		/* enforce: Xen's limit follows, as `xl mem-set` does. */
+		if ((rc = libxl_set_memory_target(x->x_ctx, domid,
+			 (int64_t)(vm->vm_memory / 1024), 0, 1)) != 0) {
+			rc = lx_fail(x, rc, "set the memory target of", name);
+			goto out;
+		}
+	}
+	if (a->a_update & XDC_UPD_VCPUS) {
+		xen_vcpu_bitmap(vm->vm_vcpus, max_vcpus, &vcpus);
+		log_clear(x);
+		if ((rc = libxl_set_vcpuonline(x->x_ctx, domid, &vcpus,
+			 NULL)) != 0) {
+			rc = lx_fail(x, rc, "set the vcpus of", name);
+			goto out;
+		}
+	}
+	if (a->a_update & XDC_UPD_SCHED) {
+		if (sp->ds_cap > 100 * max_vcpus) {
+			rc = xdc_error(XDC_EDRIVER,
+			    "host %s: cannot cap %s at %u%%: its %u vCPUs use "
+			    "at most %u%%",
+			    x->x_host, name, sp->ds_cap, max_vcpus,
+			    100 * max_vcpus);
+			goto out;
+		}
+		xen_sched_from_spec(sp, &sched);
+		/* The default weight is Xen's 256, set as such. */
+		if (sched.weight == LIBXL_DOMAIN_SCHED_PARAM_WEIGHT_DEFAULT)
+			sched.weight = 256;
+		log_clear(x);
+		if ((rc = libxl_domain_sched_params_set(x->x_ctx, domid,
+			 &sched)) != 0) {
+			rc = lx_fail(x, rc, "set the scheduler parameters of",
+			    name);
+			goto out;
+		}
+	}
+	if ((a->a_update & XDC_UPD_NICS) &&
+	    (rc = nics_update(x, domid, name, sp)) != 0)
+		goto out;
+	if (a->a_update & XDC_UPD_MARKER) {
+		xen_marker_from_spec(sp, &mk);
+		mk.mk_name = name;
+		rc = marker_write(x, d->xd_info.handle, &mk, XEN_MK_OWNERSHIP);
+	}
+out:
+	free(s);
+	libxl_bitmap_dispose(&vcpus);
+	libxl_domain_sched_params_dispose(&sched);
+	return rc;
+}
+
+/* ---- Starting an action ----------------------------------------------- */
+
+/*
+ * Ask the guest to shut down; wait_stop (through the event loop) destroys
+ * it once it has, or once XEN_STOP_SECS have passed.
+ */
+static int
+op_stop(struct xen *x, struct xen_op *op, const struct xen_dom *d)
+{
+	uint32_t domid = d->xd_info.domain;
+	enum xdc_dom_state st = xen_state_from_info(&d->xd_info);
+	int rc;
+
+	if (st == XDC_DOM_STOPPED || st == XDC_DOM_CRASHED)
+		return op_destroy(x, op, domid);
+	/* A paused guest cannot act on the request: let it. */
+	if (st == XDC_DOM_PAUSED &&
+	    (rc = dom_pause(x, d, op->o_name, XDC_OP_UNPAUSE)) != 0)
+		return rc;
+	log_clear(x);
+	rc = libxl_domain_shutdown(x->x_ctx, domid, NULL);
+	if (rc == ERROR_NOPARAVIRT) /* an HVM guest without PV drivers */
+		rc = libxl_send_trigger(x->x_ctx, domid, LIBXL_TRIGGER_POWER,
+		    0, NULL);
+	/* A guest that cannot be asked is stopped the hard way. */
+	if (rc != 0)
+		return op_destroy(x, op, domid);
+	op->o_domid = domid;
+	log_clear(x);
+	if ((rc = libxl_evenable_domain_death(x->x_ctx, domid, op->o_id,
+		 &op->o_deathw)) != 0)
+		return lx_fail(x, rc, "watch the shutdown of", op->o_name);
+	op->o_deadline = now_secs() + XEN_STOP_SECS;
+	op->o_step = STEP_SHUTDOWN;
+	return 0;
+}
+
+static int
+spec_check(struct xen *x, const struct xdc_action *a, const char *name)
+{
+	if (a->a_spec == NULL || a->a_spec->ds_vm == NULL)
+		return xdc_error(XDC_EDRIVER, "host %s: %s %s: the action has "
+					      "no spec",
+		    x->x_host, xdc_op_name(a->a_op), name);
+	return 0;
+}
+
+/* Start the action: finish it, or leave libxl working on it. */
+static int
+op_start(struct xen *x, struct xen_op *op, const struct xdc_action *a)
+{
+	const char *name = op->o_name;
+	struct xen_dom d;
+	enum xdc_dom_state st;
+	int rc, found;
+
+	memset(&d, 0, sizeof(d));
+	if (a->a_kind != XDC_OBJ_VM) {
+		rc = xdc_error(XDC_EDRIVER, "host %s: the xen driver does not "
+					    "manage networks (%s %s)",
+		    x->x_host, xdc_op_name(a->a_op), name);
+		goto out;
+	}
+	if ((unsigned)a->a_op >= XDC_OP__COUNT) {
+		rc = xdc_error(XDC_EDRIVER, "xen: unknown operation %d",
+		    a->a_op);
+		goto out;
+	}
+	if (a->a_host != NULL && strcmp(a->a_host, x->x_host) != 0) {
+		rc = xdc_error(XDC_EDRIVER, "%s %s: the action is for host %s; "
+					    "this is host %s",
+		    xdc_op_name(a->a_op), name, a->a_host, x->x_host);
+		goto out;
+	}
+	if (a->a_op != XDC_OP_DESTROY && a->a_op != XDC_OP_STOP &&
+	    a->a_op != XDC_OP_PAUSE && a->a_op != XDC_OP_UNPAUSE &&
+	    (rc = spec_check(x, a, name)) != 0)
+		goto out;
+	rc = dom_find(x, name, a->a_domid, &d);
+	if (rc != 0 && rc != XDC_ENOTFOUND)
+		goto out;
+	found = rc == 0;
+	rc = 0;
+
+	if (!found) {
+		switch (a->a_op) {
+		case XDC_OP_DESTROY:
+		case XDC_OP_STOP:
+			break; /* gone already is what they want */
+		case XDC_OP_CREATE:
+		case XDC_OP_REPLACE:
+		case XDC_OP_START:
+		case XDC_OP_RESTART:
+			rc = op_create(x, op);
+			break;
+		default:
+			rc = xdc_error(XDC_ENOTFOUND, "host %s: cannot %s %s: "
+						      "no such domain",
+			    x->x_host, xdc_op_name(a->a_op), name);
+			break;
+		}
+		goto out;
+	}
+	if (a->a_op == XDC_OP_CREATE) {
+		/* The same create again (a retried apply): already done. */
+		if (d.xd_own.ow_managed && d.xd_info.domain != 0 &&
+		    d.xd_own.ow_mk.mk_hash == a->a_spec->ds_hash)
+			goto out;
+		rc = xdc_error(XDC_EDRIVER, "host %s: cannot create %s: a "
+					    "domain of that name exists (%s)",
+		    x->x_host, name,
+		    d.xd_own.ow_managed ? "with a different spec"
+					: "not managed by xdc");
+		goto out;
+	}
+	if ((rc = dom_check_owned(x, &d, a->a_op, name)) != 0)
+		goto out;
+	st = xen_state_from_info(&d.xd_info);
+	switch (a->a_op) {
+	case XDC_OP_DESTROY:
+		rc = op_destroy(x, op, d.xd_info.domain);
+		break;
+	case XDC_OP_STOP:
+		rc = op_stop(x, op, &d);
+		break;
+	case XDC_OP_START:
+		if (st == XDC_DOM_RUNNING || st == XDC_DOM_PAUSED)
+			break;
+		/* FALLTHROUGH */
+	case XDC_OP_REPLACE:
+	case XDC_OP_RESTART:
+		/* Xen cannot resume a domain that stopped: build it anew. */
+		op->o_recreate = 1;
+		rc = op_destroy(x, op, d.xd_info.domain);
+		break;
+	case XDC_OP_PAUSE:
+	case XDC_OP_UNPAUSE:
+		rc = dom_pause(x, &d, name, a->a_op);
+		break;
+	case XDC_OP_UPDATE:
+		rc = dom_update(x, &d, name, a);
+		break;
+	default:
+		rc = xdc_error(XDC_EDRIVER, "xen: cannot %s a VM",
+		    xdc_op_name(a->a_op));
+		break;
+	}
+out:
+	own_free(&d.xd_own);
+	/* Whatever did not leave libxl working is over. */
+	if (rc != 0 || op->o_step == STEP_START)
+		op_finish(op, rc);
+	return rc;
+}
+
+static const char *
+action_name(const struct xdc_action *a)
+{
+	if (a->a_name != NULL)
+		return a->a_name;
+	if (a->a_spec != NULL && a->a_spec->ds_vm != NULL)
+		return a->a_spec->ds_vm->vm_name;
+	return NULL;
+}
+
+/*
+ * Start an action. It returns 0 once the action is accepted; how it ends,
+ * even at once, is told by wait(). The spec must outlive that.
+ */
+static int
+xen_submit(struct xdc_driver *drv, const struct xdc_action *a,
+    uint64_t token)
+{
+	struct xen *x = (struct xen *)drv;
+	const char *name = action_name(a);
+	struct xen_op *op;
+
+	if (name == NULL)
+		return xdc_error(XDC_EDRIVER, "%s: the action names no VM",
+		    xdc_op_name(a->a_op));
+	op = op_new(x, a, name, token, 0);
+	op_start(x, op, a);
+	return 0;
+}
+
+/* The first finished action the caller submitted; NULL when none. */
+static struct xen_op *
+op_done(struct xen *x, int *pending)
+{
+	struct xen_op *op;
+
+	*pending = 0;
+	for (op = x->x_ops; op != NULL; op = op->o_next) {
+		if (op->o_apply)
+			continue;
+		if (op->o_step == STEP_DONE)
+			return op;
+		*pending = 1;
+	}
+	return NULL;
+}
+
+static int
+xen_wait(struct xdc_driver *drv, uint64_t *token, int *result)
+{
+	struct xen *x = (struct xen *)drv;
+	struct xen_op *op;
+	int pending, rc;
+
+	for (;;) {
+		if ((op = op_done(x, &pending)) != NULL) {
+			*token = op->o_token;
+			*result = op->o_rc;
+			if (op->o_rc != 0)
+				xdc_error(op->o_rc, "%s", op->o_msg);
+			op_free(x, op);
+			return 0;
+		}
+		if (!pending)
+			return XDC_ENOTFOUND;
+		if ((rc = xen_pump(x)) != 0)
+			return rc;
+	}
+}
+
+static int
+xen_apply(struct xdc_driver *drv, const struct xdc_action *a)
+{
+	struct xen *x = (struct xen *)drv;
+	const char *name = action_name(a);
+	struct xen_op *op;
+	int rc;
+
+	if (name == NULL)
+		return xdc_error(XDC_EDRIVER, "%s: the action names no VM",
+		    xdc_op_name(a->a_op));
+	op = op_new(x, a, name, 0, 1);
+	op_start(x, op, a);
+	while (op->o_step != STEP_DONE)
+		if ((rc = xen_pump(x)) != 0)
+			return rc;
+	rc = op->o_rc;
+	if (rc != 0)
+		xdc_error(rc, "%s", op->o_msg);
+	op_free(x, op);
+	return rc;
+}
+
+/* ---- The watch, for the loop ------------------------------------------ */
+
+/*
+ * xenstore fires @introduceDomain when a domain appears and @releaseDomain
+ * when one dies (a crash, a shutdown, `xl destroy`), so that `xdc run`
+ * looks again at once. A handle of its own keeps the watch events away
+ * from the driver's reads.
+ */
+static int
+xen_watch_fd(struct xdc_driver *drv)
+{
+	struct xen *x = (struct xen *)drv;
+
+	if (x->x_wxsh == NULL) {
+		if ((x->x_wxsh = xs_open(0)) == NULL)
+			return -1;
+		if (!xs_watch(x->x_wxsh, "@introduceDomain", "xdc") ||
+		    !xs_watch(x->x_wxsh, "@releaseDomain", "xdc")) {
+			xs_close(x->x_wxsh);
+			x->x_wxsh = NULL;
+			return -1;
+		}
+	}
+	return xs_fileno(x->x_wxsh);
+}
+
+static void
+xen_watch_drain(struct xdc_driver *drv)
+{
+	struct xen *x = (struct xen *)drv;
+	char **ev;
+
+	if (x->x_wxsh == NULL)
+		return;
+	while ((ev = xs_check_watch(x->x_wxsh)) != NULL)
+		free(ev);
+}
+
+/* ---- Open and free ---------------------------------------------------- */
+
+static void
+xen_free(struct xdc_driver *drv)
+{
+	struct xen *x = (struct xen *)drv;
+	struct xen_op *op;
+
+	if (x == NULL)
+		return;
+	/* What is in flight finishes: a half-made domain is worse than a
+	 * slow exit. A stop's wait is bounded, libxl's operations are. */
+	for (;;) {
+		for (op = x->x_ops; op != NULL; op = op->o_next)
+			if (op->o_step != STEP_DONE)
+				break;
+		if (op == NULL || xen_pump(x) != 0)
+			break;
+	}
+	while (x->x_ops != NULL)
+		op_free(x, x->x_ops);
+	if (x->x_ctx != NULL)
+		libxl_ctx_free(x->x_ctx);
+	if (x->x_xch != NULL)
+		xc_interface_close(x->x_xch);
+	if (x->x_xsh != NULL)
+		xs_close(x->x_xsh);
+	if (x->x_wxsh != NULL)
+		xs_close(x->x_wxsh);
+	free(x->x_fds);
+	free(x->x_host);
+	free(x);
+}
 
 int
 xen_open(const char *host, struct xdc_driver **out)
 {
-	(void)host;
+	struct xen *x = xdc_calloc(1, sizeof(*x));
+	char why[XEN_WHY_BUFSZ];
+	int rc;
+
 	*out = NULL;
-	return xdc_error(XDC_ERR, "the xen driver is not built yet "
-				  "(--driver sim uses the simulated pool)");
+	x->x_drv.version = XDC_DRIVER_VERSION;
+	x->x_drv.name = "xen";
+	x->x_drv.observe = xen_observe;
+	x->x_drv.apply = xen_apply;
+	x->x_drv.free = xen_free;
+	x->x_drv.submit = xen_submit;
+	x->x_drv.wait = xen_wait;
+	x->x_drv.watch_fd = xen_watch_fd;
+	x->x_drv.watch_drain = xen_watch_drain;
+	x->x_host = xdc_strdup(host != NULL ? host : XDC_LOCAL_HOST);
+	x->x_log.lg_vtable.vmessage = log_vmessage;
+	x->x_log.lg_vtable.progress = log_progress;
+	x->x_log.lg_vtable.destroy = log_destroy;
+
+	if ((rc = libxl_ctx_alloc(&x->x_ctx, LIBXL_VERSION, 0,
+		 &x->x_log.lg_vtable)) != 0) {
+		x->x_ctx = NULL;
+		rc = xdc_error(XDC_EDRIVER, "host %s: cannot open libxl (xdc "
+					    "runs in a Xen dom0, as root): %s",
+		    x->x_host, lx_why(x, rc, 0, XEN_NO_DOMID, why));
+		goto out;
+	}
+	if ((x->x_xch = xc_interface_open(&x->x_log.lg_vtable,
+		 &x->x_log.lg_vtable, 0)) == NULL) {
+		rc = xdc_error_sys(XDC_EDRIVER, "host %s: cannot open "
+						"libxenctrl",
+		    x->x_host);
+		goto out;
+	}
+	if ((x->x_xsh = xs_open(0)) == NULL) {
+		rc = xdc_error_sys(XDC_EDRIVER, "host %s: cannot open xenstore",
+		    x->x_host);
+		goto out;
+	}
+	*out = &x->x_drv;
+	x = NULL;
+	rc = 0;
+out:
+	if (x != NULL)
+		xen_free(&x->x_drv);
+	return rc;
 }

@@ -1,0 +1,536 @@
+/*
+ * test_xen_driver: the xen driver (drivers/xen.c), action by action,
+ * against the lab's real Xen. The command line's integration suite
+ * (xdc-integration.sh) reaches the driver only through plans; this program
+ * hands it the actions no plan makes (destroy Domain-0, touch a domain xdc
+ * did not make, act twice) and the ones the lab's configuration cannot
+ * reach yet (NICs, which need a Network and so the netlink driver), and
+ * checks each against what libxl, xenctrl and xenstore then say.
+ *
+ * Each check prints "ok - ..." or "not ok - ..."; notes start with "# ".
+ * The exit code is 1 when any check failed.
+ */
+#include "drivers/xen_config.h" /* first: xenctrl.h before libxl.h */
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <xenstore.h>
+
+#include "drivers/driver.h"
+#include "drivers/xen.h"
+#include "schema/error.h"
+#include "schema/model.h"
+
+#define MIB (1024ULL * 1024)
+#define BRIDGE "xdcbr0"
+#define BRIDGE2 "xdcbr1"
+#define CONSOLE_DIR "/var/log/xen/console"
+
+static unsigned passed, failed;
+static struct xdc_driver *drv;
+static xc_interface *xch;
+static struct xs_handle *xsh;
+
+static bool check(bool ok, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static bool
+check(bool ok, const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("%s - ", ok ? "ok" : "not ok");
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+	fflush(stdout);
+	if (ok)
+		passed++;
+	else
+		failed++;
+	return ok;
+}
+
+static double
+now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* A VM as the planner hands it to a driver: the declaration, resolved. */
+struct tvm {
+	struct xdc_vm vm;
+	struct xdc_nic nics[2];
+	const char *bridges[2];
+	struct xdc_dom_spec spec;
+	struct xdc_action act;
+};
+
+static void
+tvm_init(struct tvm *t, const char *name, enum xdc_vm_state state)
+{
+	const char *guest = getenv("XDC_LAB_GUEST");
+	static char kernel[256], ramdisk[256];
+
+	if (guest == NULL || *guest == '\0')
+		guest = "/var/lib/xdc-lab/guest";
+	snprintf(kernel, sizeof(kernel), "%s/vmlinux", guest);
+	snprintf(ramdisk, sizeof(ramdisk), "%s/initrd.img", guest);
+	memset(t, 0, sizeof(*t));
+	t->vm.vm_name = name;
+	t->vm.vm_type = XDC_VM_PV;
+	t->vm.vm_memory = 96 * MIB;
+	t->vm.vm_max_memory = 112 * MIB;
+	t->vm.vm_vcpus = t->vm.vm_max_vcpus = 1;
+	t->vm.vm_kernel = kernel;
+	t->vm.vm_ramdisk = ramdisk;
+	t->vm.vm_cmdline = "console=hvc0 quiet";
+	t->vm.vm_state = state;
+	t->vm.vm_nics = t->nics;
+	t->spec.ds_vm = &t->vm;
+	t->spec.ds_bridges = t->bridges;
+	t->spec.ds_weight = 256;
+	t->spec.ds_hash = 0x5eed;
+	t->act.a_kind = XDC_OBJ_VM;
+	t->act.a_name = name;
+	t->act.a_host = "local";
+	t->act.a_spec = &t->spec;
+}
+
+static void
+tvm_nic(struct tvm *t, size_t i, const char *bridge)
+{
+	t->bridges[i] = bridge;
+	xdc_mac_derive(t->vm.vm_name, i, t->nics[i].nic_mac);
+	t->vm.vm_nnics = i + 1;
+}
+
+static int
+act(struct tvm *t, enum xdc_op op, unsigned update)
+{
+	t->act.a_op = op;
+	t->act.a_update = update;
+	return drv->apply(drv, &t->act);
+}
+
+/* An action on a domain named name only (destroy, stop, pause). */
+static int
+act_on(const char *name, enum xdc_op op)
+{
+	struct xdc_action a;
+
+	memset(&a, 0, sizeof(a));
+	a.a_op = op;
+	a.a_kind = XDC_OBJ_VM;
+	a.a_name = name;
+	a.a_host = "local";
+	return drv->apply(drv, &a);
+}
+
+/* The domain as the driver observes it, copied out; false when absent. */
+static bool
+observe(const char *name, struct xdc_obs_domain *out, char *bridges,
+    size_t size)
+{
+	struct xdc_observed *obs = NULL;
+	const struct xdc_obs_domain *d;
+	size_t i;
+	bool found = false;
+
+	if (bridges != NULL)
+		bridges[0] = '\0';
+	if (drv->observe(drv, &obs) != 0) {
+		printf("# observe: %s\n", xdc_error_last());
+		return false;
+	}
+	d = xdc_obs_host_domain(xdc_observed_host(obs, "local"), name);
+	if (d != NULL) {
+		*out = *d;
+		out->od_name = NULL;
+		out->od_nics = NULL;
+		memset(&out->od_build, 0, sizeof(out->od_build));
+		for (i = 0; bridges != NULL && i < d->od_nnics; i++)
+			snprintf(bridges + strlen(bridges),
+			    size - strlen(bridges), "%s%s", i ? "," : "",
+			    d->od_nics[i].on_bridge);
+		found = true;
+	}
+	xdc_observed_free(obs);
+	return found;
+}
+
+static int
+domid_of(const char *name, uint32_t *domid)
+{
+	xc_domaininfo_t v[64];
+	char path[64], *s;
+	unsigned int len;
+	int n, i, rc = -1;
+
+	n = xc_domain_getinfolist(xch, 0, 64, v);
+	for (i = 0; i < n && rc != 0; i++) {
+		if (v[i].flags & XEN_DOMINF_dying)
+			continue;
+		snprintf(path, sizeof(path), "/local/domain/%u/name",
+		    v[i].domain);
+		s = xs_read(xsh, XBT_NULL, path, &len);
+		if (s != NULL && strcmp(s, name) == 0) {
+			*domid = v[i].domain;
+			rc = 0;
+		}
+		free(s);
+	}
+	return rc;
+}
+
+static bool
+exists(const char *name)
+{
+	uint32_t d;
+
+	return domid_of(name, &d) == 0;
+}
+
+static bool
+paused(const char *name)
+{
+	xc_domaininfo_t info;
+	uint32_t d;
+
+	return domid_of(name, &d) == 0 &&
+	    xc_domain_getinfolist(xch, d, 1, &info) == 1 &&
+	    (info.flags & XEN_DOMINF_paused);
+}
+
+static bool
+console_up(const char *name, unsigned secs)
+{
+	char path[128], line[256];
+	double end = now() + secs;
+	bool up = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), CONSOLE_DIR "/guest-%s.log", name);
+	while (!up && now() < end) {
+		if ((f = fopen(path, "r")) != NULL) {
+			while (!up && fgets(line, sizeof(line), f) != NULL)
+				up = strstr(line, "xdc-lab-guest: up") != NULL;
+			fclose(f);
+		}
+		if (!up)
+			usleep(250 * 1000);
+	}
+	return up;
+}
+
+static void
+cleanup(void)
+{
+	static const char *const names[] = { "drv-a", "drv-b", "drv-c",
+		"drv-bad", "drv-x" };
+	char cmd[64];
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (!exists(names[i]))
+			continue;
+		snprintf(cmd, sizeof(cmd), "xl destroy %s", names[i]);
+		if (system(cmd) != 0)
+			printf("# %s failed\n", cmd);
+	}
+	unlink(CONSOLE_DIR "/guest-drv-b.log");
+	unlink(CONSOLE_DIR "/guest-drv-c.log");
+}
+
+static void
+test_observe_and_refuse_domain0(void)
+{
+	struct xdc_obs_domain d;
+	struct xdc_observed *obs = NULL;
+	const struct xdc_obs_host *h;
+	int rc;
+
+	rc = drv->observe(drv, &obs);
+	h = rc == 0 ? xdc_observed_host(obs, "local") : NULL;
+	check(h != NULL && h->oh_cpus > 0 && h->oh_memory > h->oh_free_memory / 2,
+	    "observe: host local, %u CPUs, %" PRIu64 " MiB for guests",
+	    h ? h->oh_cpus : 0, (uint64_t)(h ? h->oh_memory / MIB : 0));
+	xdc_observed_free(obs);
+	check(observe("Domain-0", &d, NULL, 0) && d.od_domid == 0 &&
+		!d.od_managed && d.od_state == XDC_DOM_RUNNING,
+	    "Domain-0 is observed: domid 0, running, not managed");
+	rc = act_on("Domain-0", XDC_OP_DESTROY);
+	check(rc != 0 && strstr(xdc_error_last(), "refusing to destroy "
+						  "Domain-0"),
+	    "destroy Domain-0 is refused (%s)", xdc_error_last());
+	rc = act_on("Domain-0", XDC_OP_PAUSE);
+	check(rc != 0 && !paused("Domain-0"),
+	    "pause Domain-0 is refused, and it runs");
+}
+
+/* Two creates submitted together, then waited for. */
+static void
+test_submit_overlaps_creates(struct tvm *a, struct tvm *b)
+{
+	uint64_t token, seen = 0;
+	int result, ok = 1, i;
+	struct xdc_obs_domain d;
+	char bridges[64];
+	double t0 = now();
+
+	a->act.a_op = b->act.a_op = XDC_OP_CREATE;
+	check(drv->submit(drv, &a->act, 1) == 0 &&
+		drv->submit(drv, &b->act, 2) == 0,
+	    "submit: two creates start at once (%.2f s)", now() - t0);
+	for (i = 0; i < 2; i++) {
+		if (drv->wait(drv, &token, &result) != 0 ||
+		    (token != 1 && token != 2)) {
+			ok = 0;
+			break;
+		}
+		if (result != 0)
+			printf("# create %" PRIu64 ": %s\n", token,
+			    xdc_error_last());
+		ok &= result == 0;
+		seen |= 1u << token;
+	}
+	check(ok && seen == 6, "wait: both creates finished, 0 each (%.1f s)",
+	    now() - t0);
+	check(drv->wait(drv, &token, &result) == XDC_ENOTFOUND,
+	    "wait: nothing more in flight");
+	check(observe("drv-a", &d, NULL, 0) && d.od_managed &&
+		d.od_state == XDC_DOM_PAUSED && d.od_memory == 96 * MIB &&
+		d.od_max_memory == 112 * MIB && d.od_hash == 0x5eed,
+	    "drv-a: managed, paused as declared, 96 of 112 MiB, its hash");
+	check(observe("drv-b", &d, bridges, sizeof(bridges)) &&
+		d.od_managed && d.od_state == XDC_DOM_RUNNING &&
+		d.od_nnics == 1 && !strcmp(bridges, BRIDGE),
+	    "drv-b: managed, running, one NIC on " BRIDGE " (%s)", bridges);
+}
+
+static void
+test_idempotence_and_ownership(struct tvm *a)
+{
+	struct tvm x;
+	uint32_t before, after;
+	int rc;
+
+	domid_of("drv-a", &before);
+	rc = act(a, XDC_OP_CREATE, 0);
+	domid_of("drv-a", &after);
+	check(rc == 0 && before == after,
+	    "create again, same spec: done, the same domain (%u)", after);
+	a->spec.ds_hash = 0xbad;
+	rc = act(a, XDC_OP_CREATE, 0);
+	a->spec.ds_hash = 0x5eed;
+	check(rc != 0 && strstr(xdc_error_last(), "different spec"),
+	    "create again, another spec: refused (%s)", xdc_error_last());
+
+	if (system("printf 'name=\"drv-x\"\\ntype=\"pv\"\\nmemory=96\\n"
+		   "kernel=\"%s\"\\n' \"$XDC_LAB_GUEST/vmlinux\" >/tmp/drv-x.cfg"
+		   " && xl create -p -q /tmp/drv-x.cfg") != 0)
+		printf("# xl create drv-x failed\n");
+	rc = act_on("drv-x", XDC_OP_DESTROY);
+	check(rc != 0 && strstr(xdc_error_last(), "does not manage") &&
+		exists("drv-x"),
+	    "destroy of a domain made by xl is refused, and it lives (%s)",
+	    xdc_error_last());
+	tvm_init(&x, "drv-x", XDC_VM_RUNNING);
+	rc = act(&x, XDC_OP_CREATE, 0);
+	check(rc != 0 && strstr(xdc_error_last(), "not managed by xdc"),
+	    "create over it is refused too");
+}
+
+/* Xen counts the toolstack's pauses. */
+static void
+test_pause_counting(struct tvm *a)
+{
+	int rc;
+
+	if (system("xl pause drv-a") != 0)
+		printf("# xl pause drv-a failed\n");
+	rc = act_on("drv-a", XDC_OP_UNPAUSE);
+	check(rc == 0 && !paused("drv-a"),
+	    "unpause of a domain paused twice leaves it running");
+	rc = act_on("drv-a", XDC_OP_UNPAUSE);
+	check(rc == 0 && !paused("drv-a"), "unpause again: nothing to do");
+	rc = act_on("drv-a", XDC_OP_PAUSE);
+	rc |= act_on("drv-a", XDC_OP_PAUSE);
+	check(rc == 0 && paused("drv-a"), "pause twice: paused");
+	rc = act_on("drv-a", XDC_OP_UNPAUSE);
+	check(rc == 0 && !paused("drv-a"),
+	    "one unpause runs it again: the second pause was not counted");
+	a->vm.vm_state = XDC_VM_RUNNING;
+}
+
+static void
+test_updates(struct tvm *a)
+{
+	struct xdc_obs_domain d;
+	uint32_t before, after;
+	int rc;
+
+	domid_of("drv-a", &before);
+	a->vm.vm_memory = 128 * MIB;
+	rc = act(a, XDC_OP_UPDATE, XDC_UPD_MEMORY);
+	check(rc != 0 && strstr(xdc_error_last(), "above its max_memory"),
+	    "memory above max_memory is refused (%s)", xdc_error_last());
+	a->vm.vm_memory = 104 * MIB;
+	a->spec.ds_weight = 700;
+	a->spec.ds_cap = 60;
+	a->spec.ds_protect = 1;
+	rc = act(a, XDC_OP_UPDATE,
+	    XDC_UPD_MEMORY | XDC_UPD_SCHED | XDC_UPD_MARKER);
+	domid_of("drv-a", &after);
+	check(rc == 0 && observe("drv-a", &d, NULL, 0) &&
+		d.od_memory == 104 * MIB && d.od_weight == 700 &&
+		d.od_cap == 60 && d.od_protect && before == after,
+	    "update memory, weight, cap and protect in place (domid %u)",
+	    after);
+}
+
+static void
+test_nics(struct tvm *b)
+{
+	struct xdc_obs_domain d;
+	char bridges[64];
+	int rc;
+
+	tvm_nic(b, 1, BRIDGE2);
+	rc = act(b, XDC_OP_UPDATE, XDC_UPD_NICS);
+	if (rc != 0)
+		printf("# %s\n", xdc_error_last());
+	check(rc == 0 && observe("drv-b", &d, bridges, sizeof(bridges)) &&
+		!strcmp(bridges, BRIDGE "," BRIDGE2),
+	    "attach a second NIC: " BRIDGE "," BRIDGE2 " (%s)", bridges);
+	/* The first NIC goes: the second must stay second in line. */
+	b->bridges[0] = BRIDGE2;
+	xdc_mac_derive(b->vm.vm_name, 1, b->nics[0].nic_mac);
+	b->vm.vm_nnics = 1;
+	rc = act(b, XDC_OP_UPDATE, XDC_UPD_NICS);
+	if (rc != 0)
+		printf("# %s\n", xdc_error_last());
+	check(rc == 0 && observe("drv-b", &d, bridges, sizeof(bridges)) &&
+		!strcmp(bridges, BRIDGE2),
+	    "detach the first: " BRIDGE2 " is left (%s)", bridges);
+	rc = act(b, XDC_OP_UPDATE, XDC_UPD_NICS);
+	check(rc == 0 && observe("drv-b", &d, bridges, sizeof(bridges)) &&
+		!strcmp(bridges, BRIDGE2),
+	    "the same NICs again: nothing changes");
+}
+
+static void
+test_replace_and_start(struct tvm *b)
+{
+	struct xdc_obs_domain d;
+	uint32_t before, after;
+	double t0;
+	int rc;
+
+	domid_of("drv-b", &before);
+	b->vm.vm_cmdline = "console=hvc0 quiet xdc=replaced";
+	b->spec.ds_hash = 0x5eee;
+	rc = act(b, XDC_OP_REPLACE, 0);
+	domid_of("drv-b", &after);
+	check(rc == 0 && before != after && observe("drv-b", &d, NULL, 0) &&
+		d.od_hash == 0x5eee && d.od_has_build,
+	    "replace: a new domain (%u -> %u) with the new hash", before,
+	    after);
+	check(console_up("drv-b", 90), "the replaced drv-b boots");
+	/* A guest that shut down stays so: nobody acts on its on_poweroff. */
+	if (system("xl shutdown -w drv-b >/dev/null") != 0)
+		printf("# xl shutdown drv-b failed\n");
+	check(observe("drv-b", &d, NULL, 0) && d.od_state == XDC_DOM_STOPPED,
+	    "drv-b shut down by xl is observed stopped");
+	before = d.od_domid;
+	rc = act(b, XDC_OP_START, 0);
+	domid_of("drv-b", &after);
+	check(rc == 0 && after != before && observe("drv-b", &d, NULL, 0) &&
+		d.od_state == XDC_DOM_RUNNING,
+	    "start builds it anew (domid %u -> %u)", before, after);
+	check(console_up("drv-b", 90), "and it boots");
+	t0 = now();
+	rc = act(b, XDC_OP_STOP, 0);
+	check(rc == 0 && !exists("drv-b"),
+	    "stop: shut down gracefully, then destroyed (%.1f s)", now() - t0);
+	check(act(b, XDC_OP_STOP, 0) == 0, "stop again: nothing to do");
+}
+
+static void
+test_destroy(void)
+{
+	check(act_on("drv-a", XDC_OP_DESTROY) == 0 && !exists("drv-a"),
+	    "destroy drv-a: gone");
+	check(act_on("drv-a", XDC_OP_DESTROY) == 0,
+	    "destroy again: a domain already gone is success");
+}
+
+static void
+test_create_failure(void)
+{
+	struct tvm bad;
+	int rc;
+
+	tvm_init(&bad, "drv-bad", XDC_VM_RUNNING);
+	bad.vm.vm_kernel = "/nonexistent/vmlinux";
+	rc = act(&bad, XDC_OP_CREATE, 0);
+	check(rc != 0 && strstr(xdc_error_last(), "drv-bad") &&
+		!exists("drv-bad"),
+	    "a create that fails leaves no domain behind (%s)",
+	    xdc_error_last());
+}
+
+int
+main(void)
+{
+	struct tvm a, b;
+	int rc;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	xch = xc_interface_open(NULL, NULL, 0);
+	xsh = xs_open(0);
+	if (!check(xch != NULL && xsh != NULL, "xenctrl and xenstore open"))
+		return 1;
+	cleanup();
+	if (system("ip link add " BRIDGE " type bridge && ip link set " BRIDGE
+		   " up && ip link add " BRIDGE2 " type bridge && ip link set "
+		   BRIDGE2 " up") != 0)
+		printf("# could not make the bridges\n");
+	rc = xen_open("local", &drv);
+	if (!check(rc == 0, "xen_open (%s)", rc ? xdc_error_last() : "ok"))
+		return 1;
+
+	tvm_init(&a, "drv-a", XDC_VM_PAUSED);
+	tvm_init(&b, "drv-b", XDC_VM_RUNNING);
+	tvm_nic(&b, 0, BRIDGE);
+	test_observe_and_refuse_domain0();
+	test_submit_overlaps_creates(&a, &b);
+	test_idempotence_and_ownership(&a);
+	test_pause_counting(&a);
+	test_updates(&a);
+	check(console_up("drv-b", 90), "drv-b boots");
+	test_nics(&b);
+	test_replace_and_start(&b);
+	test_destroy();
+	test_create_failure();
+
+	drv->free(drv);
+	cleanup();
+	if (system("ip link del " BRIDGE "; ip link del " BRIDGE2) != 0)
+		printf("# could not remove the bridges\n");
+	xs_close(xsh);
+	xc_interface_close(xch);
+	printf("# test_xen_driver: %u passed, %u failed\n", passed, failed);
+	return failed == 0 && passed > 0 ? 0 : 1;
+}

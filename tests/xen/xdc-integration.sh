@@ -1,0 +1,280 @@
+# tests/xen/xdc-integration.sh: xdc against the real Xen of the lab, through
+# its command line, with the --driver xen it picks by itself in dom0.
+# Sourced by tests/xen/suite.sh (check, note, LOG come from there).
+#
+# It applies examples/xen-lab and checks what Xen then runs with xl, the
+# toolstack xdc does not use; then it changes the configuration the way a
+# commit would (memory, vcpus, the SLA, the kernel, the state, a removal)
+# and disturbs the host the way people do (xl destroy, xl pause, xl
+# create), and checks after each step what Xen runs and that the next plan
+# is empty. Domain-0 and a domain xdc did not make must come through
+# untouched.
+
+EXAMPLE=examples/xen-lab
+CFG=/tmp/xdc-suite/cfg
+VMS="web-1 app-1 db-1"
+
+# What `xl list NAME` says, one column: 3 memory (MiB), 4 vCPUs, 5 state.
+xl_col() {	# name column
+	xl list "$1" 2>/dev/null | awk -v c="$2" 'NR == 2 { print $c }'
+}
+domid_of() { xl domid "$1" 2>/dev/null; }
+uuid_of() { xl list -v "$1" 2>/dev/null | awk 'NR == 2 { print $7 }'; }
+# "weight/cap" as xl sched-credit2 reports them.
+sched_of() {
+	xl sched-credit2 -d "$1" 2>/dev/null |
+		awk -v n="$1" '$1 == n { print $3 "/" $4 }'
+}
+exists() { xl domid "$1" >/dev/null 2>&1; }
+gone() { ! exists "$1"; }
+# Live: listed, and not paused, shut down, crashed or dying (xl's r, b or
+# neither: a runnable guest waiting for a CPU shows "------").
+live() {
+	s=$(xl_col "$1" 5)
+	case "$s" in
+	"" | ??p* | ???s* | ????c* | ?????d*) return 1 ;;
+	esac
+	return 0
+}
+is_paused() { xl_col "$1" 5 | grep -q '^--p'; }
+
+eventually() {	# seconds command...: retry every half second
+	n=$(($1 * 2))
+	shift
+	while [ "$n" -gt 0 ]; do
+		"$@" && return 0
+		sleep 0.5
+		n=$((n - 1))
+	done
+	"$@"
+}
+
+# Runs xdc, its output into the log with a "#   " margin; returns its code.
+xdc_run() {
+	xdc "$@" >"$LOG/xdc.out" 2>&1
+	rc=$?
+	sed 's/^/#   /' "$LOG/xdc.out"
+	return $rc
+}
+xdc_said() { grep -q -- "$1" "$LOG/xdc.out"; }
+plan_empty() {	# config
+	xdc_run plan "$1" --detailed-exitcode
+}
+plan_changes() {	# config: the plan has changes (--detailed-exitcode 2)
+	xdc_run plan "$1" --detailed-exitcode
+	[ $? -eq 2 ]
+}
+
+# Sets a top-level key of one VM (replaced, or added after its name); an
+# empty value removes the key.
+vm_set() {	# vm key value
+	awk -v vm="$1" -v key="$2" -v val="$3" '
+		/^---/ { here = 0 }
+		$0 == "name: " vm { here = 1; print; if (val != "") print key ": " val; next }
+		here && index($0, key ": ") == 1 { next }
+		{ print }' "$CFG/vms.yaml" >"$CFG/vms.new"
+	mv "$CFG/vms.new" "$CFG/vms.yaml"
+}
+# Removes one VM's document from the copy.
+vm_remove() {	# vm
+	awk -v vm="$1" '
+		/^---/ { n++; next }
+		{ doc[n] = doc[n] $0 "\n"; if ($0 == "name: " vm) drop[n] = 1 }
+		END {
+			first = 1
+			for (i = 0; i <= n; i++) {
+				if (drop[i] || doc[i] == "")
+					continue
+				if (!first)
+					print "---"
+				printf "%s", doc[i]
+				first = 0
+			}
+		}' "$CFG/vms.yaml" >"$CFG/vms.new"
+	mv "$CFG/vms.new" "$CFG/vms.yaml"
+}
+
+xs() { xenstore-read "$1" 2>/dev/null; }
+marker() {	# vm key
+	xs "/vm/$(uuid_of "$1")/xdc/$2"
+}
+console_up() {	# vm
+	grep -q "xdc-lab-guest: up" "/var/log/xen/console/guest-$1.log" \
+		2>/dev/null
+}
+
+echo "# ---- xdc on Xen: $EXAMPLE"
+rm -rf /tmp/xdc-suite /tmp/xdc-lab
+mkdir -p /tmp/xdc-suite /tmp/xdc-lab "$LOG"
+cp -r "$EXAMPLE" "$CFG"
+# db-1's data disk, a sparse file (the block hotplug script loops it).
+truncate -s 64M /tmp/xdc-lab/db-1.img
+for vm in $VMS; do rm -f "/var/log/xen/console/guest-$vm.log"; done
+
+dom0_before="$(xl_col Domain-0 3) $(xl_col Domain-0 4) $(sched_of Domain-0)"
+
+xdc_run show
+check "xdc picks the xen driver in dom0 (xdc show: the real Domain-0)" \
+	eval 'xdc_said "^Domain-0  *0  *$(xl_col Domain-0 3) " &&
+	    ! xdc_said "simulated"'
+check "the first plan creates the three VMs" \
+	eval 'plan_changes $EXAMPLE && xdc_said "Plan: 3 to create"'
+t0=$(now)
+xdc_run apply "$EXAMPLE"
+rc=$?
+note "xdc apply $EXAMPLE: $(since "$t0") s"
+check "xdc apply $EXAMPLE succeeds" [ "$rc" -eq 0 ]
+xl list
+
+for vm in $VMS; do
+	check "$vm runs" live "$vm"
+done
+check "web-1 has 128 MiB and 1 vCPU (xl list)" \
+	eval '[ "$(xl_col web-1 3)" = 128 ] && [ "$(xl_col web-1 4)" = 1 ]'
+check "app-1 has 96 MiB and 1 vCPU (xl list)" \
+	eval '[ "$(xl_col app-1 3)" = 96 ] && [ "$(xl_col app-1 4)" = 1 ]'
+check "db-1 has 96 MiB and 1 vCPU (xl list)" \
+	eval '[ "$(xl_col db-1 3)" = 96 ] && [ "$(xl_col db-1 4)" = 1 ]'
+check "web-1 has the SLA's weight 512 and cap 50 (xl sched-credit2)" \
+	[ "$(sched_of web-1)" = 512/50 ]
+check "app-1 and db-1 have Xen's default weight 256, no cap" \
+	eval '[ "$(sched_of app-1)" = 256/0 ] && [ "$(sched_of db-1)" = 256/0 ]'
+check "web-1's UUID derives from its name (uuid5 in xdc's namespace)" \
+	[ "$(uuid_of web-1)" = 0dff5bc2-fdb1-56e7-b577-7258498ed9a3 ]
+check "db-1 has its disk (xl block-list)" \
+	eval '[ "$(xl block-list db-1 | awk "NR > 1" | wc -l)" -eq 1 ]'
+check "the ownership marker is in xenstore (/vm/UUID/xdc: managed, name)" \
+	eval '[ "$(marker web-1 managed)" = 1 ] &&
+	    [ "$(marker web-1 name)" = web-1 ]'
+check "db-1's marker records protect=1" [ "$(marker db-1 protect)" = 1 ]
+# (n0,rD): owned by dom0, readable by the guest, writable by nobody else.
+check "the guest may read its marker but not write it" \
+	eval 'xenstore-ls -p "/vm/$(uuid_of web-1)/xdc" |
+	    grep "managed" | grep -q "(n0,r$(domid_of web-1))"'
+check "a second plan is empty" plan_empty "$EXAMPLE"
+for vm in $VMS; do
+	check "$vm boots: its console says \"xdc-lab-guest: up\"" \
+		eventually 90 console_up "$vm"
+done
+
+echo "# ---- memory: a live update"
+id=$(domid_of app-1)
+vm_set app-1 memory 112MiB
+check "the plan updates app-1's memory in place" \
+	eval 'plan_changes $CFG && xdc_said "~ update VM app-1" &&
+	    xdc_said "memory: 96MiB -> 112MiB" && ! xdc_said "replace VM"'
+check "xdc apply succeeds" xdc_run apply "$CFG"
+check "app-1's memory target is 112 MiB (xenstore memory/target)" \
+	[ "$(xs /local/domain/"$id"/memory/target)" = 114688 ]
+check "app-1 balloons to 112 MiB (xl list)" \
+	eventually 30 eval '[ "$(xl_col app-1 3)" = 112 ]'
+check "app-1 kept its domid $id" [ "$(domid_of app-1)" = "$id" ]
+check "the next plan is empty" plan_empty "$CFG"
+
+echo "# ---- vcpus and the SLA: live updates"
+vm_set app-1 vcpus 2
+sed -i 's/^  cap: 50$/  cap: 80/' "$CFG/sla.yaml"
+check "the plan updates app-1's vcpus and web-1's cap in place" \
+	eval 'plan_changes $CFG && xdc_said "vcpus: 1 -> 2" &&
+	    xdc_said "cpu.cap: 50 -> 80" && ! xdc_said "replace VM"'
+check "xdc apply succeeds" xdc_run apply "$CFG"
+# The guest brings vCPU 1 up itself (udev does in a full distribution;
+# the lab's busybox guest only sees it appear): what xdc controls is its
+# availability.
+check "app-1's second vCPU is online for the guest (cpu/1/availability)" \
+	[ "$(xs /local/domain/"$id"/cpu/1/availability)" = online ]
+check "web-1's cap is 80 (xl sched-credit2)" [ "$(sched_of web-1)" = 512/80 ]
+check "app-1 kept its domid $id" [ "$(domid_of app-1)" = "$id" ]
+check "the next plan is empty" plan_empty "$CFG"
+
+echo "# ---- the kernel: a replace"
+id=$(domid_of web-1)
+uuid=$(uuid_of web-1)
+ln -sf /var/lib/xdc-lab/guest/vmlinux /tmp/xdc-lab/vmlinux-2
+vm_set web-1 kernel /tmp/xdc-lab/vmlinux-2
+check "the plan replaces web-1 because its kernel changed" \
+	eval 'plan_changes $CFG && xdc_said "replace VM web-1" &&
+	    xdc_said "kernel: "'
+check "xdc apply succeeds" xdc_run apply "$CFG"
+check "web-1 is a new domain (domid $id -> $(domid_of web-1))" \
+	eval '[ -n "$(domid_of web-1)" ] && [ "$(domid_of web-1)" != "$id" ]'
+check "web-1 runs the new kernel's domain, with the same UUID" \
+	eval 'live web-1 && [ "$(uuid_of web-1)" = "$uuid" ]'
+check "the next plan is empty" plan_empty "$CFG"
+
+echo "# ---- pause and unpause (Xen counts pauses)"
+vm_set web-1 state paused
+check "xdc apply pauses web-1" \
+	eval 'xdc_run apply "$CFG" && is_paused web-1'
+xl pause web-1
+check "the next plan is empty (web-1 paused twice is still paused)" \
+	plan_empty "$CFG"
+vm_set web-1 state ""
+check "xdc apply unpauses web-1, paused twice" \
+	eval 'xdc_run apply "$CFG" && live web-1'
+check "the next plan is empty" plan_empty "$CFG"
+
+echo "# ---- a domain destroyed behind xdc's back"
+uuid=$(uuid_of db-1)
+xl destroy db-1
+check "the plan creates db-1 again" \
+	eval 'plan_changes $CFG && xdc_said "+ create VM db-1"'
+check "xdc apply succeeds" xdc_run apply "$CFG"
+check "db-1 runs again with the UUID it had" \
+	eval 'live db-1 && [ "$(uuid_of db-1)" = "$uuid" ]'
+check "the next plan is empty" plan_empty "$CFG"
+
+echo "# ---- a domain xdc did not make"
+xl create -q /etc/xdc-lab/guest-pv.cfg
+lab_id=$(domid_of lab-pv)
+xdc_run plan "$CFG" --json
+check "the plan reports lab-pv as unmanaged" \
+	eval 'tr -d " \n" <"$LOG/xdc.out" | grep -q "\"unmanaged\":\[{\"name\":\"lab-pv\""'
+check "and has nothing to do" plan_empty "$CFG"
+check "xdc apply succeeds" xdc_run apply "$CFG"
+check "lab-pv is untouched (same domid, running)" \
+	eval '[ "$(domid_of lab-pv)" = "$lab_id" ] && live lab-pv'
+
+echo "# ---- stop"
+vm_set web-1 state stopped
+t0=$(now)
+check "xdc apply stops web-1: shut down, then destroyed" \
+	eval 'xdc_run apply "$CFG" && gone web-1'
+note "web-1 stopped in $(since "$t0") s"
+check "web-1 shut down gracefully (its console says it powered off)" \
+	grep -q "powering off" /var/log/xen/console/guest-web-1.log
+check "the next plan is empty" plan_empty "$CFG"
+
+echo "# ---- removals"
+uuid=$(uuid_of app-1)
+vm_remove app-1
+check "the plan destroys app-1, no longer declared" \
+	eval 'plan_changes $CFG && xdc_said "destroy VM app-1"'
+check "xdc apply succeeds" xdc_run apply "$CFG"
+check "app-1 is gone, and its marker with it" \
+	eval 'gone app-1 && [ -z "$(xs /vm/$uuid/xdc/managed)" ]'
+id=$(domid_of db-1)
+vm_remove db-1
+check "the plan holds back the protected db-1, and changes nothing" \
+	eval 'plan_empty "$CFG" && xdc_said "db-1 is protected"'
+check "xdc apply succeeds" xdc_run apply "$CFG"
+check "db-1 survives the removal of its declaration (same domid)" \
+	eval 'live db-1 && [ "$(domid_of db-1)" = "$id" ]'
+
+echo "# ---- untouched"
+check "lab-pv, made with xl create, is untouched" \
+	eval '[ "$(domid_of lab-pv)" = "$lab_id" ] && live lab-pv'
+check "Domain-0 is untouched (memory, vCPUs, weight/cap)" \
+	[ "$(xl_col Domain-0 3) $(xl_col Domain-0 4) $(sched_of Domain-0)" = \
+	    "$dom0_before" ]
+
+echo "# ---- clean up: protect: false first, then the removal"
+cp "$EXAMPLE/vms.yaml" "$CFG/vms.yaml"
+vm_remove web-1
+vm_remove app-1
+vm_set db-1 protect false
+check "xdc apply lifts db-1's protection (marker protect=0)" \
+	eval 'xdc_run apply "$CFG" && [ "$(marker db-1 protect)" = 0 ]'
+vm_remove db-1
+check "xdc apply destroys db-1" eval 'xdc_run apply "$CFG" && gone db-1'
+xl destroy lab-pv
