@@ -280,7 +280,7 @@ test_spread_puts_sla_vms_on_distinct_hosts(void **state)
 	    "other-", 12);
 	struct fx *fx;
 	const char *h[4];
-	char name[8];
+	char name[16];
 	int i, j;
 
 	(void)state;

@@ -768,7 +768,7 @@ files_print(const char *what, const struct files *fs)
 /* ---- One run ---------------------------------------------------------- */
 
 struct unmanaged {
-	char um_name[16];
+	char um_name[24];
 	char um_host[16];
 	uint32_t um_domid;
 	uint64_t um_memory;
