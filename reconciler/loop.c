@@ -268,29 +268,6 @@ log_err(const struct loop *l, int level, const char *msg, const char *err)
 
 /* ---- Setting up: the lock, the signals -------------------------------- */
 
-static int
-mkdirs(const char *path)
-{
-	char *p = xdc_strdup(path), *s, c;
-	int rc = 0;
-
-	for (s = p + 1;; s++) {
-		if (*s != '/' && *s != '\0')
-			continue;
-		c = *s;
-		*s = '\0';
-		if (mkdir(p, 0755) < 0 && errno != EEXIST) {
-			rc = xdc_error_sys(XDC_ERR, "cannot create %s", p);
-			break;
-		}
-		*s = c;
-		if (c == '\0')
-			break;
-	}
-	free(p);
-	return rc;
-}
-
 /* One instance per state directory: an flock held for life. */
 static int
 lock_state_dir(struct loop *l)
@@ -300,7 +277,7 @@ lock_state_dir(struct loop *l)
 	ssize_t n;
 	int rc;
 
-	if ((rc = mkdirs(l->l_state_dir)))
+	if ((rc = source_mkdirs(l->l_state_dir)))
 		return rc;
 	xdc_asprintf(&path, "%s/%s", l->l_state_dir, LOOP_LOCK_FILE);
 	l->l_lockfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);

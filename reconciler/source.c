@@ -78,9 +78,8 @@ source_state_dir(const struct cli *cli, char **out)
 	return 0;
 }
 
-/* mkdir -p, for the cache's parents. */
-static int
-mkdirs(const char *path)
+int
+source_mkdirs(const char *path)
 {
 	char *p = xdc_strdup(path), *s, c;
 	int rc = 0;
@@ -323,7 +322,7 @@ cache_open(struct source *src)
 		return 0;
 	}
 	xdc_asprintf(&parent, "%s/git", src->src_state_dir);
-	rc = mkdirs(parent);
+	rc = source_mkdirs(parent);
 	free(parent);
 	if (rc != 0)
 		return rc;

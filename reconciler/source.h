@@ -67,4 +67,7 @@ int source_resolve(struct source *, char commit[SOURCE_COMMIT_HEXSZ]);
 int source_load(struct source *, struct xdc_config **out,
     struct xdc_diags *diags, char commit[SOURCE_COMMIT_HEXSZ]);
 
+/* mkdir -p: the cache's parents, the loop's state directory. */
+int source_mkdirs(const char *path);
+
 #endif /* XDC_SOURCE_H */

@@ -331,14 +331,13 @@ test_vm_fitting_nowhere_is_error(void **state)
 /* gold is N+1 over web-1 and web-2; "other" fills part of xen-a. */
 #define N1_POOL(mem_a)                                                         \
 	HOST("xen-a", mem_a)                                                   \
-	HOST("xen-b", "3GiB") "kind: SLA\nname: gold\nselector: {tier: web}\n" \
-	                      "availability: {host_failures: 1}\n---\n" VM(    \
-	                          "other",                                     \
-	                          "2GiB") "host: xen-a\n---\n" VM("web-1",     \
-	                          "512MiB") "labels: {tier: web}\nhost: "      \
-	                                    "xen-b\n---\n" VM("web-2",         \
-	                                        "2GiB") "labels: {tier: "      \
-	                                                "web}\nhost: xen-b\n"
+	HOST("xen-b", "3GiB")                                                  \
+	"kind: SLA\nname: gold\nselector: {tier: web}\n"                       \
+	"availability: {host_failures: 1}\n---\n" VM(                          \
+	    "other", "2GiB") "host: xen-a\n---\n" VM("web-1",                  \
+	    "512MiB") "labels: {tier: web}\nhost: "                            \
+	              "xen-b\n---\n" VM("web-2", "2GiB") "labels: {tier: "     \
+	                                                 "web}\nhost: xen-b\n"
 
 static void
 test_n_plus_1_shortfall_is_error(void **state)
