@@ -33,9 +33,8 @@
 #include "schema/values.h"
 
 #define SIM_GIB (1024ULL * 1024 * 1024)
-#define SIM_HOST_MEMORY                                                        \
-	(64 * SIM_GIB) /* a host whose capacity is undeclared                  \
-	                */
+/* A host whose capacity is undeclared. */
+#define SIM_HOST_MEMORY (64 * SIM_GIB)
 #define SIM_HOST_CPUS   16
 #define SIM_DOM0_NAME   "Domain-0"
 #define SIM_DOM0_MEMORY SIM_GIB
