@@ -47,19 +47,19 @@
 #define XEN_STOP_SECS 30
 /* Xen counts the toolstack's pauses, up to 255. */
 #define XEN_PAUSE_MAX 255
-#define XEN_NO_DOMID ((uint32_t)INVALID_DOMID)
+#define XEN_NO_DOMID  ((uint32_t)INVALID_DOMID)
 
 /*
  * A xentoollog logger that keeps libxl's and libxc's last errors, so that a
  * failure is reported through xdc_error() in libxl's own words; the driver
  * prints nothing.
  */
-#define XEN_LOG_RING 16
+#define XEN_LOG_RING  16
 #define XEN_LOG_MSGSZ 256
 struct xen_log {
 	xentoollog_logger lg_vtable; /* first: libxl calls through it */
 	char lg_msg[XEN_LOG_RING][XEN_LOG_MSGSZ]; /* the last errors */
-	uint64_t lg_seq;  /* errors logged so far */
+	uint64_t lg_seq;                          /* errors logged so far */
 	uint64_t lg_mark; /* lg_seq at the last log_clear() */
 };
 
@@ -75,16 +75,16 @@ enum op_step {
 /* One action in flight, or finished and not yet reported. */
 struct xen_op {
 	struct xen_op *o_next;
-	uint64_t o_id;	  /* libxl's for_user: events find their op */
+	uint64_t o_id;    /* libxl's for_user: events find their op */
 	uint64_t o_token; /* the caller's */
-	int o_apply;	  /* apply()'s own: wait() never reports it */
+	int o_apply;      /* apply()'s own: wait() never reports it */
 	enum xdc_op o_op;
 	char *o_name;
 	const struct xdc_dom_spec *o_spec; /* borrowed until reported */
 	enum op_step o_step;
-	int o_recreate;	     /* after the destroy, create */
-	uint32_t o_domid;    /* the domain destroyed or shut down */
-	uint32_t o_newdomid; /* libxl sets it as the create goes */
+	int o_recreate;            /* after the destroy, create */
+	uint32_t o_domid;          /* the domain destroyed or shut down */
+	uint32_t o_newdomid;       /* libxl sets it as the create goes */
 	libxl_domain_config o_cfg; /* alive while libxl builds from it */
 	int o_has_cfg;
 	libxl_evgen_domain_death *o_deathw;
@@ -102,7 +102,7 @@ struct xen {
 	xc_interface *x_xch;
 	struct xs_handle *x_xsh;
 	struct xs_handle *x_wxsh; /* the loop's watches, opened on demand */
-	struct xen_op *x_ops; /* in submission order */
+	struct xen_op *x_ops;     /* in submission order */
 	uint64_t x_next_id;
 	struct pollfd *x_fds;
 	int x_nfds;
@@ -124,8 +124,7 @@ struct xen_dom {
 
 static int xen_observe(struct xdc_driver *, struct xdc_observed **);
 static int xen_apply(struct xdc_driver *, const struct xdc_action *);
-static int xen_submit(struct xdc_driver *, const struct xdc_action *,
-    uint64_t);
+static int xen_submit(struct xdc_driver *, const struct xdc_action *, uint64_t);
 static int xen_wait(struct xdc_driver *, uint64_t *, int *);
 static void xen_free(struct xdc_driver *);
 static int xen_watch_fd(struct xdc_driver *);
@@ -133,9 +132,8 @@ static void xen_watch_drain(struct xdc_driver *);
 
 /* ---- Logging ---------------------------------------------------------- */
 
-static void
-log_vmessage(xentoollog_logger *lg, xentoollog_level level, int errnoval,
-    const char *context, const char *fmt, va_list ap)
+static void log_vmessage(xentoollog_logger *lg, xentoollog_level level,
+    int errnoval, const char *context, const char *fmt, va_list ap)
     __attribute__((format(printf, 5, 0)));
 
 static void
@@ -196,7 +194,7 @@ log_other_domain(const char *msg, uint32_t domid)
 	unsigned d;
 
 	return domid != XEN_NO_DOMID && sscanf(msg, "Domain %u:", &d) == 1 &&
-	    d != domid;
+	       d != domid;
 }
 
 #define XEN_WHY_BUFSZ (2 * XEN_LOG_MSGSZ + 8)
@@ -253,8 +251,7 @@ now_secs(void)
 /* ---- Xen's records ---------------------------------------------------- */
 
 /* The value at the path, NULL when absent; the caller frees it. */
-static char *
-xs_get(struct xen *x, const char *fmt, ...)
+static char *xs_get(struct xen *x, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 static char *
@@ -302,8 +299,8 @@ dom_info(struct xen *x, uint32_t domid, xc_domaininfo_t *info)
 	int got = xc_domain_getinfolist(x->x_xch, domid, 1, info);
 
 	if (got < 0)
-		return xdc_error_sys(XDC_EDRIVER,
-		    "host %s: xc_domain_getinfolist", x->x_host);
+		return xdc_error_sys(
+		    XDC_EDRIVER, "host %s: xc_domain_getinfolist", x->x_host);
 	if (got != 1 || info->domain != domid)
 		return XDC_ENOTFOUND;
 	return 0;
@@ -342,7 +339,7 @@ own_read(struct xen *x, const xc_domaininfo_t *info, const char *name,
 
 	memset(ow, 0, sizeof(*ow));
 	ow->ow_stub = (info->flags & XEN_DOMINF_xs_domain) != 0 ||
-	    (name != NULL && has_suffix(name, "-dm"));
+	              (name != NULL && has_suffix(name, "-dm"));
 	if (info->domain == 0 || ow->ow_stub || name == NULL)
 		return;
 	xen_marker_path(info->handle, path);
@@ -350,8 +347,8 @@ own_read(struct xen *x, const xc_domaininfo_t *info, const char *name,
 	ow->ow_vals[0] = xs_get(x, "%s/%s", path, xen_marker_keys[0]);
 	for (i = 1; ow->ow_vals[0] != NULL && i < XEN_MK__COUNT; i++)
 		ow->ow_vals[i] = xs_get(x, "%s/%s", path, xen_marker_keys[i]);
-	if (xen_marker_parse((const char *const *)ow->ow_vals, name,
-		&ow->ow_mk) != 0)
+	if (xen_marker_parse(
+	        (const char *const *)ow->ow_vals, name, &ow->ow_mk) != 0)
 		return;
 	target = xs_get(x, "/local/domain/%" PRIu32 "/target", info->domain);
 	ow->ow_stub = target != NULL;
@@ -390,8 +387,8 @@ dom_find(struct xen *x, const char *name, uint32_t hint, struct xen_dom *out)
 	for (i = 0; i < n && !found; i++) {
 		if (!xen_obs_reportable(&v[i]))
 			continue;
-		dname = xs_get(x, "/local/domain/%" PRIu32 "/name",
-		    v[i].domain);
+		dname =
+		    xs_get(x, "/local/domain/%" PRIu32 "/name", v[i].domain);
 		if (dname != NULL && strcmp(dname, name) == 0) {
 			out->xd_info = v[i];
 			own_read(x, &v[i], dname, &out->xd_own);
@@ -403,22 +400,66 @@ dom_find(struct xen *x, const char *name, uint32_t hint, struct xen_dom *out)
 	return found ? 0 : XDC_ENOTFOUND;
 }
 
+/*
+ * The domain xdc would have made for the VM named name: found by the UUID
+ * derived from the name, in one hypercall and a name read, rather than by
+ * reading every domain's name; a create costs no more as the host fills.
+ * 0, or XDC_ENOTFOUND. A domain of that name that is not xdc's is left
+ * for libxl to find (it refuses a second domain of one name).
+ */
+static int
+dom_find_vm(struct xen *x, const char *name, struct xen_dom *out)
+{
+	xc_domaininfo_t *v = NULL;
+	libxl_uuid uuid;
+	char *dname = NULL;
+	size_t n = 0, i;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	xen_uuid_from_name(name, &uuid);
+	if ((rc = list_domains(x, &v, &n)) != 0)
+		return rc;
+	rc = XDC_ENOTFOUND;
+	for (i = 0; i < n; i++) {
+		if (!xen_obs_reportable(&v[i]) ||
+		    memcmp(v[i].handle, libxl_uuid_bytearray(&uuid), 16) != 0)
+			continue;
+		dname =
+		    xs_get(x, "/local/domain/%" PRIu32 "/name", v[i].domain);
+		if (dname != NULL && strcmp(dname, name) == 0) {
+			out->xd_info = v[i];
+			own_read(x, &v[i], dname, &out->xd_own);
+			rc = 0;
+		} else {
+			rc = xdc_error(XDC_EDRIVER,
+			    "host %s: cannot create %s: domain %" PRIu32
+			    " has its UUID (renamed from %s?)",
+			    x->x_host, name, v[i].domain, name);
+		}
+		break;
+	}
+	free(dname);
+	free(v);
+	return rc;
+}
+
 /* xdc changes only what it owns, and never Domain-0 (SPEC §3). */
 static int
-dom_check_owned(struct xen *x, const struct xen_dom *d, enum xdc_op op,
-    const char *name)
+dom_check_owned(
+    struct xen *x, const struct xen_dom *d, enum xdc_op op, const char *name)
 {
 	if (d->xd_info.domain == 0)
-		return xdc_error(XDC_EDRIVER, "host %s: refusing to %s "
-					      "Domain-0",
-		    x->x_host, xdc_op_name(op));
+		return xdc_error(XDC_EDRIVER,
+		    "host %s: refusing to %s Domain-0", x->x_host,
+		    xdc_op_name(op));
 	if (d->xd_own.ow_stub)
-		return xdc_error(XDC_EDRIVER, "host %s: refusing to %s %s: it "
-					      "is a stub domain",
+		return xdc_error(XDC_EDRIVER,
+		    "host %s: refusing to %s %s: it is a stub domain",
 		    x->x_host, xdc_op_name(op), name);
 	if (!d->xd_own.ow_managed)
-		return xdc_error(XDC_EDRIVER, "host %s: refusing to %s %s: "
-					      "xdc does not manage it",
+		return xdc_error(XDC_EDRIVER,
+		    "host %s: refusing to %s %s: xdc does not manage it",
 		    x->x_host, xdc_op_name(op), name);
 	return 0;
 }
@@ -441,9 +482,8 @@ marker_write(struct xen *x, const uint8_t uuid[16], const struct xen_marker *mk,
 	xen_marker_path(uuid, dir);
 	for (;;) {
 		if ((t = xs_transaction_start(x->x_xsh)) == XBT_NULL)
-			return xdc_error_sys(XDC_EDRIVER, "host %s: %s: cannot "
-							  "start a xenstore "
-							  "transaction",
+			return xdc_error_sys(XDC_EDRIVER,
+			    "host %s: %s: cannot start a xenstore transaction",
 			    x->x_host, mk->mk_name);
 		for (i = 0; i < nkeys; i++) {
 			if (mv.mv_v[i] == NULL)
@@ -451,7 +491,7 @@ marker_write(struct xen *x, const uint8_t uuid[16], const struct xen_marker *mk,
 			snprintf(path, sizeof(path), "%s/%s", dir,
 			    xen_marker_keys[i]);
 			if (!xs_write(x->x_xsh, t, path, mv.mv_v[i],
-				(unsigned int)strlen(mv.mv_v[i]))) {
+			        (unsigned int)strlen(mv.mv_v[i]))) {
 				xs_transaction_end(x->x_xsh, t, true);
 				return xdc_error_sys(XDC_EDRIVER,
 				    "host %s: %s: cannot write %s", x->x_host,
@@ -461,8 +501,8 @@ marker_write(struct xen *x, const uint8_t uuid[16], const struct xen_marker *mk,
 		if (xs_transaction_end(x->x_xsh, t, false))
 			return 0;
 		if (errno != EAGAIN)
-			return xdc_error_sys(XDC_EDRIVER, "host %s: %s: cannot "
-							  "write the marker %s",
+			return xdc_error_sys(XDC_EDRIVER,
+			    "host %s: %s: cannot write the marker %s",
 			    x->x_host, mk->mk_name, dir);
 	}
 }
@@ -502,8 +542,8 @@ facts_read(struct xen *x, const xc_domaininfo_t *info, const char *type,
 		f->df_target_kib += video;
 	f->df_static_max_kib = xs_kib(x, domid, "memory/static-max");
 	for (i = 0; i <= info->max_vcpu_id; i++) {
-		s = xs_get(x, "/local/domain/%" PRIu32 "/cpu/%" PRIu32
-			      "/availability",
+		s = xs_get(x,
+		    "/local/domain/%" PRIu32 "/cpu/%" PRIu32 "/availability",
 		    domid, i);
 		online += s != NULL && strcmp(s, "online") == 0;
 		free(s);
@@ -532,9 +572,9 @@ obs_domain(struct xen *x, struct xdc_arena *a, const xc_domaininfo_t *info,
 	name = xs_get(x, "/local/domain/%" PRIu32 "/name", info->domain);
 	own_read(x, info, name, &ow);
 	/* A domain libxl is still making has no name yet. */
-	f.df_name = name != NULL
-	    ? xdc_arena_strdup(a, name)
-	    : xdc_arena_printf(a, "(domid %" PRIu32 ")", info->domain);
+	f.df_name = name != NULL ? xdc_arena_strdup(a, name)
+	                         : xdc_arena_printf(
+	                               a, "(domid %" PRIu32 ")", info->domain);
 	f.df_stubdom = ow.ow_stub;
 	if (!ow.ow_managed) {
 		xen_obs_from_info(info, &f, od);
@@ -585,8 +625,8 @@ xen_observe(struct xdc_driver *drv, struct xdc_observed **out)
 	if ((rc = list_domains(x, &v, &n)) != 0)
 		goto out;
 	if (xc_physinfo(x->x_xch, &pi) != 0) {
-		rc = xdc_error_sys(XDC_EDRIVER, "host %s: xc_physinfo",
-		    x->x_host);
+		rc = xdc_error_sys(
+		    XDC_EDRIVER, "host %s: xc_physinfo", x->x_host);
 		goto out;
 	}
 	obs = xdc_observed_new();
@@ -594,8 +634,8 @@ xen_observe(struct xdc_driver *drv, struct xdc_observed **out)
 	obs->obs_hosts = xdc_arena_zalloc(obs->obs_arena, sizeof(*oh));
 	oh = &obs->obs_hosts[0];
 	oh->oh_name = xdc_arena_strdup(obs->obs_arena, x->x_host);
-	oh->oh_domains = xdc_arena_zalloc(obs->obs_arena,
-	    (n + 1) * sizeof(*oh->oh_domains));
+	oh->oh_domains =
+	    xdc_arena_zalloc(obs->obs_arena, (n + 1) * sizeof(*oh->oh_domains));
 	for (i = 0; i < n; i++) {
 		/* Dying domains still hold memory the host will get back. */
 		if (v[i].domain != 0)
@@ -606,8 +646,8 @@ xen_observe(struct xdc_driver *drv, struct xdc_observed **out)
 		    &oh->oh_domains[oh->oh_ndomains++]);
 	}
 	xen_host_from_physinfo(&pi, guest_pages, oh);
-	qsort(oh->oh_domains, oh->oh_ndomains, sizeof(*oh->oh_domains),
-	    dom_cmp);
+	qsort(
+	    oh->oh_domains, oh->oh_ndomains, sizeof(*oh->oh_domains), dom_cmp);
 	*out = obs;
 	obs = NULL;
 	rc = 0;
@@ -674,8 +714,8 @@ static int
 lx_fail_op(struct xen *x, struct xen_op *op, int rc, const char *verb)
 {
 	char why[XEN_WHY_BUFSZ];
-	uint32_t domid = op->o_step == STEP_CREATE ? op->o_newdomid
-						   : op->o_domid;
+	uint32_t domid =
+	    op->o_step == STEP_CREATE ? op->o_newdomid : op->o_domid;
 
 	return xdc_error(XDC_EDRIVER, "host %s: cannot %s %s: %s", x->x_host,
 	    verb, op->o_name, lx_why(x, rc, op->o_logseq, domid, why));
@@ -723,7 +763,7 @@ uuid_free(struct xen *x, const char *name, const libxl_uuid *uuid)
 		/* One dying (the old domain of a replace) no longer counts. */
 		if (xen_obs_reportable(&v[i]) &&
 		    memcmp(v[i].handle, libxl_uuid_bytearray_const(uuid), 16) ==
-			0) {
+		        0) {
 			rc = xdc_error(XDC_EDRIVER,
 			    "host %s: cannot create %s: domain %" PRIu32
 			    " has its UUID (renamed from %s?)",
@@ -733,6 +773,30 @@ uuid_free(struct xen *x, const char *name, const libxl_uuid *uuid)
 	}
 	free(v);
 	return rc;
+}
+
+/*
+ * A create failed. When the name is another domain's (libxl refuses a
+ * second domain of one name), say so plainly; otherwise libxl's words.
+ */
+static int
+create_fail(struct xen *x, struct xen_op *op, int rc)
+{
+	struct xen_dom d;
+	int taken, managed;
+
+	taken = dom_find(x, op->o_name, 0, &d) == 0 &&
+	        d.xd_info.domain != op->o_newdomid;
+	managed = d.xd_own.ow_managed;
+	own_free(&d.xd_own);
+	if (taken)
+		return xdc_error(XDC_EDRIVER,
+		    "host %s: cannot create %s: a domain of that name exists "
+		    "(%s)",
+		    x->x_host, op->o_name,
+		    managed ? "with a different spec" : "not managed by xdc");
+	return op->o_step == STEP_CREATE ? lx_fail_op(x, op, rc, "create")
+	                                 : lx_fail(x, rc, "create", op->o_name);
 }
 
 /* Build the domain, paused, with libxl; the marker comes once it exists. */
@@ -768,10 +832,10 @@ op_create(struct xen *x, struct xen_op *op)
 	op->o_newdomid = XEN_NO_DOMID;
 	log_clear(x);
 	op->o_logseq = x->x_log.lg_mark;
-	rc = libxl_domain_create_new(x->x_ctx, &op->o_cfg, &op->o_newdomid,
-	    &how, NULL);
+	rc = libxl_domain_create_new(
+	    x->x_ctx, &op->o_cfg, &op->o_newdomid, &how, NULL);
 	if (rc != 0)
-		return lx_fail(x, rc, "create", op->o_name);
+		return create_fail(x, op, rc);
 	op->o_step = STEP_CREATE;
 	return 0;
 }
@@ -786,10 +850,11 @@ op_post_create(struct xen *x, struct xen_op *op)
 
 	if ((rc = dom_info(x, op->o_newdomid, &info)) != 0)
 		return rc == XDC_ENOTFOUND
-		    ? xdc_error(XDC_EDRIVER, "host %s: %s (domid %" PRIu32
-					     ") vanished as it was made",
-			  x->x_host, op->o_name, op->o_newdomid)
-		    : rc;
+		           ? xdc_error(XDC_EDRIVER,
+		                 "host %s: %s (domid %" PRIu32
+		                 ") vanished as it was made",
+		                 x->x_host, op->o_name, op->o_newdomid)
+		           : rc;
 	xen_marker_from_spec(op->o_spec, &mk);
 	mk.mk_name = op->o_name;
 	if ((rc = marker_write(x, info.handle, &mk, XEN_MK__COUNT)) != 0)
@@ -817,7 +882,7 @@ op_undo(struct xen *x, struct xen_op *op, int rc)
 	if (op->o_newdomid == XEN_NO_DOMID ||
 	    dom_info(x, op->o_newdomid, &info) != 0 ||
 	    memcmp(info.handle,
-		libxl_uuid_bytearray_const(&op->o_cfg.c_info.uuid), 16) != 0 ||
+	        libxl_uuid_bytearray_const(&op->o_cfg.c_info.uuid), 16) != 0 ||
 	    libxl_domain_destroy(x->x_ctx, op->o_newdomid, &how) != 0) {
 		xdc_error(rc, "%s", msg);
 		op_finish(op, rc);
@@ -851,7 +916,7 @@ op_advance(struct xen *x, struct xen_op *op, int rc)
 		return;
 	case STEP_CREATE:
 		if (rc != 0)
-			rc = lx_fail_op(x, op, rc, "create");
+			rc = create_fail(x, op, rc);
 		else
 			rc = op_post_create(x, op);
 		if (rc != 0)
@@ -913,8 +978,8 @@ dispatch(struct xen *x, const libxl_event *ev)
 	case LIBXL_EVENT_TYPE_DOMAIN_SHUTDOWN:
 	case LIBXL_EVENT_TYPE_DOMAIN_DEATH:
 		if (op->o_step == STEP_SHUTDOWN)
-			op_stopped(x, op,
-			    ev->type == LIBXL_EVENT_TYPE_DOMAIN_DEATH);
+			op_stopped(
+			    x, op, ev->type == LIBXL_EVENT_TYPE_DOMAIN_DEATH);
 		break;
 	default:
 		break;
@@ -956,8 +1021,8 @@ xen_pump(struct xen *x)
 	struct timeval tv;
 	int got = 0, nfds, timeout, ms, rc;
 
-	while (libxl_event_check(x->x_ctx, &ev, LIBXL_EVENTMASK_ALL, NULL,
-		   NULL) == 0) {
+	while (libxl_event_check(
+	           x->x_ctx, &ev, LIBXL_EVENTMASK_ALL, NULL, NULL) == 0) {
 		dispatch(x, ev);
 		libxl_event_free(x->x_ctx, ev);
 		got = 1;
@@ -968,17 +1033,17 @@ xen_pump(struct xen *x)
 		nfds = x->x_nfds;
 		timeout = ms;
 		gettimeofday(&tv, NULL);
-		rc = libxl_osevent_beforepoll(x->x_ctx, &nfds, x->x_fds,
-		    &timeout, tv);
+		rc = libxl_osevent_beforepoll(
+		    x->x_ctx, &nfds, x->x_fds, &timeout, tv);
 		if (rc != ERROR_BUFFERFULL)
 			break;
-		x->x_fds = xdc_reallocarray(x->x_fds, (size_t)nfds,
-		    sizeof(*x->x_fds));
+		x->x_fds =
+		    xdc_reallocarray(x->x_fds, (size_t)nfds, sizeof(*x->x_fds));
 		x->x_nfds = nfds;
 	}
 	if (rc != 0)
-		return xdc_error(XDC_EDRIVER, "host %s: libxl's event loop "
-					      "failed (libxl error %d)",
+		return xdc_error(XDC_EDRIVER,
+		    "host %s: libxl's event loop failed (libxl error %d)",
 		    x->x_host, rc);
 	if (poll(x->x_fds, (nfds_t)nfds, timeout) < 0 && errno != EINTR)
 		return xdc_error_sys(XDC_EDRIVER, "host %s: poll", x->x_host);
@@ -990,8 +1055,8 @@ xen_pump(struct xen *x)
 /* ---- Actions done at once --------------------------------------------- */
 
 static int
-dom_pause(struct xen *x, const struct xen_dom *d, const char *name,
-    enum xdc_op op)
+dom_pause(
+    struct xen *x, const struct xen_dom *d, const char *name, enum xdc_op op)
 {
 	xc_domaininfo_t info = d->xd_info;
 	enum xdc_dom_state st = xen_state_from_info(&info);
@@ -1012,15 +1077,15 @@ dom_pause(struct xen *x, const struct xen_dom *d, const char *name,
 		return 0;
 	}
 	for (i = 0; i < XEN_PAUSE_MAX && (info.flags & XEN_DOMINF_paused);
-	    i++) {
+	     i++) {
 		if ((rc = libxl_domain_unpause(x->x_ctx, domid, NULL)) != 0)
 			return lx_fail(x, rc, "unpause", name);
 		if ((rc = dom_info(x, domid, &info)) != 0)
-			return rc == XDC_ENOTFOUND
-			    ? xdc_error(XDC_EDRIVER,
-				  "host %s: %s vanished as it was unpaused",
-				  x->x_host, name)
-			    : rc;
+			return rc == XDC_ENOTFOUND ? xdc_error(XDC_EDRIVER,
+			                                 "host %s: %s vanished "
+			                                 "as it was unpaused",
+			                                 x->x_host, name)
+			                           : rc;
 	}
 	return 0;
 }
@@ -1055,8 +1120,8 @@ nics_update(struct xen *x, uint32_t domid, const char *name,
 		if ((rc = xen_nic_from_spec(sp, i, &want)) != 0)
 			goto out;
 		log_clear(x);
-		if ((rc = libxl_device_nic_add(x->x_ctx, domid, &want,
-			 NULL)) != 0) {
+		if ((rc = libxl_device_nic_add(x->x_ctx, domid, &want, NULL)) !=
+		    0) {
 			rc = lx_fail(x, rc, "attach a NIC to", name);
 			goto out;
 		}
@@ -1090,8 +1155,8 @@ dom_update(struct xen *x, const struct xen_dom *d, const char *name,
 	libxl_bitmap_init(&vcpus);
 	/* Check what can be checked first: a failed update changes little. */
 	if (a->a_update & XDC_UPD_MEMORY) {
-		s = xs_get(x, "/local/domain/%" PRIu32 "/memory/static-max",
-		    domid);
+		s = xs_get(
+		    x, "/local/domain/%" PRIu32 "/memory/static-max", domid);
 		static_max = s != NULL ? strtoull(s, NULL, 10) * 1024 : 0;
 		if (static_max != 0 && vm->vm_memory > static_max) {
 			rc = xdc_error(XDC_EDRIVER,
@@ -1103,8 +1168,9 @@ dom_update(struct xen *x, const struct xen_dom *d, const char *name,
 		}
 	}
 	if ((a->a_update & XDC_UPD_VCPUS) && vm->vm_vcpus > max_vcpus) {
-		rc = xdc_error(XDC_EDRIVER, "host %s: cannot set %s's vcpus "
-					    "to %u: above its max_vcpus %u",
+		rc = xdc_error(XDC_EDRIVER,
+		    "host %s: cannot set %s's vcpus "
+		    "to %u: above its max_vcpus %u",
 		    x->x_host, name, vm->vm_vcpus, max_vcpus);
 		goto out;
 	}
@@ -1112,7 +1178,7 @@ dom_update(struct xen *x, const struct xen_dom *d, const char *name,
 		log_clear(x);
 		/* enforce: Xen's limit follows, as `xl mem-set` does. */
 		if ((rc = libxl_set_memory_target(x->x_ctx, domid,
-			 (int64_t)(vm->vm_memory / 1024), 0, 1)) != 0) {
+		         (int64_t)(vm->vm_memory / 1024), 0, 1)) != 0) {
 			rc = lx_fail(x, rc, "set the memory target of", name);
 			goto out;
 		}
@@ -1120,8 +1186,8 @@ dom_update(struct xen *x, const struct xen_dom *d, const char *name,
 	if (a->a_update & XDC_UPD_VCPUS) {
 		xen_vcpu_bitmap(vm->vm_vcpus, max_vcpus, &vcpus);
 		log_clear(x);
-		if ((rc = libxl_set_vcpuonline(x->x_ctx, domid, &vcpus,
-			 NULL)) != 0) {
+		if ((rc = libxl_set_vcpuonline(
+		         x->x_ctx, domid, &vcpus, NULL)) != 0) {
 			rc = lx_fail(x, rc, "set the vcpus of", name);
 			goto out;
 		}
@@ -1140,10 +1206,10 @@ dom_update(struct xen *x, const struct xen_dom *d, const char *name,
 		if (sched.weight == LIBXL_DOMAIN_SCHED_PARAM_WEIGHT_DEFAULT)
 			sched.weight = 256;
 		log_clear(x);
-		if ((rc = libxl_domain_sched_params_set(x->x_ctx, domid,
-			 &sched)) != 0) {
-			rc = lx_fail(x, rc, "set the scheduler parameters of",
-			    name);
+		if ((rc = libxl_domain_sched_params_set(
+		         x->x_ctx, domid, &sched)) != 0) {
+			rc = lx_fail(
+			    x, rc, "set the scheduler parameters of", name);
 			goto out;
 		}
 	}
@@ -1184,15 +1250,15 @@ op_stop(struct xen *x, struct xen_op *op, const struct xen_dom *d)
 	log_clear(x);
 	rc = libxl_domain_shutdown(x->x_ctx, domid, NULL);
 	if (rc == ERROR_NOPARAVIRT) /* an HVM guest without PV drivers */
-		rc = libxl_send_trigger(x->x_ctx, domid, LIBXL_TRIGGER_POWER,
-		    0, NULL);
+		rc = libxl_send_trigger(
+		    x->x_ctx, domid, LIBXL_TRIGGER_POWER, 0, NULL);
 	/* A guest that cannot be asked is stopped the hard way. */
 	if (rc != 0)
 		return op_destroy(x, op, domid);
 	op->o_domid = domid;
 	log_clear(x);
-	if ((rc = libxl_evenable_domain_death(x->x_ctx, domid, op->o_id,
-		 &op->o_deathw)) != 0)
+	if ((rc = libxl_evenable_domain_death(
+	         x->x_ctx, domid, op->o_id, &op->o_deathw)) != 0)
 		return lx_fail(x, rc, "watch the shutdown of", op->o_name);
 	op->o_deadline = now_secs() + XEN_STOP_SECS;
 	op->o_step = STEP_SHUTDOWN;
@@ -1203,9 +1269,9 @@ static int
 spec_check(struct xen *x, const struct xdc_action *a, const char *name)
 {
 	if (a->a_spec == NULL || a->a_spec->ds_vm == NULL)
-		return xdc_error(XDC_EDRIVER, "host %s: %s %s: the action has "
-					      "no spec",
-		    x->x_host, xdc_op_name(a->a_op), name);
+		return xdc_error(XDC_EDRIVER,
+		    "host %s: %s %s: the action has no spec", x->x_host,
+		    xdc_op_name(a->a_op), name);
 	return 0;
 }
 
@@ -1220,19 +1286,19 @@ op_start(struct xen *x, struct xen_op *op, const struct xdc_action *a)
 
 	memset(&d, 0, sizeof(d));
 	if (a->a_kind != XDC_OBJ_VM) {
-		rc = xdc_error(XDC_EDRIVER, "host %s: the xen driver does not "
-					    "manage networks (%s %s)",
+		rc = xdc_error(XDC_EDRIVER,
+		    "host %s: the xen driver does not manage networks (%s %s)",
 		    x->x_host, xdc_op_name(a->a_op), name);
 		goto out;
 	}
 	if ((unsigned)a->a_op >= XDC_OP__COUNT) {
-		rc = xdc_error(XDC_EDRIVER, "xen: unknown operation %d",
-		    a->a_op);
+		rc = xdc_error(
+		    XDC_EDRIVER, "xen: unknown operation %d", a->a_op);
 		goto out;
 	}
 	if (a->a_host != NULL && strcmp(a->a_host, x->x_host) != 0) {
-		rc = xdc_error(XDC_EDRIVER, "%s %s: the action is for host %s; "
-					    "this is host %s",
+		rc = xdc_error(XDC_EDRIVER,
+		    "%s %s: the action is for host %s; this is host %s",
 		    xdc_op_name(a->a_op), name, a->a_host, x->x_host);
 		goto out;
 	}
@@ -1240,7 +1306,10 @@ op_start(struct xen *x, struct xen_op *op, const struct xdc_action *a)
 	    a->a_op != XDC_OP_PAUSE && a->a_op != XDC_OP_UNPAUSE &&
 	    (rc = spec_check(x, a, name)) != 0)
 		goto out;
-	rc = dom_find(x, name, a->a_domid, &d);
+	if (a->a_op == XDC_OP_CREATE && a->a_domid == 0)
+		rc = dom_find_vm(x, name, &d);
+	else
+		rc = dom_find(x, name, a->a_domid, &d);
 	if (rc != 0 && rc != XDC_ENOTFOUND)
 		goto out;
 	found = rc == 0;
@@ -1258,9 +1327,9 @@ op_start(struct xen *x, struct xen_op *op, const struct xdc_action *a)
 			rc = op_create(x, op);
 			break;
 		default:
-			rc = xdc_error(XDC_ENOTFOUND, "host %s: cannot %s %s: "
-						      "no such domain",
-			    x->x_host, xdc_op_name(a->a_op), name);
+			rc = xdc_error(XDC_ENOTFOUND,
+			    "host %s: cannot %s %s: no such domain", x->x_host,
+			    xdc_op_name(a->a_op), name);
 			break;
 		}
 		goto out;
@@ -1270,11 +1339,12 @@ op_start(struct xen *x, struct xen_op *op, const struct xdc_action *a)
 		if (d.xd_own.ow_managed && d.xd_info.domain != 0 &&
 		    d.xd_own.ow_mk.mk_hash == a->a_spec->ds_hash)
 			goto out;
-		rc = xdc_error(XDC_EDRIVER, "host %s: cannot create %s: a "
-					    "domain of that name exists (%s)",
+		rc = xdc_error(XDC_EDRIVER,
+		    "host %s: cannot create %s: a "
+		    "domain of that name exists (%s)",
 		    x->x_host, name,
 		    d.xd_own.ow_managed ? "with a different spec"
-					: "not managed by xdc");
+		                        : "not managed by xdc");
 		goto out;
 	}
 	if ((rc = dom_check_owned(x, &d, a->a_op, name)) != 0)
@@ -1305,8 +1375,8 @@ op_start(struct xen *x, struct xen_op *op, const struct xdc_action *a)
 		rc = dom_update(x, &d, name, a);
 		break;
 	default:
-		rc = xdc_error(XDC_EDRIVER, "xen: cannot %s a VM",
-		    xdc_op_name(a->a_op));
+		rc = xdc_error(
+		    XDC_EDRIVER, "xen: cannot %s a VM", xdc_op_name(a->a_op));
 		break;
 	}
 out:
@@ -1332,8 +1402,7 @@ action_name(const struct xdc_action *a)
  * even at once, is told by wait(). The spec must outlive that.
  */
 static int
-xen_submit(struct xdc_driver *drv, const struct xdc_action *a,
-    uint64_t token)
+xen_submit(struct xdc_driver *drv, const struct xdc_action *a, uint64_t token)
 {
 	struct xen *x = (struct xen *)drv;
 	const char *name = action_name(a);
@@ -1504,24 +1573,24 @@ xen_open(const char *host, struct xdc_driver **out)
 	x->x_log.lg_vtable.progress = log_progress;
 	x->x_log.lg_vtable.destroy = log_destroy;
 
-	if ((rc = libxl_ctx_alloc(&x->x_ctx, LIBXL_VERSION, 0,
-		 &x->x_log.lg_vtable)) != 0) {
+	if ((rc = libxl_ctx_alloc(
+	         &x->x_ctx, LIBXL_VERSION, 0, &x->x_log.lg_vtable)) != 0) {
 		x->x_ctx = NULL;
-		rc = xdc_error(XDC_EDRIVER, "host %s: cannot open libxl (xdc "
-					    "runs in a Xen dom0, as root): %s",
+		rc = xdc_error(XDC_EDRIVER,
+		    "host %s: cannot open libxl (xdc "
+		    "runs in a Xen dom0, as root): %s",
 		    x->x_host, lx_why(x, rc, 0, XEN_NO_DOMID, why));
 		goto out;
 	}
-	if ((x->x_xch = xc_interface_open(&x->x_log.lg_vtable,
-		 &x->x_log.lg_vtable, 0)) == NULL) {
-		rc = xdc_error_sys(XDC_EDRIVER, "host %s: cannot open "
-						"libxenctrl",
-		    x->x_host);
+	if ((x->x_xch = xc_interface_open(
+	         &x->x_log.lg_vtable, &x->x_log.lg_vtable, 0)) == NULL) {
+		rc = xdc_error_sys(
+		    XDC_EDRIVER, "host %s: cannot open libxenctrl", x->x_host);
 		goto out;
 	}
 	if ((x->x_xsh = xs_open(0)) == NULL) {
-		rc = xdc_error_sys(XDC_EDRIVER, "host %s: cannot open xenstore",
-		    x->x_host);
+		rc = xdc_error_sys(
+		    XDC_EDRIVER, "host %s: cannot open xenstore", x->x_host);
 		goto out;
 	}
 	*out = &x->x_drv;

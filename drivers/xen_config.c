@@ -14,7 +14,7 @@
 #include "schema/error.h"
 #include "schema/model.h"
 
-#define KIB 1024ULL
+#define KIB            1024ULL
 #define XEN_WEIGHT_MAX 65535 /* credit2's range is 1..65535 */
 
 /* ---- SHA-1, for version 5 UUIDs (FIPS 180-4) --------------------------- */
@@ -40,7 +40,7 @@ sha1_block(struct sha1 *s, const uint8_t p[64])
 
 	for (i = 0; i < 16; i++)
 		w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 |
-		    (uint32_t)p[4 * i + 2] << 8 | p[4 * i + 3];
+		       (uint32_t)p[4 * i + 2] << 8 | p[4 * i + 3];
 	for (; i < 80; i++)
 		w[i] = rol(w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16], 1);
 	a = s->h[0], b = s->h[1], c = s->h[2], d = s->h[3], e = s->h[4];
@@ -141,8 +141,8 @@ xen_uuid_fmt(const uint8_t u[16], char buf[XEN_UUID_BUFSZ])
 
 /* ---- The ownership marker --------------------------------------------- */
 
-const char *const xen_marker_keys[XEN_MK__COUNT] = { "managed", "name",
-	"hash", "protect", "kernel", "ramdisk", "cmdline" };
+const char *const xen_marker_keys[XEN_MK__COUNT] = { "managed", "name", "hash",
+	"protect", "kernel", "ramdisk", "cmdline" };
 
 const char *
 xen_marker_path(const uint8_t uuid[16], char buf[XEN_MARKER_PATHSZ])
@@ -171,10 +171,9 @@ void
 xen_marker_encode(const struct xen_marker *mk, struct xen_marker_vals *mv)
 {
 	memset(mv, 0, sizeof(*mv));
-	snprintf(mv->mv_hash, sizeof(mv->mv_hash), "%016" PRIx64,
-	    mk->mk_hash);
-	snprintf(mv->mv_protect, sizeof(mv->mv_protect), "%d",
-	    mk->mk_protect != 0);
+	snprintf(mv->mv_hash, sizeof(mv->mv_hash), "%016" PRIx64, mk->mk_hash);
+	snprintf(
+	    mv->mv_protect, sizeof(mv->mv_protect), "%d", mk->mk_protect != 0);
 	mv->mv_v[XEN_MK_MANAGED] = "1";
 	mv->mv_v[XEN_MK_NAME] = mk->mk_name;
 	mv->mv_v[XEN_MK_HASH] = mv->mv_hash;
@@ -283,21 +282,22 @@ xen_vcpu_bitmap(uint32_t online, uint32_t max, libxl_bitmap *out)
 }
 
 void
-xen_sched_from_spec(const struct xdc_dom_spec *sp,
-    libxl_domain_sched_params *out)
+xen_sched_from_spec(
+    const struct xdc_dom_spec *sp, libxl_domain_sched_params *out)
 {
 	libxl_domain_sched_params_init(out);
 	/* UNKNOWN: whatever scheduler the domain's CPU pool runs. */
 	out->sched = LIBXL_SCHEDULER_UNKNOWN;
-	out->weight = sp->ds_weight != 0 ? (int)sp->ds_weight
-					  : LIBXL_DOMAIN_SCHED_PARAM_WEIGHT_DEFAULT;
+	out->weight = sp->ds_weight != 0
+	                  ? (int)sp->ds_weight
+	                  : LIBXL_DOMAIN_SCHED_PARAM_WEIGHT_DEFAULT;
 	/* 0 is set, not left to the default: it lifts an earlier cap. */
 	out->cap = (int)sp->ds_cap;
 }
 
 int
-xen_nic_from_spec(const struct xdc_dom_spec *sp, size_t i,
-    libxl_device_nic *out)
+xen_nic_from_spec(
+    const struct xdc_dom_spec *sp, size_t i, libxl_device_nic *out)
 {
 	const struct xdc_vm *vm = sp->ds_vm;
 
@@ -311,8 +311,8 @@ xen_nic_from_spec(const struct xdc_dom_spec *sp, size_t i,
 }
 
 void
-xen_nics_order(const libxl_device_nic *nics, int n,
-    const libxl_device_nic **out)
+xen_nics_order(
+    const libxl_device_nic *nics, int n, const libxl_device_nic **out)
 {
 	size_t i, j, count = n > 0 ? (size_t)n : 0;
 
@@ -363,9 +363,9 @@ xen_config_from_spec(const struct xdc_dom_spec *sp, libxl_domain_config *dc)
 	if (vm == NULL || vm->vm_name == NULL)
 		return spec_bad(vm, "the action has no spec");
 	max_memory = vm->vm_max_memory > vm->vm_memory ? vm->vm_max_memory
-						       : vm->vm_memory;
-	max_vcpus = vm->vm_max_vcpus > vm->vm_vcpus ? vm->vm_max_vcpus
-						    : vm->vm_vcpus;
+	                                               : vm->vm_memory;
+	max_vcpus =
+	    vm->vm_max_vcpus > vm->vm_vcpus ? vm->vm_max_vcpus : vm->vm_vcpus;
 	if (vm->vm_memory == 0 || vm->vm_vcpus == 0)
 		return spec_bad(vm, "memory and vcpus must not be 0");
 	if (vm->vm_type != XDC_VM_HVM && vm->vm_kernel == NULL)
@@ -478,10 +478,10 @@ xen_state_from_info(const xc_domaininfo_t *info)
 
 	if (info->flags & XEN_DOMINF_shutdown) {
 		reason = (info->flags >> XEN_DOMINF_shutdownshift) &
-		    XEN_DOMINF_shutdownmask;
+		         XEN_DOMINF_shutdownmask;
 		return reason == SHUTDOWN_crash || reason == SHUTDOWN_watchdog
-		    ? XDC_DOM_CRASHED
-		    : XDC_DOM_STOPPED;
+		           ? XDC_DOM_CRASHED
+		           : XDC_DOM_STOPPED;
 	}
 	if (info->flags & XEN_DOMINF_paused)
 		return XDC_DOM_PAUSED;
@@ -515,8 +515,8 @@ xen_obs_from_info(const xc_domaininfo_t *info, const struct xen_dom_facts *f,
 		od->od_max_memory = info->max_pages * XC_PAGE_SIZE;
 	od->od_max_vcpus = info->max_vcpu_id + 1;
 	od->od_vcpus = managed && f->df_vcpus_online >= 0
-	    ? (uint32_t)f->df_vcpus_online
-	    : info->nr_online_vcpus;
+	                   ? (uint32_t)f->df_vcpus_online
+	                   : info->nr_online_vcpus;
 	od->od_weight = f->df_weight >= 0 ? (uint32_t)f->df_weight : 0;
 	od->od_cap = f->df_cap >= 0 ? (uint32_t)f->df_cap : 0;
 	od->od_managed = managed;
@@ -588,23 +588,23 @@ xen_obs_nics(const libxl_device_nic *nics, int n, struct xdc_arena *a,
 	od->od_nnics = count;
 	od->od_nics = xdc_arena_zalloc(a, (count + 1) * sizeof(*od->od_nics));
 	for (i = 0; i < count; i++) {
-		od->od_nics[i].on_bridge = xdc_arena_strdup(a,
-		    v[i]->bridge != NULL ? v[i]->bridge : "");
+		od->od_nics[i].on_bridge = xdc_arena_strdup(
+		    a, v[i]->bridge != NULL ? v[i]->bridge : "");
 		memcpy(od->od_nics[i].on_mac, v[i]->mac, 6);
 	}
 	free(v);
 }
 
 void
-xen_host_from_physinfo(const xc_physinfo_t *pi, uint64_t guest_pages,
-    struct xdc_obs_host *oh)
+xen_host_from_physinfo(
+    const xc_physinfo_t *pi, uint64_t guest_pages, struct xdc_obs_host *oh)
 {
 	uint64_t avail = pi->free_pages + pi->scrub_pages;
 
 	oh->oh_memory = (avail + guest_pages) * XC_PAGE_SIZE;
-	oh->oh_free_memory = (avail > pi->outstanding_pages
-				     ? avail - pi->outstanding_pages
-				     : 0) *
+	oh->oh_free_memory =
+	    (avail > pi->outstanding_pages ? avail - pi->outstanding_pages
+	                                   : 0) *
 	    XC_PAGE_SIZE;
 	oh->oh_cpus = pi->nr_cpus;
 }

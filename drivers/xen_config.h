@@ -56,13 +56,13 @@ const char *xen_uuid_fmt(const uint8_t uuid[16], char buf[XEN_UUID_BUFSZ]);
  * parts of it.
  */
 #define XEN_MARKER_PATHSZ 64
-const char *xen_marker_path(const uint8_t uuid[16],
-    char buf[XEN_MARKER_PATHSZ]);
+const char *xen_marker_path(
+    const uint8_t uuid[16], char buf[XEN_MARKER_PATHSZ]);
 
 enum xen_marker_key {
 	XEN_MK_MANAGED, /* "1" */
-	XEN_MK_NAME,	/* the VM's name: the marker must name its domain */
-	XEN_MK_HASH,	/* 16 hex digits of plan_spec_hash() */
+	XEN_MK_NAME,    /* the VM's name: the marker must name its domain */
+	XEN_MK_HASH,    /* 16 hex digits of plan_spec_hash() */
 	XEN_MK_PROTECT, /* "0" or "1" */
 	/*
 	 * What the domain was built from, which Xen keeps nowhere for a PVH
@@ -121,18 +121,18 @@ void xen_marker_from_spec(const struct xdc_dom_spec *, struct xen_marker *);
  */
 int xen_config_from_spec(const struct xdc_dom_spec *, libxl_domain_config *out);
 /* NIC i of the spec (libxl_device_nic_init()ed by the caller). */
-int xen_nic_from_spec(const struct xdc_dom_spec *, size_t i,
-    libxl_device_nic *out);
+int xen_nic_from_spec(
+    const struct xdc_dom_spec *, size_t i, libxl_device_nic *out);
 /* Weight and cap for libxl_domain_sched_params_set(), in the domain's
  * scheduler (credit2 on a default Xen). */
-void xen_sched_from_spec(const struct xdc_dom_spec *,
-    libxl_domain_sched_params *out);
+void xen_sched_from_spec(
+    const struct xdc_dom_spec *, libxl_domain_sched_params *out);
 /*
  * A domain's NICs as libxl lists them, put in device-id order (the order
  * they were attached in) into out, which has room for n.
  */
-void xen_nics_order(const libxl_device_nic *, int n,
-    const libxl_device_nic **out);
+void xen_nics_order(
+    const libxl_device_nic *, int n, const libxl_device_nic **out);
 /*
  * How many of the domain's NICs (in device-id order) to keep when it
  * should have the spec's: those before the first that differs from the
@@ -140,8 +140,8 @@ void xen_nics_order(const libxl_device_nic *, int n,
  * declared ones from there attached in order, so that the domain's NICs
  * stay in declaration order, which is how the planner compares them.
  */
-size_t xen_nics_keep(const libxl_device_nic *const *have, size_t n,
-    const struct xdc_dom_spec *);
+size_t xen_nics_keep(
+    const libxl_device_nic *const *have, size_t n, const struct xdc_dom_spec *);
 /* vCPUs 0..online-1 of max set (out libxl_bitmap_init()ed). */
 void xen_vcpu_bitmap(uint32_t online, uint32_t max, libxl_bitmap *out);
 
@@ -150,7 +150,7 @@ void xen_vcpu_bitmap(uint32_t online, uint32_t max, libxl_bitmap *out);
 /* What the driver reads of one domain besides its xenctrl record. */
 struct xen_dom_facts {
 	const char *df_name; /* /local/domain/ID/name; NULL when unnamed */
-	int df_stubdom;	     /* a device-model or xenstore stub domain */
+	int df_stubdom;      /* a device-model or xenstore stub domain */
 	/* A marker naming this domain, or NULL: then it is unmanaged. */
 	const struct xen_marker *df_marker;
 	/* Read for managed domains only; -1 when not read. The memory
@@ -158,7 +158,7 @@ struct xen_dom_facts {
 	int64_t df_target_kib;
 	int64_t df_static_max_kib; /* memory/static-max: max_memory */
 	int32_t df_vcpus_online;   /* cpu/N/availability = "online" */
-	int32_t df_weight;	   /* the scheduler's parameters */
+	int32_t df_weight;         /* the scheduler's parameters */
 	int32_t df_cap;
 };
 
@@ -201,7 +201,7 @@ void xen_obs_nics(const libxl_device_nic *, int n, struct xdc_arena *,
  * Domain-0): all of the machine but Xen's own and Domain-0's share. Free
  * memory is what Xen has free, less outstanding claims. CPUs: nr_cpus.
  */
-void xen_host_from_physinfo(const xc_physinfo_t *, uint64_t guest_pages,
-    struct xdc_obs_host *oh);
+void xen_host_from_physinfo(
+    const xc_physinfo_t *, uint64_t guest_pages, struct xdc_obs_host *oh);
 
 #endif /* XDC_XEN_CONFIG_H */

@@ -22,7 +22,7 @@
 #include "schema/error.h"
 #include "schema/model.h"
 
-#define MIB (1024ULL * 1024)
+#define MIB  (1024ULL * 1024)
 #define PAGE 4096ULL
 
 /* A VM with two disks and two NICs, as the planner hands it over. */
@@ -106,12 +106,12 @@ test_uuid_is_rfc4122_version5_of_the_name(void **state)
 	char buf[XEN_UUID_BUFSZ];
 
 	(void)state;
-	assert_string_equal(uuid_of("web-1", buf),
-	    "0dff5bc2-fdb1-56e7-b577-7258498ed9a3");
-	assert_string_equal(uuid_of("db-1", buf),
-	    "72f61c57-9b4b-5993-9f73-e075ed05d767");
-	assert_string_equal(uuid_of("a", buf),
-	    "d8c561de-8578-54ed-b31e-718618e780e9");
+	assert_string_equal(
+	    uuid_of("web-1", buf), "0dff5bc2-fdb1-56e7-b577-7258498ed9a3");
+	assert_string_equal(
+	    uuid_of("db-1", buf), "72f61c57-9b4b-5993-9f73-e075ed05d767");
+	assert_string_equal(
+	    uuid_of("a", buf), "d8c561de-8578-54ed-b31e-718618e780e9");
 }
 
 static void
@@ -226,8 +226,8 @@ test_malformed_marker_is_an_error(void **state)
 
 	(void)state;
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		assert_int_equal(xen_marker_parse(bad[i], "web-1", &mk),
-		    XDC_ERR);
+		assert_int_equal(
+		    xen_marker_parse(bad[i], "web-1", &mk), XDC_ERR);
 }
 
 /* ---- Desired: the VM into libxl_domain_config ------------------------- */
@@ -252,8 +252,7 @@ test_config_pv_identity_memory_and_vcpus(void **state)
 	assert_int_equal(b->max_vcpus, 4);
 	assert_int_equal(libxl_bitmap_count_set(&b->avail_vcpus), 2);
 	for (i = 0; i < 4; i++)
-		assert_int_equal(libxl_bitmap_test(&b->avail_vcpus, i),
-		    i < 2);
+		assert_int_equal(libxl_bitmap_test(&b->avail_vcpus, i), i < 2);
 }
 
 static void
@@ -729,7 +728,7 @@ test_host_capacity(void **state)
 	memset(&pi, 0, sizeof(pi));
 	memset(&oh, 0, sizeof(oh));
 	pi.nr_cpus = 2;
-	pi.total_pages = 524288;     /* 2 GiB */
+	pi.total_pages = 524288; /* 2 GiB */
 	pi.free_pages = 300000;
 	pi.scrub_pages = 1000;
 	pi.outstanding_pages = 2000;
@@ -784,6 +783,6 @@ main(void)
 		T(test_host_capacity),
 	};
 
-	return cmocka_run_group_tests_name("drivers/xen_config", tests, NULL,
-	    NULL);
+	return cmocka_run_group_tests_name(
+	    "drivers/xen_config", tests, NULL, NULL);
 }

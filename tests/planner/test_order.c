@@ -63,7 +63,8 @@ check_waits(struct fx *fx, size_t j, size_t i, const char *file, int line)
 #define MIXED_YAML                                                             \
 	HOST("xen-a")                                                          \
 	HOST("xen-b")                                                          \
-	NET("lan") VM_ON("web-1", "xen-a", LAN_NIC) VM_ON("web-2", "xen-b",    \
+	NET("lan")                                                             \
+	VM_ON("web-1", "xen-a", LAN_NIC) VM_ON("web-2", "xen-b",               \
 	    LAN_NIC) VM_ON("db", "xen-a", "state: paused\n") VM_ON("app",      \
 	    "xen-b", LAN_NIC) VM_ON("cache", "xen-a",                          \
 	    "") "kind: SLA\nname: gold\nselector: {}\ncpu: {weight: 512}\n"

@@ -28,9 +28,9 @@
 #include "schema/error.h"
 #include "schema/model.h"
 
-#define MIB (1024ULL * 1024)
-#define BRIDGE "xdcbr0"
-#define BRIDGE2 "xdcbr1"
+#define MIB         (1024ULL * 1024)
+#define BRIDGE      "xdcbr0"
+#define BRIDGE2     "xdcbr1"
 #define CONSOLE_DIR "/var/log/xen/console"
 
 static unsigned passed, failed;
@@ -140,8 +140,8 @@ act_on(const char *name, enum xdc_op op)
 
 /* The domain as the driver observes it, copied out; false when absent. */
 static bool
-observe(const char *name, struct xdc_obs_domain *out, char *bridges,
-    size_t size)
+observe(
+    const char *name, struct xdc_obs_domain *out, char *bridges, size_t size)
 {
 	struct xdc_observed *obs = NULL;
 	const struct xdc_obs_domain *d;
@@ -182,8 +182,8 @@ domid_of(const char *name, uint32_t *domid)
 	for (i = 0; i < n && rc != 0; i++) {
 		if (v[i].flags & XEN_DOMINF_dying)
 			continue;
-		snprintf(path, sizeof(path), "/local/domain/%u/name",
-		    v[i].domain);
+		snprintf(
+		    path, sizeof(path), "/local/domain/%u/name", v[i].domain);
 		s = xs_read(xsh, XBT_NULL, path, &len);
 		if (s != NULL && strcmp(s, name) == 0) {
 			*domid = v[i].domain;
@@ -209,8 +209,8 @@ paused(const char *name)
 	uint32_t d;
 
 	return domid_of(name, &d) == 0 &&
-	    xc_domain_getinfolist(xch, d, 1, &info) == 1 &&
-	    (info.flags & XEN_DOMINF_paused);
+	       xc_domain_getinfolist(xch, d, 1, &info) == 1 &&
+	       (info.flags & XEN_DOMINF_paused);
 }
 
 static bool
@@ -263,16 +263,17 @@ test_observe_and_refuse_domain0(void)
 
 	rc = drv->observe(drv, &obs);
 	h = rc == 0 ? xdc_observed_host(obs, "local") : NULL;
-	check(h != NULL && h->oh_cpus > 0 && h->oh_memory > h->oh_free_memory / 2,
+	check(
+	    h != NULL && h->oh_cpus > 0 && h->oh_memory > h->oh_free_memory / 2,
 	    "observe: host local, %u CPUs, %" PRIu64 " MiB for guests",
 	    h ? h->oh_cpus : 0, (uint64_t)(h ? h->oh_memory / MIB : 0));
 	xdc_observed_free(obs);
 	check(observe("Domain-0", &d, NULL, 0) && d.od_domid == 0 &&
-		!d.od_managed && d.od_state == XDC_DOM_RUNNING,
+	          !d.od_managed && d.od_state == XDC_DOM_RUNNING,
 	    "Domain-0 is observed: domid 0, running, not managed");
 	rc = act_on("Domain-0", XDC_OP_DESTROY);
 	check(rc != 0 && strstr(xdc_error_last(), "refusing to destroy "
-						  "Domain-0"),
+	                                          "Domain-0"),
 	    "destroy Domain-0 is refused (%s)", xdc_error_last());
 	rc = act_on("Domain-0", XDC_OP_PAUSE);
 	check(rc != 0 && !paused("Domain-0"),
@@ -291,7 +292,7 @@ test_submit_overlaps_creates(struct tvm *a, struct tvm *b)
 
 	a->act.a_op = b->act.a_op = XDC_OP_CREATE;
 	check(drv->submit(drv, &a->act, 1) == 0 &&
-		drv->submit(drv, &b->act, 2) == 0,
+	          drv->submit(drv, &b->act, 2) == 0,
 	    "submit: two creates start at once (%.2f s)", now() - t0);
 	for (i = 0; i < 2; i++) {
 		if (drv->wait(drv, &token, &result) != 0 ||
@@ -310,12 +311,12 @@ test_submit_overlaps_creates(struct tvm *a, struct tvm *b)
 	check(drv->wait(drv, &token, &result) == XDC_ENOTFOUND,
 	    "wait: nothing more in flight");
 	check(observe("drv-a", &d, NULL, 0) && d.od_managed &&
-		d.od_state == XDC_DOM_PAUSED && d.od_memory == 96 * MIB &&
-		d.od_max_memory == 112 * MIB && d.od_hash == 0x5eed,
+	          d.od_state == XDC_DOM_PAUSED && d.od_memory == 96 * MIB &&
+	          d.od_max_memory == 112 * MIB && d.od_hash == 0x5eed,
 	    "drv-a: managed, paused as declared, 96 of 112 MiB, its hash");
-	check(observe("drv-b", &d, bridges, sizeof(bridges)) &&
-		d.od_managed && d.od_state == XDC_DOM_RUNNING &&
-		d.od_nnics == 1 && !strcmp(bridges, BRIDGE),
+	check(observe("drv-b", &d, bridges, sizeof(bridges)) && d.od_managed &&
+	          d.od_state == XDC_DOM_RUNNING && d.od_nnics == 1 &&
+	          !strcmp(bridges, BRIDGE),
 	    "drv-b: managed, running, one NIC on " BRIDGE " (%s)", bridges);
 }
 
@@ -337,13 +338,14 @@ test_idempotence_and_ownership(struct tvm *a)
 	check(rc != 0 && strstr(xdc_error_last(), "different spec"),
 	    "create again, another spec: refused (%s)", xdc_error_last());
 
-	if (system("printf 'name=\"drv-x\"\\ntype=\"pv\"\\nmemory=96\\n"
-		   "kernel=\"%s\"\\n' \"$XDC_LAB_GUEST/vmlinux\" >/tmp/drv-x.cfg"
-		   " && xl create -p -q /tmp/drv-x.cfg") != 0)
+	if (system(
+	        "printf 'name=\"drv-x\"\\ntype=\"pv\"\\nmemory=96\\n"
+	        "kernel=\"%s\"\\n' \"$XDC_LAB_GUEST/vmlinux\" >/tmp/drv-x.cfg"
+	        " && xl create -p -q /tmp/drv-x.cfg") != 0)
 		printf("# xl create drv-x failed\n");
 	rc = act_on("drv-x", XDC_OP_DESTROY);
 	check(rc != 0 && strstr(xdc_error_last(), "does not manage") &&
-		exists("drv-x"),
+	          exists("drv-x"),
 	    "destroy of a domain made by xl is refused, and it lives (%s)",
 	    xdc_error_last());
 	tvm_init(&x, "drv-x", XDC_VM_RUNNING);
@@ -390,12 +392,12 @@ test_updates(struct tvm *a)
 	a->spec.ds_weight = 700;
 	a->spec.ds_cap = 60;
 	a->spec.ds_protect = 1;
-	rc = act(a, XDC_OP_UPDATE,
-	    XDC_UPD_MEMORY | XDC_UPD_SCHED | XDC_UPD_MARKER);
+	rc = act(
+	    a, XDC_OP_UPDATE, XDC_UPD_MEMORY | XDC_UPD_SCHED | XDC_UPD_MARKER);
 	domid_of("drv-a", &after);
 	check(rc == 0 && observe("drv-a", &d, NULL, 0) &&
-		d.od_memory == 104 * MIB && d.od_weight == 700 &&
-		d.od_cap == 60 && d.od_protect && before == after,
+	          d.od_memory == 104 * MIB && d.od_weight == 700 &&
+	          d.od_cap == 60 && d.od_protect && before == after,
 	    "update memory, weight, cap and protect in place (domid %u)",
 	    after);
 }
@@ -412,7 +414,7 @@ test_nics(struct tvm *b)
 	if (rc != 0)
 		printf("# %s\n", xdc_error_last());
 	check(rc == 0 && observe("drv-b", &d, bridges, sizeof(bridges)) &&
-		!strcmp(bridges, BRIDGE "," BRIDGE2),
+	          !strcmp(bridges, BRIDGE "," BRIDGE2),
 	    "attach a second NIC: " BRIDGE "," BRIDGE2 " (%s)", bridges);
 	/* The first NIC goes: the second must stay second in line. */
 	b->bridges[0] = BRIDGE2;
@@ -422,11 +424,11 @@ test_nics(struct tvm *b)
 	if (rc != 0)
 		printf("# %s\n", xdc_error_last());
 	check(rc == 0 && observe("drv-b", &d, bridges, sizeof(bridges)) &&
-		!strcmp(bridges, BRIDGE2),
+	          !strcmp(bridges, BRIDGE2),
 	    "detach the first: " BRIDGE2 " is left (%s)", bridges);
 	rc = act(b, XDC_OP_UPDATE, XDC_UPD_NICS);
 	check(rc == 0 && observe("drv-b", &d, bridges, sizeof(bridges)) &&
-		!strcmp(bridges, BRIDGE2),
+	          !strcmp(bridges, BRIDGE2),
 	    "the same NICs again: nothing changes");
 }
 
@@ -444,7 +446,7 @@ test_replace_and_start(struct tvm *b)
 	rc = act(b, XDC_OP_REPLACE, 0);
 	domid_of("drv-b", &after);
 	check(rc == 0 && before != after && observe("drv-b", &d, NULL, 0) &&
-		d.od_hash == 0x5eee && d.od_has_build,
+	          d.od_hash == 0x5eee && d.od_has_build,
 	    "replace: a new domain (%u -> %u) with the new hash", before,
 	    after);
 	check(console_up("drv-b", 90), "the replaced drv-b boots");
@@ -457,7 +459,7 @@ test_replace_and_start(struct tvm *b)
 	rc = act(b, XDC_OP_START, 0);
 	domid_of("drv-b", &after);
 	check(rc == 0 && after != before && observe("drv-b", &d, NULL, 0) &&
-		d.od_state == XDC_DOM_RUNNING,
+	          d.od_state == XDC_DOM_RUNNING,
 	    "start builds it anew (domid %u -> %u)", before, after);
 	check(console_up("drv-b", 90), "and it boots");
 	t0 = now();
@@ -486,7 +488,7 @@ test_create_failure(void)
 	bad.vm.vm_kernel = "/nonexistent/vmlinux";
 	rc = act(&bad, XDC_OP_CREATE, 0);
 	check(rc != 0 && strstr(xdc_error_last(), "drv-bad") &&
-		!exists("drv-bad"),
+	          !exists("drv-bad"),
 	    "a create that fails leaves no domain behind (%s)",
 	    xdc_error_last());
 }
@@ -504,8 +506,8 @@ main(void)
 		return 1;
 	cleanup();
 	if (system("ip link add " BRIDGE " type bridge && ip link set " BRIDGE
-		   " up && ip link add " BRIDGE2 " type bridge && ip link set "
-		   BRIDGE2 " up") != 0)
+	           " up && ip link add " BRIDGE2
+	           " type bridge && ip link set " BRIDGE2 " up") != 0)
 		printf("# could not make the bridges\n");
 	rc = xen_open("local", &drv);
 	if (!check(rc == 0, "xen_open (%s)", rc ? xdc_error_last() : "ok"))

@@ -4,10 +4,10 @@
 #
 # It applies examples/xen-lab and checks what Xen then runs with xl, the
 # toolstack xdc does not use; then it changes the configuration the way a
-# commit would (memory, vcpus, the SLA, the kernel, the state, a removal)
-# and disturbs the host the way people do (xl destroy, xl pause, xl
-# create), and checks after each step what Xen runs and that the next plan
-# is empty. Domain-0 and a domain xdc did not make must come through
+# commit would (memory, vcpus, the SLA, NICs, the kernel, the state, a
+# removal) and disturbs the host the way people do (xl destroy, xl pause,
+# xl create), and checks after each step what Xen runs and that the next
+# plan is empty. Domain-0 and a domain xdc did not make must come through
 # untouched.
 
 EXAMPLE=examples/xen-lab
@@ -36,7 +36,13 @@ live() {
 	esac
 	return 0
 }
-is_paused() { xl_col "$1" 5 | grep -q '^--p'; }
+# Paused (xl's third letter; a paused guest may also show b or r).
+is_paused() {
+	case "$(xl_col "$1" 5)" in
+	??p*) return 0 ;;
+	esac
+	return 1
+}
 
 eventually() {	# seconds command...: retry every half second
 	n=$(($1 * 2))
@@ -95,12 +101,47 @@ vm_remove() {	# vm
 }
 
 xs() { xenstore-read "$1" 2>/dev/null; }
+# NICs as xl network-list shows them: how many, and the first one's MAC.
+nics_of() { xl network-list "$1" 2>/dev/null | awk 'NR > 1' | wc -l; }
+mac_of() { xl network-list "$1" 2>/dev/null | awk 'NR == 2 { print $3 }'; }
+# Whether the domain's first vif is a port of the bridge.
+on_bridge() {	# vm bridge
+	[ -e "/sys/class/net/$2/brif/vif$(domid_of "$1").0" ]
+}
 marker() {	# vm key
 	xs "/vm/$(uuid_of "$1")/xdc/$2"
 }
 console_up() {	# vm
 	grep -q "xdc-lab-guest: up" "/var/log/xen/console/guest-$1.log" \
 		2>/dev/null
+}
+
+# Whether the guest came up (0), or died on the way (1: shut down).
+booted() {	# vm
+	n=180
+	while [ "$n" -gt 0 ]; do
+		console_up "$1" && return 0
+		case "$(xl_col "$1" 5)" in
+		???s* | ????c*) return 1 ;;
+		esac
+		sleep 0.5
+		n=$((n - 1))
+	done
+	return 1
+}
+# A PVH guest under the lab's emulation now and then triple-faults early
+# in its boot (docs/xen-lab.md: its kernel reads a PIT it does not have
+# 50,000 times, and TCG's SVM fumbles one of those exits). Xen leaves it
+# shut down, and the next apply starts it again, as `xdc run` would: do
+# that, at most twice, and say so. Any other way to die is a failure.
+boots() {	# vm config
+	for try in 1 2 3; do
+		booted "$1" && return 0
+		xl dmesg -c | grep -q "Triple fault" || return 1
+		[ "$try" -eq 3 ] && return 1
+		note "$1 triple-faulted booting (the lab's PVH flake): xdc apply starts it again"
+		xdc_run apply "$2" || return 1
+	done
 }
 
 echo "# ---- xdc on Xen: $EXAMPLE"
@@ -117,8 +158,11 @@ xdc_run show
 check "xdc picks the xen driver in dom0 (xdc show: the real Domain-0)" \
 	eval 'xdc_said "^Domain-0  *0  *$(xl_col Domain-0 3) " &&
 	    ! xdc_said "simulated"'
-check "the first plan creates the three VMs" \
-	eval 'plan_changes $EXAMPLE && xdc_said "Plan: 3 to create"'
+check "the first plan creates the network and the three VMs" \
+	eval 'plan_changes $EXAMPLE && xdc_said "Plan: 4 to create"'
+xdc plan "$EXAMPLE" --json >"$LOG/plan.json" 2>&1
+web_mac=$(grep '"name": "web-1"' "$LOG/plan.json" |
+	sed -n 's/.*"mac": "\([^"]*\)".*/\1/p')
 t0=$(now)
 xdc_run apply "$EXAMPLE"
 rc=$?
@@ -126,13 +170,15 @@ note "xdc apply $EXAMPLE: $(since "$t0") s"
 check "xdc apply $EXAMPLE succeeds" [ "$rc" -eq 0 ]
 xl list
 
-for vm in $VMS; do
+for vm in app-1 db-1; do
 	check "$vm runs" live "$vm"
 done
 check "web-1 has 128 MiB and 1 vCPU (xl list)" \
 	eval '[ "$(xl_col web-1 3)" = 128 ] && [ "$(xl_col web-1 4)" = 1 ]'
+# app-1 may have 2 vCPUs: its kernel brings both up while it boots, then
+# takes down the one whose availability is offline.
 check "app-1 has 96 MiB and 1 vCPU (xl list)" \
-	eval '[ "$(xl_col app-1 3)" = 96 ] && [ "$(xl_col app-1 4)" = 1 ]'
+	eventually 60 eval '[ "$(xl_col app-1 3)" = 96 ] && [ "$(xl_col app-1 4)" = 1 ]'
 check "db-1 has 96 MiB and 1 vCPU (xl list)" \
 	eval '[ "$(xl_col db-1 3)" = 96 ] && [ "$(xl_col db-1 4)" = 1 ]'
 check "web-1 has the SLA's weight 512 and cap 50 (xl sched-credit2)" \
@@ -143,6 +189,13 @@ check "web-1's UUID derives from its name (uuid5 in xdc's namespace)" \
 	[ "$(uuid_of web-1)" = 0dff5bc2-fdb1-56e7-b577-7258498ed9a3 ]
 check "db-1 has its disk (xl block-list)" \
 	eval '[ "$(xl block-list db-1 | awk "NR > 1" | wc -l)" -eq 1 ]'
+check "the network's bridge xdc-lab is up in dom0" \
+	eval 'ip -o link show xdc-lab | grep -q ",UP"'
+check "web-1 and app-1 have a NIC each, a port of xdc-lab" \
+	eval '[ "$(nics_of web-1)" = 1 ] && [ "$(nics_of app-1)" = 1 ] &&
+	    on_bridge web-1 xdc-lab && on_bridge app-1 xdc-lab'
+check "web-1's NIC has the MAC the plan derived ($web_mac)" \
+	eval '[ -n "$web_mac" ] && [ "$(mac_of web-1)" = "$web_mac" ]'
 check "the ownership marker is in xenstore (/vm/UUID/xdc: managed, name)" \
 	eval '[ "$(marker web-1 managed)" = 1 ] &&
 	    [ "$(marker web-1 name)" = web-1 ]'
@@ -151,11 +204,14 @@ check "db-1's marker records protect=1" [ "$(marker db-1 protect)" = 1 ]
 check "the guest may read its marker but not write it" \
 	eval 'xenstore-ls -p "/vm/$(uuid_of web-1)/xdc" |
 	    grep "managed" | grep -q "(n0,r$(domid_of web-1))"'
-check "a second plan is empty" plan_empty "$EXAMPLE"
-for vm in $VMS; do
+check "web-1 boots: its console says \"xdc-lab-guest: up\"" \
+	boots web-1 "$EXAMPLE"
+check "web-1 runs" live web-1
+for vm in app-1 db-1; do
 	check "$vm boots: its console says \"xdc-lab-guest: up\"" \
 		eventually 90 console_up "$vm"
 done
+check "a second plan is empty" plan_empty "$EXAMPLE"
 
 echo "# ---- memory: a live update"
 id=$(domid_of app-1)
@@ -187,10 +243,28 @@ check "web-1's cap is 80 (xl sched-credit2)" [ "$(sched_of web-1)" = 512/80 ]
 check "app-1 kept its domid $id" [ "$(domid_of app-1)" = "$id" ]
 check "the next plan is empty" plan_empty "$CFG"
 
+echo "# ---- NICs: attach and detach, live"
+id=$(domid_of db-1)
+vm_set db-1 nics "[{network: lab}]"
+check "the plan attaches a NIC to db-1 in place" \
+	eval 'plan_changes $CFG && xdc_said "~ update VM db-1" &&
+	    xdc_said "nics" && ! xdc_said "replace VM"'
+check "xdc apply succeeds" xdc_run apply "$CFG"
+check "db-1 has a NIC on xdc-lab, same domid" \
+	eval '[ "$(nics_of db-1)" = 1 ] && on_bridge db-1 xdc-lab &&
+	    [ "$(domid_of db-1)" = "$id" ]'
+check "the next plan is empty" plan_empty "$CFG"
+vm_set db-1 nics ""
+check "xdc apply detaches it again" \
+	eval 'xdc_run apply "$CFG" && [ "$(nics_of db-1)" = 0 ] &&
+	    [ "$(domid_of db-1)" = "$id" ]'
+check "the next plan is empty" plan_empty "$CFG"
+
 echo "# ---- the kernel: a replace"
 id=$(domid_of web-1)
 uuid=$(uuid_of web-1)
 ln -sf /var/lib/xdc-lab/guest/vmlinux /tmp/xdc-lab/vmlinux-2
+rm -f /var/log/xen/console/guest-web-1.log
 vm_set web-1 kernel /tmp/xdc-lab/vmlinux-2
 check "the plan replaces web-1 because its kernel changed" \
 	eval 'plan_changes $CFG && xdc_said "replace VM web-1" &&
@@ -198,6 +272,7 @@ check "the plan replaces web-1 because its kernel changed" \
 check "xdc apply succeeds" xdc_run apply "$CFG"
 check "web-1 is a new domain (domid $id -> $(domid_of web-1))" \
 	eval '[ -n "$(domid_of web-1)" ] && [ "$(domid_of web-1)" != "$id" ]'
+check "the new web-1 boots" boots web-1 "$CFG"
 check "web-1 runs the new kernel's domain, with the same UUID" \
 	eval 'live web-1 && [ "$(uuid_of web-1)" = "$uuid" ]'
 check "the next plan is empty" plan_empty "$CFG"
@@ -277,4 +352,10 @@ check "xdc apply lifts db-1's protection (marker protect=0)" \
 	eval 'xdc_run apply "$CFG" && [ "$(marker db-1 protect)" = 0 ]'
 vm_remove db-1
 check "xdc apply destroys db-1" eval 'xdc_run apply "$CFG" && gone db-1'
+rm "$CFG/networks.yaml"
+# With no Network declared xdc opens no network driver unless told to:
+# --net netlink, so that it sees the bridge it made and removes it.
+check "xdc apply --net netlink removes the network's bridge" \
+	eval 'xdc_run apply "$CFG" --net netlink &&
+	    ! ip link show xdc-lab >/dev/null 2>&1'
 xl destroy lab-pv
