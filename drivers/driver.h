@@ -60,6 +60,7 @@ struct xdc_obs_domain {
 	size_t od_nnics;
 	/* xdc's ownership marker (xenstore for xen). */
 	int od_managed;
+	int od_stub; /* a stub domain: never xdc's, never adopted */
 	int od_protect;
 	uint64_t od_hash; /* of the build spec, see plan_spec_hash() */
 	int od_has_build;
@@ -151,6 +152,14 @@ struct xdc_dom_spec {
 #define XDC_UPD_MTU    0x20
 #define XDC_UPD_UPLINK 0x40
 #define XDC_UPD_UP     0x80 /* a network is brought up; every update does */
+/*
+ * Take ownership of a domain xdc does not manage (a VM with adopt: true):
+ * write the whole marker, spec hash and build record included, for the
+ * domain as it is; the other flags then tune it like any update. The
+ * driver refuses it for Domain-0, a stub domain, or a domain that is
+ * managed already by another spec.
+ */
+#define XDC_UPD_ADOPT 0x100
 
 struct xdc_action {
 	enum xdc_op a_op;

@@ -1359,30 +1359,19 @@ dom_set_nics(struct sim_pool *p, struct xdc_obs_domain *od,
 	}
 }
 
-/* A new managed domain built from a spec that spec_check accepted. */
-static struct sim_dom *
-dom_build(struct sim_pool *p, const char *name, const struct xdc_dom_spec *sp)
+/*
+ * Mark a domain xdc's, as built from the spec: the ownership marker (hash,
+ * protect) and the build record, which a create knows and an adoption
+ * takes from the declaration.
+ */
+static void
+dom_own(struct sim_pool *p, struct xdc_obs_domain *od,
+    const struct xdc_dom_spec *sp)
 {
-	struct sim_dom *d = xdc_arena_zalloc(p->p_arena, sizeof(*d));
-	struct xdc_obs_domain *od = &d->sd_d;
 	struct xdc_obs_build *b = &od->od_build;
 	const struct xdc_vm *vm = sp->ds_vm;
 	size_t i;
 
-	od->od_name = pool_strdup(p, name);
-	od->od_domid = p->p_next_domid++;
-	od->od_state =
-	    vm->vm_state == XDC_VM_PAUSED ? XDC_DOM_PAUSED : XDC_DOM_RUNNING;
-	od->od_memory = vm->vm_memory;
-	od->od_max_memory = vm->vm_max_memory > vm->vm_memory
-	                        ? vm->vm_max_memory
-	                        : vm->vm_memory;
-	od->od_vcpus = vm->vm_vcpus;
-	od->od_max_vcpus =
-	    vm->vm_max_vcpus > vm->vm_vcpus ? vm->vm_max_vcpus : vm->vm_vcpus;
-	od->od_weight = sp->ds_weight ? sp->ds_weight : SIM_WEIGHT;
-	od->od_cap = sp->ds_cap;
-	dom_set_nics(p, od, sp);
 	od->od_managed = 1;
 	od->od_protect = sp->ds_protect != 0;
 	od->od_hash = sp->ds_hash;
@@ -1401,6 +1390,31 @@ dom_build(struct sim_pool *p, const char *name, const struct xdc_dom_spec *sp)
 		b->ob_disks[i].d_format = vm->vm_disks[i].d_format;
 		b->ob_disks[i].d_readonly = vm->vm_disks[i].d_readonly;
 	}
+}
+
+/* A new managed domain built from a spec that spec_check accepted. */
+static struct sim_dom *
+dom_build(struct sim_pool *p, const char *name, const struct xdc_dom_spec *sp)
+{
+	struct sim_dom *d = xdc_arena_zalloc(p->p_arena, sizeof(*d));
+	struct xdc_obs_domain *od = &d->sd_d;
+	const struct xdc_vm *vm = sp->ds_vm;
+
+	od->od_name = pool_strdup(p, name);
+	od->od_domid = p->p_next_domid++;
+	od->od_state =
+	    vm->vm_state == XDC_VM_PAUSED ? XDC_DOM_PAUSED : XDC_DOM_RUNNING;
+	od->od_memory = vm->vm_memory;
+	od->od_max_memory = vm->vm_max_memory > vm->vm_memory
+	                        ? vm->vm_max_memory
+	                        : vm->vm_memory;
+	od->od_vcpus = vm->vm_vcpus;
+	od->od_max_vcpus =
+	    vm->vm_max_vcpus > vm->vm_vcpus ? vm->vm_max_vcpus : vm->vm_vcpus;
+	od->od_weight = sp->ds_weight ? sp->ds_weight : SIM_WEIGHT;
+	od->od_cap = sp->ds_cap;
+	dom_set_nics(p, od, sp);
+	dom_own(p, od, sp);
 	return d;
 }
 
@@ -1527,7 +1541,29 @@ vm_update(struct sim *s, struct sim_host *h, struct sim_dom *d,
 		od->od_protect = a->a_spec->ds_protect != 0;
 		od->od_hash = a->a_spec->ds_hash;
 	}
+	if (a->a_update & XDC_UPD_ADOPT)
+		dom_own(s->s_pool, od, a->a_spec);
 	s->s_dirty = 1;
+	return 0;
+}
+
+/*
+ * Whether an adoption may take the domain: never Domain-0; one that is
+ * xdc's already may be adopted again only by the same spec (a retried
+ * apply), not taken from the VM it was built for.
+ */
+static int
+dom_check_adoptable(const struct sim_host *h, const struct sim_dom *d,
+    const struct xdc_action *a)
+{
+	if (is_dom0(d))
+		return xdc_error(XDC_EDRIVER,
+		    "host %s: refusing to adopt Domain-0", h->sh_name);
+	if (d->sd_d.od_managed && d->sd_d.od_hash != a->a_spec->ds_hash)
+		return xdc_error(XDC_EDRIVER,
+		    "host %s: cannot adopt %s: xdc manages it already, with "
+		    "a different spec",
+		    h->sh_name, d->sd_d.od_name);
 	return 0;
 }
 
@@ -1599,6 +1635,12 @@ apply_vm(struct sim *s, struct sim_host *h, const struct xdc_action *a)
 		    "host %s: cannot %s %s: no "
 		    "such domain",
 		    h->sh_name, xdc_op_name(a->a_op), name);
+	}
+	if (a->a_op == XDC_OP_UPDATE && (a->a_update & XDC_UPD_ADOPT)) {
+		if ((rc = spec_check(a, name)) ||
+		    (rc = dom_check_adoptable(h, d, a)))
+			return rc;
+		return vm_update(s, h, d, a);
 	}
 	if ((rc = dom_check_owned(h, d, a->a_op)))
 		return rc;

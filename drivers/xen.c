@@ -6,8 +6,10 @@
  * Observing costs one xc_domain_getinfolist() for every domain and one
  * xc_physinfo() for the host per cycle. Names and ownership markers come
  * from xenstore; what libxl alone knows of a domain (its memory target,
- * vCPUs online, scheduler parameters, NICs and build record) is asked of
- * libxl only for the domains xdc manages. The translations between xdc's
+ * vCPUs online, scheduler parameters and NICs) is asked for every domain
+ * but Domain-0 and stubs, so that an unmanaged one can be imported and
+ * adopted, and its build record only for the domains xdc manages. The
+ * translations between xdc's
  * model and Xen's records are in xen_config.c, free of calls into Xen.
  *
  * Acting goes through libxl. Creates and destroys, the slow steps, are
@@ -465,6 +467,31 @@ dom_check_owned(
 }
 
 /*
+ * Whether an adoption may take the domain: never Domain-0 or a stub; one
+ * that is xdc's already only by the same spec (a retried apply), never
+ * from the VM it was built for.
+ */
+static int
+dom_check_adoptable(struct xen *x, const struct xen_dom *d,
+    const struct xdc_action *a, const char *name)
+{
+	if (d->xd_info.domain == 0)
+		return xdc_error(XDC_EDRIVER,
+		    "host %s: refusing to adopt Domain-0", x->x_host);
+	if (d->xd_own.ow_stub)
+		return xdc_error(XDC_EDRIVER,
+		    "host %s: refusing to adopt %s: it is a stub domain",
+		    x->x_host, name);
+	if (d->xd_own.ow_managed &&
+	    d->xd_own.ow_mk.mk_hash != a->a_spec->ds_hash)
+		return xdc_error(XDC_EDRIVER,
+		    "host %s: cannot adopt %s: xdc manages it already, with "
+		    "a different spec",
+		    x->x_host, name);
+	return 0;
+}
+
+/*
  * Write the marker's first nkeys keys in one transaction, under the /vm/UUID
  * that libxl made: all of them for a new domain, XEN_MK_OWNERSHIP for an
  * update of the protect flag or hash.
@@ -576,20 +603,24 @@ obs_domain(struct xen *x, struct xdc_arena *a, const xc_domaininfo_t *info,
 	                         : xdc_arena_printf(
 	                               a, "(domid %" PRIu32 ")", info->domain);
 	f.df_stubdom = ow.ow_stub;
-	if (!ow.ow_managed) {
+	if (info->domain == 0 || ow.ow_stub || name == NULL) {
 		xen_obs_from_info(info, &f, od);
 		goto out;
 	}
-	/* Only for xdc's domains: what libxl alone knows of them. */
-	f.df_marker = &ow.ow_mk;
+	/* What libxl alone knows: what xdc tunes, and import writes. */
+	if (ow.ow_managed)
+		f.df_marker = &ow.ow_mk;
 	type = xs_get(x, "/libxl/%" PRIu32 "/type", info->domain);
 	log_clear(x);
 	facts_read(x, info, type, &f);
 	xen_obs_from_info(info, &f, od);
-	disks = libxl_device_disk_list(x->x_ctx, info->domain, &ndisks);
-	xen_obs_build(type, &ow.ow_mk, disks, ndisks, a, od);
 	nics = libxl_device_nic_list(x->x_ctx, info->domain, &nnics);
 	xen_obs_nics(nics, nnics, a, od);
+	if (!ow.ow_managed)
+		goto out;
+	/* The build record is the marker's: xdc's domains only. */
+	disks = libxl_device_disk_list(x->x_ctx, info->domain, &ndisks);
+	xen_obs_build(type, &ow.ow_mk, disks, ndisks, a, od);
 out:
 	if (disks != NULL)
 		libxl_device_disk_list_free(disks, ndisks);
@@ -1174,6 +1205,18 @@ dom_update(struct xen *x, const struct xen_dom *d, const char *name,
 		    x->x_host, name, vm->vm_vcpus, max_vcpus);
 		goto out;
 	}
+	/*
+	 * An adoption: the whole marker, build record included, for the
+	 * domain's own UUID, before the tuning; should a step of it fail,
+	 * the domain is xdc's and the next plan finishes the job.
+	 */
+	if (a->a_update & XDC_UPD_ADOPT) {
+		xen_marker_from_spec(sp, &mk);
+		mk.mk_name = name;
+		if ((rc = marker_write(
+		         x, d->xd_info.handle, &mk, XEN_MK__COUNT)) != 0)
+			goto out;
+	}
 	if (a->a_update & XDC_UPD_MEMORY) {
 		log_clear(x);
 		/* enforce: Xen's limit follows, as `xl mem-set` does. */
@@ -1347,7 +1390,11 @@ op_start(struct xen *x, struct xen_op *op, const struct xdc_action *a)
 		                        : "not managed by xdc");
 		goto out;
 	}
-	if ((rc = dom_check_owned(x, &d, a->a_op, name)) != 0)
+	if (a->a_op == XDC_OP_UPDATE && (a->a_update & XDC_UPD_ADOPT))
+		rc = dom_check_adoptable(x, &d, a, name);
+	else
+		rc = dom_check_owned(x, &d, a->a_op, name);
+	if (rc != 0)
 		goto out;
 	st = xen_state_from_info(&d.xd_info);
 	switch (a->a_op) {

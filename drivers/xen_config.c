@@ -493,7 +493,10 @@ xen_obs_from_info(const xc_domaininfo_t *info, const struct xen_dom_facts *f,
     struct xdc_obs_domain *od)
 {
 	const struct xen_marker *mk = f->df_marker;
-	int managed = mk != NULL && !f->df_stubdom && info->domain != 0;
+	int ordinary = !f->df_stubdom && info->domain != 0;
+	int managed = mk != NULL && ordinary;
+	/* What the toolstack set, when it was read: see below. */
+	int tuned = ordinary && (managed || f->df_target_kib >= 0);
 
 	memset(od, 0, sizeof(*od));
 	od->od_name = f->df_name;
@@ -502,24 +505,27 @@ xen_obs_from_info(const xc_domaininfo_t *info, const struct xen_dom_facts *f,
 	/*
 	 * A managed domain: the target and vCPUs the toolstack set, which
 	 * is what xdc declared and changes (a guest balloons towards its
-	 * target, and brings vCPUs up while it boots). Anyone else: what it
-	 * holds.
+	 * target, and brings vCPUs up while it boots). So is an ordinary
+	 * unmanaged one whose facts were read, for xdc import to write and
+	 * an adoption to compare with the declaration. Anyone else (Domain-0,
+	 * a stub domain): what it holds.
 	 */
-	if (managed && f->df_target_kib >= 0)
+	if (tuned && f->df_target_kib >= 0)
 		od->od_memory = (uint64_t)f->df_target_kib * KIB;
 	else
 		od->od_memory = info->tot_pages * XC_PAGE_SIZE;
-	if (managed && f->df_static_max_kib >= 0)
+	if (tuned && f->df_static_max_kib >= 0)
 		od->od_max_memory = (uint64_t)f->df_static_max_kib * KIB;
 	else
 		od->od_max_memory = info->max_pages * XC_PAGE_SIZE;
 	od->od_max_vcpus = info->max_vcpu_id + 1;
-	od->od_vcpus = managed && f->df_vcpus_online >= 0
+	od->od_vcpus = tuned && f->df_vcpus_online >= 0
 	                   ? (uint32_t)f->df_vcpus_online
 	                   : info->nr_online_vcpus;
 	od->od_weight = f->df_weight >= 0 ? (uint32_t)f->df_weight : 0;
 	od->od_cap = f->df_cap >= 0 ? (uint32_t)f->df_cap : 0;
 	od->od_managed = managed;
+	od->od_stub = f->df_stubdom != 0;
 	od->od_protect = managed && mk->mk_protect;
 	od->od_hash = managed ? mk->mk_hash : 0;
 }

@@ -153,8 +153,9 @@ struct xen_dom_facts {
 	int df_stubdom;      /* a device-model or xenstore stub domain */
 	/* A marker naming this domain, or NULL: then it is unmanaged. */
 	const struct xen_marker *df_marker;
-	/* Read for managed domains only; -1 when not read. The memory
-	 * target, video RAM included (memory/target + memory/videoram). */
+	/* Read for every domain but Domain-0 and stubs; -1 when not read.
+	 * The memory target, video RAM included (memory/target +
+	 * memory/videoram). */
 	int64_t df_target_kib;
 	int64_t df_static_max_kib; /* memory/static-max: max_memory */
 	int32_t df_vcpus_online;   /* cpu/N/availability = "online" */
@@ -176,9 +177,10 @@ enum xdc_dom_state xen_state_from_info(const xc_domaininfo_t *);
 /*
  * Fill od from the xenctrl record and the facts; strings borrow from the
  * facts. NICs and the build record are left empty (see below). A managed
- * domain reports the memory target and the vCPUs the toolstack set (what
- * xdc compares with the declaration and changes); any other domain what it
- * holds, which is what counts against the host.
+ * domain, or an unmanaged one whose facts were read (one xdc may import or
+ * adopt), reports the memory target and the vCPUs the toolstack set (what
+ * xdc compares with the declaration and changes); Domain-0 and stub
+ * domains what they hold. od_stub says a stub domain.
  */
 void xen_obs_from_info(const xc_domaininfo_t *, const struct xen_dom_facts *,
     struct xdc_obs_domain *od);

@@ -393,6 +393,21 @@ dom_live(const struct xdc_obs_domain *d)
 	return d->od_state == XDC_DOM_RUNNING || d->od_state == XDC_DOM_PAUSED;
 }
 
+/* What the driver touches for the run-time changes of an update. */
+static unsigned
+update_flags(uint32_t run)
+{
+	return ((run & CH_BIT(CH_MEMORY)) ? XDC_UPD_MEMORY : 0) |
+	       ((run & CH_BIT(CH_VCPUS)) ? XDC_UPD_VCPUS : 0) |
+	       ((run & (CH_BIT(CH_WEIGHT) | CH_BIT(CH_CAP))) ? XDC_UPD_SCHED
+	                                                     : 0) |
+	       ((run & CH_BIT(CH_NICS)) ? XDC_UPD_NICS : 0) |
+	       ((run & CH_BIT(CH_PROTECT)) ? XDC_UPD_MARKER : 0);
+}
+
+static void diff_state(struct xdc_plan *, uint32_t host, size_t vmi,
+    const struct xdc_obs_domain *);
+
 /* A managed domain of a declared VM, on the host it belongs on. */
 static void
 diff_vm(struct xdc_plan *p, uint32_t host, size_t vmi,
@@ -460,16 +475,20 @@ diff_vm(struct xdc_plan *p, uint32_t host, size_t vmi,
 		a = vm_action(p, XDC_OP_UPDATE, host, vmi, d);
 		a->pa_group = G_VM_UPDATE;
 		a->pa_changes = run;
-		a->pa.a_update =
-		    ((run & CH_BIT(CH_MEMORY)) ? XDC_UPD_MEMORY : 0) |
-		    ((run & CH_BIT(CH_VCPUS)) ? XDC_UPD_VCPUS : 0) |
-		    ((run & (CH_BIT(CH_WEIGHT) | CH_BIT(CH_CAP)))
-		            ? XDC_UPD_SCHED
-		            : 0) |
-		    ((run & CH_BIT(CH_NICS)) ? XDC_UPD_NICS : 0) |
-		    ((run & CH_BIT(CH_PROTECT)) ? XDC_UPD_MARKER : 0);
+		a->pa.a_update = update_flags(run);
 		a->pa_reason = fields_reason(p, vm, run);
 	}
+	diff_state(p, host, vmi, d);
+}
+
+/* A live domain paused or running when its declaration says otherwise. */
+static void
+diff_state(struct xdc_plan *p, uint32_t host, size_t vmi,
+    const struct xdc_obs_domain *d)
+{
+	const struct xdc_vm *vm = &p->p_cfg->cfg_vms[vmi];
+	struct paction *a;
+
 	if (vm->vm_state == XDC_VM_PAUSED && d->od_state == XDC_DOM_RUNNING) {
 		a = vm_action(p, XDC_OP_PAUSE, host, vmi, d);
 		a->pa_group = G_VM_STATE;
@@ -483,6 +502,59 @@ diff_vm(struct xdc_plan *p, uint32_t host, size_t vmi,
 		a->pa_changes = CH_BIT(CH_STATE);
 		a->pa_reason = field_source(p, vm, CH_STATE);
 	}
+}
+
+/*
+ * A declared VM with adopt: true and a domain of its name that xdc does
+ * not manage, on the VM's host: one update takes ownership and tunes what
+ * can be tuned in place, exactly as for a managed domain. What the build
+ * fixed cannot be observed everywhere (a PVH guest's kernel), so the
+ * declaration is taken for it and recorded; max_memory and max_vcpus can
+ * be, and a declaration that disagrees would be replaced by the next plan,
+ * so it is refused now rather than after the domain is xdc's.
+ */
+static void
+diff_adopt(struct xdc_plan *p, uint32_t host, size_t vmi,
+    const struct xdc_obs_domain *d)
+{
+	const struct xdc_dom_spec *ds = &p->p_specs[vmi];
+	const struct xdc_vm *vm = ds->ds_vm;
+	const char *hname = p->p_obs->obs_hosts[host].oh_name;
+	char b1[XDC_SIZE_BUFSZ], b2[XDC_SIZE_BUFSZ];
+	struct paction *a;
+	uint32_t run;
+	const char *why;
+
+	if (vm->vm_max_memory != d->od_max_memory)
+		plan_error(p, &vm->vm_loc[VM_F_ADOPT],
+		    "VM %s: adopt: domain %u on host %s has max_memory %s "
+		    "and the declaration %s; it is fixed at build, so "
+		    "declare what the domain has",
+		    vm->vm_name, d->od_domid, hname,
+		    xdc_size_fmt(d->od_max_memory, b1),
+		    xdc_size_fmt(vm->vm_max_memory, b2));
+	if (vm->vm_max_vcpus != d->od_max_vcpus)
+		plan_error(p, &vm->vm_loc[VM_F_ADOPT],
+		    "VM %s: adopt: domain %u on host %s has max_vcpus %u "
+		    "and the declaration %u; it is fixed at build, so "
+		    "declare what the domain has",
+		    vm->vm_name, d->od_domid, hname, d->od_max_vcpus,
+		    vm->vm_max_vcpus);
+	/* A dead domain is only taken over; the next plan restarts it. */
+	run = runtime_changes(ds, d);
+	if (!dom_live(d))
+		run &= CH_BIT(CH_PROTECT);
+	a = vm_action(p, XDC_OP_UPDATE, host, vmi, d);
+	a->pa_group = G_VM_UPDATE;
+	a->pa_changes = CH_BIT(CH_MANAGED) | run;
+	a->pa.a_update = update_flags(run) | XDC_UPD_ADOPT;
+	why = xdc_arena_printf(p->p_arena,
+	    "%s (adopt: domain %u on host %s is not yet xdc's)",
+	    plan_where(p, &vm->vm_loc[VM_F_ADOPT]), d->od_domid, hname);
+	a->pa_reason = run ? xdc_arena_printf(p->p_arena, "%s; %s", why,
+	                         fields_reason(p, vm, run))
+	                   : why;
+	diff_state(p, host, vmi, d);
 }
 
 static void
@@ -530,6 +602,13 @@ diff_vms(struct xdc_plan *p, uint32_t host)
 			continue; /* Domain-0 is never ours */
 		vm = xdc_config_vm(cfg, d->od_name);
 		if (!d->od_managed) {
+			if (vm != NULL &&
+			    p->p_place_obs[vm - cfg->cfg_vms] == host &&
+			    vm->vm_adopt && !d->od_stub) {
+				diff_adopt(
+				    p, host, (size_t)(vm - cfg->cfg_vms), d);
+				continue;
+			}
 			p->p_unmanaged = xdc_reallocarray(p->p_unmanaged,
 			    p->p_nunmanaged + 1, sizeof(*p->p_unmanaged));
 			um = &p->p_unmanaged[p->p_nunmanaged++];
@@ -537,12 +616,18 @@ diff_vms(struct xdc_plan *p, uint32_t host)
 			um->um_host = oh->oh_name;
 			if (vm != NULL &&
 			    p->p_place_obs[vm - cfg->cfg_vms] == host)
-				plan_error(p, &vm->vm_loc[VM_F_NAME],
+				plan_error(p,
+				    &vm->vm_loc[vm->vm_adopt ? VM_F_ADOPT
+				                             : VM_F_NAME],
 				    "VM %s: a domain of that name (id %u) runs "
-				    "on host %s and is not managed by xdc; "
-				    "rename one of them, or adopt the domain "
-				    "with xdc import",
-				    vm->vm_name, d->od_domid, oh->oh_name);
+				    "on host %s and is not managed by xdc; %s",
+				    vm->vm_name, d->od_domid, oh->oh_name,
+				    vm->vm_adopt
+				        ? "it is a stub domain, which xdc "
+				          "never adopts"
+				        : "rename one of them, or set "
+				          "adopt: true to take it over (xdc "
+				          "import writes it)");
 			continue;
 		}
 		p->p_managed_vms++;

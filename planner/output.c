@@ -15,6 +15,7 @@
 #include "schema/error.h"
 
 static const char *const chg_names[CH__COUNT] = {
+	[CH_MANAGED] = "managed",
 	[CH_TYPE] = "type",
 	[CH_KERNEL] = "kernel",
 	[CH_RAMDISK] = "ramdisk",
@@ -141,6 +142,10 @@ value_of(const struct paction *a, enum chg c, int desired)
 	size_t i;
 
 	switch (c) {
+	case CH_MANAGED:
+		return desired ? json_true()
+		       : d     ? json_boolean(d->od_managed)
+		               : json_null();
 	case CH_TYPE:
 		if (vm)
 			return json_string(xdc_vm_type_name(vm->vm_type));
@@ -428,6 +433,8 @@ print_headline(const struct paction *a, FILE *fp)
 		    xdc_size_fmt(vm->vm_memory, buf), vm->vm_vcpus,
 		    vm->vm_vcpus == 1 ? "" : "s");
 	}
+	if (a->pa_changes & CH_BIT(CH_MANAGED))
+		fputs(" (adopt)", fp);
 	if (a->pa.a_disruptive)
 		fputs(" (disruptive)", fp);
 }

@@ -548,6 +548,18 @@ check_failures(struct placer *pl)
 	free(order);
 }
 
+/* An unmanaged domain that a VM placed on its host adopts: counted once,
+ * as the VM. */
+static int
+adopted(const struct placer *pl, size_t h, const struct xdc_obs_domain *d)
+{
+	const struct xdc_config *cfg = pl->pl_plan->p_cfg;
+	const struct xdc_vm *vm = xdc_config_vm(cfg, d->od_name);
+
+	return vm != NULL && vm->vm_adopt && !d->od_stub && vm_consumes(vm) &&
+	       pl->pl_vm_host[vm - cfg->cfg_vms] == h;
+}
+
 /*
  * What the observation says against the placement: on each observed host,
  * the VMs placed there and the unmanaged domains must fit its memory, and
@@ -574,7 +586,8 @@ check_observed_fit(struct placer *pl)
 		oh[h] = xdc_observed_host(p->p_obs, pl->pl_hosts[h].ph_name);
 		for (j = 0; oh[h] != NULL && j < oh[h]->oh_ndomains; j++) {
 			d = &oh[h]->oh_domains[j];
-			if (!d->od_managed && d->od_domid != 0)
+			if (!d->od_managed && d->od_domid != 0 &&
+			    !adopted(pl, h, d))
 				unmanaged[h] += d->od_memory;
 		}
 	}

@@ -14,6 +14,8 @@
 
 /* The fields an action can change, as named in its "changes". */
 enum chg {
+	/* An adoption: first, so that it leads the list of changes. */
+	CH_MANAGED,
 	/* Fixed at domain build: a change replaces the domain. */
 	CH_TYPE,
 	CH_KERNEL,
@@ -42,7 +44,7 @@ enum chg {
 };
 
 #define CH_BIT(c)     (1u << (c))
-#define CH_BUILD_MASK (CH_BIT(CH_SPEC + 1) - 1)
+#define CH_BUILD_MASK (CH_BIT(CH_SPEC + 1) - CH_BIT(CH_TYPE))
 
 /* The order actions run in (SPEC §4): networks up, VMs down, VMs up, ... */
 enum group {

@@ -359,6 +359,7 @@ static const struct field vm_fields[] = {
 	KEY("host", VM_F_HOST, FT_NAME, struct xdc_vm, vm_host),
 	ENUM("state", VM_F_STATE, struct xdc_vm, vm_state, vm_states),
 	KEY("protect", VM_F_PROTECT, FT_BOOL, struct xdc_vm, vm_protect),
+	KEY("adopt", VM_F_ADOPT, FT_BOOL, struct xdc_vm, vm_adopt),
 };
 
 static const struct object_type vm_type = {

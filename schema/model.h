@@ -127,6 +127,7 @@ enum xdc_vm_field {
 	VM_F_HOST,
 	VM_F_STATE,
 	VM_F_PROTECT,
+	VM_F_ADOPT,
 	VM_F__COUNT
 };
 
@@ -167,6 +168,8 @@ struct xdc_vm {
 	const char *vm_host; /* NULL when the planner places it */
 	enum xdc_vm_state vm_state;
 	int vm_protect;
+	/* May take over an unmanaged domain of its name (xdc import). */
+	int vm_adopt;
 	uint32_t vm_set;
 	struct xdc_loc vm_loc[VM_F__COUNT];
 	/* Index into cfg_slas of the SLA that sets each policy field. */

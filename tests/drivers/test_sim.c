@@ -663,6 +663,100 @@ test_update_refuses_unmanaged(void **state)
 	assert_error_has("does not manage");
 }
 
+/* ---- Adoption --------------------------------------------------------- */
+
+static void
+test_adopt_marks_managed_with_hash_protect_and_build(void **state)
+{
+	struct fx *f = *state;
+	struct xdc_observed *obs;
+	const struct xdc_obs_domain *d;
+	uint32_t domid;
+	struct tvm a;
+
+	assert_int_equal(sim_add_unmanaged(f->drv, "legacy", GIB, NULL), 0);
+	domid = domid_of(f, "legacy");
+	tvm_init(&a, "legacy", GIB, 1);
+	a.vm.vm_nnics = 0;
+	a.spec.ds_protect = 1;
+	a.spec.ds_hash = 0xfeed;
+	a.act.a_update = XDC_UPD_ADOPT;
+	assert_int_equal(tvm_do(f, &a, XDC_OP_UPDATE), 0);
+	obs = observe(f->drv);
+	d = local_dom(obs, "legacy");
+	assert_non_null(d);
+	assert_true(d->od_managed);
+	assert_true(d->od_protect);
+	assert_true(d->od_hash == 0xfeed);
+	/* The same domain, taken over, not rebuilt. */
+	assert_int_equal(d->od_domid, domid);
+	assert_int_equal(d->od_memory, GIB);
+	assert_int_equal(d->od_state, XDC_DOM_RUNNING);
+	/* The build record is the declaration's. */
+	assert_true(d->od_has_build);
+	assert_int_equal(d->od_build.ob_type, XDC_VM_PVH);
+	assert_string_equal(d->od_build.ob_kernel, "/boot/vmlinuz");
+	assert_string_equal(d->od_build.ob_cmdline, "console=hvc0");
+	assert_int_equal(d->od_build.ob_ndisks, 1);
+	assert_string_equal(d->od_build.ob_disks[0].d_target, "/dev/vg0/disk");
+	xdc_observed_free(obs);
+	/* Now it is xdc's like any other: a destroy is allowed. */
+	assert_int_equal(op_on(f, XDC_OP_DESTROY, "legacy"), 0);
+	assert_false(has_dom(f, "legacy"));
+}
+
+static void
+test_adopt_with_tuning_checks_first(void **state)
+{
+	struct fx *f = *state;
+	struct xdc_observed *obs;
+	const struct xdc_obs_domain *d;
+	struct tvm a;
+
+	assert_int_equal(sim_add_unmanaged(f->drv, "legacy", GIB, NULL), 0);
+	tvm_init(&a, "legacy", 2 * GIB, 1);
+	a.act.a_update = XDC_UPD_ADOPT | XDC_UPD_MEMORY;
+	/* Above the domain's max_memory: nothing changes, not even owner. */
+	assert_int_equal(tvm_do(f, &a, XDC_OP_UPDATE), XDC_EDRIVER);
+	assert_error_has("max_memory");
+	obs = observe(f->drv);
+	assert_false(local_dom(obs, "legacy")->od_managed);
+	xdc_observed_free(obs);
+
+	tvm_init(&a, "legacy", 512 * MIB, 1);
+	a.act.a_update = XDC_UPD_ADOPT | XDC_UPD_MEMORY | XDC_UPD_NICS;
+	assert_int_equal(tvm_do(f, &a, XDC_OP_UPDATE), 0);
+	obs = observe(f->drv);
+	d = local_dom(obs, "legacy");
+	assert_true(d->od_managed);
+	assert_int_equal(d->od_memory, 512 * MIB);
+	assert_int_equal(d->od_nnics, 1);
+	assert_string_equal(d->od_nics[0].on_bridge, "xdc-dmz");
+	xdc_observed_free(obs);
+}
+
+static void
+test_adopt_refuses_domain0_and_another_spec(void **state)
+{
+	struct fx *f = *state;
+	struct tvm a, b;
+
+	tvm_init(&a, "Domain-0", GIB, 1);
+	a.act.a_update = XDC_UPD_ADOPT;
+	assert_int_equal(tvm_do(f, &a, XDC_OP_UPDATE), XDC_EDRIVER);
+	assert_error_has("Domain-0");
+
+	tvm_init(&b, "b", GIB, 1);
+	assert_int_equal(tvm_do(f, &b, XDC_OP_CREATE), 0);
+	b.spec.ds_hash = 0x9999;
+	b.act.a_update = XDC_UPD_ADOPT;
+	assert_int_equal(tvm_do(f, &b, XDC_OP_UPDATE), XDC_EDRIVER);
+	assert_error_has("manages it already");
+	/* The same spec again (a retried apply) is done. */
+	b.spec.ds_hash = 0x1234;
+	assert_int_equal(tvm_do(f, &b, XDC_OP_UPDATE), 0);
+}
+
 /* ---- Replace and the life cycle -------------------------------------- */
 
 static void
@@ -1199,6 +1293,9 @@ main(void)
 		T(test_update_vcpus_above_max_vcpus_fails),
 		T(test_update_marker_and_nics),
 		T(test_update_refuses_unmanaged),
+		T(test_adopt_marks_managed_with_hash_protect_and_build),
+		T(test_adopt_with_tuning_checks_first),
+		T(test_adopt_refuses_domain0_and_another_spec),
 		T(test_replace_gives_new_domid_and_keeps_name),
 		T(test_replace_counts_old_memory_as_freed),
 		T(test_crash_keeps_memory_then_restart_runs_with_new_domid),

@@ -631,6 +631,37 @@ test_unmanaged_domain_reports_what_it_holds(void **state)
 	assert_true(od.od_hash == 0);
 }
 
+/* What xdc import writes and an adoption compares: what was set. */
+static void
+test_unmanaged_domain_with_facts_reports_what_was_set(void **state)
+{
+	xc_domaininfo_t i = info_make(9, XEN_DOMINF_running);
+	struct xen_dom_facts f;
+	struct xdc_obs_domain od;
+
+	(void)state;
+	xen_dom_facts_init(&f);
+	f.df_name = "legacy";
+	f.df_target_kib = 112 * 1024;
+	f.df_static_max_kib = 128 * 1024;
+	f.df_vcpus_online = 2;
+	f.df_weight = 512;
+	f.df_cap = 0;
+	xen_obs_from_info(&i, &f, &od);
+	assert_true(od.od_memory == 112 * MIB);
+	assert_true(od.od_max_memory == 128 * MIB);
+	assert_int_equal(od.od_vcpus, 2);
+	assert_int_equal(od.od_weight, 512);
+	assert_int_equal(od.od_managed, 0);
+	assert_int_equal(od.od_stub, 0);
+	/* A stub domain, facts or not, is what it holds. */
+	f.df_stubdom = 1;
+	xen_obs_from_info(&i, &f, &od);
+	assert_true(od.od_memory == 24576 * PAGE);
+	assert_int_equal(od.od_vcpus, 1);
+	assert_int_equal(od.od_stub, 1);
+}
+
 static void
 test_domain0_and_stub_domains_are_never_managed(void **state)
 {
@@ -776,6 +807,7 @@ main(void)
 		T(test_dying_domains_are_not_reported),
 		T(test_managed_domain_reports_what_the_toolstack_set),
 		T(test_unmanaged_domain_reports_what_it_holds),
+		T(test_unmanaged_domain_with_facts_reports_what_was_set),
 		T(test_domain0_and_stub_domains_are_never_managed),
 		T(test_build_record_round_trips_the_spec),
 		T(test_build_record_types_and_unknowns),

@@ -473,6 +473,206 @@ test_vm_name_held_by_unmanaged_domain_is_error(void **state)
 	fx_free(fx);
 }
 
+/* ---- Adoption (adopt: true) ------------------------------------------- */
+
+/*
+ * A domain running exactly what VM web declares, as someone started it by
+ * hand: no marker, no recorded build.
+ */
+static struct xdc_obs_domain *
+unowned_web(struct fx *fx)
+{
+	struct xdc_obs_domain *d = fx_managed(fx, XDC_LOCAL_HOST, "web");
+
+	d->od_managed = 0;
+	d->od_protect = 0;
+	d->od_hash = 0;
+	d->od_has_build = 0;
+	return d;
+}
+
+static void
+test_adopt_takes_ownership_in_one_update(void **state)
+{
+	struct fx *fx = web_fx("adopt: true\n", "");
+	const struct xdc_action *a;
+	json_t *ch;
+	size_t i;
+
+	(void)state;
+	unowned_web(fx);
+	fx_plan(fx);
+	i = only(fx, XDC_OP_UPDATE);
+	a = plan_action(fx->plan, i);
+	assert_false(a->a_disruptive);
+	assert_int_equal(a->a_update, XDC_UPD_ADOPT);
+	assert_int_equal(a->a_domid, 1);
+	assert_string_equal(fx_fields(fx, i), "managed");
+	ch = fx_change(fx, i, "managed");
+	assert_true(json_is_false(json_object_get(ch, "from")));
+	assert_true(json_is_true(json_object_get(ch, "to")));
+	/* The line of the adopt key, the 18th of test.yaml. */
+	assert_contains(plan_reason(fx->plan, i), "test.yaml:18 (adopt:");
+	assert_false(fx_listed_unmanaged(fx, "web"));
+	assert_int_equal(plan_managed_vms(fx->plan), 0);
+	fx_free(fx);
+}
+
+static void
+test_adopt_without_the_key_stays_an_error(void **state)
+{
+	struct fx *fx = web_fx("adopt: false\n", "");
+
+	(void)state;
+	unowned_web(fx);
+	fx_plan_fails(fx, "rename one of them, or set adopt: true");
+	fx_free(fx);
+}
+
+static void
+test_adopt_tunes_runtime_fields_after_managed(void **state)
+{
+	struct fx *fx =
+	    web_fx("adopt: true\n", SLA_GOLD("cpu: {weight: 512, cap: 50}\n"));
+	struct xdc_obs_domain *d;
+	const struct xdc_action *a;
+	size_t i;
+
+	(void)state;
+	d = unowned_web(fx);
+	d->od_memory = 512 * MIB;
+	d->od_weight = XDC_DEFAULT_WEIGHT;
+	d->od_cap = 0;
+	d->od_nnics = 0;
+	fx_plan(fx);
+	i = only(fx, XDC_OP_UPDATE);
+	a = plan_action(fx->plan, i);
+	assert_false(a->a_disruptive);
+	assert_int_equal(a->a_update,
+	    XDC_UPD_ADOPT | XDC_UPD_MEMORY | XDC_UPD_SCHED | XDC_UPD_NICS);
+	assert_string_equal(
+	    fx_fields(fx, i), "managed,memory,cpu.weight,cpu.cap,nics");
+	assert_contains(plan_reason(fx->plan, i), "(memory)");
+	fx_free(fx);
+}
+
+/* The admin asserts what the build fixed: never a replace. */
+static void
+test_adopt_takes_build_fields_from_declaration(void **state)
+{
+	struct fx *fx = web_fx("adopt: true\n", "");
+	struct xdc_obs_domain *d;
+	size_t i;
+
+	(void)state;
+	d = unowned_web(fx);
+	d->od_has_build = 1;
+	d->od_build.ob_type = XDC_VM_HVM;
+	d->od_build.ob_kernel = "/boot/other";
+	d->od_build.ob_ndisks = 0;
+	fx_plan(fx);
+	i = only(fx, XDC_OP_UPDATE);
+	assert_string_equal(fx_fields(fx, i), "managed");
+	fx_free(fx);
+}
+
+static void
+test_adopt_with_other_max_memory_is_error(void **state)
+{
+	struct fx *fx = web_fx("adopt: true\n", "");
+
+	(void)state;
+	unowned_web(fx)->od_max_memory = 4 * GIB;
+	fx_plan_fails(fx, "VM web: adopt: domain 1 on host local has "
+	                  "max_memory 4GiB and the declaration 2GiB");
+	fx_free(fx);
+}
+
+static void
+test_adopt_with_other_max_vcpus_is_error(void **state)
+{
+	struct fx *fx = web_fx("adopt: true\n", "");
+
+	(void)state;
+	unowned_web(fx)->od_max_vcpus = 8;
+	fx_plan_fails(fx, "has max_vcpus 8 and the declaration 2");
+	fx_free(fx);
+}
+
+static void
+test_adopt_never_takes_a_stub_domain(void **state)
+{
+	struct fx *fx = web_fx("adopt: true\n", "");
+
+	(void)state;
+	unowned_web(fx)->od_stub = 1;
+	fx_plan_fails(fx, "it is a stub domain, which xdc never adopts");
+	fx_free(fx);
+}
+
+static void
+test_adopt_has_no_effect_once_managed(void **state)
+{
+	struct fx *fx = web_fx("adopt: true\n", "");
+
+	(void)state;
+	fx_managed(fx, XDC_LOCAL_HOST, "web");
+	fx_plan(fx);
+	assert_int_equal(plan_count(fx->plan), 0);
+	assert_int_equal(plan_managed_vms(fx->plan), 1);
+	fx_free(fx);
+}
+
+static void
+test_adopt_records_protect(void **state)
+{
+	struct fx *fx = web_fx("adopt: true\nprotect: true\n", "");
+	const struct xdc_action *a;
+	size_t i;
+
+	(void)state;
+	unowned_web(fx);
+	fx_plan(fx);
+	i = only(fx, XDC_OP_UPDATE);
+	a = plan_action(fx->plan, i);
+	assert_string_equal(fx_fields(fx, i), "managed,protect");
+	assert_true(a->a_update & XDC_UPD_ADOPT);
+	assert_true(a->a_spec->ds_protect);
+	fx_free(fx);
+}
+
+/* The state is changed as for a managed domain: after the adoption. */
+static void
+test_adopt_paused_domain_then_unpause(void **state)
+{
+	struct fx *fx = web_fx("adopt: true\n", "");
+	size_t u, p;
+
+	(void)state;
+	unowned_web(fx)->od_state = XDC_DOM_PAUSED;
+	fx_plan(fx);
+	assert_int_equal(plan_count(fx->plan), 2);
+	u = fx_action(fx, XDC_OP_UPDATE, "web", XDC_LOCAL_HOST);
+	p = fx_action(fx, XDC_OP_UNPAUSE, "web", XDC_LOCAL_HOST);
+	assert_string_equal(fx_fields(fx, u), "managed");
+	assert_true(fx_depends(fx, p, u));
+	fx_free(fx);
+}
+
+/* The domain's memory is the VM's: a full host still fits it. */
+static void
+test_adopt_counts_memory_once(void **state)
+{
+	struct fx *fx = web_fx("adopt: true\n", "");
+
+	(void)state;
+	fx_find_host(fx, XDC_LOCAL_HOST)->oh_memory = 1536 * MIB;
+	unowned_web(fx);
+	fx_plan(fx);
+	(void)only(fx, XDC_OP_UPDATE);
+	fx_free(fx);
+}
+
 /* ---- Restart policy and state ----------------------------------------- */
 
 static void
@@ -759,6 +959,18 @@ main(void)
 		cmocka_unit_test(test_domain0_never_appears),
 		cmocka_unit_test(
 		    test_vm_name_held_by_unmanaged_domain_is_error),
+		cmocka_unit_test(test_adopt_takes_ownership_in_one_update),
+		cmocka_unit_test(test_adopt_without_the_key_stays_an_error),
+		cmocka_unit_test(test_adopt_tunes_runtime_fields_after_managed),
+		cmocka_unit_test(
+		    test_adopt_takes_build_fields_from_declaration),
+		cmocka_unit_test(test_adopt_with_other_max_memory_is_error),
+		cmocka_unit_test(test_adopt_with_other_max_vcpus_is_error),
+		cmocka_unit_test(test_adopt_never_takes_a_stub_domain),
+		cmocka_unit_test(test_adopt_has_no_effect_once_managed),
+		cmocka_unit_test(test_adopt_records_protect),
+		cmocka_unit_test(test_adopt_paused_domain_then_unpause),
+		cmocka_unit_test(test_adopt_counts_memory_once),
 		cmocka_unit_test(test_crashed_vm_restarted_by_default),
 		cmocka_unit_test(test_restart_never_holds_crashed_vm),
 		cmocka_unit_test(test_restart_on_crash_holds_clean_shutdown),

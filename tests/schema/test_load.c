@@ -61,6 +61,7 @@ test_vm_declared_values_typed(void **state)
 	              "host: xen-a\n"
 	              "state: paused\n"
 	              "protect: true\n"
+	              "adopt: true\n"
 	              "---\n"
 	              "kind: Network\n"
 	              "name: dmz\n"
@@ -90,6 +91,7 @@ test_vm_declared_values_typed(void **state)
 	assert_string_equal(vm->vm_host, "xen-a");
 	assert_int_equal(vm->vm_state, XDC_VM_PAUSED);
 	assert_int_equal(vm->vm_protect, 1);
+	assert_int_equal(vm->vm_adopt, 1);
 	xdc_config_free(cfg);
 }
 
@@ -110,6 +112,7 @@ test_vm_defaults(void **state)
 	assert_int_equal(vm->vm_max_memory, 512ULL << 20);
 	assert_int_equal(vm->vm_state, XDC_VM_RUNNING);
 	assert_int_equal(vm->vm_protect, 0);
+	assert_int_equal(vm->vm_adopt, 0);
 	assert_null(vm->vm_host);
 	assert_null(vm->vm_ramdisk);
 	assert_null(vm->vm_cmdline);

@@ -208,6 +208,9 @@ test_bool_must_be_core_form(void **state)
 	assert_rejects(VM("a") "protect: \"true\"\n", 5, 10,
 	    "protect: expected true or false, got the string \"true\"");
 	assert_loads(VM("a") "protect: True\n");
+	assert_rejects(VM("a") "adopt: 1\n", 5, 8,
+	    "adopt: expected true or false, got \"1\"");
+	assert_loads(VM("a") "adopt: false\n");
 	assert_loads(VM("a") "disks: [{target: /d, readonly: false}]\n");
 }
 
