@@ -88,6 +88,25 @@ const struct xdc_cmd xdc_cmds[] = {
 	    "  add-unmanaged NAME --memory SIZE [--host H]\n"
 	    "                             a domain xdc does not own "
 	    "appears\n" },
+	{ "import", cmd_import, 0, "import [PATH] [--from-xl FILE...] [-o DIR]",
+	    "write YAML for domains xdc does not manage, to adopt them",
+	    "Without --from-xl, the unmanaged domains the driver observes "
+	    "(not Domain-0,\n"
+	    "not stub domains); with it, xl(1) domain configuration files. "
+	    "Each becomes a\n"
+	    "VM with adopt: true. PATH is the existing configuration: NICs "
+	    "name its\n"
+	    "Networks by bridge, and a bridge it lacks gets a Network "
+	    "document.\n"
+	    "  --from-xl FILE       an xl configuration file; repeatable, and "
+	    "further\n"
+	    "                       files may follow as arguments\n"
+	    "  -o, --out DIR        one file per VM in DIR (never overwriting "
+	    "one);\n"
+	    "                       default, or -: every document to stdout\n"
+	    "What a VM cannot express is a warning on stderr, naming the "
+	    "file:line or the\n"
+	    "domain, and the key.\n" },
 	{ "version", cmd_version, 0, "version", "print xdc's version", "" },
 	{ NULL, NULL, 0, NULL, NULL, NULL },
 };

@@ -98,6 +98,7 @@ int cmd_show(struct cli *, int, char **);
 int cmd_sim(struct cli *, int, char **);
 int cmd_run(struct cli *, int, char **);
 int cmd_status(struct cli *, int, char **);
+int cmd_import(struct cli *, int, char **);
 int cmd_version(struct cli *, int, char **);
 
 #endif /* XDC_CLI_H */
