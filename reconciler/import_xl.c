@@ -269,7 +269,7 @@ xl_boot(struct xl *x, struct xdc_vm *vm)
 		vm->vm_cmdline = extra;
 	}
 	if (vm->vm_kernel == NULL && vm->vm_type != XDC_VM_HVM)
-		warn(x, key_line(x, "bootloader") ? "bootloader" : "kernel",
+		warn(x, "kernel",
 		    "a %s VM boots a kernel xdc names (kernel:); add one "
 		    "before the configuration validates",
 		    xdc_vm_type_name(vm->vm_type));
@@ -434,7 +434,6 @@ static const char *const xl_mapped[] = {
 	"extra",
 	"disk",
 	"vif",
-	"bootloader", /* warned of with the kernel */
 	NULL,
 };
 
@@ -453,6 +452,7 @@ static const struct {
 	              "availability.restart" },
 	{ "cpu_weight", "an SLA sets it (cpu: weight)" },
 	{ "cap", "an SLA sets it (cpu: cap)" },
+	{ "bootloader", "xdc boots the kernel a VM names (kernel:)" },
 };
 
 static void

@@ -189,6 +189,20 @@ test_xl_unparsable_or_nameless_file_is_an_error(void **state)
 	import_set_free(s);
 }
 
+static void
+test_xl_bootloader_is_dropped_and_kernel_asked_for(void **state)
+{
+	struct import_set *s = import_set_new(NULL);
+
+	(void)state;
+	assert_int_equal(import_xl_file(s, XL "pygrub.cfg"), 0);
+	assert_warned(s, XL "pygrub.cfg:3: warning: bootloader: dropped");
+	/* No kernel key: the warning names the file alone. */
+	assert_warned(s, XL "pygrub.cfg: warning: kernel: a pv VM boots");
+	assert_null(vm_named(s, "legacy")->vm_kernel);
+	import_set_free(s);
+}
+
 /* ---- Networks --------------------------------------------------------- */
 
 static void
@@ -397,6 +411,7 @@ main(void)
 		T(test_xl_keys_xdc_cannot_express_are_warned_with_their_line),
 		T(test_xl_builder_hvm_and_dropped_cdrom),
 		T(test_xl_unparsable_or_nameless_file_is_an_error),
+		T(test_xl_bootloader_is_dropped_and_kernel_asked_for),
 		T(test_bridges_without_network_get_documents),
 		T(test_bridge_of_a_declared_network_names_it),
 		T(test_declared_vm_is_not_imported_again),
