@@ -67,7 +67,7 @@ UNIT_SRCS	= tests/schema/test_values.c tests/schema/test_load.c \
 UNIT_BINS	= $(UNIT_SRCS:%.c=$(BUILD)/%)
 
 .PHONY: all deps test unit golden golden-update cli check check-net check-loop \
-	fuzz
+	schema-json fuzz \
 	fuzz-run \
 	format install uninstall clean demo bench
 all: deps $(XDC)
@@ -96,7 +96,7 @@ $(BUILD)/tests/%: tests/%.c $(LIBXDC)
 test:
 	@scripts/deps test
 	@$(MAKE) --no-print-directory $(XDC) $(UNIT_BINS)
-	@$(MAKE) --no-print-directory unit golden cli check-loop
+	@$(MAKE) --no-print-directory unit golden cli check-loop schema-json
 
 # Behaviours of the command line, end to end on the simulated pool.
 cli: $(XDC)
@@ -110,6 +110,10 @@ golden: $(XDC)
 
 golden-update: $(XDC)
 	@tests/golden --update XDC=$(XDC)
+
+# docs/xdc.schema.json, the editors' schema, against xdc validate.
+schema-json: $(XDC)
+	@tests/schema-json/run XDC=$(XDC)
 
 # xdc run: real inotify, a local git repository, signals, two agents.
 check-loop: $(XDC)
