@@ -7,6 +7,11 @@ PREFIX	?= /usr/local
 BINDIR	?= $(PREFIX)/bin
 MANDIR	?= $(PREFIX)/share/man
 SYSTEMDDIR ?= $(PREFIX)/lib/systemd/system
+DATADIR	?= $(PREFIX)/share
+# bash-completion's directory, moved under DATADIR; its default without it.
+BASHCOMPDIR ?= $(shell pkg-config --define-variable=datadir=$(DATADIR) \
+	    --variable=completionsdir bash-completion 2>/dev/null || \
+	    echo $(DATADIR)/bash-completion/completions)
 BUILD	?= build
 VERSION	 = 0.1.0
 
@@ -69,7 +74,7 @@ UNIT_SRCS	= tests/schema/test_values.c tests/schema/test_load.c \
 UNIT_BINS	= $(UNIT_SRCS:%.c=$(BUILD)/%)
 
 .PHONY: all deps test unit golden golden-update cli check check-net check-loop \
-	fuzz
+	schema-json completion install-check fuzz \
 	fuzz-run \
 	format install uninstall clean demo bench
 all: deps $(XDC)
@@ -98,7 +103,8 @@ $(BUILD)/tests/%: tests/%.c $(LIBXDC)
 test:
 	@scripts/deps test
 	@$(MAKE) --no-print-directory $(XDC) $(UNIT_BINS)
-	@$(MAKE) --no-print-directory unit golden cli check-loop
+	@$(MAKE) --no-print-directory unit golden cli check-loop schema-json \
+	    completion install-check
 
 # Behaviours of the command line, end to end on the simulated pool.
 cli: $(XDC)
@@ -112,6 +118,18 @@ golden: $(XDC)
 
 golden-update: $(XDC)
 	@tests/golden --update XDC=$(XDC)
+
+# docs/xdc.schema.json, the editors' schema, against xdc validate.
+schema-json: $(XDC)
+	@tests/schema-json/run XDC=$(XDC)
+
+# contrib/xdc.bash-completion, sourced into bash.
+completion: $(XDC)
+	@tests/completion/run XDC=$(XDC)
+
+# make install into a temporary DESTDIR: the installed files.
+install-check: $(XDC)
+	@tests/install/run
 
 # xdc run: real inotify, a local git repository, signals, two agents.
 check-loop: $(XDC)
@@ -169,17 +187,22 @@ format:
 
 install: $(XDC)
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
-	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(SYSTEMDDIR)
+	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(SYSTEMDDIR) \
+	    $(DESTDIR)$(DATADIR)/xdc $(DESTDIR)$(BASHCOMPDIR)
 	install -m 0755 $(XDC) $(DESTDIR)$(BINDIR)/xdc
 	install -m 0644 docs/man/xdc.1 $(DESTDIR)$(MANDIR)/man1/xdc.1
 	install -m 0644 docs/man/xdc.yaml.5 $(DESTDIR)$(MANDIR)/man5/xdc.yaml.5
+	install -m 0644 docs/xdc.schema.json $(DESTDIR)$(DATADIR)/xdc/xdc.schema.json
+	install -m 0644 contrib/xdc.bash-completion $(DESTDIR)$(BASHCOMPDIR)/xdc
 	sed 's|/usr/local/bin/xdc|$(BINDIR)/xdc|' contrib/xdc.service \
 	    >$(DESTDIR)$(SYSTEMDDIR)/xdc.service
 	chmod 0644 $(DESTDIR)$(SYSTEMDDIR)/xdc.service
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/xdc $(DESTDIR)$(MANDIR)/man1/xdc.1 \
-	    $(DESTDIR)$(MANDIR)/man5/xdc.yaml.5 $(DESTDIR)$(SYSTEMDDIR)/xdc.service
+	    $(DESTDIR)$(MANDIR)/man5/xdc.yaml.5 $(DESTDIR)$(SYSTEMDDIR)/xdc.service \
+	    $(DESTDIR)$(DATADIR)/xdc/xdc.schema.json $(DESTDIR)$(BASHCOMPDIR)/xdc
+	@rmdir $(DESTDIR)$(DATADIR)/xdc 2>/dev/null || true
 
 clean:
 	rm -rf $(BUILD)
