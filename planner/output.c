@@ -135,23 +135,35 @@ jw_put(struct jw *w, const char *s)
 	jw_raw(w, s, strlen(s));
 }
 
-/* A key of our own (plain ASCII) and its separator: `"key": `. */
+/* A key of our own (plain ASCII, n bytes) and its separator: `"key": `. */
 static void
-jw_key(struct jw *w, const char *key)
+jw_keyn(struct jw *w, const char *key, size_t n)
 {
-	jw_raw(w, "\"", 1);
-	jw_put(w, key);
-	jw_raw(w, "\"", 1);
-	jw_put(w, w->w_colon);
+	char *p = jw_room(w, n + 4);
+
+	*p++ = '"';
+	memcpy(p, key, n);
+	p += n;
+	*p++ = '"';
+	*p++ = ':';
+	w->w_len += n + 3;
+	if (w->w_colon[1] != '\0') {
+		*p = ' ';
+		w->w_len++;
+	}
 }
 
 /* `, "key": `, the separator before every member but the first. */
 static void
-jw_next(struct jw *w, const char *key)
+jw_nextn(struct jw *w, const char *key, size_t n)
 {
-	jw_put(w, w->w_comma);
-	jw_key(w, key);
+	jw_raw(w, w->w_comma, w->w_comma[1] != '\0' ? 2 : 1);
+	jw_keyn(w, key, n);
 }
+
+/* Keys are string literals: their length is known when compiling. */
+#define jw_key(w, key)  jw_keyn((w), "" key, sizeof(key) - 1)
+#define jw_next(w, key) jw_nextn((w), "" key, sizeof(key) - 1)
 
 static void
 jw_null(struct jw *w)
@@ -538,8 +550,6 @@ jw_flush(struct jw *w, FILE *fp)
 int
 plan_print_json(const struct xdc_plan *p, FILE *fp)
 {
-	static const char *const ops[5] = { "create", "update", "replace",
-		"destroy", "other" };
 	struct jw w;
 	size_t counts[5], i;
 	int rc = 0;
@@ -572,13 +582,16 @@ plan_print_json(const struct xdc_plan *p, FILE *fp)
 	jw_put(&w,
 	    p->p_nunmanaged ? "\n ],\n \"summary\": {" : "],\n \"summary\": {");
 	plan_summary(p, counts);
-	for (i = 0; i < 5; i++) {
-		if (i == 0)
-			jw_key(&w, ops[i]);
-		else
-			jw_next(&w, ops[i]);
-		jw_int(&w, counts[i]);
-	}
+	jw_key(&w, "create");
+	jw_int(&w, counts[0]);
+	jw_next(&w, "update");
+	jw_int(&w, counts[1]);
+	jw_next(&w, "replace");
+	jw_int(&w, counts[2]);
+	jw_next(&w, "destroy");
+	jw_int(&w, counts[3]);
+	jw_next(&w, "other");
+	jw_int(&w, counts[4]);
 	jw_put(&w, "}}\n");
 	rc |= jw_flush(&w, fp);
 	jw_free(&w);

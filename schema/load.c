@@ -207,10 +207,11 @@ static int
 node_is_null(const struct node *n)
 {
 	return n->nd_type == NODE_SCALAR && n->nd_plain &&
-	       (n->nd_len == 0 || !strcmp(n->nd_value, "~") ||
-	           !strcmp(n->nd_value, "null") ||
-	           !strcmp(n->nd_value, "Null") ||
-	           !strcmp(n->nd_value, "NULL"));
+	       (n->nd_len == 0 ||
+	           (n->nd_len == 1 && !strcmp(n->nd_value, "~")) ||
+	           (n->nd_len == 4 && (!strcmp(n->nd_value, "null") ||
+	                                  !strcmp(n->nd_value, "Null") ||
+	                                  !strcmp(n->nd_value, "NULL"))));
 }
 
 static const char *
@@ -504,7 +505,8 @@ find_field(const struct object_type *t, const char *key)
 	size_t i;
 
 	for (i = 0; i < t->o_nfields; i++)
-		if (!strcmp(t->o_fields[i].f_key, key))
+		if (t->o_fields[i].f_key[0] == key[0] &&
+		    !strcmp(t->o_fields[i].f_key, key))
 			return &t->o_fields[i];
 	return NULL;
 }
