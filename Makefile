@@ -67,7 +67,7 @@ UNIT_SRCS	= tests/schema/test_values.c tests/schema/test_load.c \
 UNIT_BINS	= $(UNIT_SRCS:%.c=$(BUILD)/%)
 
 .PHONY: all deps test unit golden golden-update cli check check-net check-loop \
-	fuzz
+	fuzz \
 	fuzz-run \
 	format install uninstall clean demo bench
 all: deps $(XDC)
