@@ -76,60 +76,234 @@ action_mask(const struct paction *a)
 	return a->pa_changes;
 }
 
-static json_t *
-jstr(const char *s)
+/*
+ * A line of JSON being written. The layout, the keys and the numbers are
+ * written here, in SPEC §4's order; every string that comes from a
+ * configuration or a driver is escaped by jansson (jw_str), so that a plan
+ * of 100,000 creates is written without building and freeing a tree of a
+ * million jansson values (which cost more than loading the YAML did).
+ */
+struct jw {
+	char *w_buf;
+	size_t w_len;
+	size_t w_cap;
+	size_t w_flags;      /* jansson's encoding flags for strings */
+	const char *w_comma; /* ", " (the plan) or "," (text, compact) */
+	const char *w_colon; /* ": " or ":" */
+	int w_sizes;         /* memory as "512MiB", for people */
+	json_t *w_str;       /* one jansson string, reused for escaping */
+};
+
+static void
+jw_init(struct jw *w, int text)
 {
-	return s ? json_string(s) : json_null();
+	memset(w, 0, sizeof(*w));
+	w->w_flags = text ? JSON_COMPACT | JSON_ENCODE_ANY
+	                  : JSON_ENSURE_ASCII | JSON_ENCODE_ANY;
+	w->w_comma = text ? "," : ", ";
+	w->w_colon = text ? ":" : ": ";
+	w->w_sizes = text;
 }
 
-static json_t *
-jint(uint64_t v)
+static void
+jw_free(struct jw *w)
 {
-	return json_integer((json_int_t)v);
+	free(w->w_buf);
+	json_decref(w->w_str);
 }
 
-static json_t *
-jdisks(const struct xdc_disk *d, size_t n)
+/* Room for n more bytes. */
+static inline char *
+jw_room(struct jw *w, size_t n)
 {
-	json_t *a = json_array(), *o;
+	if (w->w_cap - w->w_len < n) {
+		w->w_cap = (w->w_len + n) * 2;
+		w->w_buf = xdc_reallocarray(w->w_buf, w->w_cap, 1);
+	}
+	return w->w_buf + w->w_len;
+}
+
+static inline void
+jw_raw(struct jw *w, const char *s, size_t n)
+{
+	memcpy(jw_room(w, n), s, n);
+	w->w_len += n;
+}
+
+static inline void
+jw_put(struct jw *w, const char *s)
+{
+	jw_raw(w, s, strlen(s));
+}
+
+/* A key of our own (plain ASCII, n bytes) and its separator: `"key": `. */
+static void
+jw_keyn(struct jw *w, const char *key, size_t n)
+{
+	char *p = jw_room(w, n + 4);
+
+	*p++ = '"';
+	memcpy(p, key, n);
+	p += n;
+	*p++ = '"';
+	*p++ = ':';
+	w->w_len += n + 3;
+	if (w->w_colon[1] != '\0') {
+		*p = ' ';
+		w->w_len++;
+	}
+}
+
+/* `, "key": `, the separator before every member but the first. */
+static void
+jw_nextn(struct jw *w, const char *key, size_t n)
+{
+	jw_raw(w, w->w_comma, w->w_comma[1] != '\0' ? 2 : 1);
+	jw_keyn(w, key, n);
+}
+
+/* Keys are string literals: their length is known when compiling. */
+#define jw_key(w, key)  jw_keyn((w), "" key, sizeof(key) - 1)
+#define jw_next(w, key) jw_nextn((w), "" key, sizeof(key) - 1)
+
+static void
+jw_null(struct jw *w)
+{
+	jw_raw(w, "null", 4);
+}
+
+static void
+jw_bool(struct jw *w, int b)
+{
+	if (b)
+		jw_raw(w, "true", 4);
+	else
+		jw_raw(w, "false", 5);
+}
+
+/* As jansson prints a json_int_t. */
+static void
+jw_int(struct jw *w, uint64_t v)
+{
+	json_int_t i = (json_int_t)v;
+	char buf[24], *p = buf + sizeof(buf);
+	uint64_t u = i < 0 ? -(uint64_t)i : (uint64_t)i;
+
+	do {
+		*--p = (char)('0' + u % 10);
+		u /= 10;
+	} while (u != 0);
+	if (i < 0)
+		*--p = '-';
+	jw_raw(w, p, (size_t)(buf + sizeof(buf) - p));
+}
+
+/* A size: bytes in the plan, "2GiB" in the text. */
+static void
+jw_size(struct jw *w, uint64_t v)
+{
+	char buf[XDC_SIZE_BUFSZ];
+
+	if (w->w_sizes)
+		jw_put(w, xdc_size_fmt(v, buf));
+	else
+		jw_int(w, v);
+}
+
+/*
+ * A string; NULL is null. Printable ASCII without '"' or '\' is written
+ * as it is, byte for byte what jansson would write; anything else (quotes,
+ * control characters, UTF-8) is escaped by jansson. A string that is not
+ * valid UTF-8 (libyaml and the drivers' JSON never give one) is null, as
+ * json_string() refuses it.
+ */
+static void
+jw_str(struct jw *w, const char *s)
+{
+	const unsigned char *u;
+	size_t n;
+
+	if (s == NULL) {
+		jw_null(w);
+		return;
+	}
+	for (u = (const unsigned char *)s; *u >= 0x20 && *u < 0x7f; u++)
+		if (*u == '"' || *u == '\\')
+			break;
+	if (*u == '\0') {
+		n = (size_t)(u - (const unsigned char *)s);
+		jw_room(w, n + 2);
+		w->w_buf[w->w_len++] = '"';
+		memcpy(w->w_buf + w->w_len, s, n);
+		w->w_len += n;
+		w->w_buf[w->w_len++] = '"';
+		return;
+	}
+	if (w->w_str == NULL)
+		w->w_str = json_string("");
+	if (w->w_str == NULL || json_string_set(w->w_str, s) != 0) {
+		jw_null(w);
+		return;
+	}
+	/* Most strings fit the room left; the first try is the only one. */
+	jw_room(w, 64);
+	n = json_dumpb(
+	    w->w_str, w->w_buf + w->w_len, w->w_cap - w->w_len, w->w_flags);
+	if (n > w->w_cap - w->w_len) {
+		jw_room(w, n);
+		n = json_dumpb(w->w_str, w->w_buf + w->w_len, n, w->w_flags);
+	}
+	w->w_len += n;
+}
+
+static void
+jw_disks(struct jw *w, const struct xdc_disk *d, size_t n)
+{
 	size_t i;
 
+	jw_raw(w, "[", 1);
 	for (i = 0; i < n; i++) {
-		o = json_object();
-		json_object_set_new(o, "target", jstr(d[i].d_target));
-		json_object_set_new(o, "vdev", jstr(d[i].d_vdev));
-		json_object_set_new(o, "format",
-		    json_string(xdc_disk_format_name(d[i].d_format)));
-		json_object_set_new(
-		    o, "readonly", json_boolean(d[i].d_readonly));
-		json_array_append_new(a, o);
+		if (i > 0)
+			jw_put(w, w->w_comma);
+		jw_raw(w, "{", 1);
+		jw_key(w, "target");
+		jw_str(w, d[i].d_target);
+		jw_next(w, "vdev");
+		jw_str(w, d[i].d_vdev);
+		jw_next(w, "format");
+		jw_str(w, xdc_disk_format_name(d[i].d_format));
+		jw_next(w, "readonly");
+		jw_bool(w, d[i].d_readonly);
+		jw_raw(w, "}", 1);
 	}
-	return a;
+	jw_raw(w, "]", 1);
 }
 
-static json_t *
-jnic(const char *bridge, const uint8_t mac[6])
+static void
+jw_nic(struct jw *w, const char *bridge, const uint8_t mac[6])
 {
 	char buf[XDC_MAC_BUFSZ];
-	json_t *o = json_object();
 
-	json_object_set_new(o, "bridge", jstr(bridge));
-	json_object_set_new(o, "mac", json_string(xdc_mac_fmt(mac, buf)));
-	return o;
+	jw_raw(w, "{", 1);
+	jw_key(w, "bridge");
+	jw_str(w, bridge);
+	jw_next(w, "mac");
+	jw_str(w, xdc_mac_fmt(mac, buf));
+	jw_raw(w, "}", 1);
 }
 
-static json_t *
-jhash(uint64_t h)
+static void
+jw_hash(struct jw *w, uint64_t h)
 {
 	char buf[20];
 
 	snprintf(buf, sizeof(buf), "%016" PRIx64, h);
-	return json_string(buf);
+	jw_str(w, buf);
 }
 
-/* The value of a field on one side of a change; a new reference. */
-static json_t *
-value_of(const struct paction *a, enum chg c, int desired)
+/* The value of a field on one side of a change. */
+static void
+jw_value(struct jw *w, const struct paction *a, enum chg c, int desired)
 {
 	const struct xdc_dom_spec *ds = a->pa.a_spec;
 	const struct xdc_vm *vm = desired && ds ? ds->ds_vm : NULL;
@@ -138,7 +312,6 @@ value_of(const struct paction *a, enum chg c, int desired)
 	const struct xdc_obs_network *on = desired ? NULL : a->pa_onet;
 	const struct xdc_obs_build *b =
 	    d && d->od_has_build ? &d->od_build : NULL;
-	json_t *arr;
 	size_t i;
 
 	switch (c) {
@@ -148,230 +321,285 @@ value_of(const struct paction *a, enum chg c, int desired)
 		               : json_null();
 	case CH_TYPE:
 		if (vm)
-			return json_string(xdc_vm_type_name(vm->vm_type));
-		return b ? json_string(xdc_vm_type_name(b->ob_type))
-		         : json_null();
+			jw_str(w, xdc_vm_type_name(vm->vm_type));
+		else if (b)
+			jw_str(w, xdc_vm_type_name(b->ob_type));
+		else
+			jw_null(w);
+		return;
 	case CH_KERNEL:
-		return vm  ? jstr(vm->vm_kernel)
-		       : b ? jstr(b->ob_kernel)
-		           : json_null();
+		jw_str(w, vm ? vm->vm_kernel : b ? b->ob_kernel : NULL);
+		return;
 	case CH_RAMDISK:
-		return vm  ? jstr(vm->vm_ramdisk)
-		       : b ? jstr(b->ob_ramdisk)
-		           : json_null();
+		jw_str(w, vm ? vm->vm_ramdisk : b ? b->ob_ramdisk : NULL);
+		return;
 	case CH_CMDLINE:
-		return vm  ? jstr(vm->vm_cmdline)
-		       : b ? jstr(b->ob_cmdline)
-		           : json_null();
+		jw_str(w, vm ? vm->vm_cmdline : b ? b->ob_cmdline : NULL);
+		return;
 	case CH_MAX_MEMORY:
-		return vm  ? jint(vm->vm_max_memory)
-		       : d ? jint(d->od_max_memory)
-		           : json_null();
+		if (vm)
+			jw_size(w, vm->vm_max_memory);
+		else if (d)
+			jw_size(w, d->od_max_memory);
+		else
+			jw_null(w);
+		return;
 	case CH_MAX_VCPUS:
-		return vm  ? jint(vm->vm_max_vcpus)
-		       : d ? jint(d->od_max_vcpus)
-		           : json_null();
+		if (vm)
+			jw_int(w, vm->vm_max_vcpus);
+		else if (d)
+			jw_int(w, d->od_max_vcpus);
+		else
+			jw_null(w);
+		return;
 	case CH_DISKS:
 		if (vm)
-			return jdisks(vm->vm_disks, vm->vm_ndisks);
-		return b ? jdisks(b->ob_disks, b->ob_ndisks) : json_null();
+			jw_disks(w, vm->vm_disks, vm->vm_ndisks);
+		else if (b)
+			jw_disks(w, b->ob_disks, b->ob_ndisks);
+		else
+			jw_null(w);
+		return;
 	case CH_SPEC:
-		return ds && desired ? jhash(ds->ds_hash)
-		       : d           ? jhash(d->od_hash)
-		                     : json_null();
+		if (ds && desired)
+			jw_hash(w, ds->ds_hash);
+		else if (d)
+			jw_hash(w, d->od_hash);
+		else
+			jw_null(w);
+		return;
 	case CH_MEMORY:
-		return vm  ? jint(vm->vm_memory)
-		       : d ? jint(d->od_memory)
-		           : json_null();
+		if (vm)
+			jw_size(w, vm->vm_memory);
+		else if (d)
+			jw_size(w, d->od_memory);
+		else
+			jw_null(w);
+		return;
 	case CH_VCPUS:
-		return vm  ? jint(vm->vm_vcpus)
-		       : d ? jint(d->od_vcpus)
-		           : json_null();
+		if (vm)
+			jw_int(w, vm->vm_vcpus);
+		else if (d)
+			jw_int(w, d->od_vcpus);
+		else
+			jw_null(w);
+		return;
 	case CH_WEIGHT:
-		return vm  ? jint(ds->ds_weight)
-		       : d ? jint(d->od_weight)
-		           : json_null();
+		if (vm)
+			jw_int(w, ds->ds_weight);
+		else if (d)
+			jw_int(w, d->od_weight);
+		else
+			jw_null(w);
+		return;
 	case CH_CAP:
-		return vm  ? jint(ds->ds_cap)
-		       : d ? jint(d->od_cap)
-		           : json_null();
+		if (vm)
+			jw_int(w, ds->ds_cap);
+		else if (d)
+			jw_int(w, d->od_cap);
+		else
+			jw_null(w);
+		return;
 	case CH_NICS:
-		if (vm) {
-			arr = json_array();
-			for (i = 0; i < vm->vm_nnics; i++)
-				json_array_append_new(
-				    arr, jnic(ds->ds_bridges[i],
-				             vm->vm_nics[i].nic_mac));
-			return arr;
+		if (vm == NULL && d == NULL) {
+			jw_null(w);
+			return;
 		}
-		if (d == NULL)
-			return json_null();
-		arr = json_array();
-		for (i = 0; i < d->od_nnics; i++)
-			json_array_append_new(arr, jnic(d->od_nics[i].on_bridge,
-			                               d->od_nics[i].on_mac));
-		return arr;
+		jw_raw(w, "[", 1);
+		for (i = 0; vm && i < vm->vm_nnics; i++) {
+			if (i > 0)
+				jw_put(w, w->w_comma);
+			jw_nic(w, ds->ds_bridges[i], vm->vm_nics[i].nic_mac);
+		}
+		for (i = 0; !vm && i < d->od_nnics; i++) {
+			if (i > 0)
+				jw_put(w, w->w_comma);
+			jw_nic(
+			    w, d->od_nics[i].on_bridge, d->od_nics[i].on_mac);
+		}
+		jw_raw(w, "]", 1);
+		return;
 	case CH_PROTECT:
-		return vm  ? json_boolean(vm->vm_protect)
-		       : d ? json_boolean(d->od_protect)
-		           : json_null();
+		if (vm)
+			jw_bool(w, vm->vm_protect);
+		else if (d)
+			jw_bool(w, d->od_protect);
+		else
+			jw_null(w);
+		return;
 	case CH_STATE:
 		if (desired)
-			return a->pa.a_op == XDC_OP_DESTROY ? json_null()
-			       : vm                         ? json_string(
-			                                          xdc_vm_state_name(vm->vm_state))
-			            : json_null();
-		return d ? json_string(xdc_dom_state_name(d->od_state))
-		         : json_null();
+			jw_str(w, a->pa.a_op != XDC_OP_DESTROY && vm
+			              ? xdc_vm_state_name(vm->vm_state)
+			              : NULL);
+		else
+			jw_str(w, d ? xdc_dom_state_name(d->od_state) : NULL);
+		return;
 	case CH_HOST:
-		return desired ? jstr(a->pa.a_host) : jstr(a->pa_from_host);
+		jw_str(w, desired ? a->pa.a_host : a->pa_from_host);
+		return;
 	case CH_BRIDGE:
-		return n    ? jstr(n->n_bridge)
-		       : on ? jstr(on->on_bridge)
-		            : json_null();
+		jw_str(w, n ? n->n_bridge : on ? on->on_bridge : NULL);
+		return;
 	case CH_UPLINK:
-		return n    ? jstr(n->n_uplink)
-		       : on ? jstr(on->on_uplink)
-		            : json_null();
+		jw_str(w, n ? n->n_uplink : on ? on->on_uplink : NULL);
+		return;
 	case CH_VLAN:
-		if (n)
-			return n->n_vlan ? jint(n->n_vlan) : json_null();
-		return on && on->on_vlan ? jint(on->on_vlan) : json_null();
+		if (n ? n->n_vlan : on && on->on_vlan)
+			jw_int(w, n ? n->n_vlan : on->on_vlan);
+		else
+			jw_null(w);
+		return;
 	case CH_MTU:
-		if (n)
-			return n->n_mtu ? jint(n->n_mtu) : json_null();
-		return on ? jint(on->on_mtu) : json_null();
+		if (n ? n->n_mtu : on != NULL)
+			jw_int(w, n ? n->n_mtu : on->on_mtu);
+		else
+			jw_null(w);
+		return;
 	case CH_UP:
 		if (desired)
-			return json_true();
-		return on ? json_boolean(on->on_up) : json_null();
+			jw_bool(w, 1);
+		else if (on)
+			jw_bool(w, on->on_up);
+		else
+			jw_null(w);
+		return;
 	case CH__COUNT:
 		break;
 	}
-	return json_null();
+	jw_null(w);
 }
 
-static json_t *
-action_json(const struct xdc_plan *p, const struct paction *a, int deferred)
+static void
+jw_action(struct jw *w, const struct paction *a, int deferred)
 {
-	json_t *o = json_object(), *changes = json_array(), *ch, *deps;
 	uint32_t mask = action_mask(a);
 	enum chg c;
-	size_t i;
+	size_t i, n = 0;
 
-	(void)p;
+	jw_raw(w, "{", 1);
+	jw_key(w, "op");
+	jw_str(w, xdc_op_name(a->pa.a_op));
+	jw_next(w, "kind");
+	jw_str(w, xdc_obj_kind_name(a->pa.a_kind));
+	jw_next(w, "name");
+	jw_str(w, a->pa.a_name);
+	jw_next(w, "host");
+	jw_str(w, a->pa.a_host);
+	jw_next(w, "disruptive");
+	jw_bool(w, a->pa.a_disruptive);
+	jw_next(w, "changes");
+	jw_raw(w, "[", 1);
 	for (c = 0; c < CH__COUNT; c++) {
 		if (!(mask & CH_BIT(c)))
 			continue;
-		ch = json_object();
-		json_object_set_new(ch, "field", json_string(chg_names[c]));
-		json_object_set_new(ch, "from",
-		    a->pa.a_op == XDC_OP_CREATE && c != CH_HOST
-		        ? json_null()
-		        : value_of(a, c, 0));
-		json_object_set_new(ch, "to", value_of(a, c, 1));
-		json_array_append_new(changes, ch);
+		if (n++ > 0)
+			jw_put(w, w->w_comma);
+		jw_raw(w, "{", 1);
+		jw_key(w, "field");
+		jw_str(w, chg_names[c]);
+		jw_next(w, "from");
+		if (a->pa.a_op == XDC_OP_CREATE && c != CH_HOST)
+			jw_null(w);
+		else
+			jw_value(w, a, c, 0);
+		jw_next(w, "to");
+		jw_value(w, a, c, 1);
+		jw_raw(w, "}", 1);
 	}
-	deps = json_array();
-	for (i = 0; i < a->pa_ndeps; i++)
-		json_array_append_new(deps, jint(a->pa_deps[i]));
-
-	json_object_set_new(o, "op", json_string(xdc_op_name(a->pa.a_op)));
-	json_object_set_new(
-	    o, "kind", json_string(xdc_obj_kind_name(a->pa.a_kind)));
-	json_object_set_new(o, "name", json_string(a->pa.a_name));
-	json_object_set_new(o, "host", json_string(a->pa.a_host));
-	json_object_set_new(o, "disruptive", json_boolean(a->pa.a_disruptive));
-	json_object_set_new(o, "changes", changes);
-	json_object_set_new(o, "reason", jstr(a->pa_reason));
-	json_object_set_new(o, "depends_on", deps);
-	if (deferred)
-		json_object_set_new(o, "held", jstr(a->pa_hold));
-	return o;
+	jw_raw(w, "]", 1);
+	jw_next(w, "reason");
+	jw_str(w, a->pa_reason);
+	jw_next(w, "depends_on");
+	jw_raw(w, "[", 1);
+	for (i = 0; i < a->pa_ndeps; i++) {
+		if (i > 0)
+			jw_put(w, w->w_comma);
+		jw_int(w, a->pa_deps[i]);
+	}
+	jw_raw(w, "]", 1);
+	if (deferred) {
+		jw_next(w, "held");
+		jw_str(w, a->pa_hold);
+	}
+	jw_raw(w, "}", 1);
 }
 
-/*
- * Dump one value in the layout of SPEC §4's example: ", " and ": " between
- * items, no newlines inside; the caller frames the top level, so that a
- * plan streams one action per line instead of growing a tree of them.
- */
+static void
+jw_unmanaged(struct jw *w, const struct unmanaged *um)
+{
+	jw_raw(w, "{", 1);
+	jw_key(w, "name");
+	jw_str(w, um->um_dom->od_name);
+	jw_next(w, "host");
+	jw_str(w, um->um_host);
+	jw_next(w, "domid");
+	jw_int(w, um->um_dom->od_domid);
+	jw_next(w, "memory");
+	jw_int(w, um->um_dom->od_memory);
+	jw_next(w, "state");
+	jw_str(w, xdc_dom_state_name(um->um_dom->od_state));
+	jw_raw(w, "}", 1);
+}
+
+/* Write out what the writer holds, one write per line or so. */
 static int
-dump(json_t *v, FILE *fp)
+jw_flush(struct jw *w, FILE *fp)
 {
-	/* One write per value: json_dumpf writes token by token. */
-	static _Thread_local char *buf;
-	static _Thread_local size_t cap;
-	const size_t flags = JSON_ENSURE_ASCII | JSON_ENCODE_ANY;
-	size_t n;
-	int rc = 0;
+	size_t n = w->w_len;
 
-	n = json_dumpb(v, buf, cap, flags);
-	if (n > cap) {
-		cap = n * 2;
-		buf = xdc_reallocarray(buf, cap, 1);
-		n = json_dumpb(v, buf, cap, flags);
-	}
-	if (n == 0 || fwrite(buf, 1, n, fp) != n)
-		rc = -1;
-	json_decref(v);
-	return rc;
-}
-
-static json_t *
-unmanaged_json(const struct unmanaged *um)
-{
-	json_t *o = json_object();
-
-	json_object_set_new(o, "name", json_string(um->um_dom->od_name));
-	json_object_set_new(o, "host", json_string(um->um_host));
-	json_object_set_new(o, "domid", jint(um->um_dom->od_domid));
-	json_object_set_new(o, "memory", jint(um->um_dom->od_memory));
-	json_object_set_new(
-	    o, "state", json_string(xdc_dom_state_name(um->um_dom->od_state)));
-	return o;
+	w->w_len = 0;
+	return n == 0 || fwrite(w->w_buf, 1, n, fp) == n ? 0 : -1;
 }
 
 int
 plan_print_json(const struct xdc_plan *p, FILE *fp)
 {
+	struct jw w;
 	size_t counts[5], i;
-	json_t *o;
 	int rc = 0;
 
-	fputs("{\"format_version\": 1,\n \"source\": ", fp);
-	o = json_object();
-	json_object_set_new(o, "path", jstr(p->p_cfg->cfg_path));
-	json_object_set_new(o, "commit", jstr(p->p_opts.po_commit));
-	rc |= dump(o, fp);
-
-	fputs(",\n \"actions\": [", fp);
+	jw_init(&w, 0);
+	jw_put(&w, "{\"format_version\": 1,\n \"source\": {");
+	jw_key(&w, "path");
+	jw_str(&w, p->p_cfg->cfg_path);
+	jw_next(&w, "commit");
+	jw_str(&w, p->p_opts.po_commit);
+	jw_put(&w, "},\n \"actions\": [");
 	for (i = 0; i < p->p_nact; i++) {
-		fputs(i == 0 ? "\n   " : ",\n   ", fp);
-		rc |= dump(action_json(p, p->p_act[i], 0), fp);
+		jw_put(&w, i == 0 ? "\n   " : ",\n   ");
+		jw_action(&w, p->p_act[i], 0);
+		rc |= jw_flush(&w, fp);
 	}
-	fputs(
-	    p->p_nact ? "\n ],\n \"deferred\": [" : "],\n \"deferred\": [", fp);
+	jw_put(
+	    &w, p->p_nact ? "\n ],\n \"deferred\": [" : "],\n \"deferred\": [");
 	for (i = 0; i < p->p_ndef; i++) {
-		fputs(i == 0 ? "\n   " : ",\n   ", fp);
-		rc |= dump(action_json(p, p->p_def[i], 1), fp);
+		jw_put(&w, i == 0 ? "\n   " : ",\n   ");
+		jw_action(&w, p->p_def[i], 1);
+		rc |= jw_flush(&w, fp);
 	}
-	fputs(p->p_ndef ? "\n ],\n \"unmanaged\": [" : "],\n \"unmanaged\": [",
-	    fp);
+	jw_put(&w,
+	    p->p_ndef ? "\n ],\n \"unmanaged\": [" : "],\n \"unmanaged\": [");
 	for (i = 0; i < p->p_nunmanaged; i++) {
-		fputs(i == 0 ? "\n   " : ",\n   ", fp);
-		rc |= dump(unmanaged_json(&p->p_unmanaged[i]), fp);
+		jw_put(&w, i == 0 ? "\n   " : ",\n   ");
+		jw_unmanaged(&w, &p->p_unmanaged[i]);
 	}
-	fputs(p->p_nunmanaged ? "\n ],\n \"summary\": " : "],\n \"summary\": ",
-	    fp);
+	jw_put(&w,
+	    p->p_nunmanaged ? "\n ],\n \"summary\": {" : "],\n \"summary\": {");
 	plan_summary(p, counts);
-	o = json_object();
-	json_object_set_new(o, "create", jint(counts[0]));
-	json_object_set_new(o, "update", jint(counts[1]));
-	json_object_set_new(o, "replace", jint(counts[2]));
-	json_object_set_new(o, "destroy", jint(counts[3]));
-	json_object_set_new(o, "other", jint(counts[4]));
-	rc |= dump(o, fp);
-	fputs("}\n", fp);
+	jw_key(&w, "create");
+	jw_int(&w, counts[0]);
+	jw_next(&w, "update");
+	jw_int(&w, counts[1]);
+	jw_next(&w, "replace");
+	jw_int(&w, counts[2]);
+	jw_next(&w, "destroy");
+	jw_int(&w, counts[3]);
+	jw_next(&w, "other");
+	jw_int(&w, counts[4]);
+	jw_put(&w, "}}\n");
+	rc |= jw_flush(&w, fp);
+	jw_free(&w);
 	if (rc != 0 || ferror(fp))
 		return xdc_error(XDC_ERR, "cannot write the plan");
 	return 0;
@@ -400,22 +628,6 @@ op_symbol(enum xdc_op op)
 	}
 }
 
-/* A value as a person reads it: sizes with units, strings quoted. */
-static void
-print_value(FILE *fp, enum chg c, json_t *v)
-{
-	char buf[XDC_SIZE_BUFSZ];
-	char *s;
-
-	if ((c == CH_MEMORY || c == CH_MAX_MEMORY) && json_is_integer(v)) {
-		fputs(xdc_size_fmt((uint64_t)json_integer_value(v), buf), fp);
-		return;
-	}
-	s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-	fputs(s ? s : "?", fp);
-	free(s);
-}
-
 /* "+ create VM web-1 on local (pvh, 512MiB, 1 vCPU)", no newline. */
 static void
 print_headline(const struct paction *a, FILE *fp)
@@ -439,10 +651,15 @@ print_headline(const struct paction *a, FILE *fp)
 		fputs(" (disruptive)", fp);
 }
 
+/*
+ * The changes of an update, "~ memory: 1GiB -> 2GiB": values as the plan's
+ * JSON has them, compact, but sizes with units and text not escaped to
+ * ASCII.
+ */
 static void
 print_action(const struct paction *a, FILE *fp)
 {
-	json_t *from, *to;
+	struct jw w;
 	uint32_t mask;
 	enum chg c;
 
@@ -451,20 +668,21 @@ print_action(const struct paction *a, FILE *fp)
 	fputc('\n', fp);
 	if (a->pa.a_op == XDC_OP_CREATE || a->pa.a_op == XDC_OP_DESTROY)
 		return;
+	jw_init(&w, 1);
 	mask = action_mask(a);
 	for (c = 0; c < CH__COUNT; c++) {
 		if (!(mask & CH_BIT(c)))
 			continue;
-		from = value_of(a, c, 0);
-		to = value_of(a, c, 1);
-		fprintf(fp, "      ~ %s: ", chg_names[c]);
-		print_value(fp, c, from);
-		fputs(" -> ", fp);
-		print_value(fp, c, to);
-		fputc('\n', fp);
-		json_decref(from);
-		json_decref(to);
+		jw_put(&w, "      ~ ");
+		jw_put(&w, chg_names[c]);
+		jw_put(&w, ": ");
+		jw_value(&w, a, c, 0);
+		jw_put(&w, " -> ");
+		jw_value(&w, a, c, 1);
+		jw_raw(&w, "\n", 1);
+		(void)jw_flush(&w, fp);
 	}
+	jw_free(&w);
 }
 
 void

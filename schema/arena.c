@@ -23,10 +23,27 @@ struct block {
 	alignas(max_align_t) unsigned char b_data[];
 };
 
+/* A malloc'd array handed over whole, rather than copied in. */
+struct adopted {
+	struct adopted *ad_next;
+	void *ad_p;
+};
+
 struct xdc_arena {
 	struct block *a_head;
 	size_t a_next_size;
+	struct adopted *a_adopted; /* in the blocks themselves */
 };
+
+static void
+free_adopted(struct xdc_arena *a)
+{
+	struct adopted *ad;
+
+	for (ad = a->a_adopted; ad != NULL; ad = ad->ad_next)
+		free(ad->ad_p);
+	a->a_adopted = NULL;
+}
 
 struct xdc_arena *
 xdc_arena_new(void)
@@ -44,6 +61,7 @@ xdc_arena_free(struct xdc_arena *a)
 
 	if (a == NULL)
 		return;
+	free_adopted(a);
 	for (b = a->a_head; b != NULL; b = next) {
 		next = b->b_next;
 		free(b);
@@ -56,6 +74,7 @@ xdc_arena_reset(struct xdc_arena *a)
 {
 	struct block *b, *next;
 
+	free_adopted(a);
 	if (a->a_head == NULL)
 		return;
 	/* Keep the newest (largest) block; it is where the next use will fit.
@@ -68,15 +87,20 @@ xdc_arena_reset(struct xdc_arena *a)
 	a->a_head->b_used = 0;
 }
 
-void *
-xdc_arena_alloc(struct xdc_arena *a, size_t n)
+/*
+ * n bytes at a multiple of align (a power of two) in the newest block, or
+ * in a new one. Strings take align 1: rounding every "xvda" up to 16 bytes
+ * would make the model half padding.
+ */
+static void *
+arena_take(struct xdc_arena *a, size_t n, size_t align)
 {
 	struct block *b = a->a_head;
-	size_t size;
-	void *p;
+	size_t size, at = 0;
 
-	n = (n + ARENA_ALIGN - 1) & ~(ARENA_ALIGN - 1);
-	if (b == NULL || b->b_size - b->b_used < n) {
+	if (b != NULL)
+		at = (b->b_used + align - 1) & ~(align - 1);
+	if (b == NULL || at > b->b_size || b->b_size - at < n) {
 		size = a->a_next_size;
 		if (size < n)
 			size = n;
@@ -87,10 +111,16 @@ xdc_arena_alloc(struct xdc_arena *a, size_t n)
 		a->a_head = b;
 		if (a->a_next_size < ARENA_MAX_BLOCK)
 			a->a_next_size *= 2;
+		at = 0;
 	}
-	p = b->b_data + b->b_used;
-	b->b_used += n;
-	return p;
+	b->b_used = at + n;
+	return b->b_data + at;
+}
+
+void *
+xdc_arena_alloc(struct xdc_arena *a, size_t n)
+{
+	return arena_take(a, n, ARENA_ALIGN);
 }
 
 void *
@@ -102,7 +132,7 @@ xdc_arena_zalloc(struct xdc_arena *a, size_t n)
 char *
 xdc_arena_strndup(struct xdc_arena *a, const char *s, size_t n)
 {
-	char *p = xdc_arena_alloc(a, n + 1);
+	char *p = arena_take(a, n + 1, 1);
 
 	memcpy(p, s, n);
 	p[n] = '\0';
@@ -130,9 +160,23 @@ xdc_arena_printf(struct xdc_arena *a, const char *fmt, ...)
 		return xdc_arena_strdup(a, "");
 	if ((size_t)n < sizeof(small))
 		return xdc_arena_strndup(a, small, (size_t)n);
-	p = xdc_arena_alloc(a, (size_t)n + 1);
+	p = arena_take(a, (size_t)n + 1, 1);
 	va_start(ap, fmt);
 	vsnprintf(p, (size_t)n + 1, fmt, ap);
 	va_end(ap);
+	return p;
+}
+
+void *
+xdc_arena_adopt(struct xdc_arena *a, void *p)
+{
+	struct adopted *ad;
+
+	if (p == NULL)
+		return NULL;
+	ad = xdc_arena_alloc(a, sizeof(*ad));
+	ad->ad_p = p;
+	ad->ad_next = a->a_adopted;
+	a->a_adopted = ad;
 	return p;
 }

@@ -21,5 +21,7 @@ char *xdc_arena_strndup(struct xdc_arena *, const char *, size_t);
 char *xdc_arena_strdup(struct xdc_arena *, const char *);
 char *xdc_arena_printf(struct xdc_arena *, const char *, ...)
     __attribute__((format(printf, 2, 3)));
+/* Hand p (from malloc, or NULL) to the arena: freed with it. Returns p. */
+void *xdc_arena_adopt(struct xdc_arena *, void *p);
 
 #endif /* XDC_ARENA_H */

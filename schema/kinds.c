@@ -26,6 +26,11 @@ static const char *const spreads[] = { "none", "host", NULL };
 		.f_key = k, .f_id = id, .f_type = type,                        \
 		.f_off = offsetof(st, member)                                  \
 	}
+#define SHARED(k, id, type, st, member, flags)                                 \
+	{                                                                      \
+		.f_key = k, .f_id = id, .f_type = type,                        \
+		.f_off = offsetof(st, member), .f_flags = F_SHARED | (flags)   \
+	}
 #define REQ(k, id, type, st, member)                                           \
 	{                                                                      \
 		.f_key = k, .f_id = id, .f_type = type,                        \
@@ -74,13 +79,11 @@ at_loc(const struct xdc_loc *loc, const struct node *fallback)
 /* ---- Host ------------------------------------------------------------- */
 
 static void
-host_finish(
-    struct loader *l, void *obj, const struct node *map, const char *path)
+host_finish(struct loader *l, void *obj, const struct node *map)
 {
 	struct xdc_host *h = obj;
 	struct node at;
 
-	(void)path;
 	if ((h->h_set & (1u << HOST_F_MEMORY)) && h->h_memory < (1u << 20)) {
 		at = at_loc(&h->h_loc[HOST_F_MEMORY], map);
 		loader_diag(l, &at,
@@ -111,13 +114,11 @@ static const struct object_type host_type = {
 /* ---- Network ---------------------------------------------------------- */
 
 static void
-network_finish(
-    struct loader *l, void *obj, const struct node *map, const char *path)
+network_finish(struct loader *l, void *obj, const struct node *map)
 {
 	struct xdc_network *n = obj;
 	struct node at;
 
-	(void)path;
 	/* A bridge or uplink that failed to parse was reported already. */
 	if (n->n_loc[NET_F_BRIDGE].line == 0 && n->n_name != NULL) {
 		n->n_bridge = xdc_arena_printf(l->l_arena, "xdc-%s", n->n_name);
@@ -160,7 +161,7 @@ static const struct object_type network_type = {
 
 static const struct field disk_fields[] = {
 	REQ("target", DISK_F_TARGET, FT_PATH, struct xdc_disk, d_target),
-	KEY("vdev", DISK_F_VDEV, FT_STRING, struct xdc_disk, d_vdev),
+	SHARED("vdev", DISK_F_VDEV, FT_STRING, struct xdc_disk, d_vdev, 0),
 	ENUM("format", DISK_F_FORMAT, struct xdc_disk, d_format, disk_formats),
 	KEY("readonly", DISK_F_READONLY, FT_BOOL, struct xdc_disk, d_readonly),
 };
@@ -176,7 +177,8 @@ static const struct object_type disk_type = {
 };
 
 static const struct field nic_fields[] = {
-	REQ("network", NIC_F_NETWORK, FT_NAME, struct xdc_nic, nic_network),
+	SHARED("network", NIC_F_NETWORK, FT_NAME, struct xdc_nic, nic_network,
+	    F_REQUIRED),
 	KEY("mac", NIC_F_MAC, FT_MAC, struct xdc_nic, nic_mac),
 };
 
@@ -260,7 +262,7 @@ vm_disks_finish(struct loader *l, struct xdc_vm *vm, const struct node *map)
 }
 
 static void
-vm_finish(struct loader *l, void *obj, const struct node *map, const char *path)
+vm_finish(struct loader *l, void *obj, const struct node *map)
 {
 	struct xdc_vm *vm = obj;
 	char a[XDC_SIZE_BUFSZ], b[XDC_SIZE_BUFSZ];
@@ -269,7 +271,6 @@ vm_finish(struct loader *l, void *obj, const struct node *map, const char *path)
 	/* A kernel that failed to parse is reported already, not missing. */
 	int kernel = vm->vm_loc[VM_F_KERNEL].line != 0;
 
-	(void)path;
 	for (i = 0; i < XDC_POL__COUNT; i++)
 		vm->vm_sla[i] = XDC_NO_SLA;
 	if (!(vm->vm_set & (1u << VM_F_TYPE)))
@@ -349,14 +350,15 @@ static const struct field vm_fields[] = {
 	NUM("vcpus", VM_F_VCPUS, FT_U32, struct xdc_vm, vm_vcpus, 1, 512),
 	NUM("max_vcpus", VM_F_MAX_VCPUS, FT_U32, struct xdc_vm, vm_max_vcpus, 1,
 	    512),
-	KEY("kernel", VM_F_KERNEL, FT_PATH, struct xdc_vm, vm_kernel),
-	KEY("ramdisk", VM_F_RAMDISK, FT_PATH, struct xdc_vm, vm_ramdisk),
-	KEY("cmdline", VM_F_CMDLINE, FT_STRING, struct xdc_vm, vm_cmdline),
+	SHARED("kernel", VM_F_KERNEL, FT_PATH, struct xdc_vm, vm_kernel, 0),
+	SHARED("ramdisk", VM_F_RAMDISK, FT_PATH, struct xdc_vm, vm_ramdisk, 0),
+	SHARED(
+	    "cmdline", VM_F_CMDLINE, FT_STRING, struct xdc_vm, vm_cmdline, 0),
 	/* Bounds that no real VM reaches, so a runaway list is refused. */
 	LIST("disks", VM_F_DISKS, struct xdc_vm, vm_disks, vm_ndisks, disk_type,
 	    256),
 	LIST("nics", VM_F_NICS, struct xdc_vm, vm_nics, vm_nnics, nic_type, 64),
-	KEY("host", VM_F_HOST, FT_NAME, struct xdc_vm, vm_host),
+	SHARED("host", VM_F_HOST, FT_NAME, struct xdc_vm, vm_host, 0),
 	ENUM("state", VM_F_STATE, struct xdc_vm, vm_state, vm_states),
 	KEY("protect", VM_F_PROTECT, FT_BOOL, struct xdc_vm, vm_protect),
 	KEY("adopt", VM_F_ADOPT, FT_BOOL, struct xdc_vm, vm_adopt),

@@ -84,16 +84,134 @@ node_loc(const struct loader *l, const struct node *n)
 	return loc;
 }
 
+/*
+ * Where a key sits in a document, "disks[1].vdev", as a chain up to the
+ * top: it is rendered into a string only for a message, so that reading a
+ * valid configuration formats no paths at all.
+ */
+struct keypath {
+	const struct keypath *kp_up; /* the enclosing key, or NULL at the top */
+	const char *kp_key;          /* the key, or NULL for a list's element */
+	size_t kp_index;             /* the element's index */
+};
+
+static const char *
+keypath_str(struct loader *l, const struct keypath *kp)
+{
+	const char *up;
+
+	if (kp == NULL)
+		return "";
+	up = keypath_str(l, kp->kp_up);
+	if (kp->kp_key == NULL)
+		return xdc_arena_printf(
+		    l->l_nodes, "%s[%zu]", up, kp->kp_index);
+	if (*up == '\0')
+		return kp->kp_key;
+	return xdc_arena_printf(l->l_nodes, "%s.%s", up, kp->kp_key);
+}
+
+/* ---- Shared strings --------------------------------------------------- */
+
+/*
+ * The strings that repeat across objects: labels, kernels, command lines,
+ * networks. Ten thousand VMs booting one kernel keep one copy of its path,
+ * which is most of what separates the model's size from the YAML's.
+ * Open addressing, in the configuration's arena; the table itself is
+ * freed with the loader.
+ */
+struct strtab {
+	const char **st_v;
+	uint32_t *st_hash;
+	size_t st_n;
+	size_t st_cap; /* a power of two, or 0 */
+};
+
+static uint32_t
+str_hash(const char *s, size_t n)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		h = (h ^ (unsigned char)s[i]) * 16777619u;
+	return h;
+}
+
+static void
+strtab_grow(struct strtab *t)
+{
+	struct strtab g = { NULL, NULL, 0, t->st_cap ? t->st_cap * 2 : 64 };
+	size_t i, j;
+
+	g.st_v = xdc_calloc(g.st_cap, sizeof(*g.st_v));
+	g.st_hash = xdc_calloc(g.st_cap, sizeof(*g.st_hash));
+	for (i = 0; i < t->st_cap; i++) {
+		if (t->st_v[i] == NULL)
+			continue;
+		for (j = t->st_hash[i] & (g.st_cap - 1); g.st_v[j] != NULL;
+		     j = (j + 1) & (g.st_cap - 1))
+			;
+		g.st_v[j] = t->st_v[i];
+		g.st_hash[j] = t->st_hash[i];
+	}
+	g.st_n = t->st_n;
+	free(t->st_v);
+	free(t->st_hash);
+	*t = g;
+}
+
+static void
+strtab_free(struct strtab *t)
+{
+	if (t == NULL)
+		return;
+	free(t->st_v);
+	free(t->st_hash);
+	free(t);
+}
+
+/* s[0..n), NUL-terminated in the configuration's arena, once. */
+static const char *
+shared_strndup(struct loader *l, const char *s, size_t n)
+{
+	struct strtab *t = l->l_shared;
+	uint32_t h = str_hash(s, n);
+	size_t i;
+
+	if (t->st_n * 2 >= t->st_cap)
+		strtab_grow(t);
+	for (i = h & (t->st_cap - 1); t->st_v[i] != NULL;
+	     i = (i + 1) & (t->st_cap - 1))
+		if (t->st_hash[i] == h && !strncmp(t->st_v[i], s, n) &&
+		    t->st_v[i][n] == '\0')
+			return t->st_v[i];
+	t->st_v[i] = xdc_arena_strndup(l->l_arena, s, n);
+	t->st_hash[i] = h;
+	t->st_n++;
+	return t->st_v[i];
+}
+
+/* A scalar's text for a field, shared when the field says so. */
+static const char *
+field_strdup(struct loader *l, const struct field *f, const char *s)
+{
+	if (f->f_flags & F_SHARED)
+		return shared_strndup(l, s, strlen(s));
+	return xdc_arena_strdup(l->l_arena, s);
+}
+
 /* ---- Values ----------------------------------------------------------- */
 
 static int
 node_is_null(const struct node *n)
 {
 	return n->nd_type == NODE_SCALAR && n->nd_plain &&
-	       (n->nd_len == 0 || !strcmp(n->nd_value, "~") ||
-	           !strcmp(n->nd_value, "null") ||
-	           !strcmp(n->nd_value, "Null") ||
-	           !strcmp(n->nd_value, "NULL"));
+	       (n->nd_len == 0 ||
+	           (n->nd_len == 1 && !strcmp(n->nd_value, "~")) ||
+	           (n->nd_len == 4 && (!strcmp(n->nd_value, "null") ||
+	                                  !strcmp(n->nd_value, "Null") ||
+	                                  !strcmp(n->nd_value, "NULL"))));
 }
 
 static const char *
@@ -166,11 +284,11 @@ label_cmp(const void *a, const void *b)
 }
 
 static void parse_object(struct loader *, const struct object_type *, void *,
-    const struct node *, const char *path);
+    const struct node *, const struct keypath *);
 
 static void
 parse_labels(struct loader *l, struct xdc_labels *out, const struct node *map,
-    const char *key)
+    const struct keypath *kp)
 {
 	const struct node *k, *v;
 	struct xdc_label *lb;
@@ -182,34 +300,32 @@ parse_labels(struct loader *l, struct xdc_labels *out, const struct node *map,
 		v = k->nd_next;
 		if (k->nd_type != NODE_SCALAR || node_is_null(k) ||
 		    strlen(k->nd_value) != k->nd_len) {
-			loader_diag(
-			    l, k, "%s: a label's key must be a string", key);
+			loader_diag(l, k, "%s: a label's key must be a string",
+			    keypath_str(l, kp));
 			continue;
 		}
 		if (v->nd_type != NODE_SCALAR || node_is_null(v)) {
 			loader_diag(l, v,
 			    "%s.%s: a label's value must be a string, got %s",
-			    key, k->nd_value,
+			    keypath_str(l, kp), k->nd_value,
 			    node_is_null(v) ? "null" : node_got(l, v));
 			continue;
 		}
 		if (strlen(v->nd_value) != v->nd_len) {
 			loader_diag(l, v, "%s.%s: contains a NUL character",
-			    key, k->nd_value);
+			    keypath_str(l, kp), k->nd_value);
 			continue;
 		}
 		for (i = 0; i < n; i++)
 			if (!strcmp(lb[i].key, k->nd_value))
 				break;
 		if (i < n) {
-			loader_diag(
-			    l, k, "%s.%s: duplicate label", key, k->nd_value);
+			loader_diag(l, k, "%s.%s: duplicate label",
+			    keypath_str(l, kp), k->nd_value);
 			continue;
 		}
-		lb[n].key =
-		    xdc_arena_strndup(l->l_arena, k->nd_value, k->nd_len);
-		lb[n].value =
-		    xdc_arena_strndup(l->l_arena, v->nd_value, v->nd_len);
+		lb[n].key = shared_strndup(l, k->nd_value, k->nd_len);
+		lb[n].value = shared_strndup(l, v->nd_value, v->nd_len);
 		n++;
 	}
 	qsort(lb, n, sizeof(*lb), label_cmp);
@@ -223,14 +339,15 @@ parse_labels(struct loader *l, struct xdc_labels *out, const struct node *map,
  */
 static int
 parse_value(struct loader *l, const struct field *f, void *obj,
-    const struct node *v, const char *key)
+    const struct node *v, const struct keypath *kp)
 {
+	struct keypath elem = { kp, NULL, 0 };
 	char *p = (char *)obj + f->f_off;
 	const char *why = NULL, *s = v->nd_value;
 	const struct node *e;
 	uint64_t u;
 	size_t i, size;
-	char *elems, *sub;
+	char *elems;
 	int b;
 
 	switch (f->f_type) {
@@ -239,31 +356,30 @@ parse_value(struct loader *l, const struct field *f, void *obj,
 		if (v->nd_type != NODE_MAP)
 			goto wrong_type;
 		if (f->f_type == FT_LABELS)
-			parse_labels(l, (struct xdc_labels *)(void *)p, v, key);
+			parse_labels(l, (struct xdc_labels *)(void *)p, v, kp);
 		else
-			parse_object(l, f->f_sub, obj, v,
-			    xdc_arena_printf(l->l_nodes, "%s.", key));
+			parse_object(l, f->f_sub, obj, v, kp);
 		return 0;
 	case FT_LIST:
 		if (v->nd_type != NODE_SEQ)
 			goto wrong_type;
 		if (f->f_max != 0 && v->nd_count > f->f_max) {
 			loader_diag(l, v, "%s: at most %llu entries, got %u",
-			    key, (unsigned long long)f->f_max, v->nd_count);
+			    keypath_str(l, kp), (unsigned long long)f->f_max,
+			    v->nd_count);
 			return -1;
 		}
 		size = f->f_sub->o_size;
 		elems = xdc_arena_zalloc(l->l_arena, v->nd_count * size + 1);
 		for (e = v->nd_first, i = 0; e != NULL; e = e->nd_next, i++) {
-			sub = xdc_arena_printf(l->l_nodes, "%s[%zu]", key, i);
+			elem.kp_index = i;
 			if (e->nd_type != NODE_MAP) {
 				loader_diag(l, e,
-				    "%s: expected a mapping, got %s", sub,
-				    node_got(l, e));
+				    "%s: expected a mapping, got %s",
+				    keypath_str(l, &elem), node_got(l, e));
 				continue;
 			}
-			parse_object(l, f->f_sub, elems + i * size, e,
-			    xdc_arena_printf(l->l_nodes, "%s.", sub));
+			parse_object(l, f->f_sub, elems + i * size, e, &elem);
 		}
 		*(void **)(void *)p = elems;
 		*(size_t *)(void *)((char *)obj + f->f_count_off) = v->nd_count;
@@ -276,7 +392,8 @@ parse_value(struct loader *l, const struct field *f, void *obj,
 	if (v->nd_type != NODE_SCALAR)
 		goto wrong_type;
 	if (strlen(s) != v->nd_len) {
-		loader_diag(l, v, "%s: contains a NUL character", key);
+		loader_diag(
+		    l, v, "%s: contains a NUL character", keypath_str(l, kp));
 		return -1;
 	}
 
@@ -288,31 +405,31 @@ parse_value(struct loader *l, const struct field *f, void *obj,
 			    "letters, "
 			    "digits and '-', at most 63, starting and ending "
 			    "with a letter or digit)",
-			    key, s);
+			    keypath_str(l, kp), s);
 			return -1;
 		}
-		*(const char **)(void *)p = xdc_arena_strdup(l->l_arena, s);
+		*(const char **)(void *)p = field_strdup(l, f, s);
 		return 0;
 	case FT_STRING:
-		*(const char **)(void *)p = xdc_arena_strdup(l->l_arena, s);
+		*(const char **)(void *)p = field_strdup(l, f, s);
 		return 0;
 	case FT_PATH:
 		if (s[0] != '/') {
-			loader_diag(
-			    l, v, "%s: \"%s\" is not an absolute path", key, s);
+			loader_diag(l, v, "%s: \"%s\" is not an absolute path",
+			    keypath_str(l, kp), s);
 			return -1;
 		}
-		*(const char **)(void *)p = xdc_arena_strdup(l->l_arena, s);
+		*(const char **)(void *)p = field_strdup(l, f, s);
 		return 0;
 	case FT_IFNAME:
 		if (!xdc_ifname_valid(s)) {
 			loader_diag(l, v,
 			    "%s: \"%s\" is not a valid interface name "
 			    "(1 to 15 characters, no '/', ':' or spaces)",
-			    key, s);
+			    keypath_str(l, kp), s);
 			return -1;
 		}
-		*(const char **)(void *)p = xdc_arena_strdup(l->l_arena, s);
+		*(const char **)(void *)p = field_strdup(l, f, s);
 		return 0;
 	case FT_SIZE:
 		if ((why = xdc_parse_size(s, &u)) != NULL)
@@ -330,8 +447,8 @@ parse_value(struct loader *l, const struct field *f, void *obj,
 		if (s[0] == '-' || why != NULL || u > f->f_max ||
 		    u < f->f_min) {
 			loader_diag(l, v,
-			    "%s: %s is out of range (%llu to %llu)", key, s,
-			    (unsigned long long)f->f_min,
+			    "%s: %s is out of range (%llu to %llu)",
+			    keypath_str(l, kp), s, (unsigned long long)f->f_min,
 			    (unsigned long long)f->f_max);
 			return -1;
 		}
@@ -373,12 +490,12 @@ parse_value(struct loader *l, const struct field *f, void *obj,
 	return -1;
 
 bad_value:
-	loader_diag(l, v, "%s: \"%s\" %s%s", key, s,
+	loader_diag(l, v, "%s: \"%s\" %s%s", keypath_str(l, kp), s,
 	    strncmp(why, "is ", 3) == 0 ? "" : "is invalid: ", why);
 	return -1;
 wrong_type:
-	loader_diag(l, v, "%s: expected %s, got %s", key, field_expects(l, f),
-	    node_got(l, v));
+	loader_diag(l, v, "%s: expected %s, got %s", keypath_str(l, kp),
+	    field_expects(l, f), node_got(l, v));
 	return -1;
 }
 
@@ -388,15 +505,17 @@ find_field(const struct object_type *t, const char *key)
 	size_t i;
 
 	for (i = 0; i < t->o_nfields; i++)
-		if (!strcmp(t->o_fields[i].f_key, key))
+		if (t->o_fields[i].f_key[0] == key[0] &&
+		    !strcmp(t->o_fields[i].f_key, key))
 			return &t->o_fields[i];
 	return NULL;
 }
 
 static void
 unknown_key(struct loader *l, const struct object_type *t, const struct node *k,
-    const char *key)
+    const struct keypath *kp)
 {
+	const char *key = keypath_str(l, kp);
 	const char *best = NULL;
 	size_t i, d, bestd = 3;
 
@@ -423,14 +542,14 @@ unknown_key(struct loader *l, const struct object_type *t, const struct node *k,
  */
 static void
 parse_object(struct loader *l, const struct object_type *t, void *obj,
-    const struct node *map, const char *path)
+    const struct node *map, const struct keypath *path)
 {
 	uint32_t *set = (uint32_t *)(void *)((char *)obj + t->o_set_off);
 	struct xdc_loc *locs =
 	    (struct xdc_loc *)(void *)((char *)obj + t->o_loc_off);
 	const struct node *k, *v;
 	const struct field *f;
-	const char *key;
+	struct keypath key = { path, NULL, 0 };
 	uint32_t failed = 0, seen = 0;
 	struct node keys[32]; /* where each key was first written */
 	size_t i;
@@ -441,21 +560,20 @@ parse_object(struct loader *l, const struct object_type *t, void *obj,
 		if (k->nd_type != NODE_SCALAR ||
 		    strlen(k->nd_value) != k->nd_len) {
 			loader_diag(l, k, "%skeys must be strings",
-			    *path ? xdc_arena_printf(l->l_nodes,
-			                "%.*s: ", (int)strlen(path) - 1, path)
-			          : "");
+			    path ? xdc_arena_printf(
+			               l->l_nodes, "%s: ", keypath_str(l, path))
+			         : "");
 			continue;
 		}
-		key = *path ? xdc_arena_printf(
-		                  l->l_nodes, "%s%s", path, k->nd_value)
-		            : k->nd_value;
+		key.kp_key = k->nd_value;
 		if ((f = find_field(t, k->nd_value)) == NULL) {
-			unknown_key(l, t, k, key);
+			unknown_key(l, t, k, &key);
 			continue;
 		}
 		if (seen & (1u << f->f_id)) {
 			loader_diag(l, k, "%s: duplicate key (first at %u:%u)",
-			    key, keys[f->f_id].nd_line, keys[f->f_id].nd_col);
+			    keypath_str(l, &key), keys[f->f_id].nd_line,
+			    keys[f->f_id].nd_col);
 			continue;
 		}
 		seen |= 1u << f->f_id;
@@ -469,7 +587,7 @@ parse_object(struct loader *l, const struct object_type *t, void *obj,
 		/* A null value is an absent key, as Kubernetes reads it. */
 		if (node_is_null(v))
 			continue;
-		if (parse_value(l, f, obj, v, key) == 0) {
+		if (parse_value(l, f, obj, v, &key) == 0) {
 			*set |= 1u << f->f_id;
 			locs[f->f_id] = node_loc(
 			    l, f->f_type == FT_MAP || f->f_type == FT_LIST ||
@@ -490,10 +608,10 @@ parse_object(struct loader *l, const struct object_type *t, void *obj,
 		f = &t->o_fields[i];
 		if ((f->f_flags & F_REQUIRED) &&
 		    !((*set | failed) & (1u << f->f_id))) {
-			if (*path)
+			if (path)
 				loader_diag(l, map,
-				    "%.*s: missing required key \"%s\"",
-				    (int)strlen(path) - 1, path, f->f_key);
+				    "%s: missing required key \"%s\"",
+				    keypath_str(l, path), f->f_key);
 			else
 				loader_diag(l, map,
 				    "missing required key \"%s\" in %s",
@@ -501,7 +619,7 @@ parse_object(struct loader *l, const struct object_type *t, void *obj,
 		}
 	}
 	if (t->o_finish != NULL)
-		t->o_finish(l, obj, map, path);
+		t->o_finish(l, obj, map);
 }
 
 /* ---- Documents -------------------------------------------------------- */
@@ -568,7 +686,7 @@ load_document(struct loader *l, const struct node *root)
 
 	t = schema_kinds[i];
 	obj = kind_append(l, i);
-	parse_object(l, t, obj, root, "");
+	parse_object(l, t, obj, root, NULL);
 	/* Keep only what has a name: without one nothing can refer to it. */
 	f = find_field(t, "name");
 	if (FIELD_SET(obj, t, f->f_id) && *(const char **)obj != NULL)
@@ -792,6 +910,7 @@ schema_loader_new(const char *root, struct xdc_diags *diags)
 	l->l_diags = diags;
 	l->l_arena = xdc_arena_new();
 	l->l_nodes = xdc_arena_new();
+	l->l_shared = xdc_calloc(1, sizeof(*l->l_shared));
 	l->l_root = xdc_arena_strdup(l->l_arena, root);
 	/* Locations index files from 1, so that 0 can mean "nowhere". */
 	l->l_cap_files = 16;
@@ -811,6 +930,7 @@ schema_loader_free(struct schema_loader *sl)
 	for (i = 0; i < KIND__COUNT; i++)
 		free(l->l_kinds[i].ka_v);
 	free(l->l_files);
+	strtab_free(l->l_shared);
 	xdc_arena_free(l->l_nodes);
 	xdc_arena_free(l->l_arena);
 	free(l);
@@ -857,7 +977,7 @@ schema_loader_finish(struct schema_loader *sl, struct xdc_config **out)
 	struct loader *l = (struct loader *)sl;
 	struct xdc_config *cfg;
 	struct kind_array *a;
-	size_t i, size;
+	size_t i, n, size;
 	void *v;
 	int rc;
 
@@ -869,32 +989,41 @@ schema_loader_finish(struct schema_loader *sl, struct xdc_config **out)
 	memcpy(cfg->cfg_files, l->l_files,
 	    (l->l_nfiles + 1) * sizeof(*cfg->cfg_files));
 
-	/* Move each kind's array into the arena, sorted by name. */
+	/*
+	 * Hand each kind's array to the arena, sorted by name. It is not
+	 * copied: for 100,000 VMs a copy would be 36 MB more at the peak.
+	 */
 	for (i = 0; i < KIND__COUNT; i++) {
 		a = &l->l_kinds[i];
 		size = schema_kinds[i]->o_size;
 		if (a->ka_n > 1)
 			qsort_r(a->ka_v, a->ka_n, size, object_cmp,
 			    (void *)(uintptr_t)schema_kinds[i]);
-		v = xdc_arena_alloc(l->l_arena, a->ka_n * size + 1);
-		if (a->ka_n > 0)
-			memcpy(v, a->ka_v, a->ka_n * size);
+		n = a->ka_n;
+		if (n == 0) {
+			v = xdc_arena_alloc(l->l_arena, 1);
+		} else {
+			v = xdc_arena_adopt(
+			    l->l_arena, xdc_reallocarray(a->ka_v, n, size));
+			a->ka_v = NULL;
+			a->ka_n = a->ka_cap = 0;
+		}
 		switch (i) {
 		case KIND_HOST:
 			cfg->cfg_hosts = v;
-			cfg->cfg_nhosts = a->ka_n;
+			cfg->cfg_nhosts = n;
 			break;
 		case KIND_NETWORK:
 			cfg->cfg_networks = v;
-			cfg->cfg_nnetworks = a->ka_n;
+			cfg->cfg_nnetworks = n;
 			break;
 		case KIND_VM:
 			cfg->cfg_vms = v;
-			cfg->cfg_nvms = a->ka_n;
+			cfg->cfg_nvms = n;
 			break;
 		case KIND_SLA:
 			cfg->cfg_slas = v;
-			cfg->cfg_nslas = a->ka_n;
+			cfg->cfg_nslas = n;
 			break;
 		}
 	}

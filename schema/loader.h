@@ -50,6 +50,8 @@ enum field_type {
 };
 
 #define F_REQUIRED 0x1
+/* The value repeats across objects (a kernel, a network): stored once. */
+#define F_SHARED 0x2
 
 struct object_type;
 
@@ -79,8 +81,7 @@ struct object_type {
 	size_t o_set_off;
 	size_t o_loc_off;
 	/* Defaults and the rules within one object, once it is read. */
-	void (*o_finish)(
-	    struct loader *, void *obj, const struct node *, const char *path);
+	void (*o_finish)(struct loader *, void *obj, const struct node *);
 };
 
 /* The kinds of document, in the order their arrays sit in the config. */
@@ -102,6 +103,7 @@ struct loader {
 	size_t l_cap_files;
 	uint32_t l_file; /* index of the file being read */
 	struct kind_array l_kinds[KIND__COUNT];
+	struct strtab *l_shared; /* the F_SHARED strings and labels */
 };
 
 extern const struct object_type *const schema_kinds[KIND__COUNT];
