@@ -316,9 +316,13 @@ jw_value(struct jw *w, const struct paction *a, enum chg c, int desired)
 
 	switch (c) {
 	case CH_MANAGED:
-		return desired ? json_true()
-		       : d     ? json_boolean(d->od_managed)
-		               : json_null();
+		if (desired)
+			jw_bool(w, 1);
+		else if (d)
+			jw_bool(w, d->od_managed);
+		else
+			jw_null(w);
+		return;
 	case CH_TYPE:
 		if (vm)
 			jw_str(w, xdc_vm_type_name(vm->vm_type));
