@@ -107,10 +107,14 @@ for t in /mnt/host/bin/test_*; do
 	esac
 done
 
-# xdc itself, through its command line (tests/xen/xdc-integration.sh),
-# and its speed against a loop of xl create (tests/xen/xdc-speed.sh, a
-# benchmark, not a test) join the suite once the integration suite passes
-# whole: see issue 4/8.
+# xdc itself, through its command line: the integration suite, then how
+# fast it brings up a host full of guests against a loop of xl create.
+t_part=$(now)
+. tests/xen/xdc-integration.sh
+note "xdc-integration.sh took $(since "$t_part") s"
+t_part=$(now)
+. tests/xen/xdc-speed.sh
+note "xdc-speed.sh took $(since "$t_part") s"
 
 echo "# ---- after the tests"
 xl list

@@ -56,8 +56,9 @@ eventually() {	# seconds command...: retry every half second
 }
 
 # Runs xdc, its output into the log with a "#   " margin; returns its code.
+# Bounded: a hung xdc is one failed check, not a lab that times out.
 xdc_run() {
-	xdc "$@" >"$LOG/xdc.out" 2>&1
+	timeout -s ABRT 300 xdc "$@" >"$LOG/xdc.out" 2>&1
 	rc=$?
 	sed 's/^/#   /' "$LOG/xdc.out"
 	return $rc
@@ -158,6 +159,17 @@ xdc_run show
 check "xdc picks the xen driver in dom0 (xdc show: the real Domain-0)" \
 	eval 'xdc_said "^Domain-0  *0  *$(xl_col Domain-0 3) " &&
 	    ! xdc_said "simulated"'
+# Networks plan alike whichever driver runs the domains: examples/lab
+# (two networks, 2 GiB of VMs) under xen in dom0, and on an empty sim pool.
+networks_of() { grep '"kind": "Network"' "$1"; }
+xdc plan examples/lab --json >"$LOG/lab-xen.json" 2>&1
+xdc plan examples/lab --json --driver sim --state /tmp/xdc-suite/sim.json \
+	>"$LOG/lab-sim.json" 2>&1
+networks_of "$LOG/lab-xen.json" | sed 's/^/#   /'
+check "examples/lab: the same Network actions under --driver xen and sim" \
+	eval '[ "$(networks_of "$LOG/lab-xen.json" | wc -l)" -eq 2 ] &&
+	    networks_of "$LOG/lab-xen.json" >"$LOG/lab-xen.net" &&
+	    networks_of "$LOG/lab-sim.json" | cmp -s - "$LOG/lab-xen.net"'
 check "the first plan creates the network and the three VMs" \
 	eval 'plan_changes $EXAMPLE && xdc_said "Plan: 4 to create"'
 xdc plan "$EXAMPLE" --json >"$LOG/plan.json" 2>&1
@@ -299,6 +311,37 @@ check "db-1 runs again with the UUID it had" \
 	eval 'live db-1 && [ "$(uuid_of db-1)" = "$uuid" ]'
 check "the next plan is empty" plan_empty "$CFG"
 
+echo "# ---- xdc run: a domain destroyed outside, back through the xenstore watch"
+# The resync timer is an hour away: only the watch on @releaseDomain can
+# wake the loop in time. Its log is logfmt, one line per cycle and action.
+RUN_DIR=/tmp/xdc-suite/run
+mkdir -p "$RUN_DIR"
+xdc run "$CFG" --interval 1h --state-dir "$RUN_DIR" >"$LOG/run.log" 2>&1 &
+run_pid=$!
+check "xdc run starts and its first cycle finds nothing to do" \
+	eventually 60 eval 'grep -q "msg=cycle trigger=start outcome=converged" \
+	    "$LOG/run.log"'
+uuid=$(uuid_of db-1)
+lines=$(wc -l <"$LOG/run.log")
+t0=$(now)
+xl destroy db-1
+check "the loop re-creates db-1, destroyed with xl destroy" \
+	eventually 120 eval 'live db-1 && [ "$(uuid_of db-1)" = "$uuid" ]'
+note "db-1 back in $(since "$t0") s"
+# What the loop logged since the destroy.
+since_destroy() { tail -n +$((lines + 1)) "$LOG/run.log"; }
+check "it created db-1 in a cycle the hypervisor woke (trigger=hypervisor)" \
+	eval 'since_destroy | grep -q "msg=action op=create kind=VM name=db-1 .*result=done" &&
+	    since_destroy | grep -q "msg=cycle trigger=hypervisor outcome=applied"'
+check "the resync timer never fired" eval '! grep -q "trigger=timer" "$LOG/run.log"'
+check "xdc status reports the loop's last cycle" \
+	eval 'xdc_run status --state-dir "$RUN_DIR" && xdc_said "^last cycle: "'
+kill -TERM "$run_pid"
+wait "$run_pid"
+check "xdc run exits 0 on SIGTERM" [ $? -eq 0 ]
+sed 's/^/#   /' "$LOG/run.log"
+check "the next plan is empty" plan_empty "$CFG"
+
 echo "# ---- a domain xdc did not make"
 xl create -q /etc/xdc-lab/guest-pv.cfg
 lab_id=$(domid_of lab-pv)
@@ -342,6 +385,24 @@ check "lab-pv, made with xl create, is untouched" \
 check "Domain-0 is untouched (memory, vCPUs, weight/cap)" \
 	[ "$(xl_col Domain-0 3) $(xl_col Domain-0 4) $(sched_of Domain-0)" = \
 	    "$dom0_before" ]
+
+echo "# ---- adopting lab-pv, made with xl create: xdc import --from-xl"
+IMP=/tmp/xdc-suite/import
+check "xdc import --from-xl writes lab-pv's declaration, adopt: true" \
+	eval 'xdc_run import "$CFG" --from-xl /etc/xdc-lab/guest-pv.cfg \
+	    -o "$IMP" && grep -q "^adopt: true" "$IMP/lab-pv.yaml"'
+cp "$IMP"/*.yaml "$CFG"/
+sed 's/^/#   /' "$IMP/lab-pv.yaml"
+xdc plan "$CFG" --json >"$LOG/adopt.json" 2>&1
+sed 's/^/#   /' "$LOG/adopt.json"
+check "the plan only takes ownership of lab-pv: one update, managed false -> true" \
+	eval 'grep -q "\"op\": \"update\", \"kind\": \"VM\", \"name\": \"lab-pv\".*\"changes\": \[{\"field\": \"managed\", \"from\": false, \"to\": true}\]," "$LOG/adopt.json" &&
+	    grep -q "\"summary\": {\"create\": 0, \"update\": 1, \"replace\": 0, \"destroy\": 0, \"other\": 0}" "$LOG/adopt.json"'
+check "xdc apply adopts it" xdc_run apply "$CFG"
+check "lab-pv runs on, same domid, with xdc's marker" \
+	eval '[ "$(domid_of lab-pv)" = "$lab_id" ] && live lab-pv &&
+	    [ "$(marker lab-pv managed)" = 1 ]'
+check "the next plan is empty" plan_empty "$CFG"
 
 echo "# ---- clean up: protect: false first, then the removal"
 cp "$EXAMPLE/vms.yaml" "$CFG/vms.yaml"

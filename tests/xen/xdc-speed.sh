@@ -2,13 +2,13 @@
 # against what an admin would otherwise run, a shell loop of `xl create`.
 # Sourced by tests/xen/suite.sh (check, note, now, since, LOG from there).
 #
-# N is as many 96 MiB PV guests as Xen's free memory holds. Both sides get
-# the same guests (name, type, memory, vCPUs, kernel, ramdisk, cmdline) and
-# return once Xen runs them as declared; the xl loop goes first each time,
-# so that xdc is the one that finds memory Xen freed moments ago. Twice:
-# the guests declared paused (`xl create -p`), which times the toolstacks
-# alone, then running, which also times N guests booting on an emulated
-# CPU meanwhile. The figures go to the log and to $LOG/speed.txt.
+# N is as many 96 MiB PV guests as Xen's free memory holds, at most 16. Both
+# sides get the same guests (name, type, memory, vCPUs, kernel, ramdisk,
+# cmdline) and return once Xen runs them as declared; the xl loop goes first
+# each time, so that xdc is the one that finds memory Xen freed moments ago.
+# Twice: the guests declared paused (`xl create -p`), which times the
+# toolstacks alone, then running, which also times N guests booting on an
+# emulated CPU meanwhile. The figures go to the log and to $LOG/speed.txt.
 #
 # Domain-0 gets the top credit2 weight meanwhile (it is put back after),
 # as Xen advises for a busy dom0: under emulation every guest's boot costs
@@ -25,6 +25,9 @@ free_mib=$(xl info | awk '$1 == "free_memory" { print $3 }')
 # A 96 MiB PV guest costs Xen about 97 MiB with its page tables; keep
 # 64 MiB aside for Xen's own allocations.
 N=$(((free_mib - 64) / 98))
+# At most 16: enough to show overlap, and the lab's time stays bounded
+# when it is given more memory.
+[ "$N" -le 16 ] || N=16
 echo "# ---- speed: $N guests of 96 MiB ($free_mib MiB free)"
 
 for state in paused running; do
@@ -134,9 +137,7 @@ done
 xl sched-credit2 -d Domain-0 -w "${dom0_weight:-256}"
 
 sed 's/^/# speed: /' "$LOG/speed.txt"
-# The toolstacks alone: xdc must be the faster. Running, the guests'
-# emulated boots add what they add to both; reported, and checked too.
-check "xdc makes $N paused guests faster than the xl loop (${ratio_paused}x)" \
-	awk -v a="$xl_paused" -v b="$xdc_paused" 'BEGIN { exit !(b < a) }'
-check "xdc makes $N running guests faster than the xl loop (${ratio_running}x)" \
-	awk -v a="$xl_running" -v b="$xdc_running" 'BEGIN { exit !(b < a) }'
+# A benchmark, not a test: the ratios are reported, never asserted (under
+# TCG on two cores they swing with whatever else the machine runs). What
+# is checked above is that both sides made every guest as declared.
+note "speed: xl loop / xdc apply, paused ${ratio_paused}x, running ${ratio_running}x (above 1: xdc is faster)"
