@@ -552,12 +552,25 @@ xs_kib(struct xen *x, uint32_t domid, const char *key)
  * declaration: its memory target, max_memory and vCPUs online (xenstore,
  * as libxl wrote them) and its scheduler parameters.
  */
+/* The credit2 weight and cap, which xdc show reports for every domain. */
+static void
+sched_read(struct xen *x, uint32_t domid, struct xen_dom_facts *f)
+{
+	libxl_domain_sched_params sp;
+
+	libxl_domain_sched_params_init(&sp);
+	if (libxl_domain_sched_params_get(x->x_ctx, domid, &sp) == 0) {
+		f->df_weight = sp.weight;
+		f->df_cap = sp.cap;
+	}
+	libxl_domain_sched_params_dispose(&sp);
+}
+
 static void
 facts_read(struct xen *x, const xc_domaininfo_t *info, const char *type,
     struct xen_dom_facts *f)
 {
 	uint32_t domid = info->domain, i;
-	libxl_domain_sched_params sp;
 	int64_t video;
 	int32_t online = 0;
 	char *s;
@@ -576,12 +589,32 @@ facts_read(struct xen *x, const xc_domaininfo_t *info, const char *type,
 		free(s);
 	}
 	f->df_vcpus_online = online;
-	libxl_domain_sched_params_init(&sp);
-	if (libxl_domain_sched_params_get(x->x_ctx, domid, &sp) == 0) {
-		f->df_weight = sp.weight;
-		f->df_cap = sp.cap;
-	}
-	libxl_domain_sched_params_dispose(&sp);
+	sched_read(x, domid, f);
+}
+
+/* An unmanaged domain's kernel, ramdisk and cmdline, as libxl wrote them. */
+static void
+image_build(struct xen *x, const xc_domaininfo_t *info, const char *type,
+    const libxl_device_disk *disks, int ndisks, struct xdc_arena *a,
+    struct xdc_obs_domain *od)
+{
+	char uuid[XEN_UUID_BUFSZ];
+	char *kernel, *ramdisk, *cmdline;
+	struct xen_marker mk;
+
+	xen_uuid_fmt(info->handle, uuid);
+	kernel = xs_get(x, "/vm/%s/image/kernel", uuid);
+	ramdisk = xs_get(x, "/vm/%s/image/ramdisk", uuid);
+	cmdline = xs_get(x, "/vm/%s/image/cmdline", uuid);
+	memset(&mk, 0, sizeof(mk));
+	/* libxl writes empty values for what the domain was built without. */
+	mk.mk_kernel = kernel != NULL && *kernel != '\0' ? kernel : NULL;
+	mk.mk_ramdisk = ramdisk != NULL && *ramdisk != '\0' ? ramdisk : NULL;
+	mk.mk_cmdline = cmdline != NULL && *cmdline != '\0' ? cmdline : NULL;
+	xen_obs_build(type, &mk, disks, ndisks, a, od);
+	free(kernel);
+	free(ramdisk);
+	free(cmdline);
 }
 
 static void
@@ -604,6 +637,9 @@ obs_domain(struct xen *x, struct xdc_arena *a, const xc_domaininfo_t *info,
 	                               a, "(domid %" PRIu32 ")", info->domain);
 	f.df_stubdom = ow.ow_stub;
 	if (info->domain == 0 || ow.ow_stub || name == NULL) {
+		/* Domain-0's tuning is shown, never changed. */
+		if (info->domain == 0)
+			sched_read(x, 0, &f);
 		xen_obs_from_info(info, &f, od);
 		goto out;
 	}
@@ -616,11 +652,17 @@ obs_domain(struct xen *x, struct xdc_arena *a, const xc_domaininfo_t *info,
 	xen_obs_from_info(info, &f, od);
 	nics = libxl_device_nic_list(x->x_ctx, info->domain, &nnics);
 	xen_obs_nics(nics, nnics, a, od);
-	if (!ow.ow_managed)
-		goto out;
-	/* The build record is the marker's: xdc's domains only. */
+	/*
+	 * The build record: for xdc's domains the marker's; for the others
+	 * what libxl recorded of the image under /vm, so that xdc import
+	 * writes what the domain was built from. The planner never compares
+	 * the latter: an adoption takes the declaration's word for it.
+	 */
 	disks = libxl_device_disk_list(x->x_ctx, info->domain, &ndisks);
-	xen_obs_build(type, &ow.ow_mk, disks, ndisks, a, od);
+	if (ow.ow_managed)
+		xen_obs_build(type, &ow.ow_mk, disks, ndisks, a, od);
+	else
+		image_build(x, info, type, disks, ndisks, a, od);
 out:
 	if (disks != NULL)
 		libxl_device_disk_list_free(disks, ndisks);
