@@ -38,10 +38,16 @@ $(BUILD)/tests/xen/test_xen_driver: tests/xen/test_xen_driver.c $(LIBXDC)
 
 # Dependencies first (libxen-dev to build, QEMU and friends to boot), then
 # the binaries, then the lab.
+# The console shows one line per check; the whole log is on the share, and
+# printed here when something failed.
+XEN_SUITE_LOG	= $(XEN_LAB_OUT)/share/out/suite/suite.log
 check-xen:
 	@scripts/deps build lab
 	@$(MAKE) --no-print-directory $(XDC) $(XEN_TEST_BINS)
-	@$(XEN_LAB_ENV) tests/xen-lab/run tests/xen/suite.sh
+	@$(XEN_LAB_ENV) tests/xen-lab/run tests/xen/suite.sh; rc=$$?; \
+	if [ $$rc -ne 0 ] && [ -f $(XEN_SUITE_LOG) ]; then \
+		echo "---- $(XEN_SUITE_LOG)"; cat $(XEN_SUITE_LOG); \
+	fi; exit $$rc
 
 xen-shell:
 	@scripts/deps build lab

@@ -19,14 +19,23 @@ failed=0
 LOG=${XDC_LAB_RESULTS:-/tmp}/suite
 PROGRAM_TIMEOUT=300
 
+# The whole log goes to $LOG/suite.log on the share (make check-xen shows
+# it); the console gets one line per check and the notes. Dom0's console
+# goes out through Xen's emulated UART, which under TCG carries a few
+# hundred bytes a second: the suite would otherwise wait for its own output.
+rm -rf "$LOG"
+mkdir -p "$LOG"
+exec 3>&1 >"$LOG/suite.log" 2>&1
+say() { echo "$*"; echo "$*" >&3; }
+
 check() {	# description command...
 	desc=$1
 	shift
 	if "$@"; then
-		echo "ok - $desc"
+		say "ok - $desc"
 		passed=$((passed + 1))
 	else
-		echo "not ok - $desc"
+		say "not ok - $desc"
 		failed=$((failed + 1))
 	fi
 }
@@ -39,7 +48,7 @@ run_program() {	# program args...
 	shift
 	echo "# ---- $prog $*"
 	if ! command -v "$prog" >/dev/null; then
-		echo "not ok - $prog is on PATH"
+		say "not ok - $prog is on PATH"
 		failed=$((failed + 1))
 		return
 	fi
@@ -56,12 +65,14 @@ run_program() {	# program args...
 	f=$(grep -c '^not ok - ' "$LOG/$prog.out")
 	passed=$((passed + p))
 	failed=$((failed + f))
+	grep '^not ok - ' "$LOG/$prog.out" >&3
+	say "# $prog: $p passed, $f failed"
 	if [ "$status" -ne 0 ] && [ "$f" -eq 0 ]; then
-		echo "not ok - $prog exited $status without a failed check"
+		say "not ok - $prog exited $status without a failed check"
 		failed=$((failed + 1))
 	fi
 	if [ "$status" -eq 0 ] && [ "$p" -eq 0 ]; then
-		echo "not ok - $prog checked nothing"
+		say "not ok - $prog checked nothing"
 		failed=$((failed + 1))
 	fi
 }
@@ -69,8 +80,8 @@ run_program() {	# program args...
 # Seconds since boot, to the hundredth, and since an earlier reading.
 now() { awk '{ print $1 }' /proc/uptime; }
 since() { awk -v t0="$1" '{ printf "%.1f", $1 - t0 }' /proc/uptime; }
-# A note in the log, not counted.
-note() { echo "# $*"; }
+# A note in the log and on the console, not counted.
+note() { say "# $*"; }
 
 # Only Domain-0 in `xl list`: no test may leave a guest behind.
 only_dom0() {
@@ -140,5 +151,5 @@ if [ "$failed" -ne 0 ]; then
 	xl dmesg | tail -n 30
 fi
 
-echo "$passed passed, $failed failed"
+say "$passed passed, $failed failed (the whole log: $LOG/suite.log)"
 [ "$failed" -eq 0 ]
