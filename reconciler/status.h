@@ -107,4 +107,15 @@ int status_write_json(const struct status *, FILE *);
 int status_write_metrics(const struct status *, FILE *);
 int status_save(const struct status *, const char *dir);
 
+/*
+ * What `xdc status` prints from the status file's text (len bytes): with
+ * json the file itself, indented; otherwise a summary naming the state
+ * directory dir and whether a loop runs there (running: 1, 0, or -1 for
+ * unknown). Returns 0 when the last outcome is converged, applied or
+ * pending, 1 for any other, or a negative code when text is not a status
+ * file (the reason in xdc_error_last()).
+ */
+int status_print(FILE *, const char *text, size_t len, const char *dir,
+    int running, int json);
+
 #endif /* XDC_STATUS_H */
