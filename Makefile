@@ -114,6 +114,11 @@ golden-update: $(XDC)
 check-loop: $(XDC)
 	@tests/loop/run XDC=$(XDC)
 
+# SIGKILL an apply at random instants on a simulated pool of 200 VMs: the
+# pool stays whole and a re-run converges (tests/crash/run).
+check-crash: $(XDC)
+	@tests/crash/run XDC=$(XDC)
+
 # Networks on real bridges, as root, in a network namespace of its own
 # (not in `make test`: it needs root; CI runs it).
 check-net: $(XDC)
@@ -133,6 +138,7 @@ check: test
 	@ASAN_OPTIONS=detect_leaks=1 tests/loop/run XDC=$(BUILD)/san/xdc IDLE=1
 	@tests/run-unit --valgrind $(UNIT_BINS)
 	@tests/golden --valgrind XDC=$(XDC)
+	@$(MAKE) --no-print-directory check-crash
 	@$(MAKE) --no-print-directory fuzz-run FUZZ_SECONDS=$(FUZZ_SECONDS)
 
 # libFuzzer targets, built with clang: the loader, the sim driver's pool

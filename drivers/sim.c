@@ -12,6 +12,7 @@
  * temporary file, fsync, rename, fsync the directory), so a kill at any
  * instant leaves either the old pool or the new one.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -1156,6 +1157,31 @@ out:
 	return rc;
 }
 
+/*
+ * Remove the temporary files of writers killed between creating one and
+ * renaming it over the pool: "<file>.XXXXXX", as mkostemp names them. The
+ * lock is held, so no writer is between the two now.
+ */
+static void
+pool_sweep(const struct sim *s)
+{
+	const char *base = strrchr(s->s_path, '/');
+	struct dirent *de;
+	size_t n;
+	DIR *d;
+
+	base = base != NULL ? base + 1 : s->s_path;
+	n = strlen(base);
+	if ((d = opendir(s->s_dir)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL)
+		if (!strncmp(de->d_name, base, n) && de->d_name[n] == '.' &&
+		    strlen(de->d_name + n + 1) == 6 &&
+		    strcmp(de->d_name + n + 1, "lock") != 0)
+			unlinkat(dirfd(d), de->d_name, 0);
+	closedir(d);
+}
+
 /* ---- Locking and batches --------------------------------------------- */
 
 static int
@@ -2088,7 +2114,10 @@ sim_open(
 		goto out;
 	}
 	/* Create the file, or bring it in line with the configuration. */
-	if ((rc = sim_begin(&s->s_drv)) || (rc = sim_end(&s->s_drv)))
+	if ((rc = sim_begin(&s->s_drv)))
+		goto out;
+	pool_sweep(s);
+	if ((rc = sim_end(&s->s_drv)))
 		goto out;
 	*out = &s->s_drv;
 	s = NULL;

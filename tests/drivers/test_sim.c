@@ -1061,6 +1061,30 @@ test_json_that_is_not_a_pool_is_an_error(void **state)
 }
 
 static void
+test_open_removes_temporary_files_of_killed_writers(void **state)
+{
+	struct fx *f = *state;
+	char p[600];
+
+	/* What a writer killed before its rename leaves, and bystanders. */
+	snprintf(p, sizeof(p), "%s.Ab12Cd", f->path);
+	spit(p, "{\"hosts\": [");
+	snprintf(p, sizeof(p), "%s.keep-me", f->path);
+	spit(p, "x");
+	snprintf(p, sizeof(p), "%s/other.json.Ab12Cd", f->dir);
+	spit(p, "x");
+	assert_int_equal(sim_open(f->path, NULL, &f->drv), 0);
+	snprintf(p, sizeof(p), "%s.Ab12Cd", f->path);
+	assert_int_equal(access(p, F_OK), -1);
+	snprintf(p, sizeof(p), "%s.keep-me", f->path);
+	assert_int_equal(access(p, F_OK), 0);
+	snprintf(p, sizeof(p), "%s/other.json.Ab12Cd", f->dir);
+	assert_int_equal(access(p, F_OK), 0);
+	snprintf(p, sizeof(p), "%s.lock", f->path);
+	assert_int_equal(access(p, F_OK), 0);
+}
+
+static void
 test_parse_pool_writes_back_what_it_reads(void **state)
 {
 	struct fx *f = *state;
@@ -1275,6 +1299,7 @@ main(void)
 		TD(test_invalid_json_is_an_error_naming_the_file),
 		TD(test_json_that_is_not_a_pool_is_an_error),
 		TD(test_parse_pool_writes_back_what_it_reads),
+		TD(test_open_removes_temporary_files_of_killed_writers),
 		TD(test_domain0_is_the_domain_with_id_0),
 		T(test_network_create_update_destroy),
 		T(test_networks_are_sorted_by_bridge),
