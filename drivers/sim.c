@@ -2108,7 +2108,15 @@ sim_open(
 			ch->ch_cpus = cfg->cfg_hosts[i].h_cpus;
 		}
 	}
-	s->s_lockfd = open(s->s_lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	/* 0644 whatever the umask, as the pool file; an old one keeps its. */
+	s->s_lockfd =
+	    open(s->s_lock_path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (s->s_lockfd >= 0 && fchmod(s->s_lockfd, 0644) < 0) {
+		rc = xdc_error_sys(XDC_ERR, "cannot chmod %s", s->s_lock_path);
+		goto out;
+	}
+	if (s->s_lockfd < 0 && errno == EEXIST)
+		s->s_lockfd = open(s->s_lock_path, O_RDWR | O_CLOEXEC);
 	if (s->s_lockfd < 0) {
 		rc = xdc_error_sys(XDC_ERR, "cannot open %s", s->s_lock_path);
 		goto out;

@@ -280,11 +280,24 @@ lock_state_dir(struct loop *l)
 	if ((rc = source_mkdirs(l->l_state_dir)))
 		return rc;
 	xdc_asprintf(&path, "%s/%s", l->l_state_dir, LOOP_LOCK_FILE);
-	l->l_lockfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	/*
+	 * 0644 whatever the umask, for xdc status run by another user to ask
+	 * the lock whether a loop runs; a lock file that exists keeps the
+	 * mode its owner gave it.
+	 */
+	l->l_lockfd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (l->l_lockfd >= 0 && fchmod(l->l_lockfd, 0644) < 0) {
+		rc = xdc_error_sys(XDC_ERR, "cannot chmod %s", path);
+		goto out;
+	}
+	if (l->l_lockfd < 0 && errno == EEXIST)
+		l->l_lockfd = open(path, O_RDWR | O_CLOEXEC);
 	if (l->l_lockfd < 0) {
 		rc = xdc_error_sys(XDC_ERR, "cannot open %s", path);
 		goto out;
 	}
+	/* Writers killed before their rename left these behind. */
+	status_sweep(l->l_state_dir);
 	if (flock(l->l_lockfd, LOCK_EX | LOCK_NB) < 0) {
 		if (errno != EWOULDBLOCK) {
 			rc = xdc_error_sys(XDC_ERR, "cannot lock %s", path);

@@ -5,6 +5,7 @@
  * one. The status file's reader, for `xdc status`, is here too: whatever
  * the file holds, it prints or refuses, never trusting a key's type.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -671,6 +672,13 @@ write_atomic(const struct status *st, const char *dir, const char *name,
 	}
 	free(tmp);
 	tmp = NULL;
+	/* The rename is durable once the directory is. */
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
+	    (fsync(fd) < 0 && errno != EINVAL)) {
+		rc =
+		    xdc_error_sys(XDC_ERR, "cannot sync the directory %s", dir);
+		goto out;
+	}
 	rc = 0;
 out:
 	if (fp != NULL)
@@ -682,6 +690,29 @@ out:
 	free(tmp);
 	free(path);
 	return rc;
+}
+
+void
+status_sweep(const char *dir)
+{
+	static const char *const names[] = { STATUS_FILE, STATUS_METRICS_FILE };
+	struct dirent *de;
+	size_t i, n;
+	DIR *d;
+
+	if ((d = opendir(dir)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		/* ".NAME.XXXXXX", as write_atomic makes them. */
+		for (i = 0; de->d_name[0] == '.' && i < 2; i++) {
+			n = strlen(names[i]);
+			if (!strncmp(de->d_name + 1, names[i], n) &&
+			    de->d_name[1 + n] == '.' &&
+			    strlen(de->d_name + 2 + n) == 6)
+				unlinkat(dirfd(d), de->d_name, 0);
+		}
+	}
+	closedir(d);
 }
 
 int

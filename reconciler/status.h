@@ -106,6 +106,11 @@ void status_add_drift(struct status *, const struct status_item *);
 int status_write_json(const struct status *, FILE *);
 int status_write_metrics(const struct status *, FILE *);
 int status_save(const struct status *, const char *dir);
+/*
+ * Remove the temporary files of a status_save killed before its renames;
+ * only for the holder of the state directory's lock.
+ */
+void status_sweep(const char *dir);
 
 /*
  * What `xdc status` prints from the status file's text (len bytes): with

@@ -564,6 +564,36 @@ test_print_survives_keys_of_the_wrong_type(void **state)
 }
 
 static void
+test_sweep_removes_only_temporary_files(void **state)
+{
+	static const char *const gone[] = { ".status.json.Ab12Cd",
+		".metrics.prom.xY9zzz" };
+	static const char *const kept[] = { STATUS_FILE, STATUS_METRICS_FILE,
+		"lock", ".status.json.toolong", "status.json.Ab12Cd",
+		".other.json.Ab12Cd" };
+	char dir[] = "/tmp/xdc-status-XXXXXX", path[128];
+	size_t i;
+	FILE *fp;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	for (i = 0; i < 2 + 6; i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir,
+		    i < 2 ? gone[i] : kept[i - 2]);
+		assert_non_null(fp = fopen(path, "w"));
+		assert_int_equal(fclose(fp), 0);
+	}
+	status_sweep(dir);
+	for (i = 0; i < 2 + 6; i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir,
+		    i < 2 ? gone[i] : kept[i - 2]);
+		assert_int_equal(access(path, F_OK), i < 2 ? -1 : 0);
+		unlink(path);
+	}
+	assert_int_equal(rmdir(dir), 0);
+}
+
+static void
 test_outcome_names(void **state)
 {
 	(void)state;
@@ -590,6 +620,7 @@ main(void)
 		cmocka_unit_test(test_drift_counts_each_difference_once),
 		cmocka_unit_test(test_save_writes_both_files_atomically),
 		cmocka_unit_test(test_outcome_names),
+		cmocka_unit_test(test_sweep_removes_only_temporary_files),
 		cmocka_unit_test(test_print_reads_back_what_the_loop_wrote),
 		cmocka_unit_test(test_print_outcome_decides_the_exit),
 		cmocka_unit_test(test_print_refuses_what_is_not_a_status_file),
