@@ -119,6 +119,13 @@ check-loop: $(XDC)
 check-crash: $(XDC)
 	@tests/crash/run XDC=$(XDC)
 
+# xdc run for 1000 cycles of changes and faults, under valgrind (no error,
+# no leak) and plain (no RSS growth): tests/longrun/run. Not in `make
+# test`: it takes minutes; `make check` runs 100 cycles.
+CYCLES	?= 1000
+check-longrun: $(XDC)
+	@tests/longrun/run XDC=$(XDC) CYCLES=$(CYCLES)
+
 # Networks on real bridges, as root, in a network namespace of its own
 # (not in `make test`: it needs root; CI runs it).
 check-net: $(XDC)
@@ -139,6 +146,7 @@ check: test
 	@tests/run-unit --valgrind $(UNIT_BINS)
 	@tests/golden --valgrind XDC=$(XDC)
 	@$(MAKE) --no-print-directory check-crash
+	@$(MAKE) --no-print-directory check-longrun CYCLES=100
 	@$(MAKE) --no-print-directory fuzz-run FUZZ_SECONDS=$(FUZZ_SECONDS)
 
 # libFuzzer targets, built with clang: the loader, the sim driver's pool
