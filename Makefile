@@ -155,8 +155,8 @@ check: test
 FUZZ_NAMES	= load sim status
 FUZZ		= $(FUZZ_NAMES:%=$(BUILD)/fuzz/fuzz_%)
 FUZZ_SECONDS	?= 30
-FUZZ_FLAGS	= $(CSTD) -I. -DXDC_VERSION=\"$(VERSION)\" -O1 -g -fsanitize=fuzzer,address,undefined \
-		  -fno-sanitize-recover=all
+FUZZ_FLAGS	= $(CSTD) -I. -DXDC_VERSION=\"$(VERSION)\" -O1 -g \
+		  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 # $(call fuzz_link,PKGS): the target from its prerequisites.
 fuzz_link	= clang $(FUZZ_FLAGS) $(shell pkg-config --cflags $(1)) \
 		  -o $@ $^ $(shell pkg-config --libs $(1))
@@ -170,8 +170,8 @@ $(BUILD)/fuzz/fuzz_sim: tests/fuzz/fuzz_sim.c $(SCHEMA_SRCS) \
 	@scripts/deps fuzz
 	@mkdir -p $(@D)
 	$(call fuzz_link,$(SCHEMA_PKGS) jansson)
-$(BUILD)/fuzz/fuzz_status: tests/fuzz/fuzz_status.c schema/error.c schema/arena.c \
-    schema/diag.c reconciler/status.c
+$(BUILD)/fuzz/fuzz_status: tests/fuzz/fuzz_status.c schema/error.c \
+    schema/arena.c schema/diag.c reconciler/status.c
 	@scripts/deps fuzz
 	@mkdir -p $(@D)
 	$(call fuzz_link,jansson)
