@@ -296,8 +296,6 @@ lock_state_dir(struct loop *l)
 		rc = xdc_error_sys(XDC_ERR, "cannot open %s", path);
 		goto out;
 	}
-	/* Writers killed before their rename left these behind. */
-	status_sweep(l->l_state_dir);
 	if (flock(l->l_lockfd, LOCK_EX | LOCK_NB) < 0) {
 		if (errno != EWOULDBLOCK) {
 			rc = xdc_error_sys(XDC_ERR, "cannot lock %s", path);
@@ -312,6 +310,8 @@ lock_state_dir(struct loop *l)
 		    path, pid[0] ? pid : "unknown");
 		goto out;
 	}
+	/* Ours now: what writers killed before their rename left is not. */
+	status_sweep(l->l_state_dir);
 	if (stat(l->l_state_dir, &sb) == 0) {
 		l->l_state_dev = sb.st_dev;
 		l->l_state_ino = sb.st_ino;
