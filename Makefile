@@ -74,8 +74,8 @@ UNIT_SRCS	= tests/schema/test_values.c tests/schema/test_load.c \
 UNIT_BINS	= $(UNIT_SRCS:%.c=$(BUILD)/%)
 
 .PHONY: all deps test unit golden golden-update cli check check-net check-loop \
-	schema-json completion install-check fuzz \
-	fuzz-run \
+	schema-json completion install-check check-crash check-longrun \
+	fuzz fuzz-run \
 	format install uninstall clean demo bench
 all: deps $(XDC)
 
@@ -135,6 +135,18 @@ install-check: $(XDC)
 check-loop: $(XDC)
 	@tests/loop/run XDC=$(XDC)
 
+# SIGKILL an apply at random instants on a simulated pool of 200 VMs: the
+# pool stays whole and a re-run converges (tests/crash/run).
+check-crash: $(XDC)
+	@tests/crash/run XDC=$(XDC)
+
+# xdc run for 1000 cycles of changes and faults, under valgrind (no error,
+# no leak) and plain (no RSS growth): tests/longrun/run. Not in `make
+# test`: it takes minutes; `make check` runs 100 cycles.
+CYCLES	?= 1000
+check-longrun: $(XDC)
+	@tests/longrun/run XDC=$(XDC) CYCLES=$(CYCLES)
+
 # Networks on real bridges, as root, in a network namespace of its own
 # (not in `make test`: it needs root; CI runs it).
 check-net: $(XDC)
@@ -154,29 +166,53 @@ check: test
 	@ASAN_OPTIONS=detect_leaks=1 tests/loop/run XDC=$(BUILD)/san/xdc IDLE=1
 	@tests/run-unit --valgrind $(UNIT_BINS)
 	@tests/golden --valgrind XDC=$(XDC)
+	@$(MAKE) --no-print-directory check-crash
+	@$(MAKE) --no-print-directory check-longrun CYCLES=100
 	@$(MAKE) --no-print-directory fuzz-run FUZZ_SECONDS=$(FUZZ_SECONDS)
 
-# The loader's libFuzzer target, built with clang.
-FUZZ		= $(BUILD)/fuzz/fuzz_load
+# libFuzzer targets, built with clang: the loader, the sim driver's pool
+# file reader and the status file's reader, each with its seed corpus and
+# dictionary under tests/fuzz.
+FUZZ_NAMES	= load sim status
+FUZZ		= $(FUZZ_NAMES:%=$(BUILD)/fuzz/fuzz_%)
 FUZZ_SECONDS	?= 30
+FUZZ_FLAGS	= $(CSTD) -I. -DXDC_VERSION=\"$(VERSION)\" -O1 -g \
+		  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+# $(call fuzz_link,PKGS): the target from its prerequisites.
+fuzz_link	= clang $(FUZZ_FLAGS) $(shell pkg-config --cflags $(1)) \
+		  -o $@ $^ $(shell pkg-config --libs $(1))
 fuzz: $(FUZZ)
-$(FUZZ): tests/fuzz/fuzz_load.c $(SCHEMA_SRCS)
+$(BUILD)/fuzz/fuzz_load: tests/fuzz/fuzz_load.c $(SCHEMA_SRCS)
 	@scripts/deps fuzz
 	@mkdir -p $(@D)
-	clang $(CSTD) -I. -O1 -g -fsanitize=fuzzer,address,undefined \
-	    -fno-sanitize-recover=all \
-	    $(shell pkg-config --cflags $(SCHEMA_PKGS)) -o $@ $^ \
-	    $(shell pkg-config --libs $(SCHEMA_PKGS))
-# The fuzzer's chatter goes to a log; its verdict and last lines are shown.
+	$(call fuzz_link,$(SCHEMA_PKGS))
+$(BUILD)/fuzz/fuzz_sim: tests/fuzz/fuzz_sim.c $(SCHEMA_SRCS) \
+    drivers/observed.c drivers/sim.c
+	@scripts/deps fuzz
+	@mkdir -p $(@D)
+	$(call fuzz_link,$(SCHEMA_PKGS) jansson)
+$(BUILD)/fuzz/fuzz_status: tests/fuzz/fuzz_status.c schema/error.c \
+    schema/arena.c schema/diag.c reconciler/status.c
+	@scripts/deps fuzz
+	@mkdir -p $(@D)
+	$(call fuzz_link,jansson)
+# Each target runs FUZZ_SECONDS over its seeds (every regression input
+# among them) and what earlier runs found; the chatter goes to a log, the
+# verdict and last lines are shown.
 fuzz-run: $(FUZZ)
-	@mkdir -p $(BUILD)/fuzz/corpus
-	@echo "fuzzing the loader for $(FUZZ_SECONDS) s (log: $(BUILD)/fuzz/fuzz.log)"
-	@if $(FUZZ) -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
-	    -dict=tests/fuzz/yaml.dict -artifact_prefix=$(BUILD)/fuzz/ \
-	    $(BUILD)/fuzz/corpus tests/fuzz/corpus >$(BUILD)/fuzz/fuzz.log 2>&1; \
-	then tail -n 1 $(BUILD)/fuzz/fuzz.log; echo "fuzz: 1 passed, 0 failed"; \
-	else tail -n 60 $(BUILD)/fuzz/fuzz.log; echo "fuzz: 0 passed, 1 failed"; \
-	    exit 1; fi
+	@pass=0; fail=0; for t in $(FUZZ_NAMES); do \
+	    seeds=tests/fuzz/corpus-$$t; dict=tests/fuzz/json.dict; \
+	    if [ $$t = load ]; then \
+	        seeds=tests/fuzz/corpus; dict=tests/fuzz/yaml.dict; fi; \
+	    log=$(BUILD)/fuzz/$$t.log; mkdir -p $(BUILD)/fuzz/corpus-$$t; \
+	    echo "fuzzing $$t for $(FUZZ_SECONDS) s (log: $$log)"; \
+	    if $(BUILD)/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) \
+	        -max_len=65536 -dict=$$dict \
+	        -artifact_prefix=$(BUILD)/fuzz/$$t- \
+	        $(BUILD)/fuzz/corpus-$$t $$seeds >$$log 2>&1; \
+	    then tail -n 1 $$log; pass=$$((pass + 1)); \
+	    else tail -n 60 $$log; fail=$$((fail + 1)); fi; \
+	done; echo "fuzz: $$pass passed, $$fail failed"; [ $$fail -eq 0 ]
 
 # Apply examples/lab to a simulated pool, then show a second apply is empty.
 demo: deps $(XDC)

@@ -12,6 +12,7 @@
  * temporary file, fsync, rename, fsync the directory), so a kill at any
  * instant leaves either the old pool or the new one.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -683,6 +684,13 @@ rd_domain(struct rd *r, struct sim_host *h, json_t *o)
 	    (rc = rd_bool(r, o, "protect", 0, &od->od_protect)) ||
 	    (rc = rd_hash(r, o, &od->od_hash)) || (rc = rd_nics(r, o, od)))
 		return rc;
+	/*
+	 * Domain-0 is the domain with id 0: one by that name and another id
+	 * would meet the Domain-0 every host is given, and the pool would
+	 * hold two domains of one name.
+	 */
+	if ((od->od_domid == 0) != !strcmp(od->od_name, SIM_DOM0_NAME))
+		return rd_bad(r, "domid", "is 0 for Domain-0 and no other");
 	od->od_state = (enum xdc_dom_state)state;
 	build = json_object_get(o, "build");
 	if (build != NULL && !json_is_null(build)) {
@@ -856,12 +864,31 @@ read_all(int fd, const char *path, char **out, size_t *len)
 	return 0;
 }
 
+/* The pool in len bytes of text, as read from s's file. */
+static int
+pool_parse(
+    const struct sim *s, const char *text, size_t len, struct sim_pool **out)
+{
+	json_error_t jerr;
+	json_t *root;
+	int rc;
+
+	*out = NULL;
+	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (root == NULL)
+		return xdc_error(XDC_ERR,
+		    "%s: not valid JSON: line %d, column "
+		    "%d: %s",
+		    s->s_path, jerr.line, jerr.column, jerr.text);
+	rc = pool_from_json(s, root, out);
+	json_decref(root);
+	return rc;
+}
+
 /* Read the file: 0 with *out NULL when it does not exist. */
 static int
 pool_read(const struct sim *s, struct sim_pool **out)
 {
-	json_error_t jerr;
-	json_t *root = NULL;
 	char *buf = NULL;
 	size_t len = 0;
 	int fd = -1, rc = XDC_ERR;
@@ -878,17 +905,8 @@ pool_read(const struct sim *s, struct sim_pool **out)
 	/* In one go: jansson's json_loadfd reads a byte per system call. */
 	if ((rc = read_all(fd, s->s_path, &buf, &len)))
 		goto out;
-	root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
-	if (root == NULL) {
-		rc = xdc_error(XDC_ERR,
-		    "%s: not valid JSON: line %d, column "
-		    "%d: %s",
-		    s->s_path, jerr.line, jerr.column, jerr.text);
-		goto out;
-	}
-	rc = pool_from_json(s, root, out);
+	rc = pool_parse(s, buf, len, out);
 out:
-	json_decref(root);
 	free(buf);
 	if (fd >= 0)
 		close(fd);
@@ -1051,27 +1069,47 @@ write_all(int fd, const char *buf, size_t len)
 }
 
 /*
+ * The file's text, in a string the caller frees; *len its length. It ends
+ * with a newline and, past len, a NUL.
+ */
+static int
+pool_text(
+    const struct sim *s, const struct sim_pool *p, char **out, size_t *len)
+{
+	json_t *root;
+	char *text = NULL;
+
+	*out = NULL;
+	if ((root = pool_to_json(p)) != NULL)
+		text = json_dumps(root, JSON_INDENT(2));
+	json_decref(root);
+	if (text == NULL)
+		return xdc_error(XDC_ERR,
+		    "%s: cannot encode the pool as JSON "
+		    "(a name that is not UTF-8?)",
+		    s->s_path);
+	*len = strlen(text);
+	/* One byte more than json_dumps gave: the newline, then the NUL. */
+	*out = xdc_reallocarray(text, *len + 2, 1);
+	(*out)[(*len)++] = '\n';
+	(*out)[*len] = '\0';
+	return 0;
+}
+
+/*
  * Replace the file whole: a reader, or a kill at any instant, sees the old
  * pool or the new one, never half of one.
  */
 static int
 pool_write(struct sim *s, const struct sim_pool *p)
 {
-	json_t *root = NULL;
 	char *text = NULL, *tmp = NULL;
 	int fd = -1, dfd = -1, rc = XDC_ERR;
 	size_t len;
 
-	if ((root = pool_to_json(p)) == NULL ||
-	    (text = json_dumps(root, JSON_INDENT(2))) == NULL) {
-		rc = xdc_error(XDC_ERR,
-		    "%s: cannot encode the pool as JSON "
-		    "(a name that is not UTF-8?)",
-		    s->s_path);
+	if ((rc = pool_text(s, p, &text, &len)))
 		goto out;
-	}
-	len = strlen(text);
-	text[len] = '\n'; /* the NUL's byte: the file ends with a newline */
+	rc = XDC_ERR;
 	xdc_asprintf(&tmp, "%s.XXXXXX", s->s_path);
 	if ((fd = mkostemp(tmp, O_CLOEXEC)) < 0) {
 		rc = xdc_error_sys(
@@ -1080,7 +1118,7 @@ pool_write(struct sim *s, const struct sim_pool *p)
 		tmp = NULL;
 		goto out;
 	}
-	if (fchmod(fd, 0644) < 0 || write_all(fd, text, len + 1) < 0 ||
+	if (fchmod(fd, 0644) < 0 || write_all(fd, text, len) < 0 ||
 	    fsync(fd) < 0) {
 		rc = xdc_error_sys(XDC_ERR, "cannot write %s", tmp);
 		goto out;
@@ -1116,8 +1154,32 @@ out:
 		unlink(tmp);
 	free(tmp);
 	free(text);
-	json_decref(root);
 	return rc;
+}
+
+/*
+ * Remove the temporary files of writers killed between creating one and
+ * renaming it over the pool: "<file>.XXXXXX", as mkostemp names them. The
+ * lock is held, so no writer is between the two now.
+ */
+static void
+pool_sweep(const struct sim *s)
+{
+	const char *base = strrchr(s->s_path, '/');
+	struct dirent *de;
+	size_t n;
+	DIR *d;
+
+	base = base != NULL ? base + 1 : s->s_path;
+	n = strlen(base);
+	if ((d = opendir(s->s_dir)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL)
+		if (!strncmp(de->d_name, base, n) && de->d_name[n] == '.' &&
+		    strlen(de->d_name + n + 1) == 6 &&
+		    strcmp(de->d_name + n + 1, "lock") != 0)
+			unlinkat(dirfd(d), de->d_name, 0);
+	closedir(d);
 }
 
 /* ---- Locking and batches --------------------------------------------- */
@@ -1939,6 +2001,25 @@ sim_write_count(const struct xdc_driver *drv)
 	return s != NULL ? s->s_writes : 0;
 }
 
+int
+sim_parse_pool(const char *name, const char *text, size_t len, char **out)
+{
+	struct sim s;
+	struct sim_pool *p = NULL;
+	size_t n;
+	int rc;
+
+	if (out != NULL)
+		*out = NULL;
+	memset(&s, 0, sizeof(s));
+	s.s_path = xdc_strdup(name != NULL ? name : "pool");
+	if ((rc = pool_parse(&s, text, len, &p)) == 0 && out != NULL)
+		rc = pool_text(&s, p, out, &n);
+	pool_free(p);
+	free(s.s_path);
+	return rc;
+}
+
 /* ---- The watch, for the loop ----------------------------------------- */
 
 /*
@@ -2069,13 +2150,24 @@ sim_open(
 			ch->ch_cpus = cfg->cfg_hosts[i].h_cpus;
 		}
 	}
-	s->s_lockfd = open(s->s_lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	/* 0644 whatever the umask, as the pool file; an old one keeps its. */
+	s->s_lockfd =
+	    open(s->s_lock_path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (s->s_lockfd >= 0 && fchmod(s->s_lockfd, 0644) < 0) {
+		rc = xdc_error_sys(XDC_ERR, "cannot chmod %s", s->s_lock_path);
+		goto out;
+	}
+	if (s->s_lockfd < 0 && errno == EEXIST)
+		s->s_lockfd = open(s->s_lock_path, O_RDWR | O_CLOEXEC);
 	if (s->s_lockfd < 0) {
 		rc = xdc_error_sys(XDC_ERR, "cannot open %s", s->s_lock_path);
 		goto out;
 	}
 	/* Create the file, or bring it in line with the configuration. */
-	if ((rc = sim_begin(&s->s_drv)) || (rc = sim_end(&s->s_drv)))
+	if ((rc = sim_begin(&s->s_drv)))
+		goto out;
+	pool_sweep(s);
+	if ((rc = sim_end(&s->s_drv)))
 		goto out;
 	*out = &s->s_drv;
 	s = NULL;

@@ -13,6 +13,7 @@
 #ifndef XDC_SIM_H
 #define XDC_SIM_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "drivers/driver.h"
@@ -46,6 +47,15 @@ int sim_fail(
 /* A running domain xdc does not own; host NULL is the first host. */
 int sim_add_unmanaged(
     struct xdc_driver *, const char *name, uint64_t memory, const char *host);
+
+/*
+ * Read len bytes of text as the pool file named name: 0 when it is one,
+ * and then, when out is not NULL, *out is the pool as the driver would
+ * write it back (a string the caller frees); otherwise a negative code
+ * with the reason in xdc_error_last(). For the fuzzer and tests: a file
+ * that reads must write back as a file that reads the same.
+ */
+int sim_parse_pool(const char *name, const char *text, size_t len, char **out);
 
 /* How many times this driver has written the pool file, for tests. */
 unsigned long sim_write_count(const struct xdc_driver *);

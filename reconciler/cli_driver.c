@@ -17,6 +17,7 @@
 #include "drivers/sim.h"
 #include "drivers/xen.h"
 #include "reconciler/cli.h"
+#include "reconciler/source.h"
 #include "schema/arena.h"
 #include "schema/error.h"
 
@@ -281,11 +282,8 @@ cli_open_driver(
 	} else {
 		if (path == NULL) {
 			path = CLI_SIM_PATH;
-			if (mkdir(CLI_SIM_DIR, 0755) < 0 && errno != EEXIST) {
-				rc = xdc_error_sys(
-				    XDC_ERR, "cannot create %s", CLI_SIM_DIR);
+			if ((rc = source_mkdirs(CLI_SIM_DIR)) != 0)
 				goto out;
-			}
 		}
 		if ((rc = sim_open(path, cfg, &dom)) != 0)
 			goto out;

@@ -280,7 +280,18 @@ lock_state_dir(struct loop *l)
 	if ((rc = source_mkdirs(l->l_state_dir)))
 		return rc;
 	xdc_asprintf(&path, "%s/%s", l->l_state_dir, LOOP_LOCK_FILE);
-	l->l_lockfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	/*
+	 * 0644 whatever the umask, for xdc status run by another user to ask
+	 * the lock whether a loop runs; a lock file that exists keeps the
+	 * mode its owner gave it.
+	 */
+	l->l_lockfd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (l->l_lockfd >= 0 && fchmod(l->l_lockfd, 0644) < 0) {
+		rc = xdc_error_sys(XDC_ERR, "cannot chmod %s", path);
+		goto out;
+	}
+	if (l->l_lockfd < 0 && errno == EEXIST)
+		l->l_lockfd = open(path, O_RDWR | O_CLOEXEC);
 	if (l->l_lockfd < 0) {
 		rc = xdc_error_sys(XDC_ERR, "cannot open %s", path);
 		goto out;
@@ -299,6 +310,8 @@ lock_state_dir(struct loop *l)
 		    path, pid[0] ? pid : "unknown");
 		goto out;
 	}
+	/* Ours now: what writers killed before their rename left is not. */
+	status_sweep(l->l_state_dir);
 	if (stat(l->l_state_dir, &sb) == 0) {
 		l->l_state_dev = sb.st_dev;
 		l->l_state_ino = sb.st_ino;

@@ -89,7 +89,17 @@ source_mkdirs(const char *path)
 			continue;
 		c = *s;
 		*s = '\0';
-		if (mkdir(p, 0755) < 0 && errno != EEXIST) {
+		/*
+		 * 0755 whatever the umask: node_exporter, another user, must
+		 * reach the metrics file below.
+		 */
+		if (mkdir(p, 0755) == 0) {
+			if (chmod(p, 0755) < 0) {
+				rc = xdc_error_sys(
+				    XDC_ERR, "cannot chmod %s", p);
+				break;
+			}
+		} else if (errno != EEXIST) {
 			rc = xdc_error_sys(XDC_ERR, "cannot create %s", p);
 			break;
 		}

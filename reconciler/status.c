@@ -2,8 +2,10 @@
  * The status file and the metrics file (see status.h and docs/status.md).
  * Both are replaced whole after each cycle (a temporary file, fsync,
  * rename), so a reader -- `xdc status`, node_exporter -- never sees half of
- * one.
+ * one. The status file's reader, for `xdc status`, is here too: whatever
+ * the file holds, it prints or refuses, never trusting a key's type.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -670,6 +672,13 @@ write_atomic(const struct status *st, const char *dir, const char *name,
 	}
 	free(tmp);
 	tmp = NULL;
+	/* The rename is durable once the directory is. */
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
+	    (fsync(fd) < 0 && errno != EINVAL)) {
+		rc =
+		    xdc_error_sys(XDC_ERR, "cannot sync the directory %s", dir);
+		goto out;
+	}
 	rc = 0;
 out:
 	if (fp != NULL)
@@ -683,6 +692,29 @@ out:
 	return rc;
 }
 
+void
+status_sweep(const char *dir)
+{
+	static const char *const names[] = { STATUS_FILE, STATUS_METRICS_FILE };
+	struct dirent *de;
+	size_t i, n;
+	DIR *d;
+
+	if ((d = opendir(dir)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		/* ".NAME.XXXXXX", as write_atomic makes them. */
+		for (i = 0; de->d_name[0] == '.' && i < 2; i++) {
+			n = strlen(names[i]);
+			if (!strncmp(de->d_name + 1, names[i], n) &&
+			    de->d_name[1 + n] == '.' &&
+			    strlen(de->d_name + 2 + n) == 6)
+				unlinkat(dirfd(d), de->d_name, 0);
+		}
+	}
+	closedir(d);
+}
+
 int
 status_save(const struct status *st, const char *dir)
 {
@@ -691,4 +723,163 @@ status_save(const struct status *st, const char *dir)
 	if ((rc = write_atomic(st, dir, STATUS_FILE, status_write_json)))
 		return rc;
 	return write_atomic(st, dir, STATUS_METRICS_FILE, status_write_metrics);
+}
+
+/* ---- Reading status.json ---------------------------------------------- */
+
+static const char *
+str(json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+
+	return s != NULL ? s : "";
+}
+
+static void
+print_items(FILE *fp, const char *title, json_t *arr)
+{
+	json_t *it, *v;
+	size_t i;
+
+	if (json_array_size(arr) == 0)
+		return;
+	fprintf(fp, "%s:\n", title);
+	json_array_foreach(arr, i, it)
+	{
+		fprintf(fp, "  %s %s %s on %s", str(it, "op"), str(it, "kind"),
+		    str(it, "name"), str(it, "host"));
+		if (json_is_string(v = json_object_get(it, "state")))
+			fprintf(fp, " [%s]", json_string_value(v));
+		if (json_is_string(v = json_object_get(it, "why")))
+			fprintf(fp, ": %s", json_string_value(v));
+		fputc('\n', fp);
+	}
+}
+
+static void
+print_errors(FILE *fp, json_t *arr)
+{
+	json_t *e;
+	size_t i;
+
+	if (json_array_size(arr) == 0)
+		return;
+	fprintf(fp, "errors:\n");
+	json_array_foreach(arr, i, e)
+	{
+		if (json_object_get(e, "file") != NULL)
+			fprintf(fp, "  %s:%lld:%lld: error: %s\n",
+			    str(e, "file"),
+			    (long long)json_integer_value(
+			        json_object_get(e, "line")),
+			    (long long)json_integer_value(
+			        json_object_get(e, "col")),
+			    str(e, "message"));
+		else
+			fprintf(fp, "  %s\n", str(e, "message"));
+	}
+}
+
+/*
+ * How long ago the cycle began, "?" when the timestamp is not one: the file
+ * may be edited or from another version, and a double beyond time_t's
+ * range does not convert.
+ */
+static void
+print_age(FILE *fp, json_t *ts)
+{
+	double t = json_number_value(ts);
+
+	if (json_is_number(ts) && t >= 0 && t < 1e15)
+		fprintf(fp, "%.0f s ago", difftime(time(NULL), (time_t)t));
+	else
+		fprintf(fp, "? s ago");
+}
+
+static void
+print_text(FILE *fp, json_t *root, const char *dir, int running)
+{
+	json_t *src = json_object_get(root, "source");
+	json_t *rej = json_object_get(root, "rejected");
+	json_t *c = json_object_get(root, "counts");
+
+	fprintf(fp, "xdc run in %s: %s", dir,
+	    running > 0    ? "running"
+	    : running == 0 ? "not running"
+	                   : "unknown");
+	fprintf(fp, " (pid %lld",
+	    (long long)json_integer_value(json_object_get(root, "pid")));
+	if (json_is_string(json_object_get(root, "host")))
+		fprintf(fp, ", host %s", str(root, "host"));
+	fprintf(fp, ")\n");
+	fprintf(fp, "last cycle: %s (", str(root, "time"));
+	print_age(fp, json_object_get(root, "timestamp"));
+	fprintf(fp, ", %.3f s, trigger %s, cycle %lld)\n",
+	    json_number_value(json_object_get(root, "duration_seconds")),
+	    str(root, "trigger"),
+	    (long long)json_integer_value(json_object_get(root, "cycles")));
+	fprintf(fp, "outcome: %s", str(root, "outcome"));
+	if (json_is_string(json_object_get(root, "message")))
+		fprintf(fp, ": %s", str(root, "message"));
+	fputc('\n', fp);
+	fprintf(fp, "source: %s",
+	    json_is_string(json_object_get(src, "path")) ? str(src, "path")
+	                                                 : "none");
+	if (json_is_string(json_object_get(src, "commit")))
+		fprintf(fp, " commit %s", str(src, "commit"));
+	fputc('\n', fp);
+	if (json_is_object(rej)) {
+		fprintf(fp, "refused: %s", str(rej, "path"));
+		if (json_is_string(json_object_get(rej, "commit")))
+			fprintf(fp, " commit %s", str(rej, "commit"));
+		fputc('\n', fp);
+	}
+	fprintf(fp,
+	    "actions: %lld planned, %lld done, %lld failed, %lld held, "
+	    "%lld skipped, %lld for other hosts, %lld deferred\n",
+	    (long long)json_integer_value(json_object_get(c, "planned")),
+	    (long long)json_integer_value(json_object_get(c, "done")),
+	    (long long)json_integer_value(json_object_get(c, "failed")),
+	    (long long)json_integer_value(json_object_get(c, "held")),
+	    (long long)json_integer_value(json_object_get(c, "skipped")),
+	    (long long)json_integer_value(json_object_get(c, "other_hosts")),
+	    (long long)json_integer_value(json_object_get(c, "deferred")));
+	print_items(fp, "pending", json_object_get(root, "pending"));
+	print_items(fp, "deferred", json_object_get(root, "deferred"));
+	print_items(fp, "drift", json_object_get(root, "drift"));
+	print_errors(fp, json_object_get(root, "errors"));
+}
+
+int
+status_print(FILE *fp, const char *text, size_t len, const char *dir,
+    int running, int json)
+{
+	json_error_t jerr;
+	json_t *root;
+	const char *outcome;
+	int rc;
+
+	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (root == NULL || !json_is_object(root)) {
+		rc = xdc_error(XDC_ERR, "not a status file: %s",
+		    root == NULL ? jerr.text : "not a JSON object");
+		goto out;
+	}
+	if (json) {
+		if (json_dumpf(root, fp, JSON_INDENT(2)) != 0 ||
+		    fputc('\n', fp) == EOF) {
+			rc = xdc_error(XDC_ERR, "cannot write the status");
+			goto out;
+		}
+	} else {
+		print_text(fp, root, dir, running);
+	}
+	outcome = str(root, "outcome");
+	rc = !strcmp(outcome, "converged") || !strcmp(outcome, "applied") ||
+	             !strcmp(outcome, "pending")
+	         ? 0
+	         : 1;
+out:
+	json_decref(root);
+	return rc;
 }

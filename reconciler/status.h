@@ -106,5 +106,21 @@ void status_add_drift(struct status *, const struct status_item *);
 int status_write_json(const struct status *, FILE *);
 int status_write_metrics(const struct status *, FILE *);
 int status_save(const struct status *, const char *dir);
+/*
+ * Remove the temporary files of a status_save killed before its renames;
+ * only for the holder of the state directory's lock.
+ */
+void status_sweep(const char *dir);
+
+/*
+ * What `xdc status` prints from the status file's text (len bytes): with
+ * json the file itself, indented; otherwise a summary naming the state
+ * directory dir and whether a loop runs there (running: 1, 0, or -1 for
+ * unknown). Returns 0 when the last outcome is converged, applied or
+ * pending, 1 for any other, or a negative code when text is not a status
+ * file (the reason in xdc_error_last()).
+ */
+int status_print(FILE *, const char *text, size_t len, const char *dir,
+    int running, int json);
 
 #endif /* XDC_STATUS_H */

@@ -1215,18 +1215,61 @@ out:
 	return rc;
 }
 
+/*
+ * Whether file, found below the directory whose real path is root, is a
+ * symbolic link that leads out of it; *target is then where it leads, for
+ * the caller to free. A configuration directory is what its owner reviews
+ * (often a git checkout): a link out of it would apply what nobody there
+ * reviewed, or read a file of the host's into the error messages.
+ */
+static int
+link_escapes(const char *root, const char *file, char **target)
+{
+	struct stat st;
+	size_t n = strlen(root);
+	char *real;
+
+	*target = NULL;
+	if (lstat(file, &st) != 0 || !S_ISLNK(st.st_mode) ||
+	    (real = realpath(file, NULL)) == NULL)
+		return 0;
+	/* root "/" holds everything; otherwise root/ must begin the path. */
+	if (!strncmp(real, root, n) &&
+	    (real[n] == '/' || (n == 1 && root[0] == '/'))) {
+		free(real);
+		return 0;
+	}
+	*target = real;
+	return 1;
+}
+
 int
 schema_load(const char *path, struct xdc_config **out, struct xdc_diags *diags)
 {
 	struct schema_loader *sl = NULL;
-	char **files = NULL, *buf = NULL;
+	char **files = NULL, *buf = NULL, *root = NULL, *target = NULL;
+	struct stat st;
 	size_t nfiles = 0, i, len = 0;
 	int rc;
 
 	if ((rc = schema_files(path, &files, &nfiles)) != 0)
 		goto out;
+	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode) &&
+	    (root = realpath(path, NULL)) == NULL) {
+		rc = xdc_error_sys(XDC_ERR, "%s", path);
+		goto out;
+	}
 	sl = schema_loader_new(path, diags);
 	for (i = 0; i < nfiles; i++) {
+		if (root != NULL && link_escapes(root, files[i], &target)) {
+			xdc_diag(diags, files[i], 1, 1,
+			    "a symbolic link to %s, outside the configuration "
+			    "directory %s: refused",
+			    target, path);
+			free(target);
+			target = NULL;
+			continue;
+		}
 		if ((rc = read_file(files[i], &buf, &len, XDC_FILE_MAX)) != 0)
 			goto out;
 		schema_loader_add(sl, files[i], buf, len);
@@ -1237,6 +1280,7 @@ schema_load(const char *path, struct xdc_config **out, struct xdc_diags *diags)
 	sl = NULL;
 out:
 	free(buf);
+	free(root);
 	schema_loader_free(sl);
 	schema_files_free(files, nfiles);
 	return rc;

@@ -1154,6 +1154,89 @@ test_json_that_is_not_a_pool_is_an_error(void **state)
 	assert_error_has("not a simulated pool");
 }
 
+static void
+test_open_removes_temporary_files_of_killed_writers(void **state)
+{
+	struct fx *f = *state;
+	char p[600];
+
+	/* What a writer killed before its rename leaves, and bystanders. */
+	snprintf(p, sizeof(p), "%s.Ab12Cd", f->path);
+	spit(p, "{\"hosts\": [");
+	snprintf(p, sizeof(p), "%s.keep-me", f->path);
+	spit(p, "x");
+	snprintf(p, sizeof(p), "%s/other.json.Ab12Cd", f->dir);
+	spit(p, "x");
+	assert_int_equal(sim_open(f->path, NULL, &f->drv), 0);
+	snprintf(p, sizeof(p), "%s.Ab12Cd", f->path);
+	assert_int_equal(access(p, F_OK), -1);
+	snprintf(p, sizeof(p), "%s.keep-me", f->path);
+	assert_int_equal(access(p, F_OK), 0);
+	snprintf(p, sizeof(p), "%s/other.json.Ab12Cd", f->dir);
+	assert_int_equal(access(p, F_OK), 0);
+	snprintf(p, sizeof(p), "%s.lock", f->path);
+	assert_int_equal(access(p, F_OK), 0);
+}
+
+static void
+test_parse_pool_writes_back_what_it_reads(void **state)
+{
+	struct fx *f = *state;
+	char *file, *once = NULL, *twice = NULL;
+
+	assert_int_equal(sim_open(f->path, NULL, &f->drv), 0);
+	assert_int_equal(sim_fail(f->drv, XDC_OP_CREATE, "web-9", 2), 0);
+	assert_int_equal(sim_add_unmanaged(f->drv, "legacy", GIB, NULL), 0);
+	file = slurp(f->path);
+	/* What the driver wrote reads, and writes back the same bytes. */
+	assert_int_equal(sim_parse_pool("p", file, strlen(file), &once), 0);
+	assert_string_equal(once, file);
+	assert_int_equal(sim_parse_pool("p", once, strlen(once), &twice), 0);
+	assert_string_equal(twice, once);
+	/* Without out, it only checks. */
+	assert_int_equal(sim_parse_pool("p", file, strlen(file), NULL), 0);
+	/* The name given is the one errors name; len is honoured. */
+	assert_int_equal(sim_parse_pool("here.json", file, 10, NULL), XDC_ERR);
+	assert_error_has("here.json: not valid JSON");
+	free(file);
+	free(once);
+	free(twice);
+}
+
+/*
+ * Found by fuzz_sim: a domain named Domain-0 whose id was not 0 met the
+ * Domain-0 every host is given, and the pool written held two domains of
+ * one name, which it then refused to read back.
+ */
+static void
+test_domain0_is_the_domain_with_id_0(void **state)
+{
+	static const char *const bad[] = {
+		"{\"hosts\": [{\"name\": \"a\", \"domains\": [{\"name\": "
+		"\"Domain-0\", \"domid\": 5, \"memory\": 1}]}]}",
+		"{\"hosts\": [{\"name\": \"a\", \"domains\": [{\"name\": "
+		"\"web\", \"domid\": 0, \"memory\": 1}]}]}",
+	};
+	static const char good[] =
+	    "{\"hosts\": [{\"name\": \"a\", \"domains\": [{\"name\": "
+	    "\"Domain-0\", \"domid\": 0, \"memory\": 1}]}]}";
+	char *out = NULL;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(
+		    sim_parse_pool("p", bad[i], strlen(bad[i]), NULL), XDC_ERR);
+		assert_error_has("\"domid\" is 0 for Domain-0 and no other");
+	}
+	assert_int_equal(sim_parse_pool("p", good, strlen(good), &out), 0);
+	/* Its own Domain-0 is kept, not given a second one. */
+	assert_non_null(strstr(out, "\"name\": \"Domain-0\""));
+	assert_null(strstr(strstr(out, "\"name\": \"Domain-0\"") + 1,
+	    "\"name\": \"Domain-0\""));
+	free(out);
+}
+
 /* ---- Networks -------------------------------------------------------- */
 
 static void
@@ -1312,6 +1395,9 @@ main(void)
 		T(test_begin_rereads_what_another_process_wrote),
 		TD(test_invalid_json_is_an_error_naming_the_file),
 		TD(test_json_that_is_not_a_pool_is_an_error),
+		TD(test_parse_pool_writes_back_what_it_reads),
+		TD(test_open_removes_temporary_files_of_killed_writers),
+		TD(test_domain0_is_the_domain_with_id_0),
 		T(test_network_create_update_destroy),
 		T(test_networks_are_sorted_by_bridge),
 		TD(test_network_refuses_unmanaged_bridge),

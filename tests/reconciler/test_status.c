@@ -20,6 +20,7 @@
 
 #include "reconciler/status.h"
 #include "schema/diag.h"
+#include "schema/error.h"
 
 #define T0 ((int64_t)1700000000 * 1000) /* 2023-11-14T22:13:20Z */
 
@@ -444,6 +445,154 @@ test_save_writes_both_files_atomically(void **state)
 	status_free(st);
 }
 
+/* What status_print printed from text, and what it returned in *rc. */
+static char *
+printed(const char *text, int running, int json, int *rc)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *fp = open_memstream(&buf, &len);
+
+	assert_non_null(fp);
+	*rc =
+	    status_print(fp, text, strlen(text), "/var/lib/xdc", running, json);
+	assert_int_equal(fclose(fp), 0);
+	return buf;
+}
+
+static void
+test_print_reads_back_what_the_loop_wrote(void **state)
+{
+	struct status *st = busy_status();
+	char *text = written(st, status_write_json), *out;
+	int rc;
+
+	(void)state;
+	out = printed(text, 1, 0, &rc);
+	/* busy_status's configuration is invalid: the exit says so. */
+	assert_int_equal(rc, 1);
+	assert_non_null(strstr(out, "xdc run in /var/lib/xdc: running"));
+	assert_non_null(strstr(out, "host xen-a"));
+	assert_non_null(strstr(out, "outcome: invalid: commit fedcba987654"));
+	assert_non_null(
+	    strstr(out, "pending:\n  create VM web-2 on xen-a "
+	                "[failed]: injected fault: create web-2\n"));
+	assert_non_null(strstr(out, "  vms/web.yaml:3:9: error: memory:"));
+	free(out);
+	/* --json prints the file itself. */
+	out = printed(text, -1, 1, &rc);
+	assert_int_equal(rc, 1);
+	assert_non_null(strstr(out, "\"format_version\": 1"));
+	free(out);
+	free(text);
+	status_free(st);
+}
+
+static void
+test_print_outcome_decides_the_exit(void **state)
+{
+	char *out;
+	int rc;
+
+	(void)state;
+	out = printed("{\"outcome\": \"converged\"}", 0, 0, &rc);
+	assert_int_equal(rc, 0);
+	assert_non_null(strstr(out, "not running"));
+	free(out);
+	out = printed("{\"outcome\": \"pending\"}", 0, 1, &rc);
+	assert_int_equal(rc, 0);
+	free(out);
+	out = printed("{}", 0, 0, &rc);
+	assert_int_equal(rc, 1);
+	free(out);
+}
+
+static void
+test_print_refuses_what_is_not_a_status_file(void **state)
+{
+	char *out;
+	int rc;
+
+	(void)state;
+	out = printed("[1, 2]", 0, 0, &rc);
+	assert_true(rc < 0);
+	assert_non_null(strstr(xdc_error_last(), "not a status file"));
+	free(out);
+	out = printed("{\"outcome\": ", 0, 0, &rc);
+	assert_true(rc < 0);
+	free(out);
+	out = printed("{\"a\": 1, \"a\": 2}", 0, 0, &rc);
+	assert_true(rc < 0);
+	free(out);
+}
+
+/*
+ * Found by fuzz_status: a timestamp beyond time_t's range was converted
+ * to time_t anyway (undefined behaviour), and an item's "state" or "why"
+ * that is not a string went to printf's %s as NULL.
+ */
+static void
+test_print_survives_keys_of_the_wrong_type(void **state)
+{
+	static const char *const bad[] = {
+		"{\"timestamp\": 171844674407370955161695258045.552}",
+		"{\"timestamp\": -1e300}",
+		"{\"timestamp\": \"yesterday\"}",
+		"{\"pending\": [{\"state\": 1, \"why\": [], \"op\": {}}]}",
+		"{\"drift\": [7, null], \"errors\": [{\"file\": 1}, 2]}",
+		"{\"source\": [], \"rejected\": {\"path\": 3}, "
+		"\"counts\": 1}",
+	};
+	char *out;
+	size_t i;
+	int rc;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		out = printed(bad[i], 0, 0, &rc);
+		assert_int_equal(rc, 1);
+		assert_non_null(strstr(out, "last cycle: "));
+		assert_null(strstr(out, "(null)"));
+		free(out);
+	}
+	out = printed(bad[0], 0, 0, &rc);
+	assert_non_null(strstr(out, "(? s ago,"));
+	free(out);
+	out = printed(bad[3], 0, 0, &rc);
+	assert_non_null(strstr(out, "pending:\n     on \n"));
+	free(out);
+}
+
+static void
+test_sweep_removes_only_temporary_files(void **state)
+{
+	static const char *const gone[] = { ".status.json.Ab12Cd",
+		".metrics.prom.xY9zzz" };
+	static const char *const kept[] = { STATUS_FILE, STATUS_METRICS_FILE,
+		"lock", ".status.json.toolong", "status.json.Ab12Cd",
+		".other.json.Ab12Cd" };
+	char dir[] = "/tmp/xdc-status-XXXXXX", path[128];
+	size_t i;
+	FILE *fp;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	for (i = 0; i < 2 + 6; i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir,
+		    i < 2 ? gone[i] : kept[i - 2]);
+		assert_non_null(fp = fopen(path, "w"));
+		assert_int_equal(fclose(fp), 0);
+	}
+	status_sweep(dir);
+	for (i = 0; i < 2 + 6; i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir,
+		    i < 2 ? gone[i] : kept[i - 2]);
+		assert_int_equal(access(path, F_OK), i < 2 ? -1 : 0);
+		unlink(path);
+	}
+	assert_int_equal(rmdir(dir), 0);
+}
+
 static void
 test_outcome_names(void **state)
 {
@@ -471,6 +620,11 @@ main(void)
 		cmocka_unit_test(test_drift_counts_each_difference_once),
 		cmocka_unit_test(test_save_writes_both_files_atomically),
 		cmocka_unit_test(test_outcome_names),
+		cmocka_unit_test(test_sweep_removes_only_temporary_files),
+		cmocka_unit_test(test_print_reads_back_what_the_loop_wrote),
+		cmocka_unit_test(test_print_outcome_decides_the_exit),
+		cmocka_unit_test(test_print_refuses_what_is_not_a_status_file),
+		cmocka_unit_test(test_print_survives_keys_of_the_wrong_type),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

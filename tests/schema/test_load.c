@@ -1194,6 +1194,86 @@ test_file_over_16mib_on_disk_rejected(void **state)
 	free(p);
 }
 
+static void
+test_dir_symlink_inside_is_followed(void **state)
+{
+	const char *dir = *state;
+	struct xdc_diags *d = xdc_diags_new();
+	struct xdc_config *cfg = NULL;
+	char *link = path_in(dir, "vms/web.yaml"), *via;
+
+	/* Not *.yaml: only the link brings it in. */
+	put(dir, "shared/web.txt", MIN_VM("web"));
+	put(dir, "vms/keep", "");
+	assert_int_equal(symlink("../shared/web.txt", link), 0);
+	assert_int_equal(schema_load(dir, &cfg, d), 0);
+	assert_no_diags(d);
+	assert_int_equal(cfg->cfg_nvms, 1);
+	assert_string_equal(cfg->cfg_files[1], link);
+	xdc_config_free(cfg);
+	cfg = NULL;
+	/* The directory named through a link of its own: still inside. */
+	assert_true(asprintf(&via, "%s-via", dir) > 0);
+	assert_int_equal(symlink(dir, via), 0);
+	assert_int_equal(schema_load(via, &cfg, d), 0);
+	assert_no_diags(d);
+	assert_int_equal(cfg->cfg_nvms, 1);
+	xdc_config_free(cfg);
+	assert_int_equal(unlink(via), 0);
+	xdc_diags_free(d);
+	free(link);
+	free(via);
+}
+
+static void
+test_dir_symlink_leaving_the_directory_is_refused(void **state)
+{
+	const char *dir = *state;
+	struct xdc_diags *d = xdc_diags_new();
+	struct xdc_config *cfg = NULL;
+	char *outside, *beside, *rel, *a, *b, *c, *msg_a, *msg_b;
+
+	/* Two files outside: one beside the directory, one anywhere. */
+	assert_true(asprintf(&beside, "%s-beside.yaml", dir) > 0);
+	assert_true(asprintf(&outside, "%s-outside.yaml", dir) > 0);
+	put("/", beside + 1, MIN_VM("beside"));
+	put("/", outside + 1, MIN_VM("evil"));
+	a = path_in(dir, "a.yaml");
+	b = path_in(dir, "sub/b.yaml");
+	c = path_in(dir, "sub/c.yaml");
+	put(dir, "ok.yaml", MIN_VM("ok"));
+	put(dir, "sub/keep", "");
+	/* Absolute; relative through ".."; a link inside to a link out. */
+	assert_int_equal(symlink(outside, a), 0);
+	assert_true(
+	    asprintf(&rel, "../../%s-beside.yaml", strrchr(dir, '/') + 1) > 0);
+	assert_int_equal(symlink(rel, b), 0);
+	assert_int_equal(symlink("../a.yaml", c), 0);
+	assert_int_equal(schema_load(dir, &cfg, d), XDC_EINVALID);
+	assert_null(cfg);
+	assert_diag_count(d, 3);
+	assert_true(asprintf(&msg_a,
+	                "a symbolic link to %s, outside the configuration "
+	                "directory %s: refused",
+	                outside, dir) > 0);
+	assert_true(
+	    asprintf(&msg_b, "a symbolic link to %s, outside", beside) > 0);
+	assert_diag(d, 0, a, 1, 1, msg_a);
+	assert_diag(d, 1, b, 1, 1, msg_b);
+	assert_diag(d, 2, c, 1, 1, msg_a);
+	assert_int_equal(unlink(outside), 0);
+	assert_int_equal(unlink(beside), 0);
+	free(msg_a);
+	free(msg_b);
+	free(outside);
+	free(beside);
+	free(rel);
+	free(a);
+	free(b);
+	free(c);
+	xdc_diags_free(d);
+}
+
 #define DIR_TEST(t) cmocka_unit_test_setup_teardown(t, tmp_setup, tmp_teardown)
 
 int
@@ -1254,6 +1334,8 @@ main(void)
 		DIR_TEST(test_missing_path_is_error),
 		DIR_TEST(test_single_file_loads_whatever_its_name),
 		DIR_TEST(test_file_over_16mib_on_disk_rejected),
+		DIR_TEST(test_dir_symlink_inside_is_followed),
+		DIR_TEST(test_dir_symlink_leaving_the_directory_is_refused),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
