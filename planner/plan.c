@@ -35,14 +35,14 @@ plan_add(
 }
 
 const char *
-plan_where(const struct xdc_plan *p, const struct xdc_loc *loc)
+plan_where(const struct xdc_plan *p, struct xdc_loc loc)
 {
 	return xdc_arena_printf(
-	    p->p_arena, "%s:%u", p->p_cfg->cfg_files[loc->file], loc->line);
+	    p->p_arena, "%s:%u", p->p_cfg->cfg_files[loc.file], loc.line);
 }
 
 void
-plan_error(struct xdc_plan *p, const struct xdc_loc *loc, const char *fmt, ...)
+plan_error(struct xdc_plan *p, struct xdc_loc loc, const char *fmt, ...)
 {
 	char msg[1024];
 	va_list ap;
@@ -50,9 +50,9 @@ plan_error(struct xdc_plan *p, const struct xdc_loc *loc, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (loc != NULL && loc->file != 0)
-		xdc_diag(p->p_diags, p->p_cfg->cfg_files[loc->file], loc->line,
-		    loc->col, "%s", msg);
+	if (loc.file != 0)
+		xdc_diag(p->p_diags, p->p_cfg->cfg_files[loc.file], loc.line,
+		    loc.col, "%s", msg);
 	else
 		xdc_diag(p->p_diags, p->p_cfg->cfg_path, 1, 1, "%s", msg);
 }
@@ -341,7 +341,7 @@ plan_compute(const struct xdc_config *cfg, const struct xdc_observed *obs,
 			break;
 	/* Planning for none of what we see would say "no changes" falsely. */
 	if (obs->obs_nhosts > 0 && i == obs->obs_nhosts)
-		plan_error(p, NULL,
+		plan_error(p, XDC_NOWHERE,
 		    "the driver observes host%s %s%s, which the configuration "
 		    "does not declare%s",
 		    obs->obs_nhosts == 1 ? "" : "s", obs->obs_hosts[0].oh_name,
