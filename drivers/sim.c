@@ -94,6 +94,13 @@ struct sim {
 	size_t s_ncfg_hosts;
 	int s_watch_fd; /* inotify on the pool file, for the loop; -1 */
 	int s_watch_wd;
+	/*
+	 * s_pool is the file's pool as open read it, unchanged, while the
+	 * file is still the one of s_read_st: the first observe takes it
+	 * instead of reading and parsing the file again.
+	 */
+	int s_fresh;
+	struct stat s_read_st;
 };
 
 static int sim_observe(struct xdc_driver *, struct xdc_observed **);
@@ -856,9 +863,12 @@ read_all(int fd, const char *path, char **out, size_t *len)
 	return 0;
 }
 
-/* Read the file: 0 with *out NULL when it does not exist. */
+/*
+ * Read the file: 0 with *out NULL when it does not exist. *st is the file
+ * read, its identity for pool_unchanged().
+ */
 static int
-pool_read(const struct sim *s, struct sim_pool **out)
+pool_read(const struct sim *s, struct sim_pool **out, struct stat *st)
 {
 	json_error_t jerr;
 	json_t *root = NULL;
@@ -867,12 +877,17 @@ pool_read(const struct sim *s, struct sim_pool **out)
 	int fd = -1, rc = XDC_ERR;
 
 	*out = NULL;
+	memset(st, 0, sizeof(*st));
 	if ((fd = open(s->s_path, O_RDONLY | O_CLOEXEC)) < 0) {
 		if (errno == ENOENT)
 			rc = 0;
 		else
 			rc =
 			    xdc_error_sys(XDC_ERR, "cannot read %s", s->s_path);
+		goto out;
+	}
+	if (fstat(fd, st) < 0) {
+		rc = xdc_error_sys(XDC_ERR, "cannot read %s", s->s_path);
 		goto out;
 	}
 	/* In one go: jansson's json_loadfd reads a byte per system call. */
@@ -905,7 +920,9 @@ sim_load(struct sim *s)
 	struct sim_pool *p = NULL;
 	int rc;
 
-	if ((rc = pool_read(s, &p)))
+	/* What is read now may be changed by a batch: no longer fresh. */
+	s->s_fresh = 0;
+	if ((rc = pool_read(s, &p, &s->s_read_st)))
 		return rc;
 	s->s_dirty = 0;
 	if (p == NULL) {
@@ -1275,18 +1292,40 @@ obs_pool(const struct sim_pool *p)
 	return obs;
 }
 
+/*
+ * Is the file still the one s_pool was read from? Every write replaces it
+ * by a rename, so a write since shows as another inode; a change in place
+ * shows in the size or the times.
+ */
+static int
+pool_unchanged(const struct sim *s)
+{
+	const struct stat *a = &s->s_read_st;
+	struct stat b;
+
+	return stat(s->s_path, &b) == 0 && a->st_dev == b.st_dev &&
+	       a->st_ino == b.st_ino && a->st_size == b.st_size &&
+	       a->st_mtim.tv_sec == b.st_mtim.tv_sec &&
+	       a->st_mtim.tv_nsec == b.st_mtim.tv_nsec &&
+	       a->st_ctim.tv_sec == b.st_ctim.tv_sec &&
+	       a->st_ctim.tv_nsec == b.st_ctim.tv_nsec;
+}
+
 static int
 sim_observe(struct xdc_driver *drv, struct xdc_observed **out)
 {
 	struct sim *s = (struct sim *)drv;
-	int rc;
+	int rc = 0;
 
 	*out = NULL;
 	/* Inside a batch the pool in memory is the truth, and ours. */
 	if (!s->s_batch) {
 		if ((rc = sim_lock(s, LOCK_SH)))
 			return rc;
-		rc = sim_load(s);
+		/* Open has just read it; parsing it was most of a plan. */
+		if (!s->s_fresh || !pool_unchanged(s))
+			rc = sim_load(s);
+		s->s_fresh = 0;
 		sim_unlock(s);
 		if (rc != 0)
 			return rc;
@@ -2026,7 +2065,7 @@ sim_open(
 	struct sim *s;
 	const char *slash;
 	size_t i;
-	int rc;
+	int rc, fresh;
 
 	*out = NULL;
 	if (path == NULL || *path == '\0')
@@ -2075,8 +2114,13 @@ sim_open(
 		goto out;
 	}
 	/* Create the file, or bring it in line with the configuration. */
-	if ((rc = sim_begin(&s->s_drv)) || (rc = sim_end(&s->s_drv)))
+	if ((rc = sim_begin(&s->s_drv)))
 		goto out;
+	/* Read, found in line: s_pool is the file's pool, for observe. */
+	fresh = !s->s_dirty && s->s_read_st.st_ino != 0;
+	if ((rc = sim_end(&s->s_drv)))
+		goto out;
+	s->s_fresh = fresh;
 	*out = &s->s_drv;
 	s = NULL;
 out:
