@@ -222,6 +222,88 @@ shared_strndup(struct loader *l, const char *s, size_t n)
 	return t->st_v[i];
 }
 
+/*
+ * Label sets repeat as well: thousands of VMs carry {tier: web, app: shop}.
+ * Their strings are shared already, so two sets are equal exactly when
+ * their pointers are; each distinct set is kept once, in the arena.
+ */
+struct labtab {
+	struct xdc_labels *lt_v; /* lb_v NULL: an empty slot */
+	uint32_t *lt_hash;
+	size_t lt_n;
+	size_t lt_cap; /* a power of two, or 0 */
+};
+
+static uint32_t
+labels_hash(const struct xdc_label *lb, size_t n)
+{
+	const struct xdc_label *end = lb + n;
+	uint64_t h = 14695981039346656037ULL ^ n; /* FNV-1a, by pointer */
+
+	for (; lb < end; lb++) {
+		h = (h ^ (uintptr_t)lb->key) * 1099511628211ULL;
+		h = (h ^ (uintptr_t)lb->value) * 1099511628211ULL;
+	}
+	return (uint32_t)(h ^ h >> 32);
+}
+
+static void
+labtab_grow(struct labtab *t)
+{
+	struct labtab g = { NULL, NULL, 0, t->lt_cap ? t->lt_cap * 2 : 64 };
+	size_t i, j;
+
+	g.lt_v = xdc_calloc(g.lt_cap, sizeof(*g.lt_v));
+	g.lt_hash = xdc_calloc(g.lt_cap, sizeof(*g.lt_hash));
+	for (i = 0; i < t->lt_cap; i++) {
+		if (t->lt_v[i].lb_v == NULL)
+			continue;
+		for (j = t->lt_hash[i] & (g.lt_cap - 1); g.lt_v[j].lb_v != NULL;
+		     j = (j + 1) & (g.lt_cap - 1))
+			;
+		g.lt_v[j] = t->lt_v[i];
+		g.lt_hash[j] = t->lt_hash[i];
+	}
+	g.lt_n = t->lt_n;
+	free(t->lt_v);
+	free(t->lt_hash);
+	*t = g;
+}
+
+static void
+labtab_free(struct labtab *t)
+{
+	if (t == NULL)
+		return;
+	free(t->lt_v);
+	free(t->lt_hash);
+	free(t);
+}
+
+/* A sorted label set of shared strings, stored once. */
+static struct xdc_labels
+shared_labels(struct loader *l, const struct xdc_label *lb, size_t n)
+{
+	struct labtab *t = l->l_shared_labels;
+	uint32_t h = labels_hash(lb, n);
+	size_t i;
+
+	if (t->lt_n * 2 >= t->lt_cap)
+		labtab_grow(t);
+	for (i = h & (t->lt_cap - 1); t->lt_v[i].lb_v != NULL;
+	     i = (i + 1) & (t->lt_cap - 1))
+		if (t->lt_hash[i] == h && t->lt_v[i].lb_n == n &&
+		    !memcmp(t->lt_v[i].lb_v, lb, n * sizeof(*lb)))
+			return t->lt_v[i];
+	t->lt_v[i].lb_v =
+	    xdc_arena_alloc(l->l_arena, n > 0 ? n * sizeof(*lb) : 1);
+	memcpy(t->lt_v[i].lb_v, lb, n * sizeof(*lb));
+	t->lt_v[i].lb_n = n;
+	t->lt_hash[i] = h;
+	t->lt_n++;
+	return t->lt_v[i];
+}
+
 /* A scalar's text for a field, shared when the field says so. */
 static const char *
 field_strdup(struct loader *l, const struct field *f, const char *s)
@@ -324,7 +406,8 @@ parse_labels(struct loader *l, struct xdc_labels *out, const struct node *map,
 	struct xdc_label *lb;
 	size_t n = 0, i;
 
-	lb = xdc_arena_alloc(l->l_arena, (map->nd_count / 2) * sizeof(*lb) + 1);
+	/* Read into the document's scratch; kept once per distinct set. */
+	lb = xdc_arena_alloc(l->l_nodes, (map->nd_count / 2) * sizeof(*lb) + 1);
 	for (k = map->nd_first; k != NULL && k->nd_next != NULL;
 	     k = v->nd_next) {
 		v = k->nd_next;
@@ -359,8 +442,7 @@ parse_labels(struct loader *l, struct xdc_labels *out, const struct node *map,
 		n++;
 	}
 	qsort(lb, n, sizeof(*lb), label_cmp);
-	out->lb_v = lb;
-	out->lb_n = n;
+	*out = shared_labels(l, lb, n);
 }
 
 /*
@@ -946,6 +1028,7 @@ schema_loader_new(const char *root, struct xdc_diags *diags)
 	l->l_arena = xdc_arena_new();
 	l->l_nodes = xdc_arena_new();
 	l->l_shared = xdc_calloc(1, sizeof(*l->l_shared));
+	l->l_shared_labels = xdc_calloc(1, sizeof(*l->l_shared_labels));
 	l->l_root = xdc_arena_strdup(l->l_arena, root);
 	/* Locations index files from 1, so that 0 can mean "nowhere". */
 	l->l_cap_files = 16;
@@ -967,6 +1050,7 @@ schema_loader_free(struct schema_loader *sl)
 	free(l->l_files);
 	free(l->l_wide);
 	strtab_free(l->l_shared);
+	labtab_free(l->l_shared_labels);
 	xdc_arena_free(l->l_nodes);
 	xdc_arena_free(l->l_arena);
 	free(l);

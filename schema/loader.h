@@ -105,7 +105,8 @@ struct loader {
 	size_t l_cap_files;
 	uint32_t l_file; /* index of the file being read */
 	struct kind_array l_kinds[KIND__COUNT];
-	struct strtab *l_shared; /* the F_SHARED strings and labels */
+	struct strtab *l_shared;        /* the F_SHARED strings and labels */
+	struct labtab *l_shared_labels; /* each distinct label set */
 	/* Locations that do not pack (struct xdc_at), to be cfg_wide. */
 	struct xdc_loc *l_wide;
 	size_t l_nwide;

@@ -99,6 +99,40 @@ test_locations_far_into_an_object_exact(void **state)
 	free(yaml);
 }
 
+/*
+ * A label set written on many VMs is kept once, whatever the order of its
+ * keys; a set that differs in one value, or in one label more, is its own.
+ */
+static void
+test_label_sets_shared_when_equal(void **state)
+{
+	struct xdc_config *cfg;
+	const struct xdc_vm *a, *b, *c, *d;
+
+	(void)state;
+	cfg = load_ok(MIN_VM(
+	    "a") "labels: {tier: web, app: shop}\n"
+	         "---\n" MIN_VM("b") "labels: {app: shop, tier: web}\n"
+	                             "---\n" MIN_VM(
+	                                 "c") "labels: {tier: web, app: blog}\n"
+	                                      "---\n" MIN_VM(
+	                                          "d") "labels: {tier: web, "
+	                                               "app: shop, x: y}\n");
+	a = xdc_config_vm(cfg, "a");
+	b = xdc_config_vm(cfg, "b");
+	c = xdc_config_vm(cfg, "c");
+	d = xdc_config_vm(cfg, "d");
+	assert_ptr_equal(a->vm_labels.lb_v, b->vm_labels.lb_v);
+	assert_int_equal(b->vm_labels.lb_n, 2);
+	assert_ptr_not_equal(a->vm_labels.lb_v, c->vm_labels.lb_v);
+	assert_string_equal(c->vm_labels.lb_v[0].key, "app");
+	assert_string_equal(c->vm_labels.lb_v[0].value, "blog");
+	assert_string_equal(a->vm_labels.lb_v[0].value, "shop");
+	assert_int_equal(d->vm_labels.lb_n, 3);
+	assert_string_equal(d->vm_labels.lb_v[2].key, "x");
+	xdc_config_free(cfg);
+}
+
 /* ---- Typed values and defaults ---------------------------------------- */
 
 static void
@@ -1289,6 +1323,7 @@ main(void)
 		cmocka_unit_test(test_lookups_find_each_name),
 		cmocka_unit_test(test_locations_recorded),
 		cmocka_unit_test(test_locations_far_into_an_object_exact),
+		cmocka_unit_test(test_label_sets_shared_when_equal),
 		cmocka_unit_test(test_documents_per_file),
 		cmocka_unit_test(test_empty_documents_ignored),
 		cmocka_unit_test(test_empty_file_loads_nothing),
