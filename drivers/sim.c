@@ -95,9 +95,10 @@ struct sim {
 	int s_watch_fd; /* inotify on the pool file, for the loop; -1 */
 	int s_watch_wd;
 	/*
-	 * s_pool is the file's pool as open read it, unchanged, while the
-	 * file is still the one of s_read_st: the first observe takes it
-	 * instead of reading and parsing the file again.
+	 * s_pool is exactly the pool of the file read, s_read_st: read, in
+	 * line with the configuration and not changed since. While the file
+	 * is still that one, the next observe or begin takes s_pool rather
+	 * than reading and parsing the file again (sim_reload).
 	 */
 	int s_fresh;
 	struct stat s_read_st;
@@ -920,7 +921,6 @@ sim_load(struct sim *s)
 	struct sim_pool *p = NULL;
 	int rc;
 
-	/* What is read now may be changed by a batch: no longer fresh. */
 	s->s_fresh = 0;
 	if ((rc = pool_read(s, &p, &s->s_read_st)))
 		return rc;
@@ -933,7 +933,36 @@ sim_load(struct sim *s)
 	}
 	pool_free(s->s_pool);
 	s->s_pool = p;
+	s->s_fresh = !s->s_dirty && s->s_read_st.st_ino != 0;
 	return 0;
+}
+
+/*
+ * Is the file still the one s_pool was read from? Every write replaces it
+ * by a rename, so a write since shows as another inode; a change in place
+ * shows in the size or the times.
+ */
+static int
+pool_unchanged(const struct sim *s)
+{
+	const struct stat *a = &s->s_read_st;
+	struct stat b;
+
+	return stat(s->s_path, &b) == 0 && a->st_dev == b.st_dev &&
+	       a->st_ino == b.st_ino && a->st_size == b.st_size &&
+	       a->st_mtim.tv_sec == b.st_mtim.tv_sec &&
+	       a->st_mtim.tv_nsec == b.st_mtim.tv_nsec &&
+	       a->st_ctim.tv_sec == b.st_ctim.tv_sec &&
+	       a->st_ctim.tv_nsec == b.st_ctim.tv_nsec;
+}
+
+/* sim_load, unless s_pool is still the file's pool (see s_fresh). */
+static int
+sim_reload(struct sim *s)
+{
+	if (s->s_fresh && pool_unchanged(s))
+		return 0;
+	return sim_load(s);
 }
 
 /* ---- Writing the pool file ------------------------------------------ */
@@ -1166,10 +1195,12 @@ sim_begin(struct xdc_driver *drv)
 		return xdc_error(XDC_ERR, "sim: begin inside a batch");
 	if ((rc = sim_lock(s, LOCK_EX)))
 		return rc;
-	if ((rc = sim_load(s))) {
+	if ((rc = sim_reload(s))) {
 		sim_unlock(s);
 		return rc;
 	}
+	/* The batch changes s_pool: it is no longer the file's. */
+	s->s_fresh = 0;
 	s->s_batch = 1;
 	return 0;
 }
@@ -1292,25 +1323,6 @@ obs_pool(const struct sim_pool *p)
 	return obs;
 }
 
-/*
- * Is the file still the one s_pool was read from? Every write replaces it
- * by a rename, so a write since shows as another inode; a change in place
- * shows in the size or the times.
- */
-static int
-pool_unchanged(const struct sim *s)
-{
-	const struct stat *a = &s->s_read_st;
-	struct stat b;
-
-	return stat(s->s_path, &b) == 0 && a->st_dev == b.st_dev &&
-	       a->st_ino == b.st_ino && a->st_size == b.st_size &&
-	       a->st_mtim.tv_sec == b.st_mtim.tv_sec &&
-	       a->st_mtim.tv_nsec == b.st_mtim.tv_nsec &&
-	       a->st_ctim.tv_sec == b.st_ctim.tv_sec &&
-	       a->st_ctim.tv_nsec == b.st_ctim.tv_nsec;
-}
-
 static int
 sim_observe(struct xdc_driver *drv, struct xdc_observed **out)
 {
@@ -1322,10 +1334,8 @@ sim_observe(struct xdc_driver *drv, struct xdc_observed **out)
 	if (!s->s_batch) {
 		if ((rc = sim_lock(s, LOCK_SH)))
 			return rc;
-		/* Open has just read it; parsing it was most of a plan. */
-		if (!s->s_fresh || !pool_unchanged(s))
-			rc = sim_load(s);
-		s->s_fresh = 0;
+		/* After open, parsing it again was most of a plan. */
+		rc = sim_reload(s);
 		sim_unlock(s);
 		if (rc != 0)
 			return rc;
@@ -2116,7 +2126,7 @@ sim_open(
 	/* Create the file, or bring it in line with the configuration. */
 	if ((rc = sim_begin(&s->s_drv)))
 		goto out;
-	/* Read, found in line: s_pool is the file's pool, for observe. */
+	/* Read and found in line: s_pool is the file's, for observe. */
 	fresh = !s->s_dirty && s->s_read_st.st_ino != 0;
 	if ((rc = sim_end(&s->s_drv)))
 		goto out;
