@@ -95,6 +95,14 @@ struct sim {
 	size_t s_ncfg_hosts;
 	int s_watch_fd; /* inotify on the pool file, for the loop; -1 */
 	int s_watch_wd;
+	/*
+	 * s_pool is exactly the pool of the file read, s_read_st: read, in
+	 * line with the configuration and not changed since. While the file
+	 * is still that one, the next observe or begin takes s_pool rather
+	 * than reading and parsing the file again (sim_reload).
+	 */
+	int s_fresh;
+	struct stat s_read_st;
 };
 
 static int sim_observe(struct xdc_driver *, struct xdc_observed **);
@@ -885,21 +893,29 @@ pool_parse(
 	return rc;
 }
 
-/* Read the file: 0 with *out NULL when it does not exist. */
+/*
+ * Read the file: 0 with *out NULL when it does not exist. *st is the file
+ * read, its identity for pool_unchanged().
+ */
 static int
-pool_read(const struct sim *s, struct sim_pool **out)
+pool_read(const struct sim *s, struct sim_pool **out, struct stat *st)
 {
 	char *buf = NULL;
 	size_t len = 0;
 	int fd = -1, rc = XDC_ERR;
 
 	*out = NULL;
+	memset(st, 0, sizeof(*st));
 	if ((fd = open(s->s_path, O_RDONLY | O_CLOEXEC)) < 0) {
 		if (errno == ENOENT)
 			rc = 0;
 		else
 			rc =
 			    xdc_error_sys(XDC_ERR, "cannot read %s", s->s_path);
+		goto out;
+	}
+	if (fstat(fd, st) < 0) {
+		rc = xdc_error_sys(XDC_ERR, "cannot read %s", s->s_path);
 		goto out;
 	}
 	/* In one go: jansson's json_loadfd reads a byte per system call. */
@@ -923,7 +939,8 @@ sim_load(struct sim *s)
 	struct sim_pool *p = NULL;
 	int rc;
 
-	if ((rc = pool_read(s, &p)))
+	s->s_fresh = 0;
+	if ((rc = pool_read(s, &p, &s->s_read_st)))
 		return rc;
 	s->s_dirty = 0;
 	if (p == NULL) {
@@ -934,7 +951,36 @@ sim_load(struct sim *s)
 	}
 	pool_free(s->s_pool);
 	s->s_pool = p;
+	s->s_fresh = !s->s_dirty && s->s_read_st.st_ino != 0;
 	return 0;
+}
+
+/*
+ * Is the file still the one s_pool was read from? Every write replaces it
+ * by a rename, so a write since shows as another inode; a change in place
+ * shows in the size or the times.
+ */
+static int
+pool_unchanged(const struct sim *s)
+{
+	const struct stat *a = &s->s_read_st;
+	struct stat b;
+
+	return stat(s->s_path, &b) == 0 && a->st_dev == b.st_dev &&
+	       a->st_ino == b.st_ino && a->st_size == b.st_size &&
+	       a->st_mtim.tv_sec == b.st_mtim.tv_sec &&
+	       a->st_mtim.tv_nsec == b.st_mtim.tv_nsec &&
+	       a->st_ctim.tv_sec == b.st_ctim.tv_sec &&
+	       a->st_ctim.tv_nsec == b.st_ctim.tv_nsec;
+}
+
+/* sim_load, unless s_pool is still the file's pool (see s_fresh). */
+static int
+sim_reload(struct sim *s)
+{
+	if (s->s_fresh && pool_unchanged(s))
+		return 0;
+	return sim_load(s);
 }
 
 /* ---- Writing the pool file ------------------------------------------ */
@@ -1211,10 +1257,12 @@ sim_begin(struct xdc_driver *drv)
 		return xdc_error(XDC_ERR, "sim: begin inside a batch");
 	if ((rc = sim_lock(s, LOCK_EX)))
 		return rc;
-	if ((rc = sim_load(s))) {
+	if ((rc = sim_reload(s))) {
 		sim_unlock(s);
 		return rc;
 	}
+	/* The batch changes s_pool: it is no longer the file's. */
+	s->s_fresh = 0;
 	s->s_batch = 1;
 	return 0;
 }
@@ -1341,14 +1389,15 @@ static int
 sim_observe(struct xdc_driver *drv, struct xdc_observed **out)
 {
 	struct sim *s = (struct sim *)drv;
-	int rc;
+	int rc = 0;
 
 	*out = NULL;
 	/* Inside a batch the pool in memory is the truth, and ours. */
 	if (!s->s_batch) {
 		if ((rc = sim_lock(s, LOCK_SH)))
 			return rc;
-		rc = sim_load(s);
+		/* After open, parsing it again was most of a plan. */
+		rc = sim_reload(s);
 		sim_unlock(s);
 		if (rc != 0)
 			return rc;
@@ -2107,7 +2156,7 @@ sim_open(
 	struct sim *s;
 	const char *slash;
 	size_t i;
-	int rc;
+	int rc, fresh;
 
 	*out = NULL;
 	if (path == NULL || *path == '\0')
@@ -2167,8 +2216,11 @@ sim_open(
 	if ((rc = sim_begin(&s->s_drv)))
 		goto out;
 	pool_sweep(s);
+	/* Read and found in line: s_pool is the file's, for observe. */
+	fresh = !s->s_dirty && s->s_read_st.st_ino != 0;
 	if ((rc = sim_end(&s->s_drv)))
 		goto out;
+	s->s_fresh = fresh;
 	*out = &s->s_drv;
 	s = NULL;
 out:

@@ -8,7 +8,8 @@
  * exclusive lock on "<path>.lock" and re-reads the file, applies mutate
  * memory only, end() writes the file once (atomically) and unlocks. An
  * apply outside begin/end brackets itself; observe() reads under a shared
- * lock.
+ * lock. Neither parses the file again when it is still the one last read
+ * (same inode, size and times) and the pool in memory has not changed.
  */
 #ifndef XDC_SIM_H
 #define XDC_SIM_H

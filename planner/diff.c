@@ -21,18 +21,18 @@ str_eq(const char *a, const char *b)
 }
 
 /* Where a declaration starts: the line of its first key. */
-static const struct xdc_loc *
-vm_decl(const struct xdc_vm *vm)
+static struct xdc_loc
+vm_decl(const struct xdc_plan *p, const struct xdc_vm *vm)
 {
-	return vm->vm_loc[VM_F_KIND].line ? &vm->vm_loc[VM_F_KIND]
-	                                  : &vm->vm_loc[VM_F_NAME];
+	return xdc_vm_loc(
+	    p->p_cfg, vm, vm->vm_pos[VM_F_KIND] ? VM_F_KIND : VM_F_NAME);
 }
 
-static const struct xdc_loc *
-net_decl(const struct xdc_network *n)
+static struct xdc_loc
+net_decl(const struct xdc_plan *p, const struct xdc_network *n)
 {
-	return n->n_loc[NET_F_KIND].line ? &n->n_loc[NET_F_KIND]
-	                                 : &n->n_loc[NET_F_NAME];
+	return xdc_network_loc(
+	    p->p_cfg, n, n->n_pos[NET_F_KIND] ? NET_F_KIND : NET_F_NAME);
 }
 
 /* Is this observed host one the configuration declares? */
@@ -99,8 +99,9 @@ net_fields_reason(
 			continue;
 		r = xdc_arena_printf(p->p_arena, "%s%s%s (%s)", r ? r : "",
 		    r ? "; " : "",
-		    plan_where(p, n->n_loc[map[i].f].line ? &n->n_loc[map[i].f]
-		                                          : net_decl(n)),
+		    plan_where(p, n->n_pos[map[i].f]
+		                      ? xdc_network_loc(p->p_cfg, n, map[i].f)
+		                      : net_decl(p, n)),
 		    map[i].name);
 	}
 	return r;
@@ -137,11 +138,11 @@ diff_networks(struct xdc_plan *p, uint32_t host)
 				a->pa_changes |= CH_BIT(CH_VLAN);
 			if (n->n_mtu)
 				a->pa_changes |= CH_BIT(CH_MTU);
-			a->pa_reason = plan_where(p, net_decl(n));
+			a->pa_reason = plan_where(p, net_decl(p, n));
 			continue;
 		}
 		if (!on->on_managed) {
-			plan_error(p, &n->n_loc[NET_F_NAME],
+			plan_error(p, xdc_network_loc(p->p_cfg, n, NET_F_NAME),
 			    "Network %s: bridge %s on host %s exists and is "
 			    "not managed by xdc; choose another \"bridge\"",
 			    n->n_name, n->n_bridge, oh->oh_name);
@@ -317,22 +318,23 @@ field_source(struct xdc_plan *p, const struct xdc_vm *vm, enum chg c)
 			if (s != NULL)
 				return xdc_arena_printf(p->p_arena,
 				    "%s (sla %s: %s)",
-				    plan_where(
-				        p, &s->s_loc[XDC_SLA_POLICY_FIELD(
-				               map[i].policy)]),
+				    plan_where(p, xdc_sla_loc(p->p_cfg, s,
+				                      XDC_SLA_POLICY_FIELD(
+				                          map[i].policy))),
 				    s->s_name, map[i].name);
 			return xdc_arena_printf(p->p_arena,
 			    "%s (%s: no SLA sets it, Xen's default)",
-			    plan_where(p, vm_decl(vm)), map[i].name);
+			    plan_where(p, vm_decl(p, vm)), map[i].name);
 		}
-		if (vm->vm_loc[map[i].vm_field].line != 0)
+		if (vm->vm_pos[map[i].vm_field] != 0)
 			return xdc_arena_printf(p->p_arena, "%s (%s)",
-			    plan_where(p, &vm->vm_loc[map[i].vm_field]),
+			    plan_where(
+			        p, xdc_vm_loc(p->p_cfg, vm, map[i].vm_field)),
 			    map[i].name);
 		return xdc_arena_printf(p->p_arena, "%s (%s)",
-		    plan_where(p, vm_decl(vm)), map[i].name);
+		    plan_where(p, vm_decl(p, vm)), map[i].name);
 	}
-	return plan_where(p, vm_decl(vm));
+	return plan_where(p, vm_decl(p, vm));
 }
 
 static const char *
@@ -347,7 +349,7 @@ fields_reason(struct xdc_plan *p, const struct xdc_vm *vm, uint32_t mask)
 		src = field_source(p, vm, c);
 		r = r ? xdc_arena_printf(p->p_arena, "%s; %s", r, src) : src;
 	}
-	return r ? r : plan_where(p, vm_decl(vm));
+	return r ? r : plan_where(p, vm_decl(p, vm));
 }
 
 /* What the restart policy says of a domain that died or shut down. */
@@ -361,12 +363,12 @@ restart_reason(struct xdc_plan *p, const struct xdc_vm *vm,
 	if (s != NULL)
 		return xdc_arena_printf(p->p_arena,
 		    "%s (sla %s: restart %s): %s %s",
-		    plan_where(p, &s->s_loc[SLA_F_RESTART]), s->s_name,
-		    xdc_restart_name(s->s_restart), vm->vm_name,
+		    plan_where(p, xdc_sla_loc(p->p_cfg, s, SLA_F_RESTART)),
+		    s->s_name, xdc_restart_name(s->s_restart), vm->vm_name,
 		    d->od_state == XDC_DOM_CRASHED ? "crashed" : "shut down");
 	return xdc_arena_printf(p->p_arena,
 	    "%s (state %s; restart always by default): %s %s",
-	    plan_where(p, vm_decl(vm)), xdc_vm_state_name(vm->vm_state),
+	    plan_where(p, vm_decl(p, vm)), xdc_vm_state_name(vm->vm_state),
 	    vm->vm_name,
 	    d->od_state == XDC_DOM_CRASHED ? "crashed" : "shut down");
 }
@@ -526,7 +528,7 @@ diff_adopt(struct xdc_plan *p, uint32_t host, size_t vmi,
 	const char *why;
 
 	if (vm->vm_max_memory != d->od_max_memory)
-		plan_error(p, &vm->vm_loc[VM_F_ADOPT],
+		plan_error(p, xdc_vm_loc(p->p_cfg, vm, VM_F_ADOPT),
 		    "VM %s: adopt: domain %u on host %s has max_memory %s "
 		    "and the declaration %s; it is fixed at build, so "
 		    "declare what the domain has",
@@ -534,7 +536,7 @@ diff_adopt(struct xdc_plan *p, uint32_t host, size_t vmi,
 		    xdc_size_fmt(d->od_max_memory, b1),
 		    xdc_size_fmt(vm->vm_max_memory, b2));
 	if (vm->vm_max_vcpus != d->od_max_vcpus)
-		plan_error(p, &vm->vm_loc[VM_F_ADOPT],
+		plan_error(p, xdc_vm_loc(p->p_cfg, vm, VM_F_ADOPT),
 		    "VM %s: adopt: domain %u on host %s has max_vcpus %u "
 		    "and the declaration %u; it is fixed at build, so "
 		    "declare what the domain has",
@@ -550,7 +552,8 @@ diff_adopt(struct xdc_plan *p, uint32_t host, size_t vmi,
 	a->pa.a_update = update_flags(run) | XDC_UPD_ADOPT;
 	why = xdc_arena_printf(p->p_arena,
 	    "%s (adopt: domain %u on host %s is not yet xdc's)",
-	    plan_where(p, &vm->vm_loc[VM_F_ADOPT]), d->od_domid, hname);
+	    plan_where(p, xdc_vm_loc(p->p_cfg, vm, VM_F_ADOPT)), d->od_domid,
+	    hname);
 	a->pa_reason = run ? xdc_arena_printf(p->p_arena, "%s; %s", why,
 	                         fields_reason(p, vm, run))
 	                   : why;
@@ -617,8 +620,8 @@ diff_vms(struct xdc_plan *p, uint32_t host)
 			if (vm != NULL &&
 			    p->p_place_obs[vm - cfg->cfg_vms] == host)
 				plan_error(p,
-				    &vm->vm_loc[vm->vm_adopt ? VM_F_ADOPT
-				                             : VM_F_NAME],
+				    xdc_vm_loc(p->p_cfg, vm,
+				        vm->vm_adopt ? VM_F_ADOPT : VM_F_NAME),
 				    "VM %s: a domain of that name (id %u) runs "
 				    "on host %s and is not managed by xdc; %s",
 				    vm->vm_name, d->od_domid, oh->oh_name,
@@ -643,9 +646,9 @@ diff_vms(struct xdc_plan *p, uint32_t host)
 			destroy_domain(p, host, d, vm,
 			    xdc_arena_printf(p->p_arena,
 			        "%s: placed on host %s",
-			        plan_where(p, vm->vm_host
-			                          ? &vm->vm_loc[VM_F_HOST]
-			                          : vm_decl(vm)),
+			        plan_where(p, vm->vm_host ? xdc_vm_loc(p->p_cfg,
+			                                        vm, VM_F_HOST)
+			                                  : vm_decl(p, vm)),
 			        p->p_place[vmi] ? p->p_place[vmi] : "none"));
 			continue;
 		}
@@ -682,7 +685,7 @@ diff_absent(struct xdc_plan *p)
 			a->pa_changes = CH_BIT(CH_HOST);
 			a->pa_reason = field_source(p, vm, CH_HOST);
 		} else {
-			a->pa_reason = plan_where(p, vm_decl(vm));
+			a->pa_reason = plan_where(p, vm_decl(p, vm));
 		}
 	}
 }

@@ -162,11 +162,11 @@ no_room(struct placer *pl, const struct xdc_vm *vm, uint32_t sla)
 			best = &pl->pl_hosts[h];
 	}
 	if (best == NULL) {
-		plan_error(p, &vm->vm_loc[VM_F_NAME],
+		plan_error(p, xdc_vm_loc(p->p_cfg, vm, VM_F_NAME),
 		    "VM %s fits on no host: no host is active", vm->vm_name);
 		return;
 	}
-	plan_error(p, &vm->vm_loc[VM_F_NAME],
+	plan_error(p, xdc_vm_loc(p->p_cfg, vm, VM_F_NAME),
 	    "VM %s (%s, %u vCPUs) fits on no host%s%s%s: largest free is %s "
 	    "on %s",
 	    vm->vm_name, size_str(p, vm->vm_memory), vm->vm_max_vcpus,
@@ -206,7 +206,7 @@ place_pinned(struct placer *pl)
 		if (sla != NO_INDEX &&
 		    pl->pl_spread_used[sla * pl->pl_nhosts + h] &&
 		    pl->pl_nhosts > 1)
-			plan_error(p, &vm->vm_loc[VM_F_HOST],
+			plan_error(p, xdc_vm_loc(p->p_cfg, vm, VM_F_HOST),
 			    "sla %s: spread host: VM %s is pinned to %s, which "
 			    "already holds another VM of the SLA",
 			    cfg->cfg_slas[sla].s_name, vm->vm_name,
@@ -218,8 +218,9 @@ place_pinned(struct placer *pl)
 		if (ph->ph_mem != UNBOUNDED && ph->ph_used > ph->ph_mem)
 			plan_error(p,
 			    cfg->cfg_nhosts
-			        ? &cfg->cfg_hosts[h].h_loc[HOST_F_NAME]
-			        : NULL,
+			        ? xdc_host_loc(
+			              cfg, &cfg->cfg_hosts[h], HOST_F_NAME)
+			        : XDC_NOWHERE,
 			    "host %s: the VMs on it need %s; it offers %s, %s "
 			    "short",
 			    ph->ph_name, size_str(p, ph->ph_used),
@@ -334,7 +335,8 @@ check_spread(struct placer *pl)
 			count[sla]++;
 	for (i = 0; i < cfg->cfg_nslas; i++)
 		if (count[i] > active)
-			plan_error(p, &cfg->cfg_slas[i].s_loc[SLA_F_SPREAD],
+			plan_error(p,
+			    xdc_sla_loc(cfg, &cfg->cfg_slas[i], SLA_F_SPREAD),
 			    "sla %s: spread host needs %zu hosts for its %zu "
 			    "VMs; %zu %s active",
 			    cfg->cfg_slas[i].s_name, count[i], count[i], active,
@@ -420,7 +422,8 @@ nk_scenario(struct nk *nk)
 				best = h;
 		}
 		if (best == pl->pl_nhosts) {
-			plan_error(p, &s->s_loc[SLA_F_HOST_FAILURES],
+			plan_error(p,
+			    xdc_sla_loc(p->p_cfg, s, SLA_F_HOST_FAILURES),
 			    "sla %s: if host %s fails, %s (%s) fits nowhere: "
 			    "largest free is %s on %s%s",
 			    s->s_name,
@@ -476,7 +479,9 @@ check_failures(struct placer *pl)
 			continue;
 		k = nk.nk_sla->s_host_failures;
 		if (active <= k) {
-			plan_error(p, &nk.nk_sla->s_loc[SLA_F_HOST_FAILURES],
+			plan_error(p,
+			    xdc_sla_loc(
+			        p->p_cfg, nk.nk_sla, SLA_F_HOST_FAILURES),
 			    "sla %s: host_failures %zu needs more than %zu "
 			    "active hosts; %zu %s active",
 			    nk.nk_sla->s_name, k, k, active,
@@ -596,7 +601,7 @@ check_observed_fit(struct placer *pl)
 		if ((h = pl->pl_vm_host[i]) == NO_INDEX || oh[h] == NULL)
 			continue;
 		if (oh[h]->oh_cpus != 0 && vm->vm_max_vcpus > oh[h]->oh_cpus)
-			plan_error(p, &vm->vm_loc[VM_F_NAME],
+			plan_error(p, xdc_vm_loc(p->p_cfg, vm, VM_F_NAME),
 			    "VM %s has %u vCPUs; host %s has %u CPUs",
 			    vm->vm_name, vm->vm_max_vcpus, oh[h]->oh_name,
 			    oh[h]->oh_cpus);
@@ -608,7 +613,7 @@ check_observed_fit(struct placer *pl)
 			continue;
 		told[h] = 1;
 		taken = need[h] - vm->vm_memory + unmanaged[h];
-		plan_error(p, &vm->vm_loc[VM_F_NAME],
+		plan_error(p, xdc_vm_loc(p->p_cfg, vm, VM_F_NAME),
 		    "VM %s (%s) does not fit on host %s: it offers %s%s%s%s%s "
 		    "(%s short)",
 		    vm->vm_name, size_str(p, vm->vm_memory), oh[h]->oh_name,

@@ -35,14 +35,14 @@ plan_add(
 }
 
 const char *
-plan_where(const struct xdc_plan *p, const struct xdc_loc *loc)
+plan_where(const struct xdc_plan *p, struct xdc_loc loc)
 {
 	return xdc_arena_printf(
-	    p->p_arena, "%s:%u", p->p_cfg->cfg_files[loc->file], loc->line);
+	    p->p_arena, "%s:%u", p->p_cfg->cfg_files[loc.file], loc.line);
 }
 
 void
-plan_error(struct xdc_plan *p, const struct xdc_loc *loc, const char *fmt, ...)
+plan_error(struct xdc_plan *p, struct xdc_loc loc, const char *fmt, ...)
 {
 	char msg[1024];
 	va_list ap;
@@ -50,9 +50,9 @@ plan_error(struct xdc_plan *p, const struct xdc_loc *loc, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (loc != NULL && loc->file != 0)
-		xdc_diag(p->p_diags, p->p_cfg->cfg_files[loc->file], loc->line,
-		    loc->col, "%s", msg);
+	if (loc.file != 0)
+		xdc_diag(p->p_diags, p->p_cfg->cfg_files[loc.file], loc.line,
+		    loc.col, "%s", msg);
 	else
 		xdc_diag(p->p_diags, p->p_cfg->cfg_path, 1, 1, "%s", msg);
 }
@@ -106,8 +106,10 @@ resolve_specs(struct xdc_plan *p)
 		vm = &cfg->cfg_vms[i];
 		ds = &p->p_specs[i];
 		ds->ds_vm = vm;
+		/* Exactly: a spare slot would round two NICs up to 32 bytes. */
 		ds->ds_bridges = xdc_arena_alloc(
-		    p->p_arena, (vm->vm_nnics + 1) * sizeof(*ds->ds_bridges));
+		    p->p_arena, (vm->vm_nnics ? vm->vm_nnics : 1) *
+		                    sizeof(*ds->ds_bridges));
 		for (j = 0; j < vm->vm_nnics; j++)
 			ds->ds_bridges[j] =
 			    cfg->cfg_networks[vm->vm_nics[j].nic_net].n_bridge;
@@ -143,12 +145,20 @@ dep_add(struct xdc_plan *p, struct paction *a, uint32_t on)
 {
 	uint32_t *v;
 
-	/* Dependencies are few; keep them in the arena, grown by copying. */
-	v = xdc_arena_alloc(p->p_arena, (a->pa_ndeps + 1) * sizeof(*v));
-	if (a->pa_ndeps > 0)
-		memcpy(v, a->pa_deps, a->pa_ndeps * sizeof(*v));
-	v[a->pa_ndeps++] = on;
-	a->pa_deps = v;
+	/*
+	 * Dependencies are few; keep them in the arena, grown by copying
+	 * when their count reaches a power of two from 4: an arena slot is
+	 * 16 bytes anyway, and a VM's two or three networks fit the first.
+	 */
+	if (a->pa_ndeps == 0 ||
+	    (a->pa_ndeps >= 4 && (a->pa_ndeps & (a->pa_ndeps - 1)) == 0)) {
+		v = xdc_arena_alloc(p->p_arena,
+		    (a->pa_ndeps ? 2 * a->pa_ndeps : 4) * sizeof(*v));
+		if (a->pa_ndeps > 0)
+			memcpy(v, a->pa_deps, a->pa_ndeps * sizeof(*v));
+		a->pa_deps = v;
+	}
+	a->pa_deps[a->pa_ndeps++] = on;
 }
 
 /* Does an observed domain have a NIC on bridge? */
@@ -341,7 +351,7 @@ plan_compute(const struct xdc_config *cfg, const struct xdc_observed *obs,
 			break;
 	/* Planning for none of what we see would say "no changes" falsely. */
 	if (obs->obs_nhosts > 0 && i == obs->obs_nhosts)
-		plan_error(p, NULL,
+		plan_error(p, XDC_NOWHERE,
 		    "the driver observes host%s %s%s, which the configuration "
 		    "does not declare%s",
 		    obs->obs_nhosts == 1 ? "" : "s", obs->obs_hosts[0].oh_name,

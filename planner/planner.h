@@ -114,8 +114,10 @@ struct xdc_plan {
 /* plan.c */
 struct paction *plan_add(
     struct xdc_plan *, enum xdc_op, enum xdc_obj_kind, uint32_t host);
-const char *plan_where(const struct xdc_plan *, const struct xdc_loc *);
-void plan_error(struct xdc_plan *, const struct xdc_loc *, const char *fmt, ...)
+/* "FILE:LINE" of a location, in the plan's arena. */
+const char *plan_where(const struct xdc_plan *, struct xdc_loc);
+/* A diagnostic at loc; at the configuration's path for XDC_NOWHERE. */
+void plan_error(struct xdc_plan *, struct xdc_loc, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /* place.c: fills p_place; reports what cannot fit. */

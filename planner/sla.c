@@ -64,7 +64,8 @@ window_text(struct xdc_plan *p, const struct xdc_sla *s, time_t opens)
 	return xdc_arena_printf(p->p_arena,
 	    "%s (sla %s: maintenance.window): disruptive actions wait for "
 	    "the window, which next opens %s",
-	    plan_where(p, &s->s_loc[SLA_F_WINDOW]), s->s_name, when);
+	    plan_where(p, xdc_sla_loc(p->p_cfg, s, SLA_F_WINDOW)), s->s_name,
+	    when);
 }
 
 /* Which VMs run now, by the observation of any host. */
@@ -113,7 +114,8 @@ sla_hold(struct xdc_plan *p)
 			    "%s; %s is protected (%s): a commit must set "
 			    "protect: false before xdc replaces it",
 			    a->pa_reason, a->pa_vm->vm_name,
-			    plan_where(p, &a->pa_vm->vm_loc[VM_F_PROTECT]));
+			    plan_where(p,
+			        xdc_vm_loc(p->p_cfg, a->pa_vm, VM_F_PROTECT)));
 			a->pa_hold_sla = NULL;
 			continue;
 		}
@@ -165,8 +167,8 @@ sla_hold(struct xdc_plan *p)
 		a->pa_hold = xdc_arena_printf(p->p_arena,
 		    "%s (sla %s: min_running %u): %zu of its %zu VMs run, so "
 		    "this %s must wait until another is back",
-		    plan_where(p, &s->s_loc[SLA_F_MIN_RUNNING]), s->s_name,
-		    s->s_min_running, up[si], selected[si],
+		    plan_where(p, xdc_sla_loc(p->p_cfg, s, SLA_F_MIN_RUNNING)),
+		    s->s_name, s->s_min_running, up[si], selected[si],
 		    xdc_op_name(a->pa.a_op));
 		a->pa_hold_sla = s;
 	}

@@ -18,11 +18,12 @@
 
 /* Arrays are sorted by name, then position: a duplicate follows its first. */
 static void
-check_names(struct loader *l, const void *v, size_t n, enum kind k)
+check_names(struct loader *l, const struct xdc_config *cfg, const void *v,
+    size_t n, enum kind k)
 {
 	const struct object_type *t = schema_kinds[k];
 	const char *a, *b;
-	const struct xdc_loc *la, *lb;
+	struct xdc_loc la, lb;
 	size_t i, first = 0;
 
 	for (i = 1; i < n; i++) {
@@ -32,34 +33,42 @@ check_names(struct loader *l, const void *v, size_t n, enum kind k)
 			first = i;
 			continue;
 		}
-		la = (const struct xdc_loc *)(const void *)(a + t->o_loc_off);
-		lb = (const struct xdc_loc *)(const void *)(b + t->o_loc_off);
 		/* Index 1 is every kind's name field. */
-		loader_diag_loc(l, &lb[1],
+		la = xdc_loc_unpack(cfg->cfg_wide,
+		    (const struct xdc_at *)(const void *)(a + t->o_at_off),
+		    ((const uint32_t *)(const void *)(a + t->o_pos_off))[1]);
+		lb = xdc_loc_unpack(cfg->cfg_wide,
+		    (const struct xdc_at *)(const void *)(b + t->o_at_off),
+		    ((const uint32_t *)(const void *)(b + t->o_pos_off))[1]);
+		loader_diag_loc(l, lb,
 		    "name: %s \"%s\" is already declared at %s", t->o_name,
-		    *(const char *const *)b, loader_where(l, &la[1]));
+		    *(const char *const *)b, loader_where(l, la));
 	}
 }
 
 /* ---- Networks --------------------------------------------------------- */
 
 static int
-net_bridge_cmp(const void *a, const void *b)
+net_bridge_cmp(const void *a, const void *b, void *arg)
 {
+	const struct xdc_config *cfg = arg;
 	const struct xdc_network *x = *(const struct xdc_network *const *)a;
 	const struct xdc_network *y = *(const struct xdc_network *const *)b;
 	int c = strcmp(x->n_bridge, y->n_bridge);
 
 	if (c != 0)
 		return c;
-	return loc_before(&x->n_loc[NET_F_NAME], &y->n_loc[NET_F_NAME]) ? -1
-	                                                                : 1;
+	return loc_before(xdc_network_loc(cfg, x, NET_F_NAME),
+	           xdc_network_loc(cfg, y, NET_F_NAME))
+	           ? -1
+	           : 1;
 }
 
 /* An uplink (or one VLAN of it) can be a port of only one bridge. */
 static int
-net_uplink_cmp(const void *a, const void *b)
+net_uplink_cmp(const void *a, const void *b, void *arg)
 {
+	const struct xdc_config *cfg = arg;
 	const struct xdc_network *x = *(const struct xdc_network *const *)a;
 	const struct xdc_network *y = *(const struct xdc_network *const *)b;
 	int c = strcmp(x->n_uplink, y->n_uplink);
@@ -68,8 +77,10 @@ net_uplink_cmp(const void *a, const void *b)
 		return c;
 	if (x->n_vlan != y->n_vlan)
 		return x->n_vlan < y->n_vlan ? -1 : 1;
-	return loc_before(&x->n_loc[NET_F_NAME], &y->n_loc[NET_F_NAME]) ? -1
-	                                                                : 1;
+	return loc_before(xdc_network_loc(cfg, x, NET_F_NAME),
+	           xdc_network_loc(cfg, y, NET_F_NAME))
+	           ? -1
+	           : 1;
 }
 
 static void
@@ -82,7 +93,7 @@ check_networks(struct loader *l, struct xdc_config *cfg)
 	for (i = 0; i < cfg->cfg_nnetworks; i++)
 		if (cfg->cfg_networks[i].n_bridge != NULL)
 			v[n++] = &cfg->cfg_networks[i];
-	qsort(v, n, sizeof(*v), net_bridge_cmp);
+	qsort_r(v, n, sizeof(*v), net_bridge_cmp, cfg);
 	for (i = 1; i < n; i++) {
 		a = v[i - 1];
 		b = v[i];
@@ -91,32 +102,34 @@ check_networks(struct loader *l, struct xdc_config *cfg)
 		    !strcmp(a->n_name, b->n_name))
 			continue;
 		loader_diag_loc(l,
-		    &b->n_loc[(b->n_set & (1u << NET_F_BRIDGE)) ? NET_F_BRIDGE
-		                                                : NET_F_NAME],
+		    xdc_network_loc(cfg, b,
+		        (b->n_set & (1u << NET_F_BRIDGE)) ? NET_F_BRIDGE
+		                                          : NET_F_NAME),
 		    "bridge: \"%s\" is also the bridge of Network \"%s\" (%s)",
 		    b->n_bridge, a->n_name,
-		    loader_where(l, &a->n_loc[NET_F_NAME]));
+		    loader_where(l, xdc_network_loc(cfg, a, NET_F_NAME)));
 	}
 
 	n = 0;
 	for (i = 0; i < cfg->cfg_nnetworks; i++)
 		if (cfg->cfg_networks[i].n_uplink != NULL)
 			v[n++] = &cfg->cfg_networks[i];
-	qsort(v, n, sizeof(*v), net_uplink_cmp);
+	qsort_r(v, n, sizeof(*v), net_uplink_cmp, cfg);
 	for (i = 1; i < n; i++) {
 		a = v[i - 1];
 		b = v[i];
 		if (strcmp(a->n_uplink, b->n_uplink) != 0 ||
 		    a->n_vlan != b->n_vlan)
 			continue;
-		loader_diag_loc(l, &b->n_loc[NET_F_UPLINK],
+		loader_diag_loc(l, xdc_network_loc(cfg, b, NET_F_UPLINK),
 		    "uplink: \"%s\"%s is already the uplink of Network \"%s\" "
 		    "(%s)",
 		    b->n_uplink,
 		    b->n_vlan
 		        ? xdc_arena_printf(l->l_nodes, " vlan %u", b->n_vlan)
 		        : "",
-		    a->n_name, loader_where(l, &a->n_loc[NET_F_UPLINK]));
+		    a->n_name,
+		    loader_where(l, xdc_network_loc(cfg, a, NET_F_UPLINK)));
 	}
 	free(v);
 }
@@ -137,40 +150,40 @@ check_vm_refs(struct loader *l, struct xdc_config *cfg, struct xdc_vm *vm)
 		if (nic->nic_network == NULL)
 			continue;
 		if ((net = xdc_config_network(cfg, nic->nic_network)) == NULL) {
-			loader_diag_loc(l, &nic->nic_loc[NIC_F_NETWORK],
+			loader_diag_loc(l, xdc_nic_loc(cfg, nic, NIC_F_NETWORK),
 			    "nics[%zu].network: no Network is named \"%s\"", i,
 			    nic->nic_network);
 			continue;
 		}
-		nic->nic_net = (size_t)(net - cfg->cfg_networks);
+		nic->nic_net = (uint32_t)(net - cfg->cfg_networks);
 	}
 
 	if (vm->vm_host == NULL)
 		return;
 	if (cfg->cfg_nhosts == 0) {
 		if (strcmp(vm->vm_host, XDC_LOCAL_HOST) != 0)
-			loader_diag_loc(l, &vm->vm_loc[VM_F_HOST],
+			loader_diag_loc(l, xdc_vm_loc(cfg, vm, VM_F_HOST),
 			    "host: no Host is named \"%s\" (this configuration "
 			    "declares no Hosts: its one host is \"%s\")",
 			    vm->vm_host, XDC_LOCAL_HOST);
 		return;
 	}
 	if ((h = xdc_config_host(cfg, vm->vm_host)) == NULL) {
-		loader_diag_loc(l, &vm->vm_loc[VM_F_HOST],
+		loader_diag_loc(l, xdc_vm_loc(cfg, vm, VM_F_HOST),
 		    "host: no Host is named \"%s\"", vm->vm_host);
 		return;
 	}
 	if (h->h_state == XDC_HOST_DRAINED)
-		loader_diag_loc(l, &vm->vm_loc[VM_F_HOST],
+		loader_diag_loc(l, xdc_vm_loc(cfg, vm, VM_F_HOST),
 		    "host: \"%s\" is drained and gets no VMs (unpin the VM, or "
 		    "make the host active)",
 		    h->h_name);
 	want = vm->vm_max_vcpus;
 	if (h->h_cpus != 0 && want > h->h_cpus)
 		loader_diag_loc(l,
-		    &vm->vm_loc[(vm->vm_set & (1u << VM_F_MAX_VCPUS))
-		                    ? VM_F_MAX_VCPUS
-		                    : VM_F_VCPUS],
+		    xdc_vm_loc(cfg, vm,
+		        (vm->vm_set & (1u << VM_F_MAX_VCPUS)) ? VM_F_MAX_VCPUS
+		                                              : VM_F_VCPUS),
 		    "%s: %u vCPUs are more than the %u CPUs of host \"%s\"",
 		    (vm->vm_set & (1u << VM_F_MAX_VCPUS)) ? "max_vcpus"
 		                                          : "vcpus",
@@ -194,15 +207,16 @@ mac_u64(const uint8_t m[6])
 }
 
 static int
-mac_ref_cmp(const void *a, const void *b)
+mac_ref_cmp(const void *a, const void *b, void *arg)
 {
+	const struct xdc_config *cfg = arg;
 	const struct mac_ref *x = a, *y = b;
-	const struct xdc_loc *lx, *ly;
+	struct xdc_loc lx, ly;
 
 	if (x->m_mac != y->m_mac)
 		return x->m_mac < y->m_mac ? -1 : 1;
-	lx = &x->m_vm->vm_nics[x->m_nic].nic_loc[NIC_F_MAC];
-	ly = &y->m_vm->vm_nics[y->m_nic].nic_loc[NIC_F_MAC];
+	lx = xdc_nic_loc(cfg, &x->m_vm->vm_nics[x->m_nic], NIC_F_MAC);
+	ly = xdc_nic_loc(cfg, &y->m_vm->vm_nics[y->m_nic], NIC_F_MAC);
 	return loc_before(lx, ly) ? -1 : loc_before(ly, lx);
 }
 
@@ -251,18 +265,19 @@ check_macs(struct loader *l, struct xdc_config *cfg)
 			n++;
 		}
 	}
-	qsort(refs, n, sizeof(*refs), mac_ref_cmp);
+	qsort_r(refs, n, sizeof(*refs), mac_ref_cmp, cfg);
 	for (i = 1; i < n; i++) {
 		if (refs[i].m_mac != refs[i - 1].m_mac)
 			continue;
 		nic = &refs[i].m_vm->vm_nics[refs[i].m_nic];
-		loader_diag_loc(l, &nic->nic_loc[NIC_F_MAC],
+		loader_diag_loc(l, xdc_nic_loc(cfg, nic, NIC_F_MAC),
 		    "nics[%zu].mac: %s is already the MAC of VM \"%s\" (%s)",
 		    refs[i].m_nic, xdc_mac_fmt(nic->nic_mac, name),
 		    refs[i - 1].m_vm->vm_name,
-		    loader_where(l, &refs[i - 1]
-		                         .m_vm->vm_nics[refs[i - 1].m_nic]
-		                         .nic_loc[NIC_F_MAC]));
+		    loader_where(
+		        l, xdc_nic_loc(cfg,
+		               &refs[i - 1].m_vm->vm_nics[refs[i - 1].m_nic],
+		               NIC_F_MAC)));
 	}
 
 	/*
@@ -434,20 +449,23 @@ sla_report(
 			c = &m->sm_conf[p][k];
 			o = &cfg->cfg_slas[c->c_other];
 			/* Report at the later declaration, naming the first. */
-			later = loc_before(&o->s_loc[f], &s->s_loc[f]) ? s : o;
+			later = loc_before(xdc_sla_loc(cfg, o, f),
+			            xdc_sla_loc(cfg, s, f))
+			            ? s
+			            : o;
 			earlier = later == s ? o : s;
-			loader_diag_loc(l, &later->s_loc[f],
+			loader_diag_loc(l, xdc_sla_loc(cfg, later, f),
 			    "%s: SLA \"%s\" and SLA \"%s\" (%s) both set %s "
 			    "for VM \"%s\"%s",
 			    xdc_policy_name(p), later->s_name, earlier->s_name,
-			    loader_where(l, &earlier->s_loc[f]),
+			    loader_where(l, xdc_sla_loc(cfg, earlier, f)),
 			    xdc_policy_name(p), c->c_vm->vm_name,
 			    and_others(l, c->c_count));
 		}
 		free(m->sm_conf[p]);
 	}
 	if (m->sm_cap_vm != NULL)
-		loader_diag_loc(l, &s->s_loc[SLA_F_CPU_CAP],
+		loader_diag_loc(l, xdc_sla_loc(cfg, s, SLA_F_CPU_CAP),
 		    "cpu.cap: %u%% is more than VM \"%s\" can use with %u "
 		    "vCPU%s (at most %u%%)%s",
 		    s->s_cpu_cap, m->sm_cap_vm->vm_name,
@@ -532,10 +550,11 @@ check_config(struct loader *l, struct xdc_config *cfg)
 {
 	size_t i;
 
-	check_names(l, cfg->cfg_hosts, cfg->cfg_nhosts, KIND_HOST);
-	check_names(l, cfg->cfg_networks, cfg->cfg_nnetworks, KIND_NETWORK);
-	check_names(l, cfg->cfg_vms, cfg->cfg_nvms, KIND_VM);
-	check_names(l, cfg->cfg_slas, cfg->cfg_nslas, KIND_SLA);
+	check_names(l, cfg, cfg->cfg_hosts, cfg->cfg_nhosts, KIND_HOST);
+	check_names(
+	    l, cfg, cfg->cfg_networks, cfg->cfg_nnetworks, KIND_NETWORK);
+	check_names(l, cfg, cfg->cfg_vms, cfg->cfg_nvms, KIND_VM);
+	check_names(l, cfg, cfg->cfg_slas, cfg->cfg_nslas, KIND_SLA);
 	check_networks(l, cfg);
 	for (i = 0; i < cfg->cfg_nvms; i++)
 		check_vm_refs(l, cfg, &cfg->cfg_vms[i]);

@@ -65,13 +65,15 @@ static const char *const spreads[] = { "none", "host", NULL };
 
 /* A node to report at when a rule concerns a key that may be absent. */
 static struct node
-at_loc(const struct xdc_loc *loc, const struct node *fallback)
+at_loc(const struct loader *l, const struct xdc_at *obj, uint32_t pos,
+    const struct node *fallback)
 {
+	struct xdc_loc loc = loader_loc(l, obj, pos);
 	struct node n = *fallback;
 
-	if (loc->line != 0) {
-		n.nd_line = loc->line;
-		n.nd_col = loc->col;
+	if (loc.line != 0) {
+		n.nd_line = loc.line;
+		n.nd_col = loc.col;
 	}
 	return n;
 }
@@ -85,7 +87,7 @@ host_finish(struct loader *l, void *obj, const struct node *map)
 	struct node at;
 
 	if ((h->h_set & (1u << HOST_F_MEMORY)) && h->h_memory < (1u << 20)) {
-		at = at_loc(&h->h_loc[HOST_F_MEMORY], map);
+		at = at_loc(l, &h->h_at, h->h_pos[HOST_F_MEMORY], map);
 		loader_diag(l, &at,
 		    "memory: a host offers at least 1MiB "
 		    "(a size without a unit is in bytes)");
@@ -107,7 +109,8 @@ static const struct object_type host_type = {
 	NFIELDS(host_fields),
 	sizeof(struct xdc_host),
 	offsetof(struct xdc_host, h_set),
-	offsetof(struct xdc_host, h_loc),
+	offsetof(struct xdc_host, h_at),
+	offsetof(struct xdc_host, h_pos),
 	host_finish,
 };
 
@@ -120,19 +123,18 @@ network_finish(struct loader *l, void *obj, const struct node *map)
 	struct node at;
 
 	/* A bridge or uplink that failed to parse was reported already. */
-	if (n->n_loc[NET_F_BRIDGE].line == 0 && n->n_name != NULL) {
+	if (n->n_pos[NET_F_BRIDGE] == 0 && n->n_name != NULL) {
 		n->n_bridge = xdc_arena_printf(l->l_arena, "xdc-%s", n->n_name);
 		if (strlen(n->n_bridge) > XDC_IFNAME_MAX) {
-			at = at_loc(&n->n_loc[NET_F_NAME], map);
+			at = at_loc(l, &n->n_at, n->n_pos[NET_F_NAME], map);
 			loader_diag(l, &at,
 			    "name: the default bridge \"%s\" is longer than "
 			    "%d characters; set \"bridge\"",
 			    n->n_bridge, XDC_IFNAME_MAX);
 		}
 	}
-	if ((n->n_set & (1u << NET_F_VLAN)) &&
-	    n->n_loc[NET_F_UPLINK].line == 0) {
-		at = at_loc(&n->n_loc[NET_F_VLAN], map);
+	if ((n->n_set & (1u << NET_F_VLAN)) && n->n_pos[NET_F_UPLINK] == 0) {
+		at = at_loc(l, &n->n_at, n->n_pos[NET_F_VLAN], map);
 		loader_diag(l, &at,
 		    "vlan: needs an \"uplink\" to make the VLAN interface on");
 	}
@@ -153,7 +155,8 @@ static const struct object_type network_type = {
 	NFIELDS(network_fields),
 	sizeof(struct xdc_network),
 	offsetof(struct xdc_network, n_set),
-	offsetof(struct xdc_network, n_loc),
+	offsetof(struct xdc_network, n_at),
+	offsetof(struct xdc_network, n_pos),
 	network_finish,
 };
 
@@ -172,7 +175,8 @@ static const struct object_type disk_type = {
 	NFIELDS(disk_fields),
 	sizeof(struct xdc_disk),
 	offsetof(struct xdc_disk, d_set),
-	offsetof(struct xdc_disk, d_loc),
+	offsetof(struct xdc_disk, d_at),
+	offsetof(struct xdc_disk, d_pos),
 	NULL,
 };
 
@@ -188,7 +192,8 @@ static const struct object_type nic_type = {
 	NFIELDS(nic_fields),
 	sizeof(struct xdc_nic),
 	offsetof(struct xdc_nic, nic_set),
-	offsetof(struct xdc_nic, nic_loc),
+	offsetof(struct xdc_nic, nic_at),
+	offsetof(struct xdc_nic, nic_pos),
 	NULL,
 };
 
@@ -235,9 +240,9 @@ vm_disks_finish(struct loader *l, struct xdc_vm *vm, const struct node *map)
 			                 (int)('a' + i / 26 - 1),
 			                 (int)('a' + i % 26));
 			/* An earlier disk may have declared it. */
-			at = at_loc(&d->d_loc[DISK_F_TARGET], map);
+			at = at_loc(l, &d->d_at, d->d_pos[DISK_F_TARGET], map);
 		} else {
-			at = at_loc(&d->d_loc[DISK_F_VDEV], map);
+			at = at_loc(l, &d->d_at, d->d_pos[DISK_F_VDEV], map);
 			if (!vdev_valid(d->d_vdev)) {
 				loader_diag(l, &at,
 				    "disks[%zu].vdev: \"%s\" is not a virtual "
@@ -269,7 +274,7 @@ vm_finish(struct loader *l, void *obj, const struct node *map)
 	struct node at;
 	size_t i;
 	/* A kernel that failed to parse is reported already, not missing. */
-	int kernel = vm->vm_loc[VM_F_KERNEL].line != 0;
+	int kernel = vm->vm_pos[VM_F_KERNEL] != 0;
 
 	for (i = 0; i < XDC_POL__COUNT; i++)
 		vm->vm_sla[i] = XDC_NO_SLA;
@@ -283,7 +288,7 @@ vm_finish(struct loader *l, void *obj, const struct node *map)
 		vm->vm_max_memory = vm->vm_memory;
 
 	if (vm->vm_set & (1u << VM_F_MEMORY)) {
-		at = at_loc(&vm->vm_loc[VM_F_MEMORY], map);
+		at = at_loc(l, &vm->vm_at, vm->vm_pos[VM_F_MEMORY], map);
 		if (vm->vm_memory < (1u << 20))
 			loader_diag(l, &at,
 			    "memory: a VM needs at least 1MiB (a size "
@@ -301,32 +306,33 @@ vm_finish(struct loader *l, void *obj, const struct node *map)
 	}
 	if ((vm->vm_set & (1u << VM_F_MAX_MEMORY)) &&
 	    vm->vm_max_memory % 1024 != 0) {
-		at = at_loc(&vm->vm_loc[VM_F_MAX_MEMORY], map);
+		at = at_loc(l, &vm->vm_at, vm->vm_pos[VM_F_MAX_MEMORY], map);
 		loader_diag(l, &at,
 		    "max_memory: %s is not a whole number of KiB (Xen counts "
 		    "memory in KiB)",
 		    xdc_size_fmt(vm->vm_max_memory, a));
 	}
 	if (vm->vm_vcpus > vm->vm_max_vcpus) {
-		at = at_loc(&vm->vm_loc[VM_F_VCPUS], map);
+		at = at_loc(l, &vm->vm_at, vm->vm_pos[VM_F_VCPUS], map);
 		loader_diag(l, &at, "vcpus: %u is more than max_vcpus %u",
 		    vm->vm_vcpus, vm->vm_max_vcpus);
 	}
 	/* An invalid type was reported; which kernel rule applies is moot. */
 	if (vm->vm_type != XDC_VM_HVM && !kernel &&
-	    !(vm->vm_loc[VM_F_TYPE].line != 0 &&
-	        !(vm->vm_set & (1u << VM_F_TYPE))))
+	    !(vm->vm_pos[VM_F_TYPE] != 0 && !(vm->vm_set & (1u << VM_F_TYPE))))
 		loader_diag(l, map,
 		    "missing required key \"kernel\" in VM (a %s guest boots "
 		    "a kernel)",
 		    xdc_vm_type_name(vm->vm_type));
 	if (!kernel) {
 		if (vm->vm_set & (1u << VM_F_RAMDISK)) {
-			at = at_loc(&vm->vm_loc[VM_F_RAMDISK], map);
+			at = at_loc(
+			    l, &vm->vm_at, vm->vm_pos[VM_F_RAMDISK], map);
 			loader_diag(l, &at, "ramdisk: needs a \"kernel\"");
 		}
 		if (vm->vm_set & (1u << VM_F_CMDLINE)) {
-			at = at_loc(&vm->vm_loc[VM_F_CMDLINE], map);
+			at = at_loc(
+			    l, &vm->vm_at, vm->vm_pos[VM_F_CMDLINE], map);
 			loader_diag(l, &at, "cmdline: needs a \"kernel\"");
 		}
 	}
@@ -370,7 +376,8 @@ static const struct object_type vm_type = {
 	NFIELDS(vm_fields),
 	sizeof(struct xdc_vm),
 	offsetof(struct xdc_vm, vm_set),
-	offsetof(struct xdc_vm, vm_loc),
+	offsetof(struct xdc_vm, vm_at),
+	offsetof(struct xdc_vm, vm_pos),
 	vm_finish,
 };
 
@@ -393,7 +400,8 @@ static const struct object_type cpu_type = {
 	NFIELDS(cpu_fields),
 	sizeof(struct xdc_sla),
 	offsetof(struct xdc_sla, s_set),
-	offsetof(struct xdc_sla, s_loc),
+	offsetof(struct xdc_sla, s_at),
+	offsetof(struct xdc_sla, s_pos),
 	NULL,
 };
 
@@ -414,7 +422,8 @@ static const struct object_type availability_type = {
 	NFIELDS(availability_fields),
 	sizeof(struct xdc_sla),
 	offsetof(struct xdc_sla, s_set),
-	offsetof(struct xdc_sla, s_loc),
+	offsetof(struct xdc_sla, s_at),
+	offsetof(struct xdc_sla, s_pos),
 	NULL,
 };
 
@@ -428,7 +437,8 @@ static const struct object_type maintenance_type = {
 	NFIELDS(maintenance_fields),
 	sizeof(struct xdc_sla),
 	offsetof(struct xdc_sla, s_set),
-	offsetof(struct xdc_sla, s_loc),
+	offsetof(struct xdc_sla, s_at),
+	offsetof(struct xdc_sla, s_pos),
 	NULL,
 };
 
@@ -451,7 +461,8 @@ static const struct object_type sla_type = {
 	NFIELDS(sla_fields),
 	sizeof(struct xdc_sla),
 	offsetof(struct xdc_sla, s_set),
-	offsetof(struct xdc_sla, s_loc),
+	offsetof(struct xdc_sla, s_at),
+	offsetof(struct xdc_sla, s_pos),
 	NULL,
 };
 

@@ -49,39 +49,69 @@ loader_diag(struct loader *l, const struct node *n, const char *fmt, ...)
 }
 
 void
-loader_diag_loc(
-    struct loader *l, const struct xdc_loc *loc, const char *fmt, ...)
+loader_diag_loc(struct loader *l, struct xdc_loc loc, const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
-	loader_vdiag(l, loc->file, loc->line, loc->col, fmt, ap);
+	loader_vdiag(l, loc.file, loc.line, loc.col, fmt, ap);
 	va_end(ap);
 }
 
 const char *
-loader_where(struct loader *l, const struct xdc_loc *loc)
+loader_where(struct loader *l, struct xdc_loc loc)
 {
 	return xdc_arena_printf(
-	    l->l_nodes, "%s:%u:%u", l->l_files[loc->file], loc->line, loc->col);
+	    l->l_nodes, "%s:%u:%u", l->l_files[loc.file], loc.line, loc.col);
 }
 
 int
-loc_before(const struct xdc_loc *a, const struct xdc_loc *b)
+loc_before(struct xdc_loc a, struct xdc_loc b)
 {
-	if (a->file != b->file)
-		return a->file < b->file;
-	if (a->line != b->line)
-		return a->line < b->line;
-	return a->col < b->col;
+	if (a.file != b.file)
+		return a.file < b.file;
+	if (a.line != b.line)
+		return a.line < b.line;
+	return a.col < b.col;
 }
 
-static struct xdc_loc
-node_loc(const struct loader *l, const struct node *n)
+struct xdc_loc
+loader_loc(const struct loader *l, const struct xdc_at *at, uint32_t pos)
 {
-	struct xdc_loc loc = { l->l_file, n->nd_line, n->nd_col };
+	return xdc_loc_unpack(l->l_wide, at, pos);
+}
 
-	return loc;
+/* An object starts at its mapping: its fields are counted from there. */
+static void
+object_begin(struct loader *l, const struct object_type *t, void *obj,
+    const struct node *map)
+{
+	struct xdc_at *at =
+	    (struct xdc_at *)(void *)((char *)obj + t->o_at_off);
+
+	at->at_file = l->l_file;
+	at->at_line = map->nd_line;
+}
+
+/* Where node n of an object is, packed against the object's start. */
+static uint32_t
+node_pos(struct loader *l, const struct xdc_at *at, const struct node *n)
+{
+	/* Unsigned: a node above the object (none is) wraps, to be wide. */
+	uint32_t dline = n->nd_line - at->at_line;
+
+	if (dline <= XDC_POS_MAX_LINE && n->nd_col >= 1 &&
+	    n->nd_col <= XDC_POS_MAX_COL)
+		return dline << 16 | n->nd_col;
+	if (l->l_nwide == l->l_cap_wide) {
+		l->l_cap_wide = l->l_cap_wide ? l->l_cap_wide * 2 : 16;
+		l->l_wide = xdc_reallocarray(
+		    l->l_wide, l->l_cap_wide, sizeof(*l->l_wide));
+	}
+	l->l_wide[l->l_nwide].file = l->l_file;
+	l->l_wide[l->l_nwide].line = n->nd_line;
+	l->l_wide[l->l_nwide].col = n->nd_col;
+	return XDC_POS_WIDE | (uint32_t)l->l_nwide++;
 }
 
 /*
@@ -192,6 +222,88 @@ shared_strndup(struct loader *l, const char *s, size_t n)
 	return t->st_v[i];
 }
 
+/*
+ * Label sets repeat as well: thousands of VMs carry {tier: web, app: shop}.
+ * Their strings are shared already, so two sets are equal exactly when
+ * their pointers are; each distinct set is kept once, in the arena.
+ */
+struct labtab {
+	struct xdc_labels *lt_v; /* lb_v NULL: an empty slot */
+	uint32_t *lt_hash;
+	size_t lt_n;
+	size_t lt_cap; /* a power of two, or 0 */
+};
+
+static uint32_t
+labels_hash(const struct xdc_label *lb, size_t n)
+{
+	const struct xdc_label *end = lb + n;
+	uint64_t h = 14695981039346656037ULL ^ n; /* FNV-1a, by pointer */
+
+	for (; lb < end; lb++) {
+		h = (h ^ (uintptr_t)lb->key) * 1099511628211ULL;
+		h = (h ^ (uintptr_t)lb->value) * 1099511628211ULL;
+	}
+	return (uint32_t)(h ^ h >> 32);
+}
+
+static void
+labtab_grow(struct labtab *t)
+{
+	struct labtab g = { NULL, NULL, 0, t->lt_cap ? t->lt_cap * 2 : 64 };
+	size_t i, j;
+
+	g.lt_v = xdc_calloc(g.lt_cap, sizeof(*g.lt_v));
+	g.lt_hash = xdc_calloc(g.lt_cap, sizeof(*g.lt_hash));
+	for (i = 0; i < t->lt_cap; i++) {
+		if (t->lt_v[i].lb_v == NULL)
+			continue;
+		for (j = t->lt_hash[i] & (g.lt_cap - 1); g.lt_v[j].lb_v != NULL;
+		     j = (j + 1) & (g.lt_cap - 1))
+			;
+		g.lt_v[j] = t->lt_v[i];
+		g.lt_hash[j] = t->lt_hash[i];
+	}
+	g.lt_n = t->lt_n;
+	free(t->lt_v);
+	free(t->lt_hash);
+	*t = g;
+}
+
+static void
+labtab_free(struct labtab *t)
+{
+	if (t == NULL)
+		return;
+	free(t->lt_v);
+	free(t->lt_hash);
+	free(t);
+}
+
+/* A sorted label set of shared strings, stored once. */
+static struct xdc_labels
+shared_labels(struct loader *l, const struct xdc_label *lb, size_t n)
+{
+	struct labtab *t = l->l_shared_labels;
+	uint32_t h = labels_hash(lb, n);
+	size_t i;
+
+	if (t->lt_n * 2 >= t->lt_cap)
+		labtab_grow(t);
+	for (i = h & (t->lt_cap - 1); t->lt_v[i].lb_v != NULL;
+	     i = (i + 1) & (t->lt_cap - 1))
+		if (t->lt_hash[i] == h && t->lt_v[i].lb_n == n &&
+		    !memcmp(t->lt_v[i].lb_v, lb, n * sizeof(*lb)))
+			return t->lt_v[i];
+	t->lt_v[i].lb_v =
+	    xdc_arena_alloc(l->l_arena, n > 0 ? n * sizeof(*lb) : 1);
+	memcpy(t->lt_v[i].lb_v, lb, n * sizeof(*lb));
+	t->lt_v[i].lb_n = n;
+	t->lt_hash[i] = h;
+	t->lt_n++;
+	return t->lt_v[i];
+}
+
 /* A scalar's text for a field, shared when the field says so. */
 static const char *
 field_strdup(struct loader *l, const struct field *f, const char *s)
@@ -294,7 +406,8 @@ parse_labels(struct loader *l, struct xdc_labels *out, const struct node *map,
 	struct xdc_label *lb;
 	size_t n = 0, i;
 
-	lb = xdc_arena_alloc(l->l_arena, (map->nd_count / 2) * sizeof(*lb) + 1);
+	/* Read into the document's scratch; kept once per distinct set. */
+	lb = xdc_arena_alloc(l->l_nodes, (map->nd_count / 2) * sizeof(*lb) + 1);
 	for (k = map->nd_first; k != NULL && k->nd_next != NULL;
 	     k = v->nd_next) {
 		v = k->nd_next;
@@ -329,8 +442,7 @@ parse_labels(struct loader *l, struct xdc_labels *out, const struct node *map,
 		n++;
 	}
 	qsort(lb, n, sizeof(*lb), label_cmp);
-	out->lb_v = lb;
-	out->lb_n = n;
+	*out = shared_labels(l, lb, n);
 }
 
 /*
@@ -370,7 +482,9 @@ parse_value(struct loader *l, const struct field *f, void *obj,
 			return -1;
 		}
 		size = f->f_sub->o_size;
-		elems = xdc_arena_zalloc(l->l_arena, v->nd_count * size + 1);
+		/* No "+ 1" for an empty list: it would pad every list by 16. */
+		elems = xdc_arena_zalloc(
+		    l->l_arena, v->nd_count > 0 ? v->nd_count * size : 1);
 		for (e = v->nd_first, i = 0; e != NULL; e = e->nd_next, i++) {
 			elem.kp_index = i;
 			if (e->nd_type != NODE_MAP) {
@@ -379,6 +493,7 @@ parse_value(struct loader *l, const struct field *f, void *obj,
 				    keypath_str(l, &elem), node_got(l, e));
 				continue;
 			}
+			object_begin(l, f->f_sub, elems + i * size, e);
 			parse_object(l, f->f_sub, elems + i * size, e, &elem);
 		}
 		*(void **)(void *)p = elems;
@@ -545,8 +660,9 @@ parse_object(struct loader *l, const struct object_type *t, void *obj,
     const struct node *map, const struct keypath *path)
 {
 	uint32_t *set = (uint32_t *)(void *)((char *)obj + t->o_set_off);
-	struct xdc_loc *locs =
-	    (struct xdc_loc *)(void *)((char *)obj + t->o_loc_off);
+	const struct xdc_at *at =
+	    (const struct xdc_at *)(const void *)((char *)obj + t->o_at_off);
+	uint32_t *pos = (uint32_t *)(void *)((char *)obj + t->o_pos_off);
 	const struct node *k, *v;
 	const struct field *f;
 	struct keypath key = { path, NULL, 0 };
@@ -581,7 +697,7 @@ parse_object(struct loader *l, const struct object_type *t, void *obj,
 		/* load_document read "kind"; only note that it is here. */
 		if (f->f_type == FT_KIND) {
 			*set |= 1u << f->f_id;
-			locs[f->f_id] = node_loc(l, k);
+			pos[f->f_id] = node_pos(l, at, k);
 			continue;
 		}
 		/* A null value is an absent key, as Kubernetes reads it. */
@@ -589,18 +705,18 @@ parse_object(struct loader *l, const struct object_type *t, void *obj,
 			continue;
 		if (parse_value(l, f, obj, v, &key) == 0) {
 			*set |= 1u << f->f_id;
-			locs[f->f_id] = node_loc(
-			    l, f->f_type == FT_MAP || f->f_type == FT_LIST ||
-			               f->f_type == FT_LABELS
-			           ? k
-			           : v);
+			pos[f->f_id] = node_pos(l, at,
+			    f->f_type == FT_MAP || f->f_type == FT_LIST ||
+			            f->f_type == FT_LABELS
+			        ? k
+			        : v);
 		} else {
 			/*
 			 * Reported already. The key stays unset, so that no
 			 * rule reads its value, but it is not missing either.
 			 */
 			failed |= 1u << f->f_id;
-			locs[f->f_id] = node_loc(l, k);
+			pos[f->f_id] = node_pos(l, at, k);
 		}
 	}
 
@@ -686,6 +802,7 @@ load_document(struct loader *l, const struct node *root)
 
 	t = schema_kinds[i];
 	obj = kind_append(l, i);
+	object_begin(l, t, obj, root);
 	parse_object(l, t, obj, root, NULL);
 	/* Keep only what has a name: without one nothing can refer to it. */
 	f = find_field(t, "name");
@@ -911,6 +1028,7 @@ schema_loader_new(const char *root, struct xdc_diags *diags)
 	l->l_arena = xdc_arena_new();
 	l->l_nodes = xdc_arena_new();
 	l->l_shared = xdc_calloc(1, sizeof(*l->l_shared));
+	l->l_shared_labels = xdc_calloc(1, sizeof(*l->l_shared_labels));
 	l->l_root = xdc_arena_strdup(l->l_arena, root);
 	/* Locations index files from 1, so that 0 can mean "nowhere". */
 	l->l_cap_files = 16;
@@ -930,7 +1048,9 @@ schema_loader_free(struct schema_loader *sl)
 	for (i = 0; i < KIND__COUNT; i++)
 		free(l->l_kinds[i].ka_v);
 	free(l->l_files);
+	free(l->l_wide);
 	strtab_free(l->l_shared);
+	labtab_free(l->l_shared_labels);
 	xdc_arena_free(l->l_nodes);
 	xdc_arena_free(l->l_arena);
 	free(l);
@@ -953,21 +1073,33 @@ schema_loader_add(
 	load_buffer(l, buf, len);
 }
 
+struct sort_arg {
+	const struct loader *sa_l;
+	const struct object_type *sa_t;
+};
+
 /* Order by name, then by where declared, so duplicates sit together. */
 static int
 object_cmp(const void *a, const void *b, void *arg)
 {
-	const struct object_type *t = arg;
-	const struct xdc_loc *la, *lb;
+	const struct sort_arg *sa = arg;
+	const struct loader *l = sa->sa_l;
+	const struct object_type *t = sa->sa_t;
+	struct xdc_loc la, lb;
 	int c;
 
 	c = strcmp(*(const char *const *)a, *(const char *const *)b);
 	if (c != 0)
 		return c;
-	la = (const struct xdc_loc *)(const void *)((const char *)a +
-	                                            t->o_loc_off);
-	lb = (const struct xdc_loc *)(const void *)((const char *)b +
-	                                            t->o_loc_off);
+	/* Their first fields: where each was declared. */
+	la = loader_loc(l,
+	    (const struct xdc_at *)(const void *)((const char *)a +
+	                                          t->o_at_off),
+	    *(const uint32_t *)(const void *)((const char *)a + t->o_pos_off));
+	lb = loader_loc(l,
+	    (const struct xdc_at *)(const void *)((const char *)b +
+	                                          t->o_at_off),
+	    *(const uint32_t *)(const void *)((const char *)b + t->o_pos_off));
 	return loc_before(la, lb) ? -1 : loc_before(lb, la);
 }
 
@@ -977,6 +1109,7 @@ schema_loader_finish(struct schema_loader *sl, struct xdc_config **out)
 	struct loader *l = (struct loader *)sl;
 	struct xdc_config *cfg;
 	struct kind_array *a;
+	struct sort_arg sa;
 	size_t i, n, size;
 	void *v;
 	int rc;
@@ -996,9 +1129,10 @@ schema_loader_finish(struct schema_loader *sl, struct xdc_config **out)
 	for (i = 0; i < KIND__COUNT; i++) {
 		a = &l->l_kinds[i];
 		size = schema_kinds[i]->o_size;
+		sa.sa_l = l;
+		sa.sa_t = schema_kinds[i];
 		if (a->ka_n > 1)
-			qsort_r(a->ka_v, a->ka_n, size, object_cmp,
-			    (void *)(uintptr_t)schema_kinds[i]);
+			qsort_r(a->ka_v, a->ka_n, size, object_cmp, &sa);
 		n = a->ka_n;
 		if (n == 0) {
 			v = xdc_arena_alloc(l->l_arena, 1);
@@ -1027,6 +1161,10 @@ schema_loader_finish(struct schema_loader *sl, struct xdc_config **out)
 			break;
 		}
 	}
+	/* Complete now: the checks read locations through cfg_wide. */
+	cfg->cfg_wide = xdc_arena_adopt(l->l_arena, l->l_wide);
+	l->l_wide = NULL;
+	l->l_nwide = l->l_cap_wide = 0;
 	check_config(l, cfg);
 
 	/* Everything the configuration refers to is in this arena. */

@@ -70,8 +70,9 @@ struct field {
 struct loader;
 
 /*
- * A kind, or the element of a list, as a table. set_off and loc_off locate
- * the object's uint32_t set mask and its struct xdc_loc array.
+ * A kind, or the element of a list, as a table. set_off, at_off and pos_off
+ * locate the object's uint32_t set mask, its struct xdc_at and its array of
+ * packed field positions (see model.h).
  */
 struct object_type {
 	const char *o_name; /* "VM", "disk" */
@@ -79,7 +80,8 @@ struct object_type {
 	size_t o_nfields;
 	size_t o_size;
 	size_t o_set_off;
-	size_t o_loc_off;
+	size_t o_at_off;
+	size_t o_pos_off;
 	/* Defaults and the rules within one object, once it is read. */
 	void (*o_finish)(struct loader *, void *obj, const struct node *);
 };
@@ -103,7 +105,12 @@ struct loader {
 	size_t l_cap_files;
 	uint32_t l_file; /* index of the file being read */
 	struct kind_array l_kinds[KIND__COUNT];
-	struct strtab *l_shared; /* the F_SHARED strings and labels */
+	struct strtab *l_shared;        /* the F_SHARED strings and labels */
+	struct labtab *l_shared_labels; /* each distinct label set */
+	/* Locations that do not pack (struct xdc_at), to be cfg_wide. */
+	struct xdc_loc *l_wide;
+	size_t l_nwide;
+	size_t l_cap_wide;
 };
 
 extern const struct object_type *const schema_kinds[KIND__COUNT];
@@ -111,12 +118,15 @@ extern const struct object_type *const schema_kinds[KIND__COUNT];
 /* Report a diagnostic at a node, or at a position of the current file. */
 void loader_diag(struct loader *, const struct node *, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-void loader_diag_loc(struct loader *, const struct xdc_loc *, const char *fmt,
-    ...) __attribute__((format(printf, 3, 4)));
+void loader_diag_loc(struct loader *, struct xdc_loc, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* "FILE:LINE:COL" of a location, in the loader's arena. */
-const char *loader_where(struct loader *, const struct xdc_loc *);
+const char *loader_where(struct loader *, struct xdc_loc);
 /* Is a position a before b (file, line, column)? */
-int loc_before(const struct xdc_loc *, const struct xdc_loc *);
+int loc_before(struct xdc_loc, struct xdc_loc);
+/* Where a field of an object being loaded was written (model.h's pos). */
+struct xdc_loc loader_loc(
+    const struct loader *, const struct xdc_at *, uint32_t pos);
 
 /* The rules that span objects, run once every file is read. */
 void check_config(struct loader *, struct xdc_config *);

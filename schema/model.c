@@ -67,6 +67,64 @@ xdc_config_sla(const struct xdc_config *cfg, const char *name)
 	    cfg->cfg_slas, cfg->cfg_nslas, sizeof(*cfg->cfg_slas), name);
 }
 
+struct xdc_loc
+xdc_loc_unpack(
+    const struct xdc_loc *wide, const struct xdc_at *at, uint32_t pos)
+{
+	struct xdc_loc loc = { 0, 0, 0 };
+
+	if (pos & XDC_POS_WIDE)
+		return wide[pos & ~XDC_POS_WIDE];
+	if (pos != 0) {
+		loc.file = at->at_file;
+		loc.line = at->at_line + (pos >> 16);
+		loc.col = pos & XDC_POS_MAX_COL;
+	}
+	return loc;
+}
+
+struct xdc_loc
+xdc_host_loc(const struct xdc_config *cfg, const struct xdc_host *h,
+    enum xdc_host_field f)
+{
+	return xdc_loc_unpack(cfg->cfg_wide, &h->h_at, h->h_pos[f]);
+}
+
+struct xdc_loc
+xdc_network_loc(const struct xdc_config *cfg, const struct xdc_network *n,
+    enum xdc_net_field f)
+{
+	return xdc_loc_unpack(cfg->cfg_wide, &n->n_at, n->n_pos[f]);
+}
+
+struct xdc_loc
+xdc_vm_loc(
+    const struct xdc_config *cfg, const struct xdc_vm *vm, enum xdc_vm_field f)
+{
+	return xdc_loc_unpack(cfg->cfg_wide, &vm->vm_at, vm->vm_pos[f]);
+}
+
+struct xdc_loc
+xdc_disk_loc(const struct xdc_config *cfg, const struct xdc_disk *d,
+    enum xdc_disk_field f)
+{
+	return xdc_loc_unpack(cfg->cfg_wide, &d->d_at, d->d_pos[f]);
+}
+
+struct xdc_loc
+xdc_nic_loc(const struct xdc_config *cfg, const struct xdc_nic *nic,
+    enum xdc_nic_field f)
+{
+	return xdc_loc_unpack(cfg->cfg_wide, &nic->nic_at, nic->nic_pos[f]);
+}
+
+struct xdc_loc
+xdc_sla_loc(
+    const struct xdc_config *cfg, const struct xdc_sla *s, enum xdc_sla_field f)
+{
+	return xdc_loc_unpack(cfg->cfg_wide, &s->s_at, s->s_pos[f]);
+}
+
 const struct xdc_sla *
 xdc_vm_policy(
     const struct xdc_config *cfg, const struct xdc_vm *vm, enum xdc_policy pol)

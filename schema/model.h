@@ -14,12 +14,43 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Where a node was declared: an index into xdc_config.cfg_files, 1-based. */
+/*
+ * Where a node was declared: file is an index into xdc_config.cfg_files,
+ * line and col are 1-based; all 0 for a field never written. This is what
+ * diagnostics print; objects keep their locations packed (below) and hand
+ * them out unpacked, through xdc_host_loc() and its siblings.
+ */
 struct xdc_loc {
 	uint32_t file;
 	uint32_t line;
 	uint32_t col;
 };
+
+/* No location: a diagnostic about the configuration as a whole. */
+#define XDC_NOWHERE ((struct xdc_loc){ 0, 0, 0 })
+
+/*
+ * Every object remembers where each of its fields was written, and a
+ * configuration has tens of fields per VM: twelve bytes each were a third
+ * of the model. So an object keeps its file and first line once, in a
+ * struct xdc_at, and each field one uint32_t "pos": the line counted from
+ * the object's in the high 16 bits, the column in the low 16, 0 when the
+ * field was never written. A location that does not fit (a field 32,768
+ * lines into its object, or past column 65,535) is kept whole in the
+ * configuration's cfg_wide, and its pos is XDC_POS_WIDE | its index there.
+ */
+struct xdc_at {
+	uint32_t at_file;
+	uint32_t at_line;
+};
+
+#define XDC_POS_WIDE     0x80000000u
+#define XDC_POS_MAX_LINE 0x7fffu
+#define XDC_POS_MAX_COL  0xffffu
+
+/* A field's location from its object's at and pos; wide is cfg_wide. */
+struct xdc_loc xdc_loc_unpack(
+    const struct xdc_loc *wide, const struct xdc_at *, uint32_t pos);
 
 struct xdc_label {
 	const char *key;
@@ -52,7 +83,8 @@ struct xdc_host {
 	uint32_t h_cpus;   /* 0 when not declared */
 	enum xdc_host_state h_state;
 	uint32_t h_set; /* bit (1 << field) for each key written */
-	struct xdc_loc h_loc[HOST_F__COUNT];
+	struct xdc_at h_at;
+	uint32_t h_pos[HOST_F__COUNT]; /* see struct xdc_at */
 };
 
 /* ---- Network --------------------------------------------------------- */
@@ -74,7 +106,8 @@ struct xdc_network {
 	uint16_t n_vlan;      /* 0 when none */
 	uint32_t n_mtu;       /* 0 when not declared (leave the kernel's) */
 	uint32_t n_set;
-	struct xdc_loc n_loc[NET_F__COUNT];
+	struct xdc_at n_at;
+	uint32_t n_pos[NET_F__COUNT]; /* see struct xdc_at */
 };
 
 /* ---- VM -------------------------------------------------------------- */
@@ -97,17 +130,19 @@ struct xdc_disk {
 	enum xdc_disk_format d_format;
 	int d_readonly;
 	uint32_t d_set;
-	struct xdc_loc d_loc[DISK_F__COUNT];
+	struct xdc_at d_at;
+	uint32_t d_pos[DISK_F__COUNT]; /* see struct xdc_at */
 };
 
 enum xdc_nic_field { NIC_F_NETWORK, NIC_F_MAC, NIC_F__COUNT };
 
 struct xdc_nic {
 	const char *nic_network;
-	size_t nic_net; /* index into cfg_networks, resolved by the loader */
-	uint8_t nic_mac[6]; /* always set: declared, or derived (see below) */
+	uint32_t nic_net; /* index into cfg_networks, resolved by the loader */
 	uint32_t nic_set;
-	struct xdc_loc nic_loc[NIC_F__COUNT];
+	uint8_t nic_mac[6]; /* always set: declared, or derived (see below) */
+	struct xdc_at nic_at;
+	uint32_t nic_pos[NIC_F__COUNT]; /* see struct xdc_at */
 };
 
 enum xdc_vm_field {
@@ -153,7 +188,6 @@ enum xdc_policy {
 struct xdc_vm {
 	const char *vm_name;
 	struct xdc_labels vm_labels;
-	enum xdc_vm_type vm_type;
 	uint64_t vm_memory;     /* bytes, a whole number of KiB */
 	uint64_t vm_max_memory; /* bytes; = vm_memory when not declared */
 	uint32_t vm_vcpus;
@@ -166,12 +200,14 @@ struct xdc_vm {
 	struct xdc_nic *vm_nics;
 	size_t vm_nnics;
 	const char *vm_host; /* NULL when the planner places it */
+	enum xdc_vm_type vm_type;
 	enum xdc_vm_state vm_state;
 	int vm_protect;
 	/* May take over an unmanaged domain of its name (xdc import). */
 	int vm_adopt;
 	uint32_t vm_set;
-	struct xdc_loc vm_loc[VM_F__COUNT];
+	struct xdc_at vm_at;
+	uint32_t vm_pos[VM_F__COUNT]; /* see struct xdc_at */
 	/* Index into cfg_slas of the SLA that sets each policy field. */
 	uint32_t vm_sla[XDC_POL__COUNT];
 };
@@ -231,7 +267,8 @@ struct xdc_sla {
 	uint32_t s_host_failures;
 	struct xdc_window s_window;
 	uint32_t s_set;
-	struct xdc_loc s_loc[SLA_F__COUNT];
+	struct xdc_at s_at;
+	uint32_t s_pos[SLA_F__COUNT]; /* see struct xdc_at */
 };
 
 /* ---- The configuration ---------------------------------------------- */
@@ -248,6 +285,8 @@ struct xdc_config {
 	const char *cfg_path;   /* what was loaded, as the user named it */
 	const char **cfg_files; /* cfg_files[0] unused; loc.file indexes it */
 	size_t cfg_nfiles;
+	/* The locations too far into their object to pack (struct xdc_at). */
+	const struct xdc_loc *cfg_wide;
 	struct xdc_host *cfg_hosts;
 	size_t cfg_nhosts;
 	struct xdc_network *cfg_networks;
@@ -274,6 +313,20 @@ const struct xdc_sla *xdc_config_sla(const struct xdc_config *, const char *);
  */
 const void *xdc_find_named(
     const void *base, size_t n, size_t size, const char *name);
+
+/* Where a field of an object was written; all 0 when it was not. */
+struct xdc_loc xdc_host_loc(
+    const struct xdc_config *, const struct xdc_host *, enum xdc_host_field);
+struct xdc_loc xdc_network_loc(
+    const struct xdc_config *, const struct xdc_network *, enum xdc_net_field);
+struct xdc_loc xdc_vm_loc(
+    const struct xdc_config *, const struct xdc_vm *, enum xdc_vm_field);
+struct xdc_loc xdc_disk_loc(
+    const struct xdc_config *, const struct xdc_disk *, enum xdc_disk_field);
+struct xdc_loc xdc_nic_loc(
+    const struct xdc_config *, const struct xdc_nic *, enum xdc_nic_field);
+struct xdc_loc xdc_sla_loc(
+    const struct xdc_config *, const struct xdc_sla *, enum xdc_sla_field);
 
 /* The SLA that sets a policy field of a VM, or NULL. */
 const struct xdc_sla *xdc_vm_policy(

@@ -1126,6 +1126,81 @@ test_begin_rereads_what_another_process_wrote(void **state)
 	assert_int_equal(f->drv->end(f->drv), 0);
 }
 
+/* Open reads the pool; its first observe must still see a later write. */
+static void
+test_first_observe_sees_a_write_after_open(void **state)
+{
+	struct fx *f = *state;
+	struct xdc_driver *other;
+	struct xdc_observed *obs;
+	struct tvm a;
+
+	/* The file exists now: this open reads it, and writes nothing. */
+	f->drv->free(f->drv);
+	assert_int_equal(sim_open(f->path, NULL, &f->drv), 0);
+	assert_int_equal(sim_write_count(f->drv), 0);
+	assert_int_equal(sim_open(f->path, NULL, &other), 0);
+	tvm_init(&a, "a", GIB, 1);
+	a.act.a_op = XDC_OP_CREATE;
+	assert_int_equal(other->apply(other, &a.act), 0);
+	other->free(other);
+	obs = observe(f->drv);
+	assert_non_null(local_dom(obs, "a"));
+	xdc_observed_free(obs);
+}
+
+/*
+ * An observe leaves the pool it read for the next begin, unless the file
+ * changed in between: then begin, and a later observe, read it again.
+ */
+static void
+test_begin_after_observe_sees_a_write_in_between(void **state)
+{
+	struct fx *f = *state;
+	struct xdc_driver *other;
+	struct xdc_observed *obs;
+	struct tvm a, b;
+
+	xdc_observed_free(observe(f->drv));
+	assert_int_equal(sim_open(f->path, NULL, &other), 0);
+	tvm_init(&a, "a", GIB, 1);
+	a.act.a_op = XDC_OP_CREATE;
+	assert_int_equal(other->apply(other, &a.act), 0);
+	obs = observe(f->drv);
+	assert_non_null(local_dom(obs, "a"));
+	xdc_observed_free(obs);
+	tvm_init(&b, "b", GIB, 1);
+	b.act.a_op = XDC_OP_CREATE;
+	assert_int_equal(other->apply(other, &b.act), 0);
+	other->free(other);
+	assert_int_equal(f->drv->begin(f->drv), 0);
+	obs = observe(f->drv);
+	assert_non_null(local_dom(obs, "a"));
+	assert_non_null(local_dom(obs, "b"));
+	xdc_observed_free(obs);
+	assert_int_equal(f->drv->end(f->drv), 0);
+}
+
+/* Nor may it miss an edit in place that keeps the file's size. */
+static void
+test_first_observe_sees_an_edit_in_place(void **state)
+{
+	struct fx *f = *state;
+	struct xdc_observed *obs;
+	char *text, *at;
+
+	f->drv->free(f->drv);
+	assert_int_equal(sim_open(f->path, NULL, &f->drv), 0);
+	text = slurp(f->path);
+	assert_non_null(at = strstr(text, "\"cpus\": 16"));
+	memcpy(at, "\"cpus\": 32", strlen("\"cpus\": 32"));
+	spit(f->path, text);
+	free(text);
+	obs = observe(f->drv);
+	assert_int_equal(xdc_observed_host(obs, XDC_LOCAL_HOST)->oh_cpus, 32);
+	xdc_observed_free(obs);
+}
+
 static void
 test_invalid_json_is_an_error_naming_the_file(void **state)
 {
@@ -1393,6 +1468,9 @@ main(void)
 		T(test_same_pool_writes_the_same_bytes),
 		T(test_batch_of_1000_creates_writes_the_file_once),
 		T(test_begin_rereads_what_another_process_wrote),
+		T(test_first_observe_sees_a_write_after_open),
+		T(test_first_observe_sees_an_edit_in_place),
+		T(test_begin_after_observe_sees_a_write_in_between),
 		TD(test_invalid_json_is_an_error_naming_the_file),
 		TD(test_json_that_is_not_a_pool_is_an_error),
 		TD(test_parse_pool_writes_back_what_it_reads),

@@ -32,6 +32,107 @@ load_ok(const char *yaml)
 	return cfg;
 }
 
+/*
+ * A location too far into its object to pack (model.h's struct xdc_at) is
+ * kept whole: the value itself, its diagnostics and the duplicate check's
+ * "already declared at" all say exactly where, as a near one would.
+ */
+static void
+test_locations_far_into_an_object_exact(void **state)
+{
+	const unsigned gap = 40000, pad = 70000;
+	struct xdc_config *cfg;
+	struct xdc_diags *d;
+	const struct xdc_diag *g;
+	const struct xdc_vm *vm;
+	struct xdc_loc loc;
+	char *yaml, *p, *line;
+
+	(void)state;
+	yaml = malloc(2 * gap + 2 * pad + 512);
+	assert_non_null(yaml);
+	/* Lines 1-3, 40,000 comment lines, then kernel, cmdline and nics. */
+	p = yaml + sprintf(yaml, "kind: VM\nname: far\nmemory: 1GiB\n");
+	for (unsigned i = 0; i < gap; i++)
+		p += sprintf(p, "#\n");
+	p += sprintf(p, "kernel: /k\ncmdline: \"");
+	memset(p, 'x', pad);
+	p += pad;
+	p += sprintf(p, "\"\n");
+	line = p;
+	p += sprintf(p, "nics: [{network: lan, mac: \"00:16:3e:00:00:01\"}]\n"
+	                "---\nkind: Network\nname: lan\n");
+	cfg = load_ok(yaml);
+	vm = xdc_config_vm(cfg, "far");
+	assert_non_null(vm);
+	loc = xdc_vm_loc(cfg, vm, VM_F_KERNEL);
+	assert_int_equal(loc.line, 3 + gap + 1);
+	assert_int_equal(loc.col, 9);
+	loc = xdc_vm_loc(cfg, vm, VM_F_NICS);
+	assert_int_equal(loc.line, 3 + gap + 3);
+	assert_int_equal(loc.col, 1);
+	/* An element counts from its own mapping, on that same line. */
+	loc = xdc_nic_loc(cfg, &vm->vm_nics[0], NIC_F_MAC);
+	assert_int_equal(loc.line, 3 + gap + 3);
+	assert_int_equal(loc.col, strchr(line, '"') - line + 1);
+	xdc_config_free(cfg);
+
+	/* The name again, past column 65,535 of a VM on one line. */
+	p +=
+	    sprintf(p, "---\n{kind: VM, memory: 1GiB, kernel: /k, cmdline: \"");
+	line = strrchr(yaml, '\n') + 1;
+	memset(p, 'y', pad);
+	p += pad;
+	sprintf(p, "\", name: far}\n");
+	d = load_string(yaml, &cfg);
+	g = xdc_diags_get(d, 0);
+	if (xdc_diags_count(d) != 1 ||
+	    !diag_is(g, TEST_FILE, 3 + gap + 3 + 5,
+	        (unsigned)(strstr(line, "far}") - line + 1),
+	        "name: VM \"far\" is already declared at " TEST_FILE ":2:7"))
+		dump_diags(d);
+	assert_int_equal(xdc_diags_count(d), 1);
+	assert_true(diag_is(g, TEST_FILE, 3 + gap + 3 + 5,
+	    (unsigned)(strstr(line, "far}") - line + 1),
+	    "name: VM \"far\" is already declared at " TEST_FILE ":2:7"));
+	xdc_diags_free(d);
+	free(yaml);
+}
+
+/*
+ * A label set written on many VMs is kept once, whatever the order of its
+ * keys; a set that differs in one value, or in one label more, is its own.
+ */
+static void
+test_label_sets_shared_when_equal(void **state)
+{
+	struct xdc_config *cfg;
+	const struct xdc_vm *a, *b, *c, *d;
+
+	(void)state;
+	cfg = load_ok(MIN_VM(
+	    "a") "labels: {tier: web, app: shop}\n"
+	         "---\n" MIN_VM("b") "labels: {app: shop, tier: web}\n"
+	                             "---\n" MIN_VM(
+	                                 "c") "labels: {tier: web, app: blog}\n"
+	                                      "---\n" MIN_VM(
+	                                          "d") "labels: {tier: web, "
+	                                               "app: shop, x: y}\n");
+	a = xdc_config_vm(cfg, "a");
+	b = xdc_config_vm(cfg, "b");
+	c = xdc_config_vm(cfg, "c");
+	d = xdc_config_vm(cfg, "d");
+	assert_ptr_equal(a->vm_labels.lb_v, b->vm_labels.lb_v);
+	assert_int_equal(b->vm_labels.lb_n, 2);
+	assert_ptr_not_equal(a->vm_labels.lb_v, c->vm_labels.lb_v);
+	assert_string_equal(c->vm_labels.lb_v[0].key, "app");
+	assert_string_equal(c->vm_labels.lb_v[0].value, "blog");
+	assert_string_equal(a->vm_labels.lb_v[0].value, "shop");
+	assert_int_equal(d->vm_labels.lb_n, 3);
+	assert_string_equal(d->vm_labels.lb_v[2].key, "x");
+	xdc_config_free(cfg);
+}
+
 /* ---- Typed values and defaults ---------------------------------------- */
 
 static void
@@ -324,10 +425,10 @@ test_sla_declared_values_typed(void **state)
 	assert_int_equal(s->s_window.w_start, 120);
 	assert_int_equal(s->s_window.w_end, 240);
 	/* Each policy field remembers the line of its own value. */
-	assert_int_equal(s->s_loc[SLA_F_CPU_WEIGHT].line, 5);
-	assert_int_equal(s->s_loc[SLA_F_CPU_WEIGHT].col, 11);
-	assert_int_equal(s->s_loc[SLA_F_WINDOW].line, 14);
-	assert_int_equal(s->s_loc[SLA_F_WINDOW].col, 11);
+	assert_int_equal(xdc_sla_loc(cfg, s, SLA_F_CPU_WEIGHT).line, 5);
+	assert_int_equal(xdc_sla_loc(cfg, s, SLA_F_CPU_WEIGHT).col, 11);
+	assert_int_equal(xdc_sla_loc(cfg, s, SLA_F_WINDOW).line, 14);
+	assert_int_equal(xdc_sla_loc(cfg, s, SLA_F_WINDOW).col, 11);
 	xdc_config_free(cfg);
 }
 
@@ -500,7 +601,7 @@ test_locations_recorded(void **state)
 {
 	struct xdc_config *cfg;
 	const struct xdc_vm *vm;
-	const struct xdc_loc *loc;
+	struct xdc_loc loc;
 
 	(void)state;
 	cfg = load_ok("# a comment\n"
@@ -514,23 +615,23 @@ test_locations_recorded(void **state)
 	vm = &cfg->cfg_vms[0];
 	assert_int_equal(cfg->cfg_nfiles, 1);
 	/* The declaration is where its "kind" is. */
-	loc = &vm->vm_loc[VM_F_KIND];
-	assert_int_equal(loc->line, 2);
-	assert_int_equal(loc->col, 1);
-	loc = &vm->vm_loc[VM_F_NAME];
-	assert_string_equal(cfg->cfg_files[loc->file], TEST_FILE);
-	assert_int_equal(loc->line, 3);
-	assert_int_equal(loc->col, 9);
-	loc = &vm->vm_loc[VM_F_MEMORY];
-	assert_int_equal(loc->line, 4);
-	assert_int_equal(loc->col, 9);
+	loc = xdc_vm_loc(cfg, vm, VM_F_KIND);
+	assert_int_equal(loc.line, 2);
+	assert_int_equal(loc.col, 1);
+	loc = xdc_vm_loc(cfg, vm, VM_F_NAME);
+	assert_string_equal(cfg->cfg_files[loc.file], TEST_FILE);
+	assert_int_equal(loc.line, 3);
+	assert_int_equal(loc.col, 9);
+	loc = xdc_vm_loc(cfg, vm, VM_F_MEMORY);
+	assert_int_equal(loc.line, 4);
+	assert_int_equal(loc.col, 9);
 	/* A list is where its key is. */
-	loc = &vm->vm_loc[VM_F_DISKS];
-	assert_int_equal(loc->line, 6);
-	assert_int_equal(loc->col, 1);
-	loc = &vm->vm_disks[0].d_loc[DISK_F_VDEV];
-	assert_int_equal(loc->line, 8);
-	assert_int_equal(loc->col, 11);
+	loc = xdc_vm_loc(cfg, vm, VM_F_DISKS);
+	assert_int_equal(loc.line, 6);
+	assert_int_equal(loc.col, 1);
+	loc = xdc_disk_loc(cfg, &vm->vm_disks[0], DISK_F_VDEV);
+	assert_int_equal(loc.line, 8);
+	assert_int_equal(loc.col, 11);
 	xdc_config_free(cfg);
 }
 
@@ -590,8 +691,9 @@ test_objects_across_files(void **state)
 	assert_int_equal(cfg->cfg_nfiles, 2);
 	assert_string_equal(cfg->cfg_files[1], "net.yaml");
 	assert_string_equal(cfg->cfg_files[2], "vm.yaml");
-	assert_int_equal(cfg->cfg_vms[0].vm_loc[VM_F_NAME].file, 2);
-	assert_int_equal(cfg->cfg_networks[0].n_loc[NET_F_NAME].file, 1);
+	assert_int_equal(xdc_vm_loc(cfg, &cfg->cfg_vms[0], VM_F_NAME).file, 2);
+	assert_int_equal(
+	    xdc_network_loc(cfg, &cfg->cfg_networks[0], NET_F_NAME).file, 1);
 	assert_string_equal(cfg->cfg_path, "test");
 	xdc_config_free(cfg);
 	xdc_diags_free(d);
@@ -1300,6 +1402,8 @@ main(void)
 		cmocka_unit_test(test_labels_sorted_by_key),
 		cmocka_unit_test(test_lookups_find_each_name),
 		cmocka_unit_test(test_locations_recorded),
+		cmocka_unit_test(test_locations_far_into_an_object_exact),
+		cmocka_unit_test(test_label_sets_shared_when_equal),
 		cmocka_unit_test(test_documents_per_file),
 		cmocka_unit_test(test_empty_documents_ignored),
 		cmocka_unit_test(test_empty_file_loads_nothing),
