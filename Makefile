@@ -163,6 +163,7 @@ check: test
 	    $(BUILD)/san/xdc $(UNIT_SRCS:%.c=$(BUILD)/san/%)
 	@ASAN_OPTIONS=detect_leaks=1 tests/run-unit $(UNIT_SRCS:%.c=$(BUILD)/san/%)
 	@ASAN_OPTIONS=detect_leaks=1 tests/golden XDC=$(BUILD)/san/xdc
+	@ASAN_OPTIONS=detect_leaks=1 tests/cli/run XDC=$(BUILD)/san/xdc
 	@ASAN_OPTIONS=detect_leaks=1 tests/loop/run XDC=$(BUILD)/san/xdc IDLE=1
 	@tests/run-unit --valgrind $(UNIT_BINS)
 	@tests/golden --valgrind XDC=$(XDC)
