@@ -58,16 +58,21 @@ check_waits(struct fx *fx, size_t j, size_t i, const char *file, int line)
 /*
  * Something of every kind on two hosts: a network to create on xen-b and
  * one to destroy on both, an update, an update with a pause, a replace, a
- * create, a destroy and a move.
+ * create, a destroy and a move. One piece per line, kept so by hand:
+ * clang-format folds them a step further on every run.
  */
+/* clang-format off */
 #define MIXED_YAML                                                             \
 	HOST("xen-a")                                                          \
 	HOST("xen-b")                                                          \
 	NET("lan")                                                             \
-	VM_ON("web-1", "xen-a", LAN_NIC) VM_ON("web-2", "xen-b",               \
-	    LAN_NIC) VM_ON("db", "xen-a", "state: paused\n") VM_ON("app",      \
-	    "xen-b", LAN_NIC) VM_ON("cache", "xen-a",                          \
-	    "") "kind: SLA\nname: gold\nselector: {}\ncpu: {weight: 512}\n"
+	VM_ON("web-1", "xen-a", LAN_NIC)                                       \
+	VM_ON("web-2", "xen-b", LAN_NIC)                                       \
+	VM_ON("db", "xen-a", "state: paused\n")                                \
+	VM_ON("app", "xen-b", LAN_NIC)                                         \
+	VM_ON("cache", "xen-a", "")                                            \
+	"kind: SLA\nname: gold\nselector: {}\ncpu: {weight: 512}\n"
+/* clang-format on */
 
 static struct fx *
 mixed_fx(void)
