@@ -403,6 +403,42 @@ dom_find(struct xen *x, const char *name, uint32_t hint, struct xen_dom *out)
 }
 
 /*
+ * The live domain that holds the UUID, in one hypercall: 0 with *out
+ * filled, or XDC_ENOTFOUND. A dying one (the old domain of a replace) no
+ * longer counts.
+ */
+static int
+uuid_holder(struct xen *x, const uint8_t uuid[16], xc_domaininfo_t *out)
+{
+	xc_domaininfo_t *v = NULL;
+	size_t n = 0, i;
+	int rc;
+
+	if ((rc = list_domains(x, &v, &n)) != 0)
+		return rc;
+	rc = XDC_ENOTFOUND;
+	for (i = 0; i < n; i++) {
+		if (xen_obs_reportable(&v[i]) &&
+		    memcmp(v[i].handle, uuid, 16) == 0) {
+			*out = v[i];
+			rc = 0;
+			break;
+		}
+	}
+	free(v);
+	return rc;
+}
+
+static int
+uuid_taken(struct xen *x, const char *name, uint32_t domid)
+{
+	return xdc_error(XDC_EDRIVER,
+	    "host %s: cannot create %s: domain %" PRIu32
+	    " has its UUID (renamed from %s?)",
+	    x->x_host, name, domid, name);
+}
+
+/*
  * The domain xdc would have made for the VM named name: found by the UUID
  * derived from the name, in one hypercall and a name read, rather than by
  * reading every domain's name; a create costs no more as the host fills.
@@ -412,37 +448,22 @@ dom_find(struct xen *x, const char *name, uint32_t hint, struct xen_dom *out)
 static int
 dom_find_vm(struct xen *x, const char *name, struct xen_dom *out)
 {
-	xc_domaininfo_t *v = NULL;
+	xc_domaininfo_t info;
 	libxl_uuid uuid;
-	char *dname = NULL;
-	size_t n = 0, i;
+	char *dname;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
 	xen_uuid_from_name(name, &uuid);
-	if ((rc = list_domains(x, &v, &n)) != 0)
+	if ((rc = uuid_holder(x, libxl_uuid_bytearray(&uuid), &info)) != 0)
 		return rc;
-	rc = XDC_ENOTFOUND;
-	for (i = 0; i < n; i++) {
-		if (!xen_obs_reportable(&v[i]) ||
-		    memcmp(v[i].handle, libxl_uuid_bytearray(&uuid), 16) != 0)
-			continue;
-		dname =
-		    xs_get(x, "/local/domain/%" PRIu32 "/name", v[i].domain);
-		if (dname != NULL && strcmp(dname, name) == 0) {
-			out->xd_info = v[i];
-			own_read(x, &v[i], dname, &out->xd_own);
-			rc = 0;
-		} else {
-			rc = xdc_error(XDC_EDRIVER,
-			    "host %s: cannot create %s: domain %" PRIu32
-			    " has its UUID (renamed from %s?)",
-			    x->x_host, name, v[i].domain, name);
-		}
-		break;
-	}
+	dname = xs_get(x, "/local/domain/%" PRIu32 "/name", info.domain);
+	if (dname != NULL && strcmp(dname, name) == 0) {
+		out->xd_info = info;
+		own_read(x, &info, dname, &out->xd_own);
+	} else
+		rc = uuid_taken(x, name, info.domain);
 	free(dname);
-	free(v);
 	return rc;
 }
 
@@ -826,26 +847,22 @@ op_destroy(struct xen *x, struct xen_op *op, uint32_t domid)
 static int
 uuid_free(struct xen *x, const char *name, const libxl_uuid *uuid)
 {
-	xc_domaininfo_t *v = NULL;
-	size_t n = 0, i;
+	xc_domaininfo_t info;
 	int rc;
 
-	if ((rc = list_domains(x, &v, &n)) != 0)
-		return rc;
-	for (i = 0; i < n; i++) {
-		/* One dying (the old domain of a replace) no longer counts. */
-		if (xen_obs_reportable(&v[i]) &&
-		    memcmp(v[i].handle, libxl_uuid_bytearray_const(uuid), 16) ==
-		        0) {
-			rc = xdc_error(XDC_EDRIVER,
-			    "host %s: cannot create %s: domain %" PRIu32
-			    " has its UUID (renamed from %s?)",
-			    x->x_host, name, v[i].domain, name);
-			break;
-		}
-	}
-	free(v);
-	return rc;
+	rc = uuid_holder(x, libxl_uuid_bytearray_const(uuid), &info);
+	if (rc == XDC_ENOTFOUND)
+		return 0;
+	return rc != 0 ? rc : uuid_taken(x, name, info.domain);
+}
+
+static int
+name_taken(struct xen *x, const char *name, int managed)
+{
+	return xdc_error(XDC_EDRIVER,
+	    "host %s: cannot create %s: a domain of that name exists (%s)",
+	    x->x_host, name,
+	    managed ? "with a different spec" : "not managed by xdc");
 }
 
 /*
@@ -863,11 +880,7 @@ create_fail(struct xen *x, struct xen_op *op, int rc)
 	managed = d.xd_own.ow_managed;
 	own_free(&d.xd_own);
 	if (taken)
-		return xdc_error(XDC_EDRIVER,
-		    "host %s: cannot create %s: a domain of that name exists "
-		    "(%s)",
-		    x->x_host, op->o_name,
-		    managed ? "with a different spec" : "not managed by xdc");
+		return name_taken(x, op->o_name, managed);
 	return op->o_step == STEP_CREATE ? lx_fail_op(x, op, rc, "create")
 	                                 : lx_fail(x, rc, "create", op->o_name);
 }
@@ -1424,12 +1437,7 @@ op_start(struct xen *x, struct xen_op *op, const struct xdc_action *a)
 		if (d.xd_own.ow_managed && d.xd_info.domain != 0 &&
 		    d.xd_own.ow_mk.mk_hash == a->a_spec->ds_hash)
 			goto out;
-		rc = xdc_error(XDC_EDRIVER,
-		    "host %s: cannot create %s: a "
-		    "domain of that name exists (%s)",
-		    x->x_host, name,
-		    d.xd_own.ow_managed ? "with a different spec"
-		                        : "not managed by xdc");
+		rc = name_taken(x, name, d.xd_own.ow_managed);
 		goto out;
 	}
 	if (a->a_op == XDC_OP_UPDATE && (a->a_update & XDC_UPD_ADOPT))
