@@ -36,8 +36,10 @@ PKGS		= $(SCHEMA_PKGS) $(PLANNER_PKGS) $(DRIVER_PKGS) $(RECONCILER_PKGS)
 PKG_CFLAGS	:= $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS	:= $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
+# What every layer uses: errors, arenas, diagnostics.
+BASE_SRCS	= base/error.c base/arena.c base/diag.c
 # The desired model and its loader.
-SCHEMA_SRCS	= schema/error.c schema/arena.c schema/diag.c schema/model.c \
+SCHEMA_SRCS	= $(BASE_SRCS) schema/model.c \
 		  schema/values.c schema/kinds.c schema/load.c schema/check.c
 
 # Desired model + observed state -> ordered plan.
@@ -192,8 +194,8 @@ $(BUILD)/fuzz/fuzz_sim: tests/fuzz/fuzz_sim.c $(SCHEMA_SRCS) \
 	@scripts/deps fuzz
 	@mkdir -p $(@D)
 	$(call fuzz_link,$(SCHEMA_PKGS) jansson)
-$(BUILD)/fuzz/fuzz_status: tests/fuzz/fuzz_status.c schema/error.c \
-    schema/arena.c schema/diag.c reconciler/status.c
+$(BUILD)/fuzz/fuzz_status: tests/fuzz/fuzz_status.c $(BASE_SRCS) \
+    reconciler/status.c
 	@scripts/deps fuzz
 	@mkdir -p $(@D)
 	$(call fuzz_link,jansson)

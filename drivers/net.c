@@ -37,8 +37,8 @@
 
 #include "drivers/driver.h"
 #include "drivers/net.h"
-#include "schema/arena.h"
-#include "schema/error.h"
+#include "base/arena.h"
+#include "base/error.h"
 
 /* The ownership mark, as the interface alias: NET_MARK + network name. */
 #define NET_MARK     "xdc:net:"

@@ -7,8 +7,8 @@
 #include <string.h>
 
 #include "drivers/driver.h"
-#include "schema/arena.h"
-#include "schema/error.h"
+#include "base/arena.h"
+#include "base/error.h"
 
 struct xdc_observed *
 xdc_observed_new(void)

@@ -28,8 +28,8 @@
 
 #include "drivers/driver.h"
 #include "drivers/sim.h"
-#include "schema/arena.h"
-#include "schema/error.h"
+#include "base/arena.h"
+#include "base/error.h"
 #include "schema/model.h"
 #include "schema/values.h"
 

@@ -41,8 +41,8 @@
 
 #include "drivers/driver.h"
 #include "drivers/xen.h"
-#include "schema/arena.h"
-#include "schema/error.h"
+#include "base/arena.h"
+#include "base/error.h"
 #include "schema/model.h"
 
 /* How long a guest gets to shut down before it is destroyed. */

@@ -10,8 +10,8 @@
 #include <string.h>
 
 #include "drivers/xen_config.h"
-#include "schema/arena.h"
-#include "schema/error.h"
+#include "base/arena.h"
+#include "base/error.h"
 #include "schema/model.h"
 
 #define KIB            1024ULL

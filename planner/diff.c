@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "planner/planner.h"
-#include "schema/error.h"
+#include "base/error.h"
 
 static int
 str_eq(const char *a, const char *b)

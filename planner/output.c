@@ -12,7 +12,7 @@
 #include <jansson.h>
 
 #include "planner/planner.h"
-#include "schema/error.h"
+#include "base/error.h"
 
 static const char *const chg_names[CH__COUNT] = {
 	[CH_MANAGED] = "managed",

@@ -18,7 +18,7 @@
 #include <string.h>
 
 #include "planner/planner.h"
-#include "schema/error.h"
+#include "base/error.h"
 
 #define RING_POINTS 64
 #define UNBOUNDED   UINT64_MAX

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "planner/planner.h"
-#include "schema/error.h"
+#include "base/error.h"
 
 /* ---- Small helpers shared by the planner ------------------------------ */
 

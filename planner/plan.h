@@ -16,7 +16,7 @@
 #include <time.h>
 
 #include "drivers/driver.h"
-#include "schema/diag.h"
+#include "base/diag.h"
 #include "schema/model.h"
 
 struct xdc_plan;

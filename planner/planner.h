@@ -10,7 +10,7 @@
 #include <stdint.h>
 
 #include "planner/plan.h"
-#include "schema/arena.h"
+#include "base/arena.h"
 
 /* The fields an action can change, as named in its "changes". */
 enum chg {

@@ -9,7 +9,7 @@
 #include <time.h>
 
 #include "planner/planner.h"
-#include "schema/error.h"
+#include "base/error.h"
 
 #define DAY (24 * 60 * 60)
 

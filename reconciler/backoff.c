@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "reconciler/backoff.h"
-#include "schema/error.h"
+#include "base/error.h"
 
 struct bo_fail {
 	char *f_key; /* first: the sort key */

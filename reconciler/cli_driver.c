@@ -18,8 +18,8 @@
 #include "drivers/xen.h"
 #include "reconciler/cli.h"
 #include "reconciler/source.h"
-#include "schema/arena.h"
-#include "schema/error.h"
+#include "base/arena.h"
+#include "base/error.h"
 
 #define CLI_SIM_DIR  ".xdc"
 #define CLI_SIM_PATH CLI_SIM_DIR "/sim.json"

@@ -14,7 +14,7 @@
 #include "planner/plan.h"
 #include "reconciler/cli.h"
 #include "reconciler/exec.h"
-#include "schema/error.h"
+#include "base/error.h"
 #include "schema/values.h"
 
 struct apply_args {

@@ -20,7 +20,7 @@
 #include "drivers/driver.h"
 #include "reconciler/cli.h"
 #include "reconciler/import.h"
-#include "schema/error.h"
+#include "base/error.h"
 #include "schema/schema.h"
 
 #define NETS_FILE "imported-networks.yaml"

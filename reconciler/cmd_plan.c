@@ -12,8 +12,8 @@
 #include "planner/plan.h"
 #include "reconciler/cli.h"
 #include "reconciler/source.h"
-#include "schema/arena.h"
-#include "schema/error.h"
+#include "base/arena.h"
+#include "base/error.h"
 #include "schema/schema.h"
 
 /*

@@ -10,7 +10,7 @@
 
 #include "reconciler/cli.h"
 #include "reconciler/loop.h"
-#include "schema/error.h"
+#include "base/error.h"
 #include "schema/values.h"
 
 #define RUN_INTERVAL_MIN_MS 100

@@ -13,7 +13,7 @@
 #include "drivers/driver.h"
 #include "reconciler/cli.h"
 #include "reconciler/show.h"
-#include "schema/error.h"
+#include "base/error.h"
 #include "schema/model.h"
 
 #define MIB (1024ULL * 1024)

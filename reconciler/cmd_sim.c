@@ -14,7 +14,7 @@
 #include "drivers/sim.h"
 #include "reconciler/cli.h"
 #include "reconciler/show.h"
-#include "schema/error.h"
+#include "base/error.h"
 #include "schema/model.h"
 #include "schema/values.h"
 

@@ -15,7 +15,7 @@
 #include "reconciler/cli.h"
 #include "reconciler/source.h"
 #include "reconciler/status.h"
-#include "schema/error.h"
+#include "base/error.h"
 
 enum { OPT_JSON = 5000 };
 

@@ -6,7 +6,7 @@
 
 #include "reconciler/cli.h"
 #include "reconciler/source.h"
-#include "schema/error.h"
+#include "base/error.h"
 #include "schema/schema.h"
 
 static const char *

@@ -9,7 +9,7 @@
 #include "drivers/driver.h"
 #include "planner/plan.h"
 #include "reconciler/exec.h"
-#include "schema/error.h"
+#include "base/error.h"
 
 /* Enough to hide libxl's waits, few enough not to starve dom0. */
 #define EXEC_INFLIGHT 4

@@ -14,8 +14,8 @@
 #include <yaml.h>
 
 #include "reconciler/import.h"
-#include "schema/arena.h"
-#include "schema/error.h"
+#include "base/arena.h"
+#include "base/error.h"
 #include "schema/values.h"
 
 /* Xen's default credit2 weight: what a VM without an SLA gets. */

@@ -20,8 +20,8 @@
 #pragma pop_macro("__STRICT_ANSI__")
 
 #include "reconciler/import.h"
-#include "schema/arena.h"
-#include "schema/error.h"
+#include "base/arena.h"
+#include "base/error.h"
 #include "schema/values.h"
 
 #define MIB (1024ULL * 1024)

@@ -41,7 +41,7 @@
 #include "reconciler/loop.h"
 #include "reconciler/source.h"
 #include "reconciler/status.h"
-#include "schema/error.h"
+#include "base/error.h"
 #include "schema/model.h"
 
 #define LOOP_LOCK_FILE  "lock"

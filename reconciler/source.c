@@ -19,8 +19,8 @@
 
 #include "reconciler/cli.h"
 #include "reconciler/source.h"
-#include "schema/arena.h"
-#include "schema/error.h"
+#include "base/arena.h"
+#include "base/error.h"
 #include "schema/schema.h"
 
 #define SOURCE_SIM_POOL        ".xdc/sim.json" /* cli_driver.c's default */

@@ -10,7 +10,7 @@
 #ifndef XDC_SOURCE_H
 #define XDC_SOURCE_H
 
-#include "schema/diag.h"
+#include "base/diag.h"
 #include "schema/model.h"
 
 struct cli;

@@ -18,7 +18,7 @@
 #include <jansson.h>
 
 #include "reconciler/status.h"
-#include "schema/error.h"
+#include "base/error.h"
 
 static const char *const outcome_names[STATUS__COUNT] = {
 	"converged",

@@ -13,7 +13,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "schema/diag.h"
+#include "base/diag.h"
 
 #define STATUS_FILE         "status.json"
 #define STATUS_METRICS_FILE "metrics.prom"

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "schema/error.h"
+#include "base/error.h"
 #include "schema/loader.h"
 #include "schema/values.h"
 

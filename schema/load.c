@@ -20,7 +20,7 @@
 
 #include <yaml.h>
 
-#include "schema/error.h"
+#include "base/error.h"
 #include "schema/loader.h"
 #include "schema/schema.h"
 #include "schema/values.h"

@@ -9,8 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "schema/arena.h"
-#include "schema/diag.h"
+#include "base/arena.h"
+#include "base/diag.h"
 #include "schema/model.h"
 
 /* One YAML node of the document being read, with its 1-based position. */

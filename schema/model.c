@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "schema/arena.h"
+#include "base/arena.h"
 #include "schema/model.h"
 
 void

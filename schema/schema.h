@@ -12,7 +12,7 @@
 
 #include <stddef.h>
 
-#include "schema/diag.h"
+#include "base/diag.h"
 #include "schema/model.h"
 
 #define XDC_FILE_MAX  (16u * 1024 * 1024) /* bytes in one file */

@@ -23,7 +23,7 @@
 
 #include "drivers/driver.h"
 #include "drivers/sim.h"
-#include "schema/error.h"
+#include "base/error.h"
 #include "schema/model.h"
 
 #define MIB (1024ULL * 1024)

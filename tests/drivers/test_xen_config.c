@@ -18,8 +18,8 @@
 #include "drivers/xen_config.h" /* first: xenctrl.h before libxl.h */
 
 #include "drivers/driver.h"
-#include "schema/arena.h"
-#include "schema/error.h"
+#include "base/arena.h"
+#include "base/error.h"
 #include "schema/model.h"
 
 #define MIB  (1024ULL * 1024)

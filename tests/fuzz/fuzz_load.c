@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "schema/diag.h"
+#include "base/diag.h"
 #include "schema/schema.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *, size_t);

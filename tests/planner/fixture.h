@@ -31,8 +31,8 @@
 
 #include "drivers/driver.h"
 #include "planner/plan.h"
-#include "schema/arena.h"
-#include "schema/error.h"
+#include "base/arena.h"
+#include "base/error.h"
 #include "schema/schema.h"
 
 #define KIB 1024ULL

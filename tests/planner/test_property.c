@@ -57,8 +57,8 @@
 #include "drivers/driver.h"
 #include "drivers/sim.h"
 #include "planner/plan.h"
-#include "schema/diag.h"
-#include "schema/error.h"
+#include "base/diag.h"
+#include "base/error.h"
 #include "schema/model.h"
 #include "schema/schema.h"
 

@@ -18,8 +18,8 @@
 
 #include "drivers/driver.h"
 #include "reconciler/import.h"
-#include "schema/arena.h"
-#include "schema/error.h"
+#include "base/arena.h"
+#include "base/error.h"
 #include "schema/schema.h"
 
 #define MIB (1024ULL * 1024)

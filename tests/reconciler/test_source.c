@@ -19,8 +19,8 @@
 
 #include "reconciler/cli.h"
 #include "reconciler/source.h"
-#include "schema/diag.h"
-#include "schema/error.h"
+#include "base/diag.h"
+#include "base/error.h"
 #include "schema/model.h"
 
 #define VM_YAML(name)                                                          \

@@ -19,8 +19,8 @@
 #include <jansson.h>
 
 #include "reconciler/status.h"
-#include "schema/diag.h"
-#include "schema/error.h"
+#include "base/diag.h"
+#include "base/error.h"
 
 #define T0 ((int64_t)1700000000 * 1000) /* 2023-11-14T22:13:20Z */
 

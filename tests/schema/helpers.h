@@ -20,7 +20,7 @@
 
 #include <cmocka.h>
 
-#include "schema/error.h"
+#include "base/error.h"
 #include "schema/schema.h"
 
 /* The name every single-string load gives its file. */

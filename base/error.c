@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "schema/error.h"
+#include "base/error.h"
 
 static _Thread_local char error_msg[1024];
 

@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "schema/arena.h"
-#include "schema/diag.h"
-#include "schema/error.h"
+#include "base/arena.h"
+#include "base/diag.h"
+#include "base/error.h"
 
 /*
  * A file of 16 MiB can hold millions of mistakes; past this many a user

@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "schema/arena.h"
-#include "schema/error.h"
+#include "base/arena.h"
+#include "base/error.h"
 
 #define ARENA_MIN_BLOCK (16 * 1024)
 #define ARENA_MAX_BLOCK (4 * 1024 * 1024)
