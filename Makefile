@@ -37,7 +37,8 @@ PKG_CFLAGS	:= $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS	:= $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 # What every layer uses: errors, arenas, diagnostics.
-BASE_SRCS	= base/error.c base/arena.c base/diag.c base/ev.c
+BASE_SRCS	= base/error.c base/arena.c base/diag.c base/ev.c \
+		  base/file.c
 # The desired model and its loader.
 SCHEMA_SRCS	= $(BASE_SRCS) schema/model.c \
 		  schema/values.c schema/kinds.c schema/load.c schema/check.c
@@ -65,7 +66,8 @@ LIBXDC		= $(BUILD)/libxdc.a
 
 # cmocka unit tests mirror the source tree: tests/schema/test_load.c tests
 # schema/load.c.
-UNIT_SRCS	= tests/base/test_ev.c tests/schema/test_values.c tests/schema/test_load.c \
+UNIT_SRCS	= tests/base/test_ev.c tests/base/test_file.c \
+		  tests/schema/test_values.c tests/schema/test_load.c \
 		  tests/schema/test_rules.c tests/drivers/test_sim.c \
 		  tests/planner/test_diff.c tests/planner/test_place.c \
 		  tests/planner/test_sla.c tests/planner/test_order.c \
