@@ -30,9 +30,11 @@ XCFLAGS	 = $(CSTD) $(WARN) -I. -MMD -MP -DXDC_VERSION=\"$(VERSION)\"
 SCHEMA_PKGS	= yaml-0.1
 PLANNER_PKGS	= jansson
 DRIVER_PKGS	= jansson xenlight xenstore xencontrol xentoollog libnl-route-3.0
+POOL_PKGS	= libcurl jansson
 RECONCILER_PKGS	= libgit2 xlutil
 TEST_PKGS	= cmocka
-PKGS		= $(SCHEMA_PKGS) $(PLANNER_PKGS) $(DRIVER_PKGS) $(RECONCILER_PKGS)
+PKGS		= $(SCHEMA_PKGS) $(PLANNER_PKGS) $(DRIVER_PKGS) $(POOL_PKGS) \
+		  $(RECONCILER_PKGS)
 PKG_CFLAGS	:= $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS	:= $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -49,6 +51,8 @@ PLANNER_SRCS	= planner/plan.c planner/diff.c planner/place.c planner/sla.c \
 # The driver interface and the drivers.
 DRIVER_SRCS	= drivers/observed.c drivers/sim.c drivers/xen.c drivers/xen_config.c \
 		  drivers/net.c
+# The pool's shared view through etcd; uses base/ only.
+POOL_SRCS	= pool/etcd_json.c pool/etcd.c
 # The command line.
 RECONCILER_SRCS	= reconciler/cli.c reconciler/cli_driver.c reconciler/exec.c \
 		  reconciler/cmd_validate.c reconciler/cmd_plan.c \
@@ -58,7 +62,8 @@ RECONCILER_SRCS	= reconciler/cli.c reconciler/cli_driver.c reconciler/exec.c \
 		  reconciler/import.c reconciler/import_xl.c reconciler/cmd_import.c
 MAIN_SRCS	= reconciler/main.c
 
-LIB_SRCS	= $(SCHEMA_SRCS) $(PLANNER_SRCS) $(DRIVER_SRCS) $(RECONCILER_SRCS)
+LIB_SRCS	= $(SCHEMA_SRCS) $(PLANNER_SRCS) $(DRIVER_SRCS) $(POOL_SRCS) \
+		  $(RECONCILER_SRCS)
 LIB_OBJS	= $(LIB_SRCS:%.c=$(BUILD)/%.o)
 MAIN_OBJS	= $(MAIN_SRCS:%.c=$(BUILD)/%.o)
 XDC		= $(BUILD)/xdc
@@ -74,7 +79,8 @@ UNIT_SRCS	= tests/base/test_ev.c tests/base/test_file.c \
 		  tests/planner/test_property.c tests/drivers/test_xen_config.c \
 		  tests/reconciler/test_backoff.c tests/reconciler/test_source.c \
 		  tests/reconciler/test_status.c tests/drivers/test_net.c \
-		  tests/reconciler/test_import.c
+		  tests/reconciler/test_import.c tests/pool/test_etcd_json.c \
+		  tests/pool/test_etcd.c
 UNIT_BINS	= $(UNIT_SRCS:%.c=$(BUILD)/%)
 
 .PHONY: all deps test unit golden golden-update cli check check-net check-loop \
