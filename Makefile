@@ -84,7 +84,7 @@ UNIT_SRCS	= tests/base/test_ev.c tests/base/test_file.c \
 UNIT_BINS	= $(UNIT_SRCS:%.c=$(BUILD)/%)
 
 .PHONY: all deps test unit golden golden-update cli check check-net check-loop \
-	schema-json completion install-check check-crash check-longrun \
+	schema-json completion install-check check-crash check-longrun check-etcd \
 	fuzz fuzz-run \
 	format install uninstall clean demo bench
 all: deps $(XDC)
@@ -114,7 +114,7 @@ test:
 	@scripts/deps test
 	@$(MAKE) --no-print-directory $(XDC) $(UNIT_BINS)
 	@$(MAKE) --no-print-directory unit golden cli check-loop schema-json \
-	    completion install-check
+	    completion install-check check-etcd
 
 # Behaviours of the command line, end to end on the simulated pool.
 cli: $(XDC)
@@ -144,6 +144,12 @@ install-check: $(XDC)
 # xdc run: real inotify, a local git repository, signals, two agents.
 check-loop: $(XDC)
 	@tests/loop/run XDC=$(XDC)
+
+# The etcd client against a real etcd-server that tests/etcd/run starts
+# (and stops) on loopback ports of its own.
+ETCD_LIVE	= $(BUILD)/tests/etcd/test_live
+check-etcd: $(ETCD_LIVE)
+	@tests/etcd/run $(ETCD_LIVE)
 
 # SIGKILL an apply at random instants on a simulated pool of 200 VMs: the
 # pool stays whole and a re-run converges (tests/crash/run).
@@ -182,9 +188,9 @@ check: test
 	@$(MAKE) --no-print-directory fuzz-run FUZZ_SECONDS=$(FUZZ_SECONDS)
 
 # libFuzzer targets, built with clang: the loader, the sim driver's pool
-# file reader and the status file's reader, each with its seed corpus and
-# dictionary under tests/fuzz.
-FUZZ_NAMES	= load sim status
+# file reader, the status file's reader and the etcd client's decoders,
+# each with its seed corpus and dictionary under tests/fuzz.
+FUZZ_NAMES	= load sim status etcd
 FUZZ		= $(FUZZ_NAMES:%=$(BUILD)/fuzz/fuzz_%)
 FUZZ_SECONDS	?= 30
 FUZZ_FLAGS	= $(CSTD) -I. -DXDC_VERSION=\"$(VERSION)\" -O1 -g \
@@ -204,6 +210,10 @@ $(BUILD)/fuzz/fuzz_sim: tests/fuzz/fuzz_sim.c $(SCHEMA_SRCS) \
 	$(call fuzz_link,$(SCHEMA_PKGS) jansson)
 $(BUILD)/fuzz/fuzz_status: tests/fuzz/fuzz_status.c $(BASE_SRCS) \
     reconciler/status.c
+	@scripts/deps fuzz
+	@mkdir -p $(@D)
+	$(call fuzz_link,jansson)
+$(BUILD)/fuzz/fuzz_etcd: tests/fuzz/fuzz_etcd.c $(BASE_SRCS) pool/etcd_json.c
 	@scripts/deps fuzz
 	@mkdir -p $(@D)
 	$(call fuzz_link,jansson)

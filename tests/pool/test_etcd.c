@@ -211,7 +211,7 @@ test_a_silent_etcd_times_out_without_blocking_the_loop(void **state)
 	(void)state;
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d", port(1, &fd));
 	assert_int_equal(etcd_new(ev, url, NULL, &c), 0);
-	etcd_set_timeouts(c, 300, 100);
+	etcd_set_timeouts(c, 1000, 100);
 	k.t = xdc_ev_timer_new(ev, tick, &k);
 	k.last = start = xdc_ev_now();
 	xdc_ev_timer_in(k.t, 10);
@@ -221,10 +221,10 @@ test_a_silent_etcd_times_out_without_blocking_the_loop(void **state)
 	assert_non_null(strstr(o.error, url));
 	assert_non_null(strstr(o.error, "lease keepalive '7'"));
 	assert_non_null(strstr(o.error, "timed out"));
-	assert_true(o.at - start >= 290);
-	assert_true(o.at - start < 1000);
-	/* The loop kept its 10 ms timer all along. */
-	assert_true(k.worst < 100);
+	assert_true(o.at - start >= 990);
+	assert_true(o.at - start < 3000);
+	/* The loop kept its 10 ms timer all along (give or take a busy CPU). */
+	assert_true(k.worst < 500);
 	xdc_ev_timer_free(k.t);
 	etcd_free(c);
 	close(fd);
