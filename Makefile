@@ -176,8 +176,10 @@ check: test
 	@scripts/deps check
 	@$(MAKE) --no-print-directory BUILD=$(BUILD)/san \
 	    CFLAGS="$(SAN_FLAGS)" LDFLAGS="$(SAN_FLAGS)" \
-	    $(BUILD)/san/xdc $(UNIT_SRCS:%.c=$(BUILD)/san/%)
+	    $(BUILD)/san/xdc $(UNIT_SRCS:%.c=$(BUILD)/san/%) \
+	    $(BUILD)/san/tests/etcd/test_live
 	@ASAN_OPTIONS=detect_leaks=1 tests/run-unit $(UNIT_SRCS:%.c=$(BUILD)/san/%)
+	@ASAN_OPTIONS=detect_leaks=1 tests/etcd/run $(BUILD)/san/tests/etcd/test_live
 	@ASAN_OPTIONS=detect_leaks=1 tests/golden XDC=$(BUILD)/san/xdc
 	@ASAN_OPTIONS=detect_leaks=1 tests/cli/run XDC=$(BUILD)/san/xdc
 	@ASAN_OPTIONS=detect_leaks=1 tests/loop/run XDC=$(BUILD)/san/xdc IDLE=1

@@ -374,6 +374,8 @@ easy_common(struct etcd *c, CURL *e, const char *ep, const char *path,
 	curl_easy_setopt(e, CURLOPT_URL, url);
 	free(url);
 	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	/* Straight to etcd, whatever http_proxy says in the environment. */
+	curl_easy_setopt(e, CURLOPT_PROXY, "");
 	curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);
 	curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, c->c_headers);
@@ -600,7 +602,8 @@ req_done(struct etcd_req *r, CURLcode cc)
 			goto out;
 		}
 	}
-	if (res.res_rc == 0 || res.res_grpc_code != 0)
+	if (res.res_rc == 0 ||
+	    (res.res_grpc_code != 0 && res.res_grpc_code != 14))
 		c->c_cur = r->r_ep; /* it answered: remember it */
 	if (res.res_rc != 0) {
 		if (r->r_nfails > 0 &&

@@ -614,9 +614,13 @@ etcd_cmd(const char *fmt, ...)
 {
 	char cmd[1024];
 	va_list ap;
+	int n;
 
 	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	n = snprintf(cmd, sizeof(cmd),
+	    "NO_PROXY='*' no_proxy='*'; export "
+	    "NO_PROXY no_proxy; ");
+	vsnprintf(cmd + n, sizeof(cmd) - (size_t)n, fmt, ap);
 	va_end(ap);
 	if (system(cmd) != 0)
 		fail_msg("failed: %s", cmd);
