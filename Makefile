@@ -47,8 +47,8 @@ SCHEMA_SRCS	= $(BASE_SRCS) schema/model.c \
 PLANNER_SRCS	= planner/plan.c planner/diff.c planner/place.c planner/sla.c \
 		  planner/output.c
 # The driver interface and the drivers.
-DRIVER_SRCS	= drivers/observed.c drivers/sim.c drivers/xen.c drivers/xen_config.c \
-		  drivers/net.c
+DRIVER_SRCS	= drivers/observed.c drivers/compose.c drivers/sim.c drivers/xen.c \
+		  drivers/xen_config.c drivers/net.c
 # The command line.
 RECONCILER_SRCS	= reconciler/cli.c reconciler/cli_driver.c reconciler/exec.c \
 		  reconciler/cmd_validate.c reconciler/cmd_plan.c \
