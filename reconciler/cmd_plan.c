@@ -120,6 +120,7 @@ cli_make_plan(struct cli *cli, const char *path, struct cli_session *s)
 	memset(&opts, 0, sizeof(opts));
 	opts.po_now = cli_now();
 	opts.po_commit = commit;
+	opts.po_self = cli->cl_host;
 	rc = plan_compute(s->cs_cfg, s->cs_obs, &opts, &s->cs_plan, diags);
 	if (rc == XDC_EINVALID) {
 		xdc_diags_print(diags, stderr);

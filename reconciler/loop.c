@@ -762,6 +762,8 @@ driver_failed(struct loop *l, const char *what)
 	driver_close(l);
 }
 
+static const char *exec_host(struct loop *, const struct xdc_config *);
+
 /* Observe and plan cfg; *obs and *plan go to the caller. */
 static int
 plan_for(struct loop *l, const struct xdc_config *cfg, const char *commit,
@@ -784,6 +786,7 @@ plan_for(struct loop *l, const struct xdc_config *cfg, const char *commit,
 	memset(&po, 0, sizeof(po));
 	po.po_now = cli_now();
 	po.po_commit = commit != NULL && *commit ? commit : NULL;
+	po.po_self = exec_host(l, cfg);
 	rc = plan_compute(cfg, *obs, &po, plan, diags);
 	if (rc != 0 && rc != XDC_EINVALID)
 		rc = xdc_error(
