@@ -50,9 +50,9 @@ PLANNER_SRCS	= planner/plan.c planner/diff.c planner/place.c planner/sla.c \
 		  planner/pool.c planner/output.c
 # The driver interface and the drivers.
 DRIVER_SRCS	= drivers/observed.c drivers/compose.c drivers/sim.c drivers/xen.c \
-		  drivers/xen_config.c drivers/net.c
+		  drivers/xen_config.c drivers/net.c drivers/obs_json.c
 # The pool's shared view through etcd; uses base/ only.
-POOL_SRCS	= pool/etcd_json.c pool/etcd.c
+POOL_SRCS	= pool/etcd_json.c pool/etcd.c pool/agent.c
 # The command line.
 RECONCILER_SRCS	= reconciler/cli.c reconciler/cli_driver.c reconciler/exec.c \
 		  reconciler/cmd_validate.c reconciler/cmd_plan.c \
