@@ -51,7 +51,7 @@ PLANNER_SRCS	= planner/plan.c planner/diff.c planner/place.c planner/sla.c \
 # The driver interface and the drivers.
 DRIVER_SRCS	= drivers/observed.c drivers/compose.c drivers/sim.c drivers/xen.c \
 		  drivers/xen_config.c drivers/net.c drivers/obs_json.c
-# The pool's shared view through etcd; uses base/ only.
+# The pool's shared view through etcd: the client, and the agent.
 POOL_SRCS	= pool/etcd_json.c pool/etcd.c pool/agent.c
 # The command line.
 RECONCILER_SRCS	= reconciler/cli.c reconciler/cli_driver.c reconciler/exec.c \
