@@ -47,8 +47,10 @@ SCHEMA_SRCS	= $(BASE_SRCS) schema/model.c \
 PLANNER_SRCS	= planner/plan.c planner/diff.c planner/place.c planner/sla.c \
 		  planner/output.c
 # The driver interface and the drivers.
-DRIVER_SRCS	= drivers/observed.c drivers/sim.c drivers/xen.c drivers/xen_config.c \
-		  drivers/net.c
+SIM_SRCS	= drivers/sim.c drivers/sim_pool.c drivers/sim_apply.c \
+		  drivers/sim_file.c
+DRIVER_SRCS	= drivers/observed.c $(SIM_SRCS) drivers/xen.c \
+		  drivers/xen_config.c drivers/net.c
 # The command line.
 RECONCILER_SRCS	= reconciler/cli.c reconciler/cli_driver.c reconciler/exec.c \
 		  reconciler/cmd_validate.c reconciler/cmd_plan.c \
@@ -192,7 +194,7 @@ $(BUILD)/fuzz/fuzz_load: tests/fuzz/fuzz_load.c $(SCHEMA_SRCS)
 	@mkdir -p $(@D)
 	$(call fuzz_link,$(SCHEMA_PKGS))
 $(BUILD)/fuzz/fuzz_sim: tests/fuzz/fuzz_sim.c $(SCHEMA_SRCS) \
-    drivers/observed.c drivers/sim.c
+    drivers/observed.c $(SIM_SRCS)
 	@scripts/deps fuzz
 	@mkdir -p $(@D)
 	$(call fuzz_link,$(SCHEMA_PKGS) jansson)

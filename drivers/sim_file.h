@@ -1,0 +1,51 @@
+/*
+ * The sim driver's pool file: the JSON text of a pool and back, the file
+ * read and replaced whole, and the lock beside it ("<file>.lock") that
+ * processes sharing the pool take: exclusive to change it, shared to read
+ * it. path names the pool file in every message.
+ */
+#ifndef XDC_SIM_FILE_H
+#define XDC_SIM_FILE_H
+
+#include <stddef.h>
+#include <sys/stat.h>
+
+struct sim_pool;
+
+/*
+ * The pool in len bytes of text: 0 and *out (the caller frees it), or a
+ * negative code with the reason, naming path, in xdc_error_last().
+ */
+int sim_file_parse(
+    const char *path, const char *text, size_t len, struct sim_pool **out);
+/*
+ * The pool's text, in a string the caller frees; *len its length. It ends
+ * with a newline and, past len, a NUL. Keys come in a fixed order and
+ * arrays are sorted, so the same pool is the same bytes.
+ */
+int sim_file_text(
+    const char *path, const struct sim_pool *, char **out, size_t *len);
+
+/*
+ * Read the file: 0 with *out NULL when it does not exist. *st is the file
+ * read, its identity for sim_file_unchanged().
+ */
+int sim_file_read(const char *path, struct sim_pool **out, struct stat *st);
+/* Whether path is still the file st describes. */
+int sim_file_unchanged(const char *path, const struct stat *st);
+/*
+ * Replace the file whole, mode 0644: a reader, or a kill at any instant,
+ * sees the old pool or the new one, never half of one.
+ */
+int sim_file_write(const char *path, const char *dir, const struct sim_pool *);
+/*
+ * Remove the temporary files of writers killed between creating one and
+ * renaming it over the pool. Only for the holder of the exclusive lock.
+ */
+void sim_file_sweep(const char *path, const char *dir);
+
+/* flock(2) the lock file fd, LOCK_EX or LOCK_SH; lock_path for messages. */
+int sim_file_lock(int fd, const char *lock_path, int how);
+void sim_file_unlock(int fd);
+
+#endif /* XDC_SIM_FILE_H */
