@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "base/error.h"
+#include "base/file.h"
 #include "drivers/driver.h"
 #include "drivers/sim.h"
 #include "drivers/sim_file.h"
@@ -120,7 +121,7 @@ sim_end(struct xdc_driver *drv)
 	if (!s->s_batch)
 		return 0;
 	if (s->s_pool->p_dirty &&
-	    (rc = sim_file_write(s->s_path, s->s_dir, s->s_pool)) == 0) {
+	    (rc = sim_file_write(s->s_path, s->s_pool)) == 0) {
 		s->s_pool->p_dirty = 0;
 		s->s_writes++;
 	}
@@ -423,7 +424,7 @@ sim_open(
 	/* Create the file, or bring it in line with the configuration. */
 	if ((rc = sim_begin(&s->s_drv)))
 		goto out;
-	sim_file_sweep(s->s_path, s->s_dir);
+	xdc_file_sweep(s->s_path);
 	/* Read and found in line: s_pool is the file's, for observe. */
 	fresh = !s->s_pool->p_dirty;
 	if ((rc = sim_end(&s->s_drv)))

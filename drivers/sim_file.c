@@ -6,7 +6,6 @@
  * the old pool or the new one; and the lock that processes sharing the
  * file take around it.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -21,12 +20,15 @@
 
 #include "base/arena.h"
 #include "base/error.h"
+#include "base/file.h"
 #include "drivers/sim_file.h"
 #include "drivers/sim_pool.h"
 #include "schema/model.h"
 #include "schema/values.h"
 
 #define SIM_FORMAT 1 /* "format_version" of the pool file */
+/* Ten thousand domains take some 10MiB. */
+#define SIM_FILE_MAX (256ULL * 1024 * 1024)
 
 /* ---- Reading the pool file ------------------------------------------ */
 
@@ -436,35 +438,6 @@ out:
 	return rc;
 }
 
-/* The whole file into a buffer the caller frees; *len its size. */
-static int
-read_all(int fd, const char *path, char **out, size_t *len)
-{
-	size_t cap = 64 * 1024, n = 0;
-	char *buf = xdc_malloc(cap);
-	ssize_t got;
-
-	for (;;) {
-		if (n == cap) {
-			buf = xdc_reallocarray(buf, 2, cap);
-			cap *= 2;
-		}
-		got = read(fd, buf + n, cap - n);
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got < 0) {
-			free(buf);
-			return xdc_error_sys(XDC_ERR, "cannot read %s", path);
-		}
-		if (got == 0)
-			break;
-		n += (size_t)got;
-	}
-	*out = buf;
-	*len = n;
-	return 0;
-}
-
 /* The pool in len bytes of text, as read from s's file. */
 int
 sim_file_parse(
@@ -489,31 +462,36 @@ sim_file_parse(
 int
 sim_file_read(const char *path, struct sim_pool **out, struct stat *st)
 {
+	char size[XDC_SIZE_BUFSZ];
 	char *buf = NULL;
 	size_t len = 0;
-	int fd = -1, rc = XDC_ERR;
+	int rc;
 
 	*out = NULL;
 	memset(st, 0, sizeof(*st));
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+	/*
+	 * The file's identity before its bytes: a file replaced in between
+	 * is read again next time, never taken for the one read.
+	 */
+	if (stat(path, st) != 0) {
+		memset(st, 0, sizeof(*st));
 		if (errno == ENOENT)
-			rc = 0;
-		else
-			rc = xdc_error_sys(XDC_ERR, "cannot read %s", path);
-		goto out;
+			return 0;
+		return xdc_error_sys(XDC_ERR, "cannot read %s", path);
 	}
-	if (fstat(fd, st) < 0) {
-		rc = xdc_error_sys(XDC_ERR, "cannot read %s", path);
-		goto out;
+	rc = xdc_file_read(path, SIM_FILE_MAX, 0, &buf, &len);
+	if (rc == XDC_ENOTFOUND) {
+		memset(st, 0, sizeof(*st));
+		return 0;
 	}
-	/* In one go: jansson's json_loadfd reads a byte per system call. */
-	if ((rc = read_all(fd, path, &buf, &len)))
-		goto out;
+	if (rc != 0)
+		return rc;
+	if (buf == NULL)
+		return xdc_error(XDC_ERR,
+		    "%s: not a simulated pool: %zu bytes, more than %s", path,
+		    len, xdc_size_fmt(SIM_FILE_MAX, size));
 	rc = sim_file_parse(path, buf, len, out);
-out:
 	free(buf);
-	if (fd >= 0)
-		close(fd);
 	return rc;
 }
 
@@ -648,23 +626,6 @@ pool_to_json(const struct sim_pool *p)
 	    "hosts", hosts, "faults", faults);
 }
 
-static int
-write_all(int fd, const char *buf, size_t len)
-{
-	ssize_t n;
-
-	while (len > 0) {
-		n = write(fd, buf, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 int
 sim_file_text(
     const char *path, const struct sim_pool *p, char **out, size_t *len)
@@ -689,89 +650,17 @@ sim_file_text(
 	return 0;
 }
 
-/*
- * Replace the file whole: a reader, or a kill at any instant, sees the old
- * pool or the new one, never half of one.
- */
 int
-sim_file_write(const char *path, const char *dir, const struct sim_pool *p)
+sim_file_write(const char *path, const struct sim_pool *p)
 {
-	char *text = NULL, *tmp = NULL;
-	int fd = -1, dfd = -1, rc = XDC_ERR;
+	char *text = NULL;
 	size_t len;
+	int rc;
 
-	if ((rc = sim_file_text(path, p, &text, &len)))
-		goto out;
-	rc = XDC_ERR;
-	xdc_asprintf(&tmp, "%s.XXXXXX", path);
-	if ((fd = mkostemp(tmp, O_CLOEXEC)) < 0) {
-		rc = xdc_error_sys(
-		    XDC_ERR, "cannot create a file beside %s", path);
-		free(tmp);
-		tmp = NULL;
-		goto out;
-	}
-	if (fchmod(fd, 0644) < 0 || write_all(fd, text, len) < 0 ||
-	    fsync(fd) < 0) {
-		rc = xdc_error_sys(XDC_ERR, "cannot write %s", tmp);
-		goto out;
-	}
-	if (close(fd) < 0) {
-		fd = -1;
-		rc = xdc_error_sys(XDC_ERR, "cannot write %s", tmp);
-		goto out;
-	}
-	fd = -1;
-	if (rename(tmp, path) < 0) {
-		rc =
-		    xdc_error_sys(XDC_ERR, "cannot rename %s to %s", tmp, path);
-		goto out;
-	}
-	free(tmp);
-	tmp = NULL;
-	/* The rename is durable only once the directory is. */
-	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
-	    (fsync(dfd) < 0 && errno != EINVAL)) {
-		rc =
-		    xdc_error_sys(XDC_ERR, "cannot sync the directory %s", dir);
-		goto out;
-	}
-	rc = 0;
-out:
-	if (dfd >= 0)
-		close(dfd);
-	if (fd >= 0)
-		close(fd);
-	if (tmp != NULL)
-		unlink(tmp);
-	free(tmp);
+	if ((rc = sim_file_text(path, p, &text, &len)) == 0)
+		rc = xdc_file_replace_buf(path, 0644, text, len);
 	free(text);
 	return rc;
-}
-
-/*
- * Remove the temporary files of writers killed between creating one and
- * renaming it over the pool: "<file>.XXXXXX", as mkostemp names them. The
- * lock is held, so no writer is between the two now.
- */
-void
-sim_file_sweep(const char *path, const char *dir)
-{
-	const char *base = strrchr(path, '/');
-	struct dirent *de;
-	size_t n;
-	DIR *d;
-
-	base = base != NULL ? base + 1 : path;
-	n = strlen(base);
-	if ((d = opendir(dir)) == NULL)
-		return;
-	while ((de = readdir(d)) != NULL)
-		if (!strncmp(de->d_name, base, n) && de->d_name[n] == '.' &&
-		    strlen(de->d_name + n + 1) == 6 &&
-		    strcmp(de->d_name + n + 1, "lock") != 0)
-			unlinkat(dirfd(d), de->d_name, 0);
-	closedir(d);
 }
 
 /* ---- Locking --------------------------------------------------------- */

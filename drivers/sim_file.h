@@ -27,22 +27,19 @@ int sim_file_text(
     const char *path, const struct sim_pool *, char **out, size_t *len);
 
 /*
- * Read the file: 0 with *out NULL when it does not exist. *st is the file
- * read, its identity for sim_file_unchanged().
+ * Read the file (a regular file only, whole, xdc_file_read): 0 with *out
+ * NULL when it does not exist. *st is the file read, its identity for
+ * sim_file_unchanged(); zeroes when there is none.
  */
 int sim_file_read(const char *path, struct sim_pool **out, struct stat *st);
 /* Whether path is still the file st describes. */
 int sim_file_unchanged(const char *path, const struct stat *st);
 /*
- * Replace the file whole, mode 0644: a reader, or a kill at any instant,
- * sees the old pool or the new one, never half of one.
+ * Replace the file whole, mode 0644 (xdc_file_replace): a reader, or a
+ * kill at any instant, sees the old pool or the new one, never half of
+ * one. What a writer killed before its rename leaves is xdc_file_sweep's.
  */
-int sim_file_write(const char *path, const char *dir, const struct sim_pool *);
-/*
- * Remove the temporary files of writers killed between creating one and
- * renaming it over the pool. Only for the holder of the exclusive lock.
- */
-void sim_file_sweep(const char *path, const char *dir);
+int sim_file_write(const char *path, const struct sim_pool *);
 
 /* flock(2) the lock file fd, LOCK_EX or LOCK_SH; lock_path for messages. */
 int sim_file_lock(int fd, const char *lock_path, int how);
