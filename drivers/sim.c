@@ -31,10 +31,11 @@ struct sim {
 	struct xdc_driver s_drv; /* first: the vtable */
 	char *s_path;
 	char *s_lock_path;
-	char *s_dir; /* the pool file's directory */
-	int s_lockfd;
+	char *s_dir;  /* the pool file's directory */
+	int s_lockfd; /* -1 until a writer creates it, or a reader finds it */
 	struct sim_pool *s_pool; /* as last read, and changed since */
 	int s_batch;             /* between begin and end: the lock is held */
+	int s_swept;             /* a writer has swept the leftovers */
 	unsigned long s_writes;
 	struct sim_cfg_host *s_cfg_hosts; /* what the configuration declares */
 	size_t s_ncfg_hosts;
@@ -92,6 +93,33 @@ sim_reload(struct sim *s)
 	return sim_load(s);
 }
 
+/*
+ * Read the pool as a reader: under a shared lock when there is a lock
+ * file. A reader creates none: without one, no writer has come yet, and
+ * every write is a rename, so the file read is whole either way.
+ */
+static int
+sim_read(struct sim *s)
+{
+	int rc;
+
+	if (s->s_lockfd < 0 &&
+	    (rc = sim_file_lock_open(s->s_lock_path, 0, &s->s_lockfd)))
+		return rc;
+	if (s->s_lockfd >= 0 &&
+	    (rc = sim_file_lock(s->s_lockfd, s->s_lock_path, LOCK_SH)))
+		return rc;
+	/* After open, parsing it again was most of a plan. */
+	rc = sim_reload(s);
+	if (s->s_lockfd >= 0)
+		sim_file_unlock(s->s_lockfd);
+	if (rc != 0)
+		return rc;
+	/* A reader does not write; a later batch will. */
+	s->s_pool->p_dirty = 0;
+	return 0;
+}
+
 static int
 sim_begin(struct xdc_driver *drv)
 {
@@ -100,8 +128,19 @@ sim_begin(struct xdc_driver *drv)
 
 	if (s->s_batch)
 		return xdc_error(XDC_ERR, "sim: begin inside a batch");
+	if (s->s_lockfd < 0 &&
+	    (rc = sim_file_lock_open(s->s_lock_path, 1, &s->s_lockfd)))
+		return rc;
 	if ((rc = sim_file_lock(s->s_lockfd, s->s_lock_path, LOCK_EX)))
 		return rc;
+	/*
+	 * A writer killed between its temporary file and the rename left
+	 * the file behind; none is between the two now.
+	 */
+	if (!s->s_swept) {
+		xdc_file_sweep(s->s_path);
+		s->s_swept = 1;
+	}
 	if ((rc = sim_reload(s))) {
 		sim_file_unlock(s->s_lockfd);
 		return rc;
@@ -160,17 +199,8 @@ sim_observe(struct xdc_driver *drv, struct xdc_observed **out)
 
 	*out = NULL;
 	/* Inside a batch the pool in memory is the truth, and ours. */
-	if (!s->s_batch) {
-		if ((rc = sim_file_lock(s->s_lockfd, s->s_lock_path, LOCK_SH)))
-			return rc;
-		/* After open, parsing it again was most of a plan. */
-		rc = sim_reload(s);
-		sim_file_unlock(s->s_lockfd);
-		if (rc != 0)
-			return rc;
-		/* A shared lock does not allow writing; a later batch will. */
-		s->s_pool->p_dirty = 0;
-	}
+	if (!s->s_batch && (rc = sim_read(s)) != 0)
+		return rc;
 	*out = sim_pool_observe(s->s_pool);
 	return 0;
 }
@@ -308,6 +338,13 @@ sim_watch_fd(struct xdc_driver *drv)
 	struct sim *s = (struct sim *)drv;
 
 	if (s->s_watch_fd < 0) {
+		/*
+		 * Only the loop watches, and it changes the pool: a pool
+		 * with no file yet gets one, for the watch to have a file.
+		 */
+		if (access(s->s_path, F_OK) != 0 && errno == ENOENT &&
+		    (drv->begin(drv) != 0 || drv->end(drv) != 0))
+			return -1;
 		s->s_watch_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 		if (s->s_watch_fd < 0)
 			return -1;
@@ -365,7 +402,7 @@ sim_open(
 	struct sim *s;
 	const char *slash;
 	size_t i;
-	int rc, fresh;
+	int rc;
 
 	*out = NULL;
 	if (path == NULL || *path == '\0')
@@ -408,28 +445,10 @@ sim_open(
 			ch->ch_cpus = cfg->cfg_hosts[i].h_cpus;
 		}
 	}
-	/* 0644 whatever the umask, as the pool file; an old one keeps its. */
-	s->s_lockfd =
-	    open(s->s_lock_path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-	if (s->s_lockfd >= 0 && fchmod(s->s_lockfd, 0644) < 0) {
-		rc = xdc_error_sys(XDC_ERR, "cannot chmod %s", s->s_lock_path);
+	/* Read it, to refuse what is not a pool now, and keep it for observe.
+	 */
+	if ((rc = sim_read(s)))
 		goto out;
-	}
-	if (s->s_lockfd < 0 && errno == EEXIST)
-		s->s_lockfd = open(s->s_lock_path, O_RDWR | O_CLOEXEC);
-	if (s->s_lockfd < 0) {
-		rc = xdc_error_sys(XDC_ERR, "cannot open %s", s->s_lock_path);
-		goto out;
-	}
-	/* Create the file, or bring it in line with the configuration. */
-	if ((rc = sim_begin(&s->s_drv)))
-		goto out;
-	xdc_file_sweep(s->s_path);
-	/* Read and found in line: s_pool is the file's, for observe. */
-	fresh = !s->s_pool->p_dirty;
-	if ((rc = sim_end(&s->s_drv)))
-		goto out;
-	s->s_fresh = fresh;
 	*out = &s->s_drv;
 	s = NULL;
 out:

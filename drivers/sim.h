@@ -10,6 +10,12 @@
  * apply outside begin/end brackets itself; observe() reads under a shared
  * lock. Neither parses the file again when it is still the one last read
  * (same inode, size and times) and the pool in memory has not changed.
+ *
+ * Only a writer (begin, a lone apply, a disturbance) creates the pool file
+ * and its lock, and only a writer, holding the lock, sweeps what a writer
+ * killed before its rename left. Opening and observing write nothing: a
+ * read-only command (show, plan, sim show) on a pool with no file yet
+ * sees the pool it would create, the declared Hosts, empty.
  */
 #ifndef XDC_SIM_H
 #define XDC_SIM_H
@@ -20,12 +26,13 @@
 #include "drivers/driver.h"
 
 /*
- * Open the pool at path, creating it when the file does not exist: the
- * Hosts cfg declares (with their declared capacity; 64GiB and 16 CPUs when
- * undeclared), or one host "local" with 64GiB and 16 CPUs when cfg is NULL
- * or declares none. When it exists, hosts cfg declares are added and their
- * declared capacities updated. The caller owns *out and frees it with its
- * free(); cfg is not kept.
+ * Open the pool at path and read it: the file, with the Hosts cfg declares
+ * added and their declared capacities updated; or, when there is no file,
+ * the Hosts cfg declares (with their declared capacity; 64GiB and 16 CPUs
+ * when undeclared), or one host "local" with 64GiB and 16 CPUs when cfg is
+ * NULL or declares none. That pool is written by the first change, or when
+ * the loop asks for the watch fd (it watches the file). The caller owns
+ * *out and frees it with its free(); cfg is not kept.
  */
 int sim_open(
     const char *path, const struct xdc_config *cfg, struct xdc_driver **out);

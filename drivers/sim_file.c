@@ -666,6 +666,41 @@ sim_file_write(const char *path, const struct sim_pool *p)
 /* ---- Locking --------------------------------------------------------- */
 
 int
+sim_file_lock_open(const char *lock_path, int create, int *out)
+{
+	int fd;
+
+	*out = -1;
+	for (;;) {
+		if (!create) {
+			fd = open(lock_path, O_RDONLY | O_CLOEXEC);
+			if (fd < 0 && errno == ENOENT)
+				return 0;
+			break;
+		}
+		/* 0644 whatever the umask, as the pool file; an old one
+		 * keeps its. */
+		fd = open(
+		    lock_path, O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+		if (fd >= 0 && fchmod(fd, 0644) < 0) {
+			close(fd);
+			return xdc_error_sys(
+			    XDC_ERR, "cannot chmod %s", lock_path);
+		}
+		if (fd >= 0 || errno != EEXIST)
+			break;
+		fd = open(lock_path, O_RDONLY | O_CLOEXEC);
+		/* Removed in between: create it again. */
+		if (fd >= 0 || errno != ENOENT)
+			break;
+	}
+	if (fd < 0)
+		return xdc_error_sys(XDC_ERR, "cannot open %s", lock_path);
+	*out = fd;
+	return 0;
+}
+
+int
 sim_file_lock(int fd, const char *lock_path, int how)
 {
 	while (flock(fd, how) < 0) {

@@ -41,6 +41,11 @@ int sim_file_unchanged(const char *path, const struct stat *st);
  */
 int sim_file_write(const char *path, const struct sim_pool *);
 
+/*
+ * Open the lock file into *fd: created (0644) when create, for a writer;
+ * otherwise *fd is -1 when there is none, for a reader, who creates none.
+ */
+int sim_file_lock_open(const char *lock_path, int create, int *fd);
 /* flock(2) the lock file fd, LOCK_EX or LOCK_SH; lock_path for messages. */
 int sim_file_lock(int fd, const char *lock_path, int how);
 void sim_file_unlock(int fd);

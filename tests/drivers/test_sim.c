@@ -200,6 +200,15 @@ spit(const char *path, const char *text)
 	assert_int_equal(fclose(fp), 0);
 }
 
+/* Make the pool file exist: an empty batch writes the pool it read. */
+static void
+write_pool(struct fx *f)
+{
+	assert_int_equal(f->drv->begin(f->drv), 0);
+	assert_int_equal(f->drv->end(f->drv), 0);
+	assert_int_equal(access(f->path, F_OK), 0);
+}
+
 static int
 setup_dir(void **state)
 {
@@ -1081,6 +1090,7 @@ test_batch_of_1000_creates_writes_the_file_once(void **state)
 	struct tvm t;
 	int i;
 
+	write_pool(f);
 	assert_int_equal(stat(f->path, &before), 0);
 	writes = sim_write_count(f->drv);
 	assert_int_equal(f->drv->begin(f->drv), 0);
@@ -1137,6 +1147,7 @@ test_first_observe_sees_a_write_after_open(void **state)
 	struct tvm a;
 
 	/* The file exists now: this open reads it, and writes nothing. */
+	write_pool(f);
 	f->drv->free(f->drv);
 	assert_int_equal(sim_open(f->path, NULL, &f->drv), 0);
 	assert_int_equal(sim_write_count(f->drv), 0);
@@ -1190,6 +1201,7 @@ test_first_observe_sees_an_edit_in_place(void **state)
 	struct xdc_observed *obs;
 	char *text, *at;
 
+	write_pool(f);
 	f->drv->free(f->drv);
 	assert_int_equal(sim_open(f->path, NULL, &f->drv), 0);
 	text = slurp(f->path);
@@ -1233,9 +1245,9 @@ test_json_that_is_not_a_pool_is_an_error(void **state)
 /* Files beside the pool: xdc's leftovers, and a user's own copies. */
 static const char *const leftovers[] = { ".sim.json.tmp-Ab12Cd",
 	".sim.json.tmp-000000" };
-static const char *const bystanders[] = { "sim.json.backup",
-	"sim.json.orig01", "sim.json.Ab12Cd", "sim.json.keep-me",
-	".sim.json.tmp-Ab12C", "other.json.Ab12Cd", ".other.json.tmp-Ab12Cd" };
+static const char *const bystanders[] = { "sim.json.backup", "sim.json.orig01",
+	"sim.json.Ab12Cd", "sim.json.keep-me", ".sim.json.tmp-Ab12C",
+	"other.json.Ab12Cd", ".other.json.tmp-Ab12Cd" };
 
 static void
 plant(struct fx *f, const char *const *names, size_t n)
@@ -1263,22 +1275,99 @@ present(struct fx *f, const char *const *names, size_t n)
 	return k;
 }
 
-#define NLEFT  (sizeof(leftovers) / sizeof(leftovers[0]))
-#define NBYST  (sizeof(bystanders) / sizeof(bystanders[0]))
+#define NLEFT (sizeof(leftovers) / sizeof(leftovers[0]))
+#define NBYST (sizeof(bystanders) / sizeof(bystanders[0]))
+
+/* The directory's entries but "." and "..". */
+static size_t
+entries(const char *dir)
+{
+	struct dirent *de;
+	size_t n = 0;
+	DIR *d;
+
+	assert_non_null(d = opendir(dir));
+	while ((de = readdir(d)) != NULL)
+		n += strcmp(de->d_name, ".") && strcmp(de->d_name, "..");
+	closedir(d);
+	return n;
+}
 
 static void
-test_open_removes_temporary_files_of_killed_writers(void **state)
+test_a_writer_removes_temporary_files_of_killed_writers(void **state)
 {
 	struct fx *f = *state;
 	char p[600];
 
 	plant(f, leftovers, NLEFT);
 	plant(f, bystanders, NBYST);
+	/* A reader leaves them: no writer is known to be done with them. */
 	assert_int_equal(sim_open(f->path, NULL, &f->drv), 0);
+	xdc_observed_free(observe(f->drv));
+	assert_int_equal(present(f, leftovers, NLEFT), NLEFT);
+	/* A writer, holding the lock, sweeps xdc's own and only those. */
+	write_pool(f);
 	assert_int_equal(present(f, leftovers, NLEFT), 0);
 	assert_int_equal(present(f, bystanders, NBYST), NBYST);
 	snprintf(p, sizeof(p), "%s.lock", f->path);
 	assert_int_equal(access(p, F_OK), 0);
+}
+
+/*
+ * Opening and observing a pool that has no file yet creates nothing, not
+ * even the lock, and sees the pool a writer would create.
+ */
+static void
+test_a_reader_creates_no_file(void **state)
+{
+	struct fx *f = *state;
+	struct xdc_observed *obs;
+	struct xdc_host host;
+	struct xdc_config cfg;
+	char p[600];
+
+	memset(&host, 0, sizeof(host));
+	memset(&cfg, 0, sizeof(cfg));
+	host.h_name = "xen-a";
+	host.h_memory = 8 * GIB;
+	cfg.cfg_hosts = &host;
+	cfg.cfg_nhosts = 1;
+	assert_int_equal(sim_open(f->path, &cfg, &f->drv), 0);
+	obs = observe(f->drv);
+	assert_int_equal(obs->obs_nhosts, 1);
+	assert_string_equal(obs->obs_hosts[0].oh_name, "xen-a");
+	assert_int_equal(obs->obs_hosts[0].oh_memory, 8 * GIB);
+	assert_int_equal(obs->obs_hosts[0].oh_ndomains, 1);
+	xdc_observed_free(obs);
+	assert_int_equal(entries(f->dir), 0);
+	assert_int_equal(sim_write_count(f->drv), 0);
+	/* An existing pool without a lock file is read, and gains none. */
+	write_pool(f);
+	f->drv->free(f->drv);
+	snprintf(p, sizeof(p), "%s.lock", f->path);
+	assert_int_equal(unlink(p), 0);
+	assert_int_equal(sim_open(f->path, NULL, &f->drv), 0);
+	obs = observe(f->drv);
+	assert_non_null(xdc_observed_host(obs, "xen-a"));
+	xdc_observed_free(obs);
+	assert_int_equal(access(p, F_OK), -1);
+	assert_int_equal(entries(f->dir), 1);
+	/* The first change writes it, with the lock. */
+	assert_int_equal(sim_crash(f->drv, "nothing"), XDC_ENOTFOUND);
+	assert_int_equal(access(p, F_OK), 0);
+}
+
+/* A pool path that is not a regular file is refused, and gains no lock. */
+static void
+test_a_fifo_as_the_pool_is_refused(void **state)
+{
+	struct fx *f = *state;
+
+	assert_int_equal(mkfifo(f->path, 0600), 0);
+	assert_int_equal(sim_open(f->path, NULL, &f->drv), XDC_ERR);
+	assert_error_has(f->path);
+	assert_error_has("a FIFO");
+	assert_int_equal(entries(f->dir), 1);
 }
 
 static void
@@ -1502,7 +1591,9 @@ main(void)
 		TD(test_invalid_json_is_an_error_naming_the_file),
 		TD(test_json_that_is_not_a_pool_is_an_error),
 		TD(test_parse_pool_writes_back_what_it_reads),
-		TD(test_open_removes_temporary_files_of_killed_writers),
+		TD(test_a_writer_removes_temporary_files_of_killed_writers),
+		TD(test_a_reader_creates_no_file),
+		TD(test_a_fifo_as_the_pool_is_refused),
 		TD(test_domain0_is_the_domain_with_id_0),
 		T(test_network_create_update_destroy),
 		T(test_networks_are_sorted_by_bridge),
