@@ -665,37 +665,67 @@ sim_file_write(const char *path, const struct sim_pool *p)
 
 /* ---- Locking --------------------------------------------------------- */
 
+/*
+ * Never through a symbolic link: whoever could plant one at the lock's
+ * path would have xdc create, open and lock the file it points to (as
+ * root, any file). O_NONBLOCK: a FIFO planted there would block the open.
+ */
+#define LOCK_FLAGS (O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
+
+static int
+lock_refuse(const char *lock_path, const struct stat *st)
+{
+	return xdc_error(XDC_ERR,
+	    "%s: is %s, not the pool's lock file; refusing to use it "
+	    "(remove it if the pool is yours)",
+	    lock_path, xdc_file_kind(st));
+}
+
 int
 sim_file_lock_open(const char *lock_path, int create, int *out)
 {
-	int fd;
+	struct stat st;
+	int fd, rc;
 
 	*out = -1;
 	for (;;) {
 		if (!create) {
-			fd = open(lock_path, O_RDONLY | O_CLOEXEC);
+			fd = open(lock_path, LOCK_FLAGS);
 			if (fd < 0 && errno == ENOENT)
 				return 0;
 			break;
 		}
+		/* O_EXCL fails on any link, even one to nowhere. */
+		fd = open(lock_path, LOCK_FLAGS | O_CREAT | O_EXCL, 0644);
 		/* 0644 whatever the umask, as the pool file; an old one
 		 * keeps its. */
-		fd = open(
-		    lock_path, O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 		if (fd >= 0 && fchmod(fd, 0644) < 0) {
-			close(fd);
-			return xdc_error_sys(
+			rc = xdc_error_sys(
 			    XDC_ERR, "cannot chmod %s", lock_path);
+			close(fd);
+			return rc;
 		}
 		if (fd >= 0 || errno != EEXIST)
 			break;
-		fd = open(lock_path, O_RDONLY | O_CLOEXEC);
+		fd = open(lock_path, LOCK_FLAGS);
 		/* Removed in between: create it again. */
 		if (fd >= 0 || errno != ENOENT)
 			break;
 	}
+	if (fd < 0 && errno == ELOOP && lstat(lock_path, &st) == 0)
+		return lock_refuse(lock_path, &st);
 	if (fd < 0)
 		return xdc_error_sys(XDC_ERR, "cannot open %s", lock_path);
+	if (fstat(fd, &st) != 0)
+		rc = xdc_error_sys(XDC_ERR, "cannot open %s", lock_path);
+	else if (!S_ISREG(st.st_mode))
+		rc = lock_refuse(lock_path, &st);
+	else
+		rc = 0;
+	if (rc != 0) {
+		close(fd);
+		return rc;
+	}
 	*out = fd;
 	return 0;
 }

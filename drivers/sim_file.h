@@ -44,6 +44,9 @@ int sim_file_write(const char *path, const struct sim_pool *);
 /*
  * Open the lock file into *fd: created (0644) when create, for a writer;
  * otherwise *fd is -1 when there is none, for a reader, who creates none.
+ * Never through a symbolic link, and never anything but a regular file: a
+ * link, a FIFO or a directory at lock_path is refused, saying what it is.
+ * The file is never written, nor truncated.
  */
 int sim_file_lock_open(const char *lock_path, int create, int *fd);
 /* flock(2) the lock file fd, LOCK_EX or LOCK_SH; lock_path for messages. */

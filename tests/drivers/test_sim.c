@@ -1370,6 +1370,51 @@ test_a_fifo_as_the_pool_is_refused(void **state)
 	assert_int_equal(entries(f->dir), 1);
 }
 
+/*
+ * A symbolic link planted at the lock's path: neither a reader nor a
+ * writer opens, locks or creates what it points to, and each says why.
+ */
+static void
+test_a_link_at_the_lock_path_is_refused(void **state)
+{
+	struct fx *f = *state;
+	char lock[600], target[600], nowhere[600], *text;
+	struct xdc_driver *other = NULL;
+	struct stat st;
+
+	snprintf(lock, sizeof(lock), "%s.lock", f->path);
+	snprintf(target, sizeof(target), "%s/precious", f->dir);
+	snprintf(nowhere, sizeof(nowhere), "%s/nowhere", f->dir);
+	spit(target, "root's own\n");
+	/* A writer opened before the link was planted. */
+	assert_int_equal(sim_open(f->path, NULL, &f->drv), 0);
+	assert_int_equal(symlink(target, lock), 0);
+	/* A reader. */
+	assert_int_equal(sim_open(f->path, NULL, &other), XDC_ERR);
+	assert_error_has(lock);
+	assert_error_has("a symbolic link");
+	assert_int_equal(sim_crash(f->drv, "x"), XDC_ERR);
+	assert_error_has("a symbolic link");
+	assert_int_equal(sim_write_count(f->drv), 0);
+	text = slurp(target);
+	assert_string_equal(text, "root's own\n");
+	free(text);
+	assert_int_equal(lstat(lock, &st), 0);
+	assert_true(S_ISLNK(st.st_mode));
+	/* A link to nowhere: its target is not created. */
+	assert_int_equal(unlink(lock), 0);
+	assert_int_equal(symlink(nowhere, lock), 0);
+	assert_int_equal(sim_crash(f->drv, "x"), XDC_ERR);
+	assert_error_has("a symbolic link");
+	assert_int_equal(access(nowhere, F_OK), -1);
+	assert_int_equal(access(f->path, F_OK), -1);
+	/* Gone, the lock is created as a file. */
+	assert_int_equal(unlink(lock), 0);
+	assert_int_equal(sim_crash(f->drv, "x"), XDC_ENOTFOUND);
+	assert_int_equal(lstat(lock, &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+}
+
 static void
 test_parse_pool_writes_back_what_it_reads(void **state)
 {
@@ -1594,6 +1639,7 @@ main(void)
 		TD(test_a_writer_removes_temporary_files_of_killed_writers),
 		TD(test_a_reader_creates_no_file),
 		TD(test_a_fifo_as_the_pool_is_refused),
+		TD(test_a_link_at_the_lock_path_is_refused),
 		TD(test_domain0_is_the_domain_with_id_0),
 		T(test_network_create_update_destroy),
 		T(test_networks_are_sorted_by_bridge),
