@@ -399,6 +399,7 @@ sim_open(
     const char *path, const struct xdc_config *cfg, struct xdc_driver **out)
 {
 	struct sim_cfg_host *ch;
+	struct stat st;
 	struct sim *s;
 	const char *slash;
 	size_t i;
@@ -445,8 +446,21 @@ sim_open(
 			ch->ch_cpus = cfg->cfg_hosts[i].h_cpus;
 		}
 	}
-	/* Read it, to refuse what is not a pool now, and keep it for observe.
-	 */
+	/* Said of the directory, not of the lock a writer would create. */
+	if (stat(s->s_dir, &st) != 0) {
+		rc = errno == ENOENT
+		         ? xdc_error(XDC_ERR,
+		               "%s: the directory %s does not exist", path,
+		               s->s_dir)
+		         : xdc_error_sys(XDC_ERR, "%s: %s", path, s->s_dir);
+		goto out;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		rc = xdc_error(
+		    XDC_ERR, "%s: %s is not a directory", path, s->s_dir);
+		goto out;
+	}
+	/* Read it now: what is not a pool is refused at once. */
 	if ((rc = sim_read(s)))
 		goto out;
 	*out = &s->s_drv;

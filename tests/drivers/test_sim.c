@@ -1415,6 +1415,28 @@ test_a_link_at_the_lock_path_is_refused(void **state)
 	assert_true(S_ISREG(st.st_mode));
 }
 
+/* A pool in a directory that is not there: the message says so. */
+static void
+test_a_missing_directory_is_named(void **state)
+{
+	struct fx *f = *state;
+	char p[600];
+
+	snprintf(p, sizeof(p), "%s/no/such/p.json", f->dir);
+	assert_int_equal(sim_open(p, NULL, &f->drv), XDC_ERR);
+	assert_error_has(p);
+	snprintf(
+	    p, sizeof(p), "the directory %s/no/such does not exist", f->dir);
+	assert_error_has(p);
+	assert_null(strstr(xdc_error_last(), ".lock"));
+	/* A file where the directory should be. */
+	spit(f->path, "x");
+	snprintf(p, sizeof(p), "%s/p.json", f->path);
+	assert_int_equal(sim_open(p, NULL, &f->drv), XDC_ERR);
+	assert_error_has("is not a directory");
+	assert_int_equal(entries(f->dir), 1);
+}
+
 static void
 test_parse_pool_writes_back_what_it_reads(void **state)
 {
@@ -1640,6 +1662,7 @@ main(void)
 		TD(test_a_reader_creates_no_file),
 		TD(test_a_fifo_as_the_pool_is_refused),
 		TD(test_a_link_at_the_lock_path_is_refused),
+		TD(test_a_missing_directory_is_named),
 		TD(test_domain0_is_the_domain_with_id_0),
 		T(test_network_create_update_destroy),
 		T(test_networks_are_sorted_by_bridge),
