@@ -45,11 +45,11 @@ SCHEMA_SRCS	= $(BASE_SRCS) schema/model.c \
 
 # Desired model + observed state -> ordered plan.
 PLANNER_SRCS	= planner/plan.c planner/diff.c planner/place.c planner/sla.c \
-		  planner/output.c
+		  planner/pool.c planner/output.c
 # The driver interface and the drivers.
 SIM_SRCS	= drivers/sim.c drivers/sim_pool.c drivers/sim_apply.c \
 		  drivers/sim_file.c
-DRIVER_SRCS	= drivers/observed.c $(SIM_SRCS) drivers/xen.c \
+DRIVER_SRCS	= drivers/observed.c drivers/compose.c $(SIM_SRCS) drivers/xen.c \
 		  drivers/xen_config.c drivers/net.c
 # The command line.
 RECONCILER_SRCS	= reconciler/cli.c reconciler/cli_driver.c reconciler/exec.c \
@@ -73,7 +73,8 @@ UNIT_SRCS	= tests/base/test_ev.c tests/base/test_file.c \
 		  tests/schema/test_rules.c tests/drivers/test_sim.c \
 		  tests/planner/test_diff.c tests/planner/test_place.c \
 		  tests/planner/test_sla.c tests/planner/test_order.c \
-		  tests/planner/test_property.c tests/drivers/test_xen_config.c \
+		  tests/planner/test_property.c tests/planner/test_pool.c \
+		  tests/drivers/test_xen_config.c \
 		  tests/reconciler/test_backoff.c tests/reconciler/test_source.c \
 		  tests/reconciler/test_status.c tests/drivers/test_net.c \
 		  tests/reconciler/test_import.c

@@ -373,6 +373,7 @@ plan_compute(const struct xdc_config *cfg, const struct xdc_observed *obs,
 	diff_absent(p);
 	if (xdc_diags_count(diags) > before)
 		goto out;
+	pool_hold(p);
 	sla_hold(p);
 
 	v = xdc_malloc((p->p_nall + 1) * sizeof(*v));

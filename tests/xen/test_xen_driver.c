@@ -23,9 +23,10 @@
 
 #include <xenstore.h>
 
+#include "base/error.h"
+#include "base/ev.h"
 #include "drivers/driver.h"
 #include "drivers/xen.h"
-#include "base/error.h"
 #include "schema/model.h"
 
 #define MIB         (1024ULL * 1024)
@@ -35,6 +36,7 @@
 
 static unsigned passed, failed;
 static struct xdc_driver *drv;
+static struct xdc_ev *ev; /* where the driver's actions wait */
 static xc_interface *xch;
 static struct xs_handle *xsh;
 
@@ -116,12 +118,48 @@ tvm_nic(struct tvm *t, size_t i, const char *bridge)
 	t->vm.vm_nnics = i + 1;
 }
 
+/*
+ * Wait in the test's event loop, as exec does, until the driver hands over
+ * a finished action: its token and result (its message, when it failed,
+ * left in xdc_error_last()).
+ */
+static int
+reap_wait(uint64_t *token, int *result)
+{
+	char *msg = NULL;
+	int rc;
+
+	while ((rc = drv->reap(drv, token, result, &msg)) == XDC_ENOTFOUND)
+		if (xdc_ev_run_once(ev, 100) < 0)
+			return XDC_ERR;
+	if (rc == 0 && *result != 0)
+		xdc_error(*result, "%s", msg != NULL ? msg : "(no message)");
+	free(msg);
+	return rc;
+}
+
+/* One action, submitted and waited for: apply as exec does it. */
+static int
+apply_wait(const struct xdc_action *a)
+{
+	uint64_t token;
+	int rc, result;
+
+	if ((rc = drv->submit(drv, a, 7)) != 0)
+		return rc;
+	if ((rc = reap_wait(&token, &result)) != 0)
+		return rc;
+	if (token != 7)
+		return xdc_error(XDC_ERR, "reap gave token %" PRIu64, token);
+	return result;
+}
+
 static int
 act(struct tvm *t, enum xdc_op op, unsigned update)
 {
 	t->act.a_op = op;
 	t->act.a_update = update;
-	return drv->apply(drv, &t->act);
+	return apply_wait(&t->act);
 }
 
 /* An action on a domain named name only (destroy, stop, pause). */
@@ -135,7 +173,7 @@ act_on(const char *name, enum xdc_op op)
 	a.a_kind = XDC_OBJ_VM;
 	a.a_name = name;
 	a.a_host = "local";
-	return drv->apply(drv, &a);
+	return apply_wait(&a);
 }
 
 /* The domain as the driver observes it, copied out; false when absent. */
@@ -295,7 +333,7 @@ test_submit_overlaps_creates(struct tvm *a, struct tvm *b)
 	          drv->submit(drv, &b->act, 2) == 0,
 	    "submit: two creates start at once (%.2f s)", now() - t0);
 	for (i = 0; i < 2; i++) {
-		if (drv->wait(drv, &token, &result) != 0 ||
+		if (reap_wait(&token, &result) != 0 ||
 		    (token != 1 && token != 2)) {
 			ok = 0;
 			break;
@@ -306,10 +344,15 @@ test_submit_overlaps_creates(struct tvm *a, struct tvm *b)
 		ok &= result == 0;
 		seen |= 1u << token;
 	}
-	check(ok && seen == 6, "wait: both creates finished, 0 each (%.1f s)",
+	check(ok && seen == 6, "reap: both creates finished, 0 each (%.1f s)",
 	    now() - t0);
-	check(drv->wait(drv, &token, &result) == XDC_ENOTFOUND,
-	    "wait: nothing more in flight");
+	{
+		char *msg = NULL;
+
+		check(drv->reap(drv, &token, &result, &msg) == XDC_ENOTFOUND,
+		    "reap: nothing more in flight");
+		free(msg);
+	}
 	check(observe("drv-a", &d, NULL, 0) && d.od_managed &&
 	          d.od_state == XDC_DOM_PAUSED && d.od_memory == 96 * MIB &&
 	          d.od_max_memory == 112 * MIB && d.od_hash == 0x5eed,
@@ -509,7 +552,10 @@ main(void)
 	           " up && ip link add " BRIDGE2
 	           " type bridge && ip link set " BRIDGE2 " up") != 0)
 		printf("# could not make the bridges\n");
+	ev = xdc_ev_new();
 	rc = xen_open("local", &drv);
+	if (rc == 0)
+		rc = drv->attach(drv, ev);
 	if (!check(rc == 0, "xen_open (%s)", rc ? xdc_error_last() : "ok"))
 		return 1;
 
@@ -528,6 +574,7 @@ main(void)
 	test_create_failure();
 
 	drv->free(drv);
+	xdc_ev_free(ev);
 	cleanup();
 	if (system("ip link del " BRIDGE "; ip link del " BRIDGE2) != 0)
 		printf("# could not remove the bridges\n");
