@@ -1,24 +1,30 @@
 /*
- * The sim driver's vtable (see sim.h): observe, begin/apply/end and the
- * watch the loop polls, over a pool kept in a JSON file shared between
- * processes. The pool itself, and what an action does to it, live in
- * sim_pool.c and sim_apply.c; its file and lock in sim_file.c. Here is
- * when each is used: begin() takes the lock exclusively and reads the file
- * again unless it is still the one last read, applies change memory only,
- * end() writes the file once and unlocks; observe() reads under a shared
- * lock. A lone apply or disturbance brackets itself, so a batch of ten
- * thousand creates costs one read and one write of the file.
+ * The sim driver's vtable (see sim.h): observe, begin/apply/end,
+ * submit/reap on the caller's event loop, and the watch the loop polls,
+ * over a pool kept in a JSON file shared between processes. The pool
+ * itself, and what an action does to it, live in sim_pool.c and
+ * sim_apply.c; its file and lock in sim_file.c. Here is when each is
+ * used: a writer (begin, a lone apply, submit, a disturbance) takes the
+ * lock exclusively and reads the file again unless it is still the one
+ * last read; actions change memory only; the writer's end writes the file
+ * once and unlocks, so a batch of ten thousand creates costs one read and
+ * one write. observe() reads under a shared lock. A slow action (sim
+ * slow) waits for a timer of the loop without the lock, then takes it to
+ * be applied and written.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "base/ev.h"
 #include "base/error.h"
 #include "base/file.h"
 #include "drivers/driver.h"
@@ -27,6 +33,22 @@
 #include "drivers/sim_pool.h"
 #include "schema/model.h"
 
+/* A delayed action, submitted and waiting for its timer. */
+struct sim_wait {
+	struct sim *w_sim;
+	const struct xdc_action *w_act; /* the caller's, until reaped */
+	uint64_t w_token;
+	struct xdc_ev_timer *w_timer;
+	struct sim_wait *w_next;
+};
+
+/* A finished action, for reap. */
+struct sim_done {
+	uint64_t d_token;
+	int d_result;
+	char *d_msg; /* the failure's own message; NULL when done */
+};
+
 struct sim {
 	struct xdc_driver s_drv; /* first: the vtable */
 	char *s_path;
@@ -34,8 +56,9 @@ struct sim {
 	char *s_dir;  /* the pool file's directory */
 	int s_lockfd; /* -1 until a writer creates it, or a reader finds it */
 	struct sim_pool *s_pool; /* as last read, and changed since */
-	int s_batch;             /* between begin and end: the lock is held */
-	int s_swept;             /* a writer has swept the leftovers */
+	int s_batch;             /* between begin and end */
+	int s_locked; /* the exclusive lock is held: s_pool is the truth */
+	int s_swept;  /* a writer has swept the leftovers */
 	unsigned long s_writes;
 	struct sim_cfg_host *s_cfg_hosts; /* what the configuration declares */
 	size_t s_ncfg_hosts;
@@ -49,6 +72,12 @@ struct sim {
 	 */
 	int s_fresh;
 	struct stat s_read_st;
+	/* Asynchronous actions: submit, a timer for the slow ones, reap. */
+	struct xdc_ev *s_ev;      /* the caller's loop, once attached */
+	struct xdc_ev *s_own_ev;  /* before that, one of the sim's own */
+	struct sim_wait *s_waits; /* delayed actions not yet done */
+	struct sim_done *s_done;  /* finished ones, oldest first */
+	size_t s_ndone, s_done_first;
 };
 
 static int sim_observe(struct xdc_driver *, struct xdc_observed **);
@@ -120,18 +149,23 @@ sim_read(struct sim *s)
 	return 0;
 }
 
+/*
+ * A writer's start: the exclusive lock (waiting for it, or with trylock
+ * not: 1 when another process holds it), and s_pool the file's.
+ */
 static int
-sim_begin(struct xdc_driver *drv)
+sim_lock(struct sim *s, int trylock)
 {
-	struct sim *s = (struct sim *)drv;
 	int rc;
 
-	if (s->s_batch)
-		return xdc_error(XDC_ERR, "sim: begin inside a batch");
+	if (s->s_locked)
+		return 0;
 	if (s->s_lockfd < 0 &&
 	    (rc = sim_file_lock_open(s->s_lock_path, 1, &s->s_lockfd)))
 		return rc;
-	if ((rc = sim_file_lock(s->s_lockfd, s->s_lock_path, LOCK_EX)))
+	rc = trylock ? sim_file_trylock(s->s_lockfd, s->s_lock_path)
+	             : sim_file_lock(s->s_lockfd, s->s_lock_path, LOCK_EX);
+	if (rc != 0)
 		return rc;
 	/*
 	 * A writer killed between its temporary file and the rename left
@@ -145,8 +179,42 @@ sim_begin(struct xdc_driver *drv)
 		sim_file_unlock(s->s_lockfd);
 		return rc;
 	}
-	/* The batch changes s_pool: it is no longer the file's. */
+	/* The writer changes s_pool: it is no longer the file's. */
 	s->s_fresh = 0;
+	s->s_locked = 1;
+	return 0;
+}
+
+/* A writer's end: the file written, once, when the pool changed. */
+static int
+sim_unlock(struct sim *s)
+{
+	int rc = 0;
+
+	if (!s->s_locked)
+		return 0;
+	if (s->s_pool->p_dirty &&
+	    (rc = sim_file_write(s->s_path, s->s_pool)) == 0) {
+		s->s_pool->p_dirty = 0;
+		s->s_writes++;
+		/* Nobody can have replaced it since: the lock is ours. */
+		s->s_fresh = stat(s->s_path, &s->s_read_st) == 0;
+	}
+	s->s_locked = 0;
+	sim_file_unlock(s->s_lockfd);
+	return rc;
+}
+
+static int
+sim_begin(struct xdc_driver *drv)
+{
+	struct sim *s = (struct sim *)drv;
+	int rc;
+
+	if (s->s_batch)
+		return xdc_error(XDC_ERR, "sim: begin inside a batch");
+	if ((rc = sim_lock(s, 0)))
+		return rc;
 	s->s_batch = 1;
 	return 0;
 }
@@ -155,39 +223,31 @@ static int
 sim_end(struct xdc_driver *drv)
 {
 	struct sim *s = (struct sim *)drv;
-	int rc = 0;
 
 	if (!s->s_batch)
 		return 0;
-	if (s->s_pool->p_dirty &&
-	    (rc = sim_file_write(s->s_path, s->s_pool)) == 0) {
-		s->s_pool->p_dirty = 0;
-		s->s_writes++;
-	}
 	s->s_batch = 0;
-	sim_file_unlock(s->s_lockfd);
-	return rc;
+	return sim_unlock(s);
 }
 
 /*
- * The disturbances and a lone apply bracket themselves unless the caller
- * already has; *own says whether to end.
+ * An apply, a submit or a disturbance: under the lock, which a batch
+ * keeps and which is let go at once outside one.
  */
 static int
-txn_begin(struct sim *s, int *own)
+txn_begin(struct sim *s)
 {
-	*own = !s->s_batch;
-	return *own ? sim_begin(&s->s_drv) : 0;
+	return sim_lock(s, 0);
 }
 
 static int
-txn_end(struct sim *s, int own, int rc)
+txn_end(struct sim *s, int rc)
 {
 	int rc2;
 
-	if (!own)
+	if (s->s_batch)
 		return rc;
-	rc2 = sim_end(&s->s_drv);
+	rc2 = sim_unlock(s);
 	return rc != 0 ? rc : rc2;
 }
 
@@ -198,23 +258,207 @@ sim_observe(struct xdc_driver *drv, struct xdc_observed **out)
 	int rc = 0;
 
 	*out = NULL;
-	/* Inside a batch the pool in memory is the truth, and ours. */
-	if (!s->s_batch && (rc = sim_read(s)) != 0)
+	/* Under the lock the pool in memory is the truth, and ours. */
+	if (!s->s_locked && (rc = sim_read(s)) != 0)
 		return rc;
 	*out = sim_pool_observe(s->s_pool);
 	return 0;
+}
+
+/* Sleep ms, whatever signals come: apply's way to take its time. */
+static void
+sleep_ms(uint64_t ms)
+{
+	struct timespec ts;
+
+	ts.tv_sec = (time_t)(ms / 1000);
+	ts.tv_nsec = (long)(ms % 1000) * 1000000;
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
 }
 
 static int
 sim_apply(struct xdc_driver *drv, const struct xdc_action *a)
 {
 	struct sim *s = (struct sim *)drv;
-	int own, rc;
+	uint64_t ms;
+	int rc;
 
-	if ((rc = txn_begin(s, &own)))
+	if ((rc = txn_begin(s)))
 		return rc;
+	/*
+	 * A slow action: apply is the synchronous way, so it waits here,
+	 * the lock let go meanwhile, as submit's timer would.
+	 */
+	if ((ms = sim_slow_take(s->s_pool, a)) > 0) {
+		if ((rc = sim_unlock(s)))
+			return rc;
+		sleep_ms(ms);
+		if ((rc = txn_begin(s)))
+			return rc;
+	}
 	rc = sim_pool_apply(s->s_pool, a);
-	return txn_end(s, own, rc);
+	return txn_end(s, rc);
+}
+
+/* ---- Submit and reap ------------------------------------------------- */
+
+/* How often a delayed action tries again for a lock another process holds. */
+#define SIM_LOCK_RETRY_MS 10
+
+static struct xdc_ev *
+sim_ev(struct sim *s)
+{
+	if (s->s_ev != NULL)
+		return s->s_ev;
+	if (s->s_own_ev == NULL)
+		s->s_own_ev = xdc_ev_new();
+	return s->s_own_ev;
+}
+
+/* An outcome for reap; msg, a failure's message, is handed over. */
+static void
+done_push(struct sim *s, uint64_t token, int result, char *msg)
+{
+	struct sim_done *d;
+
+	/* Room at the end: move what is left to the front first. */
+	if (s->s_done_first > 0) {
+		memmove(s->s_done, s->s_done + s->s_done_first,
+		    (s->s_ndone - s->s_done_first) * sizeof(*s->s_done));
+		s->s_ndone -= s->s_done_first;
+		s->s_done_first = 0;
+	}
+	s->s_done =
+	    xdc_reallocarray(s->s_done, s->s_ndone + 1, sizeof(*s->s_done));
+	d = &s->s_done[s->s_ndone++];
+	d->d_token = token;
+	d->d_result = result;
+	d->d_msg = msg;
+}
+
+static void
+wait_free(struct sim *s, struct sim_wait *w)
+{
+	struct sim_wait **pp;
+
+	for (pp = &s->s_waits; *pp != NULL; pp = &(*pp)->w_next)
+		if (*pp == w) {
+			*pp = w->w_next;
+			break;
+		}
+	xdc_ev_timer_free(w->w_timer);
+	free(w);
+}
+
+/*
+ * A delayed action's time is up: it takes the lock, reads the pool again,
+ * is applied and written, as a lone apply would be. Under a batch that
+ * holds the lock, the pool in memory is the file's, and the batch writes.
+ */
+static void
+wait_fire(struct xdc_ev_timer *t, void *arg)
+{
+	struct sim_wait *w = arg;
+	struct sim *s = w->w_sim;
+	int rc = 0, rc2, own = !s->s_locked;
+	char *msg = NULL;
+
+	if (own && (rc = sim_lock(s, 1)) == 1) {
+		/* Another process holds it: never wait in the loop. */
+		xdc_ev_timer_in(t, SIM_LOCK_RETRY_MS);
+		return;
+	}
+	if (rc == 0)
+		rc = sim_pool_apply(s->s_pool, w->w_act);
+	if (rc != 0)
+		msg = xdc_strdup(xdc_error_last());
+	/* Applied in memory but not written is not done either. */
+	if (own && s->s_locked && (rc2 = sim_unlock(s)) != 0 && rc == 0) {
+		rc = rc2;
+		msg = xdc_strdup(xdc_error_last());
+	}
+	done_push(s, w->w_token, rc, msg);
+	wait_free(s, w);
+}
+
+static int
+sim_submit(struct xdc_driver *drv, const struct xdc_action *a, uint64_t token)
+{
+	struct sim *s = (struct sim *)drv;
+	struct sim_wait *w;
+	char *msg = NULL;
+	uint64_t ms;
+	int rc, rc2;
+
+	if ((rc = txn_begin(s)))
+		return rc;
+	if ((ms = sim_slow_take(s->s_pool, a)) == 0) {
+		/* Done at once; the next reap says so. */
+		if ((rc = sim_pool_apply(s->s_pool, a)) != 0)
+			msg = xdc_strdup(xdc_error_last());
+	}
+	/* Not written, it did not happen: submit fails, nothing to reap. */
+	if ((rc2 = txn_end(s, 0)) != 0) {
+		free(msg);
+		return rc2;
+	}
+	if (ms == 0) {
+		done_push(s, token, rc, msg);
+		return 0;
+	}
+	w = xdc_calloc(1, sizeof(*w));
+	w->w_sim = s;
+	w->w_act = a;
+	w->w_token = token;
+	w->w_timer = xdc_ev_timer_new(sim_ev(s), wait_fire, w);
+	xdc_ev_timer_in(w->w_timer, (int64_t)ms);
+	w->w_next = s->s_waits;
+	s->s_waits = w;
+	return 0;
+}
+
+static int
+sim_reap(struct xdc_driver *drv, uint64_t *token, int *result, char **msg)
+{
+	struct sim *s = (struct sim *)drv;
+	struct sim_done *d;
+	int rc;
+
+	*msg = NULL;
+	/* Not attached: the sim's own loop, for what is due now. */
+	if (s->s_ev == NULL && s->s_own_ev != NULL &&
+	    (rc = xdc_ev_run_once(s->s_own_ev, 0)) < 0)
+		return rc;
+	if (s->s_done_first < s->s_ndone) {
+		d = &s->s_done[s->s_done_first++];
+		*token = d->d_token;
+		*result = d->d_result;
+		*msg = d->d_msg;
+		if (s->s_done_first == s->s_ndone)
+			s->s_ndone = s->s_done_first = 0;
+		return 0;
+	}
+	/*
+	 * Nothing more now: the caller goes back to its loop. While an
+	 * action waits there, the lock is not ours to keep: what the batch
+	 * did so far is written, and its next action takes the lock again,
+	 * so that another process may change the pool meanwhile.
+	 */
+	if (s->s_waits != NULL && (rc = sim_unlock(s)) != 0)
+		return rc;
+	return XDC_ENOTFOUND;
+}
+
+static int
+sim_attach(struct xdc_driver *drv, struct xdc_ev *ev)
+{
+	struct sim *s = (struct sim *)drv;
+
+	if (s->s_waits != NULL)
+		return xdc_error(XDC_ERR, "sim: attach after a submit");
+	s->s_ev = ev;
+	return 0;
 }
 
 /* ---- Disturbances ---------------------------------------------------- */
@@ -237,14 +481,14 @@ int
 sim_crash(struct xdc_driver *drv, const char *name)
 {
 	struct sim *s = sim_of(drv);
-	int own, rc;
+	int rc;
 
 	if (s == NULL)
 		return not_sim();
-	if ((rc = txn_begin(s, &own)))
+	if ((rc = txn_begin(s)))
 		return rc;
 	rc = sim_pool_crash(s->s_pool, name);
-	return txn_end(s, own, rc);
+	return txn_end(s, rc);
 }
 
 int
@@ -252,17 +496,40 @@ sim_fail(
     struct xdc_driver *drv, enum xdc_op op, const char *name, unsigned times)
 {
 	struct sim *s = sim_of(drv);
-	int own, rc;
+	int rc;
 
 	if (s == NULL)
 		return not_sim();
 	if ((unsigned)op >= XDC_OP__COUNT || name == NULL || *name == '\0')
 		return xdc_error(XDC_ERR, "sim: a fault needs an operation and "
 		                          "a name");
-	if ((rc = txn_begin(s, &own)))
+	if ((rc = txn_begin(s)))
 		return rc;
 	sim_fault_set(s->s_pool, op, name, times);
-	return txn_end(s, own, 0);
+	return txn_end(s, 0);
+}
+
+int
+sim_delay(struct xdc_driver *drv, enum xdc_op op, const char *name, uint64_t ms,
+    unsigned times)
+{
+	struct sim *s = sim_of(drv);
+	int rc;
+
+	if (s == NULL)
+		return not_sim();
+	if ((unsigned)op >= XDC_OP__COUNT || name == NULL || *name == '\0')
+		return xdc_error(XDC_ERR, "sim: a delay needs an operation and "
+		                          "a name");
+	if (ms > SIM_SLOW_MAX_MS)
+		return xdc_error(XDC_ERR,
+		    "sim: %s %s: an action may take %lluh at most",
+		    xdc_op_name(op), name,
+		    (unsigned long long)(SIM_SLOW_MAX_MS / 3600000));
+	if ((rc = txn_begin(s)))
+		return rc;
+	sim_slow_set(s->s_pool, op, name, ms, times);
+	return txn_end(s, 0);
 }
 
 int
@@ -270,17 +537,17 @@ sim_add_unmanaged(
     struct xdc_driver *drv, const char *name, uint64_t memory, const char *host)
 {
 	struct sim *s = sim_of(drv);
-	int own, rc;
+	int rc;
 
 	if (s == NULL)
 		return not_sim();
 	if (name == NULL || *name == '\0' || memory == 0)
 		return xdc_error(XDC_ERR, "sim: an unmanaged domain needs a "
 		                          "name and memory");
-	if ((rc = txn_begin(s, &own)))
+	if ((rc = txn_begin(s)))
 		return rc;
 	rc = sim_pool_add_unmanaged(s->s_pool, name, memory, host);
-	return txn_end(s, own, rc);
+	return txn_end(s, rc);
 }
 
 unsigned long
@@ -377,6 +644,16 @@ sim_free(struct xdc_driver *drv)
 
 	if (s == NULL)
 		return;
+	/*
+	 * A delayed action still waiting is abandoned: it has not touched
+	 * the pool, and now never will.
+	 */
+	while (s->s_waits != NULL)
+		wait_free(s, s->s_waits);
+	for (i = s->s_done_first; i < s->s_ndone; i++)
+		free(s->s_done[i].d_msg);
+	free(s->s_done);
+	xdc_ev_free(s->s_own_ev);
 	/* What a batch did has happened; a forgotten end() still saves it. */
 	if (s->s_batch)
 		sim_end(drv);
@@ -415,6 +692,9 @@ sim_open(
 	s->s_drv.begin = sim_begin;
 	s->s_drv.apply = sim_apply;
 	s->s_drv.end = sim_end;
+	s->s_drv.submit = sim_submit;
+	s->s_drv.reap = sim_reap;
+	s->s_drv.attach = sim_attach;
 	s->s_drv.free = sim_free;
 	s->s_drv.watch_fd = sim_watch_fd;
 	s->s_drv.watch_drain = sim_watch_drain;

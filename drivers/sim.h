@@ -52,6 +52,19 @@ int sim_crash(struct xdc_driver *, const char *name);
  */
 int sim_fail(
     struct xdc_driver *, enum xdc_op, const char *name, unsigned times);
+/*
+ * The next `times` actions op on the object named take ms each (at most
+ * 24 hours); ms or times 0 removes the delay. Through submit, a delayed
+ * action returns at once and completes when a timer of the loop attach()
+ * gave fires (before attach, a loop of the sim's own, run by reap): it
+ * then takes the lock, reads the pool again, is applied and written. The
+ * lock is not held while it waits, so other processes (xdc sim crash)
+ * may change the pool meanwhile. Through apply, the synchronous way, the
+ * call sleeps that long, without the lock. Freeing the driver abandons a
+ * delayed action still waiting: the pool is as if it never ran.
+ */
+int sim_delay(struct xdc_driver *, enum xdc_op, const char *name, uint64_t ms,
+    unsigned times);
 /* A running domain xdc does not own; host NULL is the first host. */
 int sim_add_unmanaged(
     struct xdc_driver *, const char *name, uint64_t memory, const char *host);

@@ -395,10 +395,35 @@ rd_fault(struct rd *r, json_t *o)
 }
 
 static int
+rd_slow(struct rd *r, json_t *o)
+{
+	struct sim_pool *p = r->r_pool;
+	struct sim_slow sl;
+	unsigned op = 0;
+	int rc;
+
+	snprintf(r->r_where, sizeof(r->r_where), "slow[%zu]", p->p_nslows);
+	if (!json_is_object(o))
+		return rd_bad(r, "slow", "must hold objects");
+	if ((rc = rd_enum(r, o, "op", 1, op_name, XDC_OP__COUNT, &op)) ||
+	    (rc = rd_str(r, o, "name", 0, &sl.sl_name)) ||
+	    (rc = rd_u64(r, o, "ms", 1, 0, SIM_SLOW_MAX_MS, &sl.sl_ms)) ||
+	    (rc = rd_u32(r, o, "times", 0, 1, &sl.sl_times)))
+		return rc;
+	sl.sl_op = (enum xdc_op)op;
+	if (sl.sl_times == 0 || sl.sl_ms == 0)
+		return 0;
+	p->p_slows =
+	    xdc_reallocarray(p->p_slows, p->p_nslows + 1, sizeof(*p->p_slows));
+	p->p_slows[p->p_nslows++] = sl;
+	return 0;
+}
+
+static int
 pool_from_json(const char *path, json_t *root, struct sim_pool **out)
 {
 	struct sim_pool *p = sim_pool_new();
-	json_t *hosts, *faults, *v;
+	json_t *hosts, *faults, *slows, *v;
 	uint64_t version, next;
 	struct rd r;
 	size_t i;
@@ -421,11 +446,13 @@ pool_from_json(const char *path, json_t *root, struct sim_pool **out)
 		goto out;
 	}
 	if ((rc = rd_u64(&r, root, "next_domid", 0, 1, UINT32_MAX, &next)) ||
-	    (rc = rd_array(&r, root, "faults", &faults)))
+	    (rc = rd_array(&r, root, "faults", &faults)) ||
+	    (rc = rd_array(&r, root, "slow", &slows)))
 		goto out;
 	p->p_next_domid = next > 0 ? (uint32_t)next : 1;
 	json_array_foreach(hosts, i, v) if ((rc = rd_host(&r, v))) goto out;
 	json_array_foreach(faults, i, v) if ((rc = rd_fault(&r, v))) goto out;
+	json_array_foreach(slows, i, v) if ((rc = rd_slow(&r, v))) goto out;
 	if (p->p_nhosts == 0) {
 		rc = xdc_error(
 		    XDC_ERR, "%s: not a simulated pool: no hosts", path);
@@ -604,7 +631,9 @@ static json_t *
 pool_to_json(const struct sim_pool *p)
 {
 	json_t *hosts = json_array(), *faults = json_array();
+	json_t *slows = json_array(), *root;
 	const struct sim_fault *f;
+	const struct sim_slow *sl;
 	size_t i;
 
 	for (i = 0; i < p->p_nhosts; i++)
@@ -615,15 +644,31 @@ pool_to_json(const struct sim_pool *p)
 		    json_pack("{s:s, s:s, s:I}", "op", xdc_op_name(f->sf_op),
 		        "name", f->sf_name, "times", (json_int_t)f->sf_times));
 	}
+	for (i = 0; i < p->p_nslows; i++) {
+		sl = &p->p_slows[i];
+		json_array_append_new(
+		    slows, json_pack("{s:s, s:s, s:I, s:I}", "op",
+		               xdc_op_name(sl->sl_op), "name", sl->sl_name,
+		               "ms", (json_int_t)sl->sl_ms, "times",
+		               (json_int_t)sl->sl_times));
+	}
 	if (json_array_size(hosts) != p->p_nhosts ||
-	    json_array_size(faults) != p->p_nfaults) {
+	    json_array_size(faults) != p->p_nfaults ||
+	    json_array_size(slows) != p->p_nslows) {
 		json_decref(hosts);
 		json_decref(faults);
+		json_decref(slows);
 		return NULL;
 	}
-	return json_pack("{s:I, s:I, s:o, s:o}", "format_version",
+	root = json_pack("{s:I, s:I, s:o, s:o}", "format_version",
 	    (json_int_t)SIM_FORMAT, "next_domid", (json_int_t)p->p_next_domid,
 	    "hosts", hosts, "faults", faults);
+	/* Only when there is one: a pool never slowed reads as before. */
+	if (root != NULL && p->p_nslows > 0)
+		json_object_set_new(root, "slow", slows);
+	else
+		json_decref(slows);
+	return root;
 }
 
 int
@@ -734,6 +779,19 @@ int
 sim_file_lock(int fd, const char *lock_path, int how)
 {
 	while (flock(fd, how) < 0) {
+		if (errno != EINTR)
+			return xdc_error_sys(
+			    XDC_ERR, "cannot lock %s", lock_path);
+	}
+	return 0;
+}
+
+int
+sim_file_trylock(int fd, const char *lock_path)
+{
+	while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		if (errno == EWOULDBLOCK)
+			return 1;
 		if (errno != EINTR)
 			return xdc_error_sys(
 			    XDC_ERR, "cannot lock %s", lock_path);

@@ -51,6 +51,8 @@ int sim_file_write(const char *path, const struct sim_pool *);
 int sim_file_lock_open(const char *lock_path, int create, int *fd);
 /* flock(2) the lock file fd, LOCK_EX or LOCK_SH; lock_path for messages. */
 int sim_file_lock(int fd, const char *lock_path, int how);
+/* LOCK_EX if it is free now: 1 when another process holds the lock. */
+int sim_file_trylock(int fd, const char *lock_path);
 void sim_file_unlock(int fd);
 
 #endif /* XDC_SIM_FILE_H */

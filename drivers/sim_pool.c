@@ -44,6 +44,7 @@ sim_pool_free(struct sim_pool *p)
 	}
 	free(p->p_hosts);
 	free(p->p_faults);
+	free(p->p_slows);
 	xdc_arena_free(p->p_arena);
 	free(p);
 }
@@ -296,6 +297,65 @@ sim_fault_set(
 		f->sf_times = times;
 	}
 	p->p_dirty = 1;
+}
+
+static struct sim_slow *
+slow_find(struct sim_pool *p, enum xdc_op op, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < p->p_nslows; i++)
+		if (p->p_slows[i].sl_op == op &&
+		    !strcmp(p->p_slows[i].sl_name, name))
+			return &p->p_slows[i];
+	return NULL;
+}
+
+static void
+slow_remove(struct sim_pool *p, struct sim_slow *sl)
+{
+	size_t i = (size_t)(sl - p->p_slows);
+
+	memmove(sl, sl + 1, (p->p_nslows - i - 1) * sizeof(*sl));
+	p->p_nslows--;
+}
+
+void
+sim_slow_set(struct sim_pool *p, enum xdc_op op, const char *name, uint64_t ms,
+    unsigned times)
+{
+	struct sim_slow *sl = slow_find(p, op, name);
+
+	if (sl != NULL && (times == 0 || ms == 0)) {
+		slow_remove(p, sl);
+	} else if (sl == NULL && times > 0 && ms > 0) {
+		p->p_slows = xdc_reallocarray(
+		    p->p_slows, p->p_nslows + 1, sizeof(*p->p_slows));
+		sl = &p->p_slows[p->p_nslows++];
+		sl->sl_op = op;
+		sl->sl_name = sim_pool_strdup(p, name);
+	}
+	if (sl != NULL && times > 0 && ms > 0) {
+		sl->sl_ms = ms;
+		sl->sl_times = times;
+	}
+	p->p_dirty = 1;
+}
+
+uint64_t
+sim_slow_take(struct sim_pool *p, const struct xdc_action *a)
+{
+	struct sim_slow *sl;
+	uint64_t ms;
+
+	if (a->a_name == NULL || (unsigned)a->a_op >= XDC_OP__COUNT ||
+	    (sl = slow_find(p, a->a_op, a->a_name)) == NULL)
+		return 0;
+	ms = sl->sl_ms;
+	if (--sl->sl_times == 0)
+		slow_remove(p, sl);
+	p->p_dirty = 1;
+	return ms;
 }
 
 int

@@ -27,6 +27,7 @@
 #define SIM_DOM0_MEMORY SIM_GIB
 #define SIM_WEIGHT      256 /* credit2's default */
 #define SIM_MTU         1500
+#define SIM_SLOW_MAX_MS (24ULL * 3600 * 1000) /* an action's longest */
 
 struct sim_dom {
 	struct xdc_obs_domain sd_d; /* what observe reports; in the arena */
@@ -51,6 +52,14 @@ struct sim_fault {
 	unsigned sf_times;
 };
 
+/* The next sl_times actions sl_op on sl_name take sl_ms each. */
+struct sim_slow {
+	enum xdc_op sl_op;
+	const char *sl_name;
+	uint64_t sl_ms;
+	unsigned sl_times;
+};
+
 struct sim_pool {
 	struct xdc_arena *p_arena;
 	struct sim_host *p_hosts; /* sorted by name */
@@ -58,6 +67,8 @@ struct sim_pool {
 	uint32_t p_next_domid;
 	struct sim_fault *p_faults; /* in the order they were injected */
 	size_t p_nfaults;
+	struct sim_slow *p_slows; /* likewise */
+	size_t p_nslows;
 	int p_dirty; /* differs from the file it was read from */
 };
 
@@ -114,6 +125,15 @@ void sim_fault_remove(struct sim_pool *, struct sim_fault *);
 /* Set a fault's count; times 0 removes it. */
 void sim_fault_set(
     struct sim_pool *, enum xdc_op, const char *name, unsigned times);
+
+/* Set how long the next times actions op on name take; times 0 removes. */
+void sim_slow_set(struct sim_pool *, enum xdc_op, const char *name, uint64_t ms,
+    unsigned times);
+/*
+ * How long the action takes, in ms, 0 for no time at all: a slowness set
+ * for it is used once.
+ */
+uint64_t sim_slow_take(struct sim_pool *, const struct xdc_action *);
 
 /*
  * Bring the pool in line with the configuration's Hosts: add the missing
