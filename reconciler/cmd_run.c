@@ -11,6 +11,7 @@
 #include "reconciler/cli.h"
 #include "reconciler/loop.h"
 #include "base/error.h"
+#include "schema/schema.h"
 #include "schema/values.h"
 
 #define RUN_INTERVAL_MIN_MS 100
@@ -102,6 +103,15 @@ cmd_run(struct cli *cli, int argc, char **argv)
 	if ((rc = cli_parse(
 	         cli, argc, argv, NULL, longopts, run_opt, &lo, &path, 1)))
 		return rc > 0 ? XDC_EXIT_OK : XDC_EXIT_ERROR;
+	/* A pipe is read once; the loop reads PATH again at every change. */
+	if (path != NULL && cli->cl_git == NULL &&
+	    !strcmp(path, XDC_STDIN_PATH)) {
+		fprintf(stderr,
+		    "%s run: PATH %s: the loop reads its configuration again "
+		    "at every change, and a stream can be read only once\n",
+		    cli->cl_prog, path);
+		return XDC_EXIT_ERROR;
+	}
 	/* With --git, PATH is inside the repository: all of it by default. */
 	lo.lo_path = path != NULL ? path : (cli->cl_git != NULL ? NULL : ".");
 	if (loop_run(cli, &lo) != 0) {

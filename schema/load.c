@@ -21,6 +21,7 @@
 #include <yaml.h>
 
 #include "base/error.h"
+#include "base/file.h"
 #include "schema/loader.h"
 #include "schema/schema.h"
 #include "schema/values.h"
@@ -1304,55 +1305,6 @@ schema_files_free(char **v, size_t n)
 	free(v);
 }
 
-static int
-read_file(const char *path, char **buf, size_t *len, size_t limit)
-{
-	struct stat st;
-	char *b = NULL;
-	size_t off = 0;
-	ssize_t r;
-	int fd = -1, rc = XDC_ERR;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
-		rc = xdc_error_sys(XDC_ERR, "%s", path);
-		goto out;
-	}
-	if (fstat(fd, &st) != 0) {
-		rc = xdc_error_sys(XDC_ERR, "%s", path);
-		goto out;
-	}
-	/* Past the limit, only the size matters: the loader refuses it. */
-	if ((uint64_t)st.st_size > limit) {
-		*buf = NULL;
-		*len = (size_t)st.st_size;
-		rc = 0;
-		goto out;
-	}
-	b = xdc_malloc((size_t)st.st_size + 1);
-	while (off < (size_t)st.st_size) {
-		r = read(fd, b + off, (size_t)st.st_size - off);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			rc = xdc_error_sys(XDC_ERR, "%s", path);
-			goto out;
-		}
-		if (r == 0)
-			break;
-		off += (size_t)r;
-	}
-	b[off] = '\0';
-	*buf = b;
-	*len = off;
-	b = NULL;
-	rc = 0;
-out:
-	free(b);
-	if (fd >= 0)
-		close(fd);
-	return rc;
-}
-
 /*
  * Whether file, found below the directory whose real path is root, is a
  * symbolic link that leads out of it; *target is then where it leads, for
@@ -1408,7 +1360,14 @@ schema_load(const char *path, struct xdc_config **out, struct xdc_diags *diags)
 			target = NULL;
 			continue;
 		}
-		if ((rc = read_file(files[i], &buf, &len, XDC_FILE_MAX)) != 0)
+		/*
+		 * Read to EOF: st_size is 0 for a pipe, and trusting it made
+		 * `cat vms.yaml | xdc apply /dev/stdin` an empty
+		 * configuration that destroyed every VM.
+		 */
+		if ((rc = xdc_file_read(files[i], XDC_FILE_MAX,
+		         !strcmp(path, XDC_STDIN_PATH) ? XDC_FILE_STREAM : 0,
+		         &buf, &len)) != 0)
 			goto out;
 		schema_loader_add(sl, files[i], buf, len);
 		free(buf);
