@@ -1239,10 +1239,12 @@ walk_dir(const char *dir, struct file_list *fl)
 		           has_suffix(de->d_name, ".yml")) {
 			/*
 			 * A link to a file is followed; a link to a directory
-			 * is not, so a loop of links cannot hang the walk.
+			 * is not, so a loop of links cannot hang the walk. A
+			 * FIFO or a device, linked or not, is listed, to be
+			 * refused by name (schema_load).
 			 */
 			if (S_ISLNK(st.st_mode) &&
-			    (stat(path, &st) != 0 || !S_ISREG(st.st_mode))) {
+			    (stat(path, &st) != 0 || S_ISDIR(st.st_mode))) {
 				free(path);
 				path = NULL;
 				continue;
@@ -1340,7 +1342,7 @@ schema_load(const char *path, struct xdc_config **out, struct xdc_diags *diags)
 	char **files = NULL, *buf = NULL, *root = NULL, *target = NULL;
 	struct stat st;
 	size_t nfiles = 0, i, len = 0;
-	int rc;
+	int rc, stream = !strcmp(path, XDC_STDIN_PATH);
 
 	if ((rc = schema_files(path, &files, &nfiles)) != 0)
 		goto out;
@@ -1361,13 +1363,24 @@ schema_load(const char *path, struct xdc_config **out, struct xdc_diags *diags)
 			continue;
 		}
 		/*
+		 * Only regular files: a FIFO named *.yaml would block the
+		 * reader (xdc_file_read refuses it too, should one appear
+		 * after this look).
+		 */
+		if (!stream && stat(files[i], &st) == 0 &&
+		    !S_ISREG(st.st_mode)) {
+			xdc_diag(diags, files[i], 1, 1,
+			    "%s, not a regular file: refused",
+			    xdc_file_kind(&st));
+			continue;
+		}
+		/*
 		 * Read to EOF: st_size is 0 for a pipe, and trusting it made
 		 * `cat vms.yaml | xdc apply /dev/stdin` an empty
 		 * configuration that destroyed every VM.
 		 */
 		if ((rc = xdc_file_read(files[i], XDC_FILE_MAX,
-		         !strcmp(path, XDC_STDIN_PATH) ? XDC_FILE_STREAM : 0,
-		         &buf, &len)) != 0)
+		         stream ? XDC_FILE_STREAM : 0, &buf, &len)) != 0)
 			goto out;
 		schema_loader_add(sl, files[i], buf, len);
 		free(buf);
