@@ -689,7 +689,9 @@ load_git(struct source *src, struct xdc_config **out, struct xdc_diags *diags,
 	struct schema_loader *sl = NULL;
 	git_commit *c = NULL;
 	git_blob *blob = NULL;
-	size_t i;
+	git_odb *odb = NULL;
+	git_object_t type;
+	size_t i, size;
 	int rc;
 
 	if ((rc = cache_open(src)) || (rc = resolve(src, &c)))
@@ -697,8 +699,26 @@ load_git(struct source *src, struct xdc_config **out, struct xdc_diags *diags,
 	git_oid_tostr(commit, SOURCE_COMMIT_HEXSZ, git_commit_id(c));
 	if ((rc = tree_files(src, c, commit, &tf)))
 		goto out;
+	if (git_repository_odb(&odb, src->src_repo) < 0) {
+		rc = git_fail(src, "cannot open the object database");
+		goto out;
+	}
 	sl = schema_loader_new(src->src_name, diags);
 	for (i = 0; i < tf.tf_n; i++) {
+		/*
+		 * The size from the object's header first: a 1 GiB blob of
+		 * zeros is 1 MiB packed, and unpacking it to learn that it is
+		 * too big took 1 GiB. The loader refuses it by its size.
+		 */
+		if (git_odb_read_header(&size, &type, odb, &tf.tf_v[i].tf_oid) <
+		    0) {
+			rc = git_fail(src, "cannot read a blob");
+			goto out;
+		}
+		if (size > XDC_FILE_MAX) {
+			schema_loader_add(sl, tf.tf_v[i].tf_path, NULL, size);
+			continue;
+		}
 		if (git_blob_lookup(&blob, src->src_repo, &tf.tf_v[i].tf_oid) <
 		    0) {
 			rc = git_fail(src, "cannot read a blob");
@@ -713,6 +733,7 @@ load_git(struct source *src, struct xdc_config **out, struct xdc_diags *diags,
 	sl = NULL;
 out:
 	git_blob_free(blob);
+	git_odb_free(odb);
 	schema_loader_free(sl);
 	files_free(&tf);
 	git_commit_free(c);
