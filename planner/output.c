@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "planner/planner.h"
+#include "base/diag.h"
 #include "base/error.h"
 
 static const char *const chg_names[CH__COUNT] = {
@@ -707,14 +708,18 @@ plan_print_text(const struct xdc_plan *p, FILE *fp)
 	for (i = 0; i < p->p_nact; i++) {
 		if (i == 0)
 			fputs("xdc will perform these actions:\n", fp);
-		fprintf(fp, "\n  # %s\n", p->p_act[i]->pa_reason);
+		fputs("\n  # ", fp);
+		xdc_fputs_escaped(p->p_act[i]->pa_reason, fp);
+		fputc('\n', fp);
 		print_action(p->p_act[i], fp);
 	}
 	if (p->p_ndef > 0) {
 		fputs(
 		    "\nDeferred (held back; a later plan will do them):\n", fp);
 		for (i = 0; i < p->p_ndef; i++) {
-			fprintf(fp, "\n  # %s\n", p->p_def[i]->pa_hold);
+			fputs("\n  # ", fp);
+			xdc_fputs_escaped(p->p_def[i]->pa_hold, fp);
+			fputc('\n', fp);
 			print_action(p->p_def[i], fp);
 		}
 	}
@@ -722,7 +727,10 @@ plan_print_text(const struct xdc_plan *p, FILE *fp)
 		fputs("\nUnmanaged domains (xdc leaves them alone):\n", fp);
 		for (i = 0; i < p->p_nunmanaged; i++) {
 			d = p->p_unmanaged[i].um_dom;
-			fprintf(fp, "  %s on %s (id %u, %s, %s)\n", d->od_name,
+			fputs("  ", fp);
+			/* A domain's name is whatever xl was told. */
+			xdc_fputs_escaped(d->od_name, fp);
+			fprintf(fp, " on %s (id %u, %s, %s)\n",
 			    p->p_unmanaged[i].um_host, d->od_domid,
 			    xdc_size_fmt(d->od_memory, buf),
 			    xdc_dom_state_name(d->od_state));
