@@ -696,6 +696,39 @@ plan_print_action(const struct xdc_plan *p, size_t i, FILE *fp)
 	print_headline(p->p_act[i], fp);
 }
 
+/*
+ * "Deferred: 3 actions held back (2 protected, 1 outside a maintenance
+ * window).": a deferred action is a change the pool still lacks, and CI
+ * (plan --detailed-exitcode exits 2) must be able to say why.
+ */
+static void
+print_deferred_summary(const struct xdc_plan *p, FILE *fp)
+{
+	static const char *const why[HOLD__COUNT] = {
+		[HOLD_NONE] = "held",
+		[HOLD_PROTECT] = "protected",
+		[HOLD_POLICY] = "not restarted by their restart policy",
+		[HOLD_WINDOW] = "outside a maintenance window",
+		[HOLD_BUDGET] = "held by an SLA's min_running",
+		[HOLD_DEPENDS] = "after a deferred action",
+	};
+	size_t n[HOLD__COUNT], i, shown = 0;
+
+	if (p->p_ndef == 0)
+		return;
+	memset(n, 0, sizeof(n));
+	for (i = 0; i < p->p_ndef; i++)
+		n[p->p_def[i]->pa_hold_why]++;
+	fprintf(fp, "Deferred: %zu %s held back (", p->p_ndef,
+	    p->p_ndef == 1 ? "action" : "actions");
+	for (i = 0; i < HOLD__COUNT; i++) {
+		if (n[i] == 0)
+			continue;
+		fprintf(fp, "%s%zu %s", shown++ ? ", " : "", n[i], why[i]);
+	}
+	fputs(").\n", fp);
+}
+
 void
 plan_print_text(const struct xdc_plan *p, FILE *fp)
 {
@@ -703,8 +736,13 @@ plan_print_text(const struct xdc_plan *p, FILE *fp)
 	const struct xdc_obs_domain *d;
 	size_t counts[5], i;
 
-	if (p->p_nact == 0)
+	if (p->p_nact == 0 && p->p_ndef == 0)
 		fputs("No changes: the pool matches the configuration.\n", fp);
+	else if (p->p_nact == 0)
+		fprintf(fp,
+		    "Nothing can be done now, but the pool does not match the "
+		    "configuration:\n%zu %s deferred (below).\n",
+		    p->p_ndef, p->p_ndef == 1 ? "action is" : "actions are");
 	for (i = 0; i < p->p_nact; i++) {
 		if (i == 0)
 			fputs("xdc will perform these actions:\n", fp);
@@ -744,4 +782,5 @@ plan_print_text(const struct xdc_plan *p, FILE *fp)
 	if (p->p_ndef > 0)
 		fprintf(fp, "; %zu deferred", p->p_ndef);
 	fputs(".\n", fp);
+	print_deferred_summary(p, fp);
 }
