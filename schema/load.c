@@ -389,25 +389,43 @@ field_expects(struct loader *l, const struct field *f)
 	return "a value";
 }
 
-static int
-label_cmp(const void *a, const void *b)
-{
-	return strcmp(((const struct xdc_label *)a)->key,
-	    ((const struct xdc_label *)b)->key);
-}
-
 static void parse_object(struct loader *, const struct object_type *, void *,
     const struct node *, const struct keypath *);
 
+/* A label as read, with its place among the mapping's, for the sort. */
+struct label_at {
+	const struct node *la_key;
+	const struct node *la_value;
+	size_t la_seq;
+};
+
+static int
+label_at_cmp(const void *a, const void *b)
+{
+	const struct label_at *x = a, *y = b;
+	int c = strcmp(x->la_key->nd_value, y->la_key->nd_value);
+
+	if (c != 0)
+		return c;
+	return x->la_seq < y->la_seq ? -1 : x->la_seq > y->la_seq;
+}
+
+/*
+ * Labels are sorted by key, and a key repeated is found beside its first
+ * occurrence: n log n, where a scan of the keys before each one took 59 s
+ * for a VM of 160,000 labels.
+ */
 static void
 parse_labels(struct loader *l, struct xdc_labels *out, const struct node *map,
     const struct keypath *kp)
 {
 	const struct node *k, *v;
+	struct label_at *at;
 	struct xdc_label *lb;
-	size_t n = 0, i;
+	size_t n = 0, m = 0, i, first = 0;
 
 	/* Read into the document's scratch; kept once per distinct set. */
+	at = xdc_arena_alloc(l->l_nodes, (map->nd_count / 2) * sizeof(*at) + 1);
 	lb = xdc_arena_alloc(l->l_nodes, (map->nd_count / 2) * sizeof(*lb) + 1);
 	for (k = map->nd_first; k != NULL && k->nd_next != NULL;
 	     k = v->nd_next) {
@@ -430,19 +448,30 @@ parse_labels(struct loader *l, struct xdc_labels *out, const struct node *map,
 			    keypath_str(l, kp), k->nd_value);
 			continue;
 		}
-		for (i = 0; i < n; i++)
-			if (!strcmp(lb[i].key, k->nd_value))
-				break;
-		if (i < n) {
-			loader_diag(l, k, "%s.%s: duplicate label",
-			    keypath_str(l, kp), k->nd_value);
+		at[m].la_key = k;
+		at[m].la_value = v;
+		at[m].la_seq = m;
+		m++;
+	}
+	qsort(at, m, sizeof(*at), label_at_cmp);
+	for (i = 0; i < m; i++) {
+		if (i > 0 && !strcmp(at[i].la_key->nd_value,
+		                 at[first].la_key->nd_value)) {
+			loader_diag(l, at[i].la_key,
+			    "%s.%s: duplicate label (first at %u:%u)",
+			    keypath_str(l, kp), at[i].la_key->nd_value,
+			    at[first].la_key->nd_line,
+			    at[first].la_key->nd_col);
 			continue;
 		}
-		lb[n].key = shared_strndup(l, k->nd_value, k->nd_len);
-		lb[n].value = shared_strndup(l, v->nd_value, v->nd_len);
+		first = i;
+		lb[n].key = shared_strndup(
+		    l, at[i].la_key->nd_value, at[i].la_key->nd_len);
+		lb[n].value = shared_strndup(
+		    l, at[i].la_value->nd_value, at[i].la_value->nd_len);
 		n++;
 	}
-	qsort(lb, n, sizeof(*lb), label_cmp);
+	/* Sorted by key already, as a label set must be. */
 	*out = shared_labels(l, lb, n);
 }
 
