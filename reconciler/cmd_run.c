@@ -19,7 +19,7 @@
 
 enum { OPT_INTERVAL = 4000, OPT_MAX_DESTROY, OPT_FORCE };
 
-/* "60s", "500ms", "5m", "1h"; a bare number is seconds. */
+/* "60s", "500ms", "5m", "1h", "7d"; a bare number is seconds. */
 static int
 parse_interval(const char *s, int64_t *out)
 {
@@ -27,7 +27,7 @@ parse_interval(const char *s, int64_t *out)
 		const char *u_name;
 		int64_t u_ms;
 	} units[] = { { "ms", 1 }, { "s", 1000 }, { "m", 60000 },
-		{ "h", 3600000 }, { "", 1000 } };
+		{ "h", 3600000 }, { "d", 86400000 }, { "", 1000 } };
 	char *end;
 	unsigned long long v;
 	size_t i;
@@ -61,8 +61,8 @@ run_opt(struct cli *cli, int c, const char *arg, void *v)
 		if (parse_interval(arg, &lo->lo_interval_ms) != 0) {
 			fprintf(stderr,
 			    "%s run: --interval: expected a duration from "
-			    "100ms "
-			    "to 7 days such as 60s, 5m or 1h, got \"%s\"\n",
+			    "100ms to 7d such as 60s, 5m, 1h or 1d, got "
+			    "\"%s\"\n",
 			    cli->cl_prog, arg);
 			return -1;
 		}
