@@ -4,11 +4,13 @@
  */
 #include <getopt.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "reconciler/cli.h"
+#include "schema/values.h"
 
 #define COMMON_OPTIONS                                                         \
 	"common options:\n"                                                    \
@@ -258,6 +260,30 @@ cli_parse(struct cli *cli, int argc, char **argv, const char *shortopts,
 		args[nargs++] = argv[optind];
 	}
 	return 0;
+}
+
+int
+cli_max_destroy(const struct cli *cli, const char *arg, long *out)
+{
+	const char *why;
+	uint64_t n;
+
+	if ((why = xdc_parse_uint(arg, CLI_MAX_DESTROY_MAX, &n)) == NULL) {
+		*out = (long)n;
+		return 0;
+	}
+	if (!strcmp(why, "is too large"))
+		fprintf(stderr,
+		    "%s %s: --max-destroy: %s is out of range (0 to %d)\n",
+		    cli->cl_prog, cli->cl_cmd->c_name, arg,
+		    CLI_MAX_DESTROY_MAX);
+	else
+		fprintf(stderr,
+		    "%s %s: --max-destroy: expected a whole number from 0 to "
+		    "%d, got \"%s\"\n",
+		    cli->cl_prog, cli->cl_cmd->c_name, CLI_MAX_DESTROY_MAX,
+		    arg);
+	return -1;
 }
 
 int

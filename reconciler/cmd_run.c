@@ -54,7 +54,6 @@ static int
 run_opt(struct cli *cli, int c, const char *arg, void *v)
 {
 	struct loop_opts *lo = v;
-	uint64_t n;
 
 	switch (c) {
 	case OPT_INTERVAL:
@@ -68,15 +67,7 @@ run_opt(struct cli *cli, int c, const char *arg, void *v)
 		}
 		return 0;
 	case OPT_MAX_DESTROY:
-		if (xdc_parse_uint(arg, 1000000000, &n) != NULL) {
-			fprintf(stderr,
-			    "%s run: --max-destroy: expected a whole number, "
-			    "got \"%s\"\n",
-			    cli->cl_prog, arg);
-			return -1;
-		}
-		lo->lo_max_destroy = (long)n;
-		return 0;
+		return cli_max_destroy(cli, arg, &lo->lo_max_destroy);
 	case OPT_FORCE:
 		lo->lo_force = 1;
 		return 0;
