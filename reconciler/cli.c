@@ -225,10 +225,22 @@ cli_parse(struct cli *cli, int argc, char **argv, const char *shortopts,
 			cli->cl_net = optarg;
 			break;
 		case OPT_GIT:
-			cli->cl_git = optarg;
-			break;
 		case OPT_REF:
-			cli->cl_ref = optarg;
+			/* An empty one is a mistake of the caller's shell. */
+			if (*optarg == '\0') {
+				fprintf(stderr,
+				    "%s: --%s: empty; expected %s\n",
+				    cli->cl_prog, c == OPT_GIT ? "git" : "ref",
+				    c == OPT_GIT
+				        ? "a URL or a directory"
+				        : "a branch, a tag or a commit "
+				          "id");
+				return -1;
+			}
+			if (c == OPT_GIT)
+				cli->cl_git = optarg;
+			else
+				cli->cl_ref = optarg;
 			break;
 		case OPT_HOST:
 			cli->cl_host = optarg;
