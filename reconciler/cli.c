@@ -74,9 +74,11 @@ const struct xdc_cmd xdc_cmds[] = {
 	    "print what the running loop last did",
 	    "  --json               STATE_DIR/status.json as written by xdc "
 	    "run\n"
-	    "Exits 1 when there is no status, or the last cycle's outcome is "
-	    "failed,\n"
-	    "invalid or unreachable (see docs/status.md).\n" },
+	    "Exits 1 when there is no status, when no xdc run holds the "
+	    "state directory's\n"
+	    "lock, or when the last cycle's outcome is failed, invalid or "
+	    "unreachable\n"
+	    "(see docs/status.md).\n" },
 	{ "show", cmd_show, 0, "show [--json]",
 	    "print the observed state, through the driver (like xl list)",
 	    "  --json               as JSON\n" },
