@@ -374,7 +374,7 @@ obs_dom(struct xdc_obs_host *h, size_t i, const char *name, uint32_t domid)
 	d->od_domid = domid;
 	d->od_memory = d->od_max_memory = 256 * MIB;
 	d->od_vcpus = d->od_max_vcpus = 1;
-	d->od_weight = 256;
+	d->od_weight = XDC_DEFAULT_WEIGHT;
 	return d;
 }
 
