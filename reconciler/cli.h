@@ -52,6 +52,13 @@ int cli_parse(struct cli *, int argc, char **argv, const char *shortopts,
     const char **args, int max_args);
 
 void cli_usage(const struct cli *, FILE *);
+
+/*
+ * --max-destroy's value, 0 to CLI_MAX_DESTROY_MAX, into *out; -1 (the
+ * reason printed) when it is not a whole number or out of that range.
+ */
+#define CLI_MAX_DESTROY_MAX 1000000000
+int cli_max_destroy(const struct cli *, const char *arg, long *out);
 void cli_log(const struct cli *, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 

@@ -188,8 +188,11 @@ cmd_plan(struct cli *cli, int argc, char **argv)
 		cli_session_free(&s);
 		return XDC_EXIT_ERROR;
 	}
-	rc = pa.pa_detailed && plan_count(s.cs_plan) > 0 ? XDC_EXIT_CHANGES
-	                                                 : XDC_EXIT_OK;
+	/* Deferred work is a change the pool lacks, if not one for now. */
+	rc = pa.pa_detailed && (plan_count(s.cs_plan) > 0 ||
+	                           plan_ndeferred(s.cs_plan) > 0)
+	         ? XDC_EXIT_CHANGES
+	         : XDC_EXIT_OK;
 	cli_session_free(&s);
 	return rc;
 }

@@ -35,7 +35,10 @@ int source_new(const struct cli *, const char *path, struct source **out);
 void source_free(struct source *);
 
 int source_is_git(const struct source *);
-/* What to call it in messages and status: PATH, or URL@REF. Borrowed. */
+/*
+ * What to call it in messages and status: PATH, or URL@REF with the URL
+ * scrubbed (source_scrub_url). Borrowed.
+ */
 const char *source_name(const struct source *);
 
 /*
@@ -66,6 +69,15 @@ int source_resolve(struct source *, char commit[SOURCE_COMMIT_HEXSZ]);
  */
 int source_load(struct source *, struct xdc_config **out,
     struct xdc_diags *diags, char commit[SOURCE_COMMIT_HEXSZ]);
+
+/*
+ * A URL as it may be shown (messages, logs, status, metrics): without the
+ * userinfo of http(s) and other URLs (a user alone may be a token), without
+ * the password of ssh:// ones (the user stays), with every query value and
+ * the fragment replaced by REDACTED (?private_token=REDACTED). Paths and
+ * scp-like user@host:path are returned as they are. The caller frees it.
+ */
+char *source_scrub_url(const char *url);
 
 /* mkdir -p: the cache's parents, the loop's state directory. */
 int source_mkdirs(const char *path);
