@@ -30,7 +30,7 @@ XCFLAGS	 = $(CSTD) $(WARN) -I. -MMD -MP -DXDC_VERSION=\"$(VERSION)\"
 SCHEMA_PKGS	= yaml-0.1
 PLANNER_PKGS	= jansson
 DRIVER_PKGS	= jansson xenlight xenstore xencontrol xentoollog libnl-route-3.0
-RECONCILER_PKGS	= libgit2 xlutil
+RECONCILER_PKGS	= libgit2 xlutil gpgme
 TEST_PKGS	= cmocka
 PKGS		= $(SCHEMA_PKGS) $(PLANNER_PKGS) $(DRIVER_PKGS) $(RECONCILER_PKGS)
 PKG_CFLAGS	:= $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -53,7 +53,8 @@ DRIVER_SRCS	= drivers/observed.c drivers/compose.c drivers/sim.c drivers/xen.c \
 RECONCILER_SRCS	= reconciler/cli.c reconciler/cli_driver.c reconciler/exec.c \
 		  reconciler/cmd_validate.c reconciler/cmd_plan.c \
 		  reconciler/cmd_apply.c reconciler/cmd_show.c reconciler/cmd_sim.c \
-		  reconciler/source.c reconciler/backoff.c reconciler/status.c \
+		  reconciler/source.c reconciler/verify.c reconciler/backoff.c \
+		  reconciler/status.c \
 		  reconciler/loop.c reconciler/cmd_run.c reconciler/cmd_status.c \
 		  reconciler/import.c reconciler/import_xl.c reconciler/cmd_import.c
 MAIN_SRCS	= reconciler/main.c
@@ -75,7 +76,7 @@ UNIT_SRCS	= tests/base/test_ev.c tests/base/test_file.c \
 		  tests/drivers/test_xen_config.c \
 		  tests/reconciler/test_backoff.c tests/reconciler/test_source.c \
 		  tests/reconciler/test_status.c tests/drivers/test_net.c \
-		  tests/reconciler/test_import.c
+		  tests/reconciler/test_import.c tests/reconciler/test_verify.c
 UNIT_BINS	= $(UNIT_SRCS:%.c=$(BUILD)/%)
 
 .PHONY: all deps test unit golden golden-update cli check check-net check-loop \
