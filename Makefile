@@ -80,6 +80,7 @@ UNIT_SRCS	= tests/base/test_ev.c tests/base/test_file.c \
 UNIT_BINS	= $(UNIT_SRCS:%.c=$(BUILD)/%)
 
 .PHONY: all deps test unit golden golden-update cli check check-net check-loop \
+	check-verify \
 	schema-json completion install-check check-crash check-longrun \
 	fuzz fuzz-run \
 	format install uninstall clean demo bench
@@ -109,8 +110,8 @@ $(BUILD)/tests/%: tests/%.c $(LIBXDC)
 test:
 	@scripts/deps test
 	@$(MAKE) --no-print-directory $(XDC) $(UNIT_BINS)
-	@$(MAKE) --no-print-directory unit golden cli check-loop schema-json \
-	    completion install-check
+	@$(MAKE) --no-print-directory unit golden cli check-loop check-verify \
+	    schema-json completion install-check
 
 # Behaviours of the command line, end to end on the simulated pool.
 cli: $(XDC)
@@ -140,6 +141,11 @@ install-check: $(XDC)
 # xdc run: real inotify, a local git repository, signals, two agents.
 check-loop: $(XDC)
 	@tests/loop/run XDC=$(XDC)
+
+# Signed commits and tags (SPEC §10): keys made, commits signed with SSH
+# and OpenPGP, plan and apply against each.
+check-verify: $(XDC)
+	@tests/verify/run XDC=$(XDC)
 
 # SIGKILL an apply at random instants on a simulated pool of 200 VMs: the
 # pool stays whole and a re-run converges (tests/crash/run).
@@ -171,6 +177,7 @@ check: test
 	@ASAN_OPTIONS=detect_leaks=1 tests/golden XDC=$(BUILD)/san/xdc
 	@ASAN_OPTIONS=detect_leaks=1 tests/cli/run XDC=$(BUILD)/san/xdc
 	@ASAN_OPTIONS=detect_leaks=1 tests/loop/run XDC=$(BUILD)/san/xdc IDLE=1
+	@ASAN_OPTIONS=detect_leaks=1 tests/verify/run XDC=$(BUILD)/san/xdc
 	@tests/run-unit --valgrind $(UNIT_BINS)
 	@tests/golden --valgrind XDC=$(XDC)
 	@$(MAKE) --no-print-directory check-crash
