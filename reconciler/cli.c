@@ -24,6 +24,11 @@
 	"  --state FILE         the sim driver's pool (default "               \
 	".xdc/sim.json)\n"                                                     \
 	"  --state-dir DIR      status, metrics, lock and git cache\n"         \
+	"  --trust-gpg FILE     with --git: apply only commits signed by a "   \
+	"key of\n"                                                             \
+	"                       FILE (armored OpenPGP public keys)\n"          \
+	"  --trust-ssh FILE     ... or of FILE (an SSH allowed_signers "       \
+	"file)\n"                                                              \
 	"  -v, -q               more, less logging\n"                          \
 	"  -h, --help           this help\n"
 
@@ -155,6 +160,8 @@ enum {
 	OPT_HOST,
 	OPT_STATE,
 	OPT_STATE_DIR,
+	OPT_TRUST_GPG,
+	OPT_TRUST_SSH,
 };
 
 static const struct option common_longopts[] = {
@@ -165,6 +172,8 @@ static const struct option common_longopts[] = {
 	{ "host", required_argument, NULL, OPT_HOST },
 	{ "state", required_argument, NULL, OPT_STATE },
 	{ "state-dir", required_argument, NULL, OPT_STATE_DIR },
+	{ "trust-gpg", required_argument, NULL, OPT_TRUST_GPG },
+	{ "trust-ssh", required_argument, NULL, OPT_TRUST_SSH },
 	{ "help", no_argument, NULL, 'h' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
@@ -252,6 +261,12 @@ cli_parse(struct cli *cli, int argc, char **argv, const char *shortopts,
 			break;
 		case OPT_STATE_DIR:
 			cli->cl_state_dir = optarg;
+			break;
+		case OPT_TRUST_GPG:
+			cli->cl_trust_gpg = optarg;
+			break;
+		case OPT_TRUST_SSH:
+			cli->cl_trust_ssh = optarg;
 			break;
 		case '?':
 			cli_usage(cli, stderr);

@@ -19,6 +19,8 @@ struct cli {
 	const char *cl_host;      /* --host */
 	const char *cl_state;     /* --state */
 	const char *cl_state_dir; /* --state-dir */
+	const char *cl_trust_gpg; /* --trust-gpg */
+	const char *cl_trust_ssh; /* --trust-ssh */
 };
 
 struct xdc_cmd {

@@ -83,6 +83,15 @@ make_load(struct cli *cli, const char *path, struct xdc_config **cfg,
 		    n == 1 ? "error" : "errors");
 		goto out;
 	}
+	if (rc == XDC_EUNVERIFIED) {
+		/* The commit is the location, as FILE:LINE:COL is. */
+		fprintf(stderr, "%s: error: %s\n", hex, xdc_error_last());
+		fprintf(stderr,
+		    "%s: %s: the commit is not verified; nothing "
+		    "is applied\n",
+		    cli->cl_prog, source_name(src));
+		goto out;
+	}
 	if (rc != 0) {
 		fprintf(stderr, "%s: %s\n", cli->cl_prog, xdc_error_last());
 		goto out;

@@ -20,6 +20,7 @@
 
 #include "reconciler/cli.h"
 #include "reconciler/source.h"
+#include "reconciler/verify.h"
 #include "base/arena.h"
 #include "base/error.h"
 #include "base/file.h"
@@ -45,7 +46,10 @@ struct source {
 	int src_git; /* git_libgit2_init was called */
 	int (*src_cancel)(void *);
 	void *src_cancel_arg;
-	int src_cred_tries; /* per fetch: give up rather than loop */
+	int src_cred_tries;            /* per fetch: give up rather than loop */
+	struct verify *src_verify;     /* --trust-gpg/--trust-ssh, or NULL */
+	enum verify_reason src_reason; /* of the last commit loaded */
+	char *src_signer;              /* who signed it, or NULL */
 };
 
 /* ---- The state directory ---------------------------------------------- */
@@ -395,6 +399,14 @@ source_new(const struct cli *cli, const char *path, struct source **out)
 			rc = xdc_error(XDC_ERR, "--ref goes with --git");
 			goto out;
 		}
+		if (cli->cl_trust_gpg != NULL || cli->cl_trust_ssh != NULL) {
+			rc = xdc_error(XDC_ERR,
+			    "--%s goes with --git: only "
+			    "commits are signed",
+			    cli->cl_trust_gpg != NULL ? "trust-gpg"
+			                              : "trust-ssh");
+			goto out;
+		}
 		src->src_path = xdc_strdup(path != NULL ? path : ".");
 		set_name(src);
 		*out = src;
@@ -437,6 +449,10 @@ source_new(const struct cli *cli, const char *path, struct source **out)
 		src->src_ref = xdc_strdup(cli->cl_ref);
 	if ((rc = source_state_dir(cli, &src->src_state_dir)))
 		goto out;
+	if ((cli->cl_trust_gpg != NULL || cli->cl_trust_ssh != NULL) &&
+	    (rc = verify_new(
+	         cli->cl_trust_gpg, cli->cl_trust_ssh, &src->src_verify)))
+		goto out;
 	/* Named by the URL without secrets: a new token, the same cache. */
 	xdc_asprintf(&src->src_cache, "%s/git/%016llx.git", src->src_state_dir,
 	    (unsigned long long)url_hash(src->src_remote));
@@ -473,6 +489,8 @@ source_free(struct source *src)
 	free(src->src_state_dir);
 	free(src->src_cache);
 	free(src->src_name);
+	verify_free(src->src_verify);
+	free(src->src_signer);
 	free(src);
 }
 
@@ -715,9 +733,12 @@ is_hex(const char *s, size_t min, size_t max)
 	return 1;
 }
 
-/* The commit REF names: a branch, else a tag, else a commit id. */
+/*
+ * The commit REF names: a branch, else a tag, else a commit id; and,
+ * when named is not NULL, the object itself (an annotated tag is signed).
+ */
 static int
-resolve(struct source *src, git_commit **out)
+resolve(struct source *src, git_commit **out, git_object **named)
 {
 	const char *ref = src->src_ref;
 	git_object *obj = NULL;
@@ -757,6 +778,10 @@ peel:
 		    src->src_url, src->src_ref);
 		goto out;
 	}
+	if (named != NULL) {
+		*named = obj;
+		obj = NULL;
+	}
 	rc = 0;
 out:
 	git_object_free(obj);
@@ -773,7 +798,7 @@ source_resolve(struct source *src, char commit[SOURCE_COMMIT_HEXSZ])
 	commit[0] = '\0';
 	if (!source_is_git(src))
 		return 0;
-	if ((rc = cache_open(src)) || (rc = resolve(src, &c)))
+	if ((rc = cache_open(src)) || (rc = resolve(src, &c, NULL)))
 		return rc;
 	git_oid_tostr(commit, SOURCE_COMMIT_HEXSZ, git_commit_id(c));
 	git_commit_free(c);
@@ -913,6 +938,7 @@ load_git(struct source *src, struct xdc_config **out, struct xdc_diags *diags,
 {
 	struct tree_files tf = { NULL, 0, NULL };
 	struct schema_loader *sl = NULL;
+	git_object *named = NULL;
 	git_commit *c = NULL;
 	git_blob *blob = NULL;
 	git_odb *odb = NULL;
@@ -920,9 +946,20 @@ load_git(struct source *src, struct xdc_config **out, struct xdc_diags *diags,
 	size_t i, size;
 	int rc;
 
-	if ((rc = cache_open(src)) || (rc = resolve(src, &c)))
+	src->src_reason = VERIFY_GOOD;
+	free(src->src_signer);
+	src->src_signer = NULL;
+	if ((rc = cache_open(src)) || (rc = resolve(src, &c, &named)))
 		goto out;
 	git_oid_tostr(commit, SOURCE_COMMIT_HEXSZ, git_commit_id(c));
+	/* Nothing of an unverified commit is read (SPEC §10). */
+	if (src->src_verify != NULL &&
+	    (rc = verify_object(src->src_verify, src->src_repo, named,
+	         strncmp(src->src_ref, "refs/tags/", 10) == 0
+	             ? src->src_ref + 10
+	             : src->src_ref,
+	         &src->src_reason, &src->src_signer)))
+		goto out;
 	if ((rc = tree_files(src, c, commit, &tf)))
 		goto out;
 	if (git_repository_odb(&odb, src->src_repo) < 0) {
@@ -962,8 +999,23 @@ out:
 	git_odb_free(odb);
 	schema_loader_free(sl);
 	files_free(&tf);
+	git_object_free(named);
 	git_commit_free(c);
 	return rc;
+}
+
+const char *
+source_refusal(const struct source *src)
+{
+	return src->src_reason != VERIFY_GOOD
+	           ? verify_reason_name(src->src_reason)
+	           : NULL;
+}
+
+const char *
+source_signer(const struct source *src)
+{
+	return src->src_signer;
 }
 
 int
