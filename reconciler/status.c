@@ -14,6 +14,7 @@
 #include <jansson.h>
 
 #include "reconciler/status.h"
+#include "base/diag.h"
 #include "base/error.h"
 #include "base/file.h"
 
@@ -681,6 +682,37 @@ status_save(const struct status *st, const char *dir)
 
 /* ---- Reading status.json ---------------------------------------------- */
 
+/*
+ * Every string of the status, as a terminal may show it: a message quotes
+ * the configuration's keys and values, and the file is anyone's who can
+ * write the state directory (xdc_escape).
+ */
+static void
+escape_strings(json_t *v)
+{
+	const char *key;
+	json_t *x;
+	size_t i;
+	char *e;
+
+	if (json_is_object(v)) {
+		json_object_foreach(v, key, x)
+		{
+			escape_strings(x);
+		}
+	} else if (json_is_array(v)) {
+		json_array_foreach(v, i, x)
+		{
+			escape_strings(x);
+		}
+	} else if (json_is_string(v)) {
+		e = xdc_escape(json_string_value(v));
+		if (strcmp(e, json_string_value(v)) != 0)
+			json_string_set(v, e);
+		free(e);
+	}
+}
+
 static const char *
 str(json_t *o, const char *key)
 {
@@ -811,6 +843,7 @@ status_print(FILE *fp, const char *text, size_t len, const char *dir,
 	json_error_t jerr;
 	json_t *root;
 	const char *outcome;
+	char *shown;
 	int rc;
 
 	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
@@ -826,7 +859,10 @@ status_print(FILE *fp, const char *text, size_t len, const char *dir,
 			goto out;
 		}
 	} else {
-		print_text(fp, root, dir, running);
+		escape_strings(root);
+		shown = xdc_escape(dir);
+		print_text(fp, root, shown, running);
+		free(shown);
 	}
 	outcome = str(root, "outcome");
 	rc = !strcmp(outcome, "converged") || !strcmp(outcome, "applied") ||

@@ -69,7 +69,7 @@ tvm_init(struct tvm *t, const char *name, uint64_t memory, uint32_t vcpus)
 	t->bridges[0] = "xdc-dmz";
 	t->spec.ds_vm = &t->vm;
 	t->spec.ds_bridges = t->bridges;
-	t->spec.ds_weight = 256;
+	t->spec.ds_weight = XDC_DEFAULT_WEIGHT;
 	t->spec.ds_hash = 0x1234;
 	t->act.a_kind = XDC_OBJ_VM;
 	t->act.a_name = name;
@@ -408,6 +408,27 @@ test_create_records_everything_observe_reports(void **state)
 	assert_string_equal(d->od_build.ob_disks[0].d_vdev, "xvda");
 	assert_int_equal(
 	    xdc_observed_host(obs, "local")->oh_free_memory, 63 * GIB);
+	xdc_observed_free(obs);
+}
+
+/*
+ * A domain created without a weight gets credit2's default, the one the
+ * planner asks for when no SLA gives one: otherwise every plan would
+ * update cpu.weight of every VM without an SLA.
+ */
+static void
+test_create_without_weight_gets_the_default(void **state)
+{
+	struct fx *f = *state;
+	struct xdc_observed *obs;
+	struct tvm a;
+
+	tvm_init(&a, "web-1", GIB, 1);
+	a.spec.ds_weight = 0;
+	assert_int_equal(tvm_do(f, &a, XDC_OP_CREATE), 0);
+	obs = observe(f->drv);
+	assert_int_equal(
+	    local_dom(obs, "web-1")->od_weight, XDC_DEFAULT_WEIGHT);
 	xdc_observed_free(obs);
 }
 
@@ -1947,6 +1968,7 @@ main(void)
 		TD(test_pool_is_created_from_cfg_hosts),
 		T(test_existing_pool_gains_declared_hosts_and_capacities),
 		T(test_create_records_everything_observe_reports),
+		T(test_create_without_weight_gets_the_default),
 		T(test_create_paused_vm_is_paused),
 		T(test_domids_increase_and_are_never_reused),
 		T(test_create_beyond_free_memory_fails_and_changes_nothing),
