@@ -31,7 +31,7 @@ SCHEMA_PKGS	= yaml-0.1
 PLANNER_PKGS	= jansson
 DRIVER_PKGS	= jansson xenlight xenstore xencontrol xentoollog libnl-route-3.0
 POOL_PKGS	= libcurl jansson
-RECONCILER_PKGS	= libgit2 xlutil
+RECONCILER_PKGS	= libgit2 xlutil gpgme
 TEST_PKGS	= cmocka
 PKGS		= $(SCHEMA_PKGS) $(PLANNER_PKGS) $(DRIVER_PKGS) $(POOL_PKGS) \
 		  $(RECONCILER_PKGS)
@@ -49,7 +49,9 @@ SCHEMA_SRCS	= $(BASE_SRCS) schema/model.c \
 PLANNER_SRCS	= planner/plan.c planner/diff.c planner/place.c planner/sla.c \
 		  planner/pool.c planner/output.c
 # The driver interface and the drivers.
-DRIVER_SRCS	= drivers/observed.c drivers/compose.c drivers/sim.c drivers/xen.c \
+SIM_SRCS	= drivers/sim.c drivers/sim_pool.c drivers/sim_apply.c \
+		  drivers/sim_file.c
+DRIVER_SRCS	= drivers/observed.c drivers/compose.c $(SIM_SRCS) drivers/xen.c \
 		  drivers/xen_config.c drivers/net.c drivers/obs_json.c
 # The pool's shared view through etcd: the client, and the agent.
 POOL_SRCS	= pool/etcd_json.c pool/etcd.c pool/agent.c
@@ -57,7 +59,8 @@ POOL_SRCS	= pool/etcd_json.c pool/etcd.c pool/agent.c
 RECONCILER_SRCS	= reconciler/cli.c reconciler/cli_driver.c reconciler/exec.c \
 		  reconciler/cmd_validate.c reconciler/cmd_plan.c \
 		  reconciler/cmd_apply.c reconciler/cmd_show.c reconciler/cmd_sim.c \
-		  reconciler/source.c reconciler/backoff.c reconciler/status.c \
+		  reconciler/source.c reconciler/verify.c reconciler/backoff.c \
+		  reconciler/status.c \
 		  reconciler/loop.c reconciler/cmd_run.c reconciler/cmd_status.c \
 		  reconciler/import.c reconciler/import_xl.c reconciler/cmd_import.c
 MAIN_SRCS	= reconciler/main.c
@@ -81,10 +84,11 @@ UNIT_SRCS	= tests/base/test_ev.c tests/base/test_file.c \
 		  tests/reconciler/test_backoff.c tests/reconciler/test_source.c \
 		  tests/reconciler/test_status.c tests/drivers/test_net.c \
 		  tests/reconciler/test_import.c tests/pool/test_etcd_json.c \
-		  tests/pool/test_etcd.c
+		  tests/pool/test_etcd.c tests/reconciler/test_verify.c
 UNIT_BINS	= $(UNIT_SRCS:%.c=$(BUILD)/%)
 
 .PHONY: all deps test unit golden golden-update cli check check-net check-loop \
+	check-verify \
 	schema-json completion install-check check-crash check-longrun check-etcd \
 	fuzz fuzz-run \
 	format install uninstall clean demo bench
@@ -114,8 +118,8 @@ $(BUILD)/tests/%: tests/%.c $(LIBXDC)
 test:
 	@scripts/deps test
 	@$(MAKE) --no-print-directory $(XDC) $(UNIT_BINS)
-	@$(MAKE) --no-print-directory unit golden cli check-loop schema-json \
-	    completion install-check check-etcd
+	@$(MAKE) --no-print-directory unit golden cli check-loop check-verify \
+	    schema-json completion install-check check-etcd
 
 # Behaviours of the command line, end to end on the simulated pool.
 cli: $(XDC)
@@ -145,6 +149,11 @@ install-check: $(XDC)
 # xdc run: real inotify, a local git repository, signals, two agents.
 check-loop: $(XDC)
 	@tests/loop/run XDC=$(XDC)
+
+# Signed commits and tags (SPEC §10): keys made, commits signed with SSH
+# and OpenPGP, plan and apply against each.
+check-verify: $(XDC)
+	@tests/verify/run XDC=$(XDC)
 
 # The etcd client against a real etcd-server that tests/etcd/run starts
 # (and stops) on loopback ports of its own.
@@ -184,6 +193,7 @@ check: test
 	@ASAN_OPTIONS=detect_leaks=1 tests/golden XDC=$(BUILD)/san/xdc
 	@ASAN_OPTIONS=detect_leaks=1 tests/cli/run XDC=$(BUILD)/san/xdc
 	@ASAN_OPTIONS=detect_leaks=1 tests/loop/run XDC=$(BUILD)/san/xdc IDLE=1
+	@ASAN_OPTIONS=detect_leaks=1 tests/verify/run XDC=$(BUILD)/san/xdc
 	@tests/run-unit --valgrind $(UNIT_BINS)
 	@tests/golden --valgrind XDC=$(XDC)
 	@$(MAKE) --no-print-directory check-crash
@@ -207,7 +217,7 @@ $(BUILD)/fuzz/fuzz_load: tests/fuzz/fuzz_load.c $(SCHEMA_SRCS)
 	@mkdir -p $(@D)
 	$(call fuzz_link,$(SCHEMA_PKGS))
 $(BUILD)/fuzz/fuzz_sim: tests/fuzz/fuzz_sim.c $(SCHEMA_SRCS) \
-    drivers/observed.c drivers/sim.c
+    drivers/observed.c $(SIM_SRCS)
 	@scripts/deps fuzz
 	@mkdir -p $(@D)
 	$(call fuzz_link,$(SCHEMA_PKGS) jansson)

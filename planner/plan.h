@@ -124,7 +124,4 @@ void plan_print_action(const struct xdc_plan *, size_t i, FILE *);
 /* The hash of what a domain's build fixes, kept in its ownership marker. */
 uint64_t plan_spec_hash(const struct xdc_vm *);
 
-/* Xen's default credit2 weight, for VMs no SLA gives one. */
-#define XDC_DEFAULT_WEIGHT 256
-
 #endif /* XDC_PLAN_H */

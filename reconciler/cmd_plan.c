@@ -83,6 +83,15 @@ make_load(struct cli *cli, const char *path, struct xdc_config **cfg,
 		    n == 1 ? "error" : "errors");
 		goto out;
 	}
+	if (rc == XDC_EUNVERIFIED) {
+		/* The commit is the location, as FILE:LINE:COL is. */
+		fprintf(stderr, "%s: error: %s\n", hex, xdc_error_last());
+		fprintf(stderr,
+		    "%s: %s: the commit is not verified; nothing "
+		    "is applied\n",
+		    cli->cl_prog, source_name(src));
+		goto out;
+	}
 	if (rc != 0) {
 		fprintf(stderr, "%s: %s\n", cli->cl_prog, xdc_error_last());
 		goto out;
@@ -188,8 +197,11 @@ cmd_plan(struct cli *cli, int argc, char **argv)
 		cli_session_free(&s);
 		return XDC_EXIT_ERROR;
 	}
-	rc = pa.pa_detailed && plan_count(s.cs_plan) > 0 ? XDC_EXIT_CHANGES
-	                                                 : XDC_EXIT_OK;
+	/* Deferred work is a change the pool lacks, if not one for now. */
+	rc = pa.pa_detailed && (plan_count(s.cs_plan) > 0 ||
+	                           plan_ndeferred(s.cs_plan) > 0)
+	         ? XDC_EXIT_CHANGES
+	         : XDC_EXIT_OK;
 	cli_session_free(&s);
 	return rc;
 }
