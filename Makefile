@@ -217,7 +217,7 @@ $(BUILD)/fuzz/fuzz_load: tests/fuzz/fuzz_load.c $(SCHEMA_SRCS)
 	@mkdir -p $(@D)
 	$(call fuzz_link,$(SCHEMA_PKGS))
 $(BUILD)/fuzz/fuzz_sim: tests/fuzz/fuzz_sim.c $(SCHEMA_SRCS) \
-    drivers/observed.c $(SIM_SRCS)
+    drivers/observed.c drivers/obs_json.c $(SIM_SRCS)
 	@scripts/deps fuzz
 	@mkdir -p $(@D)
 	$(call fuzz_link,$(SCHEMA_PKGS) jansson)

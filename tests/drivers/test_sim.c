@@ -1534,6 +1534,85 @@ test_domain0_is_the_domain_with_id_0(void **state)
 	free(out);
 }
 
+/*
+ * A pool file written before the sim's domains and networks went through
+ * obs_json (keys in another order, no "stub"), and a hand-written one that
+ * leaves out what it may: both read, with every value kept or defaulted.
+ */
+static void
+test_an_older_pool_file_reads(void **state)
+{
+	static const char old[] =
+	    "{\"format_version\": 1, \"next_domid\": 3, \"hosts\": [{\"name\": "
+	    "\"local\", \"memory\": 68719476736, \"cpus\": 16, \"domains\": "
+	    "[{\"name\": \"Domain-0\", \"domid\": 0, \"state\": \"running\", "
+	    "\"memory\": 1073741824, \"max_memory\": 1073741824, \"vcpus\": 1, "
+	    "\"max_vcpus\": 1, \"cpu\": {\"weight\": 256, \"cap\": 0}, "
+	    "\"managed\": false, \"protect\": false, \"hash\": "
+	    "\"0000000000000000\", \"nics\": [], \"build\": null}, {\"name\": "
+	    "\"web-1\", \"domid\": 2, \"state\": \"paused\", \"memory\": "
+	    "536870912, \"max_memory\": 1073741824, \"vcpus\": 1, "
+	    "\"max_vcpus\": "
+	    "2, \"cpu\": {\"weight\": 512, \"cap\": 150}, \"managed\": true, "
+	    "\"protect\": true, \"hash\": \"a24b3d728ebe98df\", \"nics\": "
+	    "[{\"bridge\": \"xdc-dmz\", \"mac\": \"00:16:3e:52:0a:84\"}], "
+	    "\"build\": {\"type\": \"pvh\", \"kernel\": \"/boot/k\", "
+	    "\"ramdisk\": null, \"cmdline\": \"ro\", \"disks\": [{\"target\": "
+	    "\"/d/web-1.img\", \"vdev\": \"xvda\", \"format\": \"qcow2\", "
+	    "\"readonly\": true}]}}], \"networks\": [{\"name\": \"dmz\", "
+	    "\"bridge\": \"xdc-dmz\", \"mtu\": 9000, \"uplink\": \"eth0\", "
+	    "\"vlan\": 20, \"up\": false, \"managed\": true}]}], \"faults\": "
+	    "[]}";
+	static const char hand[] =
+	    "{\"hosts\": [{\"name\": \"local\", \"domains\": [{\"name\": "
+	    "\"legacy\", \"domid\": 4, \"memory\": 1024}], \"networks\": "
+	    "[{\"bridge\": \"br0\"}]}]}";
+	struct fx *f = *state;
+	struct xdc_observed *obs;
+	const struct xdc_obs_domain *d;
+	const struct xdc_obs_network *n;
+
+	spit(f->path, old);
+	assert_int_equal(sim_open(f->path, NULL, &f->drv), 0);
+	obs = observe(f->drv);
+	assert_non_null(d = local_dom(obs, "web-1"));
+	assert_int_equal(d->od_domid, 2);
+	assert_int_equal(d->od_state, XDC_DOM_PAUSED);
+	assert_int_equal(d->od_max_memory, GIB);
+	assert_int_equal(d->od_max_vcpus, 2);
+	assert_int_equal(d->od_weight, 512);
+	assert_int_equal(d->od_cap, 150);
+	assert_true(d->od_managed && d->od_protect && !d->od_stub);
+	assert_true(d->od_hash == 0xa24b3d728ebe98dfULL);
+	assert_string_equal(d->od_nics[0].on_bridge, "xdc-dmz");
+	assert_true(d->od_has_build);
+	assert_string_equal(d->od_build.ob_cmdline, "ro");
+	assert_int_equal(d->od_build.ob_disks[0].d_format, XDC_DISK_QCOW2);
+	assert_true(d->od_build.ob_disks[0].d_readonly);
+	n = &xdc_observed_host(obs, XDC_LOCAL_HOST)->oh_networks[0];
+	assert_string_equal(n->on_uplink, "eth0");
+	assert_int_equal(n->on_vlan, 20);
+	assert_int_equal(n->on_mtu, 9000);
+	assert_false(n->on_up);
+	xdc_observed_free(obs);
+	f->drv->free(f->drv);
+
+	spit(f->path, hand);
+	assert_int_equal(sim_open(f->path, NULL, &f->drv), 0);
+	obs = observe(f->drv);
+	assert_non_null(d = local_dom(obs, "legacy"));
+	assert_int_equal(d->od_state, XDC_DOM_RUNNING);
+	assert_int_equal(d->od_weight, XDC_DEFAULT_WEIGHT);
+	assert_int_equal(d->od_vcpus, 1);
+	assert_false(d->od_managed);
+	n = &xdc_observed_host(obs, XDC_LOCAL_HOST)->oh_networks[0];
+	assert_true(n->on_up);
+	assert_int_equal(n->on_mtu, 1500);
+	/* Domain-0 is given to a host whose file lacks one. */
+	assert_non_null(local_dom(obs, "Domain-0"));
+	xdc_observed_free(obs);
+}
+
 /* ---- Networks -------------------------------------------------------- */
 
 static void
@@ -2014,6 +2093,7 @@ main(void)
 		TD(test_a_link_at_the_lock_path_is_refused),
 		TD(test_a_missing_directory_is_named),
 		TD(test_domain0_is_the_domain_with_id_0),
+		TD(test_an_older_pool_file_reads),
 		T(test_network_create_update_destroy),
 		T(test_networks_are_sorted_by_bridge),
 		TD(test_network_refuses_unmanaged_bridge),
