@@ -62,6 +62,11 @@ struct sim {
 	unsigned long s_writes;
 	struct sim_cfg_host *s_cfg_hosts; /* what the configuration declares */
 	size_t s_ncfg_hosts;
+	/*
+	 * One host's pool (sim_open_host): the host this driver is, which
+	 * it alone observes and acts on; NULL for the pool of every host.
+	 */
+	char *s_host;
 	int s_watch_fd; /* inotify on the pool file, for the loop; -1 */
 	int s_watch_wd;
 	/*
@@ -261,7 +266,7 @@ sim_observe(struct xdc_driver *drv, struct xdc_observed **out)
 	/* Under the lock the pool in memory is the truth, and ours. */
 	if (!s->s_locked && (rc = sim_read(s)) != 0)
 		return rc;
-	*out = sim_pool_observe(s->s_pool);
+	*out = sim_pool_observe(s->s_pool, s->s_host);
 	return 0;
 }
 
@@ -275,6 +280,28 @@ sleep_ms(uint64_t ms)
 	ts.tv_nsec = (long)(ms % 1000) * 1000000;
 	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
 		;
+}
+
+/*
+ * Apply one action to the pool in memory. One host's pool takes actions
+ * for that host only, as a Xen host does: another host's is refused.
+ */
+static int
+sim_do(struct sim *s, const struct xdc_action *a)
+{
+	struct xdc_action own;
+
+	if (s->s_host == NULL)
+		return sim_pool_apply(s->s_pool, a);
+	if (a->a_host != NULL && strcmp(a->a_host, s->s_host) != 0)
+		return xdc_error(XDC_EDRIVER,
+		    "%s %s: host %s is not this one: %s is the pool of host "
+		    "%s alone",
+		    xdc_op_name(a->a_op), a->a_name ? a->a_name : "?",
+		    a->a_host, s->s_path, s->s_host);
+	own = *a;
+	own.a_host = s->s_host;
+	return sim_pool_apply(s->s_pool, &own);
 }
 
 static int
@@ -297,7 +324,7 @@ sim_apply(struct xdc_driver *drv, const struct xdc_action *a)
 		if ((rc = txn_begin(s)))
 			return rc;
 	}
-	rc = sim_pool_apply(s->s_pool, a);
+	rc = sim_do(s, a);
 	return txn_end(s, rc);
 }
 
@@ -370,7 +397,7 @@ wait_fire(struct xdc_ev_timer *t, void *arg)
 		return;
 	}
 	if (rc == 0)
-		rc = sim_pool_apply(s->s_pool, w->w_act);
+		rc = sim_do(s, w->w_act);
 	if (rc != 0)
 		msg = xdc_strdup(xdc_error_last());
 	/* Applied in memory but not written is not done either. */
@@ -395,7 +422,7 @@ sim_submit(struct xdc_driver *drv, const struct xdc_action *a, uint64_t token)
 		return rc;
 	if ((ms = sim_slow_take(s->s_pool, a)) == 0) {
 		/* Done at once; the next reap says so. */
-		if ((rc = sim_pool_apply(s->s_pool, a)) != 0)
+		if ((rc = sim_do(s, a)) != 0)
 			msg = xdc_strdup(xdc_error_last());
 	}
 	/* Not written, it did not happen: submit fails, nothing to reap. */
@@ -546,7 +573,8 @@ sim_add_unmanaged(
 		                          "name and memory");
 	if ((rc = txn_begin(s)))
 		return rc;
-	rc = sim_pool_add_unmanaged(s->s_pool, name, memory, host);
+	rc = sim_pool_add_unmanaged(
+	    s->s_pool, name, memory, host != NULL ? host : s->s_host);
 	return txn_end(s, rc);
 }
 
@@ -665,15 +693,33 @@ sim_free(struct xdc_driver *drv)
 	for (i = 0; i < s->s_ncfg_hosts; i++)
 		free(s->s_cfg_hosts[i].ch_name);
 	free(s->s_cfg_hosts);
+	free(s->s_host);
 	free(s->s_path);
 	free(s->s_lock_path);
 	free(s->s_dir);
 	free(s);
 }
 
-int
-sim_open(
-    const char *path, const struct xdc_config *cfg, struct xdc_driver **out)
+/* Host name as cfg declares it, or undeclared (0: the default). */
+static void
+cfg_host_one(
+    struct sim_cfg_host *ch, const char *name, const struct xdc_config *cfg)
+{
+	size_t i;
+
+	ch->ch_name = xdc_strdup(name);
+	for (i = 0; cfg != NULL && i < cfg->cfg_nhosts; i++) {
+		if (strcmp(cfg->cfg_hosts[i].h_name, name) != 0)
+			continue;
+		ch->ch_memory = cfg->cfg_hosts[i].h_memory;
+		ch->ch_cpus = cfg->cfg_hosts[i].h_cpus;
+	}
+}
+
+/* sim_open and sim_open_host: host NULL is the pool of every host. */
+static int
+sim_new(const char *path, const struct xdc_config *cfg, const char *host,
+    struct xdc_driver **out)
 {
 	struct sim_cfg_host *ch;
 	struct stat st;
@@ -710,7 +756,13 @@ sim_open(
 		s->s_dir = xdc_strdup("/");
 	else
 		xdc_asprintf(&s->s_dir, "%.*s", (int)(slash - path), path);
-	if (cfg != NULL && cfg->cfg_nhosts == 0) {
+	if (host != NULL) {
+		/* As a Xen host sees itself: its own capacity, nothing more. */
+		s->s_host = xdc_strdup(host);
+		s->s_ncfg_hosts = 1;
+		s->s_cfg_hosts = xdc_calloc(1, sizeof(*s->s_cfg_hosts));
+		cfg_host_one(&s->s_cfg_hosts[0], host, cfg);
+	} else if (cfg != NULL && cfg->cfg_nhosts == 0) {
 		/* A configuration without Hosts manages one host, local. */
 		s->s_ncfg_hosts = 1;
 		s->s_cfg_hosts = xdc_calloc(1, sizeof(*s->s_cfg_hosts));
@@ -748,4 +800,21 @@ sim_open(
 out:
 	sim_free(s ? &s->s_drv : NULL);
 	return rc;
+}
+
+int
+sim_open(
+    const char *path, const struct xdc_config *cfg, struct xdc_driver **out)
+{
+	return sim_new(path, cfg, NULL, out);
+}
+
+int
+sim_open_host(const char *path, const struct xdc_config *cfg, const char *host,
+    struct xdc_driver **out)
+{
+	*out = NULL;
+	if (host == NULL || *host == '\0')
+		return xdc_error(XDC_ERR, "sim: %s: no host given", path);
+	return sim_new(path, cfg, host, out);
 }

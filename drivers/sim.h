@@ -16,6 +16,11 @@
  * killed before its rename left. Opening and observing write nothing: a
  * read-only command (show, plan, sim show) on a pool with no file yet
  * sees the pool it would create, the declared Hosts, empty.
+ *
+ * A file is the pool of every host it holds (sim_open), shared by their
+ * agents, or one host's (sim_open_host): an agent with the pool view
+ * sees its own host only, as on Xen, and learns of the others through
+ * etcd; each host then has a file of its own.
  */
 #ifndef XDC_SIM_H
 #define XDC_SIM_H
@@ -36,6 +41,16 @@
  */
 int sim_open(
     const char *path, const struct xdc_config *cfg, struct xdc_driver **out);
+/*
+ * Open the pool at path as one host's, as an agent with the pool view
+ * (SPEC §8) sees its host on Xen: host alone, with its declared capacity
+ * (64GiB and 16 CPUs when cfg, which may be NULL, declares none). A new
+ * pool file holds that host only; other hosts a file holds are neither
+ * observed nor acted on (an action for one is refused), and no other
+ * host is added. Otherwise as sim_open.
+ */
+int sim_open_host(const char *path, const struct xdc_config *cfg,
+    const char *host, struct xdc_driver **out);
 
 /*
  * Disturbances for `xdc sim`, tests and demos. Each changes the pool file

@@ -144,8 +144,12 @@ int sim_pool_reconcile(
 /* A new pool: the configuration's Hosts, or one host "local". */
 struct sim_pool *sim_pool_default(const struct sim_cfg_host *, size_t ncfg);
 
-/* What observe reports of the pool: a copy the caller frees. */
-struct xdc_observed *sim_pool_observe(const struct sim_pool *);
+/*
+ * What observe reports of the pool: a copy the caller frees. With host
+ * not NULL, that host alone (nothing when the pool lacks it).
+ */
+struct xdc_observed *sim_pool_observe(
+    const struct sim_pool *, const char *host);
 
 /* ---- What happens to it (sim_apply.c) -------------------------------- */
 

@@ -364,6 +364,143 @@ test_existing_pool_gains_declared_hosts_and_capacities(void **state)
 	drv->free(drv);
 }
 
+/* ---- One host's pool ------------------------------------------------- */
+
+/* Two declared Hosts: xen-a with 32GiB and 8 CPUs, xen-b undeclared. */
+static void
+cfg_ab(struct xdc_config *cfg, struct xdc_host hosts[2])
+{
+	memset(hosts, 0, 2 * sizeof(*hosts));
+	memset(cfg, 0, sizeof(*cfg));
+	hosts[0].h_name = "xen-a";
+	hosts[0].h_memory = 32 * GIB;
+	hosts[0].h_cpus = 8;
+	hosts[1].h_name = "xen-b";
+	cfg->cfg_hosts = hosts;
+	cfg->cfg_nhosts = 2;
+}
+
+/* How many hosts the pool file holds. */
+static size_t
+file_hosts(struct fx *f)
+{
+	json_t *root = json_load_file(f->path, 0, NULL);
+	size_t n;
+
+	assert_non_null(root);
+	n = json_array_size(json_object_get(root, "hosts"));
+	json_decref(root);
+	return n;
+}
+
+static void
+test_one_hosts_pool_holds_that_host_alone(void **state)
+{
+	struct fx *f = *state;
+	struct xdc_host hosts[2];
+	struct xdc_config cfg;
+	struct xdc_observed *obs;
+	struct tvm a, b, c;
+
+	cfg_ab(&cfg, hosts);
+	assert_int_equal(sim_open_host(f->path, &cfg, "xen-a", &f->drv), 0);
+	obs = observe(f->drv);
+	assert_int_equal(obs->obs_nhosts, 1);
+	assert_string_equal(obs->obs_hosts[0].oh_name, "xen-a");
+	assert_int_equal(obs->obs_hosts[0].oh_memory, 32 * GIB);
+	assert_int_equal(obs->obs_hosts[0].oh_cpus, 8);
+	xdc_observed_free(obs);
+	write_pool(f);
+	assert_int_equal(file_hosts(f), 1);
+
+	tvm_init(&a, "a", GIB, 1);
+	a.act.a_host = "xen-a";
+	assert_int_equal(tvm_do(f, &a, XDC_OP_CREATE), 0);
+	/* Another host's action: that host is not here. */
+	tvm_init(&b, "b", GIB, 1);
+	b.act.a_host = "xen-b";
+	assert_int_equal(tvm_do(f, &b, XDC_OP_CREATE), XDC_EDRIVER);
+	assert_error_has("host xen-b is not this one");
+	assert_error_has("host xen-a alone");
+	/* An action that names no host is this host's. */
+	tvm_init(&c, "c", GIB, 1);
+	c.act.a_host = NULL;
+	assert_int_equal(tvm_do(f, &c, XDC_OP_CREATE), 0);
+	obs = observe(f->drv);
+	assert_non_null(xdc_obs_host_domain(&obs->obs_hosts[0], "a"));
+	assert_non_null(xdc_obs_host_domain(&obs->obs_hosts[0], "c"));
+	assert_int_equal(obs->obs_hosts[0].oh_ndomains, 3);
+	xdc_observed_free(obs);
+	assert_int_equal(file_hosts(f), 1);
+	/* A sim_add_unmanaged without a host lands on this host too. */
+	assert_int_equal(sim_add_unmanaged(f->drv, "legacy", GIB, NULL), 0);
+	assert_int_equal(file_hosts(f), 1);
+	f->drv->free(f->drv);
+
+	/* Without the pool view the same file is shared: xen-b joins it. */
+	assert_int_equal(sim_open(f->path, &cfg, &f->drv), 0);
+	write_pool(f);
+	assert_int_equal(file_hosts(f), 2);
+}
+
+/* A file that holds several hosts: one host's driver sees its own. */
+static void
+test_one_host_of_a_shared_file_sees_itself_only(void **state)
+{
+	struct fx *f = *state;
+	struct xdc_host hosts[2];
+	struct xdc_config cfg;
+	struct xdc_observed *obs;
+	struct xdc_driver *b;
+	struct tvm wa, wb;
+
+	cfg_ab(&cfg, hosts);
+	assert_int_equal(sim_open(f->path, &cfg, &f->drv), 0);
+	tvm_init(&wa, "web-a", GIB, 1);
+	wa.act.a_host = "xen-a";
+	assert_int_equal(tvm_do(f, &wa, XDC_OP_CREATE), 0);
+	assert_int_equal(sim_open_host(f->path, &cfg, "xen-b", &b), 0);
+	obs = observe(b);
+	assert_int_equal(obs->obs_nhosts, 1);
+	assert_string_equal(obs->obs_hosts[0].oh_name, "xen-b");
+	assert_int_equal(obs->obs_hosts[0].oh_memory, 64 * GIB);
+	assert_null(xdc_observed_host(obs, "xen-a"));
+	xdc_observed_free(obs);
+	tvm_init(&wb, "web-b", GIB, 1);
+	wb.act.a_host = "xen-b";
+	wb.act.a_op = XDC_OP_CREATE;
+	assert_int_equal(b->apply(b, &wb.act), 0);
+	b->free(b);
+	/* What xen-b's driver wrote kept xen-a's domain. */
+	obs = observe(f->drv);
+	assert_int_equal(obs->obs_nhosts, 2);
+	assert_non_null(
+	    xdc_obs_host_domain(xdc_observed_host(obs, "xen-a"), "web-a"));
+	assert_non_null(
+	    xdc_obs_host_domain(xdc_observed_host(obs, "xen-b"), "web-b"));
+	xdc_observed_free(obs);
+}
+
+static void
+test_one_hosts_pool_needs_a_host(void **state)
+{
+	struct fx *f = *state;
+	struct xdc_observed *obs;
+
+	assert_int_equal(sim_open_host(f->path, NULL, NULL, &f->drv), XDC_ERR);
+	assert_null(f->drv);
+	assert_int_equal(sim_open_host(f->path, NULL, "", &f->drv), XDC_ERR);
+	assert_error_has("no host given");
+	/* Undeclared, the host has the default capacity. */
+	assert_int_equal(sim_open_host(f->path, NULL, "xen-c", &f->drv), 0);
+	obs = observe(f->drv);
+	assert_int_equal(obs->obs_nhosts, 1);
+	assert_string_equal(obs->obs_hosts[0].oh_name, "xen-c");
+	assert_int_equal(obs->obs_hosts[0].oh_memory, 64 * GIB);
+	assert_int_equal(obs->obs_hosts[0].oh_cpus, 16);
+	xdc_observed_free(obs);
+}
+
 /* ---- Create ---------------------------------------------------------- */
 
 static void
@@ -2046,6 +2183,9 @@ main(void)
 		T(test_default_pool_is_local_16_cpus_64gib),
 		TD(test_pool_is_created_from_cfg_hosts),
 		T(test_existing_pool_gains_declared_hosts_and_capacities),
+		TD(test_one_hosts_pool_holds_that_host_alone),
+		TD(test_one_host_of_a_shared_file_sees_itself_only),
+		TD(test_one_hosts_pool_needs_a_host),
 		T(test_create_records_everything_observe_reports),
 		T(test_create_without_weight_gets_the_default),
 		T(test_create_paused_vm_is_paused),
