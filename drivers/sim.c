@@ -578,6 +578,64 @@ sim_add_unmanaged(
 	return txn_end(s, rc);
 }
 
+/* The pool's hosts, "a, b and 3 more", for a message. */
+static const char *
+hosts_list(const struct sim_pool *p, char *buf, size_t len)
+{
+	size_t i, at = 0, shown = 3;
+
+	buf[0] = '\0';
+	for (i = 0; i < p->p_nhosts && i < shown && at < len; i++)
+		at += (size_t)snprintf(buf + at, len - at, "%s%s",
+		    i == 0 ? "" : ", ", p->p_hosts[i].sh_name);
+	if (p->p_nhosts > shown && at < len)
+		snprintf(
+		    buf + at, len - at, " and %zu more", p->p_nhosts - shown);
+	return buf;
+}
+
+static int
+no_file(const struct sim *s, const char *host)
+{
+	return xdc_error(XDC_ENOTFOUND,
+	    "cannot power off host %s: there is no pool file %s", host,
+	    s->s_path);
+}
+
+int
+sim_power_off(struct xdc_driver *drv, const char *host, char ***gone)
+{
+	struct sim *s = sim_of(drv);
+	char held[256];
+	int rc;
+
+	if (gone != NULL)
+		*gone = NULL;
+	if (s == NULL)
+		return not_sim();
+	if (host == NULL || *host == '\0')
+		return xdc_error(XDC_ERR, "sim: power-off needs a host");
+	/*
+	 * Without a file, the pool is the one a writer would create, and no
+	 * host of it exists: a fence that finds none creates nothing, not
+	 * even the lock. Checked again under the lock.
+	 */
+	if (access(s->s_path, F_OK) != 0)
+		return no_file(s, host);
+	if ((rc = txn_begin(s)))
+		return rc;
+	if (access(s->s_path, F_OK) != 0) {
+		s->s_pool->p_dirty = 0;
+		rc = no_file(s, host);
+	} else if ((rc = sim_pool_power_off(s->s_pool, host, gone)) != 0) {
+		rc = xdc_error(XDC_ENOTFOUND,
+		    "cannot power off host %s: the pool file %s holds no such "
+		    "host (it holds %s)",
+		    host, s->s_path, hosts_list(s->s_pool, held, sizeof(held)));
+	}
+	return txn_end(s, rc);
+}
+
 unsigned long
 sim_write_count(const struct xdc_driver *drv)
 {

@@ -80,9 +80,21 @@ int sim_fail(
  */
 int sim_delay(struct xdc_driver *, enum xdc_op, const char *name, uint64_t ms,
     unsigned times);
-/* A running domain xdc does not own; host NULL is the first host. */
+/*
+ * A running domain xdc does not own; host NULL is the first host (one
+ * host's pool: its host).
+ */
 int sim_add_unmanaged(
     struct xdc_driver *, const char *name, uint64_t memory, const char *host);
+/*
+ * Cut the power of host, as a fence does: every domain of host in the pool
+ * file is gone, and host boots again with Domain-0 alone. *gone (when
+ * gone is not NULL) gets the names of the domains that went, sorted, in a
+ * NULL-terminated array the caller frees with one free(). A host the pool
+ * file does not hold, or no pool file at all, is XDC_ENOTFOUND: a fence
+ * that cannot reach its host has failed.
+ */
+int sim_power_off(struct xdc_driver *, const char *host, char ***gone);
 
 /*
  * Read len bytes of text as the pool file named name: 0 when it is one,

@@ -9,6 +9,7 @@
  * the fault that failed it.
  */
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/arena.h"
@@ -568,5 +569,57 @@ sim_pool_add_unmanaged(
 	d->sd_d.od_weight = SIM_WEIGHT;
 	sim_dom_insert(h, d);
 	p->p_dirty = 1;
+	return 0;
+}
+
+/*
+ * A host boots again, empty: every domain but Domain-0 goes, its memory
+ * with it. Returns the names of those that went, as sim_pool_power_off
+ * gives them, when gone is not NULL.
+ */
+static void
+host_boot(struct sim_pool *p, struct sim_host *h, char ***gone)
+{
+	struct sim_dom **v = sim_dom_sorted(h);
+	size_t i, n = 0, len = 0, nv = h->sh_ndoms;
+	char **names, *at;
+
+	for (i = 0; i < nv; i++) {
+		if (sim_is_dom0(v[i]))
+			continue;
+		len += strlen(v[i]->sd_d.od_name) + 1;
+		v[n++] = v[i];
+	}
+	if (gone != NULL) {
+		/* The pointers, then the strings they point to. */
+		names = xdc_malloc((n + 1) * sizeof(*names) + len);
+		at = (char *)(names + n + 1);
+		for (i = 0; i < n; i++) {
+			names[i] = at;
+			len = strlen(v[i]->sd_d.od_name) + 1;
+			memcpy(at, v[i]->sd_d.od_name, len);
+			at += len;
+		}
+		names[n] = NULL;
+		*gone = names;
+	}
+	for (i = 0; i < n; i++)
+		sim_dom_remove(h, v[i]);
+	free(v);
+	if (n > 0)
+		p->p_dirty = 1;
+}
+
+int
+sim_pool_power_off(struct sim_pool *p, const char *host, char ***gone)
+{
+	struct sim_host *h;
+
+	if (gone != NULL)
+		*gone = NULL;
+	if ((h = sim_host_find(p, host)) == NULL)
+		return xdc_error(
+		    XDC_ENOTFOUND, "no host named %s in the pool", host);
+	host_boot(p, h, gone);
 	return 0;
 }

@@ -163,5 +163,12 @@ int sim_pool_apply(struct sim_pool *, const struct xdc_action *);
 int sim_pool_crash(struct sim_pool *, const char *name);
 int sim_pool_add_unmanaged(
     struct sim_pool *, const char *name, uint64_t memory, const char *host);
+/*
+ * The host named loses its power and boots again: every domain but
+ * Domain-0 is gone. *gone (when gone is not NULL) gets the names of those
+ * that went, sorted, in a NULL-terminated array that is one allocation
+ * for the caller to free(). XDC_ENOTFOUND when the pool lacks the host.
+ */
+int sim_pool_power_off(struct sim_pool *, const char *host, char ***gone);
 
 #endif /* XDC_SIM_POOL_H */

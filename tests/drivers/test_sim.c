@@ -1750,6 +1750,90 @@ test_an_older_pool_file_reads(void **state)
 	xdc_observed_free(obs);
 }
 
+/* ---- Power off ------------------------------------------------------- */
+
+static void
+test_power_off_leaves_the_host_with_domain0_alone(void **state)
+{
+	struct fx *f = *state;
+	struct xdc_host hosts[2];
+	struct xdc_config cfg;
+	struct xdc_observed *obs;
+	const struct xdc_obs_host *a, *b;
+	struct tvm w1, w2, wb, w3;
+	char **gone = NULL;
+	uint32_t id;
+
+	cfg_ab(&cfg, hosts);
+	assert_int_equal(sim_open(f->path, &cfg, &f->drv), 0);
+	tvm_init(&w1, "w1", GIB, 1);
+	w1.act.a_host = "xen-a";
+	tvm_init(&w2, "w2", 2 * GIB, 1);
+	w2.act.a_host = "xen-a";
+	tvm_init(&wb, "wb", GIB, 1);
+	wb.act.a_host = "xen-b";
+	assert_int_equal(tvm_do(f, &w2, XDC_OP_CREATE), 0);
+	assert_int_equal(tvm_do(f, &w1, XDC_OP_CREATE), 0);
+	assert_int_equal(tvm_do(f, &wb, XDC_OP_CREATE), 0);
+	assert_int_equal(sim_crash(f->drv, "w2"), 0);
+
+	assert_int_equal(sim_power_off(f->drv, "xen-a", &gone), 0);
+	assert_non_null(gone);
+	assert_string_equal(gone[0], "w1");
+	assert_string_equal(gone[1], "w2");
+	assert_null(gone[2]);
+	free(gone);
+	/* Another process reads the file: the host is empty, b is not. */
+	f->drv->free(f->drv);
+	assert_int_equal(sim_open(f->path, NULL, &f->drv), 0);
+	obs = observe(f->drv);
+	a = xdc_observed_host(obs, "xen-a");
+	b = xdc_observed_host(obs, "xen-b");
+	assert_int_equal(a->oh_ndomains, 1);
+	assert_string_equal(a->oh_domains[0].od_name, "Domain-0");
+	assert_int_equal(a->oh_free_memory, 32 * GIB);
+	assert_non_null(xdc_obs_host_domain(b, "wb"));
+	xdc_observed_free(obs);
+	/* Ids are not given again after the reboot. */
+	tvm_init(&w3, "w1", GIB, 1);
+	w3.act.a_host = "xen-a";
+	assert_int_equal(tvm_do(f, &w3, XDC_OP_CREATE), 0);
+	obs = observe(f->drv);
+	id = xdc_obs_host_domain(xdc_observed_host(obs, "xen-a"), "w1")
+	         ->od_domid;
+	assert_int_equal(id, 4);
+	xdc_observed_free(obs);
+	/* An empty host powers off too, and nothing went. */
+	assert_int_equal(sim_power_off(f->drv, "xen-b", NULL), 0);
+	assert_int_equal(sim_power_off(f->drv, "xen-b", &gone), 0);
+	assert_null(gone[0]);
+	free(gone);
+}
+
+/* A fence that cannot reach its host fails, and changes nothing. */
+static void
+test_power_off_of_a_host_not_in_the_file_fails(void **state)
+{
+	struct fx *f = *state;
+	char **gone = (char **)1;
+	unsigned long writes;
+	char lock[128];
+
+	assert_int_equal(sim_open(f->path, NULL, &f->drv), 0);
+	assert_int_equal(sim_power_off(f->drv, "local", &gone), XDC_ENOTFOUND);
+	assert_null(gone);
+	assert_error_has("cannot power off host local: there is no pool file");
+	assert_int_not_equal(access(f->path, F_OK), 0);
+	snprintf(lock, sizeof(lock), "%s.lock", f->path);
+	assert_int_not_equal(access(lock, F_OK), 0);
+	write_pool(f);
+	writes = sim_write_count(f->drv);
+	assert_int_equal(sim_power_off(f->drv, "xen-z", NULL), XDC_ENOTFOUND);
+	assert_error_has("host xen-z");
+	assert_error_has("holds no such host (it holds local)");
+	assert_int_equal(sim_write_count(f->drv), writes);
+}
+
 /* ---- Networks -------------------------------------------------------- */
 
 static void
@@ -2234,6 +2318,8 @@ main(void)
 		TD(test_a_missing_directory_is_named),
 		TD(test_domain0_is_the_domain_with_id_0),
 		TD(test_an_older_pool_file_reads),
+		TD(test_power_off_leaves_the_host_with_domain0_alone),
+		TD(test_power_off_of_a_host_not_in_the_file_fails),
 		T(test_network_create_update_destroy),
 		T(test_networks_are_sorted_by_bridge),
 		TD(test_network_refuses_unmanaged_bridge),
