@@ -10,7 +10,8 @@
  * once and unlocks, so a batch of ten thousand creates costs one read and
  * one write. observe() reads under a shared lock. A slow action (sim
  * slow) waits for a timer of the loop without the lock, then takes it to
- * be applied and written.
+ * be applied and written. Whoever reads the pool, reader or writer,
+ * first reboots the hosts whose watchdog has fired (sim_watchdog).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -77,6 +78,12 @@ struct sim {
 	 */
 	int s_fresh;
 	struct stat s_read_st;
+	/*
+	 * The pool holds a change no observe has seen since: another
+	 * process's write, or a watchdog that fired. Until one has, a pet
+	 * does not drop the events it caused (watch_forget_own).
+	 */
+	int s_unseen;
 	/* Asynchronous actions: submit, a timer for the slow ones, reap. */
 	struct xdc_ev *s_ev;      /* the caller's loop, once attached */
 	struct xdc_ev *s_own_ev;  /* before that, one of the sim's own */
@@ -92,6 +99,16 @@ static int sim_end(struct xdc_driver *);
 static void sim_free(struct xdc_driver *);
 static int sim_watch_fd(struct xdc_driver *);
 static void sim_watch_drain(struct xdc_driver *);
+
+/* Wall-clock ms: every process that shares the file reads this clock. */
+static int64_t
+wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 /*
  * Read the pool afresh into s_pool (the lock is held): the file's, brought
@@ -112,9 +129,15 @@ sim_load(struct sim *s)
 	} else if (sim_pool_reconcile(p, s->s_cfg_hosts, s->s_ncfg_hosts)) {
 		p->p_dirty = 1;
 	}
+	/*
+	 * A watchdog that fired while nobody looked: its host has rebooted
+	 * for whoever reads the file, and a writer writes that back.
+	 */
+	sim_pool_watchdog_expire(p, wall_ms());
 	sim_pool_free(s->s_pool);
 	s->s_pool = p;
 	s->s_fresh = !p->p_dirty;
+	s->s_unseen = 1;
 	return 0;
 }
 
@@ -122,8 +145,14 @@ sim_load(struct sim *s)
 static int
 sim_reload(struct sim *s)
 {
-	if (s->s_fresh && sim_file_unchanged(s->s_path, &s->s_read_st))
+	if (s->s_fresh && sim_file_unchanged(s->s_path, &s->s_read_st)) {
+		/* The same file, but a watchdog may have fired since. */
+		if (sim_pool_watchdog_expire(s->s_pool, wall_ms()) > 0) {
+			s->s_fresh = 0;
+			s->s_unseen = 1;
+		}
 		return 0;
+	}
 	return sim_load(s);
 }
 
@@ -190,21 +219,32 @@ sim_lock(struct sim *s, int trylock)
 	return 0;
 }
 
+/* Under the lock: the file written, when the pool changed. */
+static int
+sim_flush(struct sim *s)
+{
+	int rc;
+
+	if (!s->s_pool->p_dirty)
+		return 0;
+	if ((rc = sim_file_write(s->s_path, s->s_pool)) != 0)
+		return rc;
+	s->s_pool->p_dirty = 0;
+	s->s_writes++;
+	/* Nobody can have replaced it since: the lock is ours. */
+	s->s_fresh = stat(s->s_path, &s->s_read_st) == 0;
+	return 0;
+}
+
 /* A writer's end: the file written, once, when the pool changed. */
 static int
 sim_unlock(struct sim *s)
 {
-	int rc = 0;
+	int rc;
 
 	if (!s->s_locked)
 		return 0;
-	if (s->s_pool->p_dirty &&
-	    (rc = sim_file_write(s->s_path, s->s_pool)) == 0) {
-		s->s_pool->p_dirty = 0;
-		s->s_writes++;
-		/* Nobody can have replaced it since: the lock is ours. */
-		s->s_fresh = stat(s->s_path, &s->s_read_st) == 0;
-	}
+	rc = sim_flush(s);
 	s->s_locked = 0;
 	sim_file_unlock(s->s_lockfd);
 	return rc;
@@ -264,9 +304,12 @@ sim_observe(struct xdc_driver *drv, struct xdc_observed **out)
 
 	*out = NULL;
 	/* Under the lock the pool in memory is the truth, and ours. */
-	if (!s->s_locked && (rc = sim_read(s)) != 0)
+	if (s->s_locked)
+		sim_pool_watchdog_expire(s->s_pool, wall_ms());
+	else if ((rc = sim_read(s)) != 0)
 		return rc;
 	*out = sim_pool_observe(s->s_pool, s->s_host);
+	s->s_unseen = 0;
 	return 0;
 }
 
@@ -661,6 +704,41 @@ sim_parse_pool(const char *name, const char *text, size_t len, char **out)
 	return rc;
 }
 
+/* ---- The watchdog ----------------------------------------------------- */
+
+static void watch_forget_own(struct sim *);
+
+/*
+ * One host's watchdog, in the pool file (sh_wd_*): whoever reads the file
+ * once its deadline has passed sees the host rebooted, so that a stopped
+ * or killed agent's host reboots though no process runs for it. A pet is
+ * written at once, even inside a batch (whose actions so far are written
+ * with it): a deadline not on disk would fire for every other reader.
+ */
+static int
+sim_watchdog(struct xdc_driver *drv, int64_t timeout_ms)
+{
+	struct sim *s = (struct sim *)drv;
+	int rc, rc2, own = !s->s_locked;
+
+	if (timeout_ms < 0 || timeout_ms > SIM_WATCHDOG_MAX_MS)
+		return xdc_error(XDC_ERR,
+		    "sim: host %s: a watchdog's timeout is from 1 ms to 24h "
+		    "(0 disarms it), not %lld ms",
+		    s->s_host, (long long)timeout_ms);
+	if ((rc = sim_lock(s, 0)))
+		return rc;
+	/* A pet that comes after the deadline is too late: see sim_load. */
+	rc = sim_pool_watchdog_set(s->s_pool, s->s_host, timeout_ms, wall_ms());
+	if ((rc2 = sim_flush(s)) == 0)
+		watch_forget_own(s);
+	else if (rc == 0)
+		rc = rc2;
+	if (own && (rc2 = sim_unlock(s)) != 0 && rc == 0)
+		rc = rc2;
+	return rc;
+}
+
 /* ---- The watch, for the loop ----------------------------------------- */
 
 /*
@@ -704,6 +782,19 @@ sim_watch_fd(struct xdc_driver *drv)
 		sim_watch_arm(s);
 	}
 	return s->s_watch_fd;
+}
+
+/*
+ * A pet rewrites the file every few seconds, and the loop that watches it
+ * would wake each time for nothing. When every change before it has been
+ * observed, what the watch holds was caused by this driver: it is
+ * dropped, still under the lock, so that no other writer's can be.
+ */
+static void
+watch_forget_own(struct sim *s)
+{
+	if (s->s_watch_fd >= 0 && !s->s_unseen)
+		sim_watch_drain(&s->s_drv);
 }
 
 static void
@@ -802,6 +893,8 @@ sim_new(const char *path, const struct xdc_config *cfg, const char *host,
 	s->s_drv.free = sim_free;
 	s->s_drv.watch_fd = sim_watch_fd;
 	s->s_drv.watch_drain = sim_watch_drain;
+	if (host != NULL)
+		s->s_drv.watchdog = sim_watchdog;
 	s->s_lockfd = -1;
 	s->s_watch_fd = -1;
 	s->s_watch_wd = -1;

@@ -47,7 +47,11 @@ int sim_open(
  * (64GiB and 16 CPUs when cfg, which may be NULL, declares none). A new
  * pool file holds that host only; other hosts a file holds are neither
  * observed nor acted on (an action for one is refused), and no other
- * host is added. Otherwise as sim_open.
+ * host is added. Its watchdog (driver.h) is host's, kept in the file:
+ * any process that reads the file once the watchdog's deadline has passed
+ * sees host rebooted (every domain but Domain-0 gone, the watchdog
+ * disarmed), and a writer writes that back, so that a stopped or killed
+ * agent's host reboots though nothing runs for it. Otherwise as sim_open.
  */
 int sim_open_host(const char *path, const struct xdc_config *cfg,
     const char *host, struct xdc_driver **out);

@@ -608,6 +608,11 @@ host_boot(struct sim_pool *p, struct sim_host *h, char ***gone)
 	free(v);
 	if (n > 0)
 		p->p_dirty = 1;
+	/* It boots with no agent yet to arm its watchdog. */
+	if (h->sh_wd_deadline != 0) {
+		h->sh_wd_deadline = h->sh_wd_timeout = 0;
+		p->p_dirty = 1;
+	}
 }
 
 int
@@ -622,4 +627,36 @@ sim_pool_power_off(struct sim_pool *p, const char *host, char ***gone)
 		    XDC_ENOTFOUND, "no host named %s in the pool", host);
 	host_boot(p, h, gone);
 	return 0;
+}
+
+int
+sim_pool_watchdog_set(
+    struct sim_pool *p, const char *host, int64_t timeout_ms, int64_t now_ms)
+{
+	struct sim_host *h;
+
+	if ((h = sim_host_find(p, host)) == NULL)
+		return xdc_error(
+		    XDC_ENOTFOUND, "no host named %s in the pool", host);
+	if (timeout_ms == 0 && h->sh_wd_deadline == 0)
+		return 0;
+	h->sh_wd_timeout = timeout_ms;
+	h->sh_wd_deadline = timeout_ms == 0 ? 0 : now_ms + timeout_ms;
+	p->p_dirty = 1;
+	return 0;
+}
+
+size_t
+sim_pool_watchdog_expire(struct sim_pool *p, int64_t now_ms)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < p->p_nhosts; i++) {
+		if (p->p_hosts[i].sh_wd_deadline == 0 ||
+		    p->p_hosts[i].sh_wd_deadline > now_ms)
+			continue;
+		host_boot(p, &p->p_hosts[i], NULL);
+		n++;
+	}
+	return n;
 }

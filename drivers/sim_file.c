@@ -175,6 +175,30 @@ rd_network(struct rd *r, struct sim_host *h, json_t *o)
 	return 0;
 }
 
+/* The host's watchdog, when it is armed: {"timeout_ms", "deadline"}. */
+static int
+rd_watchdog(const struct rd *r, json_t *o, struct sim_host *h)
+{
+	json_t *w = json_object_get(o, "watchdog");
+	uint64_t timeout, deadline;
+	int rc;
+
+	if (w == NULL || json_is_null(w))
+		return 0;
+	if (!json_is_object(w))
+		return rd_bad(r, "watchdog", "must be an object or null");
+	if ((rc = rd_u64(
+	         r, w, "timeout_ms", 1, 0, SIM_WATCHDOG_MAX_MS, &timeout)) ||
+	    (rc = rd_u64(r, w, "deadline", 1, 0, INT64_MAX, &deadline)))
+		return rc;
+	if (timeout == 0 || deadline == 0)
+		return rd_bad(r, "watchdog",
+		    "must have a timeout_ms and a deadline above 0");
+	h->sh_wd_timeout = (int64_t)timeout;
+	h->sh_wd_deadline = (int64_t)deadline;
+	return 0;
+}
+
 static int
 rd_host(struct rd *r, json_t *o)
 {
@@ -200,6 +224,8 @@ rd_host(struct rd *r, json_t *o)
 	    (rc = rd_array(r, o, "networks", &nets)))
 		return rc;
 	h = sim_host_add(r->r_pool, name, memory, cpus);
+	if ((rc = rd_watchdog(r, o, h)))
+		return rc;
 	/* sim_host_add may move the hosts: h is only good until the next one.
 	 */
 	json_array_foreach(doms, i, v) if ((rc = rd_domain(r, h, v))) return rc;
@@ -392,7 +418,7 @@ sim_file_unchanged(const char *path, const struct stat *a)
 static json_t *
 wr_host(const struct sim_host *h)
 {
-	json_t *doms = json_array(), *nets = json_array();
+	json_t *doms = json_array(), *nets = json_array(), *o;
 	struct sim_dom **v = sim_dom_sorted(h);
 	size_t i;
 
@@ -409,9 +435,19 @@ wr_host(const struct sim_host *h)
 		json_decref(nets);
 		return NULL;
 	}
-	return json_pack("{s:s, s:I, s:I, s:o, s:o}", "name", h->sh_name,
-	    "memory", (json_int_t)h->sh_memory, "cpus", (json_int_t)h->sh_cpus,
-	    "domains", doms, "networks", nets);
+	o = json_pack("{s:s, s:I, s:I, s:o, s:o}", "name", h->sh_name, "memory",
+	    (json_int_t)h->sh_memory, "cpus", (json_int_t)h->sh_cpus, "domains",
+	    doms, "networks", nets);
+	/* Only while it is armed: a pool without one reads as before. */
+	if (o != NULL && h->sh_wd_deadline != 0 &&
+	    json_object_set_new(o, "watchdog",
+	        json_pack("{s:I, s:I}", "timeout_ms",
+	            (json_int_t)h->sh_wd_timeout, "deadline",
+	            (json_int_t)h->sh_wd_deadline)) != 0) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
 }
 
 static json_t *

@@ -8,6 +8,7 @@
  */
 #include <dirent.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,6 +18,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -365,6 +367,18 @@ test_existing_pool_gains_declared_hosts_and_capacities(void **state)
 }
 
 /* ---- One host's pool ------------------------------------------------- */
+
+/* Whether the driver observes a domain of that name on that host. */
+static int
+has_dom_on(struct fx *f, const char *host, const char *name)
+{
+	struct xdc_observed *obs = observe(f->drv);
+	int found =
+	    xdc_obs_host_domain(xdc_observed_host(obs, host), name) != NULL;
+
+	xdc_observed_free(obs);
+	return found;
+}
 
 /* Two declared Hosts: xen-a with 32GiB and 8 CPUs, xen-b undeclared. */
 static void
@@ -1834,6 +1848,268 @@ test_power_off_of_a_host_not_in_the_file_fails(void **state)
 	assert_int_equal(sim_write_count(f->drv), writes);
 }
 
+/* ---- The watchdog ---------------------------------------------------- */
+
+static void
+nap_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) != 0)
+		;
+}
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* xen-a's pool with one VM, "web", running on it. */
+static void
+host_with_web(struct fx *f)
+{
+	struct tvm w;
+
+	assert_int_equal(sim_open_host(f->path, NULL, "xen-a", &f->drv), 0);
+	assert_non_null(f->drv->watchdog);
+	tvm_init(&w, "web", GIB, 1);
+	w.act.a_host = "xen-a";
+	assert_int_equal(tvm_do(f, &w, XDC_OP_CREATE), 0);
+}
+
+/* Whether another process, opening the file now, sees web on xen-a. */
+static int
+others_see_web(struct fx *f)
+{
+	struct xdc_driver *other;
+	struct xdc_observed *obs;
+	int found;
+
+	assert_int_equal(sim_open(f->path, NULL, &other), 0);
+	obs = observe(other);
+	found =
+	    xdc_obs_host_domain(xdc_observed_host(obs, "xen-a"), "web") != NULL;
+	assert_non_null(
+	    xdc_obs_host_domain(xdc_observed_host(obs, "xen-a"), "Domain-0"));
+	xdc_observed_free(obs);
+	other->free(other);
+	return found;
+}
+
+/* The file's "watchdog" of xen-a, or NULL (a new reference). */
+static json_t *
+file_watchdog(struct fx *f)
+{
+	json_t *root = json_load_file(f->path, 0, NULL), *w;
+
+	assert_non_null(root);
+	w = json_object_get(
+	    json_array_get(json_object_get(root, "hosts"), 0), "watchdog");
+	json_incref(w);
+	json_decref(root);
+	return w;
+}
+
+/*
+ * Armed with 300 ms and never petted: whoever reads the file after 400 ms
+ * sees the host rebooted, though no process ran for it meanwhile; a
+ * reader writes nothing, a writer writes the reboot back.
+ */
+static void
+test_a_watchdog_not_petted_reboots_the_host(void **state)
+{
+	struct fx *f = *state;
+	struct xdc_driver *other;
+	int64_t before = now_ms();
+	json_t *w;
+	char *text;
+
+	host_with_web(f);
+	assert_int_equal(f->drv->watchdog(f->drv, 300), 0);
+	assert_non_null(w = file_watchdog(f));
+	assert_int_equal(
+	    json_integer_value(json_object_get(w, "timeout_ms")), 300);
+	assert_true(
+	    json_integer_value(json_object_get(w, "deadline")) >= before + 300);
+	assert_true(json_integer_value(json_object_get(w, "deadline")) <=
+	            now_ms() + 300);
+	json_decref(w);
+	f->drv->free(f->drv);
+	f->drv = NULL;
+	assert_true(others_see_web(f));
+
+	nap_ms(400);
+	assert_false(others_see_web(f));
+	/* A reader saw it, and wrote nothing. */
+	text = slurp(f->path);
+	assert_non_null(strstr(text, "\"web\""));
+	assert_non_null(strstr(text, "\"watchdog\""));
+	free(text);
+	/* A writer (a disturbance, here) writes it back. */
+	assert_int_equal(sim_open(f->path, NULL, &other), 0);
+	assert_int_equal(sim_fail(other, XDC_OP_CREATE, "x", 1), 0);
+	other->free(other);
+	text = slurp(f->path);
+	assert_null(strstr(text, "\"web\""));
+	assert_null(strstr(text, "\"watchdog\""));
+	free(text);
+}
+
+/* The host's own driver, kept open, sees it too; a late pet saves nothing. */
+static void
+test_a_pet_after_the_deadline_is_too_late(void **state)
+{
+	struct fx *f = *state;
+	json_t *w;
+
+	host_with_web(f);
+	assert_int_equal(f->drv->watchdog(f->drv, 300), 0);
+	assert_true(has_dom_on(f, "xen-a", "web"));
+	nap_ms(400);
+	assert_false(has_dom_on(f, "xen-a", "web"));
+	assert_int_equal(f->drv->watchdog(f->drv, 300), 0);
+	assert_false(has_dom_on(f, "xen-a", "web"));
+	assert_false(others_see_web(f));
+	/* Armed again by that pet, for the host as it is now. */
+	assert_non_null(w = file_watchdog(f));
+	json_decref(w);
+}
+
+static void
+test_a_watchdog_petted_in_time_keeps_the_host(void **state)
+{
+	struct fx *f = *state;
+	int i;
+
+	host_with_web(f);
+	for (i = 0; i < 8; i++) {
+		assert_int_equal(f->drv->watchdog(f->drv, 300), 0);
+		nap_ms(100);
+	}
+	assert_true(others_see_web(f));
+	assert_true(has_dom_on(f, "xen-a", "web"));
+}
+
+static void
+test_a_disarmed_watchdog_does_nothing(void **state)
+{
+	struct fx *f = *state;
+	unsigned long writes;
+
+	host_with_web(f);
+	/* Disarming one never armed changes nothing, and writes nothing. */
+	writes = sim_write_count(f->drv);
+	assert_int_equal(f->drv->watchdog(f->drv, 0), 0);
+	assert_int_equal(sim_write_count(f->drv), writes);
+	assert_int_equal(f->drv->watchdog(f->drv, 300), 0);
+	assert_int_equal(f->drv->watchdog(f->drv, 0), 0);
+	assert_null(file_watchdog(f));
+	nap_ms(400);
+	assert_true(others_see_web(f));
+	assert_true(has_dom_on(f, "xen-a", "web"));
+}
+
+/* Only one host's pool has one; a timeout out of range is refused. */
+static void
+test_a_watchdog_is_one_hosts_and_in_range(void **state)
+{
+	struct fx *f = *state;
+
+	assert_int_equal(sim_open(f->path, NULL, &f->drv), 0);
+	assert_null(f->drv->watchdog);
+	f->drv->free(f->drv);
+	host_with_web(f);
+	assert_int_equal(f->drv->watchdog(f->drv, -1), XDC_ERR);
+	assert_error_has("from 1 ms to 24h");
+	assert_int_equal(
+	    f->drv->watchdog(f->drv, 24LL * 3600 * 1000 + 1), XDC_ERR);
+	assert_null(file_watchdog(f));
+	assert_int_equal(f->drv->watchdog(f->drv, 24LL * 3600 * 1000), 0);
+}
+
+/*
+ * power-off is a reboot too: the host comes back with no agent yet to
+ * arm its watchdog.
+ */
+static void
+test_power_off_disarms_the_watchdog(void **state)
+{
+	struct fx *f = *state;
+
+	host_with_web(f);
+	assert_int_equal(f->drv->watchdog(f->drv, 60000), 0);
+	assert_int_equal(sim_power_off(f->drv, "xen-a", NULL), 0);
+	assert_null(file_watchdog(f));
+}
+
+/* Whether fd is readable now. */
+static int
+readable(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	return poll(&p, 1, 0) == 1;
+}
+
+/*
+ * A pet rewrites the file: the loop that watches it must not wake for
+ * that, but must still wake for another process's change, even one a
+ * pet read before any observe did.
+ */
+static void
+test_a_pet_wakes_no_watch_but_another_write_does(void **state)
+{
+	struct fx *f = *state;
+	struct xdc_driver *other;
+	int fd;
+
+	host_with_web(f);
+	assert_true((fd = f->drv->watch_fd(f->drv)) >= 0);
+	xdc_observed_free(observe(f->drv));
+	f->drv->watch_drain(f->drv);
+	assert_int_equal(f->drv->watchdog(f->drv, 5000), 0);
+	assert_false(readable(fd));
+	assert_int_equal(f->drv->watchdog(f->drv, 5000), 0);
+	assert_false(readable(fd));
+
+	assert_int_equal(sim_open(f->path, NULL, &other), 0);
+	assert_int_equal(sim_crash(other, "web"), 0);
+	assert_true(readable(fd));
+	/* The pet reads that change before the loop observes it. */
+	assert_int_equal(f->drv->watchdog(f->drv, 5000), 0);
+	assert_true(readable(fd));
+	f->drv->watch_drain(f->drv);
+	xdc_observed_free(observe(f->drv));
+	assert_int_equal(f->drv->watchdog(f->drv, 5000), 0);
+	assert_false(readable(fd));
+	assert_int_equal(sim_fail(other, XDC_OP_CREATE, "x", 1), 0);
+	assert_true(readable(fd));
+	other->free(other);
+}
+
+/*
+ * A pet inside a batch is written at once, or the deadline on disk would
+ * pass for every other reader while the agent pets.
+ */
+static void
+test_a_pet_in_a_batch_is_written_at_once(void **state)
+{
+	struct fx *f = *state;
+	json_t *w;
+
+	host_with_web(f);
+	assert_int_equal(f->drv->begin(f->drv), 0);
+	assert_int_equal(f->drv->watchdog(f->drv, 300), 0);
+	assert_non_null(w = file_watchdog(f));
+	json_decref(w);
+	assert_int_equal(f->drv->end(f->drv), 0);
+	assert_non_null(w = file_watchdog(f));
+	json_decref(w);
+}
 /* ---- Networks -------------------------------------------------------- */
 
 static void
@@ -2320,6 +2596,14 @@ main(void)
 		TD(test_an_older_pool_file_reads),
 		TD(test_power_off_leaves_the_host_with_domain0_alone),
 		TD(test_power_off_of_a_host_not_in_the_file_fails),
+		TD(test_a_watchdog_not_petted_reboots_the_host),
+		TD(test_a_pet_after_the_deadline_is_too_late),
+		TD(test_a_watchdog_petted_in_time_keeps_the_host),
+		TD(test_a_disarmed_watchdog_does_nothing),
+		TD(test_a_watchdog_is_one_hosts_and_in_range),
+		TD(test_power_off_disarms_the_watchdog),
+		TD(test_a_pet_wakes_no_watch_but_another_write_does),
+		TD(test_a_pet_in_a_batch_is_written_at_once),
 		T(test_network_create_update_destroy),
 		T(test_networks_are_sorted_by_bridge),
 		TD(test_network_refuses_unmanaged_bridge),
