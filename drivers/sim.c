@@ -720,6 +720,7 @@ sim_watchdog(struct xdc_driver *drv, int64_t timeout_ms)
 {
 	struct sim *s = (struct sim *)drv;
 	int rc, rc2, own = !s->s_locked;
+	int64_t now = wall_ms();
 
 	if (timeout_ms < 0 || timeout_ms > SIM_WATCHDOG_MAX_MS)
 		return xdc_error(XDC_ERR,
@@ -728,8 +729,13 @@ sim_watchdog(struct xdc_driver *drv, int64_t timeout_ms)
 		    s->s_host, (long long)timeout_ms);
 	if ((rc = sim_lock(s, 0)))
 		return rc;
-	/* A pet that comes after the deadline is too late: see sim_load. */
-	rc = sim_pool_watchdog_set(s->s_pool, s->s_host, timeout_ms, wall_ms());
+	/*
+	 * A pet that comes after the deadline is too late: the host has
+	 * rebooted first (sim_lock read it so; a batch's pool is told here).
+	 */
+	if (sim_pool_watchdog_expire(s->s_pool, now) > 0)
+		s->s_unseen = 1;
+	rc = sim_pool_watchdog_set(s->s_pool, s->s_host, timeout_ms, now);
 	if ((rc2 = sim_flush(s)) == 0)
 		watch_forget_own(s);
 	else if (rc == 0)

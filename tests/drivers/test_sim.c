@@ -2109,6 +2109,13 @@ test_a_pet_in_a_batch_is_written_at_once(void **state)
 	assert_int_equal(f->drv->end(f->drv), 0);
 	assert_non_null(w = file_watchdog(f));
 	json_decref(w);
+	/* Nor does a batch that holds the lock save a host too late. */
+	assert_int_equal(f->drv->begin(f->drv), 0);
+	nap_ms(400);
+	assert_int_equal(f->drv->watchdog(f->drv, 300), 0);
+	assert_false(has_dom_on(f, "xen-a", "web"));
+	assert_int_equal(f->drv->end(f->drv), 0);
+	assert_false(others_see_web(f));
 }
 /* ---- Networks -------------------------------------------------------- */
 
