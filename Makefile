@@ -45,7 +45,7 @@ SCHEMA_SRCS	= $(BASE_SRCS) schema/model.c \
 
 # Desired model + observed state -> ordered plan.
 PLANNER_SRCS	= planner/plan.c planner/diff.c planner/place.c planner/sla.c \
-		  planner/output.c
+		  planner/output.c planner/query.c
 # The driver interface and the drivers.
 DRIVER_SRCS	= drivers/observed.c drivers/compose.c drivers/sim.c drivers/xen.c \
 		  drivers/xen_config.c drivers/net.c
@@ -71,7 +71,8 @@ UNIT_SRCS	= tests/base/test_ev.c tests/base/test_file.c \
 		  tests/schema/test_rules.c tests/drivers/test_sim.c \
 		  tests/planner/test_diff.c tests/planner/test_place.c \
 		  tests/planner/test_sla.c tests/planner/test_order.c \
-		  tests/planner/test_property.c tests/drivers/test_xen_config.c \
+		  tests/planner/test_property.c tests/planner/test_query.c \
+		  tests/drivers/test_xen_config.c \
 		  tests/reconciler/test_backoff.c tests/reconciler/test_source.c \
 		  tests/reconciler/test_status.c tests/drivers/test_net.c \
 		  tests/reconciler/test_import.c
