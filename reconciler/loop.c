@@ -41,11 +41,11 @@
 #include "reconciler/exec.h"
 #include "reconciler/loop.h"
 #include "reconciler/source.h"
+#include "reconciler/statedir.h"
 #include "reconciler/status.h"
 #include "base/error.h"
 #include "schema/model.h"
 
-#define LOOP_LOCK_FILE  "lock"
 #define LOOP_DRIVER_KEY "driver" /* backoff of a driver that failed */
 /* An action needed again this soon after it was done did not hold. */
 #define LOOP_REPEAT_MS 2000
@@ -274,60 +274,18 @@ log_err(const struct loop *l, int level, const char *msg, const char *err)
 static int
 lock_state_dir(struct loop *l)
 {
-	char *path = NULL, pid[32];
 	struct stat sb;
-	ssize_t n;
 	int rc;
 
-	if ((rc = source_mkdirs(l->l_state_dir)))
+	if ((rc = statedir_lock(l->l_state_dir, "run", &l->l_lockfd)))
 		return rc;
-	xdc_asprintf(&path, "%s/%s", l->l_state_dir, LOOP_LOCK_FILE);
-	/*
-	 * 0644 whatever the umask, for xdc status run by another user to ask
-	 * the lock whether a loop runs; a lock file that exists keeps the
-	 * mode its owner gave it.
-	 */
-	l->l_lockfd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-	if (l->l_lockfd >= 0 && fchmod(l->l_lockfd, 0644) < 0) {
-		rc = xdc_error_sys(XDC_ERR, "cannot chmod %s", path);
-		goto out;
-	}
-	if (l->l_lockfd < 0 && errno == EEXIST)
-		l->l_lockfd = open(path, O_RDWR | O_CLOEXEC);
-	if (l->l_lockfd < 0) {
-		rc = xdc_error_sys(XDC_ERR, "cannot open %s", path);
-		goto out;
-	}
-	if (flock(l->l_lockfd, LOCK_EX | LOCK_NB) < 0) {
-		if (errno != EWOULDBLOCK) {
-			rc = xdc_error_sys(XDC_ERR, "cannot lock %s", path);
-			goto out;
-		}
-		n = pread(l->l_lockfd, pid, sizeof(pid) - 1, 0);
-		pid[n > 0 ? n : 0] = '\0';
-		pid[strcspn(pid, "\n")] = '\0';
-		rc = xdc_error(XDC_ERR,
-		    "%s is held by another xdc run (pid %s): "
-		    "one instance per state directory",
-		    path, pid[0] ? pid : "unknown");
-		goto out;
-	}
 	/* Ours now: what writers killed before their rename left is not. */
 	status_sweep(l->l_state_dir);
 	if (stat(l->l_state_dir, &sb) == 0) {
 		l->l_state_dev = sb.st_dev;
 		l->l_state_ino = sb.st_ino;
 	}
-	snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
-	if (ftruncate(l->l_lockfd, 0) < 0 ||
-	    pwrite(l->l_lockfd, pid, strlen(pid), 0) < 0) {
-		rc = xdc_error_sys(XDC_ERR, "cannot write %s", path);
-		goto out;
-	}
-	rc = 0;
-out:
-	free(path);
-	return rc;
+	return 0;
 }
 
 static int
