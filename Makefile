@@ -35,6 +35,8 @@ TEST_PKGS	= cmocka
 PKGS		= $(SCHEMA_PKGS) $(PLANNER_PKGS) $(DRIVER_PKGS) $(RECONCILER_PKGS)
 PKG_CFLAGS	:= $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS	:= $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# The loop's git fetch runs in a thread of its own (reconciler/source.c).
+THREAD_LIBS	 = -pthread
 
 # What every layer uses: errors, arenas, diagnostics.
 BASE_SRCS	= base/error.c base/arena.c base/diag.c base/ev.c \
@@ -97,12 +99,12 @@ $(LIBXDC): $(LIB_OBJS)
 	$(AR) rcs $@ $^
 
 $(XDC): $(MAIN_OBJS) $(LIBXDC)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(THREAD_LIBS)
 
 $(BUILD)/tests/%: tests/%.c $(LIBXDC)
 	@mkdir -p $(@D)
 	$(CC) $(XCFLAGS) $(PKG_CFLAGS) $(shell pkg-config --cflags $(TEST_PKGS)) \
-	    $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBXDC) $(PKG_LIBS) \
+	    $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBXDC) $(PKG_LIBS) $(THREAD_LIBS) \
 	    $(shell pkg-config --libs $(TEST_PKGS))
 
 # `make test`: every unit test, then every golden file.
