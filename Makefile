@@ -53,7 +53,7 @@ DRIVER_SRCS	= drivers/observed.c drivers/compose.c drivers/sim.c drivers/xen.c \
 		  drivers/xen_config.c drivers/net.c
 # The command line.
 RECONCILER_SRCS	= reconciler/cli.c reconciler/cli_driver.c reconciler/exec.c \
-		  reconciler/statedir.c \
+		  reconciler/statedir.c reconciler/session.c \
 		  reconciler/cmd_validate.c reconciler/cmd_plan.c \
 		  reconciler/cmd_apply.c reconciler/cmd_show.c reconciler/cmd_sim.c \
 		  reconciler/source.c reconciler/backoff.c reconciler/status.c \
@@ -78,7 +78,8 @@ UNIT_SRCS	= tests/base/test_ev.c tests/base/test_file.c \
 		  tests/drivers/test_xen_config.c \
 		  tests/reconciler/test_backoff.c tests/reconciler/test_source.c \
 		  tests/reconciler/test_status.c tests/drivers/test_net.c \
-		  tests/reconciler/test_import.c tests/reconciler/test_statedir.c
+		  tests/reconciler/test_import.c tests/reconciler/test_statedir.c \
+		  tests/reconciler/test_session.c
 UNIT_BINS	= $(UNIT_SRCS:%.c=$(BUILD)/%)
 
 .PHONY: all deps test unit golden golden-update cli check check-net check-loop \
