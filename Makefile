@@ -57,6 +57,7 @@ RECONCILER_SRCS	= reconciler/cli.c reconciler/cli_driver.c reconciler/exec.c \
 		  reconciler/cmd_validate.c reconciler/cmd_plan.c \
 		  reconciler/cmd_apply.c reconciler/cmd_show.c reconciler/cmd_sim.c \
 		  reconciler/source.c reconciler/backoff.c reconciler/status.c \
+		  reconciler/log.c reconciler/watch.c reconciler/cycle.c \
 		  reconciler/loop.c reconciler/cmd_run.c reconciler/cmd_status.c \
 		  reconciler/import.c reconciler/import_xl.c reconciler/cmd_import.c
 MAIN_SRCS	= reconciler/main.c
