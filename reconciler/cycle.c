@@ -371,6 +371,7 @@ hold(void *arg, size_t i)
 		}
 	}
 	held = 0;
+	log_action(LOG_DEBUG, a, "starting", NULL, NULL, NULL, NULL);
 out:
 	free(key);
 	return held;

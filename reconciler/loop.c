@@ -168,12 +168,25 @@ fetch_overdue(struct xdc_ev_timer *t, void *arg)
 
 /* ---- Timers ----------------------------------------------------------- */
 
+/* A debug line for what an event made due, and when it runs. */
+static void
+log_due(const struct loop *l, const char *msg)
+{
+	struct logline ll;
+
+	log_begin(&ll, LOG_DEBUG, msg);
+	log_str(&ll, "cycle",
+	    l->l_cycle != NULL ? "after the one under way" : "now");
+	log_end(&ll);
+}
+
 static void
 resync(struct xdc_ev_timer *t, void *arg)
 {
 	struct loop *l = arg;
 
 	xdc_ev_timer_in(t, l->l_opts->lo_interval_ms);
+	log_due(l, "resync due");
 	if (source_is_git(l->l_ag.ag_src)) {
 		fetch(l, "timer");
 		return;
@@ -190,6 +203,7 @@ debounced(struct xdc_ev_timer *t, void *arg)
 	(void)t;
 	l->l_debounce_first = 0;
 	l->l_ag.ag_reload = 1;
+	log_due(l, "configuration changed");
 	due(l, "config");
 }
 
@@ -302,6 +316,7 @@ pool_changed(struct xdc_ev_io *io, int fd, short revents, void *arg)
 	(void)revents;
 	if (drv != NULL)
 		drv->watch_drain(drv);
+	log_due(l, "pool changed");
 	due(l, "hypervisor");
 }
 

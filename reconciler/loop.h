@@ -22,7 +22,7 @@ struct cli;
  * got): systemd's stop, and a rolling restart, must not wait on a 30 s
  * graceful shutdown of a guest.
  */
-#define LOOP_GRACE_MS 500
+#define LOOP_GRACE_MS 300
 /* A fetch not ended after one interval, and at least this, is overdue. */
 #define LOOP_FETCH_OVERDUE_MS (10 * 1000)
 
