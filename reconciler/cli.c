@@ -61,12 +61,12 @@ const struct xdc_cmd xdc_cmds[] = {
 	    "  --force              apply past --max-destroy\n"
 	    "\nIt reloads on a change under PATH, a new commit, SIGHUP or a "
 	    "domain that\n"
-	    "appears or dies; SIGTERM finishes the action in flight and exits "
-	    "0. It writes\n"
-	    "STATE_DIR/status.json and STATE_DIR/metrics.prom; one instance "
-	    "per "
-	    "state\n"
-	    "directory. Logs are logfmt lines on stderr.\n" },
+	    "appears or dies; SIGTERM lets actions in flight run 300 ms, then "
+	    "abandons them\n"
+	    "and exits 0. It writes STATE_DIR/status.json and "
+	    "STATE_DIR/metrics.prom; one\n"
+	    "xdc run or apply at a time per state directory. Logs are logfmt "
+	    "lines on stderr.\n" },
 	{ "status", cmd_status, 0, "status [--json]",
 	    "print what the running loop last did",
 	    "  --json               STATE_DIR/status.json as written by xdc "
