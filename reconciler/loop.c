@@ -33,7 +33,6 @@
 #include "reconciler/log.h"
 #include "reconciler/loop.h"
 #include "reconciler/source.h"
-#include "reconciler/statedir.h"
 #include "reconciler/status.h"
 #include "reconciler/watch.h"
 
@@ -42,7 +41,6 @@ struct loop {
 	const struct loop_opts *l_opts;
 	struct xdc_ev *l_ev;
 	char *l_state_dir;
-	int l_lockfd;
 	int l_sigfd;
 	struct watch *l_watch; /* a path source: its inotify */
 	struct xdc_ev_io *l_sig_io, *l_watch_io, *l_drv_io, *l_fetch_io;
@@ -397,8 +395,9 @@ loop_open(struct loop *l, struct cli *cli)
 	session_init(&ag->ag_se, cli, l->l_ev);
 	ag->ag_se.se_max_destroy = l->l_opts->lo_max_destroy;
 	ag->ag_se.se_force = l->l_opts->lo_force;
+	/* One xdc at a time acts on a state directory (the command table). */
 	if ((rc = source_state_dir(cli, &l->l_state_dir)) ||
-	    (rc = statedir_lock(l->l_state_dir, "run", &l->l_lockfd)))
+	    (rc = session_lock(&ag->ag_se)))
 		return rc;
 	ag->ag_state_dir = l->l_state_dir;
 	/* Ours now: what writers killed before their rename left is not. */
@@ -426,7 +425,8 @@ loop_close(struct loop *l)
 {
 	if (l->l_cycle != NULL)
 		cycle_end(l->l_cycle);
-	/* The driver before the loop its fds and timers live in. */
+	/* The driver before the loop its fds and timers live in; the lock
+	 * goes with the session. */
 	session_close(&l->l_ag.ag_se);
 	/* A fetch that hangs is not waited for: source_free leaves it. */
 	source_free(l->l_ag.ag_src);
@@ -435,8 +435,6 @@ loop_close(struct loop *l)
 	xdc_ev_free(l->l_ev);
 	if (l->l_sigfd >= 0)
 		close(l->l_sigfd);
-	if (l->l_lockfd >= 0)
-		close(l->l_lockfd);
 	free(l->l_state_dir);
 }
 
@@ -472,7 +470,7 @@ loop_run(struct cli *cli, const struct loop_opts *opts)
 
 	memset(&l, 0, sizeof(l));
 	l.l_opts = opts;
-	l.l_lockfd = l.l_sigfd = l.l_drv_fd = -1;
+	l.l_sigfd = l.l_drv_fd = -1;
 	log_set_verbose(cli->cl_verbose);
 	if ((rc = loop_open(&l, cli)) != 0)
 		goto out;
