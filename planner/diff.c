@@ -464,9 +464,11 @@ diff_vm(struct xdc_plan *p, uint32_t host, size_t vmi,
 		a->pa_reason = why;
 		if (policy == XDC_RESTART_NEVER ||
 		    (policy == XDC_RESTART_ON_CRASH &&
-		        d->od_state == XDC_DOM_STOPPED))
+		        d->od_state == XDC_DOM_STOPPED)) {
 			a->pa_hold = xdc_arena_printf(p->p_arena,
 			    "%s; the policy does not restart it", why);
+			a->pa_hold_why = HOLD_POLICY;
+		}
 		return;
 	case XDC_DOM_RUNNING:
 	case XDC_DOM_PAUSED:
@@ -580,11 +582,13 @@ destroy_domain(struct xdc_plan *p, uint32_t host,
 	 * keeps the flag its marker has; a declared one has what its
 	 * declaration says now, so a commit setting protect: false frees it.
 	 */
-	if (vm != NULL ? vm->vm_protect : d->od_protect)
+	if (vm != NULL ? vm->vm_protect : d->od_protect) {
 		a->pa_hold = xdc_arena_printf(p->p_arena,
 		    "%s; %s is protected: a commit must set protect: false "
 		    "before xdc destroys it",
 		    why, d->od_name);
+		a->pa_hold_why = HOLD_PROTECT;
+	}
 }
 
 void
@@ -660,6 +664,23 @@ diff_vms(struct xdc_plan *p, uint32_t host)
  * Declared VMs that their host should run and does not: one pass over the
  * VMs for the whole pool, not one per host.
  */
+/* Why a VM is created on a host that is not its own. */
+static const char *
+failover_reason(struct xdc_plan *p, const struct xdc_vm *vm, size_t vmi)
+{
+	const struct xdc_sla *s = xdc_vm_policy(p->p_cfg, vm, XDC_POL_FAILOVER);
+	const char *from = p->p_failed_from[vmi];
+	const struct xdc_host *h = xdc_config_host(p->p_cfg, from);
+
+	return xdc_arena_printf(p->p_arena, "%s (sla %s: failover): host %s %s",
+	    plan_where(p, xdc_sla_loc(p->p_cfg, s, SLA_F_FAILOVER)), s->s_name,
+	    from,
+	    h != NULL && h->h_state == XDC_HOST_FAILED
+	        ? xdc_arena_printf(p->p_arena, "is declared failed (%s)",
+	              plan_where(p, xdc_host_loc(p->p_cfg, h, HOST_F_STATE)))
+	        : "is lost and fenced");
+}
+
 void
 diff_absent(struct xdc_plan *p)
 {
@@ -681,7 +702,10 @@ diff_absent(struct xdc_plan *p)
 		a = vm_action(p, XDC_OP_CREATE, host, vmi, NULL);
 		a->pa_group = G_VM_UP;
 		a->pa_from_host = p->p_moved_from[vmi];
-		if (a->pa_from_host != NULL) {
+		if (p->p_failed_from[vmi] != NULL) {
+			a->pa_changes = CH_BIT(CH_HOST);
+			a->pa_reason = failover_reason(p, vm, vmi);
+		} else if (a->pa_from_host != NULL) {
 			a->pa_changes = CH_BIT(CH_HOST);
 			a->pa_reason = field_source(p, vm, CH_HOST);
 		} else {

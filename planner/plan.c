@@ -297,13 +297,14 @@ split_deferred(struct xdc_plan *p, struct paction **v, size_t n)
 	for (i = 0; i < n; i++) {
 		a = v[i];
 		for (j = 0; a->pa_hold == NULL && j < a->pa_ndeps; j++) {
-			if (v[a->pa_deps[j]]->pa_hold != NULL)
-				a->pa_hold = xdc_arena_printf(p->p_arena,
-				    "waits for the deferred %s of %s %s",
-				    xdc_op_name(v[a->pa_deps[j]]->pa.a_op),
-				    xdc_obj_kind_name(
-				        v[a->pa_deps[j]]->pa.a_kind),
-				    v[a->pa_deps[j]]->pa.a_name);
+			if (v[a->pa_deps[j]]->pa_hold == NULL)
+				continue;
+			a->pa_hold = xdc_arena_printf(p->p_arena,
+			    "waits for the deferred %s of %s %s",
+			    xdc_op_name(v[a->pa_deps[j]]->pa.a_op),
+			    xdc_obj_kind_name(v[a->pa_deps[j]]->pa.a_kind),
+			    v[a->pa_deps[j]]->pa.a_name);
+			a->pa_hold_why = HOLD_DEPENDS;
 		}
 		if (a->pa_hold != NULL) {
 			a->pa_index = (uint32_t)p->p_ndef;
@@ -373,6 +374,7 @@ plan_compute(const struct xdc_config *cfg, const struct xdc_observed *obs,
 	diff_absent(p);
 	if (xdc_diags_count(diags) > before)
 		goto out;
+	pool_hold(p);
 	sla_hold(p);
 
 	v = xdc_malloc((p->p_nall + 1) * sizeof(*v));

@@ -58,6 +58,17 @@ enum group {
 
 #define NO_INDEX UINT32_MAX
 
+/* Why an action is deferred, in kinds the plan's summary counts. */
+enum hold_why {
+	HOLD_NONE,
+	HOLD_PROTECT, /* protect: true */
+	HOLD_POLICY,  /* a restart policy that does not restart it */
+	HOLD_WINDOW,  /* outside a maintenance window */
+	HOLD_BUDGET,  /* min_running */
+	HOLD_DEPENDS, /* after another deferred action */
+	HOLD__COUNT
+};
+
 struct paction {
 	struct xdc_action pa;
 	enum group pa_group;
@@ -70,11 +81,13 @@ struct paction {
 	const struct xdc_obs_network *pa_onet;
 	const char *pa_from_host; /* a VM moving between hosts */
 	const char *pa_reason;
-	const char *pa_hold; /* why it is deferred, or NULL */
+	const char *pa_hold;       /* why it is deferred, or NULL */
+	enum hold_why pa_hold_why; /* the same, for the plan's summary */
 	const struct xdc_sla *pa_hold_sla;
 	uint32_t *pa_deps; /* indices into p_all until numbered */
 	uint32_t pa_ndeps;
 	uint32_t pa_index; /* in p_act or p_def, once ordered */
+	int pa_rejoin;     /* a copy another host claims (pool.c) */
 };
 
 struct unmanaged {
@@ -109,6 +122,17 @@ struct xdc_plan {
 	const char **p_moved_from;
 	/* Each VM's resolved spec (bridges, weight, cap, hash). */
 	struct xdc_dom_spec *p_specs;
+
+	/* The pool (pool.c): how each placement host is seen. */
+	const char **p_hnames; /* the hosts placement knows, by index */
+	enum xdc_host_view *p_hview;
+	size_t p_nhosts;
+	int p_partial; /* some declared host is unseen: no pool view */
+	/* VMs failed over: the host each left, or NULL. */
+	const char **p_failed_from;
+	size_t p_nfailovers;
+	/* This host destroys copies others claim before anything else. */
+	size_t p_nrejoin;
 };
 
 /* plan.c */
@@ -122,6 +146,18 @@ void plan_error(struct xdc_plan *, struct xdc_loc, const char *fmt, ...)
 
 /* place.c: fills p_place; reports what cannot fit. */
 int place_vms(struct xdc_plan *);
+
+/* pool.c: how each host is seen, and what the pool view forbids. */
+void pool_views(struct xdc_plan *);
+enum xdc_host_view pool_view_of(const struct xdc_plan *, const char *host);
+/* The host claiming a VM in the pool view, or NULL. */
+const char *pool_claim(const struct xdc_plan *, const char *vm);
+/* Whether a slot of a budget is held for the VM. */
+int pool_slot_held(const struct xdc_plan *, const char *vm);
+/* Whether host is this agent's (always when it plays the whole pool). */
+int pool_is_self(const struct xdc_plan *, const char *host);
+/* Hold what the pool view forbids: claims, rejoin, unseen hosts. */
+void pool_hold(struct xdc_plan *);
 
 /* diff.c */
 void diff_networks(struct xdc_plan *, uint32_t host);

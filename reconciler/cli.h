@@ -19,6 +19,8 @@ struct cli {
 	const char *cl_host;      /* --host */
 	const char *cl_state;     /* --state */
 	const char *cl_state_dir; /* --state-dir */
+	const char *cl_trust_gpg; /* --trust-gpg */
+	const char *cl_trust_ssh; /* --trust-ssh */
 };
 
 struct xdc_cmd {
@@ -56,6 +58,13 @@ int cli_parse(struct cli *, int argc, char **argv, const char *shortopts,
     const char **args, int max_args);
 
 void cli_usage(const struct cli *, FILE *);
+
+/*
+ * --max-destroy's value, 0 to CLI_MAX_DESTROY_MAX, into *out; -1 (the
+ * reason printed) when it is not a whole number or out of that range.
+ */
+#define CLI_MAX_DESTROY_MAX 1000000000
+int cli_max_destroy(const struct cli *, const char *arg, long *out);
 void cli_log(const struct cli *, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 

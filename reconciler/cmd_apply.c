@@ -30,7 +30,6 @@ static int
 apply_opt(struct cli *cli, int c, const char *arg, void *v)
 {
 	struct apply_args *aa = v;
-	uint64_t n;
 
 	switch (c) {
 	case OPT_DRY_RUN:
@@ -40,15 +39,7 @@ apply_opt(struct cli *cli, int c, const char *arg, void *v)
 		aa->aa_force = 1;
 		return 0;
 	case OPT_MAX_DESTROY:
-		if (xdc_parse_uint(arg, 1000000000, &n) != NULL) {
-			fprintf(stderr,
-			    "%s: --max-destroy: expected a whole number, got "
-			    "\"%s\"\n",
-			    cli->cl_prog, arg);
-			return -1;
-		}
-		aa->aa_max_destroy = (long)n;
-		return 0;
+		return cli_max_destroy(cli, arg, &aa->aa_max_destroy);
 	}
 	return -1;
 }

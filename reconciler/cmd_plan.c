@@ -60,7 +60,9 @@ cmd_plan(struct cli *cli, int argc, char **argv)
 		plan_print_text(s.se_plan, stdout);
 	if (rc != 0 || fflush(stdout) != 0)
 		goto out;
-	exit_code = pa.pa_detailed && plan_count(s.se_plan) > 0
+	/* Deferred work is a change the pool lacks, if not one for now. */
+	exit_code = pa.pa_detailed && (plan_count(s.se_plan) > 0 ||
+	                                  plan_ndeferred(s.se_plan) > 0)
 	                ? XDC_EXIT_CHANGES
 	                : XDC_EXIT_OK;
 out:

@@ -395,6 +395,7 @@ loop_open(struct loop *l, struct cli *cli)
 	session_init(&ag->ag_se, cli, l->l_ev);
 	ag->ag_se.se_max_destroy = l->l_opts->lo_max_destroy;
 	ag->ag_se.se_force = l->l_opts->lo_force;
+	ag->ag_se.se_watch = 1;
 	/* One xdc at a time acts on a state directory (the command table). */
 	if ((rc = source_state_dir(cli, &l->l_state_dir)) ||
 	    (rc = session_lock(&ag->ag_se)))

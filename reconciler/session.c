@@ -82,6 +82,29 @@ session_close(struct session *s)
 
 /* ---- The lock --------------------------------------------------------- */
 
+/*
+ * The state directory, made when it is missing, unless it is the sim
+ * pool's own directory (--state without --state-dir): a pool in a
+ * directory that is not there is a mistake, which the sim names.
+ */
+static int
+state_dir(struct cli *cli, char **dir)
+{
+	const char *pool = cli->cl_state, *slash;
+	int rc;
+
+	if ((rc = source_state_dir(cli, dir)) != 0)
+		return rc;
+	slash = pool != NULL ? strrchr(pool, '/') : NULL;
+	if (cli->cl_state_dir == NULL && slash != NULL &&
+	    strlen(*dir) == (size_t)(slash - pool) &&
+	    !strncmp(*dir, pool, (size_t)(slash - pool)) &&
+	    access(*dir, F_OK) != 0)
+		return xdc_error(
+		    XDC_ERR, "the directory %s does not exist", *dir);
+	return source_mkdirs(*dir);
+}
+
 int
 session_lock(struct session *s)
 {
@@ -91,7 +114,7 @@ session_lock(struct session *s)
 
 	if (s->se_lockfd >= 0 || cmd == NULL || !cmd->c_modifies)
 		return 0;
-	if ((rc = source_state_dir(s->se_cli, &dir)) == 0)
+	if ((rc = state_dir(s->se_cli, &dir)) == 0)
 		rc = statedir_lock(dir, cmd->c_name, &s->se_lockfd);
 	free(dir);
 	return rc;
@@ -146,7 +169,7 @@ session_driver(struct session *s, const struct xdc_config *cfg)
 	}
 	s->se_drv_sig = sig;
 	/* Watch before the first observation, so no change falls between. */
-	if (s->se_drv->watch_fd != NULL)
+	if (s->se_watch && s->se_drv->watch_fd != NULL)
 		(void)s->se_drv->watch_fd(s->se_drv);
 	return 0;
 }
@@ -235,6 +258,7 @@ session_observe_plan(struct session *s, const struct xdc_config *cfg,
 	memset(&po, 0, sizeof(po));
 	po.po_now = cli_now();
 	po.po_commit = commit != NULL && *commit ? commit : NULL;
+	po.po_self = session_host(s, cfg);
 	rc = plan_compute(cfg, *obs, &po, plan, diags);
 	if (rc != 0 && rc != XDC_EINVALID)
 		rc = prefix_error(XDC_EINVALID, "cannot plan");
@@ -355,7 +379,7 @@ load(struct session *s, const char *path, struct xdc_diags *diags)
 		goto fail;
 	if (source_is_git(src)) {
 		/* Its git cache is the configuration: it must be ours. */
-		if ((rc = source_state_dir(cli, &dir)) != 0 ||
+		if ((rc = state_dir(cli, &dir)) != 0 ||
 		    (rc = statedir_check(dir)) != 0 ||
 		    (rc = fetch_wait(s, src)) != 0)
 			goto fail;
@@ -367,6 +391,16 @@ load(struct session *s, const char *path, struct xdc_diags *diags)
 		fprintf(stderr, "%s: %s: %zu %s; nothing is applied\n",
 		    cli->cl_prog, source_name(src), n,
 		    n == 1 ? "error" : "errors");
+		goto out;
+	}
+	if (rc == XDC_EUNVERIFIED) {
+		/* The commit is the location, as FILE:LINE:COL is. */
+		fprintf(
+		    stderr, "%s: error: %s\n", s->se_commit, xdc_error_last());
+		fprintf(stderr,
+		    "%s: %s: the commit is not verified; nothing is "
+		    "applied\n",
+		    cli->cl_prog, source_name(src));
 		goto out;
 	}
 	if (rc == 0)

@@ -34,6 +34,7 @@ struct session {
 	int se_lockfd;       /* the state directory's lock, or -1 */
 	long se_max_destroy; /* -1: 25% of the managed VMs, at least 1 */
 	int se_force;        /* apply past se_max_destroy */
+	int se_watch;        /* the loop: arm the driver's watch at open */
 
 	/* The one-shot commands' products (session_plan). */
 	struct xdc_config *se_cfg;

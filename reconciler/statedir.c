@@ -15,19 +15,18 @@
 #include <unistd.h>
 
 #include "base/error.h"
-#include "reconciler/source.h"
 #include "reconciler/statedir.h"
 
 int
 statedir_check(const char *dir)
 {
 	struct stat st;
-	int rc;
 
-	if ((rc = source_mkdirs(dir)) != 0)
-		return rc;
 	if (stat(dir, &st) < 0)
-		return xdc_error_sys(XDC_ERR, "%s", dir);
+		return errno == ENOENT
+		           ? xdc_error(XDC_ERR,
+		                 "the state directory %s does not exist", dir)
+		           : xdc_error_sys(XDC_ERR, "%s", dir);
 	if (!S_ISDIR(st.st_mode))
 		return xdc_error(
 		    XDC_ERR, "%s: the state directory is not a directory", dir);

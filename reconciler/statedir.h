@@ -11,10 +11,10 @@
 #define STATEDIR_LOCK_FILE "lock"
 
 /*
- * Create dir (and its parents, 0755) when it is missing, then check it:
- * a directory, owned by the effective user, not writable by its group or
- * others. Returns 0, or XDC_ERR naming the directory, what is wrong and
- * what to do.
+ * Check dir: a directory, owned by the effective user, not writable by
+ * its group or others. Returns 0, or XDC_ERR naming the directory, what
+ * is wrong and what to do. Whether a missing one is made is the caller's
+ * call (source_mkdirs).
  */
 int statedir_check(const char *dir);
 

@@ -379,6 +379,7 @@ test_url_secrets_are_not_shown(void **state)
 {
 	struct fx *f = *state;
 
+	f->cli.cl_verbose = -1; /* the warning about ps */
 	f->cli.cl_git = "https://oauth2:s3cret@git.example.com/dc.git";
 	assert_int_equal(source_new(&f->cli, NULL, &f->src), 0);
 	assert_string_equal(
@@ -388,6 +389,96 @@ test_url_secrets_are_not_shown(void **state)
 	assert_int_equal(source_new(&f->cli, "prod", &f->src), 0);
 	assert_string_equal(
 	    source_name(f->src), "ssh://git@git.example.com/dc.git@main:prod");
+	source_free(f->src);
+	f->cli.cl_git = "ssh://deploy:hunter2@git.example.com:2222/dc.git";
+	assert_int_equal(source_new(&f->cli, NULL, &f->src), 0);
+	assert_string_equal(source_name(f->src),
+	    "ssh://deploy@git.example.com:2222/dc.git@main");
+	source_free(f->src);
+	f->cli.cl_git = "https://git.example.com/dc.git?private_token=s3cret";
+	assert_int_equal(source_new(&f->cli, NULL, &f->src), 0);
+	assert_string_equal(source_name(f->src),
+	    "https://git.example.com/dc.git?private_token=REDACTED@main");
+}
+
+static void
+test_scrub_url(void **state)
+{
+	static const char *cases[][2] = {
+		{ "https://u:p@h/x.git", "https://h/x.git" },
+		{ "https://ghp_tok@github.com/o/r", "https://github.com/o/r" },
+		{ "http://h:8080/x", "http://h:8080/x" },
+		{ "ssh://git@h/x", "ssh://git@h/x" },
+		{ "ssh://u:p@h/x", "ssh://u@h/x" },
+		{ "git+ssh://u:p:q@h/x", "git+ssh://u@h/x" },
+		{ "git://u@h/x", "git://h/x" },
+		{ "https://h/x?token=abc", "https://h/x?token=REDACTED" },
+		{ "https://h/x?a=1&token=abc;b", "https://h/x?a=REDACTED&"
+		                                 "token=REDACTED;REDACTED" },
+		{ "https://u:p@h?t=1#frag", "https://h?t=REDACTED#REDACTED" },
+		{ "https://h/x#a@b", "https://h/x#REDACTED" },
+		{ "git@h:o/r.git", "git@h:o/r.git" },
+		{ "/srv/git/dc.git", "/srv/git/dc.git" },
+		{ "./a://b", "./a://b" },
+	};
+	size_t i;
+	char *got;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		got = source_scrub_url(cases[i][0]);
+		if (strcmp(got, cases[i][1]) != 0)
+			fail_msg("scrub(%s) = %s, want %s", cases[i][0], got,
+			    cases[i][1]);
+		free(got);
+	}
+}
+
+/* libgit2's error quotes the URL it was given: not its secrets. */
+static void
+test_fetch_errors_hide_secrets(void **state)
+{
+	struct fx *f = *state;
+
+	f->cli.cl_verbose = -1;
+	f->cli.cl_git = "http://u:pw-s3cret@127.0.0.1:1/dc.git?token=tk-s3cret";
+	assert_int_equal(source_new(&f->cli, NULL, &f->src), 0);
+	assert_int_not_equal(source_fetch(f->src), 0);
+	if (strstr(xdc_error_last(), "s3cret") != NULL)
+		fail_msg("the error shows a secret: %s", xdc_error_last());
+	assert_non_null(strstr(
+	    xdc_error_last(), "http://127.0.0.1:1/dc.git?token=REDACTED"));
+}
+
+/* XDC_GIT_TOKEN_FILE: only a file no other user can read or change. */
+static void
+test_token_file_must_be_private(void **state)
+{
+	struct fx *f = *state;
+	char path[128];
+
+	snprintf(path, sizeof(path), "%s/token", f->dir);
+	write_file(f->dir, "token", "glpat-s3cret\n");
+	setenv("XDC_GIT_TOKEN_FILE", path, 1);
+	f->cli.cl_git = "https://git.example.com/dc.git";
+	assert_int_equal(chmod(path, 0644), 0);
+	assert_int_not_equal(source_new(&f->cli, NULL, &f->src), 0);
+	assert_non_null(strstr(xdc_error_last(), "mode 0644 lets other users"));
+	assert_null(strstr(xdc_error_last(), "s3cret"));
+	assert_int_equal(chmod(path, 0660), 0);
+	assert_int_not_equal(source_new(&f->cli, NULL, &f->src), 0);
+	assert_int_equal(chmod(path, 0600), 0);
+	assert_int_equal(source_new(&f->cli, NULL, &f->src), 0);
+	source_free(f->src);
+	f->src = NULL;
+	unlink(path);
+	assert_int_not_equal(source_new(&f->cli, NULL, &f->src), 0);
+	assert_non_null(strstr(xdc_error_last(), "XDC_GIT_TOKEN_FILE"));
+	write_file(f->dir, "token", "\n");
+	assert_int_equal(chmod(path, 0600), 0);
+	assert_int_not_equal(source_new(&f->cli, NULL, &f->src), 0);
+	assert_non_null(strstr(xdc_error_last(), "empty"));
+	unsetenv("XDC_GIT_TOKEN_FILE");
 }
 
 static void
@@ -548,6 +639,11 @@ main(void)
 		    test_path_source, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_url_secrets_are_not_shown, setup, teardown),
+		cmocka_unit_test(test_scrub_url),
+		cmocka_unit_test_setup_teardown(
+		    test_fetch_errors_hide_secrets, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_token_file_must_be_private, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_state_dir_rules, setup, teardown),
 		cmocka_unit_test_setup_teardown(
