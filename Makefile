@@ -37,6 +37,8 @@ PKGS		= $(SCHEMA_PKGS) $(PLANNER_PKGS) $(DRIVER_PKGS) $(POOL_PKGS) \
 		  $(RECONCILER_PKGS)
 PKG_CFLAGS	:= $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS	:= $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# The loop's git fetch runs in a thread of its own (reconciler/source.c).
+THREAD_LIBS	 = -pthread
 
 # What every layer uses: errors, arenas, diagnostics.
 BASE_SRCS	= base/error.c base/arena.c base/diag.c base/ev.c \
@@ -47,7 +49,7 @@ SCHEMA_SRCS	= $(BASE_SRCS) schema/model.c \
 
 # Desired model + observed state -> ordered plan.
 PLANNER_SRCS	= planner/plan.c planner/diff.c planner/place.c planner/sla.c \
-		  planner/pool.c planner/output.c
+		  planner/pool.c planner/output.c planner/query.c
 # The driver interface and the drivers.
 SIM_SRCS	= drivers/sim.c drivers/sim_pool.c drivers/sim_apply.c \
 		  drivers/sim_file.c
@@ -57,10 +59,12 @@ DRIVER_SRCS	= drivers/observed.c drivers/compose.c $(SIM_SRCS) drivers/xen.c \
 POOL_SRCS	= pool/etcd_json.c pool/etcd.c pool/agent.c
 # The command line.
 RECONCILER_SRCS	= reconciler/cli.c reconciler/cli_driver.c reconciler/exec.c \
+		  reconciler/statedir.c reconciler/session.c \
 		  reconciler/cmd_validate.c reconciler/cmd_plan.c \
 		  reconciler/cmd_apply.c reconciler/cmd_show.c reconciler/cmd_sim.c \
 		  reconciler/source.c reconciler/verify.c reconciler/backoff.c \
 		  reconciler/status.c \
+		  reconciler/log.c reconciler/watch.c reconciler/cycle.c \
 		  reconciler/loop.c reconciler/cmd_run.c reconciler/cmd_status.c \
 		  reconciler/import.c reconciler/import_xl.c reconciler/cmd_import.c
 MAIN_SRCS	= reconciler/main.c
@@ -80,11 +84,13 @@ UNIT_SRCS	= tests/base/test_ev.c tests/base/test_file.c \
 		  tests/planner/test_diff.c tests/planner/test_place.c \
 		  tests/planner/test_sla.c tests/planner/test_order.c \
 		  tests/planner/test_property.c tests/planner/test_pool.c \
+		  tests/planner/test_query.c \
 		  tests/drivers/test_xen_config.c tests/drivers/test_obs_json.c \
 		  tests/reconciler/test_backoff.c tests/reconciler/test_source.c \
 		  tests/reconciler/test_status.c tests/drivers/test_net.c \
 		  tests/reconciler/test_import.c tests/pool/test_etcd_json.c \
-		  tests/pool/test_etcd.c tests/reconciler/test_verify.c
+		  tests/pool/test_etcd.c tests/reconciler/test_verify.c \
+		  tests/reconciler/test_statedir.c tests/reconciler/test_session.c
 UNIT_BINS	= $(UNIT_SRCS:%.c=$(BUILD)/%)
 
 .PHONY: all deps test unit golden golden-update cli check check-net check-loop \
@@ -106,12 +112,12 @@ $(LIBXDC): $(LIB_OBJS)
 	$(AR) rcs $@ $^
 
 $(XDC): $(MAIN_OBJS) $(LIBXDC)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(THREAD_LIBS)
 
 $(BUILD)/tests/%: tests/%.c $(LIBXDC)
 	@mkdir -p $(@D)
 	$(CC) $(XCFLAGS) $(PKG_CFLAGS) $(shell pkg-config --cflags $(TEST_PKGS)) \
-	    $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBXDC) $(PKG_LIBS) \
+	    $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBXDC) $(PKG_LIBS) $(THREAD_LIBS) \
 	    $(shell pkg-config --libs $(TEST_PKGS))
 
 # `make test`: every unit test, then every golden file.
