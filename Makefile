@@ -96,7 +96,7 @@ UNIT_BINS	= $(UNIT_SRCS:%.c=$(BUILD)/%)
 .PHONY: all deps test unit golden golden-update cli check check-net check-loop \
 	check-verify \
 	schema-json completion install-check check-crash check-longrun check-etcd \
-	fuzz fuzz-run \
+	fuzz fuzz-run check-fresh \
 	format install uninstall clean demo bench
 all:
 	@scripts/deps build
@@ -261,6 +261,14 @@ demo:
 	@scripts/deps build
 	@$(MAKE) --no-print-directory $(XDC)
 	@scripts/demo
+
+# README's two commands, as a newcomer runs them: on a fresh Debian 12 root
+# (debootstrap, cached under /var/cache/xdc-fresh), with only
+# build-essential, git and ca-certificates added, in a chroot, as root.
+# Needs root; tests/fresh/run says what it does and how long each step took.
+check-fresh:
+	@scripts/deps fresh
+	@tests/fresh/run
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
