@@ -26,7 +26,13 @@ OPT	?= -O2 -g
 CFLAGS	?= $(OPT)
 XCFLAGS	 = $(CSTD) $(WARN) -I. -MMD -MP -DXDC_VERSION=\"$(VERSION)\"
 
-# pkg-config modules, by the role that needs them.
+# pkg-config modules, by the role that needs them; scripts/deps names the
+# Debian package of each. make reads pkg-config once, when it parses this
+# file, and on a fresh machine that is before any -dev package is there: so
+# the targets a user types (all, demo, test, check, fuzz, bench, check-xen)
+# first run `scripts/deps GROUP`, then build in a sub-make, which parses
+# this file again and sees the packages just installed. Rules they reach
+# only through that sub-make may use PKG_CFLAGS and PKG_LIBS as they are.
 SCHEMA_PKGS	= yaml-0.1
 PLANNER_PKGS	= jansson
 DRIVER_PKGS	= jansson xenlight xenstore xencontrol xentoollog libnl-route-3.0
@@ -96,9 +102,11 @@ UNIT_BINS	= $(UNIT_SRCS:%.c=$(BUILD)/%)
 .PHONY: all deps test unit golden golden-update cli check check-net check-loop \
 	check-verify \
 	schema-json completion install-check check-crash check-longrun check-etcd \
-	fuzz fuzz-run \
+	fuzz fuzz-run check-fresh \
 	format install uninstall clean demo bench
-all: deps $(XDC)
+all:
+	@scripts/deps build
+	@$(MAKE) --no-print-directory $(XDC)
 
 deps:
 	@scripts/deps build
@@ -181,7 +189,9 @@ check-longrun: $(XDC)
 
 # Networks on real bridges, as root, in a network namespace of its own
 # (not in `make test`: it needs root; CI runs it).
-check-net: $(XDC)
+check-net:
+	@scripts/deps build net
+	@$(MAKE) --no-print-directory $(XDC)
 	@tests/net/run XDC=$(XDC)
 
 # `make check`: the tests again under ASan/UBSan, then valgrind, then a short
@@ -217,29 +227,27 @@ FUZZ_FLAGS	= $(CSTD) -I. -DXDC_VERSION=\"$(VERSION)\" -O1 -g \
 # $(call fuzz_link,PKGS): the target from its prerequisites.
 fuzz_link	= clang $(FUZZ_FLAGS) $(shell pkg-config --cflags $(1)) \
 		  -o $@ $^ $(shell pkg-config --libs $(1))
-fuzz: $(FUZZ)
-$(BUILD)/fuzz/fuzz_load: tests/fuzz/fuzz_load.c $(SCHEMA_SRCS)
+fuzz:
 	@scripts/deps fuzz
+	@$(MAKE) --no-print-directory $(FUZZ)
+$(BUILD)/fuzz/fuzz_load: tests/fuzz/fuzz_load.c $(SCHEMA_SRCS)
 	@mkdir -p $(@D)
 	$(call fuzz_link,$(SCHEMA_PKGS))
 $(BUILD)/fuzz/fuzz_sim: tests/fuzz/fuzz_sim.c $(SCHEMA_SRCS) \
     drivers/observed.c $(SIM_SRCS)
-	@scripts/deps fuzz
 	@mkdir -p $(@D)
 	$(call fuzz_link,$(SCHEMA_PKGS) jansson)
 $(BUILD)/fuzz/fuzz_status: tests/fuzz/fuzz_status.c $(BASE_SRCS) \
     reconciler/status.c
-	@scripts/deps fuzz
 	@mkdir -p $(@D)
 	$(call fuzz_link,jansson)
 $(BUILD)/fuzz/fuzz_etcd: tests/fuzz/fuzz_etcd.c $(BASE_SRCS) pool/etcd_json.c
-	@scripts/deps fuzz
 	@mkdir -p $(@D)
 	$(call fuzz_link,jansson)
 # Each target runs FUZZ_SECONDS over its seeds (every regression input
 # among them) and what earlier runs found; the chatter goes to a log, the
 # verdict and last lines are shown.
-fuzz-run: $(FUZZ)
+fuzz-run: fuzz
 	@pass=0; fail=0; for t in $(FUZZ_NAMES); do \
 	    seeds=tests/fuzz/corpus-$$t; dict=tests/fuzz/json.dict; \
 	    if [ $$t = load ]; then \
@@ -255,8 +263,18 @@ fuzz-run: $(FUZZ)
 	done; echo "fuzz: $$pass passed, $$fail failed"; [ $$fail -eq 0 ]
 
 # Apply examples/lab to a simulated pool, then show a second apply is empty.
-demo: deps $(XDC)
+demo:
+	@scripts/deps build
+	@$(MAKE) --no-print-directory $(XDC)
 	@scripts/demo
+
+# README's two commands, as a newcomer runs them: on a fresh Debian 12 root
+# (debootstrap, cached under /var/cache/xdc-fresh), with only
+# build-essential, git and ca-certificates added, in a chroot, as root.
+# Needs root; tests/fresh/run says what it does and how long each step took.
+check-fresh:
+	@scripts/deps fresh
+	@tests/fresh/run
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
