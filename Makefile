@@ -72,7 +72,8 @@ RECONCILER_SRCS	= reconciler/cli.c reconciler/cli_driver.c reconciler/exec.c \
 		  reconciler/source.c reconciler/verify.c reconciler/backoff.c \
 		  reconciler/status.c \
 		  reconciler/log.c reconciler/watch.c reconciler/cycle.c \
-		  reconciler/loop.c reconciler/cmd_run.c reconciler/cmd_status.c \
+		  reconciler/loop.c reconciler/member.c reconciler/cmd_run.c \
+		  reconciler/cmd_status.c \
 		  reconciler/import.c reconciler/import_xl.c reconciler/cmd_import.c
 MAIN_SRCS	= reconciler/main.c
 
