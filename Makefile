@@ -99,7 +99,8 @@ UNIT_SRCS	= tests/base/test_ev.c tests/base/test_file.c \
 		  tests/reconciler/test_status.c tests/drivers/test_net.c \
 		  tests/reconciler/test_import.c tests/pool/test_etcd_json.c \
 		  tests/pool/test_etcd.c tests/reconciler/test_verify.c \
-		  tests/reconciler/test_statedir.c tests/reconciler/test_session.c
+		  tests/reconciler/test_statedir.c tests/reconciler/test_session.c \
+		  tests/reconciler/test_exec.c
 UNIT_BINS	= $(UNIT_SRCS:%.c=$(BUILD)/%)
 
 .PHONY: all deps test unit golden golden-update cli check check-net check-loop \
