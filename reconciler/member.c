@@ -80,8 +80,8 @@ on_pet(void *arg, int64_t timeout_ms)
 	if (drv == NULL)
 		return XDC_ERETRY;
 	if (drv->watchdog == NULL)
-		rc = xdc_error(XDC_ERR, "the %s driver has no watchdog",
-		    drv->name);
+		rc = xdc_error(
+		    XDC_ERR, "the %s driver has no watchdog", drv->name);
 	else
 		rc = drv->watchdog(drv, timeout_ms);
 	if (rc != 0 && !m->m_pet_failed)
@@ -106,8 +106,8 @@ member_open(struct session *se, struct xdc_ev *ev, const char *host,
 	/* Without --host, the machine's name, as for Hosts (SPEC §5). */
 	if (host == NULL) {
 		if (gethostname(name, sizeof(name) - 1) != 0)
-			return xdc_error_sys(XDC_ERR,
-			    "--etcd: this host's name (gethostname)");
+			return xdc_error_sys(
+			    XDC_ERR, "--etcd: this host's name (gethostname)");
 		name[sizeof(name) - 1] = '\0';
 		host = name;
 	}
@@ -128,8 +128,9 @@ member_open(struct session *se, struct xdc_ev *ev, const char *host,
 	if (!observer) {
 		o.pa_fence_command = cli->cl_fence_command;
 		/* --watchdog without a value: half the lease. */
-		o.pa_watchdog_ms = cli->cl_watchdog_ms < 0 ? o.pa_lease_ms / 2
-		                                           : cli->cl_watchdog_ms;
+		o.pa_watchdog_ms = cli->cl_watchdog_ms < 0
+		                       ? o.pa_lease_ms / 2
+		                       : cli->cl_watchdog_ms;
 		o.pa_pet = on_pet;
 	}
 	o.pa_changed = on_changed;
@@ -196,7 +197,9 @@ host_state(void *arg, const char *host, int live, int fenced,
 	if (h == NULL)
 		return;
 	json_object_set_new(ha->ha_hosts, host,
-	    json_string(live ? "live" : fenced ? "fenced" : "lost"));
+	    json_string(live     ? "live"
+	                : fenced ? "fenced"
+	                         : "lost"));
 }
 
 json_t *
@@ -214,8 +217,8 @@ member_status(const struct member *m, const struct xdc_config *cfg,
 	json_object_set_new(o, "etcd", json_string(m->m_se->se_cli->cl_etcd));
 	json_object_set_new(o, "pool",
 	    json_string(m->m_se->se_cli->cl_pool != NULL
-	            ? m->m_se->se_cli->cl_pool
-	            : "default"));
+	                    ? m->m_se->se_cli->cl_pool
+	                    : "default"));
 	json_object_set_new(
 	    o, "ready", json_boolean(pool_agent_ready(m->m_agent, &why)));
 	json_object_set_new(o, "waiting", why ? json_string(why) : json_null());
@@ -238,15 +241,16 @@ member_status(const struct member *m, const struct xdc_config *cfg,
 	json_object_set_new(o, "failovers",
 	    json_integer(plan ? (json_int_t)plan_nfailovers(plan) : 0));
 	fences = json_object();
-	json_object_set_new(fences, "attempts",
-	    json_integer((json_int_t)st.ps_fence_attempts));
+	json_object_set_new(
+	    fences, "attempts", json_integer((json_int_t)st.ps_fence_attempts));
 	json_object_set_new(fences, "succeeded",
 	    json_integer((json_int_t)st.ps_fence_successes));
-	json_object_set_new(fences, "failed",
-	    json_integer((json_int_t)st.ps_fence_failures));
+	json_object_set_new(
+	    fences, "failed", json_integer((json_int_t)st.ps_fence_failures));
 	json_object_set_new(o, "fences", fences);
 	json_object_set_new(o, "renew_rtt_seconds",
-	    st.ps_renew_rtt_us >= 0 ? json_real((double)st.ps_renew_rtt_us / 1e6)
-	                            : json_null());
+	    st.ps_renew_rtt_us >= 0
+	        ? json_real((double)st.ps_renew_rtt_us / 1e6)
+	        : json_null());
 	return o;
 }

@@ -21,6 +21,7 @@
 #include "pool/agent.h"
 #include "reconciler/cli.h"
 #include "reconciler/exec.h"
+#include "reconciler/member.h"
 #include "reconciler/session.h"
 #include "reconciler/source.h"
 #include "reconciler/statedir.h"
@@ -72,6 +73,7 @@ session_close(struct session *s)
 	xdc_plan_free(s->se_plan);
 	xdc_observed_free(s->se_obs);
 	pool_snapshot_free(s->se_snap);
+	member_free(s->se_member, 1);
 	session_driver_close(s);
 	xdc_config_free(s->se_cfg);
 	if (s->se_own_ev)
@@ -463,6 +465,53 @@ out:
 	return rc;
 }
 
+#define SESSION_JOIN_MS 15000 /* for etcd to answer, and a lease */
+
+static void
+pool_changed(void *arg)
+{
+	((struct session *)arg)->se_pool_changed = 1;
+}
+
+/* Join the pool for one command, and wait until the view is there. */
+static int
+join(struct session *s, int observer)
+{
+	int rc;
+
+	if ((rc = member_open(s, s->se_ev, s->se_cli->cl_host, observer,
+	         pool_changed, s, &s->se_member)) != 0)
+		return rc;
+	return member_wait_ready(s->se_member, SESSION_JOIN_MS);
+}
+
+int
+session_replan(struct session *s, int64_t timeout_ms)
+{
+	struct xdc_diags *diags;
+	int64_t end = xdc_ev_now() + timeout_ms;
+	int rc;
+
+	while (!s->se_pool_changed && xdc_ev_now() < end)
+		if (xdc_ev_run_once(s->se_ev, 100) < 0)
+			break;
+	s->se_pool_changed = 0;
+	xdc_plan_free(s->se_plan);
+	xdc_observed_free(s->se_obs);
+	s->se_plan = NULL;
+	s->se_obs = NULL;
+	diags = xdc_diags_new();
+	rc = session_observe_plan(
+	    s, s->se_cfg, s->se_commit, &s->se_obs, &s->se_plan, diags);
+	if (rc == XDC_EINVALID && xdc_diags_count(diags) > 0)
+		xdc_diags_print(diags, stderr);
+	else if (rc != 0)
+		fprintf(
+		    stderr, "%s: %s\n", s->se_cli->cl_prog, xdc_error_last());
+	xdc_diags_free(diags);
+	return rc;
+}
+
 int
 session_plan(struct session *s, const char *path, int lock)
 {
@@ -475,6 +524,10 @@ session_plan(struct session *s, const char *path, int lock)
 		goto out;
 	/* Before observing: what is planned is what no one else changes. */
 	if (lock && (rc = session_lock(s)) != 0) {
+		fprintf(stderr, "%s: %s\n", cli->cl_prog, xdc_error_last());
+		goto out;
+	}
+	if (cli->cl_etcd != NULL && (rc = join(s, !lock)) != 0) {
 		fprintf(stderr, "%s: %s\n", cli->cl_prog, xdc_error_last());
 		goto out;
 	}

@@ -18,6 +18,7 @@
 
 struct cli;
 struct exec;
+struct member;
 struct pool_agent;
 struct pool_snapshot;
 struct exec_ops;
@@ -43,6 +44,8 @@ struct session {
 	 */
 	struct pool_agent *se_pool;
 	struct pool_snapshot *se_snap;
+	struct member *se_member; /* the one-shot commands' own */
+	int se_pool_changed;      /* ... and whether it changed since */
 
 	/* The one-shot commands' products (session_plan). */
 	struct xdc_config *se_cfg;
@@ -130,8 +133,16 @@ int session_exec(struct session *, const struct xdc_config *cfg,
  * The one-shot commands' stages 1-4, with every error printed: load PATH
  * or fetch and load --git's commit (the fetch honours SIGINT and
  * SIGTERM), take the lock when lock is set, then session_observe_plan
- * into se_cfg, se_obs and se_plan.
+ * into se_cfg, se_obs and se_plan. With --etcd it first joins the pool:
+ * as an observer without lock (plan), as a member with it (apply).
  */
 int session_plan(struct session *, const char *path, int lock);
+
+/*
+ * The one-shot commands with the pool view: plan se_cfg again into
+ * se_obs and se_plan once the pool changed (or timeout_ms passed), for
+ * the actions that waited for a claim or a slot. Errors printed.
+ */
+int session_replan(struct session *, int64_t timeout_ms);
 
 #endif /* XDC_SESSION_H */
