@@ -47,7 +47,7 @@ SCHEMA_SRCS	= $(BASE_SRCS) schema/model.c \
 
 # Desired model + observed state -> ordered plan.
 PLANNER_SRCS	= planner/plan.c planner/diff.c planner/place.c planner/sla.c \
-		  planner/pool.c planner/output.c
+		  planner/pool.c planner/scope.c planner/output.c
 # The driver interface and the drivers.
 DRIVER_SRCS	= drivers/observed.c drivers/compose.c drivers/sim.c drivers/xen.c \
 		  drivers/xen_config.c drivers/net.c
