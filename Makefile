@@ -49,7 +49,9 @@ SCHEMA_SRCS	= $(BASE_SRCS) schema/model.c \
 PLANNER_SRCS	= planner/plan.c planner/diff.c planner/place.c planner/sla.c \
 		  planner/pool.c planner/scope.c planner/output.c
 # The driver interface and the drivers.
-DRIVER_SRCS	= drivers/observed.c drivers/compose.c drivers/sim.c drivers/xen.c \
+SIM_SRCS	= drivers/sim.c drivers/sim_pool.c drivers/sim_apply.c \
+		  drivers/sim_file.c
+DRIVER_SRCS	= drivers/observed.c drivers/compose.c $(SIM_SRCS) drivers/xen.c \
 		  drivers/xen_config.c drivers/net.c
 # The pool's shared view through etcd; uses base/ only.
 POOL_SRCS	= pool/etcd_json.c pool/etcd.c
@@ -215,7 +217,7 @@ $(BUILD)/fuzz/fuzz_load: tests/fuzz/fuzz_load.c $(SCHEMA_SRCS)
 	@mkdir -p $(@D)
 	$(call fuzz_link,$(SCHEMA_PKGS))
 $(BUILD)/fuzz/fuzz_sim: tests/fuzz/fuzz_sim.c $(SCHEMA_SRCS) \
-    drivers/observed.c drivers/sim.c
+    drivers/observed.c $(SIM_SRCS)
 	@scripts/deps fuzz
 	@mkdir -p $(@D)
 	$(call fuzz_link,$(SCHEMA_PKGS) jansson)

@@ -88,13 +88,17 @@ const struct xdc_cmd xdc_cmds[] = {
 	    "print the observed state, through the driver (like xl list)",
 	    "  --json               as JSON\n" },
 	{ "sim", cmd_sim, 1,
-	    "sim show|crash NAME|fail OP NAME [--times N]|add-unmanaged NAME "
-	    "--memory SIZE [--host H]",
+	    "sim show|crash NAME|fail OP NAME [--times N]|slow OP NAME "
+	    "DURATION [--times N]|add-unmanaged NAME --memory SIZE [--host H]",
 	    "inspect and disturb the simulated pool",
 	    "  show                       the pool, as xdc show does\n"
 	    "  crash NAME                 the domain NAME crashes\n"
 	    "  fail OP NAME [--times N]   the next N (default 1) OP actions on "
 	    "NAME fail\n"
+	    "  slow OP NAME DURATION [--times N]\n"
+	    "                             the next N (default 1) OP actions on "
+	    "NAME take\n"
+	    "                             DURATION (3s, 1500ms; 0 ends it)\n"
 	    "  add-unmanaged NAME --memory SIZE [--host H]\n"
 	    "                             a domain xdc does not own "
 	    "appears\n" },
