@@ -91,7 +91,7 @@ struct xdc_obs_network {
 	 * the last one drops it (SPEC §9). [XDC_SCOPE_DEFAULT] for a mark
 	 * older than scopes.
 	 */
-	const char **on_scopes;
+	const char *const *on_scopes;
 	size_t on_nscopes;
 };
 

@@ -252,6 +252,66 @@ rd_hash(const struct rd *r, json_t *o, uint64_t *out)
 	return 0;
 }
 
+/*
+ * The scope a managed domain's record names: XDC_SCOPE_DEFAULT when a pool
+ * file older than scopes has none. Its last apply and expiry, 0 when
+ * absent.
+ */
+static int
+rd_scope(const struct rd *r, json_t *o, struct xdc_obs_domain *od)
+{
+	uint64_t applied, expires;
+	int rc;
+
+	if ((rc = rd_str(r, o, "scope", 1, &od->od_scope)) ||
+	    (rc = rd_u64(r, o, "applied", 0, 0, INT64_MAX, &applied)) ||
+	    (rc = rd_u64(r, o, "expires", 0, 0, INT64_MAX, &expires)))
+		return rc;
+	if (od->od_scope != NULL && !xdc_name_valid(od->od_scope))
+		return rd_bad(r, "scope", "must be a name");
+	if (!od->od_managed) {
+		od->od_scope = NULL;
+		return 0;
+	}
+	if (od->od_scope == NULL)
+		od->od_scope = XDC_SCOPE_DEFAULT;
+	od->od_applied = (int64_t)applied;
+	od->od_expires = (int64_t)expires;
+	return 0;
+}
+
+/* A managed network's scopes, in order; ["default"] when absent. */
+static int
+rd_net_scopes(const struct rd *r, json_t *o, struct xdc_obs_network *n)
+{
+	static const char *const dflt[] = { XDC_SCOPE_DEFAULT };
+	const char **w;
+	json_t *v, *e;
+	size_t i;
+	int rc;
+
+	if ((rc = rd_array(r, o, "scopes", &v)))
+		return rc;
+	if (!n->on_managed)
+		return 0;
+	if (v == NULL || json_array_size(v) == 0) {
+		n->on_scopes = dflt;
+		n->on_nscopes = 1;
+		return 0;
+	}
+	w = xdc_arena_zalloc(
+	    r->r_pool->p_arena, json_array_size(v) * sizeof(*w));
+	json_array_foreach(v, i, e)
+	{
+		if (!json_is_string(e) || !xdc_name_valid(json_string_value(e)))
+			return rd_bad(r, "scopes", "must hold names");
+		w[i] = sim_pool_strdup(r->r_pool, json_string_value(e));
+	}
+	n->on_scopes = w;
+	n->on_nscopes = json_array_size(v);
+	return 0;
+}
+
 static int
 rd_domain(struct rd *r, struct sim_host *h, json_t *o)
 {
@@ -284,7 +344,8 @@ rd_domain(struct rd *r, struct sim_host *h, json_t *o)
 	    (rc = rd_u32(r, cpu, "cap", 0, 0, &od->od_cap)) ||
 	    (rc = rd_bool(r, o, "managed", 0, &od->od_managed)) ||
 	    (rc = rd_bool(r, o, "protect", 0, &od->od_protect)) ||
-	    (rc = rd_hash(r, o, &od->od_hash)) || (rc = rd_nics(r, o, od)))
+	    (rc = rd_hash(r, o, &od->od_hash)) || (rc = rd_scope(r, o, od)) ||
+	    (rc = rd_nics(r, o, od)))
 		return rc;
 	/*
 	 * Domain-0 is the domain with id 0: one by that name and another id
@@ -326,7 +387,8 @@ rd_network(struct rd *r, struct sim_host *h, json_t *o)
 	    (rc = rd_u64(r, o, "vlan", 0, 0, 4094, &vlan)) ||
 	    (rc = rd_u32(r, o, "mtu", 0, SIM_MTU, &n.on_mtu)) ||
 	    (rc = rd_bool(r, o, "up", 1, &n.on_up)) ||
-	    (rc = rd_bool(r, o, "managed", 0, &n.on_managed)))
+	    (rc = rd_bool(r, o, "managed", 0, &n.on_managed)) ||
+	    (rc = rd_net_scopes(r, o, &n)))
 		return rc;
 	n.on_vlan = (uint16_t)vlan;
 	if ((at = sim_net_find(h, n.on_bridge)) >= 0)
@@ -570,7 +632,7 @@ wr_build(const struct xdc_obs_build *b)
 static json_t *
 wr_domain(const struct xdc_obs_domain *d)
 {
-	json_t *nics = json_array(), *build = json_null();
+	json_t *nics = json_array(), *build = json_null(), *o;
 	char mac[XDC_MAC_BUFSZ], hash[24];
 	size_t i;
 
@@ -586,8 +648,8 @@ wr_domain(const struct xdc_obs_domain *d)
 		return NULL;
 	}
 	snprintf(hash, sizeof(hash), "%016" PRIx64, d->od_hash);
-	return json_pack("{s:s, s:I, s:s, s:I, s:I, s:I, s:I, s:{s:I, s:I}, "
-	                 "s:b, s:b, s:s, s:o, s:o}",
+	o = json_pack("{s:s, s:I, s:s, s:I, s:I, s:I, s:I, s:{s:I, s:I}, "
+	              "s:b, s:b, s:s, s:o, s:o}",
 	    "name", d->od_name, "domid", (json_int_t)d->od_domid, "state",
 	    xdc_dom_state_name(d->od_state), "memory", (json_int_t)d->od_memory,
 	    "max_memory", (json_int_t)d->od_max_memory, "vcpus",
@@ -595,28 +657,56 @@ wr_domain(const struct xdc_obs_domain *d)
 	    "cpu", "weight", (json_int_t)d->od_weight, "cap",
 	    (json_int_t)d->od_cap, "managed", d->od_managed, "protect",
 	    d->od_protect, "hash", hash, "nics", nics, "build", build);
+	/* The marker's scope and times: xdc's domains only (SPEC §9). */
+	if (o != NULL && d->od_managed &&
+	    (json_object_set_new(o, "scope",
+	         json_string(d->od_scope ? d->od_scope : XDC_SCOPE_DEFAULT)) ||
+	        json_object_set_new(
+	            o, "applied", json_integer((json_int_t)d->od_applied)) ||
+	        json_object_set_new(
+	            o, "expires", json_integer((json_int_t)d->od_expires)))) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+static json_t *
+wr_network(const struct xdc_obs_network *n)
+{
+	json_t *o, *scopes;
+	size_t i;
+
+	o = json_pack("{s:s?, s:s, s:I, s:s?, s:I, s:b, s:b}", "name",
+	    n->on_name, "bridge", n->on_bridge, "mtu", (json_int_t)n->on_mtu,
+	    "uplink", n->on_uplink, "vlan", (json_int_t)n->on_vlan, "up",
+	    n->on_up, "managed", n->on_managed);
+	if (o == NULL || !n->on_managed)
+		return o;
+	/* The scopes that declare it, in the order they joined (SPEC §9). */
+	scopes = json_array();
+	for (i = 0; i < n->on_nscopes; i++)
+		json_array_append_new(scopes, json_string(n->on_scopes[i]));
+	if (json_array_size(scopes) != n->on_nscopes ||
+	    json_object_set_new(o, "scopes", scopes)) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
 }
 
 static json_t *
 wr_host(const struct sim_host *h)
 {
 	json_t *doms = json_array(), *nets = json_array();
-	const struct xdc_obs_network *n;
 	struct sim_dom **v = sim_dom_sorted(h);
 	size_t i, nd = 0;
 
 	for (i = 0; i < h->sh_ndoms; i++)
 		nd += json_array_append_new(doms, wr_domain(&v[i]->sd_d)) == 0;
 	free(v);
-	for (i = 0; i < h->sh_nnets; i++) {
-		n = &h->sh_nets[i];
-		json_array_append_new(
-		    nets, json_pack("{s:s?, s:s, s:I, s:s?, s:I, s:b, s:b}",
-		              "name", n->on_name, "bridge", n->on_bridge, "mtu",
-		              (json_int_t)n->on_mtu, "uplink", n->on_uplink,
-		              "vlan", (json_int_t)n->on_vlan, "up", n->on_up,
-		              "managed", n->on_managed));
-	}
+	for (i = 0; i < h->sh_nnets; i++)
+		json_array_append_new(nets, wr_network(&h->sh_nets[i]));
 	if (nd != h->sh_ndoms || json_array_size(nets) != h->sh_nnets) {
 		json_decref(doms);
 		json_decref(nets);
