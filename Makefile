@@ -62,7 +62,8 @@ RECONCILER_SRCS	= reconciler/cli.c reconciler/cli_driver.c reconciler/exec.c \
 		  reconciler/source.c reconciler/verify.c reconciler/backoff.c \
 		  reconciler/status.c \
 		  reconciler/loop.c reconciler/cmd_run.c reconciler/cmd_status.c \
-		  reconciler/import.c reconciler/import_xl.c reconciler/cmd_import.c
+		  reconciler/import.c reconciler/import_xl.c reconciler/cmd_import.c \
+		  reconciler/cmd_destroy.c reconciler/cmd_gc.c
 MAIN_SRCS	= reconciler/main.c
 
 LIB_SRCS	= $(SCHEMA_SRCS) $(PLANNER_SRCS) $(DRIVER_SRCS) $(POOL_SRCS) \

@@ -36,6 +36,16 @@ net_decl(const struct xdc_plan *p, const struct xdc_network *n)
 	    p->p_cfg, n, n->n_pos[NET_F_KIND] ? NET_F_KIND : NET_F_NAME);
 }
 
+/* Why an object of the scope the configuration does not declare goes. */
+static const char *
+undeclared(struct xdc_plan *p)
+{
+	if (p->p_opts.po_teardown != NULL)
+		return p->p_opts.po_teardown;
+	return xdc_arena_printf(
+	    p->p_arena, "not declared in %s", p->p_cfg->cfg_path);
+}
+
 /* Is this observed host one the configuration declares? */
 static int
 host_declared(const struct xdc_plan *p, const struct xdc_obs_host *oh)
@@ -252,8 +262,7 @@ diff_networks(struct xdc_plan *p, uint32_t host)
 		a->pa.a_name = on->on_name ? on->on_name : on->on_bridge;
 		a->pa.a_bridge = on->on_bridge;
 		a->pa_onet = on;
-		a->pa_reason = xdc_arena_printf(
-		    p->p_arena, "not declared in %s", cfg->cfg_path);
+		a->pa_reason = undeclared(p);
 		scope_net_leave(p, on, a);
 		if (a->pa.a_nscopes == 0)
 			continue;
@@ -797,9 +806,7 @@ diff_vms(struct xdc_plan *p, uint32_t host)
 		}
 		p->p_managed_vms++;
 		if (vm == NULL) {
-			destroy_domain(p, host, d, NULL,
-			    xdc_arena_printf(p->p_arena, "not declared in %s",
-			        cfg->cfg_path));
+			destroy_domain(p, host, d, NULL, undeclared(p));
 			continue;
 		}
 		vmi = (size_t)(vm - cfg->cfg_vms);

@@ -82,6 +82,12 @@ struct plan_opts {
 	 * XDC_SCOPE_DEFAULT without one (SPEC §9).
 	 */
 	const char *po_scope;
+	/*
+	 * Why what the scope has and the configuration does not declare
+	 * goes, when that is not a configuration's doing ("xdc destroy
+	 * --scope ci"); NULL: "not declared in PATH".
+	 */
+	const char *po_teardown;
 };
 
 /*

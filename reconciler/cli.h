@@ -21,6 +21,7 @@ struct cli {
 	const char *cl_state_dir; /* --state-dir */
 	const char *cl_trust_gpg; /* --trust-gpg */
 	const char *cl_trust_ssh; /* --trust-ssh */
+	const char *cl_scope;     /* --scope: a valid name, or NULL */
 };
 
 struct xdc_cmd {
@@ -113,5 +114,20 @@ int cmd_run(struct cli *, int, char **);
 int cmd_status(struct cli *, int, char **);
 int cmd_import(struct cli *, int, char **);
 int cmd_version(struct cli *, int, char **);
+int cmd_destroy(struct cli *, int, char **);
+int cmd_gc(struct cli *, int, char **);
+
+/*
+ * Take scope down on the pool drv sees (cmd_destroy.c): observe, plan the
+ * scope against a configuration that declares none of its objects (the
+ * Hosts of hosts, a configuration, when given; else the hosts observed),
+ * print the plan, and unless dry_run apply it, printing each action as
+ * apply does. why explains each destroy in the plan. Returns an exit
+ * code: XDC_EXIT_OK, or XDC_EXIT_ERROR when something could not be done.
+ */
+struct xdc_driver;
+int cli_teardown(struct cli *, struct xdc_driver *drv, struct xdc_ev *ev,
+    const char *scope, const struct xdc_config *hosts, const char *why,
+    int dry_run);
 
 #endif /* XDC_CLI_H */
