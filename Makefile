@@ -52,9 +52,9 @@ PLANNER_SRCS	= planner/plan.c planner/diff.c planner/place.c planner/sla.c \
 SIM_SRCS	= drivers/sim.c drivers/sim_pool.c drivers/sim_apply.c \
 		  drivers/sim_file.c
 DRIVER_SRCS	= drivers/observed.c drivers/compose.c $(SIM_SRCS) drivers/xen.c \
-		  drivers/xen_config.c drivers/net.c
-# The pool's shared view through etcd; uses base/ only.
-POOL_SRCS	= pool/etcd_json.c pool/etcd.c
+		  drivers/xen_config.c drivers/net.c drivers/obs_json.c
+# The pool's shared view through etcd: the client, and the agent.
+POOL_SRCS	= pool/etcd_json.c pool/etcd.c pool/agent.c
 # The command line.
 RECONCILER_SRCS	= reconciler/cli.c reconciler/cli_driver.c reconciler/exec.c \
 		  reconciler/cmd_validate.c reconciler/cmd_plan.c \
@@ -82,7 +82,7 @@ UNIT_SRCS	= tests/base/test_ev.c tests/base/test_file.c \
 		  tests/planner/test_sla.c tests/planner/test_order.c \
 		  tests/planner/test_property.c tests/planner/test_pool.c \
 		  tests/planner/test_scope.c \
-		  tests/drivers/test_xen_config.c \
+		  tests/drivers/test_xen_config.c tests/drivers/test_obs_json.c \
 		  tests/reconciler/test_backoff.c tests/reconciler/test_source.c \
 		  tests/reconciler/test_status.c tests/drivers/test_net.c \
 		  tests/reconciler/test_import.c tests/pool/test_etcd_json.c \
