@@ -1001,9 +1001,11 @@ net_update(struct net *n, const struct xdc_network *decl, const char *bridge,
 	    (rc = link_mark(n, br, decl->n_name, a->a_scopes, a->a_nscopes, 0,
 	         link_is_up(br), who)) != 0)
 		goto out;
-	if ((what & (XDC_UPD_MTU | XDC_UPD_UPLINK)) == 0)
+	/* A scope joining changes the mark, not the owner's settings. */
+	if ((what & (XDC_UPD_MTU | XDC_UPD_UPLINK | XDC_UPD_SCOPES)) == 0)
 		what = XDC_UPD_MTU | XDC_UPD_UPLINK;
-	if ((rc = bridge_converge(n, decl, br, what)) != 0)
+	if ((what & (XDC_UPD_MTU | XDC_UPD_UPLINK)) != 0 &&
+	    (rc = bridge_converge(n, decl, br, what)) != 0)
 		goto out;
 	/* A declared Network is up, whatever else the update is for. */
 	rc = link_set_up(n, br, who);

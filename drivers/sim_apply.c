@@ -486,9 +486,12 @@ apply_net(struct sim_pool *p, struct sim_host *h, const struct xdc_action *a)
 			    "host %s: cannot update bridge %s: no such bridge",
 			    h->sh_name, bridge);
 		what = XDC_UPD_MTU | XDC_UPD_UPLINK;
+		/* A scope joining changes the list, not the owner's settings.
+		 */
 		if (a->a_op == XDC_OP_UPDATE &&
-		    (a->a_update & (XDC_UPD_MTU | XDC_UPD_UPLINK)))
-			what = a->a_update;
+		    (a->a_update &
+		        (XDC_UPD_MTU | XDC_UPD_UPLINK | XDC_UPD_SCOPES)))
+			what = a->a_update & (XDC_UPD_MTU | XDC_UPD_UPLINK);
 		if (n == NULL) {
 			/* A retried create finds its bridge and updates it. */
 			n = sim_net_insert(h, (size_t)(-at - 1));

@@ -1705,6 +1705,7 @@ static void
 test_network_scopes_join_and_leave(void **state)
 {
 	const char *const both[] = { "a", "b" };
+	const char *const a_only[] = { "a" };
 	const char *const b_only[] = { "b" };
 	struct fx *f = *state;
 	struct xdc_observed *obs;
@@ -1714,9 +1715,21 @@ test_network_scopes_join_and_leave(void **state)
 
 	net_action(&a, &n, XDC_OP_CREATE, "ci", "xdc-ci");
 	n.n_mtu = 9000;
+	a.a_scopes = a_only;
+	a.a_nscopes = 1;
+	assert_int_equal(f->drv->apply(f->drv, &a), 0);
+	/* b joins, declaring no mtu: the owner's 9000 stays. */
+	net_action(&a, &n, XDC_OP_UPDATE, "ci", "xdc-ci");
+	a.a_update = XDC_UPD_SCOPES;
 	a.a_scopes = both;
 	a.a_nscopes = 2;
 	assert_int_equal(f->drv->apply(f->drv, &a), 0);
+	obs = observe(f->drv);
+	on = &obs->obs_hosts[0].oh_networks[0];
+	assert_int_equal(on->on_nscopes, 2);
+	assert_string_equal(on->on_scopes[1], "b");
+	assert_int_equal(on->on_mtu, 9000);
+	xdc_observed_free(obs);
 	net_action(&a, &n, XDC_OP_UPDATE, "ci", "xdc-ci");
 	a.a_net = NULL;
 	a.a_update = XDC_UPD_SCOPES;
