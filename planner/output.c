@@ -513,25 +513,14 @@ jw_value(struct jw *w, const struct paction *a, enum chg c, int desired)
 	jw_null(w);
 }
 
+/* The "changes" list of an action. */
 static void
-jw_action(struct jw *w, const struct paction *a, int deferred)
+jw_changes(struct jw *w, const struct paction *a)
 {
 	uint32_t mask = action_mask(a);
 	enum chg c;
-	size_t i, n = 0;
+	size_t n = 0;
 
-	jw_raw(w, "{", 1);
-	jw_key(w, "op");
-	jw_str(w, xdc_op_name(a->pa.a_op));
-	jw_next(w, "kind");
-	jw_str(w, xdc_obj_kind_name(a->pa.a_kind));
-	jw_next(w, "name");
-	jw_str(w, a->pa.a_name);
-	jw_next(w, "host");
-	jw_str(w, a->pa.a_host);
-	jw_next(w, "disruptive");
-	jw_bool(w, a->pa.a_disruptive);
-	jw_next(w, "changes");
 	jw_raw(w, "[", 1);
 	for (c = 0; c < CH__COUNT; c++) {
 		if (!(mask & CH_BIT(c)))
@@ -551,6 +540,26 @@ jw_action(struct jw *w, const struct paction *a, int deferred)
 		jw_raw(w, "}", 1);
 	}
 	jw_raw(w, "]", 1);
+}
+
+static void
+jw_action(struct jw *w, const struct paction *a, int deferred)
+{
+	size_t i;
+
+	jw_raw(w, "{", 1);
+	jw_key(w, "op");
+	jw_str(w, xdc_op_name(a->pa.a_op));
+	jw_next(w, "kind");
+	jw_str(w, xdc_obj_kind_name(a->pa.a_kind));
+	jw_next(w, "name");
+	jw_str(w, a->pa.a_name);
+	jw_next(w, "host");
+	jw_str(w, a->pa.a_host);
+	jw_next(w, "disruptive");
+	jw_bool(w, a->pa.a_disruptive);
+	jw_next(w, "changes");
+	jw_changes(w, a);
 	jw_next(w, "reason");
 	jw_str(w, a->pa_reason);
 	jw_next(w, "depends_on");
@@ -586,6 +595,24 @@ jw_unmanaged(struct jw *w, const struct unmanaged *um)
 	jw_next(w, "scope");
 	jw_str(w, um->um_scope);
 	jw_raw(w, "}", 1);
+}
+
+char *
+plan_changes_json(const struct xdc_plan *p, size_t i)
+{
+	struct jw w;
+	char *text;
+
+	/* The plan's values (sizes in bytes), without its spaces. */
+	jw_init(&w, 0);
+	w.w_comma = ",";
+	w.w_colon = ":";
+	jw_changes(&w, p->p_act[i]);
+	text = xdc_malloc(w.w_len + 1);
+	memcpy(text, w.w_buf, w.w_len);
+	text[w.w_len] = '\0';
+	jw_free(&w);
+	return text;
 }
 
 /* Write out what the writer holds, one write per line or so. */

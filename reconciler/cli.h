@@ -27,7 +27,11 @@ struct cli {
 struct xdc_cmd {
 	const char *c_name;
 	int (*c_fn)(struct cli *, int argc, char **argv);
-	int c_modifies; /* changes the pool: takes the lock */
+	/*
+	 * Acts on the pool through the driver: takes the state directory's
+	 * lock (session_lock), one such command at a time per directory.
+	 */
+	int c_modifies;
 	const char *c_usage;
 	const char *c_summary;
 	const char *c_options; /* the command's own options, for --help */
@@ -82,28 +86,8 @@ int cli_open_driver(struct cli *, const struct xdc_config *, struct xdc_ev *,
  * configuration declares Hosts (SPEC §5). Borrowed. */
 const char *cli_host_name(struct cli *, const struct xdc_config *);
 
-/*
- * What plan and apply share: the configuration, the driver, its
- * observation and the plan made of them, owned together.
- */
-struct xdc_observed;
-struct xdc_plan;
-struct cli_session {
-	struct xdc_ev *cs_ev; /* where the driver's actions wait */
-	struct xdc_config *cs_cfg;
-	struct xdc_driver *cs_driver;
-	struct xdc_observed *cs_obs;
-	struct xdc_plan *cs_plan;
-};
-
-/*
- * Load PATH (or the commit --git/--ref name), open the driver, observe,
- * plan; errors are printed.
- */
-int cli_make_plan(struct cli *, const char *path, struct cli_session *);
-/* The time plans are made at: now, or XDC_NOW when set (cmd_plan.c). */
+/* The time plans are made at: now, or XDC_NOW when set (session.c). */
 time_t cli_now(void);
-void cli_session_free(struct cli_session *);
 
 int cmd_validate(struct cli *, int, char **);
 int cmd_plan(struct cli *, int, char **);
@@ -118,16 +102,15 @@ int cmd_destroy(struct cli *, int, char **);
 int cmd_gc(struct cli *, int, char **);
 
 /*
- * Take scope down on the pool drv sees (cmd_destroy.c): observe, plan the
- * scope against a configuration that declares none of its objects (the
- * Hosts of hosts, a configuration, when given; else the hosts observed),
- * print the plan, and unless dry_run apply it, printing each action as
- * apply does. why explains each destroy in the plan. Returns an exit
- * code: XDC_EXIT_OK, or XDC_EXIT_ERROR when something could not be done.
+ * Take scope down through the session s (cmd_destroy.c): plan its
+ * teardown (teardown.h; the Hosts of hosts, a configuration, when given,
+ * else the hosts observed), print the plan, and unless dry_run apply it,
+ * printing each action as apply does. why explains each destroy. Returns
+ * an exit code: XDC_EXIT_OK, or XDC_EXIT_ERROR when something could not
+ * be done.
  */
-struct xdc_driver;
-int cli_teardown(struct cli *, struct xdc_driver *drv, struct xdc_ev *ev,
-    const char *scope, const struct xdc_config *hosts, const char *why,
-    int dry_run);
+struct session;
+int cli_teardown(struct session *s, const char *scope,
+    const struct xdc_config *hosts, const char *why, int dry_run);
 
 #endif /* XDC_CLI_H */

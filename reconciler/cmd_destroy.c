@@ -13,64 +13,22 @@
  * default scope either: `xdc destroy` in the wrong directory must not take
  * the default scope down; naming it (--scope default) does.
  *
- * cli_teardown is shared with `xdc gc`, which takes expired scopes down.
+ * The plan is teardown.h's, made by the session's stages; cli_teardown,
+ * which prints and applies it, is shared with `xdc gc`.
  */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/arena.h"
 #include "base/diag.h"
 #include "base/error.h"
-#include "base/ev.h"
-#include "drivers/driver.h"
 #include "planner/plan.h"
 #include "reconciler/cli.h"
 #include "reconciler/exec.h"
-#include "reconciler/source.h"
+#include "reconciler/session.h"
+#include "reconciler/teardown.h"
 #include "schema/schema.h"
-
-/* What the synthetic configuration is called in messages. */
-#define TEARDOWN_FILE "(xdc destroy)"
-
-/*
- * The configuration a scope is taken down with: the Scope, and the Hosts
- * of hosts (a configuration) or, without one, the hosts obs holds (none
- * when that is the implicit local host alone). Names are DNS labels, so
- * quoting them is all the YAML needs ("null" is a name).
- */
-static int
-teardown_config(const char *scope, const struct xdc_config *hosts,
-    const struct xdc_observed *obs, struct xdc_config **out,
-    struct xdc_diags *diags)
-{
-	struct schema_loader *sl;
-	char *buf = NULL, *next;
-	size_t i;
-
-	xdc_asprintf(&buf, "kind: Scope\nname: \"%s\"\n", scope);
-	if (hosts != NULL) {
-		for (i = 0; i < hosts->cfg_nhosts; i++) {
-			xdc_asprintf(&next, "%s---\nkind: Host\nname: \"%s\"\n",
-			    buf, hosts->cfg_hosts[i].h_name);
-			free(buf);
-			buf = next;
-		}
-	} else if (!(obs->obs_nhosts == 1 &&
-	               !strcmp(obs->obs_hosts[0].oh_name, XDC_LOCAL_HOST))) {
-		for (i = 0; i < obs->obs_nhosts; i++) {
-			xdc_asprintf(&next, "%s---\nkind: Host\nname: \"%s\"\n",
-			    buf, obs->obs_hosts[i].oh_name);
-			free(buf);
-			buf = next;
-		}
-	}
-	sl = schema_loader_new(TEARDOWN_FILE, diags);
-	schema_loader_add(sl, TEARDOWN_FILE, buf, strlen(buf));
-	free(buf);
-	return schema_loader_finish(sl, out);
-}
 
 static void
 teardown_report(void *arg, const struct exec *x, size_t i, enum exec_status st,
@@ -97,40 +55,21 @@ teardown_report(void *arg, const struct exec *x, size_t i, enum exec_status st,
 }
 
 int
-cli_teardown(struct cli *cli, struct xdc_driver *drv, struct xdc_ev *ev,
-    const char *scope, const struct xdc_config *hosts, const char *why,
-    int dry_run)
+cli_teardown(struct session *s, const char *scope,
+    const struct xdc_config *hosts, const char *why, int dry_run)
 {
+	struct cli *cli = s->se_cli;
 	struct xdc_diags *diags = xdc_diags_new();
 	struct xdc_observed *obs = NULL;
 	struct xdc_config *cfg = NULL;
 	struct xdc_plan *plan = NULL;
 	struct exec *x = NULL;
 	struct exec_ops ops;
-	struct plan_opts opts;
 	size_t c[EXEC__COUNT], undone, n;
 	int rc, exit_code = XDC_EXIT_ERROR;
 
-	if ((rc = drv->observe(drv, &obs)) != 0) {
-		fprintf(stderr, "%s: cannot observe the pool: %s\n",
-		    cli->cl_prog, xdc_error_last());
-		goto out;
-	}
-	if ((rc = teardown_config(scope, hosts, obs, &cfg, diags)) != 0) {
-		if (rc == XDC_EINVALID)
-			xdc_diags_print(diags, stderr);
-		else
-			fprintf(
-			    stderr, "%s: %s\n", cli->cl_prog, xdc_error_last());
-		goto out;
-	}
-	memset(&opts, 0, sizeof(opts));
-	opts.po_now = cli_now();
-	opts.po_self = cli->cl_host;
-	opts.po_scope = scope;
-	opts.po_teardown = why;
-	rc = plan_compute(cfg, obs, &opts, &plan, diags);
-	if (rc == XDC_EINVALID) {
+	rc = teardown_plan(s, scope, hosts, why, &cfg, &obs, &plan, diags);
+	if (rc == XDC_EINVALID && xdc_diags_count(diags) > 0) {
 		xdc_diags_print(diags, stderr);
 		n = xdc_diags_count(diags);
 		fprintf(stderr,
@@ -159,7 +98,8 @@ cli_teardown(struct cli *cli, struct xdc_driver *drv, struct xdc_ev *ev,
 	memset(&ops, 0, sizeof(ops));
 	ops.eo_report = teardown_report;
 	ops.eo_arg = plan;
-	if ((rc = exec_run(drv, plan, cli->cl_host, &ops, ev, &x))) {
+	if ((rc = session_exec(s, cfg, plan, &ops, &x)) != 0 ||
+	    (rc = exec_run(x, s->se_ev)) != 0) {
 		fprintf(stderr, "%s: %s\n", cli->cl_prog, xdc_error_last());
 		goto out;
 	}
@@ -199,41 +139,6 @@ out:
 	return exit_code;
 }
 
-/*
- * The configuration PATH (or --git's commit) names, for its Scope and its
- * Hosts; its errors are printed. Its VMs and Networks play no part.
- */
-static int
-destroy_load(struct cli *cli, const char *path, struct xdc_config **cfg)
-{
-	struct xdc_diags *diags = xdc_diags_new();
-	struct source *src = NULL;
-	char hex[SOURCE_COMMIT_HEXSZ];
-	int rc;
-
-	if ((rc = source_new(cli, path, &src)) != 0 ||
-	    (rc = source_fetch(src)) != 0) {
-		fprintf(stderr, "%s: %s\n", cli->cl_prog, xdc_error_last());
-		goto out;
-	}
-	rc = source_load(src, cfg, diags, hex);
-	if (rc == XDC_EINVALID) {
-		xdc_diags_print(diags, stderr);
-		fprintf(stderr,
-		    "%s: %s: the configuration has errors; "
-		    "nothing is destroyed\n",
-		    cli->cl_prog, source_name(src));
-	} else if (rc == XDC_EUNVERIFIED) {
-		fprintf(stderr, "%s: error: %s\n", hex, xdc_error_last());
-	} else if (rc != 0) {
-		fprintf(stderr, "%s: %s\n", cli->cl_prog, xdc_error_last());
-	}
-out:
-	source_free(src);
-	xdc_diags_free(diags);
-	return rc;
-}
-
 struct destroy_args {
 	int da_dry_run;
 };
@@ -261,10 +166,9 @@ cmd_destroy(struct cli *cli, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct destroy_args da = { 0 };
-	struct xdc_config *cfg = NULL;
-	struct xdc_driver *drv = NULL;
-	const struct xdc_scope *sc;
-	struct xdc_ev *ev = NULL;
+	struct xdc_diags *diags = NULL;
+	const struct xdc_scope *sc = NULL;
+	struct session s;
 	const char *path = NULL, *scope;
 	char *why = NULL;
 	int rc, exit_code = XDC_EXIT_ERROR;
@@ -272,10 +176,14 @@ cmd_destroy(struct cli *cli, int argc, char **argv)
 	if ((rc = cli_parse(
 	         cli, argc, argv, NULL, longopts, destroy_opt, &da, &path, 1)))
 		return rc > 0 ? XDC_EXIT_OK : XDC_EXIT_ERROR;
+	session_init(&s, cli, NULL);
+	/* The configuration, for its Scope and its Hosts only. */
+	diags = xdc_diags_new();
 	if ((path != NULL || cli->cl_git != NULL) &&
-	    destroy_load(cli, path, &cfg) != 0)
+	    session_load(&s, path, diags) != 0)
 		goto out;
-	sc = cfg != NULL ? xdc_config_scope(cfg) : NULL;
+	if (s.se_cfg != NULL)
+		sc = xdc_config_scope(s.se_cfg);
 	scope = cli->cl_scope != NULL ? cli->cl_scope
 	        : sc != NULL          ? sc->sc_name
 	                              : NULL;
@@ -287,22 +195,20 @@ cmd_destroy(struct cli *cli, int argc, char **argv)
 		    cli->cl_prog, path != NULL ? " (PATH has none)" : "");
 		goto out;
 	}
-	ev = xdc_ev_new();
 	/*
-	 * No configuration for the driver: with xen, one without Networks
-	 * would leave the bridges out, and the scope's must be released.
+	 * The lock, as apply takes it. The driver is opened for no
+	 * configuration: with xen, one without Networks would leave the
+	 * bridges out, and the scope's must be released.
 	 */
-	if ((rc = cli_open_driver(cli, NULL, ev, &drv)) != 0) {
+	if (!da.da_dry_run && session_lock(&s) != 0) {
 		fprintf(stderr, "%s: %s\n", cli->cl_prog, xdc_error_last());
 		goto out;
 	}
 	xdc_asprintf(&why, "xdc destroy: scope %s is taken down", scope);
-	exit_code = cli_teardown(cli, drv, ev, scope, cfg, why, da.da_dry_run);
+	exit_code = cli_teardown(&s, scope, s.se_cfg, why, da.da_dry_run);
 out:
 	free(why);
-	if (drv != NULL)
-		drv->free(drv);
-	xdc_ev_free(ev);
-	xdc_config_free(cfg);
+	xdc_diags_free(diags);
+	session_close(&s);
 	return exit_code;
 }

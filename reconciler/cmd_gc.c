@@ -16,11 +16,10 @@
 #include <string.h>
 
 #include "base/error.h"
-#include "base/ev.h"
 #include "drivers/driver.h"
-#include "planner/plan.h"
 #include "reconciler/cli.h"
-#include "schema/values.h"
+#include "reconciler/session.h"
+#include "reconciler/teardown.h"
 
 struct gc_args {
 	int ga_dry_run;
@@ -49,61 +48,43 @@ cmd_gc(struct cli *cli, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct gc_args ga = { 0 };
-	struct xdc_scope_state *states = NULL;
+	struct teardown_expired *ex = NULL;
 	struct xdc_observed *obs = NULL;
-	struct xdc_driver *drv = NULL;
-	struct xdc_ev *ev = NULL;
-	char applied[XDC_TIME_BUFSZ], expired[XDC_TIME_BUFSZ];
-	char **names = NULL, *why = NULL;
-	size_t nstates = 0, i, nexp = 0, gone = 0;
-	time_t now = cli_now();
+	struct session s;
+	char *why = NULL;
+	size_t nexp = 0, nscopes = 0, i, gone = 0;
 	int rc, exit_code = XDC_EXIT_ERROR;
 
 	if ((rc = cli_parse(
 	         cli, argc, argv, NULL, longopts, gc_opt, &ga, NULL, 0)))
 		return rc > 0 ? XDC_EXIT_OK : XDC_EXIT_ERROR;
-	ev = xdc_ev_new();
-	if ((rc = cli_open_driver(cli, NULL, ev, &drv)) != 0) {
+	session_init(&s, cli, NULL);
+	if ((!ga.ga_dry_run && session_lock(&s) != 0) ||
+	    session_observe(&s, NULL, &obs) != 0) {
 		fprintf(stderr, "%s: %s\n", cli->cl_prog, xdc_error_last());
 		goto out;
 	}
-	if ((rc = drv->observe(drv, &obs)) != 0) {
-		fprintf(stderr, "%s: cannot observe the pool: %s\n",
-		    cli->cl_prog, xdc_error_last());
-		goto out;
-	}
-	plan_scopes(obs, &states, &nstates);
-	/* The names outlive the observation, which each teardown renews. */
-	names = xdc_calloc(nstates + 1, sizeof(*names));
-	for (i = 0; i < nstates; i++) {
-		if (!plan_scope_expired(&states[i], now))
-			continue;
-		names[nexp++] = xdc_strdup(states[i].ss_name);
-		if (states[i].ss_applied != 0)
-			xdc_time_fmt(states[i].ss_applied, applied);
-		else
-			snprintf(applied, sizeof(applied), "unknown");
-		xdc_time_fmt(states[i].ss_expires, expired);
+	teardown_expired(obs, cli_now(), NULL, &ex, &nexp, &nscopes);
+	for (i = 0; i < nexp; i++)
 		cli_log(cli,
 		    "gc: scope %s expired at %s (last applied %s, %zu "
 		    "domain%s)%s",
-		    states[i].ss_name, expired, applied, states[i].ss_domains,
-		    states[i].ss_domains == 1 ? "" : "s",
+		    ex[i].te_scope, ex[i].te_expired, ex[i].te_applied,
+		    ex[i].te_domains, ex[i].te_domains == 1 ? "" : "s",
 		    ga.ga_dry_run ? "; --dry-run: not destroying it"
 		                  : "; destroying it");
-	}
 	xdc_observed_free(obs);
 	obs = NULL;
 
 	exit_code = XDC_EXIT_OK;
 	for (i = 0; i < nexp; i++) {
-		printf(
-		    "%sScope %s has expired.\n", i > 0 ? "\n" : "", names[i]);
+		printf("%sScope %s has expired.\n", i > 0 ? "\n" : "",
+		    ex[i].te_scope);
 		free(why);
 		why = NULL;
-		xdc_asprintf(&why, "xdc gc: scope %s has expired", names[i]);
-		rc = cli_teardown(
-		    cli, drv, ev, names[i], NULL, why, ga.ga_dry_run);
+		xdc_asprintf(
+		    &why, "xdc gc: scope %s has expired", ex[i].te_scope);
+		rc = cli_teardown(&s, ex[i].te_scope, NULL, why, ga.ga_dry_run);
 		if (rc == XDC_EXIT_OK)
 			gone++;
 		else
@@ -112,20 +93,15 @@ cmd_gc(struct cli *cli, int argc, char **argv)
 	if (ga.ga_dry_run)
 		printf("%sgc: %zu scope%s expired, of %zu; none destroyed "
 		       "(--dry-run).\n",
-		    nexp > 0 ? "\n" : "", nexp, nexp == 1 ? "" : "s", nstates);
+		    nexp > 0 ? "\n" : "", nexp, nexp == 1 ? "" : "s", nscopes);
 	else
 		printf("%sgc: %zu scope%s expired, of %zu; %zu taken down.\n",
-		    nexp > 0 ? "\n" : "", nexp, nexp == 1 ? "" : "s", nstates,
+		    nexp > 0 ? "\n" : "", nexp, nexp == 1 ? "" : "s", nscopes,
 		    gone);
 out:
-	for (i = 0; names != NULL && i < nexp; i++)
-		free(names[i]);
-	free(names);
 	free(why);
-	free(states);
+	teardown_expired_free(ex, nexp);
 	xdc_observed_free(obs);
-	if (drv != NULL)
-		drv->free(drv);
-	xdc_ev_free(ev);
+	session_close(&s);
 	return exit_code;
 }

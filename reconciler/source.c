@@ -9,10 +9,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -50,7 +54,10 @@ struct source {
 	struct verify *src_verify;     /* --trust-gpg/--trust-ssh, or NULL */
 	enum verify_reason src_reason; /* of the last commit loaded */
 	char *src_signer;              /* who signed it, or NULL */
+	struct fetch *src_fetch;       /* a fetch in its own thread, or NULL */
 };
+
+static void fetch_abandon(struct fetch *, struct source *);
 
 /* ---- The state directory ---------------------------------------------- */
 
@@ -476,6 +483,11 @@ source_free(struct source *src)
 {
 	if (src == NULL)
 		return;
+	/* A fetch thread still reads src: it frees src when it ends. */
+	if (src->src_fetch != NULL) {
+		fetch_abandon(src->src_fetch, src);
+		return;
+	}
 	git_repository_free(src->src_repo);
 	if (src->src_git)
 		git_libgit2_shutdown();
@@ -714,6 +726,186 @@ out:
 	git_remote_free(remote);
 	git_buf_dispose(&head);
 	return rc;
+}
+
+/* ---- Fetching in a thread of its own ---------------------------------- */
+
+/*
+ * libgit2 1.5 has no timeout for a server that accepts a connection and
+ * never answers: a fetch may block for ever in recv(). So the loop's
+ * fetch runs in a thread, on a copy of the source of its own (its own
+ * repository handle, name and ref; the other strings borrowed, as they
+ * never change), and says it ended through an eventfd the loop polls.
+ * A thread that hangs is never joined: source_free hands it the source,
+ * and whichever of the two comes last frees it all.
+ */
+enum { FETCH_RUNNING, FETCH_DONE, FETCH_ABANDONED };
+
+struct fetch {
+	struct source *f_copy;  /* what the thread works on */
+	struct source *f_owner; /* the loop's source, once abandoned */
+	pthread_t f_thread;
+	atomic_int f_state;
+	atomic_int f_cancel;
+	int f_fd; /* eventfd, written when the fetch ends */
+	int f_rc;
+	char *f_msg;
+};
+
+static int
+fetch_cancelled(void *arg)
+{
+	struct fetch *f = arg;
+
+	return atomic_load(&f->f_cancel);
+}
+
+static void
+fetch_free(struct fetch *f)
+{
+	git_repository_free(f->f_copy->src_repo);
+	free(f->f_copy->src_ref);
+	free(f->f_copy->src_name);
+	free(f->f_copy);
+	if (f->f_fd >= 0)
+		close(f->f_fd);
+	free(f->f_msg);
+	free(f);
+}
+
+static void *
+fetch_main(void *arg)
+{
+	struct fetch *f = arg;
+	struct source *owner;
+	uint64_t one = 1;
+
+	/* Its own hold on libgit2: the loop's may end before this does. */
+	if (git_libgit2_init() < 0) {
+		f->f_rc = XDC_ERR;
+		f->f_msg = xdc_strdup("cannot initialise libgit2");
+	} else {
+		f->f_rc = source_fetch(f->f_copy);
+		if (f->f_rc != 0)
+			f->f_msg = xdc_strdup(xdc_error_last());
+		git_repository_free(f->f_copy->src_repo);
+		f->f_copy->src_repo = NULL;
+		git_libgit2_shutdown();
+	}
+	(void)!write(f->f_fd, &one, sizeof(one));
+	if (atomic_exchange(&f->f_state, FETCH_DONE) == FETCH_ABANDONED) {
+		owner = f->f_owner;
+		fetch_free(f);
+		owner->src_fetch = NULL;
+		source_free(owner);
+	}
+	return NULL;
+}
+
+int
+source_fetch_start(struct source *src, int *fd)
+{
+	struct fetch *f;
+	sigset_t all, old;
+	int rc;
+
+	*fd = -1;
+	if (!source_is_git(src))
+		return xdc_error(
+		    XDC_ERR, "%s: not a git source", src->src_name);
+	if (src->src_fetch != NULL)
+		return xdc_error(
+		    XDC_ERETRY, "%s: a fetch is under way", src->src_url);
+	/* Made here, so that the thread only opens it. */
+	if ((rc = cache_open(src)))
+		return rc;
+	f = xdc_calloc(1, sizeof(*f));
+	f->f_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (f->f_fd < 0) {
+		free(f);
+		return xdc_error_sys(XDC_ERR, "cannot make an eventfd");
+	}
+	f->f_copy = xdc_malloc(sizeof(*f->f_copy));
+	*f->f_copy = *src;
+	f->f_copy->src_repo = NULL;
+	f->f_copy->src_git = 0;
+	f->f_copy->src_fetch = NULL;
+	f->f_copy->src_ref = src->src_ref ? xdc_strdup(src->src_ref) : NULL;
+	f->f_copy->src_name = xdc_strdup(src->src_name);
+	f->f_copy->src_cancel = fetch_cancelled;
+	f->f_copy->src_cancel_arg = f;
+	atomic_init(&f->f_state, FETCH_RUNNING);
+	atomic_init(&f->f_cancel, 0);
+	/* Signals are the loop's (its signalfd), never the thread's. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&f->f_thread, NULL, fetch_main, f);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
+		fetch_free(f);
+		errno = rc;
+		return xdc_error_sys(XDC_ERR, "cannot start a fetch thread");
+	}
+	src->src_fetch = f;
+	*fd = f->f_fd;
+	return 0;
+}
+
+int
+source_fetching(const struct source *src)
+{
+	return src->src_fetch != NULL;
+}
+
+void
+source_fetch_cancel(struct source *src)
+{
+	if (src->src_fetch != NULL)
+		atomic_store(&src->src_fetch->f_cancel, 1);
+}
+
+int
+source_fetch_end(struct source *src)
+{
+	struct fetch *f = src->src_fetch;
+	uint64_t n;
+	int rc;
+
+	if (f == NULL)
+		return xdc_error(XDC_ERR, "no fetch is under way");
+	if (read(f->f_fd, &n, sizeof(n)) != (ssize_t)sizeof(n))
+		return xdc_error(
+		    XDC_ERETRY, "%s: the fetch is under way", src->src_url);
+	/* It said it ended: it only has to return. */
+	pthread_join(f->f_thread, NULL);
+	/* The remote's default branch, when no --ref named one. */
+	if (src->src_ref == NULL && f->f_copy->src_ref != NULL) {
+		src->src_ref = xdc_strdup(f->f_copy->src_ref);
+		set_name(src);
+	}
+	rc = f->f_rc;
+	if (rc != 0)
+		xdc_error(rc, "%s", f->f_msg);
+	src->src_fetch = NULL;
+	fetch_free(f);
+	return rc;
+}
+
+static void
+fetch_abandon(struct fetch *f, struct source *src)
+{
+	atomic_store(&f->f_cancel, 1);
+	f->f_owner = src;
+	if (atomic_exchange(&f->f_state, FETCH_ABANDONED) == FETCH_DONE) {
+		/* It ended meanwhile: join it and free it all now. */
+		pthread_join(f->f_thread, NULL);
+		fetch_free(f);
+		src->src_fetch = NULL;
+		source_free(src);
+		return;
+	}
+	/* It may never return: it is not waited for, and frees src. */
+	pthread_detach(f->f_thread);
 }
 
 /* ---- Resolving and reading ------------------------------------------- */

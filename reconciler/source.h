@@ -55,6 +55,23 @@ void source_set_cancel(struct source *, int (*fn)(void *), void *arg);
 int source_fetch(struct source *);
 
 /*
+ * git: the same fetch in a thread of its own, for the loop, which must
+ * never wait on a remote (libgit2 1.5 has no timeout: a server that
+ * accepts and never answers holds a fetch for ever). Returns at once
+ * with *fd, an eventfd that becomes readable when the fetch ends; then
+ * source_fetch_end gives its result, as source_fetch would have. One at
+ * a time: XDC_ERETRY while one is under way. Meanwhile the source may be
+ * resolved and loaded (the last commits fetched). source_fetch_cancel
+ * stops a fetch at its next sign of progress; one that hangs is never
+ * waited for: source_free leaves the source to the thread, which frees
+ * it if it ever ends.
+ */
+int source_fetch_start(struct source *, int *fd);
+int source_fetch_end(struct source *);
+int source_fetching(const struct source *);
+void source_fetch_cancel(struct source *);
+
+/*
  * git: the commit REF names in the cache (a branch, else a tag, else a
  * commit id), in hex. XDC_ENOTFOUND when REF names nothing fetched.
  */

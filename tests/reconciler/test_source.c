@@ -11,7 +11,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -508,6 +513,109 @@ test_state_dir_rules(void **state)
 	free(dir);
 }
 
+/* ---- The fetch in a thread of its own -------------------------------- */
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Wait at most ms for fd to be readable; 1 when it is. */
+static int
+readable(int fd, int ms)
+{
+	struct pollfd p = { fd, POLLIN, 0 };
+
+	return poll(&p, 1, ms) == 1;
+}
+
+static void
+test_git_fetch_in_a_thread(void **state)
+{
+	struct fx *f = *state;
+	struct xdc_diags *d = xdc_diags_new();
+	struct xdc_config *cfg = NULL;
+	char one[GIT_OID_HEXSZ + 1], commit[SOURCE_COMMIT_HEXSZ];
+	int fd, fd2;
+
+	write_file(f->repo, "web-1.yaml", VM_YAML("web-1"));
+	commit_all(f, "one", one);
+	/* No --ref: the remote's default branch, learnt by the thread. */
+	f->cli.cl_ref = NULL;
+	assert_int_equal(source_new(&f->cli, NULL, &f->src), 0);
+	assert_int_equal(source_fetch_start(f->src, &fd), 0);
+	assert_true(source_fetching(f->src));
+	/* One at a time. */
+	assert_int_equal(source_fetch_start(f->src, &fd2), XDC_ERETRY);
+	assert_true(readable(fd, 10000));
+	assert_int_equal(source_fetch_end(f->src), 0);
+	assert_false(source_fetching(f->src));
+	assert_non_null(strstr(source_name(f->src), "@main"));
+	assert_int_equal(source_load(f->src, &cfg, d, commit), 0);
+	assert_string_equal(commit, one);
+	xdc_config_free(cfg);
+	xdc_diags_free(d);
+}
+
+static void
+test_git_fetch_thread_failure_is_its_result(void **state)
+{
+	struct fx *f = *state;
+	int fd;
+
+	f->cli.cl_git = "/nonexistent/repository";
+	assert_int_equal(source_new(&f->cli, NULL, &f->src), 0);
+	assert_int_equal(source_fetch_start(f->src, &fd), 0);
+	assert_true(readable(fd, 10000));
+	assert_int_not_equal(source_fetch_end(f->src), 0);
+	assert_non_null(strstr(xdc_error_last(), "/nonexistent/repository"));
+	assert_false(source_fetching(f->src));
+}
+
+/*
+ * A remote that accepts the connection and never answers (the kernel
+ * accepts it into the listen backlog): the fetch hangs, the caller does
+ * not; source_free returns at once and leaves the thread behind.
+ */
+static void
+test_git_hung_fetch_is_abandoned(void **state)
+{
+	struct fx *f = *state;
+	struct sockaddr_in sa;
+	socklen_t len = sizeof(sa);
+	char url[64];
+	int64_t t0;
+	int lfd, fd;
+
+	lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(lfd >= 0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(lfd, 8), 0);
+	assert_int_equal(getsockname(lfd, (struct sockaddr *)&sa, &len), 0);
+	snprintf(url, sizeof(url), "git://127.0.0.1:%u/x",
+	    (unsigned)ntohs(sa.sin_port));
+	f->cli.cl_git = url;
+	assert_int_equal(source_new(&f->cli, NULL, &f->src), 0);
+	assert_int_equal(source_fetch_start(f->src, &fd), 0);
+	/* Still under way a while later: no answer, no end. */
+	assert_false(readable(fd, 300));
+	assert_int_equal(source_fetch_end(f->src), XDC_ERETRY);
+	assert_true(source_fetching(f->src));
+	source_fetch_cancel(f->src);
+	t0 = now_ms();
+	source_free(f->src);
+	f->src = NULL;
+	assert_true(now_ms() - t0 < 100);
+	close(lfd);
+}
+
 int
 main(void)
 {
@@ -538,6 +646,13 @@ main(void)
 		    test_token_file_must_be_private, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_state_dir_rules, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_git_fetch_in_a_thread, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_git_fetch_thread_failure_is_its_result, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_git_hung_fetch_is_abandoned, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
