@@ -41,15 +41,28 @@ const struct xdc_cmd xdc_cmds[] = {
 	    "PATH is a directory of *.yaml/*.yml files or one file (default: "
 	    "the current directory).\n"
 	    "Exits 0 when the configuration is valid, 1 otherwise.\n" },
-	{ "plan", cmd_plan, 0, "plan [PATH] [--json] [--detailed-exitcode]",
+	{ "plan", cmd_plan, 0,
+	    "plan [PATH] [--json] [--detailed-exitcode] [-o FILE | --plan "
+	    "FILE]",
 	    "show what apply would change",
 	    "  --json               the plan as JSON (format_version 1)\n"
 	    "  --detailed-exitcode  exit 2 when the plan has changes, 0 when "
-	    "none\n" },
+	    "none\n"
+	    "  -o, --out FILE       save the plan, with what it was made from, "
+	    "for\n"
+	    "                       apply --plan FILE (docs/saved-plans.md)\n"
+	    "  --plan FILE          show the saved plan FILE; nothing is "
+	    "observed\n" },
 	{ "apply", cmd_apply, 1,
-	    "apply [PATH] [--dry-run] [--max-destroy N] [--force]",
+	    "apply [PATH] [--dry-run] [--max-destroy N] [--force] [--plan "
+	    "FILE]",
 	    "make the pool match the configuration",
 	    "  --dry-run            plan and print, change nothing\n"
+	    "  --plan FILE          apply the saved plan FILE (xdc plan -o), "
+	    "exactly,\n"
+	    "                       or refuse it when what it touches "
+	    "changed, or\n"
+	    "                       when it was applied before\n"
 	    "  --max-destroy N      refuse a plan destroying more than N "
 	    "managed "
 	    "VMs\n"

@@ -410,6 +410,7 @@ session_load(struct session *s, const char *path, struct xdc_diags *diags)
 		    (rc = fetch_wait(s, src)) != 0)
 			goto fail;
 	}
+	source_keep(src, s->se_keep, s->se_keep_arg);
 	rc = source_load(src, &s->se_cfg, diags, s->se_commit);
 	if (rc == XDC_EINVALID) {
 		xdc_diags_print(diags, stderr);

@@ -15,6 +15,7 @@
 
 #include "base/diag.h"
 #include "reconciler/source.h"
+#include "schema/schema.h"
 
 struct cli;
 struct exec;
@@ -35,6 +36,8 @@ struct session {
 	long se_max_destroy; /* -1: 25% of the managed VMs, at least 1 */
 	int se_force;        /* apply past se_max_destroy */
 	int se_watch;        /* the loop: arm the driver's watch at open */
+	schema_keep_fn se_keep; /* session_load: each file loaded, too */
+	void *se_keep_arg;
 
 	/* The one-shot commands' products (session_plan). */
 	struct xdc_config *se_cfg;

@@ -1380,6 +1380,13 @@ link_escapes(const char *root, const char *file, char **target)
 int
 schema_load(const char *path, struct xdc_config **out, struct xdc_diags *diags)
 {
+	return schema_load_keep(path, out, diags, NULL, NULL);
+}
+
+int
+schema_load_keep(const char *path, struct xdc_config **out,
+    struct xdc_diags *diags, schema_keep_fn keep, void *arg)
+{
 	struct schema_loader *sl = NULL;
 	char **files = NULL, *buf = NULL, *root = NULL, *target = NULL;
 	struct stat st;
@@ -1425,6 +1432,8 @@ schema_load(const char *path, struct xdc_config **out, struct xdc_diags *diags)
 		         stream ? XDC_FILE_STREAM : 0, &buf, &len)) != 0)
 			goto out;
 		schema_loader_add(sl, files[i], buf, len);
+		if (keep != NULL)
+			keep(arg, files[i], buf, len);
 		free(buf);
 		buf = NULL;
 	}
