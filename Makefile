@@ -73,7 +73,7 @@ RECONCILER_SRCS	= reconciler/cli.c reconciler/cli_driver.c reconciler/exec.c \
 		  reconciler/log.c reconciler/watch.c reconciler/cycle.c \
 		  reconciler/loop.c reconciler/cmd_run.c reconciler/cmd_status.c \
 		  reconciler/import.c reconciler/import_xl.c reconciler/cmd_import.c \
-		  reconciler/teardown.c reconciler/saved_plan.c reconciler/cmd_destroy.c reconciler/cmd_gc.c
+		  reconciler/teardown.c reconciler/reap.c reconciler/saved_plan.c reconciler/cmd_destroy.c reconciler/cmd_gc.c
 MAIN_SRCS	= reconciler/main.c
 
 LIB_SRCS	= $(SCHEMA_SRCS) $(PLANNER_SRCS) $(DRIVER_SRCS) $(POOL_SRCS) \

@@ -19,6 +19,7 @@
 #include "reconciler/cycle.h"
 #include "reconciler/exec.h"
 #include "reconciler/log.h"
+#include "reconciler/reap.h"
 #include "reconciler/status.h"
 #include "schema/model.h"
 
@@ -45,6 +46,7 @@ struct cycle {
 	struct xdc_plan *c_plan;
 	struct exec *c_x;
 	struct exec_ops c_ops; /* c_x's: they must outlive it */
+	struct reap *c_reap;   /* an expired scope, when c_x has nothing */
 	int c_sweeping;        /* between backoff_sweep_begin and _end */
 	struct held *c_held;
 	char *c_driver_err;
@@ -567,9 +569,14 @@ cycle_start(struct agent *ag, const char *trigger)
 	/* Else the one in force, unless the driver just failed. */
 	if (c->c_plan == NULL && ag->ag_cfg != NULL && c->c_driver_err == NULL)
 		plan_in_force(c);
-	if (c->c_plan == NULL || ag->ag_se.se_drv == NULL ||
-	    (n = plan_count(c->c_plan)) == 0)
+	if (c->c_plan == NULL || ag->ag_se.se_drv == NULL)
 		return c;
+	/* Converged: time for other scopes' leftovers (SPEC §9). */
+	if ((n = plan_count(c->c_plan)) == 0) {
+		c->c_reap = reap_start(
+		    &ag->ag_se, c->c_obs, plan_scope(c->c_plan), ag->ag_st);
+		return c;
+	}
 
 	c->c_held = xdc_calloc(n, sizeof(*c->c_held));
 	c->c_ops = cycle_ops;
@@ -600,7 +607,7 @@ cycle_step(struct cycle *c)
 	int rc;
 
 	if (c->c_x == NULL)
-		return 1;
+		return c->c_reap != NULL ? reap_step(c->c_reap) : 1;
 	if ((rc = exec_step(c->c_x)) == 0)
 		return 0;
 	if (rc < 0) {
@@ -616,7 +623,8 @@ cycle_step(struct cycle *c)
 int
 cycle_ready(const struct cycle *c)
 {
-	return c->c_x != NULL && exec_ready(c->c_x);
+	return (c->c_x != NULL && exec_ready(c->c_x)) ||
+	       (c->c_reap != NULL && reap_ready(c->c_reap));
 }
 
 void
@@ -624,6 +632,8 @@ cycle_stop(struct cycle *c)
 {
 	if (c->c_x != NULL)
 		exec_stop(c->c_x);
+	if (c->c_reap != NULL)
+		reap_stop(c->c_reap);
 }
 
 /* ---- Ending ----------------------------------------------------------- */
@@ -799,6 +809,8 @@ cycle_end(struct cycle *c)
 	/* What still runs is abandoned, and reported so. */
 	exec_free(c->c_x);
 	c->c_x = NULL;
+	reap_end(c->c_reap);
+	c->c_reap = NULL;
 	sweep_end(c);
 	if (c->c_plan != NULL)
 		record_plan(c);
