@@ -101,7 +101,7 @@ UNIT_SRCS	= tests/base/test_ev.c tests/base/test_file.c \
 UNIT_BINS	= $(UNIT_SRCS:%.c=$(BUILD)/%)
 
 .PHONY: all deps test unit golden golden-update cli check check-net check-loop \
-	check-verify \
+	check-verify check-ci \
 	schema-json completion install-check check-crash check-longrun check-etcd \
 	fuzz fuzz-run check-fresh \
 	format install uninstall clean demo bench
@@ -134,7 +134,7 @@ test:
 	@scripts/deps test
 	@$(MAKE) --no-print-directory $(XDC) $(UNIT_BINS)
 	@$(MAKE) --no-print-directory unit golden cli check-loop check-verify \
-	    schema-json completion install-check check-etcd
+	    schema-json completion install-check check-etcd check-ci
 
 # Behaviours of the command line, end to end on the simulated pool.
 cli: $(XDC)
@@ -164,6 +164,11 @@ install-check: $(XDC)
 # xdc run: real inotify, a local git repository, signals, two agents.
 check-loop: $(XDC)
 	@tests/loop/run XDC=$(XDC)
+
+# docs/ci.md's GitLab CI and GitHub Actions recipes, read from the file
+# and run end to end against the simulated pool.
+check-ci: $(XDC)
+	@tests/ci/run XDC=$(XDC)
 
 # Signed commits and tags (SPEC §10): keys made, commits signed with SSH
 # and OpenPGP, plan and apply against each.
