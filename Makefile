@@ -97,7 +97,8 @@ UNIT_SRCS	= tests/base/test_ev.c tests/base/test_file.c \
 		  tests/reconciler/test_status.c tests/drivers/test_net.c \
 		  tests/reconciler/test_import.c tests/pool/test_etcd_json.c \
 		  tests/pool/test_etcd.c tests/reconciler/test_verify.c \
-		  tests/reconciler/test_statedir.c tests/reconciler/test_session.c
+		  tests/reconciler/test_statedir.c tests/reconciler/test_session.c \
+		  tests/reconciler/test_saved_plan.c
 UNIT_BINS	= $(UNIT_SRCS:%.c=$(BUILD)/%)
 
 .PHONY: all deps test unit golden golden-update cli check check-net check-loop \
@@ -216,6 +217,7 @@ check: test
 	@ASAN_OPTIONS=detect_leaks=1 tests/cli/run XDC=$(BUILD)/san/xdc
 	@ASAN_OPTIONS=detect_leaks=1 tests/loop/run XDC=$(BUILD)/san/xdc IDLE=1
 	@ASAN_OPTIONS=detect_leaks=1 tests/verify/run XDC=$(BUILD)/san/xdc
+	@ASAN_OPTIONS=detect_leaks=1 tests/ci/run XDC=$(BUILD)/san/xdc
 	@tests/run-unit --valgrind $(UNIT_BINS)
 	@tests/golden --valgrind XDC=$(XDC)
 	@$(MAKE) --no-print-directory check-crash

@@ -638,23 +638,72 @@ action_line(const json_t *a)
 	return s;
 }
 
-static int
-has_action(const json_t *v, const json_t *a)
+/* The action of v that is a's operation on a's object, or NULL. */
+static const json_t *
+same_action(const json_t *v, const json_t *a)
 {
+	static const char *const keys[] = { "op", "kind", "name", "host" };
 	const json_t *e;
-	size_t i;
+	size_t i, k;
 
-	json_array_foreach(v, i, e) if (json_equal(e, a)) return 1;
-	return 0;
+	json_array_foreach(v, i, e)
+	{
+		for (k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
+			if (!json_equal(json_object_get(e, keys[k]),
+			        json_object_get(a, keys[k])))
+				break;
+		if (k == sizeof(keys) / sizeof(keys[0]))
+			return e;
+	}
+	return NULL;
+}
+
+/* What the plan made again has that the saved one has not, and back. */
+static void
+compare_actions(const json_t *saved, const json_t *now, char **why)
+{
+	static const char *const keys[] = { "changes", "reason", "disruptive" };
+	const json_t *a, *b;
+	char *line, *x, *y;
+	size_t i, k;
+
+	json_array_foreach(saved, i, a)
+	{
+		line = action_line(a);
+		if ((b = same_action(now, a)) == NULL)
+			say(why, "the plan's %s would now be gone", line);
+		for (k = 0; b != NULL && k < sizeof(keys) / sizeof(keys[0]);
+		     k++) {
+			if (json_equal(json_object_get(a, keys[k]),
+			        json_object_get(b, keys[k])))
+				continue;
+			x = dump(json_object_get(a, keys[k]));
+			y = dump(json_object_get(b, keys[k]));
+			say(why, "the plan's %s: %s was %s, would now be %s",
+			    line, keys[k], x, y);
+			free(x);
+			free(y);
+		}
+		free(line);
+	}
+	json_array_foreach(now, i, b)
+	{
+		if (same_action(saved, b) != NULL)
+			continue;
+		line = action_line(b);
+		say(why, "the plan would now also %s", line);
+		free(line);
+	}
+	if (*why == NULL)
+		say(why, "the plan's actions would now be in another order");
 }
 
 int
 saved_plan_check(const struct saved_plan *sp, const struct xdc_observed *obs,
     const struct xdc_plan *plan, char **why)
 {
-	const json_t *then, *a, *saved;
+	const json_t *then, *saved;
 	json_t *now, *pj = NULL, *acts;
-	char *line;
 	size_t i, n0;
 
 	*why = NULL;
@@ -673,24 +722,8 @@ saved_plan_check(const struct saved_plan *sp, const struct xdc_observed *obs,
 	if ((pj = plan_json(plan)) == NULL)
 		return xdc_error(XDC_ERR, "cannot encode the plan");
 	acts = json_object_get(pj, "actions");
-	if (n0 == 0 && !json_equal(saved, acts)) {
-		json_array_foreach(saved, i, a) if (!has_action(acts, a))
-		{
-			line = action_line(a);
-			say(why, "the plan's %s would now be different or gone",
-			    line);
-			free(line);
-		}
-		json_array_foreach(acts, i, a) if (!has_action(saved, a))
-		{
-			line = action_line(a);
-			say(why, "the plan would now also %s", line);
-			free(line);
-		}
-		if (*why == NULL)
-			say(why, "the plan's actions would now be in another "
-			         "order");
-	}
+	if (n0 == 0 && !json_equal(saved, acts))
+		compare_actions(saved, acts, why);
 	json_decref(pj);
 	return *why != NULL ? XDC_EINVALID : 0;
 }
