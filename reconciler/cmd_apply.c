@@ -230,8 +230,16 @@ apply_saved(struct cli *cli, const struct apply_args *aa, struct session *s)
 		goto out;
 	}
 	cli->cl_scope = opt;
+	opt = saved_plan_host_opt(sp);
+	if (cli->cl_host != NULL && opt != NULL && strcmp(opt, cli->cl_host)) {
+		fprintf(stderr,
+		    "%s: --host %s: the saved plan was made with --host %s; "
+		    "nothing is applied\n",
+		    cli->cl_prog, cli->cl_host, opt);
+		goto out;
+	}
 	if (cli->cl_host == NULL)
-		cli->cl_host = saved_plan_host_opt(sp);
+		cli->cl_host = opt;
 	if (saved_plan_applied(sp, dir, &when)) {
 		fprintf(stderr,
 		    "%s: %s: plan %s was applied at %s (recorded in %s/plans); "
