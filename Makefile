@@ -55,7 +55,7 @@ SCHEMA_SRCS	= $(BASE_SRCS) schema/model.c \
 
 # Desired model + observed state -> ordered plan.
 PLANNER_SRCS	= planner/plan.c planner/diff.c planner/place.c planner/sla.c \
-		  planner/pool.c planner/output.c planner/query.c
+		  planner/pool.c planner/scope.c planner/output.c planner/query.c
 # The driver interface and the drivers.
 SIM_SRCS	= drivers/sim.c drivers/sim_pool.c drivers/sim_apply.c \
 		  drivers/sim_file.c
@@ -74,7 +74,9 @@ RECONCILER_SRCS	= reconciler/cli.c reconciler/cli_driver.c reconciler/exec.c \
 		  reconciler/log.c reconciler/watch.c reconciler/cycle.c \
 		  reconciler/loop.c reconciler/member.c reconciler/cmd_run.c \
 		  reconciler/cmd_status.c \
-		  reconciler/import.c reconciler/import_xl.c reconciler/cmd_import.c
+		  reconciler/import.c reconciler/import_xl.c reconciler/cmd_import.c \
+		  reconciler/teardown.c reconciler/reap.c reconciler/saved_plan.c \
+		  reconciler/cmd_destroy.c reconciler/cmd_gc.c
 MAIN_SRCS	= reconciler/main.c
 
 LIB_SRCS	= $(SCHEMA_SRCS) $(PLANNER_SRCS) $(DRIVER_SRCS) $(POOL_SRCS) \
@@ -92,7 +94,7 @@ UNIT_SRCS	= tests/base/test_ev.c tests/base/test_file.c \
 		  tests/planner/test_diff.c tests/planner/test_place.c \
 		  tests/planner/test_sla.c tests/planner/test_order.c \
 		  tests/planner/test_property.c tests/planner/test_pool.c \
-		  tests/planner/test_query.c \
+		  tests/planner/test_scope.c tests/planner/test_query.c \
 		  tests/drivers/test_xen_config.c tests/drivers/test_obs_json.c \
 		  tests/drivers/test_wdt.c tests/drivers/test_compose.c \
 		  tests/reconciler/test_backoff.c tests/reconciler/test_source.c \
@@ -100,11 +102,11 @@ UNIT_SRCS	= tests/base/test_ev.c tests/base/test_file.c \
 		  tests/reconciler/test_import.c tests/pool/test_etcd_json.c \
 		  tests/pool/test_etcd.c tests/reconciler/test_verify.c \
 		  tests/reconciler/test_statedir.c tests/reconciler/test_session.c \
-		  tests/reconciler/test_exec.c
+		  tests/reconciler/test_exec.c tests/reconciler/test_saved_plan.c
 UNIT_BINS	= $(UNIT_SRCS:%.c=$(BUILD)/%)
 
 .PHONY: all deps test unit golden golden-update cli check check-net check-loop \
-	check-verify \
+	check-verify check-ci \
 	schema-json completion install-check check-crash check-longrun check-etcd \
 	fuzz fuzz-run check-fresh \
 	format install uninstall clean demo bench
@@ -137,7 +139,7 @@ test:
 	@scripts/deps test
 	@$(MAKE) --no-print-directory $(XDC) $(UNIT_BINS)
 	@$(MAKE) --no-print-directory unit golden cli check-loop check-verify \
-	    schema-json completion install-check check-etcd
+	    schema-json completion install-check check-etcd check-ci
 
 # Behaviours of the command line, end to end on the simulated pool.
 cli: $(XDC)
@@ -167,6 +169,11 @@ install-check: $(XDC)
 # xdc run: real inotify, a local git repository, signals, two agents.
 check-loop: $(XDC)
 	@tests/loop/run XDC=$(XDC)
+
+# docs/ci.md's GitLab CI and GitHub Actions recipes, read from the file
+# and run end to end against the simulated pool.
+check-ci: $(XDC)
+	@tests/ci/run XDC=$(XDC)
 
 # Signed commits and tags (SPEC §10): keys made, commits signed with SSH
 # and OpenPGP, plan and apply against each.
@@ -214,6 +221,7 @@ check: test
 	@ASAN_OPTIONS=detect_leaks=1 tests/cli/run XDC=$(BUILD)/san/xdc
 	@ASAN_OPTIONS=detect_leaks=1 tests/loop/run XDC=$(BUILD)/san/xdc IDLE=1
 	@ASAN_OPTIONS=detect_leaks=1 tests/verify/run XDC=$(BUILD)/san/xdc
+	@ASAN_OPTIONS=detect_leaks=1 tests/ci/run XDC=$(BUILD)/san/xdc
 	@tests/run-unit --valgrind $(UNIT_BINS)
 	@tests/golden --valgrind XDC=$(XDC)
 	@$(MAKE) --no-print-directory check-crash

@@ -39,6 +39,19 @@ route(struct compose *c, const struct xdc_action *a)
 	return a->a_kind == XDC_OBJ_NETWORK ? c->c_net : c->c_dom;
 }
 
+/* A network's list of scopes (SPEC §9), copied into arena. */
+static const char *const *
+scopes_dup(struct xdc_arena *a, const struct xdc_obs_network *n)
+{
+	const char **w;
+	size_t i;
+
+	w = xdc_arena_alloc(a, (n->on_nscopes + 1) * sizeof(*w));
+	for (i = 0; i < n->on_nscopes; i++)
+		w[i] = xdc_arena_strdup(a, n->on_scopes[i]);
+	return w;
+}
+
 static int
 compose_observe(struct xdc_driver *drv, struct xdc_observed **out)
 {
@@ -79,6 +92,8 @@ compose_observe(struct xdc_driver *drv, struct xdc_observed **out)
 			        ? xdc_arena_strdup(obs->obs_arena,
 			              from->oh_networks[i].on_uplink)
 			        : NULL;
+			v[i].on_scopes =
+			    scopes_dup(obs->obs_arena, &from->oh_networks[i]);
 		}
 		to->oh_networks = v;
 		to->oh_nnetworks = from->oh_nnetworks;

@@ -63,6 +63,16 @@ struct xdc_obs_domain {
 	int od_stub; /* a stub domain: never xdc's, never adopted */
 	int od_protect;
 	uint64_t od_hash; /* of the build spec, see plan_spec_hash() */
+	/*
+	 * The scope the marker records (SPEC §9), XDC_SCOPE_DEFAULT for a
+	 * marker older than scopes; NULL when unmanaged. od_applied is when
+	 * that scope was last applied, as far as this marker knows, and
+	 * od_expires when the scope expires: seconds since the epoch, 0 when
+	 * unknown (an older marker) or never.
+	 */
+	const char *od_scope;
+	int64_t od_applied;
+	int64_t od_expires;
 	int od_has_build;
 	struct xdc_obs_build od_build;
 };
@@ -75,6 +85,14 @@ struct xdc_obs_network {
 	uint32_t on_mtu;
 	int on_up;
 	int on_managed;
+	/*
+	 * The scopes that declare a managed network, in the order they
+	 * joined it: the first owns its settings, and the network goes when
+	 * the last one drops it (SPEC §9). [XDC_SCOPE_DEFAULT] for a mark
+	 * older than scopes.
+	 */
+	const char *const *on_scopes;
+	size_t on_nscopes;
 };
 
 struct xdc_obs_host {
@@ -148,6 +166,11 @@ struct xdc_dom_spec {
 	uint32_t ds_cap;         /* percent of one CPU; 0 = none */
 	uint64_t ds_hash;        /* recorded in the ownership marker */
 	int ds_protect;
+	/* Also recorded there: the scope, when it was applied and when it
+	 * expires (see struct xdc_obs_domain). */
+	const char *ds_scope;
+	int64_t ds_applied;
+	int64_t ds_expires;
 };
 
 /* What an update changes in place, so the driver touches only that. */
@@ -167,6 +190,8 @@ struct xdc_dom_spec {
  * managed already by another spec.
  */
 #define XDC_UPD_ADOPT 0x100
+/* A network's list of scopes (a_scopes) changes: one joins or leaves. */
+#define XDC_UPD_SCOPES 0x200
 
 struct xdc_action {
 	enum xdc_op a_op;
@@ -181,6 +206,9 @@ struct xdc_action {
 	/* Network actions: the declared network (NULL for destroy). */
 	const struct xdc_network *a_net;
 	const char *a_bridge; /* the bridge acted on */
+	/* A network's scopes once a create or update is done, in order. */
+	const char *const *a_scopes;
+	size_t a_nscopes;
 };
 
 /* ---- The driver vtable ------------------------------------------------ */

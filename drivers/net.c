@@ -39,10 +39,20 @@
 #include "drivers/net.h"
 #include "base/arena.h"
 #include "base/error.h"
+#include "schema/values.h"
 
-/* The ownership mark, as the interface alias: NET_MARK + network name. */
-#define NET_MARK     "xdc:net:"
-#define NET_IFNAMSIZ 16 /* IFNAMSIZ: 15 characters and the NUL */
+/*
+ * The ownership mark, as the interface alias: NET_MARK + network name,
+ * then, on a bridge that scopes other than the default one declare (SPEC
+ * §9), ":" and their names in the order they joined, comma-separated:
+ * "xdc:net:ci:mr-12,mr-14". A mark without the list, as every mark made
+ * before scopes, is the default scope's. The kernel keeps an alias of at
+ * most NET_ALIAS_MAX bytes, which bounds how many scopes can share one
+ * network: an update that would need more is refused, naming the bridge.
+ */
+#define NET_MARK      "xdc:net:"
+#define NET_IFNAMSIZ  16  /* IFNAMSIZ: 15 characters and the NUL */
+#define NET_ALIAS_MAX 255 /* IFALIASZ less the NUL */
 
 struct net {
 	struct xdc_driver n_drv; /* first: the vtable callers see */
@@ -66,6 +76,86 @@ net_mark_network(const char *alias)
 	    alias[len] == '\0')
 		return NULL;
 	return alias + len;
+}
+
+/* The length of the network's name at the start of what the mark names. */
+static size_t
+net_mark_name_len(const char *network)
+{
+	return strcspn(network, ":");
+}
+
+/* Whether an alias marks the link as network's. */
+static int
+net_mark_is(const char *alias, const char *network)
+{
+	const char *m = net_mark_network(alias);
+
+	return m != NULL && net_mark_name_len(m) == strlen(network) &&
+	       strncmp(m, network, strlen(network)) == 0;
+}
+
+/*
+ * The alias that marks a bridge as network's, declared by scopes (none,
+ * or only the default scope: the mark without a list). Returns 0, or -1
+ * when it does not fit in NET_ALIAS_MAX bytes.
+ */
+static int
+net_mark_encode(const char *network, const char *const *scopes, size_t n,
+    char buf[NET_ALIAS_MAX + 1])
+{
+	size_t len, i;
+	int w;
+
+	w = snprintf(buf, NET_ALIAS_MAX + 1, "%s%s", NET_MARK, network);
+	if (w < 0 || w > NET_ALIAS_MAX)
+		return -1;
+	len = (size_t)w;
+	if (n == 0 || (n == 1 && !strcmp(scopes[0], XDC_SCOPE_DEFAULT)))
+		return 0;
+	for (i = 0; i < n; i++) {
+		w = snprintf(buf + len, NET_ALIAS_MAX + 1 - len, "%c%s",
+		    i == 0 ? ':' : ',', scopes[i]);
+		if (w < 0 || (size_t)w > NET_ALIAS_MAX - len)
+			return -1;
+		len += (size_t)w;
+	}
+	return 0;
+}
+
+/*
+ * The scopes an alias lists, into the arena: ["default"] for a mark
+ * without a list. What is not a name is skipped: it cannot be a scope.
+ */
+static void
+net_mark_scopes(const char *alias, struct xdc_arena *a, const char *const **out,
+    size_t *nout)
+{
+	const char *m = net_mark_network(alias), *p, *e;
+	const char **v;
+	char name[XDC_NAME_MAX + 1];
+	size_t n = 0, cap;
+
+	p = m != NULL ? m + net_mark_name_len(m) : "";
+	cap = 1;
+	for (e = p; *e != '\0'; e++)
+		cap += *e == ',';
+	v = xdc_arena_alloc(a, (cap + 1) * sizeof(*v));
+	if (*p == ':') {
+		for (p++; *p != '\0'; p = *e ? e + 1 : e) {
+			e = p + strcspn(p, ",");
+			if ((size_t)(e - p) > XDC_NAME_MAX)
+				continue;
+			memcpy(name, p, (size_t)(e - p));
+			name[e - p] = '\0';
+			if (xdc_name_valid(name))
+				v[n++] = xdc_arena_strdup(a, name);
+		}
+	}
+	if (n == 0)
+		v[n++] = XDC_SCOPE_DEFAULT;
+	*out = v;
+	*nout = n;
 }
 
 /*
@@ -359,16 +449,27 @@ link_set_up(struct net *n, struct rtnl_link *l, const char *who)
  * xdc would refuse to touch it ever after.
  */
 static int
-link_mark(struct net *n, struct rtnl_link *l, const char *network, int fresh,
-    int up, const char *who)
+link_mark(struct net *n, struct rtnl_link *l, const char *network,
+    const char *const *scopes, size_t nscopes, int fresh, int up,
+    const char *who)
 {
-	struct rtnl_link *c = rtnl_link_alloc();
-	char alias[sizeof(NET_MARK) + 64];
+	struct rtnl_link *c;
+	char alias[NET_ALIAS_MAX + 1];
 	int rc;
 
-	if (c == NULL)
+	if (net_mark_encode(network, scopes, nscopes, alias) != 0) {
+		rc = xdc_error(XDC_EDRIVER,
+		    "%s: the %zu scopes that declare Network %s do not fit in "
+		    "its alias (%d bytes); fewer scopes can share it",
+		    who, nscopes, network, NET_ALIAS_MAX);
+		if (fresh) {
+			net_clear(n);
+			(void)rtnl_link_delete(n->n_sock, l);
+		}
+		return rc;
+	}
+	if ((c = rtnl_link_alloc()) == NULL)
 		return xdc_error(XDC_ERR, "out of memory");
-	snprintf(alias, sizeof(alias), "%s%s", NET_MARK, network);
 	rtnl_link_set_ifalias(c, alias);
 	if (up)
 		rtnl_link_set_flags(c, IFF_UP);
@@ -435,12 +536,6 @@ obs_cmp(const void *a, const void *b)
 	return strcmp(x->on_bridge, y->on_bridge);
 }
 
-static const char *
-arena_strdup0(struct xdc_arena *a, const char *s)
-{
-	return s != NULL ? xdc_arena_strdup(a, s) : NULL;
-}
-
 static int
 net_observe(struct xdc_driver *drv, struct xdc_observed **out)
 {
@@ -482,7 +577,13 @@ net_observe(struct xdc_driver *drv, struct xdc_observed **out)
 		on->on_up = link_is_up(l);
 		network = link_network(l);
 		on->on_managed = network != NULL;
-		on->on_name = arena_strdup0(obs->obs_arena, network);
+		on->on_name = network != NULL
+		                  ? xdc_arena_strndup(obs->obs_arena, network,
+		                        net_mark_name_len(network))
+		                  : NULL;
+		if (network != NULL)
+			net_mark_scopes(rtnl_link_get_ifalias(l),
+			    obs->obs_arena, &on->on_scopes, &on->on_nscopes);
 		port = bridge_uplink(cache, rtnl_link_get_ifindex(l));
 		if (port == NULL)
 			continue;
@@ -571,7 +672,7 @@ vlan_create(struct net *n, const char *bridge, const char *name,
 		                 bridge, name)
 		           : rc;
 	snprintf(who, sizeof(who), "vlan %s", bridge);
-	if ((rc = link_mark(n, v, network, 1, 0, who)) != 0) {
+	if ((rc = link_mark(n, v, network, NULL, 0, 1, 0, who)) != 0) {
 		rtnl_link_put(v);
 		return rc;
 	}
@@ -815,7 +916,8 @@ static int net_destroy(struct net *, const char *);
  * 8021q), so that a failed create leaves nothing behind.
  */
 static int
-net_create(struct net *n, const struct xdc_network *decl, const char *bridge)
+net_create(struct net *n, const struct xdc_network *decl, const char *bridge,
+    const struct xdc_action *a)
 {
 	struct rtnl_link *br = NULL, *l = NULL;
 	char why[1024];
@@ -846,7 +948,8 @@ net_create(struct net *n, const struct xdc_network *decl, const char *bridge)
 		}
 		if ((rc = link_get(n, bridge, &br)) != 0)
 			goto out;
-		if ((rc = link_mark(n, br, decl->n_name, 1, 1, who)) != 0)
+		if ((rc = link_mark(n, br, decl->n_name, a->a_scopes,
+		         a->a_nscopes, 1, 1, who)) != 0)
 			goto out;
 		fresh = 1;
 	} else if (rc != 0) {
@@ -856,12 +959,9 @@ net_create(struct net *n, const struct xdc_network *decl, const char *bridge)
 		 */
 		if ((rc = bridge_check(br, bridge, XDC_OP_CREATE)) != 0)
 			goto out;
-		if (strcmp(link_network(br), decl->n_name) != 0 ||
-		    !link_is_up(br)) {
-			if ((rc = link_mark(n, br, decl->n_name, 0, 1, who)) !=
-			    0)
-				goto out;
-		}
+		if ((rc = link_mark(n, br, decl->n_name, a->a_scopes,
+		         a->a_nscopes, 0, 1, who)) != 0)
+			goto out;
 	}
 	rc = bridge_converge(n, decl, br, XDC_UPD_UPLINK | XDC_UPD_MTU);
 	if (rc != 0 && fresh) {
@@ -879,8 +979,9 @@ out:
 
 static int
 net_update(struct net *n, const struct xdc_network *decl, const char *bridge,
-    unsigned what)
+    const struct xdc_action *a)
 {
+	unsigned what = a->a_update;
 	struct rtnl_link *br = NULL;
 	char who[NET_IFNAMSIZ + 8]; /* "bridge <name>", for messages */
 	int rc;
@@ -894,9 +995,17 @@ net_update(struct net *n, const struct xdc_network *decl, const char *bridge,
 		goto out;
 	if ((rc = bridge_check(br, bridge, XDC_OP_UPDATE)) != 0)
 		goto out;
-	if ((what & (XDC_UPD_MTU | XDC_UPD_UPLINK)) == 0)
+	/* A scope joins (or the name changes): the mark says so first. */
+	if (((what & XDC_UPD_SCOPES) ||
+	        !net_mark_is(rtnl_link_get_ifalias(br), decl->n_name)) &&
+	    (rc = link_mark(n, br, decl->n_name, a->a_scopes, a->a_nscopes, 0,
+	         link_is_up(br), who)) != 0)
+		goto out;
+	/* A scope joining changes the mark, not the owner's settings. */
+	if ((what & (XDC_UPD_MTU | XDC_UPD_UPLINK | XDC_UPD_SCOPES)) == 0)
 		what = XDC_UPD_MTU | XDC_UPD_UPLINK;
-	if ((rc = bridge_converge(n, decl, br, what)) != 0)
+	if ((what & (XDC_UPD_MTU | XDC_UPD_UPLINK)) != 0 &&
+	    (rc = bridge_converge(n, decl, br, what)) != 0)
 		goto out;
 	/* A declared Network is up, whatever else the update is for. */
 	rc = link_set_up(n, br, who);
@@ -933,7 +1042,8 @@ net_destroy(struct net *n, const char *bridge)
 		goto out;
 	if ((rc = bridge_check(br, bridge, XDC_OP_DESTROY)) != 0)
 		goto out;
-	snprintf(network, sizeof(network), "%s", link_network(br));
+	snprintf(network, sizeof(network), "%.*s",
+	    (int)net_mark_name_len(link_network(br)), link_network(br));
 	brx = rtnl_link_get_ifindex(br);
 	if ((rc = links_load(n, &cache)) != 0)
 		goto out;
@@ -961,8 +1071,8 @@ net_destroy(struct net *n, const char *bridge)
 	for (o = nl_cache_get_first(cache); o != NULL;
 	     o = nl_cache_get_next(o)) {
 		l = (struct rtnl_link *)o;
-		if (!rtnl_link_is_vlan(l) || link_network(l) == NULL ||
-		    strcmp(link_network(l), network) != 0)
+		if (!rtnl_link_is_vlan(l) ||
+		    !net_mark_is(rtnl_link_get_ifalias(l), network))
 			continue;
 		master = rtnl_link_get_master(l);
 		if (master != 0 && master != brx)
@@ -973,6 +1083,36 @@ net_destroy(struct net *n, const char *bridge)
 out:
 	if (cache != NULL)
 		nl_cache_free(cache);
+	if (br != NULL)
+		rtnl_link_put(br);
+	return rc;
+}
+
+/* Rewrite the list of scopes in a bridge's mark, and nothing else. */
+static int
+net_rescope(struct net *n, const char *bridge, const struct xdc_action *a)
+{
+	struct rtnl_link *br = NULL;
+	char who[NET_IFNAMSIZ + 8]; /* "bridge <name>", for messages */
+	char network[XDC_NAME_MAX + 1];
+	const char *m;
+	int rc;
+
+	snprintf(who, sizeof(who), "bridge %s", bridge);
+	rc = link_get(n, bridge, &br);
+	if (rc == XDC_ENOTFOUND)
+		rc = xdc_error(XDC_ENOTFOUND,
+		    "bridge %s: cannot update it: no such bridge", bridge);
+	if (rc != 0)
+		goto out;
+	if ((rc = bridge_check(br, bridge, XDC_OP_UPDATE)) != 0)
+		goto out;
+	m = link_network(br);
+	snprintf(
+	    network, sizeof(network), "%.*s", (int)net_mark_name_len(m), m);
+	rc = link_mark(
+	    n, br, network, a->a_scopes, a->a_nscopes, 0, link_is_up(br), who);
+out:
 	if (br != NULL)
 		rtnl_link_put(br);
 	return rc;
@@ -992,6 +1132,10 @@ net_apply(struct xdc_driver *drv, const struct xdc_action *a)
 	if (bridge == NULL)
 		return xdc_error(XDC_EDRIVER, "%s network %s: no bridge given",
 		    xdc_op_name(a->a_op), a->a_name ? a->a_name : "?");
+	/* A scope leaving a network others still declare: the mark only. */
+	if (a->a_op == XDC_OP_UPDATE && a->a_net == NULL &&
+	    a->a_update == XDC_UPD_SCOPES)
+		return net_rescope(n, bridge, a);
 	switch (a->a_op) {
 	case XDC_OP_CREATE:
 	case XDC_OP_UPDATE:
@@ -1000,8 +1144,8 @@ net_apply(struct xdc_driver *drv, const struct xdc_action *a)
 			    "%s bridge %s: the action has no network",
 			    xdc_op_name(a->a_op), bridge);
 		if (a->a_op == XDC_OP_CREATE)
-			return net_create(n, a->a_net, bridge);
-		return net_update(n, a->a_net, bridge, a->a_update);
+			return net_create(n, a->a_net, bridge, a);
+		return net_update(n, a->a_net, bridge, a);
 	case XDC_OP_DESTROY:
 		return net_destroy(n, bridge);
 	default:

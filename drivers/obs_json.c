@@ -61,6 +61,19 @@ obs_json_domain(const struct xdc_obs_domain *d, unsigned flags)
 	    "cpu", "weight", (json_int_t)d->od_weight, "cap",
 	    (json_int_t)d->od_cap, "managed", d->od_managed, "protect",
 	    d->od_protect, "nics", nics);
+	/* xdc's domains say their scope (SPEC §9); a pool's planner its times.
+	 */
+	if (o != NULL && d->od_managed &&
+	    (json_object_set_new(o, "scope",
+	         json_string(d->od_scope ? d->od_scope : XDC_SCOPE_DEFAULT)) ||
+	        ((flags & OBS_JSON_FULL) &&
+	            (json_object_set_new(o, "applied",
+	                 json_integer((json_int_t)d->od_applied)) ||
+	                json_object_set_new(o, "expires",
+	                    json_integer((json_int_t)d->od_expires)))))) {
+		json_decref(o);
+		return NULL;
+	}
 	if (o == NULL || !(flags & OBS_JSON_FULL))
 		return o;
 	snprintf(hash, sizeof(hash), "%016" PRIx64, d->od_hash);
@@ -78,15 +91,33 @@ obs_json_domain(const struct xdc_obs_domain *d, unsigned flags)
 json_t *
 obs_json_network(const struct xdc_obs_network *n, unsigned flags)
 {
+	json_t *o, *scopes;
+	size_t i;
+
 	if (flags & OBS_JSON_FULL)
-		return json_pack("{s:s?, s:s, s:I, s:b, s:b, s:s?, s:I}",
-		    "name", n->on_name, "bridge", n->on_bridge, "mtu",
+		o = json_pack("{s:s?, s:s, s:I, s:b, s:b, s:s?, s:I}", "name",
+		    n->on_name, "bridge", n->on_bridge, "mtu",
 		    (json_int_t)n->on_mtu, "up", n->on_up, "managed",
 		    n->on_managed, "uplink", n->on_uplink, "vlan",
 		    (json_int_t)n->on_vlan);
-	return json_pack("{s:s?, s:s, s:I, s:b, s:b}", "name", n->on_name,
-	    "bridge", n->on_bridge, "mtu", (json_int_t)n->on_mtu, "up",
-	    n->on_up, "managed", n->on_managed);
+	else
+		o = json_pack("{s:s?, s:s, s:I, s:b, s:b}", "name", n->on_name,
+		    "bridge", n->on_bridge, "mtu", (json_int_t)n->on_mtu, "up",
+		    n->on_up, "managed", n->on_managed);
+	if (o == NULL || !n->on_managed)
+		return o;
+	/* The scopes that declare it, in the order they joined (SPEC §9). */
+	scopes = json_array();
+	for (i = 0; i < n->on_nscopes; i++)
+		json_array_append_new(scopes, json_string(n->on_scopes[i]));
+	if (n->on_nscopes == 0)
+		json_array_append_new(scopes, json_string(XDC_SCOPE_DEFAULT));
+	if (json_array_size(scopes) != (n->on_nscopes ? n->on_nscopes : 1) ||
+	    json_object_set_new(o, "scopes", scopes)) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
 }
 
 json_t *
@@ -325,6 +356,61 @@ rd_hash(const struct rd *r, const json_t *o, uint64_t *out)
 	return 0;
 }
 
+/* A managed domain's scope and times; "default" and 0 when absent. */
+static int
+rd_scope(const struct rd *r, const json_t *o, struct xdc_obs_domain *od)
+{
+	uint64_t applied, expires;
+	int rc;
+
+	if ((rc = rd_str(r, o, "scope", 1, &od->od_scope)) ||
+	    (rc = rd_u64(r, o, "applied", 0, 0, INT64_MAX, &applied)) ||
+	    (rc = rd_u64(r, o, "expires", 0, 0, INT64_MAX, &expires)))
+		return rc;
+	if (od->od_scope != NULL && !xdc_name_valid(od->od_scope))
+		return bad(r, "scope", "must be a name");
+	if (!od->od_managed) {
+		od->od_scope = NULL;
+		return 0;
+	}
+	if (od->od_scope == NULL)
+		od->od_scope = XDC_SCOPE_DEFAULT;
+	od->od_applied = (int64_t)applied;
+	od->od_expires = (int64_t)expires;
+	return 0;
+}
+
+/* A managed network's scopes, in order; ["default"] when absent. */
+static int
+rd_net_scopes(const struct rd *r, const json_t *o, struct xdc_obs_network *n)
+{
+	static const char *const dflt[] = { XDC_SCOPE_DEFAULT };
+	const json_t *v, *e;
+	const char **w;
+	size_t i;
+	int rc;
+
+	if ((rc = rd_array(r, o, "scopes", &v)) != 0)
+		return rc;
+	if (!n->on_managed)
+		return 0;
+	if (v == NULL || json_array_size(v) == 0) {
+		n->on_scopes = dflt;
+		n->on_nscopes = 1;
+		return 0;
+	}
+	w = xdc_arena_zalloc(r->r_arena, json_array_size(v) * sizeof(*w));
+	json_array_foreach(v, i, e)
+	{
+		if (!json_is_string(e) || !xdc_name_valid(json_string_value(e)))
+			return bad(r, "scopes", "must hold names");
+		w[i] = xdc_arena_strdup(r->r_arena, json_string_value(e));
+	}
+	n->on_scopes = w;
+	n->on_nscopes = json_array_size(v);
+	return 0;
+}
+
 static int
 rd_domain(
     struct rd *r, const char *host, const json_t *o, struct xdc_obs_domain *od)
@@ -357,7 +443,8 @@ rd_domain(
 	    (rc = rd_bool(r, o, "managed", 0, &od->od_managed)) ||
 	    (rc = rd_bool(r, o, "protect", 0, &od->od_protect)) ||
 	    (rc = rd_bool(r, o, "stub", 0, &od->od_stub)) ||
-	    (rc = rd_hash(r, o, &od->od_hash)) || (rc = rd_nics(r, o, od)))
+	    (rc = rd_hash(r, o, &od->od_hash)) || (rc = rd_scope(r, o, od)) ||
+	    (rc = rd_nics(r, o, od)))
 		return rc;
 	od->od_state = (enum xdc_dom_state)state;
 	build = json_object_get(o, "build");
@@ -388,7 +475,8 @@ rd_network(
 	    (rc = rd_u32(r, o, "mtu", 0, 1500, &n->on_mtu)) ||
 	    (rc = rd_bool(r, o, "up", (r->r_flags & OBS_JSON_DEFAULTS) != 0,
 	         &n->on_up)) ||
-	    (rc = rd_bool(r, o, "managed", 0, &n->on_managed)))
+	    (rc = rd_bool(r, o, "managed", 0, &n->on_managed)) ||
+	    (rc = rd_net_scopes(r, o, n)))
 		return rc;
 	n->on_vlan = (uint16_t)vlan;
 	return 0;

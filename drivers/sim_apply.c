@@ -81,10 +81,23 @@ dom_set_nics(struct sim_pool *p, struct xdc_obs_domain *od,
 	}
 }
 
+/* The marker's ownership part: hash, protect, scope and its times. */
+static void
+dom_mark(struct sim_pool *p, struct xdc_obs_domain *od,
+    const struct xdc_dom_spec *sp)
+{
+	od->od_protect = sp->ds_protect != 0;
+	od->od_hash = sp->ds_hash;
+	od->od_scope = sim_pool_strdup(
+	    p, sp->ds_scope != NULL ? sp->ds_scope : XDC_SCOPE_DEFAULT);
+	od->od_applied = sp->ds_applied;
+	od->od_expires = sp->ds_expires;
+}
+
 /*
  * Mark a domain xdc's, as built from the spec: the ownership marker (hash,
- * protect) and the build record, which a create knows and an adoption
- * takes from the declaration.
+ * protect, scope) and the build record, which a create knows and an
+ * adoption takes from the declaration.
  */
 static void
 dom_own(struct sim_pool *p, struct xdc_obs_domain *od,
@@ -95,8 +108,7 @@ dom_own(struct sim_pool *p, struct xdc_obs_domain *od,
 	size_t i;
 
 	od->od_managed = 1;
-	od->od_protect = sp->ds_protect != 0;
-	od->od_hash = sp->ds_hash;
+	dom_mark(p, od, sp);
 	od->od_has_build = 1;
 	b->ob_type = vm->vm_type;
 	b->ob_kernel = sim_pool_strdup(p, vm->vm_kernel);
@@ -260,10 +272,8 @@ vm_update(struct sim_pool *p, struct sim_host *h, struct sim_dom *d,
 	}
 	if (a->a_update & XDC_UPD_NICS)
 		dom_set_nics(p, od, a->a_spec);
-	if (a->a_update & XDC_UPD_MARKER) {
-		od->od_protect = a->a_spec->ds_protect != 0;
-		od->od_hash = a->a_spec->ds_hash;
-	}
+	if (a->a_update & XDC_UPD_MARKER)
+		dom_mark(p, od, a->a_spec);
 	if (a->a_update & XDC_UPD_ADOPT)
 		dom_own(p, od, a->a_spec);
 	p->p_dirty = 1;
@@ -393,6 +403,34 @@ net_set(struct sim_pool *p, struct xdc_obs_network *n,
 	}
 }
 
+/*
+ * The scopes that declare a network, as the action leaves them: a create
+ * without a list (an action made before scopes) is the default scope's,
+ * an update without one keeps what the network has.
+ */
+static void
+net_set_scopes(
+    struct sim_pool *p, struct xdc_obs_network *n, const struct xdc_action *a)
+{
+	const char **w;
+	size_t i;
+
+	if (a->a_nscopes == 0) {
+		if (n->on_nscopes == 0) {
+			w = xdc_arena_alloc(p->p_arena, sizeof(*w));
+			w[0] = XDC_SCOPE_DEFAULT;
+			n->on_scopes = w;
+			n->on_nscopes = 1;
+		}
+		return;
+	}
+	w = xdc_arena_alloc(p->p_arena, a->a_nscopes * sizeof(*w));
+	for (i = 0; i < a->a_nscopes; i++)
+		w[i] = sim_pool_strdup(p, a->a_scopes[i]);
+	n->on_scopes = w;
+	n->on_nscopes = a->a_nscopes;
+}
+
 static int
 apply_net(struct sim_pool *p, struct sim_host *h, const struct xdc_action *a)
 {
@@ -425,6 +463,17 @@ apply_net(struct sim_pool *p, struct sim_host *h, const struct xdc_action *a)
 			    "manage it",
 			    h->sh_name, xdc_op_name(a->a_op), bridge);
 	}
+	/* A scope leaving a network others still declare: the list only. */
+	if (a->a_op == XDC_OP_UPDATE && decl == NULL &&
+	    a->a_update == XDC_UPD_SCOPES) {
+		if (n == NULL)
+			return xdc_error(XDC_ENOTFOUND,
+			    "host %s: cannot update bridge %s: no such bridge",
+			    h->sh_name, bridge);
+		net_set_scopes(p, n, a);
+		p->p_dirty = 1;
+		return 0;
+	}
 	switch (a->a_op) {
 	case XDC_OP_CREATE:
 	case XDC_OP_UPDATE:
@@ -438,9 +487,12 @@ apply_net(struct sim_pool *p, struct sim_host *h, const struct xdc_action *a)
 			    "host %s: cannot update bridge %s: no such bridge",
 			    h->sh_name, bridge);
 		what = XDC_UPD_MTU | XDC_UPD_UPLINK;
+		/* A scope joining changes the list, not the owner's settings.
+		 */
 		if (a->a_op == XDC_OP_UPDATE &&
-		    (a->a_update & (XDC_UPD_MTU | XDC_UPD_UPLINK)))
-			what = a->a_update;
+		    (a->a_update &
+		        (XDC_UPD_MTU | XDC_UPD_UPLINK | XDC_UPD_SCOPES)))
+			what = a->a_update & (XDC_UPD_MTU | XDC_UPD_UPLINK);
 		if (n == NULL) {
 			/* A retried create finds its bridge and updates it. */
 			n = sim_net_insert(h, (size_t)(-at - 1));
@@ -450,6 +502,7 @@ apply_net(struct sim_pool *p, struct sim_host *h, const struct xdc_action *a)
 		}
 		n->on_name = sim_pool_strdup(p, decl->n_name);
 		net_set(p, n, decl, what);
+		net_set_scopes(p, n, a);
 		/* A declared Network is up, as the net driver leaves it. */
 		n->on_up = 1;
 		break;

@@ -423,6 +423,7 @@ obs_domain(struct xdc_arena *a, struct xdc_obs_domain *o,
 
 	*o = *d;
 	o->od_name = obs_strdup(a, d->od_name);
+	o->od_scope = obs_strdup(a, d->od_scope);
 	o->od_nics = xdc_arena_zalloc(a, d->od_nnics * sizeof(*o->od_nics));
 	for (i = 0; i < d->od_nnics; i++) {
 		o->od_nics[i] = d->od_nics[i];
@@ -441,6 +442,21 @@ obs_domain(struct xdc_arena *a, struct xdc_obs_domain *o,
 		disk->d_format = from->d_format;
 		disk->d_readonly = from->d_readonly;
 	}
+}
+
+/* A network's list of scopes, into the observation's arena. */
+static void
+obs_scopes(struct xdc_arena *a, struct xdc_obs_network *o,
+    const struct xdc_obs_network *n)
+{
+	const char **w;
+	size_t i;
+
+	w = xdc_arena_zalloc(a, (n->on_nscopes + 1) * sizeof(*w));
+	for (i = 0; i < n->on_nscopes; i++)
+		w[i] = obs_strdup(a, n->on_scopes[i]);
+	o->on_scopes = w;
+	o->on_nscopes = n->on_nscopes;
 }
 
 struct xdc_observed *
@@ -481,6 +497,7 @@ sim_pool_observe(const struct sim_pool *p, const char *host)
 			on->on_name = obs_strdup(a, h->sh_nets[j].on_name);
 			on->on_bridge = obs_strdup(a, h->sh_nets[j].on_bridge);
 			on->on_uplink = obs_strdup(a, h->sh_nets[j].on_uplink);
+			obs_scopes(a, on, &h->sh_nets[j]);
 		}
 	}
 	return obs;

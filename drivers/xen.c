@@ -682,8 +682,11 @@ obs_domain(struct xen *x, struct xdc_arena *a, const xc_domaininfo_t *info,
 		goto out;
 	}
 	/* What libxl alone knows: what xdc tunes, and import writes. */
-	if (ow.ow_managed)
+	if (ow.ow_managed) {
+		/* od_scope outlives the marker's strings, freed below. */
+		ow.ow_mk.mk_scope = xdc_arena_strdup(a, ow.ow_mk.mk_scope);
 		f.df_marker = &ow.ow_mk;
+	}
 	type = xs_get(x, "/libxl/%" PRIu32 "/type", info->domain);
 	log_clear(x);
 	facts_read(x, info, type, &f);

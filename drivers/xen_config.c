@@ -13,6 +13,7 @@
 #include "base/arena.h"
 #include "base/error.h"
 #include "schema/model.h"
+#include "schema/values.h"
 
 #define KIB            1024ULL
 #define XEN_WEIGHT_MAX 65535 /* credit2's range is 1..65535 */
@@ -142,7 +143,8 @@ xen_uuid_fmt(const uint8_t u[16], char buf[XEN_UUID_BUFSZ])
 /* ---- The ownership marker --------------------------------------------- */
 
 const char *const xen_marker_keys[XEN_MK__COUNT] = { "managed", "name", "hash",
-	"protect", "kernel", "ramdisk", "cmdline" };
+	"protect", "scope", "applied", "expires", "kernel", "ramdisk",
+	"cmdline" };
 
 const char *
 xen_marker_path(const uint8_t uuid[16], char buf[XEN_MARKER_PATHSZ])
@@ -162,6 +164,9 @@ xen_marker_from_spec(const struct xdc_dom_spec *sp, struct xen_marker *mk)
 	mk->mk_name = vm->vm_name;
 	mk->mk_hash = sp->ds_hash;
 	mk->mk_protect = sp->ds_protect != 0;
+	mk->mk_scope = sp->ds_scope != NULL ? sp->ds_scope : XDC_SCOPE_DEFAULT;
+	mk->mk_applied = sp->ds_applied;
+	mk->mk_expires = sp->ds_expires;
 	mk->mk_kernel = vm->vm_kernel;
 	mk->mk_ramdisk = vm->vm_ramdisk;
 	mk->mk_cmdline = vm->vm_cmdline;
@@ -178,6 +183,18 @@ xen_marker_encode(const struct xen_marker *mk, struct xen_marker_vals *mv)
 	mv->mv_v[XEN_MK_NAME] = mk->mk_name;
 	mv->mv_v[XEN_MK_HASH] = mv->mv_hash;
 	mv->mv_v[XEN_MK_PROTECT] = mv->mv_protect;
+	/*
+	 * Written always, "0" included: an update rewrites the keys it has,
+	 * and a stale expiry left behind would have the scope reaped.
+	 */
+	snprintf(mv->mv_applied, sizeof(mv->mv_applied), "%" PRId64,
+	    mk->mk_applied > 0 ? mk->mk_applied : 0);
+	snprintf(mv->mv_expires, sizeof(mv->mv_expires), "%" PRId64,
+	    mk->mk_expires > 0 ? mk->mk_expires : 0);
+	mv->mv_v[XEN_MK_SCOPE] =
+	    mk->mk_scope != NULL ? mk->mk_scope : XDC_SCOPE_DEFAULT;
+	mv->mv_v[XEN_MK_APPLIED] = mv->mv_applied;
+	mv->mv_v[XEN_MK_EXPIRES] = mv->mv_expires;
 	mv->mv_v[XEN_MK_KERNEL] = mk->mk_kernel;
 	mv->mv_v[XEN_MK_RAMDISK] = mk->mk_ramdisk;
 	mv->mv_v[XEN_MK_CMDLINE] = mk->mk_cmdline;
@@ -203,11 +220,28 @@ parse_hash(const char *s, uint64_t *out)
 	return 0;
 }
 
+/* A time key: absent is 0 (a marker older than scopes); else digits. */
+static int
+parse_time_key(const char *s, int64_t *out)
+{
+	uint64_t v;
+
+	*out = 0;
+	if (s == NULL)
+		return 0;
+	if (xdc_parse_uint(s, INT64_MAX, &v) != NULL)
+		return -1;
+	*out = (int64_t)v;
+	return 0;
+}
+
 int
 xen_marker_parse(const char *const vals[XEN_MK__COUNT], const char *name,
     struct xen_marker *out)
 {
 	const char *protect = vals[XEN_MK_PROTECT];
+	const char *scope = vals[XEN_MK_SCOPE];
+	int64_t applied, expires;
 	uint64_t hash;
 
 	memset(out, 0, sizeof(*out));
@@ -216,13 +250,20 @@ xen_marker_parse(const char *const vals[XEN_MK__COUNT], const char *name,
 	if (strcmp(vals[XEN_MK_MANAGED], "1") != 0 ||
 	    vals[XEN_MK_NAME] == NULL || protect == NULL ||
 	    (strcmp(protect, "0") != 0 && strcmp(protect, "1") != 0) ||
-	    parse_hash(vals[XEN_MK_HASH], &hash) < 0)
+	    parse_hash(vals[XEN_MK_HASH], &hash) < 0 ||
+	    (scope != NULL && !xdc_name_valid(scope)) ||
+	    parse_time_key(vals[XEN_MK_APPLIED], &applied) < 0 ||
+	    parse_time_key(vals[XEN_MK_EXPIRES], &expires) < 0)
 		return XDC_ERR;
 	if (name == NULL || strcmp(vals[XEN_MK_NAME], name) != 0)
 		return XDC_ENOTFOUND;
 	out->mk_name = vals[XEN_MK_NAME];
 	out->mk_hash = hash;
 	out->mk_protect = protect[0] == '1';
+	/* Marked before scopes existed: the default scope's. */
+	out->mk_scope = scope != NULL ? scope : XDC_SCOPE_DEFAULT;
+	out->mk_applied = applied;
+	out->mk_expires = expires;
 	out->mk_kernel = vals[XEN_MK_KERNEL];
 	out->mk_ramdisk = vals[XEN_MK_RAMDISK];
 	out->mk_cmdline = vals[XEN_MK_CMDLINE];
@@ -528,6 +569,9 @@ xen_obs_from_info(const xc_domaininfo_t *info, const struct xen_dom_facts *f,
 	od->od_stub = f->df_stubdom != 0;
 	od->od_protect = managed && mk->mk_protect;
 	od->od_hash = managed ? mk->mk_hash : 0;
+	od->od_scope = managed ? mk->mk_scope : NULL;
+	od->od_applied = managed ? mk->mk_applied : 0;
+	od->od_expires = managed ? mk->mk_expires : 0;
 }
 
 static enum xdc_disk_format

@@ -65,6 +65,14 @@ enum xen_marker_key {
 	XEN_MK_HASH,    /* 16 hex digits of plan_spec_hash() */
 	XEN_MK_PROTECT, /* "0" or "1" */
 	/*
+	 * The scope (SPEC §9), its last apply and its expiry (seconds since
+	 * the epoch, "0" for never). Absent in a marker older than scopes:
+	 * then the scope is "default", the times unknown.
+	 */
+	XEN_MK_SCOPE,
+	XEN_MK_APPLIED,
+	XEN_MK_EXPIRES,
+	/*
 	 * What the domain was built from, which Xen keeps nowhere for a PVH
 	 * or HVM guest: so that a plan can say which field forces a replace.
 	 * Absent when the VM declares none.
@@ -78,12 +86,15 @@ enum xen_marker_key {
 extern const char *const xen_marker_keys[XEN_MK__COUNT];
 /* How many keys from the first an update of the marker rewrites: the
  * ownership, not the build record (a new build is a new domain). */
-#define XEN_MK_OWNERSHIP (XEN_MK_PROTECT + 1)
+#define XEN_MK_OWNERSHIP (XEN_MK_EXPIRES + 1)
 
 struct xen_marker {
 	const char *mk_name;
 	uint64_t mk_hash;
 	int mk_protect;
+	const char *mk_scope;  /* XDC_SCOPE_DEFAULT when the key is absent */
+	int64_t mk_applied;    /* 0 when unknown */
+	int64_t mk_expires;    /* 0 when never, or unknown */
 	const char *mk_kernel; /* NULL when none */
 	const char *mk_ramdisk;
 	const char *mk_cmdline;
@@ -95,6 +106,8 @@ struct xen_marker_vals {
 	const char *mv_v[XEN_MK__COUNT];
 	char mv_hash[17];
 	char mv_protect[2];
+	char mv_applied[24];
+	char mv_expires[24];
 };
 void xen_marker_encode(const struct xen_marker *, struct xen_marker_vals *);
 /*

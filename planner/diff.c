@@ -7,6 +7,7 @@
  * Fields fixed at domain build (type, kernel, ramdisk, cmdline, max_memory,
  * max_vcpus, disks) force a replace; the rest are updated in place.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "planner/planner.h"
@@ -33,6 +34,16 @@ net_decl(const struct xdc_plan *p, const struct xdc_network *n)
 {
 	return xdc_network_loc(
 	    p->p_cfg, n, n->n_pos[NET_F_KIND] ? NET_F_KIND : NET_F_NAME);
+}
+
+/* Why an object of the scope the configuration does not declare goes. */
+static const char *
+undeclared(struct xdc_plan *p)
+{
+	if (p->p_opts.po_teardown != NULL)
+		return p->p_opts.po_teardown;
+	return xdc_arena_printf(
+	    p->p_arena, "not declared in %s", p->p_cfg->cfg_path);
 }
 
 /* Is this observed host one the configuration declares? */
@@ -90,6 +101,7 @@ net_fields_reason(
 		{ CH_VLAN, NET_F_VLAN, "vlan" },
 		{ CH_MTU, NET_F_MTU, "mtu" },
 		{ CH_UP, NET_F_KIND, "up: it is down" },
+		{ CH_SCOPES, NET_F_KIND, "scopes: this scope declares it too" },
 	};
 	const char *r = NULL;
 	size_t i;
@@ -105,6 +117,60 @@ net_fields_reason(
 		    map[i].name);
 	}
 	return r;
+}
+
+/*
+ * Whether the plan's scope may use the managed network on as it declares
+ * it (1), or not (0, the reason reported). A network shared by scopes has
+ * one owner of its settings, the first in its list: another scope that
+ * declares it must declare what it has, and one that wants to share it
+ * must declare it under the same name with the same settings.
+ */
+static int
+net_shareable(struct xdc_plan *p, const struct xdc_obs_host *oh,
+    const struct xdc_network *n, const struct xdc_obs_network *on,
+    uint32_t mask)
+{
+	const char *owner = scope_net_owner(on), *what = NULL;
+	enum xdc_net_field f;
+	char have[64];
+
+	if (!strcmp(owner, p->p_scope))
+		return 1;
+	if (on->on_name != NULL && strcmp(on->on_name, n->n_name) != 0) {
+		plan_error(p, xdc_network_loc(p->p_cfg, n, NET_F_NAME),
+		    "Network %s: bridge %s on host %s is Network %s of scope "
+		    "%s; declare it under that name to share it, or choose "
+		    "another \"bridge\"",
+		    n->n_name, n->n_bridge, oh->oh_name, on->on_name, owner);
+		return 0;
+	}
+	if (mask == 0)
+		return 1;
+	if (mask & CH_BIT(CH_MTU)) {
+		snprintf(have, sizeof(have), "mtu %u", on->on_mtu);
+		what = have;
+	} else if (on->on_uplink == NULL) {
+		what = "no uplink";
+	} else if (on->on_vlan != 0) {
+		snprintf(have, sizeof(have), "uplink %.15s vlan %u",
+		    on->on_uplink, on->on_vlan);
+		what = have;
+	} else {
+		snprintf(have, sizeof(have), "uplink %.15s", on->on_uplink);
+		what = have;
+	}
+	f = (mask & CH_BIT(CH_MTU))      ? NET_F_MTU
+	    : (mask & CH_BIT(CH_UPLINK)) ? NET_F_UPLINK
+	                                 : NET_F_VLAN;
+	if (n->n_pos[f] == 0)
+		f = NET_F_NAME;
+	plan_error(p, xdc_network_loc(p->p_cfg, n, f),
+	    "Network %s on host %s is shared, and scope %s owns its "
+	    "settings: it has %s; declare the same settings here, or change "
+	    "them in scope %s",
+	    n->n_name, oh->oh_name, owner, what, owner);
+	return 0;
 }
 
 void
@@ -139,6 +205,8 @@ diff_networks(struct xdc_plan *p, uint32_t host)
 			if (n->n_mtu)
 				a->pa_changes |= CH_BIT(CH_MTU);
 			a->pa_reason = plan_where(p, net_decl(p, n));
+			a->pa.a_scopes = &p->p_scope;
+			a->pa.a_nscopes = 1;
 			continue;
 		}
 		if (!on->on_managed) {
@@ -155,9 +223,13 @@ diff_networks(struct xdc_plan *p, uint32_t host)
 			mask |= CH_BIT(CH_UPLINK);
 		if (n->n_vlan != on->on_vlan)
 			mask |= CH_BIT(CH_VLAN);
+		if (!net_shareable(p, oh, n, on, mask & ~CH_BIT(CH_UP)))
+			continue;
 		/* A bridge someone took down is drift like any other. */
 		if (!on->on_up)
 			mask |= CH_BIT(CH_UP);
+		if (!scope_net_member(on, p->p_scope))
+			mask |= CH_BIT(CH_SCOPES);
 		if (mask == 0)
 			continue;
 		a = plan_add(p, XDC_OP_UPDATE, XDC_OBJ_NETWORK, host);
@@ -165,28 +237,43 @@ diff_networks(struct xdc_plan *p, uint32_t host)
 		a->pa.a_name = n->n_name;
 		a->pa.a_net = n;
 		a->pa.a_bridge = n->n_bridge;
-		a->pa.a_update = ((mask & CH_BIT(CH_MTU)) ? XDC_UPD_MTU : 0) |
-		                 ((mask & (CH_BIT(CH_UPLINK) | CH_BIT(CH_VLAN)))
-		                         ? XDC_UPD_UPLINK
-		                         : 0) |
-		                 ((mask & CH_BIT(CH_UP)) ? XDC_UPD_UP : 0);
+		a->pa.a_update =
+		    ((mask & CH_BIT(CH_MTU)) ? XDC_UPD_MTU : 0) |
+		    ((mask & (CH_BIT(CH_UPLINK) | CH_BIT(CH_VLAN)))
+		            ? XDC_UPD_UPLINK
+		            : 0) |
+		    ((mask & CH_BIT(CH_UP)) ? XDC_UPD_UP : 0) |
+		    ((mask & CH_BIT(CH_SCOPES)) ? XDC_UPD_SCOPES : 0);
 		a->pa_net = n;
 		a->pa_onet = on;
 		a->pa_changes = mask;
 		a->pa_reason = net_fields_reason(p, n, mask);
+		scope_net_join(p, on, a);
 	}
 
 	for (i = 0; i < oh->oh_nnetworks; i++) {
 		on = &oh->oh_networks[i];
-		if (!on->on_managed || declared_bridge(cfg, on->on_bridge))
+		/* Another scope's network is not this plan's to drop. */
+		if (!on->on_managed || declared_bridge(cfg, on->on_bridge) ||
+		    !scope_net_member(on, p->p_scope))
 			continue;
 		a = plan_add(p, XDC_OP_DESTROY, XDC_OBJ_NETWORK, host);
 		a->pa_group = G_NET_DOWN;
 		a->pa.a_name = on->on_name ? on->on_name : on->on_bridge;
 		a->pa.a_bridge = on->on_bridge;
 		a->pa_onet = on;
-		a->pa_reason = xdc_arena_printf(
-		    p->p_arena, "not declared in %s", cfg->cfg_path);
+		a->pa_reason = undeclared(p);
+		scope_net_leave(p, on, a);
+		if (a->pa.a_nscopes == 0)
+			continue;
+		/* Others still declare it: this scope only leaves it. */
+		a->pa.a_op = XDC_OP_UPDATE;
+		a->pa.a_update = XDC_UPD_SCOPES;
+		a->pa_changes = CH_BIT(CH_SCOPES);
+		a->pa_reason = xdc_arena_printf(p->p_arena,
+		    "%s; scope %s still declares it%s", a->pa_reason,
+		    a->pa.a_scopes[0],
+		    a->pa.a_nscopes > 1 ? ", and others" : "");
 	}
 }
 
@@ -562,6 +649,78 @@ diff_adopt(struct xdc_plan *p, uint32_t host, size_t vmi,
 	diff_state(p, host, vmi, d);
 }
 
+/* The names of the fields a build fixed, "kernel, disks", for a message. */
+static const char *
+build_names(struct xdc_plan *p, uint32_t build)
+{
+	static const struct {
+		enum chg c;
+		const char *name;
+	} map[] = {
+		{ CH_TYPE, "type" },
+		{ CH_KERNEL, "kernel" },
+		{ CH_RAMDISK, "ramdisk" },
+		{ CH_CMDLINE, "cmdline" },
+		{ CH_MAX_MEMORY, "max_memory" },
+		{ CH_MAX_VCPUS, "max_vcpus" },
+		{ CH_DISKS, "disks" },
+		{ CH_SPEC, "its build (kernel, disks, ...)" },
+	};
+	const char *r = NULL;
+	size_t i;
+
+	for (i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if (build & CH_BIT(map[i].c))
+			r = r ? xdc_arena_printf(
+			            p->p_arena, "%s, %s", r, map[i].name)
+			      : map[i].name;
+	return r ? r : "its build";
+}
+
+/*
+ * A declared VM with adopt_from naming the scope that owns the domain of
+ * its name, on the VM's host: the marker is rewritten to this scope, and
+ * what can change in place is tuned, as for a managed domain. A handover
+ * restarts nothing: a declaration whose build differs from the domain's
+ * would replace it at the next plan, so it is refused now.
+ */
+static void
+diff_handover(struct xdc_plan *p, uint32_t host, size_t vmi,
+    const struct xdc_obs_domain *d)
+{
+	const struct xdc_dom_spec *ds = &p->p_specs[vmi];
+	const struct xdc_vm *vm = ds->ds_vm;
+	const char *hname = p->p_obs->obs_hosts[host].oh_name;
+	struct paction *a;
+	uint32_t build, run;
+	const char *why;
+
+	if ((build = build_changes(ds, d)) != 0) {
+		plan_error(p, xdc_vm_loc(p->p_cfg, vm, VM_F_ADOPT_FROM),
+		    "VM %s: adopt_from: domain %u on host %s differs from "
+		    "this declaration in %s, fixed when it was built; taking "
+		    "it over would restart it, so declare what it has",
+		    vm->vm_name, d->od_domid, hname, build_names(p, build));
+		return;
+	}
+	/* A dead domain is only taken over; the next plan restarts it. */
+	run = runtime_changes(ds, d);
+	if (!dom_live(d))
+		run &= CH_BIT(CH_PROTECT);
+	a = vm_action(p, XDC_OP_UPDATE, host, vmi, d);
+	a->pa_group = G_VM_UPDATE;
+	a->pa_changes = CH_BIT(CH_SCOPE) | run;
+	a->pa.a_update = update_flags(run) | XDC_UPD_MARKER;
+	why = xdc_arena_printf(p->p_arena,
+	    "%s (adopt_from: domain %u on host %s is scope %s's)",
+	    plan_where(p, xdc_vm_loc(p->p_cfg, vm, VM_F_ADOPT_FROM)),
+	    d->od_domid, hname, plan_dom_scope(d));
+	a->pa_reason = run ? xdc_arena_printf(p->p_arena, "%s; %s", why,
+	                         fields_reason(p, vm, run))
+	                   : why;
+	diff_state(p, host, vmi, d);
+}
+
 static void
 destroy_domain(struct xdc_plan *p, uint32_t host,
     const struct xdc_obs_domain *d, const struct xdc_vm *vm, const char *why)
@@ -621,6 +780,7 @@ diff_vms(struct xdc_plan *p, uint32_t host)
 			um = &p->p_unmanaged[p->p_nunmanaged++];
 			um->um_dom = d;
 			um->um_host = oh->oh_name;
+			um->um_scope = NULL;
 			if (vm != NULL &&
 			    p->p_place_obs[vm - cfg->cfg_vms] == host)
 				plan_error(p,
@@ -637,11 +797,16 @@ diff_vms(struct xdc_plan *p, uint32_t host)
 				          "import writes it)");
 			continue;
 		}
+		if (!plan_ours(p, d)) {
+			if ((vmi = scope_foreign(p, host, d)) != NO_INDEX) {
+				p->p_managed_vms++;
+				diff_handover(p, host, vmi, d);
+			}
+			continue;
+		}
 		p->p_managed_vms++;
 		if (vm == NULL) {
-			destroy_domain(p, host, d, NULL,
-			    xdc_arena_printf(p->p_arena, "not declared in %s",
-			        cfg->cfg_path));
+			destroy_domain(p, host, d, NULL, undeclared(p));
 			continue;
 		}
 		vmi = (size_t)(vm - cfg->cfg_vms);

@@ -17,6 +17,7 @@
 
 static const char *const chg_names[CH__COUNT] = {
 	[CH_MANAGED] = "managed",
+	[CH_SCOPE] = "scope",
 	[CH_TYPE] = "type",
 	[CH_KERNEL] = "kernel",
 	[CH_RAMDISK] = "ramdisk",
@@ -38,6 +39,7 @@ static const char *const chg_names[CH__COUNT] = {
 	[CH_VLAN] = "vlan",
 	[CH_MTU] = "mtu",
 	[CH_UP] = "up",
+	[CH_SCOPES] = "scopes",
 };
 
 /* The fields a VM's create lists: what its declaration and SLAs give. */
@@ -302,6 +304,33 @@ jw_hash(struct jw *w, uint64_t h)
 	jw_str(w, buf);
 }
 
+/* A network's scopes: as observed, or as the action leaves them. */
+static void
+jw_scopes(struct jw *w, const struct paction *a, int desired)
+{
+	const char *const *v = NULL;
+	size_t i, n = 0;
+
+	if (desired) {
+		v = a->pa.a_scopes;
+		n = a->pa.a_nscopes;
+	} else if (a->pa_onet != NULL) {
+		v = a->pa_onet->on_scopes;
+		n = a->pa_onet->on_nscopes;
+		if (n == 0) {
+			jw_put(w, "[\"" XDC_SCOPE_DEFAULT "\"]");
+			return;
+		}
+	}
+	jw_raw(w, "[", 1);
+	for (i = 0; i < n; i++) {
+		if (i > 0)
+			jw_put(w, w->w_comma);
+		jw_str(w, v[i]);
+	}
+	jw_raw(w, "]", 1);
+}
+
 /* The value of a field on one side of a change. */
 static void
 jw_value(struct jw *w, const struct paction *a, enum chg c, int desired)
@@ -469,6 +498,15 @@ jw_value(struct jw *w, const struct paction *a, enum chg c, int desired)
 		else
 			jw_null(w);
 		return;
+	case CH_SCOPE:
+		if (desired)
+			jw_str(w, ds ? ds->ds_scope : NULL);
+		else
+			jw_str(w, a->pa_dom ? plan_dom_scope(a->pa_dom) : NULL);
+		return;
+	case CH_SCOPES:
+		jw_scopes(w, a, desired);
+		return;
 	case CH__COUNT:
 		break;
 	}
@@ -553,6 +591,9 @@ jw_unmanaged(struct jw *w, const struct unmanaged *um)
 	jw_int(w, um->um_dom->od_memory);
 	jw_next(w, "state");
 	jw_str(w, xdc_dom_state_name(um->um_dom->od_state));
+	/* null: not xdc's; a name: xdc's, in that other scope (SPEC §9). */
+	jw_next(w, "scope");
+	jw_str(w, um->um_scope);
 	jw_raw(w, "}", 1);
 }
 
@@ -597,7 +638,10 @@ plan_print_json(const struct xdc_plan *p, FILE *fp)
 	jw_str(&w, p->p_cfg->cfg_path);
 	jw_next(&w, "commit");
 	jw_str(&w, p->p_opts.po_commit);
-	jw_put(&w, "},\n \"actions\": [");
+	jw_put(&w, "},\n ");
+	jw_key(&w, "scope");
+	jw_str(&w, p->p_scope);
+	jw_put(&w, ",\n \"actions\": [");
 	for (i = 0; i < p->p_nact; i++) {
 		jw_put(&w, i == 0 ? "\n   " : ",\n   ");
 		jw_action(&w, p->p_act[i], 0);
@@ -679,6 +723,8 @@ print_headline(const struct paction *a, FILE *fp)
 	}
 	if (a->pa_changes & CH_BIT(CH_MANAGED))
 		fputs(" (adopt)", fp);
+	if (a->pa_changes & CH_BIT(CH_SCOPE))
+		fprintf(fp, " (from scope %s)", plan_dom_scope(a->pa_dom));
 	if (a->pa.a_disruptive)
 		fputs(" (disruptive)", fp);
 }
@@ -756,11 +802,41 @@ print_deferred_summary(const struct xdc_plan *p, FILE *fp)
 	fputs(").\n", fp);
 }
 
-void
-plan_print_text(const struct xdc_plan *p, FILE *fp)
+/* The domains the plan leaves alone: not xdc's, or other scopes'. */
+static void
+print_left_alone(const struct xdc_plan *p, int scoped, FILE *fp)
 {
 	char buf[XDC_SIZE_BUFSZ];
 	const struct xdc_obs_domain *d;
+	const struct unmanaged *um;
+	size_t i, n = 0;
+
+	for (i = 0; i < p->p_nunmanaged; i++) {
+		um = &p->p_unmanaged[i];
+		if ((um->um_scope != NULL) != scoped)
+			continue;
+		if (n++ == 0)
+			fputs(scoped ? "\nDomains of other scopes (this plan "
+			               "leaves them alone):\n"
+			             : "\nUnmanaged domains (xdc leaves them "
+			               "alone):\n",
+			    fp);
+		d = um->um_dom;
+		fputs("  ", fp);
+		/* A domain's name is whatever xl was told. */
+		xdc_fputs_escaped(d->od_name, fp);
+		fprintf(fp, " on %s (id %u, %s, %s", um->um_host, d->od_domid,
+		    xdc_size_fmt(d->od_memory, buf),
+		    xdc_dom_state_name(d->od_state));
+		if (scoped)
+			fprintf(fp, ", scope %s", um->um_scope);
+		fputs(")\n", fp);
+	}
+}
+
+void
+plan_print_text(const struct xdc_plan *p, FILE *fp)
+{
 	size_t counts[5], i;
 
 	if (p->p_nact == 0 && p->p_ndef == 0)
@@ -788,19 +864,8 @@ plan_print_text(const struct xdc_plan *p, FILE *fp)
 			print_action(p->p_def[i], fp);
 		}
 	}
-	if (p->p_nunmanaged > 0) {
-		fputs("\nUnmanaged domains (xdc leaves them alone):\n", fp);
-		for (i = 0; i < p->p_nunmanaged; i++) {
-			d = p->p_unmanaged[i].um_dom;
-			fputs("  ", fp);
-			/* A domain's name is whatever xl was told. */
-			xdc_fputs_escaped(d->od_name, fp);
-			fprintf(fp, " on %s (id %u, %s, %s)\n",
-			    p->p_unmanaged[i].um_host, d->od_domid,
-			    xdc_size_fmt(d->od_memory, buf),
-			    xdc_dom_state_name(d->od_state));
-		}
-	}
+	print_left_alone(p, 0, fp);
+	print_left_alone(p, 1, fp);
 	plan_summary(p, counts);
 	fprintf(fp,
 	    "\nPlan: %zu to create, %zu to update, %zu to replace, %zu to "

@@ -704,16 +704,23 @@ check_failures(struct placer *pl)
 	free(order);
 }
 
-/* An unmanaged domain that a VM placed on its host adopts: counted once,
- * as the VM. */
+/*
+ * A domain this plan does not manage that a VM placed on its host takes
+ * over (adopt, or adopt_from its scope): counted once, as the VM.
+ */
 static int
 adopted(const struct placer *pl, size_t h, const struct xdc_obs_domain *d)
 {
 	const struct xdc_config *cfg = pl->pl_plan->p_cfg;
 	const struct xdc_vm *vm = xdc_config_vm(cfg, d->od_name);
 
-	return vm != NULL && vm->vm_adopt && !d->od_stub && vm_consumes(vm) &&
-	       pl->pl_vm_host[vm - cfg->cfg_vms] == h;
+	if (vm == NULL || d->od_stub || !vm_consumes(vm) ||
+	    pl->pl_vm_host[vm - cfg->cfg_vms] != h)
+		return 0;
+	if (!d->od_managed)
+		return vm->vm_adopt;
+	return vm->vm_adopt_from != NULL &&
+	       !strcmp(vm->vm_adopt_from, plan_dom_scope(d));
 }
 
 /*
@@ -722,6 +729,10 @@ adopted(const struct placer *pl, size_t h, const struct xdc_obs_domain *d)
  * no VM may have more vCPUs than the host has CPUs. Taking the VMs in name
  * order, the first that does not fit is the one named, at its declaration.
  */
+/* What check_observed_fit's told[] says of a host, besides "told". */
+#define FIT_OTHER     0x2 /* domains of other scopes take room there */
+#define FIT_UNMANAGED 0x4 /* domains not xdc's do */
+
 static void
 check_observed_fit(struct placer *pl)
 {
@@ -742,9 +753,12 @@ check_observed_fit(struct placer *pl)
 		oh[h] = xdc_observed_host(p->p_obs, pl->pl_hosts[h].ph_name);
 		for (j = 0; oh[h] != NULL && j < oh[h]->oh_ndomains; j++) {
 			d = &oh[h]->oh_domains[j];
-			if (!d->od_managed && d->od_domid != 0 &&
-			    !adopted(pl, h, d))
-				unmanaged[h] += d->od_memory;
+			/* Other scopes' domains take room like unmanaged. */
+			if (plan_ours(p, d) || d->od_domid == 0 ||
+			    adopted(pl, h, d))
+				continue;
+			unmanaged[h] += d->od_memory;
+			told[h] |= d->od_managed ? FIT_OTHER : FIT_UNMANAGED;
 		}
 	}
 	for (i = 0; i < cfg->cfg_nvms; i++) {
@@ -760,9 +774,9 @@ check_observed_fit(struct placer *pl)
 			continue;
 		need[h] += vm->vm_memory;
 		cap = oh[h]->oh_memory;
-		if (cap == 0 || told[h] || need[h] + unmanaged[h] <= cap)
+		if (cap == 0 || (told[h] & 1) || need[h] + unmanaged[h] <= cap)
 			continue;
-		told[h] = 1;
+		told[h] |= 1;
 		taken = need[h] - vm->vm_memory + unmanaged[h];
 		plan_error(p, xdc_vm_loc(p->p_cfg, vm, VM_F_NAME),
 		    "VM %s (%s) does not fit on host %s: it offers %s%s%s%s%s "
@@ -771,7 +785,11 @@ check_observed_fit(struct placer *pl)
 		    size_str(p, cap), taken ? ", and " : "",
 		    taken ? size_str(p, taken) : "",
 		    taken ? " of it go to the VMs before it" : "",
-		    unmanaged[h] ? " and unmanaged domains" : "",
+		    !unmanaged[h]                ? ""
+		    : told[h] == (1 | FIT_OTHER) ? " and other scopes' domains"
+		    : told[h] & FIT_OTHER ? " and unmanaged and other scopes' "
+		                            "domains"
+		                          : " and unmanaged domains",
 		    size_str(p, need[h] + unmanaged[h] - cap));
 	}
 	free(oh);

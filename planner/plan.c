@@ -119,6 +119,9 @@ resolve_specs(struct xdc_plan *p)
 		ds->ds_cap = s ? s->s_cpu_cap : 0;
 		ds->ds_hash = plan_spec_hash(vm);
 		ds->ds_protect = vm->vm_protect;
+		ds->ds_scope = p->p_scope;
+		ds->ds_applied = (int64_t)p->p_opts.po_now;
+		ds->ds_expires = p->p_expires;
 	}
 }
 
@@ -343,6 +346,7 @@ plan_compute(const struct xdc_config *cfg, const struct xdc_observed *obs,
 	p->p_diags = diags;
 	p->p_arena = xdc_arena_new();
 
+	scope_resolve(p);
 	resolve_specs(p);
 	for (i = 0; i < obs->obs_nhosts; i++)
 		if (cfg->cfg_nhosts == 0

@@ -76,6 +76,18 @@ struct plan_opts {
 	const struct xdc_pool_view *po_pool;
 	/* The host this agent is, or NULL when it plays the whole pool. */
 	const char *po_self;
+	/*
+	 * The scope planned (--scope): it overrides the configuration's
+	 * Scope document; NULL takes the document's name, or
+	 * XDC_SCOPE_DEFAULT without one (SPEC §9).
+	 */
+	const char *po_scope;
+	/*
+	 * Why what the scope has and the configuration does not declare
+	 * goes, when that is not a configuration's doing ("xdc destroy
+	 * --scope ci"); NULL: "not declared in PATH".
+	 */
+	const char *po_teardown;
 };
 
 /*
@@ -144,5 +156,36 @@ void plan_print_action(const struct xdc_plan *, size_t i, FILE *);
 
 /* The hash of what a domain's build fixes, kept in its ownership marker. */
 uint64_t plan_spec_hash(const struct xdc_vm *);
+
+/* ---- Scopes (scope.c, SPEC §9) ---------------------------------------- */
+
+/* The scope a plan is in; borrowed from the options or the configuration. */
+const char *plan_scope(const struct xdc_plan *);
+/*
+ * The scope a plan of cfg is in, with opts (po_scope, or the Scope
+ * document, or XDC_SCOPE_DEFAULT); borrowed from them.
+ */
+const char *plan_scope_of(const struct xdc_config *, const struct plan_opts *);
+/* The scope an observed domain belongs to, or NULL when it is unmanaged. */
+const char *plan_dom_scope(const struct xdc_obs_domain *);
+
+/*
+ * What an observation says of each scope that has domains in it: how
+ * many, when it was last applied and when it expires (seconds since the
+ * epoch; 0 when never), from the markers of its domains. The latest
+ * apply's record speaks for the scope: a marker written by an earlier
+ * apply may carry an older expiry.
+ */
+struct xdc_scope_state {
+	const char *ss_name; /* borrowed from the observation */
+	size_t ss_domains;
+	int64_t ss_applied;
+	int64_t ss_expires;
+};
+/* The scopes of obs, sorted by name, into *out (free() it). */
+int plan_scopes(
+    const struct xdc_observed *, struct xdc_scope_state **out, size_t *n);
+/* Whether a scope has expired at now. */
+int plan_scope_expired(const struct xdc_scope_state *, time_t now);
 
 #endif /* XDC_PLAN_H */

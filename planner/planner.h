@@ -16,6 +16,8 @@
 enum chg {
 	/* An adoption: first, so that it leads the list of changes. */
 	CH_MANAGED,
+	/* A handover from another scope (adopt_from). */
+	CH_SCOPE,
 	/* Fixed at domain build: a change replaces the domain. */
 	CH_TYPE,
 	CH_KERNEL,
@@ -40,6 +42,7 @@ enum chg {
 	CH_VLAN,
 	CH_MTU,
 	CH_UP,
+	CH_SCOPES, /* the scopes sharing a network */
 	CH__COUNT
 };
 
@@ -90,15 +93,19 @@ struct paction {
 	int pa_rejoin;     /* a copy another host claims (pool.c) */
 };
 
+/* A domain this plan leaves alone: xdc's in another scope, or not xdc's. */
 struct unmanaged {
 	const struct xdc_obs_domain *um_dom;
 	const char *um_host;
+	const char *um_scope; /* the other scope, or NULL when unmanaged */
 };
 
 struct xdc_plan {
 	const struct xdc_config *p_cfg;
 	const struct xdc_observed *p_obs;
 	struct plan_opts p_opts;
+	const char *p_scope; /* the scope planned (SPEC §9) */
+	int64_t p_expires;   /* when it expires, or 0 (see xdc_dom_spec) */
 	struct xdc_diags *p_diags;
 	struct xdc_arena *p_arena;
 
@@ -163,6 +170,29 @@ void pool_hold(struct xdc_plan *);
 void diff_networks(struct xdc_plan *, uint32_t host);
 void diff_vms(struct xdc_plan *, uint32_t host);
 void diff_absent(struct xdc_plan *);
+
+/* scope.c */
+/* The plan's scope and expiry; an expiry already past is an error. */
+void scope_resolve(struct xdc_plan *);
+/* Whether a domain is xdc's in the plan's own scope. */
+int plan_ours(const struct xdc_plan *, const struct xdc_obs_domain *);
+/*
+ * A managed domain of another scope on a declared host. Returns the
+ * index of the VM that hands it over to this scope (adopt_from naming its
+ * scope, placed on its host), or NO_INDEX: then it is listed with its
+ * scope, and a VM of its name is a plan error naming that scope.
+ */
+uint32_t scope_foreign(
+    struct xdc_plan *, uint32_t host, const struct xdc_obs_domain *);
+/* Whether scope declares the observed network (is in its list). */
+int scope_net_member(const struct xdc_obs_network *, const char *scope);
+/* The network's owner: the first scope in its list. */
+const char *scope_net_owner(const struct xdc_obs_network *);
+/* The network's list of scopes with the plan's added, or taken out. */
+void scope_net_join(
+    struct xdc_plan *, const struct xdc_obs_network *, struct paction *);
+void scope_net_leave(
+    struct xdc_plan *, const struct xdc_obs_network *, struct paction *);
 
 /* sla.c: holds back what SLAs and protection forbid now. */
 void sla_hold(struct xdc_plan *);

@@ -143,8 +143,8 @@ runs_on(const struct xdc_plan *p, const char *host, const char *vm)
 
 	if (oh == NULL || (d = xdc_obs_host_domain(oh, vm)) == NULL)
 		return 0;
-	return d->od_managed && (d->od_state == XDC_DOM_RUNNING ||
-	                            d->od_state == XDC_DOM_PAUSED);
+	return plan_ours(p, d) && (d->od_state == XDC_DOM_RUNNING ||
+	                              d->od_state == XDC_DOM_PAUSED);
 }
 
 /*
@@ -169,7 +169,7 @@ rejoin(struct xdc_plan *p)
 	h = (size_t)(oh - p->p_obs->obs_hosts);
 	for (i = 0; i < oh->oh_ndomains; i++) {
 		d = &oh->oh_domains[i];
-		if (!d->od_managed || d->od_domid == 0)
+		if (!plan_ours(p, d) || d->od_domid == 0)
 			continue;
 		holder = pool_claim(p, d->od_name);
 		if (holder == NULL || !strcmp(holder, self) ||

@@ -84,7 +84,7 @@ running_vms(struct xdc_plan *p)
 		oh = &p->p_obs->obs_hosts[h];
 		for (i = 0; i < oh->oh_ndomains; i++) {
 			d = &oh->oh_domains[i];
-			if (!d->od_managed || d->od_state != XDC_DOM_RUNNING)
+			if (!plan_ours(p, d) || d->od_state != XDC_DOM_RUNNING)
 				continue;
 			if ((vm = xdc_config_vm(cfg, d->od_name)) != NULL)
 				run[vm - cfg->cfg_vms] = 1;

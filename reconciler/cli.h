@@ -35,6 +35,7 @@ struct cli {
 	int64_t cl_lease_ms;          /* --lease; 0: CLI_LEASE_MS */
 	const char *cl_fence_command; /* --fence-command */
 	int64_t cl_watchdog_ms;       /* --watchdog; 0: none */
+	const char *cl_scope;     /* --scope: a valid name, or NULL */
 };
 
 #define CLI_LEASE_MS 10000 /* --lease's default (SPEC §8) */
@@ -119,5 +120,19 @@ int cmd_run(struct cli *, int, char **);
 int cmd_status(struct cli *, int, char **);
 int cmd_import(struct cli *, int, char **);
 int cmd_version(struct cli *, int, char **);
+int cmd_destroy(struct cli *, int, char **);
+int cmd_gc(struct cli *, int, char **);
+
+/*
+ * Take scope down through the session s (cmd_destroy.c): plan its
+ * teardown (teardown.h; the Hosts of hosts, a configuration, when given,
+ * else the hosts observed), print the plan, and unless dry_run apply it,
+ * printing each action as apply does. why explains each destroy. Returns
+ * an exit code: XDC_EXIT_OK, or XDC_EXIT_ERROR when something could not
+ * be done.
+ */
+struct session;
+int cli_teardown(struct session *s, const char *scope,
+    const struct xdc_config *hosts, const char *why, int dry_run);
 
 #endif /* XDC_CLI_H */

@@ -20,6 +20,7 @@
 #include "reconciler/exec.h"
 #include "reconciler/log.h"
 #include "reconciler/member.h"
+#include "reconciler/reap.h"
 #include "reconciler/status.h"
 #include "schema/model.h"
 
@@ -46,6 +47,7 @@ struct cycle {
 	struct xdc_plan *c_plan;
 	struct exec *c_x;
 	struct exec_ops c_ops; /* c_x's: they must outlive it */
+	struct reap *c_reap;   /* an expired scope, when c_x has nothing */
 	int c_sweeping;        /* between backoff_sweep_begin and _end */
 	struct held *c_held;
 	char *c_driver_err;
@@ -621,9 +623,14 @@ cycle_start(struct agent *ag, const char *trigger)
 	if (c->c_plan == NULL && ag->ag_cfg != NULL &&
 	    c->c_driver_err == NULL && c->c_pool_wait == NULL)
 		plan_in_force(c);
-	if (c->c_plan == NULL || ag->ag_se.se_drv == NULL ||
-	    (n = plan_count(c->c_plan)) == 0)
+	if (c->c_plan == NULL || ag->ag_se.se_drv == NULL)
 		return c;
+	/* Converged: time for other scopes' leftovers (SPEC §9). */
+	if ((n = plan_count(c->c_plan)) == 0) {
+		c->c_reap = reap_start(
+		    &ag->ag_se, c->c_obs, plan_scope(c->c_plan), ag->ag_st);
+		return c;
+	}
 
 	c->c_held = xdc_calloc(n, sizeof(*c->c_held));
 	c->c_ops = cycle_ops;
@@ -654,7 +661,7 @@ cycle_step(struct cycle *c)
 	int rc;
 
 	if (c->c_x == NULL)
-		return 1;
+		return c->c_reap != NULL ? reap_step(c->c_reap) : 1;
 	if ((rc = exec_step(c->c_x)) == 0)
 		return 0;
 	if (rc < 0) {
@@ -670,7 +677,8 @@ cycle_step(struct cycle *c)
 int
 cycle_ready(const struct cycle *c)
 {
-	return c->c_x != NULL && exec_ready(c->c_x);
+	return (c->c_x != NULL && exec_ready(c->c_x)) ||
+	       (c->c_reap != NULL && reap_ready(c->c_reap));
 }
 
 void
@@ -678,6 +686,8 @@ cycle_stop(struct cycle *c)
 {
 	if (c->c_x != NULL)
 		exec_stop(c->c_x);
+	if (c->c_reap != NULL)
+		reap_stop(c->c_reap);
 }
 
 /* ---- Ending ----------------------------------------------------------- */
@@ -864,6 +874,8 @@ cycle_end(struct cycle *c)
 	/* What still runs is abandoned, and reported so. */
 	exec_free(c->c_x);
 	c->c_x = NULL;
+	reap_end(c->c_reap);
+	c->c_reap = NULL;
 	sweep_end(c);
 	if (c->c_plan != NULL)
 		record_plan(c);

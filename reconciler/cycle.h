@@ -4,7 +4,9 @@
  * passes the --max-destroy guard: bgpd's reconfigure), else plan the one
  * in force; hold back what backoff and restart limits say; execute the
  * rest through the session's executor, one step at a time as the loop's
- * events say; then write the status and the metrics and log the cycle.
+ * events say (or, when there is nothing to do, take down another scope
+ * that expired: reap.h); then write the status and the metrics and log
+ * the cycle.
  *
  * What lasts from one cycle to the next is a struct agent, which the loop
  * owns: the session (and its driver), the source, the configuration in

@@ -133,9 +133,12 @@ driver_sig(const struct xdc_config *cfg)
 {
 	char *buf = NULL;
 	size_t len = 0, i;
-	FILE *fp = open_memstream(&buf, &len);
+	FILE *fp;
 
-	if (fp == NULL)
+	/* None: every network the pool has (destroy, gc). */
+	if (cfg == NULL)
+		return xdc_strdup("*");
+	if ((fp = open_memstream(&buf, &len)) == NULL)
 		return xdc_strdup("?");
 	fprintf(fp, "nets=%d", cfg->cfg_nnetworks > 0);
 	for (i = 0; i < cfg->cfg_nhosts; i++)
@@ -162,7 +165,7 @@ session_driver(struct session *s, const struct xdc_config *cfg)
 	char *sig = driver_sig(cfg);
 	int rc;
 
-	if (s->se_drv != NULL && !strcmp(sig, s->se_drv_sig)) {
+	if (s->se_drv != NULL && (cfg == NULL || !strcmp(sig, s->se_drv_sig))) {
 		free(sig);
 		return 0;
 	}
@@ -273,28 +276,39 @@ pool_view(struct session *s, const struct xdc_config *cfg, const char *commit,
 }
 
 int
-session_observe_plan(struct session *s, const struct xdc_config *cfg,
-    const char *commit, struct xdc_observed **obs, struct xdc_plan **plan,
-    struct xdc_diags *diags)
+session_observe(
+    struct session *s, const struct xdc_config *cfg, struct xdc_observed **obs)
+{
+	int rc;
+
+	*obs = NULL;
+	if ((rc = session_driver(s, cfg)) != 0)
+		return prefix_error(XDC_EDRIVER, "cannot open the driver");
+	if (cfg != NULL && (rc = session_check_host(s, cfg)) != 0)
+		return rc;
+	if ((rc = s->se_drv->observe(s->se_drv, obs)) != 0)
+		return prefix_error(XDC_EDRIVER, "cannot observe the pool");
+	return 0;
+}
+
+int
+session_plan_obs(struct session *s, const struct xdc_config *cfg,
+    const char *commit, struct xdc_observed *obs, const char *teardown,
+    struct xdc_plan **plan, struct xdc_diags *diags)
 {
 	struct plan_opts po;
 	int rc;
 
-	*obs = NULL;
-	*plan = NULL;
-	if ((rc = session_driver(s, cfg)) != 0)
-		return prefix_error(XDC_EDRIVER, "cannot open the driver");
-	if ((rc = session_check_host(s, cfg)) != 0)
-		return rc;
-	if ((rc = s->se_drv->observe(s->se_drv, obs)) != 0)
-		return prefix_error(XDC_EDRIVER, "cannot observe the pool");
 	memset(&po, 0, sizeof(po));
 	po.po_now = cli_now();
 	po.po_commit = commit != NULL && *commit ? commit : NULL;
 	po.po_self = session_host(s, cfg);
-	if (s->se_pool != NULL && (rc = pool_view(s, cfg, commit, *obs, &po)))
+	if (s->se_pool != NULL && (rc = pool_view(s, cfg, commit, obs, &po)))
 		return rc;
-	rc = plan_compute(cfg, *obs, &po, plan, diags);
+	/* A teardown's configuration names the scope it takes down. */
+	po.po_scope = teardown == NULL ? s->se_cli->cl_scope : NULL;
+	po.po_teardown = teardown;
+	rc = plan_compute(cfg, obs, &po, plan, diags);
 	if (rc != 0 && rc != XDC_EINVALID)
 		rc = prefix_error(XDC_EINVALID, "cannot plan");
 	return rc;
@@ -315,6 +329,19 @@ session_done(struct session *s, const struct xdc_plan *plan, size_t i, int done)
 {
 	if (s->se_pool != NULL)
 		pool_agent_done(s->se_pool, plan, i, done);
+}
+
+int
+session_observe_plan(struct session *s, const struct xdc_config *cfg,
+    const char *commit, struct xdc_observed **obs, struct xdc_plan **plan,
+    struct xdc_diags *diags)
+{
+	int rc;
+
+	*plan = NULL;
+	if ((rc = session_observe(s, cfg, obs)) != 0)
+		return rc;
+	return session_plan_obs(s, cfg, commit, *obs, NULL, plan, diags);
 }
 
 int
@@ -417,9 +444,8 @@ out:
 	return rc;
 }
 
-/* Stage 1: PATH, or --git's commit, fetched first. */
-static int
-load(struct session *s, const char *path, struct xdc_diags *diags)
+int
+session_load(struct session *s, const char *path, struct xdc_diags *diags)
 {
 	struct cli *cli = s->se_cli;
 	struct source *src = NULL;
@@ -436,6 +462,7 @@ load(struct session *s, const char *path, struct xdc_diags *diags)
 		    (rc = fetch_wait(s, src)) != 0)
 			goto fail;
 	}
+	source_keep(src, s->se_keep, s->se_keep_arg);
 	rc = source_load(src, &s->se_cfg, diags, s->se_commit);
 	if (rc == XDC_EINVALID) {
 		xdc_diags_print(diags, stderr);
@@ -520,7 +547,7 @@ session_plan(struct session *s, const char *path, int lock)
 	size_t n;
 	int rc;
 
-	if ((rc = load(s, path, diags)) != 0)
+	if ((rc = session_load(s, path, diags)) != 0)
 		goto out;
 	/* Before observing: what is planned is what no one else changes. */
 	if (lock && (rc = session_lock(s)) != 0) {

@@ -15,6 +15,7 @@
 
 #include "base/diag.h"
 #include "reconciler/source.h"
+#include "schema/schema.h"
 
 struct cli;
 struct exec;
@@ -46,6 +47,8 @@ struct session {
 	struct pool_snapshot *se_snap;
 	struct member *se_member; /* the one-shot commands' own */
 	int se_pool_changed;      /* ... and whether it changed since */
+	schema_keep_fn se_keep; /* session_load: each file loaded, too */
+	void *se_keep_arg;
 
 	/* The one-shot commands' products (session_plan). */
 	struct xdc_config *se_cfg;
@@ -119,6 +122,24 @@ int session_gate(struct session *, const struct xdc_config *cfg,
 void session_done(
     struct session *, const struct xdc_plan *plan, size_t i, int done);
 
+/*
+ * Stage 3 alone: open the driver for cfg (NULL: for no configuration, as
+ * destroy and gc need it, with every network the pool has) unless it is
+ * open, check the host, and observe into *obs (the caller's).
+ */
+int session_observe(
+    struct session *, const struct xdc_config *cfg, struct xdc_observed **obs);
+
+/*
+ * Stage 4 alone: plan cfg against obs as session_observe_plan does, in
+ * the scope --scope names (else cfg's), with teardown as the plan's
+ * reason for destroying what the scope has and cfg lacks (NULL: "not
+ * declared"). *plan goes to the caller.
+ */
+int session_plan_obs(struct session *, const struct xdc_config *cfg,
+    const char *commit, struct xdc_observed *obs, const char *teardown,
+    struct xdc_plan **plan, struct xdc_diags *diags);
+
 /* Stage 5: the --max-destroy guard (plan_check_destroys). */
 int session_guard(const struct session *, const struct xdc_plan *, char **msg);
 
@@ -128,6 +149,13 @@ int session_guard(const struct session *, const struct xdc_plan *, char **msg);
  */
 int session_exec(struct session *, const struct xdc_config *cfg,
     const struct xdc_plan *plan, const struct exec_ops *ops, struct exec **out);
+
+/*
+ * The one-shot commands' stage 1, with every error printed: load PATH or
+ * fetch and load --git's commit (the fetch honours SIGINT and SIGTERM)
+ * into se_cfg and se_commit.
+ */
+int session_load(struct session *, const char *path, struct xdc_diags *);
 
 /*
  * The one-shot commands' stages 1-4, with every error printed: load PATH

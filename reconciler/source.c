@@ -55,6 +55,8 @@ struct source {
 	enum verify_reason src_reason; /* of the last commit loaded */
 	char *src_signer;              /* who signed it, or NULL */
 	struct fetch *src_fetch;       /* a fetch in its own thread, or NULL */
+	schema_keep_fn src_keep;       /* source_keep's */
+	void *src_keep_arg;
 };
 
 static void fetch_abandon(struct fetch *, struct source *);
@@ -1181,6 +1183,10 @@ load_git(struct source *src, struct xdc_config **out, struct xdc_diags *diags,
 		}
 		schema_loader_add(sl, tf.tf_v[i].tf_path,
 		    git_blob_rawcontent(blob), (size_t)git_blob_rawsize(blob));
+		if (src->src_keep != NULL)
+			src->src_keep(src->src_keep_arg, tf.tf_v[i].tf_path,
+			    git_blob_rawcontent(blob),
+			    (size_t)git_blob_rawsize(blob));
 		git_blob_free(blob);
 		blob = NULL;
 	}
@@ -1194,6 +1200,13 @@ out:
 	git_object_free(named);
 	git_commit_free(c);
 	return rc;
+}
+
+void
+source_keep(struct source *src, schema_keep_fn fn, void *arg)
+{
+	src->src_keep = fn;
+	src->src_keep_arg = arg;
 }
 
 const char *
@@ -1217,6 +1230,7 @@ source_load(struct source *src, struct xdc_config **out,
 	commit[0] = '\0';
 	*out = NULL;
 	if (!source_is_git(src))
-		return schema_load(src->src_path, out, diags);
+		return schema_load_keep(src->src_path, out, diags,
+		    src->src_keep, src->src_keep_arg);
 	return load_git(src, out, diags, commit);
 }

@@ -12,6 +12,7 @@
 
 #include "base/diag.h"
 #include "schema/model.h"
+#include "schema/schema.h"
 
 struct cli;
 struct source;
@@ -87,6 +88,12 @@ int source_resolve(struct source *, char commit[SOURCE_COMMIT_HEXSZ]);
  */
 int source_load(struct source *, struct xdc_config **out,
     struct xdc_diags *diags, char commit[SOURCE_COMMIT_HEXSZ]);
+
+/*
+ * Have source_load hand fn each file it loads, with its bytes, as
+ * schema_load_keep does (a saved plan keeps its configuration).
+ */
+void source_keep(struct source *, schema_keep_fn fn, void *arg);
 
 /*
  * A URL as it may be shown (messages, logs, status, metrics): without the

@@ -53,6 +53,7 @@ struct status {
 	long st_pid;
 	uint64_t st_cycles;
 	uint64_t st_drift_total;
+	uint64_t st_reaped_total; /* expired scopes taken down */
 	struct op_counts *st_ops; /* sorted by op */
 	size_t st_nops;
 	struct keyset st_drift_prev;
@@ -593,6 +594,12 @@ pool_metrics(FILE *fp, const json_t *p)
 		    num(p, "renew_rtt_seconds"));
 }
 
+void
+status_count_reaped(struct status *st)
+{
+	st->st_reaped_total++;
+}
+
 int
 status_write_metrics(const struct status *st, FILE *fp)
 {
@@ -643,6 +650,9 @@ status_write_metrics(const struct status *st, FILE *fp)
 	    "Actions the last plan deferred by policy (min_running, "
 	    "maintenance windows, restart policy).",
 	    (double)st->st_ndeferred);
+	metric(fp, "xdc_scopes_reaped_total", "counter",
+	    "Expired scopes this agent took down (SPEC §9).",
+	    (double)st->st_reaped_total);
 	metric(fp, "xdc_drift_total", "counter",
 	    "Differences between the declared and the observed state found, "
 	    "each counted once while it lasts.",

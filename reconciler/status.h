@@ -102,6 +102,8 @@ void status_add_diags(struct status *, const struct xdc_diags *);
 /* An action's outcome, for the counters (op as xdc_op_name gives it). */
 void status_count(struct status *, const char *op, enum status_result);
 /* Planned actions of this host, and the lists. */
+/* An expired scope taken down (reap.h). */
+void status_count_reaped(struct status *);
 void status_set_planned(struct status *, size_t n);
 void status_add_pending(struct status *, const struct status_item *);
 void status_add_deferred(struct status *, const struct status_item *);

@@ -608,6 +608,39 @@ check_min_running(struct loader *l, struct xdc_config *cfg)
 	free(run);
 }
 
+/* ---- Scope ------------------------------------------------------------ */
+
+/*
+ * A configuration is one scope: every object in it is marked with that
+ * scope's name, so a second Scope document could only contradict the
+ * first. The later ones are reported, naming the first declared.
+ */
+static void
+check_scopes(struct loader *l, struct xdc_config *cfg)
+{
+	const struct xdc_scope *first = NULL, *sc;
+	size_t i;
+
+	for (i = 0; i < cfg->cfg_nscopes; i++) {
+		sc = &cfg->cfg_scopes[i];
+		if (first == NULL ||
+		    loc_before(xdc_scope_loc(cfg, sc, SCOPE_F_NAME),
+		        xdc_scope_loc(cfg, first, SCOPE_F_NAME)))
+			first = sc;
+	}
+	for (i = 0; i < cfg->cfg_nscopes; i++) {
+		sc = &cfg->cfg_scopes[i];
+		if (sc == first)
+			continue;
+		loader_diag_loc(l, xdc_scope_loc(cfg, sc, SCOPE_F_NAME),
+		    "name: a configuration is one scope, and Scope \"%s\" is "
+		    "declared at %s; this second Scope \"%s\" cannot be",
+		    first->sc_name,
+		    loader_where(l, xdc_scope_loc(cfg, first, SCOPE_F_NAME)),
+		    sc->sc_name);
+	}
+}
+
 void
 check_config(struct loader *l, struct xdc_config *cfg)
 {
@@ -618,6 +651,7 @@ check_config(struct loader *l, struct xdc_config *cfg)
 	    l, cfg, cfg->cfg_networks, cfg->cfg_nnetworks, KIND_NETWORK);
 	check_names(l, cfg, cfg->cfg_vms, cfg->cfg_nvms, KIND_VM);
 	check_names(l, cfg, cfg->cfg_slas, cfg->cfg_nslas, KIND_SLA);
+	check_scopes(l, cfg);
 	check_networks(l, cfg);
 	for (i = 0; i < cfg->cfg_nvms; i++)
 		check_vm_refs(l, cfg, &cfg->cfg_vms[i]);

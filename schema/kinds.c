@@ -369,6 +369,8 @@ static const struct field vm_fields[] = {
 	ENUM("state", VM_F_STATE, struct xdc_vm, vm_state, vm_states),
 	KEY("protect", VM_F_PROTECT, FT_BOOL, struct xdc_vm, vm_protect),
 	KEY("adopt", VM_F_ADOPT, FT_BOOL, struct xdc_vm, vm_adopt),
+	SHARED("adopt_from", VM_F_ADOPT_FROM, FT_NAME, struct xdc_vm,
+	    vm_adopt_from, 0),
 };
 
 static const struct object_type vm_type = {
@@ -468,9 +470,30 @@ static const struct object_type sla_type = {
 	NULL,
 };
 
+/* ---- Scope ------------------------------------------------------------ */
+
+static const struct field scope_fields[] = {
+	KIND(SCOPE_F_KIND),
+	REQ("name", SCOPE_F_NAME, FT_NAME, struct xdc_scope, sc_name),
+	KEY("expires", SCOPE_F_EXPIRES, FT_EXPIRY, struct xdc_scope,
+	    sc_expires),
+};
+
+static const struct object_type scope_type = {
+	"Scope",
+	scope_fields,
+	NFIELDS(scope_fields),
+	sizeof(struct xdc_scope),
+	offsetof(struct xdc_scope, sc_set),
+	offsetof(struct xdc_scope, sc_at),
+	offsetof(struct xdc_scope, sc_pos),
+	NULL,
+};
+
 const struct object_type *const schema_kinds[KIND__COUNT] = {
 	[KIND_HOST] = &host_type,
 	[KIND_NETWORK] = &network_type,
 	[KIND_VM] = &vm_type,
 	[KIND_SLA] = &sla_type,
+	[KIND_SCOPE] = &scope_type,
 };

@@ -381,6 +381,8 @@ field_expects(struct loader *l, const struct field *f)
 		return "a window such as \"Sat 02:00-04:00 UTC\"";
 	case FT_RATE:
 		return "a count per period such as 5/1h";
+	case FT_EXPIRY:
+		return "a duration such as 48h, or an RFC 3339 time";
 	case FT_MAP:
 		return "a mapping";
 	case FT_LIST:
@@ -629,6 +631,11 @@ parse_value(struct loader *l, const struct field *f, void *obj,
 		    NULL)
 			goto bad_value;
 		return 0;
+	case FT_EXPIRY:
+		if ((why = xdc_parse_expiry(
+		         s, (struct xdc_expiry *)(void *)p)) != NULL)
+			goto bad_value;
+		return 0;
 	default:
 		break;
 	}
@@ -810,12 +817,13 @@ load_document(struct loader *l, const struct node *root)
 	if (kind == NULL || node_is_null(kind)) {
 		loader_diag(l, root,
 		    "missing required key \"kind\" "
-		    "(one of Host, Network, VM, SLA)");
+		    "(one of Host, Network, VM, SLA, Scope)");
 		return;
 	}
 	if (kind->nd_type != NODE_SCALAR) {
 		loader_diag(l, kind,
-		    "kind: expected one of Host, Network, VM, SLA, got %s",
+		    "kind: expected one of Host, Network, VM, SLA, Scope, "
+		    "got %s",
 		    node_got(l, kind));
 		return;
 	}
@@ -825,7 +833,8 @@ load_document(struct loader *l, const struct node *root)
 			break;
 	if (i == KIND__COUNT) {
 		loader_diag(l, kind,
-		    "kind: unknown kind %s (expected Host, Network, VM or SLA)",
+		    "kind: unknown kind %s (expected Host, Network, VM, SLA "
+		    "or Scope)",
 		    node_got(l, kind));
 		return;
 	}
@@ -1189,6 +1198,10 @@ schema_loader_finish(struct schema_loader *sl, struct xdc_config **out)
 			cfg->cfg_slas = v;
 			cfg->cfg_nslas = n;
 			break;
+		case KIND_SCOPE:
+			cfg->cfg_scopes = v;
+			cfg->cfg_nscopes = n;
+			break;
 		}
 	}
 	/* Complete now: the checks read locations through cfg_wide. */
@@ -1367,6 +1380,13 @@ link_escapes(const char *root, const char *file, char **target)
 int
 schema_load(const char *path, struct xdc_config **out, struct xdc_diags *diags)
 {
+	return schema_load_keep(path, out, diags, NULL, NULL);
+}
+
+int
+schema_load_keep(const char *path, struct xdc_config **out,
+    struct xdc_diags *diags, schema_keep_fn keep, void *arg)
+{
 	struct schema_loader *sl = NULL;
 	char **files = NULL, *buf = NULL, *root = NULL, *target = NULL;
 	struct stat st;
@@ -1412,6 +1432,8 @@ schema_load(const char *path, struct xdc_config **out, struct xdc_diags *diags)
 		         stream ? XDC_FILE_STREAM : 0, &buf, &len)) != 0)
 			goto out;
 		schema_loader_add(sl, files[i], buf, len);
+		if (keep != NULL)
+			keep(arg, files[i], buf, len);
 		free(buf);
 		buf = NULL;
 	}

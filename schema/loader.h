@@ -45,6 +45,7 @@ enum field_type {
 	FT_MAC,    /* uint8_t[6] */
 	FT_WINDOW, /* struct xdc_window */
 	FT_RATE,   /* struct xdc_rate */
+	FT_EXPIRY, /* struct xdc_expiry: a duration or an RFC 3339 time */
 	FT_MAP,    /* a nested mapping stored in the same object */
 	FT_LIST,   /* a list of objects of f_sub, array + count */
 };
@@ -87,7 +88,14 @@ struct object_type {
 };
 
 /* The kinds of document, in the order their arrays sit in the config. */
-enum kind { KIND_HOST, KIND_NETWORK, KIND_VM, KIND_SLA, KIND__COUNT };
+enum kind {
+	KIND_HOST,
+	KIND_NETWORK,
+	KIND_VM,
+	KIND_SLA,
+	KIND_SCOPE,
+	KIND__COUNT
+};
 
 struct kind_array {
 	void *ka_v;

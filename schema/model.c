@@ -67,6 +67,12 @@ xdc_config_sla(const struct xdc_config *cfg, const char *name)
 	    cfg->cfg_slas, cfg->cfg_nslas, sizeof(*cfg->cfg_slas), name);
 }
 
+const struct xdc_scope *
+xdc_config_scope(const struct xdc_config *cfg)
+{
+	return cfg->cfg_nscopes > 0 ? &cfg->cfg_scopes[0] : NULL;
+}
+
 struct xdc_loc
 xdc_loc_unpack(
     const struct xdc_loc *wide, const struct xdc_at *at, uint32_t pos)
@@ -123,6 +129,13 @@ xdc_sla_loc(
     const struct xdc_config *cfg, const struct xdc_sla *s, enum xdc_sla_field f)
 {
 	return xdc_loc_unpack(cfg->cfg_wide, &s->s_at, s->s_pos[f]);
+}
+
+struct xdc_loc
+xdc_scope_loc(const struct xdc_config *cfg, const struct xdc_scope *sc,
+    enum xdc_scope_field f)
+{
+	return xdc_loc_unpack(cfg->cfg_wide, &sc->sc_at, sc->sc_pos[f]);
 }
 
 const struct xdc_sla *

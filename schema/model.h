@@ -168,6 +168,7 @@ enum xdc_vm_field {
 	VM_F_STATE,
 	VM_F_PROTECT,
 	VM_F_ADOPT,
+	VM_F_ADOPT_FROM,
 	VM_F__COUNT
 };
 
@@ -211,6 +212,11 @@ struct xdc_vm {
 	int vm_protect;
 	/* May take over an unmanaged domain of its name (xdc import). */
 	int vm_adopt;
+	/*
+	 * May take over the domain of its name that this scope owns, without
+	 * a restart (a handover between scopes, SPEC §9); NULL when not.
+	 */
+	const char *vm_adopt_from;
 	uint32_t vm_set;
 	struct xdc_at vm_at;
 	uint32_t vm_pos[VM_F__COUNT]; /* see struct xdc_at */
@@ -279,6 +285,42 @@ struct xdc_sla {
 	uint32_t s_pos[SLA_F__COUNT]; /* see struct xdc_at */
 };
 
+/* ---- Scope ----------------------------------------------------------- */
+
+/*
+ * Every configuration applies within a scope (SPEC §9): a name that the
+ * ownership marker of each of its objects records, so that configurations
+ * sharing a pool never touch each other's. A configuration without a
+ * Scope document (and without --scope) is the scope "default", which is
+ * also where everything xdc marked before scopes existed belongs.
+ */
+#define XDC_SCOPE_DEFAULT "default"
+
+/*
+ * When a scope expires: ex_ttl seconds after its last apply, or at the
+ * time ex_at (seconds since the epoch, > 0); neither when ex_ttl and
+ * ex_at are both 0.
+ */
+struct xdc_expiry {
+	uint64_t ex_ttl;
+	int64_t ex_at;
+};
+
+enum xdc_scope_field {
+	SCOPE_F_KIND,
+	SCOPE_F_NAME,
+	SCOPE_F_EXPIRES,
+	SCOPE_F__COUNT
+};
+
+struct xdc_scope {
+	const char *sc_name;
+	struct xdc_expiry sc_expires;
+	uint32_t sc_set;
+	struct xdc_at sc_at;
+	uint32_t sc_pos[SCOPE_F__COUNT]; /* see struct xdc_at */
+};
+
 /* ---- The configuration ---------------------------------------------- */
 
 struct xdc_arena;
@@ -303,6 +345,8 @@ struct xdc_config {
 	size_t cfg_nvms;
 	struct xdc_sla *cfg_slas;
 	size_t cfg_nslas;
+	struct xdc_scope *cfg_scopes; /* at most one: check.c says so */
+	size_t cfg_nscopes;
 	struct xdc_arena *cfg_arena;
 };
 
@@ -314,6 +358,8 @@ const struct xdc_network *xdc_config_network(
     const struct xdc_config *, const char *);
 const struct xdc_vm *xdc_config_vm(const struct xdc_config *, const char *);
 const struct xdc_sla *xdc_config_sla(const struct xdc_config *, const char *);
+/* The configuration's Scope document, or NULL when it has none. */
+const struct xdc_scope *xdc_config_scope(const struct xdc_config *);
 
 /*
  * A binary search of n objects of size bytes, sorted by name, whose first
@@ -335,6 +381,8 @@ struct xdc_loc xdc_nic_loc(
     const struct xdc_config *, const struct xdc_nic *, enum xdc_nic_field);
 struct xdc_loc xdc_sla_loc(
     const struct xdc_config *, const struct xdc_sla *, enum xdc_sla_field);
+struct xdc_loc xdc_scope_loc(
+    const struct xdc_config *, const struct xdc_scope *, enum xdc_scope_field);
 
 /* The SLA that sets a policy field of a VM, or NULL. */
 const struct xdc_sla *xdc_vm_policy(

@@ -35,6 +35,15 @@ int schema_load(
     const char *path, struct xdc_config **out, struct xdc_diags *diags);
 
 /*
+ * The same, handing keep each file read, with its bytes (lent for the
+ * call): what a saved plan keeps of its configuration.
+ */
+typedef void (*schema_keep_fn)(
+    void *arg, const char *file, const char *buf, size_t len);
+int schema_load_keep(const char *path, struct xdc_config **out,
+    struct xdc_diags *diags, schema_keep_fn keep, void *arg);
+
+/*
  * The same, for files that come from elsewhere than the file system (a git
  * tree, a fuzzer): add each file's bytes in order, then finish. The loader
  * copies what it keeps; buf need not outlive the call. finish frees the

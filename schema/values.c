@@ -3,8 +3,10 @@
  */
 #include <ctype.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "schema/values.h"
 
@@ -264,6 +266,199 @@ xdc_parse_rate(const char *s, struct xdc_rate *out)
 syntax:
 	return "expected a count per period such as 5/1h "
 	       "(periods in s, m, h or d)";
+}
+
+/* ---- Durations and times --------------------------------------------- */
+
+static const struct {
+	char du_unit;
+	uint64_t du_secs;
+} duration_units[] = {
+	{ 'w', 7 * 86400 },
+	{ 'd', 86400 },
+	{ 'h', 3600 },
+	{ 'm', 60 },
+	{ 's', 1 },
+};
+
+#define NUNITS (sizeof(duration_units) / sizeof(duration_units[0]))
+
+const char *
+xdc_parse_duration(const char *s, uint64_t *out)
+{
+	uint64_t total = 0, n;
+	const char *p = s;
+	size_t u;
+
+	if (*p == '\0')
+		goto syntax;
+	while (*p != '\0') {
+		/* Saturate past the maximum: enough to say "too long". */
+		for (n = 0; *p >= '0' && *p <= '9'; p++)
+			if (n <= XDC_DURATION_MAX)
+				n = n * 10 + (uint64_t)(*p - '0');
+		if (p == s || !(p[-1] >= '0' && p[-1] <= '9'))
+			goto syntax;
+		for (u = 0; u < NUNITS; u++)
+			if (*p == duration_units[u].du_unit)
+				break;
+		if (u == NUNITS)
+			goto syntax;
+		p++;
+		if (n > XDC_DURATION_MAX / duration_units[u].du_secs)
+			return "is too long (at most 36600d)";
+		total += n * duration_units[u].du_secs;
+		if (total > XDC_DURATION_MAX)
+			return "is too long (at most 36600d)";
+		s = p;
+	}
+	if (total == 0)
+		return "must be longer than 0s";
+	*out = total;
+	return NULL;
+syntax:
+	return "expected a duration such as 48h, 30m or 1h30m "
+	       "(units w, d, h, m, s)";
+}
+
+/* Days from 1970-01-01 to y-m-d of the proleptic Gregorian calendar. */
+static int64_t
+days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+	int64_t era;
+	unsigned yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = (unsigned)(y - era * 400);
+	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + (int64_t)doe - 719468;
+}
+
+/* n digits at *sp as a number, or -1. */
+static int
+digits(const char **sp, int n)
+{
+	int v = 0;
+
+	for (; n > 0; n--, (*sp)++) {
+		if (**sp < '0' || **sp > '9')
+			return -1;
+		v = v * 10 + (**sp - '0');
+	}
+	return v;
+}
+
+const char *
+xdc_parse_time(const char *s, int64_t *out)
+{
+	static const unsigned mdays[12] = { 31, 29, 31, 30, 31, 30, 31, 31, 30,
+		31, 30, 31 };
+	int y, mo, d, h, mi, sec, oh = 0, om = 0, sign = 0;
+	int64_t t;
+
+	if ((y = digits(&s, 4)) < 0 || *s++ != '-' ||
+	    (mo = digits(&s, 2)) < 0 || *s++ != '-' ||
+	    (d = digits(&s, 2)) < 0 || (*s != 'T' && *s != 't') ||
+	    (s++, h = digits(&s, 2)) < 0 || *s++ != ':' ||
+	    (mi = digits(&s, 2)) < 0 || *s++ != ':' ||
+	    (sec = digits(&s, 2)) < 0)
+		goto syntax;
+	if (*s == '.') {
+		if (!(*++s >= '0' && *s <= '9'))
+			goto syntax;
+		while (*s >= '0' && *s <= '9')
+			s++;
+	}
+	if (*s == 'Z' || *s == 'z') {
+		s++;
+	} else if (*s == '+' || *s == '-') {
+		sign = *s++ == '-' ? -1 : 1;
+		if ((oh = digits(&s, 2)) < 0 || *s++ != ':' ||
+		    (om = digits(&s, 2)) < 0 || oh > 23 || om > 59)
+			goto syntax;
+	} else {
+		goto syntax;
+	}
+	if (*s != '\0')
+		goto syntax;
+	if (mo < 1 || mo > 12 || d < 1 || (unsigned)d > mdays[mo - 1] ||
+	    (mo == 2 && d == 29 &&
+	        !(y % 4 == 0 && (y % 100 != 0 || y % 400 == 0))))
+		return "is not a date (no such month or day)";
+	/* A leap second is the second after :59. */
+	if (h > 23 || mi > 59 || sec > 60)
+		return "is not a time of day";
+	t = days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 +
+	    mi * 60 + sec - sign * (oh * 3600 + om * 60);
+	if (t < 0)
+		return "is before 1970";
+	*out = t;
+	return NULL;
+syntax:
+	return "expected an RFC 3339 time such as 2026-12-01T00:00:00Z";
+}
+
+const char *
+xdc_parse_expiry(const char *s, struct xdc_expiry *out)
+{
+	const char *why;
+	uint64_t ttl;
+	int64_t at;
+
+	/* A time begins with its four-digit year and a '-'. */
+	if (strlen(s) > 4 && s[4] == '-') {
+		if ((why = xdc_parse_time(s, &at)) != NULL)
+			return why;
+		if (at == 0)
+			return "is the epoch itself; expires needs a later "
+			       "time";
+		out->ex_ttl = 0;
+		out->ex_at = at;
+		return NULL;
+	}
+	if ((why = xdc_parse_duration(s, &ttl)) != NULL)
+		return strncmp(why, "expected", 8) == 0
+		           ? "expected a duration such as 48h, or an RFC 3339 "
+		             "time such as 2026-12-01T00:00:00Z"
+		           : why;
+	out->ex_ttl = ttl;
+	out->ex_at = 0;
+	return NULL;
+}
+
+const char *
+xdc_time_fmt(int64_t t, char buf[XDC_TIME_BUFSZ])
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (gmtime_r(&tt, &tm) == NULL ||
+	    strftime(buf, XDC_TIME_BUFSZ, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(buf, XDC_TIME_BUFSZ, "@%lld", (long long)t);
+	return buf;
+}
+
+const char *
+xdc_duration_fmt(uint64_t secs, char buf[XDC_DURATION_BUFSZ])
+{
+	size_t u, n = 0;
+	uint64_t q;
+
+	buf[0] = '\0';
+	/* Weeks are left out: "14d" reads better than "2w". */
+	for (u = 1; u < NUNITS; u++) {
+		q = secs / duration_units[u].du_secs;
+		if (q == 0)
+			continue;
+		secs -= q * duration_units[u].du_secs;
+		n += (size_t)snprintf(buf + n, XDC_DURATION_BUFSZ - n, "%llu%c",
+		    (unsigned long long)q, duration_units[u].du_unit);
+	}
+	if (n == 0)
+		snprintf(buf, XDC_DURATION_BUFSZ, "0s");
+	return buf;
 }
 
 int

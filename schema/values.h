@@ -37,6 +37,27 @@ const char *xdc_parse_window(const char *, struct xdc_window *);
 /* "5/1h": a count per period of s, m, h or d. */
 const char *xdc_parse_rate(const char *, struct xdc_rate *);
 
+/*
+ * A duration: one or more counts of w, d, h, m or s ("48h", "1h30m"),
+ * more than 0 and at most XDC_DURATION_MAX seconds.
+ */
+#define XDC_DURATION_MAX ((uint64_t)100 * 366 * 86400)
+const char *xdc_parse_duration(const char *, uint64_t *seconds);
+/*
+ * An RFC 3339 time, "2026-12-01T00:00:00Z" or "...T02:00:00+02:00" (a
+ * fraction of a second is allowed and dropped), from 1970 to 9999, as
+ * seconds since the epoch.
+ */
+const char *xdc_parse_time(const char *, int64_t *);
+/* A Scope's expires: a duration, or an RFC 3339 time after the epoch. */
+const char *xdc_parse_expiry(const char *, struct xdc_expiry *);
+
+/* Canonical forms: "2026-12-01T00:00:00Z" (UTC), and "1d12h". */
+#define XDC_TIME_BUFSZ     32
+#define XDC_DURATION_BUFSZ 32
+const char *xdc_time_fmt(int64_t, char buf[XDC_TIME_BUFSZ]);
+const char *xdc_duration_fmt(uint64_t, char buf[XDC_DURATION_BUFSZ]);
+
 /* A lower-case DNS label: [a-z0-9]([a-z0-9-]{0,61}[a-z0-9])? */
 int xdc_name_valid(const char *);
 /* A Linux interface name, as the kernel's dev_valid_name() accepts it. */

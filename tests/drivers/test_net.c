@@ -40,6 +40,71 @@ test_other_aliases_are_not_xdcs(void **state)
 	assert_null(net_mark_network(" xdc:net:dmz"));
 }
 
+/* The default scope's mark is the mark made before scopes existed. */
+static void
+test_mark_lists_the_scopes_but_the_default_alone(void **state)
+{
+	const char *const dflt[] = { "default" };
+	const char *const two[] = { "mr-12", "default" };
+	char alias[NET_ALIAS_MAX + 1];
+
+	(void)state;
+	assert_int_equal(net_mark_encode("ci", NULL, 0, alias), 0);
+	assert_string_equal(alias, "xdc:net:ci");
+	assert_int_equal(net_mark_encode("ci", dflt, 1, alias), 0);
+	assert_string_equal(alias, "xdc:net:ci");
+	assert_int_equal(net_mark_encode("ci", two, 2, alias), 0);
+	assert_string_equal(alias, "xdc:net:ci:mr-12,default");
+	assert_true(net_mark_is(alias, "ci"));
+	assert_false(net_mark_is(alias, "c"));
+	assert_false(net_mark_is(alias, "ci-2"));
+	assert_true(net_mark_is("xdc:net:ci", "ci"));
+}
+
+static void
+test_mark_scopes_read_back_in_order(void **state)
+{
+	struct xdc_arena *a = xdc_arena_new();
+	const char *const *v;
+	size_t n;
+
+	(void)state;
+	net_mark_scopes("xdc:net:ci", a, &v, &n);
+	assert_int_equal(n, 1);
+	assert_string_equal(v[0], "default");
+	net_mark_scopes("xdc:net:ci:mr-14,mr-12", a, &v, &n);
+	assert_int_equal(n, 2);
+	assert_string_equal(v[0], "mr-14");
+	assert_string_equal(v[1], "mr-12");
+	/* What is not a name is no scope; nothing left is the default. */
+	net_mark_scopes("xdc:net:ci:Bad,,ok", a, &v, &n);
+	assert_int_equal(n, 1);
+	assert_string_equal(v[0], "ok");
+	net_mark_scopes("xdc:net:ci:", a, &v, &n);
+	assert_int_equal(n, 1);
+	assert_string_equal(v[0], "default");
+	xdc_arena_free(a);
+}
+
+/* The kernel keeps 255 bytes of an alias: a longer list is refused. */
+static void
+test_mark_that_does_not_fit_is_refused(void **state)
+{
+	const char *v[40];
+	char names[40][8], alias[NET_ALIAS_MAX + 1];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < 40; i++) {
+		snprintf(names[i], sizeof(names[i]), "mr-%04zu", i);
+		v[i] = names[i];
+	}
+	/* "xdc:net:ci" and 30 ":mr-NNNN" of 8 bytes: 250. */
+	assert_int_equal(net_mark_encode("ci", v, 30, alias), 0);
+	assert_int_equal(strlen(alias), 250);
+	assert_int_equal(net_mark_encode("ci", v, 31, alias), -1);
+}
+
 /* ---- VLAN interface names --------------------------------------------- */
 
 static void
@@ -239,6 +304,10 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_mark_names_the_network),
 		cmocka_unit_test(test_other_aliases_are_not_xdcs),
+		cmocka_unit_test(
+		    test_mark_lists_the_scopes_but_the_default_alone),
+		cmocka_unit_test(test_mark_scopes_read_back_in_order),
+		cmocka_unit_test(test_mark_that_does_not_fit_is_refused),
 		cmocka_unit_test(test_vlan_name_is_uplink_dot_vid_when_it_fits),
 		cmocka_unit_test(
 		    test_vlan_name_is_short_and_stable_when_too_long),

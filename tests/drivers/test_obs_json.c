@@ -139,6 +139,62 @@ test_the_show_shape_has_no_planner_fields(void **state)
 	json_decref(o);
 }
 
+/*
+ * A domain's scope and its times, and a network's scopes, travel (SPEC
+ * §9): show says the scope, a pool's planner gets the times too; a record
+ * without them (written before scopes) reads as the default scope's.
+ */
+static void
+test_scopes_read_back_and_default_when_absent(void **state)
+{
+	static const char *const scopes[] = { "ci-a", "ci-b" };
+	struct xdc_arena *a = xdc_arena_new();
+	struct xdc_obs_host h, back;
+	struct xdc_obs_domain d[2];
+	struct xdc_obs_nic nic;
+	struct xdc_obs_network n;
+	json_t *o, *dom;
+
+	(void)state;
+	sample(&h, d, &nic, &n);
+	d[1].od_scope = "ci-a";
+	d[1].od_applied = 1000;
+	d[1].od_expires = 2000;
+	n.on_scopes = scopes;
+	n.on_nscopes = 2;
+	o = obs_json_host(&h, 0);
+	dom = json_array_get(json_object_get(o, "domains"), 1);
+	assert_string_equal(
+	    json_string_value(json_object_get(dom, "scope")), "ci-a");
+	assert_null(json_object_get(dom, "expires"));
+	assert_null(json_object_get(
+	    json_array_get(json_object_get(o, "domains"), 0), "scope"));
+	json_decref(o);
+
+	o = obs_json_host(&h, OBS_JSON_FULL);
+	assert_int_equal(obs_json_read_host(o, "test", a, &back), 0);
+	assert_string_equal(back.oh_domains[1].od_scope, "ci-a");
+	assert_true(back.oh_domains[1].od_applied == 1000);
+	assert_true(back.oh_domains[1].od_expires == 2000);
+	assert_null(back.oh_domains[0].od_scope);
+	assert_int_equal(back.oh_networks[0].on_nscopes, 2);
+	assert_string_equal(back.oh_networks[0].on_scopes[1], "ci-b");
+	json_decref(o);
+
+	/* Written before scopes. */
+	o = obs_json_host(&h, OBS_JSON_FULL);
+	dom = json_array_get(json_object_get(o, "domains"), 1);
+	json_object_del(dom, "scope");
+	json_object_del(
+	    json_array_get(json_object_get(o, "networks"), 0), "scopes");
+	assert_int_equal(obs_json_read_host(o, "test", a, &back), 0);
+	assert_string_equal(back.oh_domains[1].od_scope, XDC_SCOPE_DEFAULT);
+	assert_string_equal(
+	    back.oh_networks[0].on_scopes[0], XDC_SCOPE_DEFAULT);
+	json_decref(o);
+	xdc_arena_free(a);
+}
+
 /* What a reader must refuse, and the words it must use. */
 static void
 refused(const char *text, const char *words)
@@ -255,6 +311,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_a_full_host_reads_back_the_same),
 		cmocka_unit_test(test_the_show_shape_has_no_planner_fields),
+		cmocka_unit_test(test_scopes_read_back_and_default_when_absent),
 		cmocka_unit_test(
 		    test_broken_records_are_refused_with_the_reason),
 		cmocka_unit_test(test_one_domain_and_network_with_defaults),

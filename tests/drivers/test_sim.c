@@ -1986,8 +1986,9 @@ test_a_watchdog_petted_in_time_keeps_the_host(void **state)
 	int i;
 
 	host_with_web(f);
+	/* Petted 5 times a timeout, with room for a loaded machine's naps. */
 	for (i = 0; i < 8; i++) {
-		assert_int_equal(f->drv->watchdog(f->drv, 300), 0);
+		assert_int_equal(f->drv->watchdog(f->drv, 2000), 0);
 		nap_ms(100);
 	}
 	assert_true(others_see_web(f));
@@ -2210,6 +2211,121 @@ test_network_refuses_unmanaged_bridge(void **state)
 	assert_false(obs->obs_hosts[0].oh_networks[0].on_managed);
 	/* A hand-written pool still gets its Domain-0. */
 	assert_non_null(local_dom(obs, "Domain-0"));
+	xdc_observed_free(obs);
+}
+
+/* ---- Scopes (SPEC §9) ------------------------------------------------ */
+
+static void
+test_marker_records_scope_and_times_across_a_reopen(void **state)
+{
+	struct fx *f = *state;
+	struct xdc_observed *obs;
+	const struct xdc_obs_domain *d;
+	struct xdc_driver *other;
+	struct tvm a;
+
+	tvm_init(&a, "ci-a", GIB, 1);
+	a.spec.ds_scope = "mr-12";
+	a.spec.ds_applied = 1790000000;
+	a.spec.ds_expires = 1790172800;
+	assert_int_equal(tvm_do(f, &a, XDC_OP_CREATE), 0);
+	assert_int_equal(sim_open(f->path, NULL, &other), 0);
+	obs = observe(other);
+	d = local_dom(obs, "ci-a");
+	assert_non_null(d);
+	assert_string_equal(d->od_scope, "mr-12");
+	assert_true(d->od_applied == 1790000000);
+	assert_true(d->od_expires == 1790172800);
+	/* Domain-0 is nobody's. */
+	assert_null(local_dom(obs, "Domain-0")->od_scope);
+	xdc_observed_free(obs);
+
+	/* A marker update moves it to another scope (adopt_from). */
+	a.spec.ds_scope = "prod";
+	a.spec.ds_expires = 0;
+	a.act.a_update = XDC_UPD_MARKER;
+	assert_int_equal(tvm_do(f, &a, XDC_OP_UPDATE), 0);
+	obs = observe(other);
+	d = local_dom(obs, "ci-a");
+	assert_string_equal(d->od_scope, "prod");
+	assert_true(d->od_expires == 0);
+	xdc_observed_free(obs);
+	other->free(other);
+}
+
+/* A pool file written before scopes: its xdc domains are default's. */
+static void
+test_pool_older_than_scopes_is_the_default_scopes(void **state)
+{
+	struct fx *f = *state;
+	struct xdc_observed *obs;
+	const struct xdc_obs_domain *d;
+	const struct xdc_obs_network *on;
+
+	spit(f->path,
+	    "{\"hosts\": [{\"name\": \"local\", \"domains\": ["
+	    "{\"name\": \"web\", \"domid\": 4, \"memory\": 1073741824, "
+	    "\"managed\": true, \"hash\": \"00000000000000aa\"},"
+	    "{\"name\": \"legacy\", \"domid\": 5, \"memory\": 1048576}],"
+	    "\"networks\": [{\"name\": \"dmz\", \"bridge\": \"xdc-dmz\", "
+	    "\"up\": true, \"managed\": true}]}]}");
+	assert_int_equal(sim_open(f->path, NULL, &f->drv), 0);
+	obs = observe(f->drv);
+	d = local_dom(obs, "web");
+	assert_non_null(d);
+	assert_true(d->od_managed);
+	assert_string_equal(d->od_scope, XDC_SCOPE_DEFAULT);
+	assert_true(d->od_applied == 0 && d->od_expires == 0);
+	assert_null(local_dom(obs, "legacy")->od_scope);
+	on = &obs->obs_hosts[0].oh_networks[0];
+	assert_int_equal(on->on_nscopes, 1);
+	assert_string_equal(on->on_scopes[0], XDC_SCOPE_DEFAULT);
+	xdc_observed_free(obs);
+}
+
+/* A network's scopes: set by a create, rewritten alone when one leaves. */
+static void
+test_network_scopes_join_and_leave(void **state)
+{
+	const char *const both[] = { "a", "b" };
+	const char *const a_only[] = { "a" };
+	const char *const b_only[] = { "b" };
+	struct fx *f = *state;
+	struct xdc_observed *obs;
+	const struct xdc_obs_network *on;
+	struct xdc_network n;
+	struct xdc_action a;
+
+	net_action(&a, &n, XDC_OP_CREATE, "ci", "xdc-ci");
+	n.n_mtu = 9000;
+	a.a_scopes = a_only;
+	a.a_nscopes = 1;
+	assert_int_equal(f->drv->apply(f->drv, &a), 0);
+	/* b joins, declaring no mtu: the owner's 9000 stays. */
+	net_action(&a, &n, XDC_OP_UPDATE, "ci", "xdc-ci");
+	a.a_update = XDC_UPD_SCOPES;
+	a.a_scopes = both;
+	a.a_nscopes = 2;
+	assert_int_equal(f->drv->apply(f->drv, &a), 0);
+	obs = observe(f->drv);
+	on = &obs->obs_hosts[0].oh_networks[0];
+	assert_int_equal(on->on_nscopes, 2);
+	assert_string_equal(on->on_scopes[1], "b");
+	assert_int_equal(on->on_mtu, 9000);
+	xdc_observed_free(obs);
+	net_action(&a, &n, XDC_OP_UPDATE, "ci", "xdc-ci");
+	a.a_net = NULL;
+	a.a_update = XDC_UPD_SCOPES;
+	a.a_scopes = b_only;
+	a.a_nscopes = 1;
+	assert_int_equal(f->drv->apply(f->drv, &a), 0);
+	obs = observe(f->drv);
+	on = &obs->obs_hosts[0].oh_networks[0];
+	assert_int_equal(on->on_nscopes, 1);
+	assert_string_equal(on->on_scopes[0], "b");
+	assert_int_equal(on->on_mtu, 9000); /* nothing else changed */
+	assert_string_equal(on->on_name, "ci");
 	xdc_observed_free(obs);
 }
 
@@ -2614,6 +2730,9 @@ main(void)
 		T(test_network_create_update_destroy),
 		T(test_networks_are_sorted_by_bridge),
 		TD(test_network_refuses_unmanaged_bridge),
+		T(test_marker_records_scope_and_times_across_a_reopen),
+		TD(test_pool_older_than_scopes_is_the_default_scopes),
+		T(test_network_scopes_join_and_leave),
 		T(test_add_unmanaged_beyond_free_memory_fails),
 		TE(test_submit_without_delay_is_done_at_once),
 		TE(test_slow_action_completes_no_earlier_than_its_delay),

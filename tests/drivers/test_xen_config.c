@@ -230,6 +230,73 @@ test_malformed_marker_is_an_error(void **state)
 		    xen_marker_parse(bad[i], "web-1", &mk), XDC_ERR);
 }
 
+/* The scope and its times go in the ownership part an update rewrites. */
+static void
+test_marker_records_the_scope_and_its_times(void **state)
+{
+	struct tvm *t = *state;
+	struct xen_marker mk, back;
+	struct xen_marker_vals mv;
+
+	t->spec.ds_scope = "mr-12";
+	t->spec.ds_applied = 1790000000;
+	t->spec.ds_expires = 1790172800;
+	xen_marker_from_spec(&t->spec, &mk);
+	xen_marker_encode(&mk, &mv);
+	assert_true(XEN_MK_SCOPE < XEN_MK_OWNERSHIP);
+	assert_true(XEN_MK_EXPIRES < XEN_MK_OWNERSHIP);
+	assert_string_equal(mv.mv_v[XEN_MK_SCOPE], "mr-12");
+	assert_string_equal(mv.mv_v[XEN_MK_APPLIED], "1790000000");
+	assert_string_equal(mv.mv_v[XEN_MK_EXPIRES], "1790172800");
+	assert_int_equal(xen_marker_parse(mv.mv_v, "web-1", &back), 0);
+	assert_string_equal(back.mk_scope, "mr-12");
+	assert_true(back.mk_applied == 1790000000);
+	assert_true(back.mk_expires == 1790172800);
+
+	/* No expiry is written as "0", so an update clears an old one. */
+	t->spec.ds_expires = 0;
+	xen_marker_from_spec(&t->spec, &mk);
+	xen_marker_encode(&mk, &mv);
+	assert_string_equal(mv.mv_v[XEN_MK_EXPIRES], "0");
+}
+
+/* A domain marked before scopes existed belongs to the default scope. */
+static void
+test_marker_older_than_scopes_is_the_default_scopes(void **state)
+{
+	const char *vals[XEN_MK__COUNT] = { "1", "web-1", "0123456789abcdef",
+		"1" };
+	struct xen_marker mk;
+
+	(void)state;
+	assert_int_equal(xen_marker_parse(vals, "web-1", &mk), 0);
+	assert_string_equal(mk.mk_scope, XDC_SCOPE_DEFAULT);
+	assert_true(mk.mk_applied == 0);
+	assert_true(mk.mk_expires == 0);
+	assert_int_equal(mk.mk_protect, 1);
+}
+
+static void
+test_malformed_scope_keys_are_an_error(void **state)
+{
+	const char *vals[XEN_MK__COUNT] = { "1", "web-1", "0123456789abcdef",
+		"0" };
+	struct xen_marker mk;
+
+	(void)state;
+	vals[XEN_MK_SCOPE] = "Not A Name";
+	assert_int_equal(xen_marker_parse(vals, "web-1", &mk), XDC_ERR);
+	vals[XEN_MK_SCOPE] = "ci";
+	vals[XEN_MK_APPLIED] = "-5";
+	assert_int_equal(xen_marker_parse(vals, "web-1", &mk), XDC_ERR);
+	vals[XEN_MK_APPLIED] = "5";
+	vals[XEN_MK_EXPIRES] = "soon";
+	assert_int_equal(xen_marker_parse(vals, "web-1", &mk), XDC_ERR);
+	vals[XEN_MK_EXPIRES] = "0";
+	assert_int_equal(xen_marker_parse(vals, "web-1", &mk), 0);
+	assert_string_equal(mk.mk_scope, "ci");
+}
+
 /* ---- Desired: the VM into libxl_domain_config ------------------------- */
 
 static void
@@ -571,6 +638,9 @@ marker_make(void)
 	mk.mk_name = "web-1";
 	mk.mk_hash = 0xfeedULL;
 	mk.mk_protect = 1;
+	mk.mk_scope = "ci-7";
+	mk.mk_applied = 1000;
+	mk.mk_expires = 2000;
 	return mk;
 }
 
@@ -608,6 +678,9 @@ test_managed_domain_reports_what_the_toolstack_set(void **state)
 	assert_true(od.od_hash == 0xfeedULL);
 	assert_int_equal(od.od_nnics, 0);
 	assert_int_equal(od.od_has_build, 0);
+	assert_string_equal(od.od_scope, "ci-7");
+	assert_true(od.od_applied == 1000);
+	assert_true(od.od_expires == 2000);
 }
 
 static void
@@ -629,6 +702,7 @@ test_unmanaged_domain_reports_what_it_holds(void **state)
 	assert_int_equal(od.od_managed, 0);
 	assert_int_equal(od.od_protect, 0);
 	assert_true(od.od_hash == 0);
+	assert_null(od.od_scope);
 }
 
 /* What xdc import writes and an adoption compares: what was set. */
@@ -788,6 +862,9 @@ main(void)
 		T(test_no_marker_is_not_found),
 		T(test_marker_naming_another_domain_is_not_ours),
 		T(test_malformed_marker_is_an_error),
+		T(test_marker_records_the_scope_and_its_times),
+		T(test_marker_older_than_scopes_is_the_default_scopes),
+		T(test_malformed_scope_keys_are_an_error),
 		T(test_config_pv_identity_memory_and_vcpus),
 		T(test_config_boots_the_declared_kernel),
 		T(test_config_sets_weight_and_cap),

@@ -56,6 +56,7 @@ struct fx {
 	/* The agent and its pool view, when a test plays one (pool.c). */
 	const char *self;
 	const struct xdc_pool_view *pool;
+	const char *scope; /* --scope, or NULL (scope.c) */
 	uint32_t next_domid;
 	char buf[1024]; /* fx_fields' answer */
 };
@@ -422,6 +423,7 @@ fx_try_plan(struct fx *fx)
 		.po_now = fx->now,
 		.po_self = fx->self,
 		.po_pool = fx->pool,
+		.po_scope = fx->scope,
 	};
 
 	fx_unplan(fx);

@@ -36,9 +36,10 @@ test_unknown_kind_rejected(void **state)
 {
 	(void)state;
 	assert_rejects("kind: Vm\nname: a\n", 1, 7,
-	    "kind: unknown kind \"Vm\" (expected Host, Network, VM or SLA)");
+	    "kind: unknown kind \"Vm\" (expected Host, Network, VM, SLA or "
+	    "Scope)");
 	assert_rejects("kind: [VM]\nname: a\n", 1, 7,
-	    "kind: expected one of Host, Network, VM, SLA, got a list");
+	    "kind: expected one of Host, Network, VM, SLA, Scope, got a list");
 	/* A null kind is an absent one. */
 	assert_rejects(
 	    "kind:\nname: a\n", 1, 1, "missing required key \"kind\"");
@@ -50,7 +51,8 @@ test_kind_required(void **state)
 {
 	(void)state;
 	assert_rejects("# a host\nname: a\ncpus: 2\n", 2, 1,
-	    "missing required key \"kind\" (one of Host, Network, VM, SLA)");
+	    "missing required key \"kind\" (one of Host, Network, VM, SLA, "
+	    "Scope)");
 	assert_loads("# a host\nname: a\ncpus: 2\nkind: Host\n");
 }
 

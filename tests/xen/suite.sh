@@ -6,8 +6,9 @@
 #
 # In order: the lab itself and libxl (test_libxl_smoke), the other C test
 # programs (test_xen_driver: the driver's actions one by one), xdc's
-# command line against examples/xen-lab (xdc-integration.sh), and xdc
-# against a loop of xl create (xdc-speed.sh).
+# command line against examples/xen-lab (xdc-integration.sh), two scopes'
+# guests side by side (scopes.sh), and xdc against a loop of xl create
+# (xdc-speed.sh).
 #
 # Every check prints "ok - ..." or "not ok - ..."; the C programs print
 # theirs in the same form and are counted with the suite's own.  The last
@@ -139,6 +140,9 @@ note "tests/net/in-lab took $(since "$t_part") s"
 t_part=$(now)
 . tests/xen/xdc-integration.sh
 note "xdc-integration.sh took $(since "$t_part") s"
+t_part=$(now)
+. tests/xen/scopes.sh
+note "scopes.sh took $(since "$t_part") s"
 t_part=$(now)
 . tests/xen/xdc-speed.sh
 note "xdc-speed.sh took $(since "$t_part") s"
