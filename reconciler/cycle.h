@@ -44,6 +44,13 @@ struct agent {
 	char ag_bad_commit[SOURCE_COMMIT_HEXSZ];
 	struct xdc_diags *ag_bad_diags;
 	char *ag_bad_msg;
+	/* ... refused as not signed by a trusted key (SPEC §10): why, as
+	 * verify_reason_name says it, and the key seen (or NULL). */
+	const char *ag_unverified;
+	char *ag_bad_key;
+	char ag_last_unverified[SOURCE_COMMIT_HEXSZ]; /* logged, counted */
+	/* The newest commit's check has not ended: the loop checks it. */
+	int ag_unchecked;
 
 	/* The actions the last cycle did, and when: one needed again at
 	 * once did not hold. */
