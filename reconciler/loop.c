@@ -101,8 +101,11 @@ check(struct loop *l, const char *trigger, int make_due)
 	if (l->l_stop)
 		return;
 	if (source_checking(ag->ag_src)) {
-		/* REF may have moved since: checked again at its end. */
+		/* REF may have moved since: checked again at its end. The
+		 * commit in force is reconciled meanwhile. */
 		l->l_check_again = 1;
+		if (make_due)
+			due(l, trigger);
 		return;
 	}
 	if (source_check_start(ag->ag_src, l->l_check_force, &fd) != 0)
