@@ -1127,7 +1127,6 @@ verify_object(struct verify *v, struct git_repository *repo,
 		break;
 	case VERIFY_KIND_X509:
 		res->vr_reason = VERIFY_UNKNOWN_KEY;
-		res->vr_key = xdc_strdup("X.509 certificate");
 		rc = xdc_error(XDC_EUNVERIFIED,
 		    "unable to verify %s with any of the given keys: it "
 		    "carries an X.509 (gpgsm) signature, and only OpenPGP and "
