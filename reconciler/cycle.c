@@ -216,8 +216,12 @@ load(
 		}
 		if (ag->ag_cfg != NULL && !strcmp(hex, ag->ag_commit) &&
 		    !ag->ag_force) {
-			/* Back to the commit in force: nothing is refused. */
-			clear_invalid(ag);
+			/* Back to the commit in force: nothing is refused --
+			 * unless a SIGHUP's check refused that very commit
+			 * (a key removed), which stays said. */
+			if (ag->ag_unverified == NULL ||
+			    strcmp(hex, ag->ag_bad_commit))
+				clear_invalid(ag);
 			return;
 		}
 		if (ag->ag_invalid && !strcmp(hex, ag->ag_bad_commit) &&
