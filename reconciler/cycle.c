@@ -228,7 +228,8 @@ load(
 		    !ag->ag_force)
 			return;
 		/* A SIGHUP's check again has not ended: its verdict will. */
-		if (ag->ag_force && source_checking(ag->ag_src))
+		if (ag->ag_force &&
+		    (ag->ag_check_force || source_checking(ag->ag_src)))
 			return;
 	} else {
 		if (!ag->ag_reload && ag->ag_cfg != NULL)

@@ -35,8 +35,9 @@ struct agent {
 	char ag_commit[SOURCE_COMMIT_HEXSZ];
 
 	/* Asked of the next cycle by the loop. */
-	int ag_reload; /* a path: read it again */
-	int ag_force;  /* SIGHUP: load again even what was refused */
+	int ag_reload;      /* a path: read it again */
+	int ag_force;       /* SIGHUP: load again even what was refused */
+	int ag_check_force; /* ... once its signature is checked again */
 
 	/* What is wrong with the source, kept until it is put right. */
 	char *ag_unreachable; /* the last fetch's failure */

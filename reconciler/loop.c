@@ -58,7 +58,6 @@ struct loop {
 	int l_first_fetch; /* git: no cycle before the first fetch ends */
 	const char *l_check_trigger; /* what the check under way is for */
 	int l_check_again;           /* REF may have moved since it began */
-	int l_check_force;           /* SIGHUP: check again what was checked */
 	int l_stop;
 	int l_grace_over;
 };
@@ -108,9 +107,11 @@ check(struct loop *l, const char *trigger, int make_due)
 			due(l, trigger);
 		return;
 	}
-	if (source_check_start(ag->ag_src, l->l_check_force, &fd) != 0)
+	/* SIGHUP's: check again what was checked (the trust files may
+	 * have changed); its cycle waits for it (cycle.c's load). */
+	if (source_check_start(ag->ag_src, ag->ag_check_force, &fd) != 0)
 		log_err(LOG_WARN, "cannot check the commit", xdc_error_last());
-	l->l_check_force = 0;
+	ag->ag_check_force = 0;
 	if (fd < 0) {
 		l->l_first_fetch = 0;
 		if (make_due)
@@ -353,12 +354,15 @@ signals_read(struct xdc_ev_io *io, int fd, short revents, void *arg)
 			continue;
 		}
 		l->l_ag.ag_reload = l->l_ag.ag_force = 1;
-		/* The trust files may have changed: check again. */
-		l->l_check_force = 1;
-		if (source_is_git(l->l_ag.ag_src))
-			fetch(l, "sighup");
-		else
+		if (!source_is_git(l->l_ag.ag_src)) {
 			due(l, "sighup");
+			continue;
+		}
+		/* The trust files may have changed: what the cache has is
+		 * checked again now, what the fetch brings after it. */
+		l->l_ag.ag_check_force = 1;
+		check(l, "sighup", 1);
+		fetch(l, "sighup");
 	}
 }
 
