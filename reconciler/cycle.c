@@ -259,6 +259,8 @@ load(
 		log_str(&ll, "source", source_name(ag->ag_src));
 		if (*commit)
 			log_str(&ll, "commit", commit);
+		/* With --trust-*: whose key the commit was taken on. */
+		log_str(&ll, "signed_by", source_signer(ag->ag_src));
 		log_end(&ll);
 	}
 	xdc_diags_free(diags);
