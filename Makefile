@@ -60,7 +60,8 @@ PLANNER_SRCS	= planner/plan.c planner/diff.c planner/place.c planner/sla.c \
 SIM_SRCS	= drivers/sim.c drivers/sim_pool.c drivers/sim_apply.c \
 		  drivers/sim_file.c
 DRIVER_SRCS	= drivers/observed.c drivers/compose.c $(SIM_SRCS) drivers/xen.c \
-		  drivers/xen_config.c drivers/net.c drivers/obs_json.c
+		  drivers/xen_config.c drivers/wdt.c drivers/net.c \
+		  drivers/obs_json.c
 # The pool's shared view through etcd: the client, and the agent.
 POOL_SRCS	= pool/etcd_json.c pool/etcd.c pool/agent.c
 # The command line.
@@ -71,7 +72,8 @@ RECONCILER_SRCS	= reconciler/cli.c reconciler/cli_driver.c reconciler/exec.c \
 		  reconciler/source.c reconciler/verify.c reconciler/backoff.c \
 		  reconciler/status.c \
 		  reconciler/log.c reconciler/watch.c reconciler/cycle.c \
-		  reconciler/loop.c reconciler/cmd_run.c reconciler/cmd_status.c \
+		  reconciler/loop.c reconciler/member.c reconciler/cmd_run.c \
+		  reconciler/cmd_status.c \
 		  reconciler/import.c reconciler/import_xl.c reconciler/cmd_import.c
 MAIN_SRCS	= reconciler/main.c
 
@@ -92,11 +94,13 @@ UNIT_SRCS	= tests/base/test_ev.c tests/base/test_file.c \
 		  tests/planner/test_property.c tests/planner/test_pool.c \
 		  tests/planner/test_query.c \
 		  tests/drivers/test_xen_config.c tests/drivers/test_obs_json.c \
+		  tests/drivers/test_wdt.c tests/drivers/test_compose.c \
 		  tests/reconciler/test_backoff.c tests/reconciler/test_source.c \
 		  tests/reconciler/test_status.c tests/drivers/test_net.c \
 		  tests/reconciler/test_import.c tests/pool/test_etcd_json.c \
 		  tests/pool/test_etcd.c tests/reconciler/test_verify.c \
-		  tests/reconciler/test_statedir.c tests/reconciler/test_session.c
+		  tests/reconciler/test_statedir.c tests/reconciler/test_session.c \
+		  tests/reconciler/test_exec.c
 UNIT_BINS	= $(UNIT_SRCS:%.c=$(BUILD)/%)
 
 .PHONY: all deps test unit golden golden-update cli check check-net check-loop \
@@ -234,7 +238,7 @@ $(BUILD)/fuzz/fuzz_load: tests/fuzz/fuzz_load.c $(SCHEMA_SRCS)
 	@mkdir -p $(@D)
 	$(call fuzz_link,$(SCHEMA_PKGS))
 $(BUILD)/fuzz/fuzz_sim: tests/fuzz/fuzz_sim.c $(SCHEMA_SRCS) \
-    drivers/observed.c $(SIM_SRCS)
+    drivers/observed.c drivers/obs_json.c $(SIM_SRCS)
 	@mkdir -p $(@D)
 	$(call fuzz_link,$(SCHEMA_PKGS) jansson)
 $(BUILD)/fuzz/fuzz_status: tests/fuzz/fuzz_status.c $(BASE_SRCS) \
