@@ -84,6 +84,9 @@ clear_invalid(struct agent *ag)
 	ag->ag_bad_diags = NULL;
 	free(ag->ag_bad_msg);
 	ag->ag_bad_msg = NULL;
+	ag->ag_unverified = NULL;
+	free(ag->ag_bad_key);
+	ag->ag_bad_key = NULL;
 }
 
 void
@@ -153,6 +156,45 @@ refuse(struct cycle *c, const char *commit, struct xdc_diags *diags,
 }
 
 /*
+ * The newest commit is not signed by a trusted key (SPEC §10): refused
+ * as a bad commit is, with the reason and the key seen. Logged and
+ * counted once per commit: the loop checks a commit once, and a SIGHUP
+ * that checks it again finds what it found.
+ */
+static void
+refuse_unverified(struct cycle *c, const char *commit, const char *msg)
+{
+	struct agent *ag = c->c_ag;
+	const char *reason = source_refusal(ag->ag_src);
+	const char *key = source_refusal_key(ag->ag_src);
+	struct logline ll;
+
+	clear_invalid(ag);
+	ag->ag_invalid = 1;
+	snprintf(ag->ag_bad_commit, sizeof(ag->ag_bad_commit), "%s", commit);
+	ag->ag_bad_msg = xdc_strdup(msg);
+	ag->ag_unverified = reason != NULL ? reason : "unchecked";
+	ag->ag_bad_key = key != NULL ? xdc_strdup(key) : NULL;
+	if (!strcmp(commit, ag->ag_last_unverified))
+		return;
+	snprintf(ag->ag_last_unverified, sizeof(ag->ag_last_unverified), "%s",
+	    commit);
+	if (reason != NULL)
+		status_count_unverified(ag->ag_st, reason);
+	log_begin(&ll, LOG_ERROR, "commit not verified");
+	log_str(&ll, "source", source_name(ag->ag_src));
+	log_str(&ll, "commit", commit);
+	log_str(&ll, "reason", ag->ag_unverified);
+	log_str(&ll, "key", key);
+	log_str(&ll, "error", msg);
+	log_str(&ll, "keeping",
+	    ag->ag_cfg == NULL ? "nothing"
+	    : *ag->ag_commit   ? ag->ag_commit
+	                       : "the last good configuration");
+	log_end(&ll);
+}
+
+/*
  * Load the configuration when it changed: *cand gets one that parsed and
  * validated, not yet planned. With git, what the last fetch brought is
  * in the cache: the loop fetches, in its thread, never the cycle.
@@ -178,24 +220,42 @@ load(
 		}
 		if (ag->ag_cfg != NULL && !strcmp(hex, ag->ag_commit) &&
 		    !ag->ag_force) {
-			/* Back to the commit in force: nothing is refused. */
-			clear_invalid(ag);
+			/* Back to the commit in force: nothing is refused --
+			 * unless a SIGHUP's check refused that very commit
+			 * (a key removed), which stays said. */
+			if (ag->ag_unverified == NULL ||
+			    strcmp(hex, ag->ag_bad_commit))
+				clear_invalid(ag);
 			return;
 		}
 		if (ag->ag_invalid && !strcmp(hex, ag->ag_bad_commit) &&
 		    !ag->ag_force)
+			return;
+		/* A SIGHUP's check again has not ended: its verdict will. */
+		if (ag->ag_force &&
+		    (ag->ag_check_force || source_checking(ag->ag_src)))
 			return;
 	} else {
 		if (!ag->ag_reload && ag->ag_cfg != NULL)
 			return;
 		ag->ag_reload = 0;
 	}
-	ag->ag_force = 0;
 	diags = xdc_diags_new();
 	rc = source_load(ag->ag_src, cand, diags, commit);
+	if (rc == XDC_ERETRY) {
+		/* Its check runs in a thread: the loop starts the next
+		 * cycle when it ends (a SIGHUP's force waits for it). */
+		ag->ag_unchecked = 1;
+		log_err(LOG_DEBUG, "commit not checked yet", xdc_error_last());
+		xdc_diags_free(diags);
+		return;
+	}
+	ag->ag_force = 0;
 	if (rc == XDC_EINVALID) {
 		refuse(c, commit, diags, NULL);
 		diags = NULL;
+	} else if (rc == XDC_EUNVERIFIED) {
+		refuse_unverified(c, commit, xdc_error_last());
 	} else if (rc != 0) {
 		refuse(c, commit, NULL, xdc_error_last());
 	} else if (strcmp(c->c_trigger, "timer") != 0 || *commit) {
@@ -203,6 +263,8 @@ load(
 		log_str(&ll, "source", source_name(ag->ag_src));
 		if (*commit)
 			log_str(&ll, "commit", commit);
+		/* With --trust-*: whose key the commit was taken on. */
+		log_str(&ll, "signed_by", source_signer(ag->ag_src));
 		log_end(&ll);
 	}
 	xdc_diags_free(diags);
@@ -558,6 +620,7 @@ take_new(struct cycle *c, struct xdc_config *cand, const char *commit)
 		c->c_cand = NULL;
 		snprintf(ag->ag_commit, sizeof(ag->ag_commit), "%s", commit);
 		clear_invalid(ag);
+		ag->ag_last_unverified[0] = '\0';
 		log_begin(
 		    &ll, news ? LOG_INFO : LOG_DEBUG, "configuration in force");
 		log_str(&ll, "source", ag->ag_cfg->cfg_path);
@@ -753,6 +816,10 @@ outcome(const struct cycle *c, char **msg)
 		o = STATUS_UNREACHABLE;
 		xdc_asprintf(
 		    msg, "unreachable: %s; %s", ag->ag_unreachable, keep);
+	} else if (ag->ag_invalid && ag->ag_unverified != NULL) {
+		o = STATUS_UNVERIFIED;
+		xdc_asprintf(msg, "%s commit %.12s is not verified: %s; %s",
+		    name, ag->ag_bad_commit, ag->ag_bad_msg, keep);
 	} else if (ag->ag_invalid) {
 		o = STATUS_INVALID;
 		nd = ag->ag_bad_diags ? xdc_diags_count(ag->ag_bad_diags) : 0;
@@ -821,11 +888,15 @@ record(struct cycle *c)
 	status_set_source(
 	    ag->ag_st, ag->ag_cfg ? ag->ag_cfg->cfg_path : name, ag->ag_commit);
 	status_set_rejected(ag->ag_st, NULL, NULL);
+	status_set_unverified(ag->ag_st, NULL, NULL, NULL);
 	o = outcome(c, &msg);
 	if (ag->ag_unreachable != NULL)
 		status_add_error(ag->ag_st, NULL, 0, 0, ag->ag_unreachable);
 	if (ag->ag_invalid) {
 		status_set_rejected(ag->ag_st, name, ag->ag_bad_commit);
+		if (ag->ag_unverified != NULL)
+			status_set_unverified(ag->ag_st, ag->ag_bad_commit,
+			    ag->ag_unverified, ag->ag_bad_key);
 		if (ag->ag_bad_msg != NULL)
 			status_add_error(ag->ag_st, NULL, 0, 0, ag->ag_bad_msg);
 		status_add_diags(ag->ag_st, ag->ag_bad_diags);

@@ -39,8 +39,9 @@ struct agent {
 	char ag_commit[SOURCE_COMMIT_HEXSZ];
 
 	/* Asked of the next cycle by the loop. */
-	int ag_reload; /* a path: read it again */
-	int ag_force;  /* SIGHUP: load again even what was refused */
+	int ag_reload;      /* a path: read it again */
+	int ag_force;       /* SIGHUP: load again even what was refused */
+	int ag_check_force; /* ... once its signature is checked again */
 
 	/* What is wrong with the source, kept until it is put right. */
 	char *ag_unreachable; /* the last fetch's failure */
@@ -48,6 +49,13 @@ struct agent {
 	char ag_bad_commit[SOURCE_COMMIT_HEXSZ];
 	struct xdc_diags *ag_bad_diags;
 	char *ag_bad_msg;
+	/* ... refused as not signed by a trusted key (SPEC §10): why, as
+	 * verify_reason_name says it, and the key seen (or NULL). */
+	const char *ag_unverified;
+	char *ag_bad_key;
+	char ag_last_unverified[SOURCE_COMMIT_HEXSZ]; /* logged, counted */
+	/* The newest commit's check has not ended: the loop checks it. */
+	int ag_unchecked;
 
 	/* The actions the last cycle did, and when: one needed again at
 	 * once did not hold. */

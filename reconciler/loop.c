@@ -44,7 +44,8 @@ struct loop {
 	char *l_state_dir;
 	int l_sigfd;
 	struct watch *l_watch; /* a path source: its inotify */
-	struct xdc_ev_io *l_sig_io, *l_watch_io, *l_drv_io, *l_fetch_io;
+	struct xdc_ev_io *l_sig_io, *l_watch_io, *l_drv_io, *l_fetch_io,
+	    *l_check_io;
 	int l_drv_fd; /* the driver's watch fd l_drv_io polls, or -1 */
 	struct xdc_ev_timer *l_resync, *l_debounce, *l_retry, *l_grace,
 	    *l_overdue, *l_pool;
@@ -56,7 +57,10 @@ struct loop {
 	const char *l_fetch_trigger; /* what the fetch under way is for */
 	int64_t l_fetch_started;
 	int l_first_fetch; /* git: no cycle before the first fetch ends */
+	const char *l_check_trigger; /* what the check under way is for */
+	int l_check_again;           /* REF may have moved since it began */
 	int l_stop;
+	int l_grace_over;
 };
 
 /* ---- What is due ------------------------------------------------------ */
@@ -78,6 +82,77 @@ overdue_ms(const struct loop *l)
 	return l->l_opts->lo_interval_ms > LOOP_FETCH_OVERDUE_MS
 	           ? l->l_opts->lo_interval_ms
 	           : LOOP_FETCH_OVERDUE_MS;
+}
+
+static void check_ended(struct xdc_ev_io *, int, short, void *);
+
+/*
+ * With --trust-*, check the commit (or tag) REF names in the cache, in a
+ * thread (source.h): ssh-keygen and gpg take up to a second. Its end
+ * makes the cycle for trigger due; so does finding nothing to check, when
+ * make_due says so (not when a cycle asked, to not ask again at once).
+ */
+static void
+check(struct loop *l, const char *trigger, int make_due)
+{
+	struct agent *ag = &l->l_ag;
+	int fd;
+
+	if (l->l_stop)
+		return;
+	if (source_checking(ag->ag_src)) {
+		/* REF may have moved since: checked again at its end. The
+		 * commit in force is reconciled meanwhile. */
+		l->l_check_again = 1;
+		if (make_due)
+			due(l, trigger);
+		return;
+	}
+	/* SIGHUP's: check again what was checked (the trust files may
+	 * have changed); its cycle waits for it (cycle.c's load). */
+	if (source_check_start(ag->ag_src, ag->ag_check_force, &fd) != 0)
+		log_err(LOG_WARN, "cannot check the commit", xdc_error_last());
+	ag->ag_check_force = 0;
+	if (fd < 0) {
+		l->l_first_fetch = 0;
+		if (make_due)
+			due(l, trigger);
+		return;
+	}
+	l->l_check_trigger = trigger;
+	l->l_check_io = xdc_ev_io_add(l->l_ev, fd, POLLIN, check_ended, l);
+}
+
+static void
+check_ended(struct xdc_ev_io *io, int fd, short revents, void *arg)
+{
+	struct loop *l = arg;
+	struct logline ll;
+	int rc;
+
+	(void)io;
+	(void)fd;
+	(void)revents;
+	if ((rc = source_check_end(l->l_ag.ag_src)) == XDC_ERETRY)
+		return;
+	xdc_ev_io_del(l->l_check_io);
+	l->l_check_io = NULL;
+	/* The cycle says a refusal (once per commit); this, -v only. */
+	log_begin(&ll, LOG_DEBUG, "commit checked");
+	log_str(&ll, "source", source_name(l->l_ag.ag_src));
+	log_str(&ll, "result",
+	    rc == 0                 ? "good"
+	    : rc == XDC_EUNVERIFIED ? "refused"
+	                            : "failed");
+	if (rc != 0)
+		log_str(&ll, "error", xdc_error_last());
+	log_end(&ll);
+	l->l_first_fetch = 0;
+	due(l, l->l_check_trigger);
+	if (l->l_check_again) {
+		l->l_check_again = 0;
+		check(l, l->l_check_trigger, 0);
+	}
 }
 
 static void fetch_ended(struct xdc_ev_io *, int, short, void *);
@@ -126,7 +201,6 @@ fetch_ended(struct xdc_ev_io *io, int fd, short revents, void *arg)
 	xdc_ev_io_del(l->l_fetch_io);
 	l->l_fetch_io = NULL;
 	xdc_ev_timer_stop(l->l_overdue);
-	l->l_first_fetch = 0;
 	if (rc != 0) {
 		if (ag->ag_unreachable == NULL ||
 		    strcmp(ag->ag_unreachable, xdc_error_last()))
@@ -138,7 +212,8 @@ fetch_ended(struct xdc_ev_io *io, int fd, short revents, void *arg)
 		free(ag->ag_unreachable);
 		ag->ag_unreachable = NULL;
 	}
-	due(l, l->l_fetch_trigger);
+	/* What the cache has now, fetched or not, is checked first. */
+	check(l, l->l_fetch_trigger, 1);
 }
 
 /* The fetch has not ended: say so, and let a cycle record it. */
@@ -161,8 +236,8 @@ fetch_overdue(struct xdc_ev_timer *t, void *arg)
 	log_err(LOG_WARN, "fetch overdue", msg);
 	free(ag->ag_unreachable);
 	ag->ag_unreachable = msg;
-	l->l_first_fetch = 0;
-	due(l, l->l_fetch_trigger);
+	/* The commits fetched before may still be checked and applied. */
+	check(l, l->l_fetch_trigger, 1);
 }
 
 /* ---- Timers ----------------------------------------------------------- */
@@ -233,6 +308,7 @@ grace_over(struct xdc_ev_timer *t, void *arg)
 	struct loop *l = arg;
 
 	(void)t;
+	l->l_grace_over = 1;
 	if (l->l_cycle != NULL) {
 		log_err(LOG_WARN, "stopping",
 		    "the action in flight did not end within the grace; "
@@ -252,10 +328,13 @@ stop(struct loop *l)
 	l->l_stop = 1;
 	/* A fetch that progresses stops; one that hangs is left behind. */
 	source_fetch_cancel(l->l_ag.ag_src);
-	if (l->l_cycle != NULL) {
+	/* A check stops too; waited for, within the grace, as it then
+	 * removes its private directory. */
+	source_check_cancel(l->l_ag.ag_src);
+	if (l->l_cycle != NULL)
 		cycle_stop(l->l_cycle);
+	if (l->l_cycle != NULL || source_checking(l->l_ag.ag_src))
 		xdc_ev_timer_in(l->l_grace, LOOP_GRACE_MS);
-	}
 }
 
 static void
@@ -276,10 +355,15 @@ signals_read(struct xdc_ev_io *io, int fd, short revents, void *arg)
 			continue;
 		}
 		l->l_ag.ag_reload = l->l_ag.ag_force = 1;
-		if (source_is_git(l->l_ag.ag_src))
-			fetch(l, "sighup");
-		else
+		if (!source_is_git(l->l_ag.ag_src)) {
 			due(l, "sighup");
+			continue;
+		}
+		/* The trust files may have changed: what the cache has is
+		 * checked again now, what the fetch brings after it. */
+		l->l_ag.ag_check_force = 1;
+		check(l, "sighup", 1);
+		fetch(l, "sighup");
 	}
 }
 
@@ -385,6 +469,11 @@ end_cycle(struct loop *l)
 	/* The driver may have been closed by a failure. */
 	watch_driver(l);
 	arm_retry(l);
+	/* A commit the cycle found unchecked: REF moved under a check. */
+	if (l->l_ag.ag_unchecked && !l->l_stop) {
+		l->l_ag.ag_unchecked = 0;
+		check(l, "fetch", 0);
+	}
 }
 
 /* ---- Setting up ------------------------------------------------------- */
@@ -430,6 +519,8 @@ loop_open(struct loop *l, struct cli *cli)
 	if ((rc = signals_open(l)) ||
 	    (rc = source_new(cli, l->l_opts->lo_path, &ag->ag_src)))
 		return rc;
+	/* Signatures are checked in a thread, never in a cycle. */
+	source_set_async(ag->ag_src);
 	if (!source_is_git(ag->ag_src)) {
 		if ((rc = watch_new(
 		         l->l_opts->lo_path, l->l_state_dir, &l->l_watch)))
@@ -522,7 +613,8 @@ loop_run(struct cli *cli, const struct loop_opts *opts)
 	}
 	xdc_ev_timer_in(l.l_resync, opts->lo_interval_ms);
 
-	while (!l.l_stop || l.l_cycle != NULL) {
+	while (!l.l_stop || l.l_cycle != NULL ||
+	       (l.l_check_io != NULL && !l.l_grace_over)) {
 		if (l.l_cycle == NULL && l.l_due && !l.l_stop &&
 		    !l.l_first_fetch)
 			begin_cycle(&l);

@@ -54,12 +54,26 @@ struct source {
 	struct verify *src_verify;     /* --trust-gpg/--trust-ssh, or NULL */
 	enum verify_reason src_reason; /* of the last commit loaded */
 	char *src_signer;              /* who signed it, or NULL */
-	struct fetch *src_fetch;       /* a fetch in its own thread, or NULL */
+	char *src_key;                 /* the key seen when refused, or NULL */
+	struct verdict *src_vd;        /* the last check's, or NULL */
+	int src_async;                 /* the loop's: load never checks */
+	struct job *src_fetch;         /* a fetch in its own thread, or NULL */
+	struct job *src_check;         /* a check in its own thread, or NULL */
+	atomic_int src_holds; /* freed: the jobs that still run, and us */
 	schema_keep_fn src_keep;       /* source_keep's */
 	void *src_keep_arg;
 };
 
-static void fetch_abandon(struct fetch *, struct source *);
+/* What checking an object found (verify_object), kept for the loop. */
+struct verdict {
+	git_oid vd_oid; /* the object checked: a commit or a tag */
+	int vd_rc;      /* 0, XDC_EUNVERIFIED, or the check failed */
+	char *vd_msg;   /* xdc_error_last() of a refusal or a failure */
+	struct verify_result vd_res;
+};
+
+static void source_destroy(struct source *);
+static void job_abandon(struct job *, struct source *);
 
 /* ---- The state directory ---------------------------------------------- */
 
@@ -480,16 +494,45 @@ out:
 	return rc;
 }
 
+static void
+verdict_free(struct verdict *vd)
+{
+	if (vd == NULL)
+		return;
+	free(vd->vd_msg);
+	verify_result_free(&vd->vd_res);
+	free(vd);
+}
+
+/* One of those holding src lets it go: the last frees it. */
+static void
+source_release(struct source *src)
+{
+	if (atomic_fetch_sub(&src->src_holds, 1) == 1)
+		source_destroy(src);
+}
+
 void
 source_free(struct source *src)
 {
 	if (src == NULL)
 		return;
-	/* A fetch thread still reads src: it frees src when it ends. */
-	if (src->src_fetch != NULL) {
-		fetch_abandon(src->src_fetch, src);
-		return;
-	}
+	/*
+	 * A fetch or check thread still reads src: held by each of them
+	 * and by this function, src is freed by whichever lets go last.
+	 */
+	atomic_store(&src->src_holds,
+	    1 + (src->src_fetch != NULL) + (src->src_check != NULL));
+	if (src->src_fetch != NULL)
+		job_abandon(src->src_fetch, src);
+	if (src->src_check != NULL)
+		job_abandon(src->src_check, src);
+	source_release(src);
+}
+
+static void
+source_destroy(struct source *src)
+{
 	git_repository_free(src->src_repo);
 	if (src->src_git)
 		git_libgit2_shutdown();
@@ -505,6 +548,8 @@ source_free(struct source *src)
 	free(src->src_name);
 	verify_free(src->src_verify);
 	free(src->src_signer);
+	free(src->src_key);
+	verdict_free(src->src_vd);
 	free(src);
 }
 
@@ -730,85 +775,201 @@ out:
 	return rc;
 }
 
-/* ---- Fetching in a thread of its own ---------------------------------- */
+/* ---- Fetching and checking in threads of their own ------------------ */
 
 /*
  * libgit2 1.5 has no timeout for a server that accepts a connection and
- * never answers: a fetch may block for ever in recv(). So the loop's
- * fetch runs in a thread, on a copy of the source of its own (its own
- * repository handle, name and ref; the other strings borrowed, as they
- * never change), and says it ended through an eventfd the loop polls.
- * A thread that hangs is never joined: source_free hands it the source,
- * and whichever of the two comes last frees it all.
+ * never answers: a fetch may block for ever in recv(). Checking a
+ * signature runs ssh-keygen or gpg: a second, or ten when bounded. So the
+ * loop's fetch and its check each run in a thread, on a copy of the
+ * source of their own (their own repository handle, name and ref; the
+ * other strings and the trust borrowed, as they never change while a job
+ * runs), and say they ended through an eventfd the loop polls. A thread
+ * that hangs is never joined: source_free leaves it the source, and
+ * whichever of them comes last frees it all.
  */
-enum { FETCH_RUNNING, FETCH_DONE, FETCH_ABANDONED };
+enum { JOB_RUNNING, JOB_DONE, JOB_ABANDONED };
+enum job_kind { JOB_FETCH, JOB_CHECK };
 
-struct fetch {
-	struct source *f_copy;  /* what the thread works on */
-	struct source *f_owner; /* the loop's source, once abandoned */
-	pthread_t f_thread;
-	atomic_int f_state;
-	atomic_int f_cancel;
-	int f_fd; /* eventfd, written when the fetch ends */
-	int f_rc;
-	char *f_msg;
+struct job {
+	enum job_kind j_kind;
+	struct source *j_copy;  /* what the thread works on */
+	struct source *j_owner; /* the loop's source, once abandoned */
+	struct job **j_slot;    /* where the loop's source keeps it */
+	pthread_t j_thread;
+	atomic_int j_state;
+	atomic_int j_cancel;
+	int j_fd; /* eventfd, written when the job ends */
+	int j_rc;
+	char *j_msg;
+	/* A check's: what it checks, and its name; what it found. */
+	git_oid j_oid;
+	char *j_name;
+	struct verdict *j_vd;
 };
 
 static int
-fetch_cancelled(void *arg)
+job_cancelled(void *arg)
 {
-	struct fetch *f = arg;
+	struct job *j = arg;
 
-	return atomic_load(&f->f_cancel);
+	return atomic_load(&j->j_cancel);
 }
 
 static void
-fetch_free(struct fetch *f)
+job_free(struct job *j)
 {
-	git_repository_free(f->f_copy->src_repo);
-	free(f->f_copy->src_ref);
-	free(f->f_copy->src_name);
-	free(f->f_copy);
-	if (f->f_fd >= 0)
-		close(f->f_fd);
-	free(f->f_msg);
-	free(f);
+	git_repository_free(j->j_copy->src_repo);
+	free(j->j_copy->src_ref);
+	free(j->j_copy->src_name);
+	free(j->j_copy);
+	if (j->j_fd >= 0)
+		close(j->j_fd);
+	free(j->j_msg);
+	free(j->j_name);
+	verdict_free(j->j_vd);
+	free(j);
+}
+
+/* The check: the object j_oid, in the thread's own repository handle. */
+static int
+job_check(struct job *j)
+{
+	struct source *src = j->j_copy;
+	git_object *obj = NULL;
+	int rc;
+
+	j->j_vd = xdc_calloc(1, sizeof(*j->j_vd));
+	git_oid_cpy(&j->j_vd->vd_oid, &j->j_oid);
+	if ((rc = cache_open(src)) == 0) {
+		if (git_object_lookup(
+		        &obj, src->src_repo, &j->j_oid, GIT_OBJECT_ANY) < 0)
+			rc = git_fail(src, "cannot read the commit to check");
+		else
+			rc = verify_object(src->src_verify, src->src_repo, obj,
+			    j->j_name, &j->j_vd->vd_res);
+	}
+	j->j_vd->vd_rc = rc;
+	if (rc != 0)
+		j->j_vd->vd_msg = xdc_strdup(xdc_error_last());
+	git_object_free(obj);
+	return rc;
 }
 
 static void *
-fetch_main(void *arg)
+job_main(void *arg)
 {
-	struct fetch *f = arg;
+	struct job *j = arg;
 	struct source *owner;
 	uint64_t one = 1;
 
 	/* Its own hold on libgit2: the loop's may end before this does. */
 	if (git_libgit2_init() < 0) {
-		f->f_rc = XDC_ERR;
-		f->f_msg = xdc_strdup("cannot initialise libgit2");
+		j->j_rc = XDC_ERR;
+		j->j_msg = xdc_strdup("cannot initialise libgit2");
 	} else {
-		f->f_rc = source_fetch(f->f_copy);
-		if (f->f_rc != 0)
-			f->f_msg = xdc_strdup(xdc_error_last());
-		git_repository_free(f->f_copy->src_repo);
-		f->f_copy->src_repo = NULL;
+		if (j->j_kind == JOB_FETCH)
+			j->j_rc = source_fetch(j->j_copy);
+		else
+			j->j_rc = job_check(j);
+		if (j->j_rc != 0)
+			j->j_msg = xdc_strdup(xdc_error_last());
+		git_repository_free(j->j_copy->src_repo);
+		j->j_copy->src_repo = NULL;
 		git_libgit2_shutdown();
 	}
-	(void)!write(f->f_fd, &one, sizeof(one));
-	if (atomic_exchange(&f->f_state, FETCH_DONE) == FETCH_ABANDONED) {
-		owner = f->f_owner;
-		fetch_free(f);
-		owner->src_fetch = NULL;
-		source_free(owner);
+	(void)!write(j->j_fd, &one, sizeof(one));
+	if (atomic_exchange(&j->j_state, JOB_DONE) == JOB_ABANDONED) {
+		owner = j->j_owner;
+		job_free(j);
+		source_release(owner);
 	}
 	return NULL;
+}
+
+static int
+job_start(struct source *src, enum job_kind kind, struct job **slot,
+    struct job *j, int *fd)
+{
+	sigset_t all, old;
+	int rc;
+
+	j->j_kind = kind;
+	j->j_slot = slot;
+	j->j_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (j->j_fd < 0) {
+		free(j->j_name);
+		free(j);
+		return xdc_error_sys(XDC_ERR, "cannot make an eventfd");
+	}
+	j->j_copy = xdc_malloc(sizeof(*j->j_copy));
+	*j->j_copy = *src;
+	j->j_copy->src_repo = NULL;
+	j->j_copy->src_git = 0;
+	j->j_copy->src_fetch = j->j_copy->src_check = NULL;
+	j->j_copy->src_vd = NULL;
+	j->j_copy->src_signer = j->j_copy->src_key = NULL;
+	j->j_copy->src_ref = src->src_ref ? xdc_strdup(src->src_ref) : NULL;
+	j->j_copy->src_name = xdc_strdup(src->src_name);
+	j->j_copy->src_cancel = job_cancelled;
+	j->j_copy->src_cancel_arg = j;
+	atomic_init(&j->j_state, JOB_RUNNING);
+	atomic_init(&j->j_cancel, 0);
+	/* Signals are the loop's (its signalfd), never the thread's. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&j->j_thread, NULL, job_main, j);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
+		job_free(j);
+		errno = rc;
+		return xdc_error_sys(XDC_ERR, "cannot start a thread");
+	}
+	*slot = j;
+	*fd = j->j_fd;
+	return 0;
+}
+
+/* The job in *slot said it ended: join it; *slot is empty again. */
+static int
+job_end(struct source *src, struct job **slot, struct job **out)
+{
+	struct job *j = *slot;
+	uint64_t n;
+
+	*out = NULL;
+	if (j == NULL)
+		return xdc_error(XDC_ERR, "no job is under way");
+	if (read(j->j_fd, &n, sizeof(n)) != (ssize_t)sizeof(n))
+		return xdc_error(
+		    XDC_ERETRY, "%s: still under way", src->src_url);
+	/* It said it ended: it only has to return. */
+	pthread_join(j->j_thread, NULL);
+	*slot = NULL;
+	*out = j;
+	return 0;
+}
+
+static void
+job_abandon(struct job *j, struct source *src)
+{
+	atomic_store(&j->j_cancel, 1);
+	j->j_owner = src;
+	*j->j_slot = NULL;
+	if (atomic_exchange(&j->j_state, JOB_ABANDONED) == JOB_DONE) {
+		/* It ended meanwhile: join it and free it now. */
+		pthread_join(j->j_thread, NULL);
+		job_free(j);
+		source_release(src);
+		return;
+	}
+	/* It may never return: it is not waited for, and lets src go. */
+	pthread_detach(j->j_thread);
 }
 
 int
 source_fetch_start(struct source *src, int *fd)
 {
-	struct fetch *f;
-	sigset_t all, old;
 	int rc;
 
 	*fd = -1;
@@ -821,36 +982,8 @@ source_fetch_start(struct source *src, int *fd)
 	/* Made here, so that the thread only opens it. */
 	if ((rc = cache_open(src)))
 		return rc;
-	f = xdc_calloc(1, sizeof(*f));
-	f->f_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (f->f_fd < 0) {
-		free(f);
-		return xdc_error_sys(XDC_ERR, "cannot make an eventfd");
-	}
-	f->f_copy = xdc_malloc(sizeof(*f->f_copy));
-	*f->f_copy = *src;
-	f->f_copy->src_repo = NULL;
-	f->f_copy->src_git = 0;
-	f->f_copy->src_fetch = NULL;
-	f->f_copy->src_ref = src->src_ref ? xdc_strdup(src->src_ref) : NULL;
-	f->f_copy->src_name = xdc_strdup(src->src_name);
-	f->f_copy->src_cancel = fetch_cancelled;
-	f->f_copy->src_cancel_arg = f;
-	atomic_init(&f->f_state, FETCH_RUNNING);
-	atomic_init(&f->f_cancel, 0);
-	/* Signals are the loop's (its signalfd), never the thread's. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	rc = pthread_create(&f->f_thread, NULL, fetch_main, f);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (rc != 0) {
-		fetch_free(f);
-		errno = rc;
-		return xdc_error_sys(XDC_ERR, "cannot start a fetch thread");
-	}
-	src->src_fetch = f;
-	*fd = f->f_fd;
-	return 0;
+	return job_start(src, JOB_FETCH, &src->src_fetch,
+	    xdc_calloc(1, sizeof(struct job)), fd);
 }
 
 int
@@ -863,51 +996,27 @@ void
 source_fetch_cancel(struct source *src)
 {
 	if (src->src_fetch != NULL)
-		atomic_store(&src->src_fetch->f_cancel, 1);
+		atomic_store(&src->src_fetch->j_cancel, 1);
 }
 
 int
 source_fetch_end(struct source *src)
 {
-	struct fetch *f = src->src_fetch;
-	uint64_t n;
+	struct job *j;
 	int rc;
 
-	if (f == NULL)
-		return xdc_error(XDC_ERR, "no fetch is under way");
-	if (read(f->f_fd, &n, sizeof(n)) != (ssize_t)sizeof(n))
-		return xdc_error(
-		    XDC_ERETRY, "%s: the fetch is under way", src->src_url);
-	/* It said it ended: it only has to return. */
-	pthread_join(f->f_thread, NULL);
+	if ((rc = job_end(src, &src->src_fetch, &j)) != 0)
+		return rc;
 	/* The remote's default branch, when no --ref named one. */
-	if (src->src_ref == NULL && f->f_copy->src_ref != NULL) {
-		src->src_ref = xdc_strdup(f->f_copy->src_ref);
+	if (src->src_ref == NULL && j->j_copy->src_ref != NULL) {
+		src->src_ref = xdc_strdup(j->j_copy->src_ref);
 		set_name(src);
 	}
-	rc = f->f_rc;
+	rc = j->j_rc;
 	if (rc != 0)
-		xdc_error(rc, "%s", f->f_msg);
-	src->src_fetch = NULL;
-	fetch_free(f);
+		xdc_error(rc, "%s", j->j_msg);
+	job_free(j);
 	return rc;
-}
-
-static void
-fetch_abandon(struct fetch *f, struct source *src)
-{
-	atomic_store(&f->f_cancel, 1);
-	f->f_owner = src;
-	if (atomic_exchange(&f->f_state, FETCH_ABANDONED) == FETCH_DONE) {
-		/* It ended meanwhile: join it and free it all now. */
-		pthread_join(f->f_thread, NULL);
-		fetch_free(f);
-		src->src_fetch = NULL;
-		source_free(src);
-		return;
-	}
-	/* It may never return: it is not waited for, and frees src. */
-	pthread_detach(f->f_thread);
 }
 
 /* ---- Resolving and reading ------------------------------------------- */
@@ -1126,6 +1235,155 @@ out:
 	return rc;
 }
 
+/* ---- Checking signatures -------------------------------------------- */
+
+/* The name of the tag REF names, for messages: REF without refs/tags/. */
+static const char *
+tag_name(const struct source *src)
+{
+	return strncmp(src->src_ref, "refs/tags/", 10) == 0 ? src->src_ref + 10
+	                                                    : src->src_ref;
+}
+
+/*
+ * The verdict on named, what REF resolved to: the last check's when it
+ * was of that object, else a check now -- but never in the loop, whose
+ * checks run in a thread (source_check_start): there XDC_ERETRY until
+ * the check of that object has ended.
+ */
+static int
+verdict_of(struct source *src, const git_object *named)
+{
+	struct verdict *vd = src->src_vd;
+	const git_oid *id = git_object_id(named);
+
+	if (vd == NULL || !git_oid_equal(&vd->vd_oid, id)) {
+		if (src->src_async)
+			return xdc_error(XDC_ERETRY, "%s: %s is being checked",
+			    src->src_name, git_oid_tostr_s(id));
+		vd = xdc_calloc(1, sizeof(*vd));
+		git_oid_cpy(&vd->vd_oid, id);
+		vd->vd_rc = verify_object(src->src_verify, src->src_repo, named,
+		    tag_name(src), &vd->vd_res);
+		if (vd->vd_rc != 0)
+			vd->vd_msg = xdc_strdup(xdc_error_last());
+		verdict_free(src->src_vd);
+		src->src_vd = vd;
+	}
+	src->src_reason = vd->vd_res.vr_reason;
+	if (vd->vd_res.vr_signer != NULL)
+		src->src_signer = xdc_strdup(vd->vd_res.vr_signer);
+	if (vd->vd_res.vr_key != NULL)
+		src->src_key = xdc_strdup(vd->vd_res.vr_key);
+	if (vd->vd_rc != 0)
+		return xdc_error(vd->vd_rc, "%s", vd->vd_msg);
+	return 0;
+}
+
+void
+source_set_async(struct source *src)
+{
+	src->src_async = 1;
+}
+
+int
+source_check_start(struct source *src, int force, int *fd)
+{
+	git_object *named = NULL;
+	git_commit *c = NULL;
+	struct job *j;
+	int rc = 0;
+
+	*fd = -1;
+	if (!source_is_git(src) || src->src_verify == NULL)
+		return 0;
+	if (src->src_check != NULL)
+		return xdc_error(
+		    XDC_ERETRY, "%s: a check is under way", src->src_url);
+	/* Nothing fetched, or REF names nothing: the cycle says so. */
+	if (cache_open(src) != 0 || resolve(src, &c, &named) != 0)
+		goto out;
+	if (!force && src->src_vd != NULL &&
+	    git_oid_equal(&src->src_vd->vd_oid, git_object_id(named)))
+		goto out;
+	j = xdc_calloc(1, sizeof(*j));
+	git_oid_cpy(&j->j_oid, git_object_id(named));
+	j->j_name = xdc_strdup(tag_name(src));
+	rc = job_start(src, JOB_CHECK, &src->src_check, j, fd);
+out:
+	git_object_free(named);
+	git_commit_free(c);
+	return rc;
+}
+
+int
+source_checking(const struct source *src)
+{
+	return src->src_check != NULL;
+}
+
+void
+source_check_cancel(struct source *src)
+{
+	if (src->src_check != NULL)
+		verify_cancel(src->src_verify);
+}
+
+int
+source_check_end(struct source *src)
+{
+	struct job *j;
+	int rc;
+
+	if ((rc = job_end(src, &src->src_check, &j)) != 0)
+		return rc;
+	if (j->j_vd != NULL) {
+		verdict_free(src->src_vd);
+		src->src_vd = j->j_vd;
+		j->j_vd = NULL;
+	}
+	rc = j->j_rc;
+	if (rc != 0)
+		xdc_error(rc, "%s", j->j_msg);
+	job_free(j);
+	return rc;
+}
+
+int
+source_verify_commit(
+    struct source *src, const char *hex, struct verify_result *res)
+{
+	git_reference *branch = NULL;
+	const char *ref;
+	char *name = NULL;
+	int rc, is_branch;
+
+	memset(res, 0, sizeof(*res));
+	if (!source_is_git(src) || src->src_verify == NULL)
+		return 0;
+	if ((rc = cache_open(src)) != 0)
+		return rc;
+	/* REF as resolve reads it: a branch first, else maybe a tag. */
+	ref = src->src_ref;
+	if (ref != NULL && !strncmp(ref, "refs/heads/", 11))
+		ref += 11;
+	if (ref != NULL)
+		xdc_asprintf(&name, SOURCE_REMOTE_BRANCHES "%s", ref);
+	is_branch = name != NULL &&
+	            git_reference_lookup(&branch, src->src_repo, name) == 0;
+	rc = verify_commit(src->src_verify, src->src_repo, hex,
+	    is_branch || ref == NULL ? NULL : tag_name(src), res);
+	git_reference_free(branch);
+	free(name);
+	return rc;
+}
+
+const char *
+source_refusal_key(const struct source *src)
+{
+	return src->src_key;
+}
+
 static int
 load_git(struct source *src, struct xdc_config **out, struct xdc_diags *diags,
     char commit[SOURCE_COMMIT_HEXSZ])
@@ -1142,17 +1400,13 @@ load_git(struct source *src, struct xdc_config **out, struct xdc_diags *diags,
 
 	src->src_reason = VERIFY_GOOD;
 	free(src->src_signer);
-	src->src_signer = NULL;
+	free(src->src_key);
+	src->src_signer = src->src_key = NULL;
 	if ((rc = cache_open(src)) || (rc = resolve(src, &c, &named)))
 		goto out;
 	git_oid_tostr(commit, SOURCE_COMMIT_HEXSZ, git_commit_id(c));
 	/* Nothing of an unverified commit is read (SPEC §10). */
-	if (src->src_verify != NULL &&
-	    (rc = verify_object(src->src_verify, src->src_repo, named,
-	         strncmp(src->src_ref, "refs/tags/", 10) == 0
-	             ? src->src_ref + 10
-	             : src->src_ref,
-	         &src->src_reason, &src->src_signer)))
+	if (src->src_verify != NULL && (rc = verdict_of(src, named)))
 		goto out;
 	if ((rc = tree_files(src, c, commit, &tf)))
 		goto out;

@@ -110,10 +110,49 @@ char *source_scrub_url(const char *url);
  * source_load returns XDC_EUNVERIFIED, the reason in xdc_error_last() and
  * commit set. What the last source_load found: why it refused the commit,
  * as a metric's label ("unsigned", "unknown_key", ...; NULL when it did
- * not), and who signed the commit it took (NULL without trust). Borrowed.
+ * not), the key it saw ("SSH key SHA256:...", "OpenPGP key fingerprint
+ * ..."; NULL when none), and who signed the commit it took (NULL without
+ * trust). Borrowed.
  */
 const char *source_refusal(const struct source *);
+const char *source_refusal_key(const struct source *);
 const char *source_signer(const struct source *);
+
+/*
+ * The loop's checks. A check runs ssh-keygen or gpg, which takes up to a
+ * second (ten, bounded, per tool run), so the loop never checks in
+ * source_load: after source_set_async, source_load uses the verdict the
+ * last check of that object gave, and returns XDC_ERETRY while there is
+ * none. source_check_start checks, in a thread of its own, the object
+ * REF names now (the last commits fetched), unless its verdict is known
+ * already (force: check it again, as after SIGHUP, when the trust files
+ * may have changed). It returns 0 with *fd -1 when there is nothing to
+ * check (no trust, the verdict known, or REF names nothing: the load
+ * says so); else *fd becomes readable when the check ends, and
+ * source_check_end keeps its verdict and returns it (0, XDC_EUNVERIFIED,
+ * or a check that failed). One at a time: XDC_ERETRY while one is under
+ * way. A check under way at source_free is left to its thread, as a
+ * fetch is; source_check_cancel first ends it sooner.
+ */
+void source_set_async(struct source *);
+int source_check_start(struct source *, int force, int *fd);
+int source_check_end(struct source *);
+int source_checking(const struct source *);
+/* Stopping: the check under way ends at once, and no other starts. */
+void source_check_cancel(struct source *);
+
+/*
+ * Check the commit hex (40 hex digits) of the cache against the trust
+ * options, as source_load checks what REF names: by the annotated tag
+ * REF names when REF is a tag that still names hex, else by the commit.
+ * For `xdc apply --plan FILE`, whose saved source commit is checked
+ * again (after source_fetch when the commit may be new to the cache).
+ * Returns 0 without --trust-*; else as verify_commit (verify.h), *res
+ * freed by the caller with verify_result_free.
+ */
+struct verify_result;
+int source_verify_commit(
+    struct source *, const char *hex, struct verify_result *res);
 
 /* mkdir -p: the cache's parents, the loop's state directory. */
 int source_mkdirs(const char *path);

@@ -14,6 +14,7 @@
 #include <jansson.h>
 
 #include "reconciler/status.h"
+#include "reconciler/verify.h"
 #include "base/diag.h"
 #include "base/error.h"
 #include "base/file.h"
@@ -24,6 +25,7 @@ static const char *const outcome_names[STATUS__COUNT] = {
 	"pending",
 	"failed",
 	"invalid",
+	"unverified",
 	"unreachable",
 };
 
@@ -56,6 +58,7 @@ struct status {
 	uint64_t st_reaped_total; /* expired scopes taken down */
 	struct op_counts *st_ops; /* sorted by op */
 	size_t st_nops;
+	uint64_t st_unverified[VERIFY__COUNT]; /* by verify_reason */
 	struct keyset st_drift_prev;
 	int64_t st_last_success;
 	int64_t st_last_drift;
@@ -68,6 +71,9 @@ struct status {
 	char *st_commit;
 	char *st_rej_path;
 	char *st_rej_commit;
+	char *st_unv_commit; /* refused as unverified, or NULL */
+	char *st_unv_reason;
+	char *st_unv_key;
 	enum status_outcome st_outcome;
 	char *st_message;
 	size_t st_planned;
@@ -235,6 +241,9 @@ status_free(struct status *st)
 	free(st->st_commit);
 	free(st->st_rej_path);
 	free(st->st_rej_commit);
+	free(st->st_unv_commit);
+	free(st->st_unv_reason);
+	free(st->st_unv_key);
 	free(st->st_message);
 	json_decref(st->st_pool);
 	free(st);
@@ -284,6 +293,25 @@ status_set_rejected(struct status *st, const char *path, const char *commit)
 {
 	set_str(&st->st_rej_path, path);
 	set_str(&st->st_rej_commit, commit != NULL && *commit ? commit : NULL);
+}
+
+void
+status_set_unverified(
+    struct status *st, const char *commit, const char *reason, const char *key)
+{
+	set_str(&st->st_unv_commit, reason != NULL ? commit : NULL);
+	set_str(&st->st_unv_reason, reason);
+	set_str(&st->st_unv_key, reason != NULL ? key : NULL);
+}
+
+void
+status_count_unverified(struct status *st, const char *reason)
+{
+	int r;
+
+	for (r = VERIFY_UNSIGNED; r < VERIFY__COUNT; r++)
+		if (!strcmp(reason, verify_reason_name(r)))
+			st->st_unverified[r]++;
 }
 
 void
@@ -465,6 +493,15 @@ status_json(const struct status *st)
 		json_object_set_new(root, "rejected", o);
 	} else {
 		json_object_set_new(root, "rejected", json_null());
+	}
+	if (st->st_unv_reason != NULL) {
+		o = json_object();
+		json_object_set_new(o, "commit", jstr(st->st_unv_commit));
+		json_object_set_new(o, "reason", jstr(st->st_unv_reason));
+		json_object_set_new(o, "key", jstr(st->st_unv_key));
+		json_object_set_new(root, "unverified", o);
+	} else {
+		json_object_set_new(root, "unverified", json_null());
 	}
 	json_object_set_new(
 	    root, "config_valid", json_boolean(st->st_rej_path == NULL));
@@ -665,6 +702,15 @@ status_write_metrics(const struct status *st, FILE *fp)
 	    "1 when the newest configuration was taken, 0 when it was "
 	    "refused and the last good one stays in force.",
 	    st->st_rej_path == NULL ? 1 : 0);
+	head(fp, "xdc_unverified_commits_total", "counter",
+	    "Commits refused as not signed by a trusted key, each once, by "
+	    "reason.");
+	for (r = VERIFY_UNSIGNED; r < VERIFY__COUNT; r++) {
+		fputs("xdc_unverified_commits_total{reason=", fp);
+		label(fp, verify_reason_name((enum verify_reason)r));
+		fprintf(
+		    fp, "} %llu\n", (unsigned long long)st->st_unverified[r]);
+	}
 	metric(fp, "xdc_managed_vms", "gauge",
 	    "Domains xdc manages, as the last cycle observed them.",
 	    (double)st->st_managed);
@@ -893,6 +939,7 @@ print_text(FILE *fp, json_t *root, const char *dir, int running)
 {
 	json_t *src = json_object_get(root, "source");
 	json_t *rej = json_object_get(root, "rejected");
+	json_t *unv = json_object_get(root, "unverified");
 	json_t *c = json_object_get(root, "counts");
 
 	fprintf(fp, "xdc run in %s: %s", dir,
@@ -924,6 +971,12 @@ print_text(FILE *fp, json_t *root, const char *dir, int running)
 		fprintf(fp, "refused: %s", str(rej, "path"));
 		if (json_is_string(json_object_get(rej, "commit")))
 			fprintf(fp, " commit %s", str(rej, "commit"));
+		fputc('\n', fp);
+	}
+	if (json_is_object(unv)) {
+		fprintf(fp, "unverified: %s", str(unv, "reason"));
+		if (json_is_string(json_object_get(unv, "key")))
+			fprintf(fp, ", %s", str(unv, "key"));
 		fputc('\n', fp);
 	}
 	fprintf(fp,

@@ -33,6 +33,8 @@ enum status_outcome {
 	                       restart_limit; or the driver failed */
 	STATUS_INVALID,     /* the newest configuration has errors: the
 	                       last good one stays in force */
+	STATUS_UNVERIFIED,  /* the newest commit is not signed by a trusted
+	                       key (SPEC §10): the last good one stays */
 	STATUS_UNREACHABLE, /* the git remote cannot be fetched: the last
 	                       good commit stays in force */
 	STATUS__COUNT
@@ -81,6 +83,15 @@ void status_end(struct status *, int64_t now);
 void status_set_source(struct status *, const char *path, const char *commit);
 /* The newest configuration, not taken (NULL when none is refused). */
 void status_set_rejected(struct status *, const char *path, const char *commit);
+/*
+ * The newest commit, refused as not signed by a trusted key: why (a
+ * verify_reason_name: "unsigned", "unknown_key", ...) and the key seen
+ * (NULL when none); reason NULL when no commit is refused so.
+ */
+void status_set_unverified(
+    struct status *, const char *commit, const char *reason, const char *key);
+/* A commit refused so, once per commit: xdc_unverified_commits_total. */
+void status_count_unverified(struct status *, const char *reason);
 void status_set_outcome(
     struct status *, enum status_outcome, const char *message);
 enum status_outcome status_outcome(const struct status *);

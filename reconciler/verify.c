@@ -20,6 +20,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,13 +39,15 @@
 
 #define VERIFY_TOOL_MS  10000     /* one ssh-keygen or gpgconf run */
 #define VERIFY_OUT_MAX  65536     /* what is kept of its stdout, stderr */
+#define VERIFY_POLL_MS  50        /* how soon a cancel is seen */
 #define VERIFY_KEYS_MAX (1 << 20) /* a trust file */
 
 extern char **environ;
 
 struct verify {
-	char *vf_gpg; /* --trust-gpg FILE, or NULL */
-	char *vf_ssh; /* --trust-ssh FILE, or NULL */
+	char *vf_gpg;         /* --trust-gpg FILE, or NULL */
+	char *vf_ssh;         /* --trust-ssh FILE, or NULL */
+	atomic_int vf_cancel; /* verify_cancel: from another thread */
 };
 
 /* A signature and what it signs, copied out of the object. */
@@ -368,12 +371,14 @@ drain(int fd, char **buf, size_t *len)
 
 /*
  * Run argv (argv[0] found on PATH) with stdin from the file in (NULL:
- * /dev/null), without a shell, for at most VERIFY_TOOL_MS; it inherits
+ * /dev/null), without a shell, for at most VERIFY_TOOL_MS, or until
+ * *cancel (when not NULL) is set, seen within VERIFY_POLL_MS; it inherits
  * no signal mask (the loop blocks some for its signalfd) and no open
  * descriptor but 0, 1 and 2.
  */
 static int
-tool_run(char *const argv[], const char *in, struct tool *t)
+tool_run(char *const argv[], const char *in, const atomic_int *cancel,
+    struct tool *t)
 {
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
@@ -386,6 +391,8 @@ tool_run(char *const argv[], const char *in, struct tool *t)
 	memset(t, 0, sizeof(*t));
 	t->tl_out = xdc_strdup("");
 	t->tl_err = xdc_strdup("");
+	if (cancel != NULL && atomic_load(cancel))
+		return xdc_error(XDC_ERR, "the check was cancelled");
 	posix_spawn_file_actions_init(&fa);
 	posix_spawnattr_init(&attr);
 	if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0) {
@@ -431,6 +438,13 @@ tool_run(char *const argv[], const char *in, struct tool *t)
 			    VERIFY_TOOL_MS / 1000);
 			goto out;
 		}
+		if (cancel != NULL && atomic_load(cancel)) {
+			kill(pid, SIGKILL);
+			rc = xdc_error(XDC_ERR, "the check was cancelled");
+			goto out;
+		}
+		if (cancel != NULL && left > VERIFY_POLL_MS)
+			left = VERIFY_POLL_MS;
 		pfd[0].events = pfd[1].events = POLLIN;
 		if (poll(pfd, 2, (int)left) < 0 && errno != EINTR) {
 			kill(pid, SIGKILL);
@@ -613,7 +627,7 @@ gpg_kill_agents(char *home)
 	struct tool t;
 
 	xdc_asprintf(&sock, "%s/S.gpg-agent", home);
-	if (access(sock, F_OK) == 0 && tool_run(argv, NULL, &t) == 0)
+	if (access(sock, F_OK) == 0 && tool_run(argv, NULL, NULL, &t) == 0)
 		tool_free(&t);
 	free(sock);
 }
@@ -780,7 +794,8 @@ ssh_good_key(const char *out)
 
 /* The fingerprint of the key inside sig, as ssh-keygen -l prints it. */
 static char *
-ssh_sig_fingerprint(const char *dir, const char *sig, size_t siglen)
+ssh_sig_fingerprint(
+    struct verify *v, const char *dir, const char *sig, size_t siglen)
 {
 	char *argv[] = { "ssh-keygen", "-l", "-f", NULL, NULL };
 	char *line = NULL, *path = NULL, *fp = NULL, *sp;
@@ -792,7 +807,7 @@ ssh_sig_fingerprint(const char *dir, const char *sig, size_t siglen)
 	if (put_file(dir, "signer.pub", line, strlen(line), &path) != 0)
 		goto out;
 	argv[3] = path;
-	if (tool_run(argv, NULL, &t) != 0 || t.tl_status != 0)
+	if (tool_run(argv, NULL, &v->vf_cancel, &t) != 0 || t.tl_status != 0)
 		goto out;
 	/* "256 SHA256:... comment (ED25519)" */
 	if ((sp = strchr(t.tl_out, ' ')) != NULL)
@@ -871,7 +886,7 @@ ssh_check(struct verify *v, const char *dir, const struct signed_obj *so,
 			rc = xdc_error_sys(XDC_ERR, "%s", v->vf_ssh);
 			goto out;
 		}
-		if ((rc = tool_run(find, NULL, &fp)))
+		if ((rc = tool_run(find, NULL, &v->vf_cancel, &fp)))
 			goto out;
 		f->fd_reason = ssh_find_reason(fp.tl_err);
 	} else {
@@ -891,7 +906,7 @@ ssh_check(struct verify *v, const char *dir, const struct signed_obj *so,
 			continue;
 		ver[8] = line;
 		tool_free(&t);
-		if ((rc = tool_run(ver, payload, &t)))
+		if ((rc = tool_run(ver, payload, &v->vf_cancel, &t)))
 			goto out;
 		if (t.tl_status == 0 && strncmp(t.tl_out, "Good", 4) == 0) {
 			if (signer != NULL) {
@@ -912,7 +927,7 @@ ssh_check(struct verify *v, const char *dir, const struct signed_obj *so,
 	if (f->fd_reason == VERIFY_UNKNOWN_KEY) {
 		/* As git: check it anyway, to name the key, or call it bad. */
 		tool_free(&t);
-		if ((rc = tool_run(check, payload, &t)))
+		if ((rc = tool_run(check, payload, &v->vf_cancel, &t)))
 			goto out;
 		if (t.tl_status == 0 && strncmp(t.tl_out, "Good", 4) == 0) {
 			f->fd_key = ssh_good_key(t.tl_out);
@@ -927,7 +942,8 @@ ssh_check(struct verify *v, const char *dir, const struct signed_obj *so,
 		f->fd_detail = ssh_complaints(fp.tl_err);
 	}
 	if (f->fd_key == NULL)
-		f->fd_key = ssh_sig_fingerprint(dir, so->so_sig, so->so_siglen);
+		f->fd_key =
+		    ssh_sig_fingerprint(v, dir, so->so_sig, so->so_siglen);
 	rc = XDC_EUNVERIFIED;
 out:
 	tool_free(&fp);
@@ -946,6 +962,15 @@ verify_new(const char *gpg_file, const char *ssh_file, struct verify **out)
 	int rc;
 
 	*out = NULL;
+	/*
+	 * gpgme's own set-up, once and before any thread: the loop checks
+	 * in a thread of its own, which an OpenPGP signature may reach
+	 * even without --trust-gpg (to name its key).
+	 */
+	if (!gpgme_ready) {
+		gpgme_check_version(NULL);
+		gpgme_ready = 1;
+	}
 	if (gpg_file != NULL && access(gpg_file, R_OK) != 0)
 		return xdc_error_sys(XDC_ERR, "--trust-gpg %s", gpg_file);
 	if (ssh_file != NULL && access(ssh_file, R_OK) != 0)
@@ -957,10 +982,18 @@ verify_new(const char *gpg_file, const char *ssh_file, struct verify **out)
 		    "--trust-ssh needs ssh-keygen (OpenSSH 8.2 or later), "
 		    "which is not on PATH");
 	v = xdc_calloc(1, sizeof(*v));
+	atomic_init(&v->vf_cancel, 0);
 	v->vf_gpg = gpg_file != NULL ? xdc_strdup(gpg_file) : NULL;
 	v->vf_ssh = ssh_file != NULL ? xdc_strdup(ssh_file) : NULL;
 	*out = v;
 	return 0;
+}
+
+void
+verify_cancel(struct verify *v)
+{
+	if (v != NULL)
+		atomic_store(&v->vf_cancel, 1);
 }
 
 void
@@ -1042,10 +1075,17 @@ out:
 	return rc;
 }
 
+void
+verify_result_free(struct verify_result *res)
+{
+	free(res->vr_key);
+	free(res->vr_signer);
+	memset(res, 0, sizeof(*res));
+}
+
 int
 verify_object(struct verify *v, struct git_repository *repo,
-    const struct git_object *obj, const char *name, enum verify_reason *reason,
-    char **signer)
+    const struct git_object *obj, const char *name, struct verify_result *res)
 {
 	struct signed_obj so = { NULL, 0, NULL, 0 };
 	struct finding f;
@@ -1053,9 +1093,8 @@ verify_object(struct verify *v, struct git_repository *repo,
 	int rc, tag_unsigned;
 
 	memset(&f, 0, sizeof(f));
-	*reason = VERIFY_GOOD;
-	if (signer != NULL)
-		*signer = NULL;
+	memset(res, 0, sizeof(*res));
+	res->vr_reason = VERIFY_GOOD;
 	rc = extract(repo, obj, &so, &tag_unsigned);
 	if (git_object_type(obj) == GIT_OBJECT_TAG && !tag_unsigned)
 		xdc_asprintf(&what, "tag %s", name != NULL ? name : "?");
@@ -1063,7 +1102,7 @@ verify_object(struct verify *v, struct git_repository *repo,
 		what = xdc_strdup("the commit");
 	f.fd_what = what;
 	if (rc == XDC_ENOTFOUND) {
-		*reason = VERIFY_UNSIGNED;
+		res->vr_reason = VERIFY_UNSIGNED;
 		if (tag_unsigned)
 			rc = xdc_error(XDC_EUNVERIFIED,
 			    "neither tag %s nor its commit is signed: only "
@@ -1081,13 +1120,13 @@ verify_object(struct verify *v, struct git_repository *repo,
 		goto out;
 	switch (verify_kind_of(so.so_sig, so.so_siglen)) {
 	case VERIFY_KIND_OPENPGP:
-		rc = gpg_check(v, dir, &so, &f, signer);
+		rc = gpg_check(v, dir, &so, &f, &res->vr_signer);
 		break;
 	case VERIFY_KIND_SSH:
-		rc = ssh_check(v, dir, &so, &f, signer);
+		rc = ssh_check(v, dir, &so, &f, &res->vr_signer);
 		break;
 	case VERIFY_KIND_X509:
-		*reason = VERIFY_UNKNOWN_KEY;
+		res->vr_reason = VERIFY_UNKNOWN_KEY;
 		rc = xdc_error(XDC_EUNVERIFIED,
 		    "unable to verify %s with any of the given keys: it "
 		    "carries an X.509 (gpgsm) signature, and only OpenPGP and "
@@ -1095,14 +1134,18 @@ verify_object(struct verify *v, struct git_repository *repo,
 		    what);
 		goto out;
 	default:
-		*reason = VERIFY_BAD_SIGNATURE;
+		res->vr_reason = VERIFY_BAD_SIGNATURE;
 		rc = xdc_error(XDC_EUNVERIFIED,
 		    "bad signature: %s carries a signature of no known kind",
 		    what);
 		goto out;
 	}
-	if (rc == XDC_EUNVERIFIED)
-		rc = refuse(&f, reason);
+	if (rc == XDC_EUNVERIFIED) {
+		rc = refuse(&f, &res->vr_reason);
+		if (f.fd_key != NULL)
+			xdc_asprintf(
+			    &res->vr_key, "%s key %s", f.fd_kind, f.fd_key);
+	}
 out:
 	dir_remove(dir);
 	free(dir);
@@ -1111,5 +1154,50 @@ out:
 	free(f.fd_detail);
 	free(so.so_sig);
 	free(so.so_data);
+	return rc;
+}
+
+int
+verify_commit(struct verify *v, struct git_repository *repo, const char *hex,
+    const char *tag, struct verify_result *res)
+{
+	git_object *obj = NULL, *named = NULL, *peeled = NULL;
+	git_reference *ref = NULL;
+	git_oid oid;
+	char *name = NULL;
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	if (strlen(hex) != GIT_OID_HEXSZ || git_oid_fromstr(&oid, hex) < 0)
+		return xdc_error(XDC_ERR, "%s: not a commit id", hex);
+	if (git_object_lookup(&obj, repo, &oid, GIT_OBJECT_COMMIT) < 0) {
+		rc = xdc_error(XDC_ENOTFOUND, "commit %s: %s", hex, git_msg());
+		goto out;
+	}
+	/*
+	 * An annotated tag that still names the commit is what a tag ref's
+	 * source was checked by; a lightweight one, or a tag moved since,
+	 * leaves the commit.
+	 */
+	if (tag != NULL) {
+		xdc_asprintf(&name, "refs/tags/%s",
+		    strncmp(tag, "refs/tags/", 10) == 0 ? tag + 10 : tag);
+		if (git_reference_lookup(&ref, repo, name) == 0 &&
+		    git_reference_target(ref) != NULL &&
+		    git_object_lookup(&named, repo, git_reference_target(ref),
+		        GIT_OBJECT_TAG) == 0 &&
+		    git_object_peel(&peeled, named, GIT_OBJECT_COMMIT) == 0 &&
+		    git_oid_equal(git_object_id(peeled), &oid)) {
+			rc = verify_object(v, repo, named, name + 10, res);
+			goto out;
+		}
+	}
+	rc = verify_object(v, repo, obj, NULL, res);
+out:
+	git_reference_free(ref);
+	git_object_free(peeled);
+	git_object_free(named);
+	git_object_free(obj);
+	free(name);
 	return rc;
 }

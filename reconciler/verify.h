@@ -42,18 +42,50 @@ int verify_new(const char *gpg_file, const char *ssh_file, struct verify **out);
 void verify_free(struct verify *);
 
 /*
+ * From another thread than the one checking: stop the check under way
+ * (its ssh-keygen is killed within 50 ms; a gpg check runs to its end)
+ * and every later one, which fail. For a loop that stops.
+ */
+void verify_cancel(struct verify *);
+
+/* What a check found: the reason, and the key it saw. */
+struct verify_result {
+	enum verify_reason vr_reason;
+	char *vr_key;    /* the key seen: "SSH key SHA256:...", "OpenPGP
+	                    key fingerprint ..."; NULL when none was */
+	char *vr_signer; /* good: whose, with the principal for SSH */
+};
+
+/* Free what *res holds (not res), and zero it. */
+void verify_result_free(struct verify_result *res);
+
+/*
  * Check obj, what a ref resolved to before peeling: a commit, or an
  * annotated tag named name (for messages; NULL for a commit). A tag with
  * a signature is judged by it; one without, by its commit's. Returns 0
- * when the signature is good by a trusted key (*signer, when not NULL,
- * then says whose: the caller frees it); XDC_EUNVERIFIED with the reason
- * in *reason and, exactly, in xdc_error_last() (naming the key seen);
- * another code when the check itself failed (a key file gone, ssh-keygen
- * killed by the time bound).
+ * when the signature is good by a trusted key; XDC_EUNVERIFIED with the
+ * reason exactly in xdc_error_last() (naming the key seen); another code
+ * when the check itself failed (a key file gone, ssh-keygen killed by the
+ * time bound). In every case *res says what was found; the caller frees
+ * it with verify_result_free.
+ *
+ * A check runs ssh-keygen or gpg, and may take a second or, bounded, ten
+ * per tool run: the loop calls it from a thread of its own (source.h).
+ * A struct verify may be used by one thread at a time.
  */
 int verify_object(struct verify *, struct git_repository *,
-    const struct git_object *obj, const char *name, enum verify_reason *reason,
-    char **signer);
+    const struct git_object *obj, const char *name, struct verify_result *res);
+
+/*
+ * Check the commit whose id is hex (40 hex digits) in repo as
+ * verify_object does; with tag not NULL, by the annotated tag of that
+ * name (refs/tags/TAG) when it names that commit, which is what a tag
+ * ref's source was checked by. For `xdc apply --plan FILE`, which checks
+ * the saved plan's source commit again: XDC_ENOTFOUND when the commit is
+ * not in repo.
+ */
+int verify_commit(struct verify *, struct git_repository *, const char *hex,
+    const char *tag, struct verify_result *res);
 
 /* ---- The parsing, exposed for tests ---------------------------------- */
 

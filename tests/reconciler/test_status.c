@@ -113,9 +113,9 @@ test_json_has_the_documented_keys(void **state)
 	static const char *const keys[] = { "format_version", "pid", "host",
 		"interval_seconds", "time", "timestamp", "duration_seconds",
 		"trigger", "cycles", "outcome", "message", "source",
-		"last_good_commit", "rejected", "config_valid", "counts",
-		"managed_vms", "restart_limited_vms", "pending", "deferred",
-		"drift", "errors", "last_success", "last_drift" };
+		"last_good_commit", "rejected", "unverified", "config_valid",
+		"counts", "managed_vms", "restart_limited_vms", "pending",
+		"deferred", "drift", "errors", "last_success", "last_drift" };
 	struct status *st = busy_status();
 	json_t *root = status_doc(st);
 	size_t i;
@@ -145,9 +145,65 @@ test_json_has_the_documented_keys(void **state)
 	                        json_object_get(root, "rejected"), "commit")),
 	    "fedcba9876543210fedcba9876543210fedcba98");
 	assert_true(json_is_false(json_object_get(root, "config_valid")));
+	assert_true(json_is_null(json_object_get(root, "unverified")));
 	assert_int_equal(
 	    json_integer_value(json_object_get(root, "cycles")), 1);
 	json_decref(root);
+	status_free(st);
+}
+
+/* A commit refused as unverified: its reason and key, and the counter,
+ * which counts what the caller counts (once per commit), by reason. */
+static void
+test_unverified_commit(void **state)
+{
+	struct status *st = status_new("xen-a", 60000);
+	json_t *root, *u;
+	char *text;
+
+	(void)state;
+	status_begin(st, T0, "timer");
+	status_set_rejected(st, "repo@main", "fedcba98");
+	status_set_unverified(
+	    st, "fedcba98", "unknown_key", "SSH key SHA256:abc");
+	status_count_unverified(st, "unknown_key");
+	status_count_unverified(st, "unsigned");
+	status_count_unverified(st, "unsigned");
+	status_set_outcome(st, STATUS_UNVERIFIED, "not verified");
+	status_end(st, T0 + 1);
+	root = status_doc(st);
+	assert_string_equal(
+	    json_string_value(json_object_get(root, "outcome")), "unverified");
+	u = json_object_get(root, "unverified");
+	assert_string_equal(
+	    json_string_value(json_object_get(u, "commit")), "fedcba98");
+	assert_string_equal(
+	    json_string_value(json_object_get(u, "reason")), "unknown_key");
+	assert_string_equal(
+	    json_string_value(json_object_get(u, "key")), "SSH key SHA256:abc");
+	json_decref(root);
+	text = written(st, status_write_metrics);
+	assert_non_null(strstr(
+	    text, "xdc_unverified_commits_total{reason=\"unsigned\"} 2\n"));
+	assert_non_null(strstr(
+	    text, "xdc_unverified_commits_total{reason=\"unknown_key\"} 1\n"));
+	assert_non_null(strstr(text,
+	    "xdc_unverified_commits_total{reason=\"bad_signature\"} 0\n"));
+	assert_non_null(
+	    strstr(text, "xdc_cycle_outcome{outcome=\"unverified\"} 1\n"));
+	assert_null(strstr(text, "reason=\"good\""));
+	free(text);
+	/* The next cycle without a refusal: null again, counters kept. */
+	status_begin(st, T0 + 2, "timer");
+	status_set_unverified(st, NULL, NULL, NULL);
+	status_end(st, T0 + 3);
+	root = status_doc(st);
+	assert_true(json_is_null(json_object_get(root, "unverified")));
+	json_decref(root);
+	text = written(st, status_write_metrics);
+	assert_non_null(strstr(
+	    text, "xdc_unverified_commits_total{reason=\"unsigned\"} 2\n"));
+	free(text);
 	status_free(st);
 }
 
@@ -605,6 +661,8 @@ test_outcome_names(void **state)
 	assert_string_equal(status_outcome_name(STATUS_FAILED), "failed");
 	assert_string_equal(status_outcome_name(STATUS_INVALID), "invalid");
 	assert_string_equal(
+	    status_outcome_name(STATUS_UNVERIFIED), "unverified");
+	assert_string_equal(
 	    status_outcome_name(STATUS_UNREACHABLE), "unreachable");
 }
 
@@ -613,6 +671,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_json_has_the_documented_keys),
+		cmocka_unit_test(test_unverified_commit),
 		cmocka_unit_test(test_counts_and_lists),
 		cmocka_unit_test(test_a_new_cycle_clears_the_lists),
 		cmocka_unit_test(test_lists_are_capped_counts_are_not),

@@ -112,13 +112,36 @@ static int
 check(struct fx *f, const git_oid *id, git_object_t type, const char *name,
     enum verify_reason *reason)
 {
+	struct verify_result res;
 	git_object *obj = NULL;
 	int rc;
 
 	assert_int_equal(git_object_lookup(&obj, f->r, id, type), 0);
-	rc = verify_object(f->v, f->r, obj, name, reason, NULL);
+	rc = verify_object(f->v, f->r, obj, name, &res);
+	*reason = res.vr_reason;
+	/* A refusal without a signature names no key, and no signer. */
+	assert_null(res.vr_signer);
+	if (*reason == VERIFY_UNSIGNED)
+		assert_null(res.vr_key);
+	verify_result_free(&res);
 	git_object_free(obj);
 	return rc;
+}
+
+/* An annotated tag v1 of commit id, unsigned. */
+static void
+tag(struct fx *f, const char *name, const git_oid *id, git_oid *out)
+{
+	git_signature *who = NULL;
+	git_object *target = NULL;
+
+	assert_int_equal(
+	    git_object_lookup(&target, f->r, id, GIT_OBJECT_COMMIT), 0);
+	assert_int_equal(git_signature_new(&who, "t", "t@t", 1700000000, 0), 0);
+	assert_int_equal(
+	    git_tag_create(out, f->r, name, target, who, "release\n", 1), 0);
+	git_signature_free(who);
+	git_object_free(target);
 }
 
 static void
@@ -257,24 +280,94 @@ test_unsigned_tag_is_judged_by_its_commit(void **state)
 {
 	struct fx *f = *state;
 	enum verify_reason why;
-	git_signature *who = NULL;
-	git_object *target = NULL;
-	git_oid id, tag;
+	git_oid id, t;
 
 	commit(f, NULL, &id);
+	tag(f, "v1", &id, &t);
 	assert_int_equal(
-	    git_object_lookup(&target, f->r, &id, GIT_OBJECT_COMMIT), 0);
-	assert_int_equal(git_signature_new(&who, "t", "t@t", 1700000000, 0), 0);
-	assert_int_equal(
-	    git_tag_create(&tag, f->r, "v1", target, who, "release\n", 0), 0);
-	assert_int_equal(
-	    check(f, &tag, GIT_OBJECT_TAG, "v1", &why), XDC_EUNVERIFIED);
+	    check(f, &t, GIT_OBJECT_TAG, "v1", &why), XDC_EUNVERIFIED);
 	assert_int_equal(why, VERIFY_UNSIGNED);
 	assert_string_equal(xdc_error_last(),
 	    "neither tag v1 nor its commit is signed: only what a trusted key "
 	    "signed is applied");
-	git_signature_free(who);
-	git_object_free(target);
+}
+
+/* A saved plan's commit, checked again: by its tag while the tag names
+ * it, else by the commit itself. */
+static void
+test_commit_id_is_checked_by_its_tag(void **state)
+{
+	struct fx *f = *state;
+	struct verify_result res;
+	char hex[GIT_OID_HEXSZ + 1], other[GIT_OID_HEXSZ + 1];
+	git_oid id, id2, t;
+
+	commit(f, NULL, &id);
+	commit(f, "not a signature\n", &id2);
+	git_oid_tostr(hex, sizeof(hex), &id);
+	git_oid_tostr(other, sizeof(other), &id2);
+	tag(f, "v1", &id, &t);
+	assert_int_equal(
+	    verify_commit(f->v, f->r, hex, "v1", &res), XDC_EUNVERIFIED);
+	assert_int_equal(res.vr_reason, VERIFY_UNSIGNED);
+	assert_non_null(strstr(xdc_error_last(), "neither tag v1"));
+	verify_result_free(&res);
+	/* refs/tags/ in front is the same tag. */
+	assert_int_equal(verify_commit(f->v, f->r, hex, "refs/tags/v1", &res),
+	    XDC_EUNVERIFIED);
+	assert_non_null(strstr(xdc_error_last(), "neither tag v1"));
+	verify_result_free(&res);
+	/* Without a tag, or one naming another commit: the commit. */
+	assert_int_equal(
+	    verify_commit(f->v, f->r, hex, NULL, &res), XDC_EUNVERIFIED);
+	assert_string_equal(xdc_error_last(),
+	    "the commit is not signed: only what a trusted key signed is "
+	    "applied");
+	verify_result_free(&res);
+	assert_int_equal(
+	    verify_commit(f->v, f->r, other, "v1", &res), XDC_EUNVERIFIED);
+	assert_int_equal(res.vr_reason, VERIFY_BAD_SIGNATURE);
+	verify_result_free(&res);
+	assert_int_equal(
+	    verify_commit(f->v, f->r, hex, "v2", &res), XDC_EUNVERIFIED);
+	assert_int_equal(res.vr_reason, VERIFY_UNSIGNED);
+	verify_result_free(&res);
+}
+
+static void
+test_commit_id_not_there_or_not_one(void **state)
+{
+	struct fx *f = *state;
+	struct verify_result res;
+
+	assert_int_equal(
+	    verify_commit(f->v, f->r,
+	        "0123456789012345678901234567890123456789", NULL, &res),
+	    XDC_ENOTFOUND);
+	assert_non_null(strstr(xdc_error_last(),
+	    "commit 0123456789012345678901234567890123456789"));
+	assert_int_equal(
+	    verify_commit(f->v, f->r, "main", NULL, &res), XDC_ERR);
+	assert_string_equal(xdc_error_last(), "main: not a commit id");
+}
+
+/* A loop that stops: the check under way, and any later, fail at once. */
+static void
+test_cancelled_check_fails(void **state)
+{
+	struct fx *f = *state;
+	struct verify_result res;
+	git_object *obj = NULL;
+	git_oid id;
+
+	commit(f, SSH_SIG, &id);
+	assert_int_equal(
+	    git_object_lookup(&obj, f->r, &id, GIT_OBJECT_COMMIT), 0);
+	verify_cancel(f->v);
+	assert_int_equal(verify_object(f->v, f->r, obj, NULL, &res), XDC_ERR);
+	assert_string_equal(xdc_error_last(), "the check was cancelled");
+	verify_result_free(&res);
+	git_object_free(obj);
 }
 
 static void
@@ -307,6 +400,12 @@ main(void)
 		    test_x509_signature_is_not_trusted, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_unsigned_tag_is_judged_by_its_commit, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_commit_id_is_checked_by_its_tag, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_commit_id_not_there_or_not_one, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_cancelled_check_fails, setup, teardown),
 		cmocka_unit_test(test_missing_trust_file_is_an_error),
 	};
 
