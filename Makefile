@@ -72,7 +72,8 @@ RECONCILER_SRCS	= reconciler/cli.c reconciler/cli_driver.c reconciler/exec.c \
 		  reconciler/source.c reconciler/verify.c reconciler/backoff.c \
 		  reconciler/status.c \
 		  reconciler/log.c reconciler/watch.c reconciler/cycle.c \
-		  reconciler/loop.c reconciler/cmd_run.c reconciler/cmd_status.c \
+		  reconciler/loop.c reconciler/member.c reconciler/cmd_run.c \
+		  reconciler/cmd_status.c \
 		  reconciler/import.c reconciler/import_xl.c reconciler/cmd_import.c
 MAIN_SRCS	= reconciler/main.c
 
@@ -98,7 +99,8 @@ UNIT_SRCS	= tests/base/test_ev.c tests/base/test_file.c \
 		  tests/reconciler/test_status.c tests/drivers/test_net.c \
 		  tests/reconciler/test_import.c tests/pool/test_etcd_json.c \
 		  tests/pool/test_etcd.c tests/reconciler/test_verify.c \
-		  tests/reconciler/test_statedir.c tests/reconciler/test_session.c
+		  tests/reconciler/test_statedir.c tests/reconciler/test_session.c \
+		  tests/reconciler/test_exec.c
 UNIT_BINS	= $(UNIT_SRCS:%.c=$(BUILD)/%)
 
 .PHONY: all deps test unit golden golden-update cli check check-net check-loop \

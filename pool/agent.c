@@ -1146,8 +1146,10 @@ on_tick(struct xdc_ev_timer *t, void *arg)
 	struct pool_agent *a = arg;
 
 	xdc_ev_timer_in(t, TICK_MS);
-	lease_grant(a);
 	start_range(a);
+	if (a->a_o.pa_observer)
+		return;
+	lease_grant(a);
 	publish_next(a);
 	fence_check(a);
 }
@@ -1206,12 +1208,15 @@ pool_agent_new(
 	a->a_renew_timer = xdc_ev_timer_new(ev, on_renew_timer, a);
 	a->a_tick = xdc_ev_timer_new(ev, on_tick, a);
 	xdc_ev_timer_in(a->a_tick, TICK_MS);
+	start_range(a);
+	if (o->pa_observer)
+		goto out;
 	if (o->pa_watchdog_ms > 0) {
 		a->a_pet_timer = xdc_ev_timer_new(ev, on_pet, a);
 		xdc_ev_timer_in(a->a_pet_timer, 0);
 	}
 	lease_grant(a);
-	start_range(a);
+out:
 	*out = a;
 	return 0;
 }
@@ -1275,7 +1280,7 @@ pool_agent_free(struct pool_agent *a, int clean)
 int
 pool_agent_ready(const struct pool_agent *a, const char **why)
 {
-	if (a->a_synced && lease_held(a)) {
+	if (a->a_synced && (a->a_o.pa_observer || lease_held(a))) {
 		*why = NULL;
 		return 1;
 	}
@@ -1295,6 +1300,10 @@ pool_agent_publish(struct pool_agent *a, const struct xdc_obs_host *h,
 	char *text;
 	size_t i;
 
+	if (a->a_o.pa_observer) {
+		json_decref(o);
+		return;
+	}
 	if (o == NULL)
 		return;
 	json_object_set_new(o, "source",
@@ -1337,6 +1346,53 @@ obs_host_cmp(const void *x, const void *y)
 {
 	return strcmp(((const struct xdc_obs_host *)x)->oh_name,
 	    ((const struct xdc_obs_host *)y)->oh_name);
+}
+
+static int
+runs_somewhere(const struct xdc_observed *obs, const char *vm)
+{
+	const struct xdc_obs_domain *d;
+	size_t i;
+
+	for (i = 0; i < obs->obs_nhosts; i++) {
+		d = xdc_obs_host_domain(&obs->obs_hosts[i], vm);
+		if (d != NULL && (d->od_state == XDC_DOM_RUNNING ||
+		                     d->od_state == XDC_DOM_PAUSED))
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * This host's slots outlive the action that took them while the VM is
+ * down elsewhere: a VM moved away (destroyed here, created on another
+ * host) is still disrupted until it runs there. Between cycles, when no
+ * action of this host runs, a slot goes back once its VM runs on some
+ * live host, or is no longer declared.
+ */
+static void
+slots_settle(struct pool_agent *a, const struct xdc_config *cfg,
+    const struct xdc_observed *obs)
+{
+	struct slot *sl;
+	char *key, *val;
+	size_t i;
+
+	for (i = 0; i < a->a_nslots; i++) {
+		sl = &a->a_slots[i];
+		if (strcmp(sl->s_host, a->a_self) != 0 ||
+		    cas_find(a, sl->s_vm, 1) != NULL)
+			continue;
+		if (xdc_config_vm(cfg, sl->s_vm) != NULL &&
+		    !runs_somewhere(obs, sl->s_vm))
+			continue;
+		xdc_asprintf(
+		    &key, "%sbudget/%s/%u", a->a_prefix, sl->s_sla, sl->s_k);
+		val = slot_value(a, sl->s_vm);
+		cas_release(a, key, val);
+		free(key);
+		free(val);
+	}
 }
 
 int
@@ -1384,6 +1440,7 @@ pool_agent_snapshot(struct pool_agent *a, const struct xdc_config *cfg,
 	qsort(hosts, n, sizeof(*hosts), obs_host_cmp);
 	obs->obs_hosts = hosts;
 	obs->obs_nhosts = n;
+	slots_settle(a, cfg, obs);
 	claims =
 	    xdc_arena_alloc(s->ps_arena, (a->a_nclaims + 1) * sizeof(*claims));
 	for (i = 0; i < a->a_nclaims; i++) {
@@ -1474,7 +1531,8 @@ pool_agent_gate(struct pool_agent *a, const struct xdc_config *cfg,
 	const char *ready_why;
 
 	*why = NULL;
-	if (strcmp(act->a_host, a->a_self) != 0 || act->a_kind != XDC_OBJ_VM)
+	if (act->a_kind != XDC_OBJ_VM || act->a_host == NULL ||
+	    strcmp(act->a_host, a->a_self) != 0)
 		return 0;
 	if (!pool_agent_ready(a, &ready_why)) {
 		*why = ready_why;
@@ -1546,6 +1604,23 @@ pool_agent_gate(struct pool_agent *a, const struct xdc_config *cfg,
 	return 1;
 }
 
+/* Whether plan creates act's VM on another host: a move. */
+static int
+moves_away(const struct xdc_plan *plan, const struct xdc_action *act)
+{
+	const struct xdc_action *b;
+	size_t i;
+
+	for (i = 0; i < plan_count(plan); i++) {
+		b = plan_action(plan, i);
+		if (b->a_kind == XDC_OBJ_VM && b->a_op == XDC_OP_CREATE &&
+		    !strcmp(b->a_name, act->a_name) && b->a_host != NULL &&
+		    strcmp(b->a_host, act->a_host) != 0)
+			return 1;
+	}
+	return 0;
+}
+
 void
 pool_agent_done(
     struct pool_agent *a, const struct xdc_plan *plan, size_t i, int done)
@@ -1554,9 +1629,16 @@ pool_agent_done(
 	char *key, *val;
 	size_t j;
 
-	if (strcmp(act->a_host, a->a_self) != 0 || act->a_kind != XDC_OBJ_VM)
+	if (act->a_kind != XDC_OBJ_VM || act->a_host == NULL ||
+	    strcmp(act->a_host, a->a_self) != 0)
 		return;
-	/* The slot goes back once the VM runs again, or the action ended. */
+	/*
+	 * The slot goes back once the VM runs again, or the action failed;
+	 * a VM destroyed here to move to another host keeps it until it runs
+	 * there (slots_settle).
+	 */
+	if (done && act->a_op == XDC_OP_DESTROY && moves_away(plan, act))
+		goto claims;
 	for (j = 0; j < a->a_nslots; j++) {
 		if (strcmp(a->a_slots[j].s_vm, act->a_name) != 0 ||
 		    strcmp(a->a_slots[j].s_host, a->a_self) != 0)
@@ -1568,6 +1650,7 @@ pool_agent_done(
 		free(key);
 		free(val);
 	}
+claims:
 	if (done && act->a_op == XDC_OP_DESTROY &&
 	    claim_holder(a, act->a_name) != NULL &&
 	    !strcmp(claim_holder(a, act->a_name), a->a_self)) {

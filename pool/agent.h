@@ -34,9 +34,14 @@ enum { POOL_LOG_DEBUG, POOL_LOG_INFO, POOL_LOG_WARN, POOL_LOG_ERROR };
 struct pool_agent_opts {
 	const char *pa_endpoints; /* --etcd */
 	struct etcd_tls pa_tls;
-	const char *pa_pool;          /* --pool: keys live under /xdc/POOL/ */
-	const char *pa_host;          /* the host this agent is */
-	int64_t pa_lease_ms;          /* --lease, at least 3 s */
+	const char *pa_pool; /* --pool: keys live under /xdc/POOL/ */
+	const char *pa_host; /* the host this agent is */
+	int64_t pa_lease_ms; /* --lease, at least 3 s */
+	/*
+	 * Only look: no lease, nothing published, claimed or fenced; ready
+	 * once the pool is read (`xdc show --etcd`, `xdc plan --etcd`).
+	 */
+	int pa_observer;
 	const char *pa_fence_command; /* NULL: this agent fences nothing */
 	/*
 	 * > 0: this host's watchdog is armed with this timeout (shorter

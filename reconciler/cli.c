@@ -29,6 +29,22 @@
 	"                       FILE (armored OpenPGP public keys)\n"          \
 	"  --trust-ssh FILE     ... or of FILE (an SSH allowed_signers "       \
 	"file)\n"                                                              \
+	"  --etcd URL[,URL...]  the pool view through etcd (SPEC 8): every "   \
+	"host's\n"                                                             \
+	"                       observation, claims, budgets, failover\n"      \
+	"  --etcd-cacert FILE, --etcd-cert FILE, --etcd-key FILE\n"            \
+	"                       TLS for https:// endpoints, as etcdctl's\n"    \
+	"  --pool NAME          the pool's keys, /xdc/NAME/ (default: "        \
+	"default)\n"                                                           \
+	"  --lease DURATION     this agent's lease (default 10s, at least "    \
+	"3s)\n"                                                                \
+	"  --fence-command CMD  fence a lost host: /bin/sh -c CMD with the "   \
+	"host as $1;\n"                                                        \
+	"                       exit 0 means it is off\n"                      \
+	"  --watchdog[=DURATION]\n"                                            \
+	"                       arm this host's watchdog (default: half the "  \
+	"lease),\n"                                                            \
+	"                       petted while the lease is renewed\n"           \
 	"  -v, -q               more, less logging\n"                          \
 	"  -h, --help           this help\n"
 
@@ -176,6 +192,14 @@ enum {
 	OPT_STATE_DIR,
 	OPT_TRUST_GPG,
 	OPT_TRUST_SSH,
+	OPT_ETCD,
+	OPT_ETCD_CACERT,
+	OPT_ETCD_CERT,
+	OPT_ETCD_KEY,
+	OPT_POOL,
+	OPT_LEASE,
+	OPT_FENCE_COMMAND,
+	OPT_WATCHDOG,
 };
 
 static const struct option common_longopts[] = {
@@ -188,6 +212,14 @@ static const struct option common_longopts[] = {
 	{ "state-dir", required_argument, NULL, OPT_STATE_DIR },
 	{ "trust-gpg", required_argument, NULL, OPT_TRUST_GPG },
 	{ "trust-ssh", required_argument, NULL, OPT_TRUST_SSH },
+	{ "etcd", required_argument, NULL, OPT_ETCD },
+	{ "etcd-cacert", required_argument, NULL, OPT_ETCD_CACERT },
+	{ "etcd-cert", required_argument, NULL, OPT_ETCD_CERT },
+	{ "etcd-key", required_argument, NULL, OPT_ETCD_KEY },
+	{ "pool", required_argument, NULL, OPT_POOL },
+	{ "lease", required_argument, NULL, OPT_LEASE },
+	{ "fence-command", required_argument, NULL, OPT_FENCE_COMMAND },
+	{ "watchdog", optional_argument, NULL, OPT_WATCHDOG },
 	{ "help", no_argument, NULL, 'h' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
@@ -196,6 +228,91 @@ static const struct option common_longopts[] = {
 
 /* Without the terminator, which cli_find_command's getopt_long needs. */
 #define NCOMMON (sizeof(common_longopts) / sizeof(common_longopts[0]) - 1)
+
+int
+cli_duration(const char *s, int64_t min_ms, int64_t max_ms, int64_t *out)
+{
+	static const struct {
+		const char *u_name;
+		int64_t u_ms;
+	} units[] = { { "ms", 1 }, { "s", 1000 }, { "m", 60000 },
+		{ "h", 3600000 }, { "d", 86400000 }, { "", 1000 } };
+	char *end;
+	unsigned long long v;
+	size_t i;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	v = strtoull(s, &end, 10);
+	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (strcmp(end, units[i].u_name) != 0)
+			continue;
+		if (v > (unsigned long long)(max_ms / units[i].u_ms))
+			return -1;
+		*out = (int64_t)v * units[i].u_ms;
+		return *out >= min_ms && *out <= max_ms ? 0 : -1;
+	}
+	return -1;
+}
+
+/* The pool's options (SPEC §8); 0, or -1 with the reason printed. */
+static int
+pool_opt(struct cli *cli, int c, const char *arg)
+{
+	const char *name = NULL;
+	int64_t ms;
+
+	switch (c) {
+	case OPT_ETCD:
+		if (*arg == '\0')
+			name = "--etcd: empty; expected http://HOST:PORT or "
+			       "https://HOST:PORT, comma-separated";
+		cli->cl_etcd = arg;
+		cli->cl_pool_view = 1;
+		break;
+	case OPT_ETCD_CACERT:
+		cli->cl_etcd_cacert = arg;
+		break;
+	case OPT_ETCD_CERT:
+		cli->cl_etcd_cert = arg;
+		break;
+	case OPT_ETCD_KEY:
+		cli->cl_etcd_key = arg;
+		break;
+	case OPT_POOL:
+		/* It is a key prefix: a slash would reach another pool's. */
+		if (*arg == '\0' || strchr(arg, '/') != NULL)
+			name = "--pool: expected a name without '/'";
+		cli->cl_pool = arg;
+		break;
+	case OPT_LEASE:
+		if (cli_duration(arg, 3000, 3600 * 1000, &ms) != 0)
+			name = "--lease: expected a duration from 3s to 1h "
+			       "such as 10s";
+		cli->cl_lease_ms = ms;
+		break;
+	case OPT_FENCE_COMMAND:
+		if (*arg == '\0')
+			name = "--fence-command: empty";
+		cli->cl_fence_command = arg;
+		break;
+	case OPT_WATCHDOG:
+		/* Without a value: half the lease, decided at start. */
+		ms = -1;
+		if (arg != NULL &&
+		    cli_duration(arg, 1000, 3600 * 1000, &ms) != 0)
+			name =
+			    "--watchdog: expected a duration from 1s, shorter "
+			    "than the lease, such as 5s";
+		cli->cl_watchdog_ms = ms;
+		break;
+	}
+	if (name == NULL)
+		return 0;
+	fprintf(stderr, "%s: %s, got \"%s\"\n", cli->cl_prog, name,
+	    arg != NULL ? arg : "");
+	return -1;
+}
 
 int
 cli_parse(struct cli *cli, int argc, char **argv, const char *shortopts,
@@ -281,6 +398,17 @@ cli_parse(struct cli *cli, int argc, char **argv, const char *shortopts,
 			break;
 		case OPT_TRUST_SSH:
 			cli->cl_trust_ssh = optarg;
+			break;
+		case OPT_ETCD:
+		case OPT_ETCD_CACERT:
+		case OPT_ETCD_CERT:
+		case OPT_ETCD_KEY:
+		case OPT_POOL:
+		case OPT_LEASE:
+		case OPT_FENCE_COMMAND:
+		case OPT_WATCHDOG:
+			if (pool_opt(cli, c, optarg) != 0)
+				return -1;
 			break;
 		case '?':
 			cli_usage(cli, stderr);

@@ -5,6 +5,7 @@
 #ifndef XDC_CLI_H
 #define XDC_CLI_H
 
+#include <stdint.h>
 #include <stdio.h>
 #include <time.h>
 
@@ -26,7 +27,17 @@ struct cli {
 	 * file is its host's alone (sim_open_host), as Xen sees one host.
 	 */
 	int cl_pool_view;
+	const char *cl_etcd;          /* --etcd URL[,URL...] */
+	const char *cl_etcd_cacert;   /* --etcd-cacert */
+	const char *cl_etcd_cert;     /* --etcd-cert */
+	const char *cl_etcd_key;      /* --etcd-key */
+	const char *cl_pool;          /* --pool, "default" when NULL */
+	int64_t cl_lease_ms;          /* --lease; 0: CLI_LEASE_MS */
+	const char *cl_fence_command; /* --fence-command */
+	int64_t cl_watchdog_ms;       /* --watchdog; 0: none */
 };
+
+#define CLI_LEASE_MS 10000 /* --lease's default (SPEC §8) */
 
 struct xdc_cmd {
 	const char *c_name;
@@ -70,6 +81,12 @@ void cli_usage(const struct cli *, FILE *);
  */
 #define CLI_MAX_DESTROY_MAX 1000000000
 int cli_max_destroy(const struct cli *, const char *arg, long *out);
+/*
+ * A duration: "60s", "500ms", "5m", "1h", "7d", a bare number being
+ * seconds; into *out in ms. -1 when it is not one, or is out of
+ * [min_ms, max_ms].
+ */
+int cli_duration(const char *s, int64_t min_ms, int64_t max_ms, int64_t *out);
 void cli_log(const struct cli *, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 

@@ -44,12 +44,28 @@ apply_opt(struct cli *cli, int c, const char *arg, void *v)
 	return -1;
 }
 
+/*
+ * With the pool view, actions that waited for a claim or a budget slot
+ * are tried again in a new plan once the pool changed, for this long at
+ * most: an apply ends, where `xdc run` would wait on.
+ */
+#define APPLY_POOL_WAIT_MS 30000
+#define APPLY_POOL_STEP_MS 5000
+
+struct apply_ctx {
+	struct session *ac_s;
+	size_t ac_waiting_pool; /* this round's actions the pool held */
+};
+
 static void
 apply_report(void *arg, const struct exec *x, size_t i, enum exec_status st,
     const char *msg)
 {
-	const struct xdc_plan *plan = arg;
+	struct apply_ctx *ac = arg;
+	const struct xdc_plan *plan = ac->ac_s->se_plan;
 
+	if (st == EXEC_DONE || st == EXEC_FAILED || st == EXEC_ABANDONED)
+		session_done(ac->ac_s, plan, i, st == EXEC_DONE);
 	if (st == EXEC_NOT_OURS)
 		return; /* counted in the summary */
 	printf("[%zu/%zu] ", exec_reported(x), plan_count(plan));
@@ -68,6 +84,43 @@ apply_report(void *arg, const struct exec *x, size_t i, enum exec_status st,
 	fflush(stdout);
 }
 
+static int
+apply_gate(void *arg, size_t i, const char **why)
+{
+	struct apply_ctx *ac = arg;
+	struct session *s = ac->ac_s;
+
+	if (session_gate(s, s->se_cfg, s->se_plan, i, why) == 0)
+		return 0;
+	ac->ac_waiting_pool++;
+	return 1;
+}
+
+/* One plan carried out; its counts into c. Exit code, or -1 to go on. */
+static int
+apply_round(struct session *s, struct apply_ctx *ac, size_t c[EXEC__COUNT])
+{
+	struct exec_ops ops;
+	struct exec *x = NULL;
+	int rc;
+
+	memset(&ops, 0, sizeof(ops));
+	ops.eo_report = apply_report;
+	ops.eo_gate = apply_gate;
+	ops.eo_arg = ac;
+	ac->ac_waiting_pool = 0;
+	if ((rc = session_exec(s, s->se_cfg, s->se_plan, &ops, &x)) != 0 ||
+	    (rc = exec_run(x, s->se_ev)) != 0) {
+		fprintf(
+		    stderr, "%s: %s\n", s->se_cli->cl_prog, xdc_error_last());
+		exec_free(x);
+		return XDC_EXIT_ERROR;
+	}
+	exec_counts(x, c);
+	exec_free(x);
+	return -1;
+}
+
 int
 cmd_apply(struct cli *cli, int argc, char **argv)
 {
@@ -78,12 +131,12 @@ cmd_apply(struct cli *cli, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct apply_args aa = { 0, 0, -1 };
-	struct exec_ops ops;
+	struct apply_ctx ac;
 	struct session s;
-	struct exec *x = NULL;
 	const char *path = ".";
 	char *msg = NULL;
-	size_t n, c[EXEC__COUNT], undone;
+	size_t n, c[EXEC__COUNT], total[EXEC__COUNT], undone, i;
+	int64_t waited;
 	int rc, exit_code = XDC_EXIT_ERROR;
 
 	if ((rc = cli_parse(
@@ -112,15 +165,36 @@ cmd_apply(struct cli *cli, int argc, char **argv)
 	}
 
 	fputc('\n', stdout);
-	memset(&ops, 0, sizeof(ops));
-	ops.eo_report = apply_report;
-	ops.eo_arg = s.se_plan;
-	if ((rc = session_exec(&s, s.se_cfg, s.se_plan, &ops, &x)) != 0 ||
-	    (rc = exec_run(x, s.se_ev)) != 0) {
-		fprintf(stderr, "%s: %s\n", cli->cl_prog, xdc_error_last());
-		goto out;
+	ac.ac_s = &s;
+	memset(total, 0, sizeof(total));
+	for (waited = 0;;) {
+		if ((rc = apply_round(&s, &ac, c)) >= 0) {
+			exit_code = rc;
+			goto out;
+		}
+		for (i = 0; i < EXEC__COUNT; i++)
+			if (i != EXEC_WAITING && i != EXEC_NOT_OURS)
+				total[i] += c[i];
+		if (ac.ac_waiting_pool == 0 || waited >= APPLY_POOL_WAIT_MS)
+			break;
+		printf("\n%zu waiting for the pool (a claim or a budget slot): "
+		       "planning again when it changes\n\n",
+		    ac.ac_waiting_pool);
+		fflush(stdout);
+		if (session_replan(&s, APPLY_POOL_STEP_MS) != 0)
+			goto out;
+		waited += APPLY_POOL_STEP_MS;
+		plan_print_text(s.se_plan, stdout);
+		if (plan_count(s.se_plan) == 0) {
+			memset(c, 0, sizeof(c[0]) * EXEC__COUNT);
+			break;
+		}
+		fputc('\n', stdout);
 	}
-	exec_counts(x, c);
+	/* The last round's waits and other hosts' are what is left. */
+	total[EXEC_WAITING] = c[EXEC_WAITING];
+	total[EXEC_NOT_OURS] = c[EXEC_NOT_OURS];
+	memcpy(c, total, sizeof(total));
 	printf("\nApply: %zu done, %zu failed, %zu skipped", c[EXEC_DONE],
 	    c[EXEC_FAILED], c[EXEC_SKIPPED] + c[EXEC_WAITING]);
 	if (c[EXEC_NOT_OURS] > 0)
@@ -138,7 +212,6 @@ cmd_apply(struct cli *cli, int argc, char **argv)
 	exit_code = undone > 0 ? XDC_EXIT_ERROR : XDC_EXIT_OK;
 out:
 	free(msg);
-	exec_free(x);
 	session_close(&s);
 	return exit_code;
 }

@@ -19,37 +19,6 @@
 
 enum { OPT_INTERVAL = 4000, OPT_MAX_DESTROY, OPT_FORCE };
 
-/* "60s", "500ms", "5m", "1h", "7d"; a bare number is seconds. */
-static int
-parse_interval(const char *s, int64_t *out)
-{
-	static const struct {
-		const char *u_name;
-		int64_t u_ms;
-	} units[] = { { "ms", 1 }, { "s", 1000 }, { "m", 60000 },
-		{ "h", 3600000 }, { "d", 86400000 }, { "", 1000 } };
-	char *end;
-	unsigned long long v;
-	size_t i;
-
-	if (*s < '0' || *s > '9')
-		return -1;
-	v = strtoull(s, &end, 10);
-	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-		if (strcmp(end, units[i].u_name) != 0)
-			continue;
-		if (v >
-		    (unsigned long long)(RUN_INTERVAL_MAX_MS / units[i].u_ms))
-			return -1;
-		*out = (int64_t)v * units[i].u_ms;
-		return *out >= RUN_INTERVAL_MIN_MS &&
-		               *out <= RUN_INTERVAL_MAX_MS
-		           ? 0
-		           : -1;
-	}
-	return -1;
-}
-
 static int
 run_opt(struct cli *cli, int c, const char *arg, void *v)
 {
@@ -57,7 +26,8 @@ run_opt(struct cli *cli, int c, const char *arg, void *v)
 
 	switch (c) {
 	case OPT_INTERVAL:
-		if (parse_interval(arg, &lo->lo_interval_ms) != 0) {
+		if (cli_duration(arg, RUN_INTERVAL_MIN_MS, RUN_INTERVAL_MAX_MS,
+		        &lo->lo_interval_ms) != 0) {
 			fprintf(stderr,
 			    "%s run: --interval: expected a duration from "
 			    "100ms to 7d such as 60s, 5m, 1h or 1d, got "

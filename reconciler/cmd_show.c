@@ -12,7 +12,11 @@
 
 #include "drivers/driver.h"
 #include "drivers/obs_json.h"
+#include "base/ev.h"
+#include "pool/agent.h"
 #include "reconciler/cli.h"
+#include "reconciler/member.h"
+#include "reconciler/session.h"
 #include "reconciler/show.h"
 #include "base/error.h"
 #include "schema/model.h"
@@ -129,6 +133,96 @@ out:
 	return exit_code;
 }
 
+/* ---- The pool view: every host, through etcd --------------------------- */
+
+#define SHOW_ETCD_WAIT_MS 10000 /* for etcd to answer */
+
+struct pool_show {
+	FILE *ps_fp;
+	json_t *ps_hosts; /* --json */
+	int ps_n;
+};
+
+static void
+show_pool_host(void *arg, const char *host, int live, int fenced,
+    const struct xdc_obs_host *obs, const char *path, const char *commit)
+{
+	struct pool_show *ps = arg;
+	json_t *o;
+
+	if (ps->ps_hosts != NULL) {
+		o = obs != NULL ? obs_json_host(obs, 0)
+		                : json_pack("{s:s}", "name", host);
+		if (o == NULL)
+			return;
+		json_object_set_new(o, "live", json_boolean(live));
+		json_object_set_new(o, "fenced", json_boolean(fenced));
+		json_object_set_new(o, "source",
+		    live ? json_pack(
+		               "{s:s?, s:s?}", "path", path, "commit", commit)
+		         : json_null());
+		json_array_append_new(ps->ps_hosts, o);
+		return;
+	}
+	if (ps->ps_n++ > 0)
+		fputc('\n', ps->ps_fp);
+	if (!live) {
+		fprintf(ps->ps_fp, "%s: %s\n", host,
+		    fenced ? "lost, fenced (known off)" : "lost (no lease)");
+		return;
+	}
+	fprintf(ps->ps_fp, "# %s: live, applying %s%s%s\n", host,
+	    path != NULL ? path : "nothing yet",
+	    commit != NULL ? " commit " : "", commit != NULL ? commit : "");
+	print_host(ps->ps_fp, obs);
+}
+
+/*
+ * `xdc show --etcd`: what every host of the pool published, live or lost,
+ * read as an observer (no lease, nothing written).
+ */
+static int
+show_pool(struct cli *cli, int json)
+{
+	struct session se;
+	struct member *m = NULL;
+	struct pool_show ps;
+	json_t *root = NULL;
+	int exit_code = XDC_EXIT_ERROR;
+
+	session_init(&se, cli, NULL);
+	memset(&ps, 0, sizeof(ps));
+	ps.ps_fp = stdout;
+	if (member_open(&se, se.se_ev, cli->cl_host, 1, NULL, NULL, &m) != 0 ||
+	    member_wait_ready(m, SHOW_ETCD_WAIT_MS) != 0) {
+		fprintf(stderr, "%s: %s\n", cli->cl_prog, xdc_error_last());
+		goto out;
+	}
+	if (json)
+		ps.ps_hosts = json_array();
+	pool_agent_hosts(se.se_pool, NULL, show_pool_host, &ps);
+	if (json) {
+		root = json_pack("{s:o}", "hosts", ps.ps_hosts);
+		if (root == NULL ||
+		    json_dumpf(root, stdout, JSON_INDENT(2)) < 0) {
+			fprintf(stderr, "%s: cannot write the pool\n",
+			    cli->cl_prog);
+			goto out;
+		}
+		fputc('\n', stdout);
+	}
+	if (fflush(stdout) != 0) {
+		fprintf(stderr, "%s: cannot write the output\n", cli->cl_prog);
+		goto out;
+	}
+	exit_code = XDC_EXIT_OK;
+out:
+	json_decref(root);
+	member_free(m, 0);
+	session_close(&se);
+	return exit_code;
+}
+
 enum { OPT_JSON = 2000 };
 
 static const struct option show_longopts[] = {
@@ -156,6 +250,8 @@ cmd_show(struct cli *cli, int argc, char **argv)
 	if ((rc = cli_parse(cli, argc, argv, NULL, show_longopts, show_opt,
 	         &json, NULL, 0)))
 		return rc > 0 ? XDC_EXIT_OK : XDC_EXIT_ERROR;
+	if (cli->cl_etcd != NULL)
+		return show_pool(cli, json);
 	if (cli_open_driver(cli, NULL, NULL, &drv) != 0) {
 		fprintf(stderr, "%s: %s\n", cli->cl_prog, xdc_error_last());
 		goto out;

@@ -19,6 +19,7 @@
 #include "reconciler/cycle.h"
 #include "reconciler/exec.h"
 #include "reconciler/log.h"
+#include "reconciler/member.h"
 #include "reconciler/status.h"
 #include "schema/model.h"
 
@@ -48,6 +49,7 @@ struct cycle {
 	int c_sweeping;        /* between backoff_sweep_begin and _end */
 	struct held *c_held;
 	char *c_driver_err;
+	char *c_pool_wait; /* why there is no plan: the pool view */
 	size_t c_done, c_failed, c_stuck, c_waiting, c_abandoned;
 	char **c_done_keys; /* what this cycle did: the next compares */
 	size_t c_ndone_keys;
@@ -225,6 +227,8 @@ driver_failed(struct cycle *c, const char *what)
 	session_driver_close(&ag->ag_se);
 }
 
+static void unplan(struct cycle *);
+
 /* Observe and plan cfg into the cycle; XDC_EDRIVER when the driver
  * failed (said and backed off), XDC_EINVALID when cfg does not plan. */
 static int
@@ -238,6 +242,14 @@ plan_for(struct cycle *c, const struct xdc_config *cfg, const char *commit,
 	    &ag->ag_se, cfg, commit, &c->c_obs, &c->c_plan, diags);
 	if (rc == XDC_EDRIVER) {
 		driver_failed(c, NULL);
+		return rc;
+	}
+	if (rc == XDC_ERETRY) {
+		/* No pool view yet: nothing is planned, nothing refused. */
+		free(c->c_pool_wait);
+		c->c_pool_wait = xdc_strdup(xdc_error_last());
+		log_err(LOG_DEBUG, "no plan", c->c_pool_wait);
+		unplan(c);
 		return rc;
 	}
 	if (rc == 0) {
@@ -320,6 +332,29 @@ log_action(int level, const struct xdc_action *a, const char *result,
 	log_end(&ll);
 }
 
+/* A VM this host took over from a lost host: one line when it runs. */
+static void
+log_failover(const struct cycle *c, const struct xdc_action *a)
+{
+	const char *vm, *from, *to;
+	struct logline ll;
+	size_t i;
+
+	if (a->a_kind != XDC_OBJ_VM || a->a_op != XDC_OP_CREATE)
+		return;
+	for (i = 0; i < plan_nfailovers(c->c_plan); i++) {
+		plan_failover(c->c_plan, i, &vm, &from, &to);
+		if (strcmp(vm, a->a_name) != 0)
+			continue;
+		log_begin(&ll, LOG_WARN, "failover");
+		log_str(&ll, "vm", vm);
+		log_str(&ll, "from", from);
+		log_str(&ll, "to", to);
+		log_end(&ll);
+		return;
+	}
+}
+
 /* exec's hold callback: backoff, then the restart limit. */
 static int
 hold(void *arg, size_t i)
@@ -394,6 +429,11 @@ report(void *arg, const struct exec *x, size_t i, enum exec_status st,
 
 	(void)x;
 	item_of(&it, a);
+	/* What the pool lent the action goes back once it ended. */
+	if (st == EXEC_DONE || st == EXEC_FAILED || st == EXEC_ABANDONED)
+		session_done(&ag->ag_se, c->c_plan, i, st == EXEC_DONE);
+	if (st == EXEC_DONE)
+		log_failover(c, a);
 	switch (st) {
 	case EXEC_DONE:
 		backoff_success(ag->ag_bo, key);
@@ -445,7 +485,7 @@ report(void *arg, const struct exec *x, size_t i, enum exec_status st,
 		it.si_why = msg;
 		status_add_pending(ag->ag_st, &it);
 		status_count(ag->ag_st, op, STATUS_SKIPPED);
-		log_action(LOG_INFO, a, "skipped", "why", msg, NULL, NULL);
+		log_action(LOG_INFO, a, it.si_state, "why", msg, NULL, NULL);
 		break;
 	case EXEC_ABANDONED:
 		/* SIGTERM: the next run observes how far it got. */
@@ -466,9 +506,19 @@ report(void *arg, const struct exec *x, size_t i, enum exec_status st,
 	free(key);
 }
 
+/* exec's gate: the pool's claims and budget slots (SPEC §8). */
+static int
+gate(void *arg, size_t i, const char **why)
+{
+	struct cycle *c = arg;
+
+	return session_gate(&c->c_ag->ag_se, c->c_cfg, c->c_plan, i, why);
+}
+
 static const struct exec_ops cycle_ops = {
 	.eo_report = report,
 	.eo_hold = hold,
+	.eo_gate = gate,
 };
 
 /* ---- Starting --------------------------------------------------------- */
@@ -514,8 +564,10 @@ take_new(struct cycle *c, struct xdc_config *cand, const char *commit)
 		log_end(&ll);
 	} else {
 		unplan(c);
-		/* A driver failure is not the configuration's. */
-		if (rc == XDC_EDRIVER && !source_is_git(ag->ag_src))
+		/* A driver failure, or the pool view not there yet, is
+		 * not the configuration's. */
+		if ((rc == XDC_EDRIVER || rc == XDC_ERETRY) &&
+		    !source_is_git(ag->ag_src))
 			ag->ag_reload = 1;
 	}
 	xdc_diags_free(diags);
@@ -564,8 +616,10 @@ cycle_start(struct agent *ag, const char *trigger)
 	load(c, &c->c_cand, commit);
 	if (c->c_cand != NULL)
 		take_new(c, c->c_cand, commit);
-	/* Else the one in force, unless the driver just failed. */
-	if (c->c_plan == NULL && ag->ag_cfg != NULL && c->c_driver_err == NULL)
+	/* Else the one in force, unless the driver just failed or the pool
+	 * view is not there. */
+	if (c->c_plan == NULL && ag->ag_cfg != NULL &&
+	    c->c_driver_err == NULL && c->c_pool_wait == NULL)
 		plan_in_force(c);
 	if (c->c_plan == NULL || ag->ag_se.se_drv == NULL ||
 	    (n = plan_count(c->c_plan)) == 0)
@@ -719,6 +773,10 @@ outcome(const struct cycle *c, char **msg)
 			xdc_asprintf(msg,
 			    "%zu held back or skipped (see pending)",
 			    c->c_stuck);
+	} else if (c->c_pool_wait != NULL) {
+		o = STATUS_PENDING;
+		xdc_asprintf(msg, "%s; nothing is applied until it is there",
+		    c->c_pool_wait);
 	} else if (c->c_abandoned > 0) {
 		o = STATUS_PENDING;
 		xdc_asprintf(msg,
@@ -727,7 +785,9 @@ outcome(const struct cycle *c, char **msg)
 		    c->c_abandoned);
 	} else if (c->c_waiting > 0) {
 		o = STATUS_PENDING;
-		xdc_asprintf(msg, "%zu waiting for another host's actions",
+		xdc_asprintf(msg,
+		    "%zu waiting for another host's actions or for the pool "
+		    "(see pending)",
 		    c->c_waiting);
 	} else if (c->c_done > 0) {
 		o = STATUS_APPLIED;
@@ -763,6 +823,11 @@ record(struct cycle *c)
 	if (c->c_driver_err != NULL)
 		status_add_error(ag->ag_st, NULL, 0, 0, c->c_driver_err);
 	status_set_outcome(ag->ag_st, o, msg);
+	status_set_pool(ag->ag_st,
+	    ag->ag_member == NULL
+	        ? NULL
+	        : member_status(ag->ag_member,
+	              c->c_cfg != NULL ? c->c_cfg : ag->ag_cfg, c->c_plan));
 	status_set_gauges(ag->ag_st,
 	    c->c_plan != NULL ? plan_managed_vms(c->c_plan) : 0,
 	    backoff_restart_limited(ag->ag_bo, real_ms()));
@@ -814,6 +879,7 @@ cycle_end(struct cycle *c)
 		free(c->c_held[i].h_why);
 	free(c->c_held);
 	free(c->c_driver_err);
+	free(c->c_pool_wait);
 	unplan(c);
 	xdc_config_free(c->c_cand);
 	free(c);

@@ -21,6 +21,7 @@
 #include "reconciler/source.h"
 
 struct backoff;
+struct member;
 struct status;
 
 struct agent {
@@ -29,6 +30,7 @@ struct agent {
 	struct backoff *ag_bo;
 	struct status *ag_st;
 	const char *ag_state_dir;
+	struct member *ag_member; /* the pool view (--etcd), or NULL */
 
 	/* The configuration in force, and its commit ("" for a path). */
 	struct xdc_config *ag_cfg;

@@ -81,6 +81,7 @@ start_one(struct exec *x, size_t i)
 	const struct xdc_action *a = plan_action(x->x_plan, i);
 	size_t blocker = 0;
 	char why[128];
+	const char *gate_why = NULL;
 	enum exec_status dep;
 	int rc;
 
@@ -99,9 +100,9 @@ start_one(struct exec *x, size_t i)
 		dep = x->x_st[blocker];
 		snprintf(why, sizeof(why), "it waits for action %zu, which %s",
 		    blocker + 1,
-		    dep == EXEC_NOT_OURS || dep == EXEC_WAITING
-		        ? "another host applies"
-		        : "did not complete");
+		    dep == EXEC_NOT_OURS  ? "another host applies"
+		    : dep == EXEC_WAITING ? "waits"
+		                          : "did not complete");
 		set(x, i,
 		    dep == EXEC_NOT_OURS || dep == EXEC_WAITING ? EXEC_WAITING
 		                                                : EXEC_SKIPPED,
@@ -111,6 +112,12 @@ start_one(struct exec *x, size_t i)
 	if (x->x_ops != NULL && x->x_ops->eo_hold != NULL &&
 	    x->x_ops->eo_hold(x->x_ops->eo_arg, i)) {
 		set(x, i, EXEC_HELD, NULL);
+		return 1;
+	}
+	if (x->x_ops != NULL && x->x_ops->eo_gate != NULL &&
+	    x->x_ops->eo_gate(x->x_ops->eo_arg, i, &gate_why)) {
+		set(x, i, EXEC_WAITING,
+		    gate_why != NULL ? gate_why : "it waits for the pool");
 		return 1;
 	}
 	if (x->x_drv->submit == NULL) {

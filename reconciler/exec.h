@@ -27,7 +27,8 @@ enum exec_status {
 	EXEC_DONE,
 	EXEC_FAILED,
 	EXEC_SKIPPED,   /* a dependency failed or was skipped */
-	EXEC_WAITING,   /* a dependency is another host's to apply */
+	EXEC_WAITING,   /* a dependency is another host's to apply, or
+	                   the pool has not given its claim or slot yet */
 	EXEC_NOT_OURS,  /* another host's agent applies it */
 	EXEC_HELD,      /* the caller held it back (backoff, restart limit) */
 	EXEC_ABANDONED, /* stopped before it started, or while it ran */
@@ -45,6 +46,13 @@ struct exec_ops {
 	void (*eo_report)(void *arg, const struct exec *, size_t i,
 	    enum exec_status, const char *msg);
 	int (*eo_hold)(void *arg, size_t i);
+	/*
+	 * Then the pool's say (SPEC §8): 0 when the action may start;
+	 * non-zero when it must wait for a claim or a budget slot, with
+	 * *why. It is reported EXEC_WAITING; a later cycle, made due when
+	 * the pool changes, tries it again.
+	 */
+	int (*eo_gate)(void *arg, size_t i, const char **why);
 	void *eo_arg;
 };
 

@@ -32,6 +32,7 @@
 #include "reconciler/cycle.h"
 #include "reconciler/log.h"
 #include "reconciler/loop.h"
+#include "reconciler/member.h"
 #include "reconciler/source.h"
 #include "reconciler/status.h"
 #include "reconciler/watch.h"
@@ -46,7 +47,7 @@ struct loop {
 	struct xdc_ev_io *l_sig_io, *l_watch_io, *l_drv_io, *l_fetch_io;
 	int l_drv_fd; /* the driver's watch fd l_drv_io polls, or -1 */
 	struct xdc_ev_timer *l_resync, *l_debounce, *l_retry, *l_grace,
-	    *l_overdue;
+	    *l_overdue, *l_pool;
 	int64_t l_debounce_first;
 
 	struct cycle *l_cycle;       /* under way, or NULL */
@@ -318,6 +319,29 @@ pool_changed(struct xdc_ev_io *io, int fd, short revents, void *arg)
 	due(l, "hypervisor");
 }
 
+/*
+ * The pool view changed (member.h): another host published, a claim or a
+ * slot was taken or given back, a host was lost or fenced, the lease
+ * came or went. A cycle plans on it, after LOOP_POOL_SETTLE_MS: a burst
+ * of changes makes one cycle.
+ */
+static void
+pool_view_changed(void *arg)
+{
+	struct loop *l = arg;
+
+	if (!xdc_ev_timer_armed(l->l_pool))
+		xdc_ev_timer_in(l->l_pool, LOOP_POOL_SETTLE_MS);
+}
+
+static void
+pool_settled(struct xdc_ev_timer *t, void *arg)
+{
+	(void)t;
+	log_due(arg, "pool view changed");
+	due(arg, "pool");
+}
+
 /* Poll the watch fd of the driver there is now: cycles may reopen it. */
 static void
 watch_driver(struct loop *l)
@@ -418,6 +442,12 @@ loop_open(struct loop *l, struct cli *cli)
 	l->l_retry = xdc_ev_timer_new(l->l_ev, retry, l);
 	l->l_grace = xdc_ev_timer_new(l->l_ev, grace_over, l);
 	l->l_overdue = xdc_ev_timer_new(l->l_ev, fetch_overdue, l);
+	l->l_pool = xdc_ev_timer_new(l->l_ev, pool_settled, l);
+	/* The pool view: this host's lease, from the same loop. */
+	if (cli->cl_etcd != NULL &&
+	    (rc = member_open(&ag->ag_se, l->l_ev, cli->cl_host, 0,
+	         pool_view_changed, l, &ag->ag_member)) != 0)
+		return rc;
 	return 0;
 }
 
@@ -426,6 +456,10 @@ loop_close(struct loop *l)
 {
 	if (l->l_cycle != NULL)
 		cycle_end(l->l_cycle);
+	/* The pool left while the driver is there to disarm the watchdog:
+	 * a clean stop is not a hang. */
+	member_free(l->l_ag.ag_member, l->l_stop);
+	l->l_ag.ag_member = NULL;
 	/* The driver before the loop its fds and timers live in; the lock
 	 * goes with the session. */
 	session_close(&l->l_ag.ag_se);

@@ -23,6 +23,8 @@ struct cli;
  * graceful shutdown of a guest.
  */
 #define LOOP_GRACE_MS 300
+/* Quiet time after the pool view changed, before a cycle plans on it. */
+#define LOOP_POOL_SETTLE_MS 100
 /* A fetch not ended after one interval, and at least this, is overdue. */
 #define LOOP_FETCH_OVERDUE_MS (10 * 1000)
 

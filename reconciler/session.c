@@ -18,8 +18,10 @@
 #include "base/ev.h"
 #include "drivers/driver.h"
 #include "planner/plan.h"
+#include "pool/agent.h"
 #include "reconciler/cli.h"
 #include "reconciler/exec.h"
+#include "reconciler/member.h"
 #include "reconciler/session.h"
 #include "reconciler/source.h"
 #include "reconciler/statedir.h"
@@ -70,6 +72,8 @@ session_close(struct session *s)
 {
 	xdc_plan_free(s->se_plan);
 	xdc_observed_free(s->se_obs);
+	pool_snapshot_free(s->se_snap);
+	member_free(s->se_member, 1);
 	session_driver_close(s);
 	xdc_config_free(s->se_cfg);
 	if (s->se_own_ev)
@@ -190,7 +194,8 @@ session_host(const struct session *s, const struct xdc_config *cfg)
 {
 	if (s->se_cli->cl_host != NULL)
 		return s->se_cli->cl_host;
-	if (drives_this_machine(s))
+	/* With the pool view, the sim's pool file is one host's too. */
+	if (drives_this_machine(s) || s->se_cli->cl_pool_view)
 		return cli_host_name(s->se_cli, cfg);
 	/* The sim's pool file holds every host: one agent may play all. */
 	return NULL;
@@ -239,6 +244,34 @@ prefix_error(int code, const char *what)
 	return rc;
 }
 
+/*
+ * This host's observation published, and the pool's view taken: the
+ * other live hosts' observations join obs, and po gets what the planner
+ * must know of lost, fenced and claimed (SPEC §8).
+ */
+static int
+pool_view(struct session *s, const struct xdc_config *cfg, const char *commit,
+    struct xdc_observed *obs, struct plan_opts *po)
+{
+	const struct xdc_obs_host *own;
+	const char *why;
+	int rc;
+
+	own = po->po_self != NULL ? xdc_observed_host(obs, po->po_self) : NULL;
+	if (own != NULL)
+		pool_agent_publish(s->se_pool, own, cfg->cfg_path,
+		    commit != NULL && *commit ? commit : NULL);
+	pool_snapshot_free(s->se_snap);
+	s->se_snap = NULL;
+	if (!pool_agent_ready(s->se_pool, &why))
+		return xdc_error(
+		    XDC_ERETRY, "waiting for the pool view: %s", why);
+	if ((rc = pool_agent_snapshot(s->se_pool, cfg, obs, &s->se_snap)))
+		return prefix_error(rc, "waiting for the pool view");
+	po->po_pool = pool_snapshot_view(s->se_snap);
+	return 0;
+}
+
 int
 session_observe_plan(struct session *s, const struct xdc_config *cfg,
     const char *commit, struct xdc_observed **obs, struct xdc_plan **plan,
@@ -259,10 +292,29 @@ session_observe_plan(struct session *s, const struct xdc_config *cfg,
 	po.po_now = cli_now();
 	po.po_commit = commit != NULL && *commit ? commit : NULL;
 	po.po_self = session_host(s, cfg);
+	if (s->se_pool != NULL && (rc = pool_view(s, cfg, commit, *obs, &po)))
+		return rc;
 	rc = plan_compute(cfg, *obs, &po, plan, diags);
 	if (rc != 0 && rc != XDC_EINVALID)
 		rc = prefix_error(XDC_EINVALID, "cannot plan");
 	return rc;
+}
+
+int
+session_gate(struct session *s, const struct xdc_config *cfg,
+    const struct xdc_plan *plan, size_t i, const char **why)
+{
+	*why = NULL;
+	if (s->se_pool == NULL)
+		return 0;
+	return pool_agent_gate(s->se_pool, cfg, plan, i, why) != 0;
+}
+
+void
+session_done(struct session *s, const struct xdc_plan *plan, size_t i, int done)
+{
+	if (s->se_pool != NULL)
+		pool_agent_done(s->se_pool, plan, i, done);
 }
 
 int
@@ -413,6 +465,53 @@ out:
 	return rc;
 }
 
+#define SESSION_JOIN_MS 15000 /* for etcd to answer, and a lease */
+
+static void
+pool_changed(void *arg)
+{
+	((struct session *)arg)->se_pool_changed = 1;
+}
+
+/* Join the pool for one command, and wait until the view is there. */
+static int
+join(struct session *s, int observer)
+{
+	int rc;
+
+	if ((rc = member_open(s, s->se_ev, s->se_cli->cl_host, observer,
+	         pool_changed, s, &s->se_member)) != 0)
+		return rc;
+	return member_wait_ready(s->se_member, SESSION_JOIN_MS);
+}
+
+int
+session_replan(struct session *s, int64_t timeout_ms)
+{
+	struct xdc_diags *diags;
+	int64_t end = xdc_ev_now() + timeout_ms;
+	int rc;
+
+	while (!s->se_pool_changed && xdc_ev_now() < end)
+		if (xdc_ev_run_once(s->se_ev, 100) < 0)
+			break;
+	s->se_pool_changed = 0;
+	xdc_plan_free(s->se_plan);
+	xdc_observed_free(s->se_obs);
+	s->se_plan = NULL;
+	s->se_obs = NULL;
+	diags = xdc_diags_new();
+	rc = session_observe_plan(
+	    s, s->se_cfg, s->se_commit, &s->se_obs, &s->se_plan, diags);
+	if (rc == XDC_EINVALID && xdc_diags_count(diags) > 0)
+		xdc_diags_print(diags, stderr);
+	else if (rc != 0)
+		fprintf(
+		    stderr, "%s: %s\n", s->se_cli->cl_prog, xdc_error_last());
+	xdc_diags_free(diags);
+	return rc;
+}
+
 int
 session_plan(struct session *s, const char *path, int lock)
 {
@@ -425,6 +524,10 @@ session_plan(struct session *s, const char *path, int lock)
 		goto out;
 	/* Before observing: what is planned is what no one else changes. */
 	if (lock && (rc = session_lock(s)) != 0) {
+		fprintf(stderr, "%s: %s\n", cli->cl_prog, xdc_error_last());
+		goto out;
+	}
+	if (cli->cl_etcd != NULL && (rc = join(s, !lock)) != 0) {
 		fprintf(stderr, "%s: %s\n", cli->cl_prog, xdc_error_last());
 		goto out;
 	}

@@ -18,6 +18,9 @@
 
 struct cli;
 struct exec;
+struct member;
+struct pool_agent;
+struct pool_snapshot;
 struct exec_ops;
 struct xdc_config;
 struct xdc_driver;
@@ -35,6 +38,14 @@ struct session {
 	long se_max_destroy; /* -1: 25% of the managed VMs, at least 1 */
 	int se_force;        /* apply past se_max_destroy */
 	int se_watch;        /* the loop: arm the driver's watch at open */
+	/*
+	 * The pool view (--etcd, member.h), or NULL; and the snapshot the
+	 * last plan was made on, which pins what its observation points to.
+	 */
+	struct pool_agent *se_pool;
+	struct pool_snapshot *se_snap;
+	struct member *se_member; /* the one-shot commands' own */
+	int se_pool_changed;      /* ... and whether it changed since */
 
 	/* The one-shot commands' products (session_plan). */
 	struct xdc_config *se_cfg;
@@ -87,11 +98,26 @@ int session_check_host(const struct session *, const struct xdc_config *);
  * the caller. Returns 0; XDC_EDRIVER when the driver cannot be opened or
  * cannot observe (xdc_error_last() says which); XDC_EINVALID when the
  * configuration cannot be satisfied (diags) or names an undeclared host
- * (xdc_error_last(), no diagnostic).
+ * (xdc_error_last(), no diagnostic); XDC_ERETRY when the pool view is
+ * not there yet (no lease, the pool not read: xdc_error_last() says).
+ *
+ * With the pool view, this host's observation is published first, and
+ * *obs gets the live hosts' published ones; it must be freed before the
+ * next call, which takes a new snapshot of the pool.
  */
 int session_observe_plan(struct session *, const struct xdc_config *cfg,
     const char *commit, struct xdc_observed **obs, struct xdc_plan **plan,
     struct xdc_diags *diags);
+
+/*
+ * Before action i of plan starts, with the pool view: 0 when it may go, 1
+ * when it waits for a claim or a budget slot (*why); without the pool
+ * view, always 0. session_done tells the pool the action ended.
+ */
+int session_gate(struct session *, const struct xdc_config *cfg,
+    const struct xdc_plan *plan, size_t i, const char **why);
+void session_done(
+    struct session *, const struct xdc_plan *plan, size_t i, int done);
 
 /* Stage 5: the --max-destroy guard (plan_check_destroys). */
 int session_guard(const struct session *, const struct xdc_plan *, char **msg);
@@ -107,8 +133,16 @@ int session_exec(struct session *, const struct xdc_config *cfg,
  * The one-shot commands' stages 1-4, with every error printed: load PATH
  * or fetch and load --git's commit (the fetch honours SIGINT and
  * SIGTERM), take the lock when lock is set, then session_observe_plan
- * into se_cfg, se_obs and se_plan.
+ * into se_cfg, se_obs and se_plan. With --etcd it first joins the pool:
+ * as an observer without lock (plan), as a member with it (apply).
  */
 int session_plan(struct session *, const char *path, int lock);
+
+/*
+ * The one-shot commands with the pool view: plan se_cfg again into
+ * se_obs and se_plan once the pool changed (or timeout_ms passed), for
+ * the actions that waited for a claim or a slot. Errors printed.
+ */
+int session_replan(struct session *, int64_t timeout_ms);
 
 #endif /* XDC_SESSION_H */

@@ -77,6 +77,7 @@ struct status {
 	json_t *st_deferred;
 	json_t *st_drift;
 	json_t *st_errors;
+	json_t *st_pool; /* NULL: no pool view */
 	size_t st_npending, st_ndeferred, st_ndrift, st_nerrors;
 	struct keyset st_drift_cur;
 };
@@ -234,7 +235,15 @@ status_free(struct status *st)
 	free(st->st_rej_path);
 	free(st->st_rej_commit);
 	free(st->st_message);
+	json_decref(st->st_pool);
 	free(st);
+}
+
+void
+status_set_pool(struct status *st, json_t *pool)
+{
+	json_decref(st->st_pool);
+	st->st_pool = pool;
 }
 
 void
@@ -490,6 +499,8 @@ status_json(const struct status *st)
 	json_object_set(root, "deferred", st->st_deferred);
 	json_object_set(root, "drift", st->st_drift);
 	json_object_set(root, "errors", st->st_errors);
+	if (st->st_pool != NULL)
+		json_object_set(root, "pool", st->st_pool);
 	json_object_set_new(root, "last_success", jtime(st->st_last_success));
 	json_object_set_new(root, "last_drift", jtime(st->st_last_drift));
 	return root;
@@ -537,6 +548,49 @@ metric(FILE *fp, const char *name, const char *type, const char *help, double v)
 {
 	head(fp, name, type, help);
 	fprintf(fp, "%s %.17g\n", name, v);
+}
+
+static double
+num(const json_t *o, const char *key)
+{
+	return json_number_value(json_object_get(o, key));
+}
+
+/* The pool view's metrics (docs/status.md), from its status object. */
+static void
+pool_metrics(FILE *fp, const json_t *p)
+{
+	static const char *const states[] = { "live", "lost", "fenced" };
+	static const char *const results[] = { "succeeded", "failed" };
+	const json_t *f = json_object_get(p, "fences");
+	size_t i;
+
+	metric(fp, "xdc_pool_ready", "gauge",
+	    "1 when this agent holds its lease and has read the pool.",
+	    json_is_true(json_object_get(p, "ready")) ? 1 : 0);
+	head(fp, "xdc_pool_hosts", "gauge",
+	    "The configuration's Hosts by state in the pool view: live (a "
+	    "lease), lost (none), fenced (known off).");
+	for (i = 0; i < 3; i++)
+		fprintf(fp, "xdc_pool_hosts{state=\"%s\"} %.17g\n", states[i],
+		    num(p, states[i]));
+	metric(fp, "xdc_pool_claims", "gauge",
+	    "VMs this host holds the claim of in etcd.", num(p, "claims"));
+	metric(fp, "xdc_pool_budget_slots", "gauge",
+	    "Budget slots (min_running) this host holds in etcd.",
+	    num(p, "slots"));
+	metric(fp, "xdc_pool_failovers", "gauge",
+	    "VMs the last plan restarts away from a lost host.",
+	    num(p, "failovers"));
+	head(fp, "xdc_pool_fences_total", "counter",
+	    "Fence commands this agent ran, by result.");
+	for (i = 0; i < 2; i++)
+		fprintf(fp, "xdc_pool_fences_total{result=\"%s\"} %.17g\n",
+		    results[i], num(f, results[i]));
+	if (json_is_number(json_object_get(p, "renew_rtt_seconds")))
+		metric(fp, "xdc_pool_lease_renew_seconds", "gauge",
+		    "The last lease renewal's round trip to etcd.",
+		    num(p, "renew_rtt_seconds"));
 }
 
 int
@@ -608,6 +662,9 @@ status_write_metrics(const struct status *st, FILE *fp)
 	    "VMs whose restarts are held back because their SLA's "
 	    "restart_limit is reached.",
 	    (double)st->st_limited);
+
+	if (st->st_pool != NULL)
+		pool_metrics(fp, st->st_pool);
 
 	head(fp, "xdc_info", "gauge",
 	    "Always 1: the configuration in force, its commit and this "
@@ -782,6 +839,45 @@ print_age(FILE *fp, json_t *ts)
 		fprintf(fp, "? s ago");
 }
 
+/* "pool dc1 via etcd ...: 2 live, 1 lost (xen-c), 0 fenced; lease ..." */
+static void
+print_pool(FILE *fp, json_t *p)
+{
+	static const char *const states[] = { "live", "lost", "fenced" };
+	json_t *hosts = json_object_get(p, "hosts"), *v;
+	const char *name;
+	size_t i;
+	int n;
+
+	if (!json_is_object(p))
+		return;
+	fprintf(fp, "pool: %s at %s", str(p, "pool"), str(p, "etcd"));
+	if (json_is_string(json_object_get(p, "waiting")))
+		fprintf(fp, ", waiting: %s", str(p, "waiting"));
+	fputc('\n', fp);
+	fprintf(fp, "hosts:");
+	for (i = 0; i < 3; i++) {
+		fprintf(fp, "%s %lld %s", i ? "," : "",
+		    (long long)json_integer_value(
+		        json_object_get(p, states[i])),
+		    states[i]);
+		if (i == 0)
+			continue;
+		n = 0;
+		json_object_foreach(hosts, name, v)
+		{
+			if (!json_is_string(v) ||
+			    strcmp(json_string_value(v), states[i]) != 0)
+				continue;
+			fprintf(fp, "%s%s", n++ ? " " : " (", name);
+		}
+		if (n > 0)
+			fputc(')', fp);
+	}
+	fprintf(fp, "; %lld failing over\n",
+	    (long long)json_integer_value(json_object_get(p, "failovers")));
+}
+
 static void
 print_text(FILE *fp, json_t *root, const char *dir, int running)
 {
@@ -830,6 +926,7 @@ print_text(FILE *fp, json_t *root, const char *dir, int running)
 	    (long long)json_integer_value(json_object_get(c, "skipped")),
 	    (long long)json_integer_value(json_object_get(c, "other_hosts")),
 	    (long long)json_integer_value(json_object_get(c, "deferred")));
+	print_pool(fp, json_object_get(root, "pool"));
 	print_items(fp, "pending", json_object_get(root, "pending"));
 	print_items(fp, "deferred", json_object_get(root, "deferred"));
 	print_items(fp, "drift", json_object_get(root, "drift"));

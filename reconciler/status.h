@@ -13,6 +13,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include <jansson.h>
+
 #include "base/diag.h"
 
 #define STATUS_FILE         "status.json"
@@ -84,6 +86,13 @@ void status_set_outcome(
 enum status_outcome status_outcome(const struct status *);
 void status_set_gauges(
     struct status *, size_t managed_vms, size_t restart_limited);
+
+/*
+ * The pool as this agent sees it (member_status's object, taken over), or
+ * NULL without the pool view: the status's "pool" and the xdc_pool_*
+ * metrics.
+ */
+void status_set_pool(struct status *, json_t *pool);
 
 /* Errors: one with a position (file NULL: none), or each diagnostic. */
 void status_add_error(struct status *, const char *file, unsigned line,
