@@ -82,6 +82,18 @@ struct slot {
 	char *s_host;
 };
 
+/*
+ * A VM of this host whose budget slot is wanted by an action that has not
+ * ended: the slot is kept, though the VM still runs, until the action is
+ * over (pool_agent_done) or no plan has asked for it for two snapshots.
+ */
+struct busy {
+	char *b_vm;
+	uint64_t b_gen; /* the snapshot whose plan last asked for it */
+	int b_started;  /* the action runs */
+	int b_moved;    /* destroyed here to run elsewhere: slots_settle's */
+};
+
 /* A compare-and-swap in flight: a claim or a slot being taken. */
 struct cas {
 	struct pool_agent *cs_pa;
@@ -116,6 +128,7 @@ struct pool_agent {
 	int64_t a_lease;
 	int64_t a_ttl;         /* seconds */
 	int64_t a_renewed;     /* monotonic ms of the last good renewal */
+	int64_t a_petted;      /* monotonic ms of the last good pet; 0 none */
 	int64_t a_ready_since; /* lease held and pool read, since */
 	struct etcd_req *a_grant;
 	struct etcd_req *a_keepalive;
@@ -134,6 +147,9 @@ struct pool_agent {
 	size_t a_nclaims;
 	struct slot *a_slots;
 	size_t a_nslots;
+	struct busy *a_busy; /* this host's slots that actions want */
+	size_t a_nbusy;
+	uint64_t a_gen; /* snapshots taken */
 
 	/* What this agent does to it. */
 	char *a_published; /* the record last put */
@@ -423,6 +439,45 @@ slot_set(struct pool_agent *a, const char *name, const char *value, size_t len)
 	json_decref(root);
 }
 
+static struct busy *
+busy_find(const struct pool_agent *a, const char *vm)
+{
+	size_t i;
+
+	for (i = 0; i < a->a_nbusy; i++)
+		if (!strcmp(a->a_busy[i].b_vm, vm))
+			return &a->a_busy[i];
+	return NULL;
+}
+
+/* vm's entry, made if need be, as asked for by this snapshot's plan. */
+static struct busy *
+busy_want(struct pool_agent *a, const char *vm)
+{
+	struct busy *b = busy_find(a, vm);
+
+	if (b == NULL) {
+		a->a_busy = xdc_reallocarray(
+		    a->a_busy, a->a_nbusy + 1, sizeof(*a->a_busy));
+		b = &a->a_busy[a->a_nbusy++];
+		memset(b, 0, sizeof(*b));
+		b->b_vm = xdc_strdup(vm);
+	}
+	b->b_gen = a->a_gen;
+	return b;
+}
+
+static void
+busy_drop(struct pool_agent *a, const char *vm)
+{
+	struct busy *b = busy_find(a, vm);
+
+	if (b == NULL)
+		return;
+	free(b->b_vm);
+	*b = a->a_busy[--a->a_nbusy];
+}
+
 static void
 fenced_set(
     struct pool_agent *a, const char *host, const char *value, size_t len)
@@ -591,6 +646,8 @@ lease_lost(struct pool_agent *a, const char *why)
 	    NULL);
 	a->a_lease = 0;
 	a->a_ready_since = 0;
+	while (a->a_nbusy > 0)
+		busy_drop(a, a->a_busy[0].b_vm);
 	free(a->a_published);
 	a->a_published = NULL;
 	set_why(a, "the lease is lost (%s): taking a new one", why);
@@ -684,11 +741,33 @@ on_pet(struct xdc_ev_timer *t, void *arg)
 {
 	struct pool_agent *a = arg;
 
+	int64_t now = xdc_ev_now(), was = a->a_petted;
+
 	xdc_ev_timer_in(t, a->a_o.pa_watchdog_ms / 3);
-	if (a->a_lease != 0 &&
-	    xdc_ev_now() - a->a_renewed < a->a_ttl * 1000 / 2 &&
-	    a->a_o.pa_pet != NULL)
-		(void)a->a_o.pa_pet(a->a_o.pa_arg, a->a_o.pa_watchdog_ms);
+	if (a->a_lease == 0 || now - a->a_renewed >= a->a_ttl * 1000 / 2 ||
+	    a->a_o.pa_pet == NULL)
+		return;
+	if (a->a_o.pa_pet(a->a_o.pa_arg, a->a_o.pa_watchdog_ms) != 0) {
+		a->a_petted = 0; /* not armed: the fence command's job */
+		return;
+	}
+	a->a_petted = now;
+	/* Past the deadline, pool_agent_gate held what starts VMs. */
+	if (was != 0 && now - was >= a->a_o.pa_watchdog_ms)
+		changed(a);
+}
+
+/*
+ * Whether this host's watchdog, armed, went unpetted for its timeout: its
+ * host has rebooted (on Xen the agent with it; the sim's agent lives on).
+ * Whatever it would start now, under claims taken before, runs beside
+ * the copies the survivors start once the lease has expired.
+ */
+static int
+watchdog_lapsed(const struct pool_agent *a)
+{
+	return a->a_o.pa_watchdog_ms > 0 && a->a_petted != 0 &&
+	       xdc_ev_now() - a->a_petted >= a->a_o.pa_watchdog_ms;
 }
 
 /* ---- Publishing ------------------------------------------------------- */
@@ -1262,6 +1341,9 @@ pool_agent_free(struct pool_agent *a, int clean)
 	for (i = 0; i < a->a_nslots; i++)
 		slot_free(&a->a_slots[i]);
 	free(a->a_slots);
+	while (a->a_nbusy > 0)
+		busy_drop(a, a->a_busy[0].b_vm);
+	free(a->a_busy);
 	xdc_ev_timer_free(a->a_renew_timer);
 	xdc_ev_timer_free(a->a_pet_timer);
 	xdc_ev_timer_free(a->a_tick);
@@ -1366,15 +1448,19 @@ runs_somewhere(const struct xdc_observed *obs, const char *vm)
 /*
  * This host's slots outlive the action that took them while the VM is
  * down elsewhere: a VM moved away (destroyed here, created on another
- * host) is still disrupted until it runs there. Between cycles, when no
- * action of this host runs, a slot goes back once its VM runs on some
- * live host, or is no longer declared.
+ * host) is still disrupted until it runs there. A slot taken for an
+ * action is kept until that action ends (pool_agent_done), though the VM
+ * runs until the action stops it: the cycle that follows the taking
+ * plans before it starts it. A slot goes back here once its VM runs on
+ * some live host and no action wants it (moved away, or not asked for by
+ * the last two plans), or once its VM is no longer declared.
  */
 static void
 slots_settle(struct pool_agent *a, const struct xdc_config *cfg,
     const struct xdc_observed *obs)
 {
 	struct slot *sl;
+	struct busy *b;
 	char *key, *val;
 	size_t i;
 
@@ -1383,9 +1469,15 @@ slots_settle(struct pool_agent *a, const struct xdc_config *cfg,
 		if (strcmp(sl->s_host, a->a_self) != 0 ||
 		    cas_find(a, sl->s_vm, 1) != NULL)
 			continue;
-		if (xdc_config_vm(cfg, sl->s_vm) != NULL &&
-		    !runs_somewhere(obs, sl->s_vm))
-			continue;
+		b = busy_find(a, sl->s_vm);
+		if (xdc_config_vm(cfg, sl->s_vm) != NULL) {
+			if (!runs_somewhere(obs, sl->s_vm))
+				continue;
+			if (b != NULL && !b->b_moved &&
+			    (b->b_started || b->b_gen + 2 >= a->a_gen))
+				continue;
+		}
+		busy_drop(a, sl->s_vm);
 		xdc_asprintf(
 		    &key, "%sbudget/%s/%u", a->a_prefix, sl->s_sla, sl->s_k);
 		val = slot_value(a, sl->s_vm);
@@ -1440,6 +1532,7 @@ pool_agent_snapshot(struct pool_agent *a, const struct xdc_config *cfg,
 	qsort(hosts, n, sizeof(*hosts), obs_host_cmp);
 	obs->obs_hosts = hosts;
 	obs->obs_nhosts = n;
+	a->a_gen++;
 	slots_settle(a, cfg, obs);
 	claims =
 	    xdc_arena_alloc(s->ps_arena, (a->a_nclaims + 1) * sizeof(*claims));
@@ -1538,6 +1631,11 @@ pool_agent_gate(struct pool_agent *a, const struct xdc_config *cfg,
 		*why = ready_why;
 		return 1;
 	}
+	if (needs_claim(act) && watchdog_lapsed(a)) {
+		*why = "this host's watchdog went unpetted past its timeout: "
+		       "the host has rebooted; waiting for the lease";
+		return 1;
+	}
 	if (needs_claim(act)) {
 		holder = claim_holder(a, act->a_name);
 		if (holder != NULL && strcmp(holder, a->a_self) != 0) {
@@ -1563,10 +1661,14 @@ pool_agent_gate(struct pool_agent *a, const struct xdc_config *cfg,
 		if (strcmp(a->a_slots[j].s_sla, sla->s_name) != 0)
 			continue;
 		if (!strcmp(a->a_slots[j].s_vm, act->a_name) &&
-		    !strcmp(a->a_slots[j].s_host, a->a_self))
-			return 0; /* ours already */
+		    !strcmp(a->a_slots[j].s_host, a->a_self)) {
+			/* Ours already: kept until the action ends. */
+			busy_want(a, act->a_name)->b_started = 1;
+			return 0;
+		}
 		held++;
 	}
+	busy_want(a, act->a_name);
 	if (cas_find(a, act->a_name, 1) != NULL) {
 		*why = "taking a slot of its SLA's budget in etcd";
 		return 1;
@@ -1626,6 +1728,7 @@ pool_agent_done(
     struct pool_agent *a, const struct xdc_plan *plan, size_t i, int done)
 {
 	const struct xdc_action *act = plan_action(plan, i);
+	struct busy *b;
 	char *key, *val;
 	size_t j;
 
@@ -1637,8 +1740,14 @@ pool_agent_done(
 	 * a VM destroyed here to move to another host keeps it until it runs
 	 * there (slots_settle).
 	 */
-	if (done && act->a_op == XDC_OP_DESTROY && moves_away(plan, act))
+	if (done && act->a_op == XDC_OP_DESTROY && moves_away(plan, act)) {
+		if ((b = busy_find(a, act->a_name)) != NULL) {
+			b->b_moved = 1;
+			b->b_started = 0;
+		}
 		goto claims;
+	}
+	busy_drop(a, act->a_name);
 	for (j = 0; j < a->a_nslots; j++) {
 		if (strcmp(a->a_slots[j].s_vm, act->a_name) != 0 ||
 		    strcmp(a->a_slots[j].s_host, a->a_self) != 0)
