@@ -94,6 +94,15 @@ struct busy {
 	int b_moved;    /* destroyed here to run elsewhere: slots_settle's */
 };
 
+/* A key of this host's being given back (cas_release). */
+struct release {
+	struct pool_agent *r_pa;
+	char *r_key;
+	char *r_value;
+	int64_t r_lease; /* the lease it was taken under */
+	struct etcd_req *r_req;
+};
+
 /* A compare-and-swap in flight: a claim or a slot being taken. */
 struct cas {
 	struct pool_agent *cs_pa;
@@ -157,6 +166,8 @@ struct pool_agent {
 	struct etcd_req *a_put;
 	struct cas **a_cas;
 	size_t a_ncas;
+	struct release **a_rel;
+	size_t a_nrel;
 	struct fence *a_fence;
 	uint64_t a_fence_attempts, a_fence_failures, a_fence_successes;
 	/* The hosts the configuration declares, as of the last snapshot. */
@@ -891,22 +902,102 @@ cas_create(struct pool_agent *a, const char *key, const char *vm,
 }
 
 /* Delete key if its value is value (ours): a claim or slot given back. */
+/*
+ * Delete key if it still holds value under this lease; a release etcd
+ * did not answer is tried again at each tick until it does, or the lease
+ * goes (and the key with it): a claim given back into a dead link would
+ * otherwise stay, under a lease that lives on, keeping its VM from
+ * starting anywhere.
+ */
+static void release_send(struct pool_agent *, struct release *);
+
+static void
+on_released(struct etcd_req *req, const struct etcd_result *res, void *arg)
+{
+	struct release *r = arg;
+	struct pool_agent *a = r->r_pa;
+	size_t i;
+
+	(void)req;
+	r->r_req = NULL;
+	if (res->res_rc != 0 && res->res_rc != XDC_ENOTFOUND)
+		return; /* the tick tries again */
+	for (i = 0; i < a->a_nrel; i++)
+		if (a->a_rel[i] == r) {
+			a->a_rel[i] = a->a_rel[--a->a_nrel];
+			break;
+		}
+	free(r->r_key);
+	free(r->r_value);
+	free(r);
+}
+
+static void
+release_send(struct pool_agent *a, struct release *r)
+{
+	struct etcd_cmp cmp[2];
+	struct etcd_op del;
+
+	if (r->r_req != NULL)
+		return;
+	memset(cmp, 0, sizeof(cmp));
+	cmp[0].cmp_key = r->r_key;
+	cmp[0].cmp_target = ETCD_CMP_VALUE;
+	cmp[0].cmp_result = ETCD_EQUAL;
+	cmp[0].cmp_value = r->r_value;
+	cmp[0].cmp_value_len = strlen(r->r_value);
+	cmp[1].cmp_key = r->r_key;
+	cmp[1].cmp_target = ETCD_CMP_LEASE;
+	cmp[1].cmp_result = ETCD_EQUAL;
+	cmp[1].cmp_number = r->r_lease;
+	memset(&del, 0, sizeof(del));
+	del.op_kind = ETCD_DELETE;
+	del.op_key = r->r_key;
+	r->r_req =
+	    etcd_txn(a->a_etcd, cmp, 2, &del, 1, NULL, 0, on_released, r);
+}
+
 static void
 cas_release(struct pool_agent *a, const char *key, const char *value)
 {
-	struct etcd_cmp cmp;
-	struct etcd_op del;
+	struct release *r;
+	size_t i;
 
-	memset(&cmp, 0, sizeof(cmp));
-	cmp.cmp_key = key;
-	cmp.cmp_target = ETCD_CMP_VALUE;
-	cmp.cmp_result = ETCD_EQUAL;
-	cmp.cmp_value = value;
-	cmp.cmp_value_len = strlen(value);
-	memset(&del, 0, sizeof(del));
-	del.op_kind = ETCD_DELETE;
-	del.op_key = key;
-	(void)etcd_txn(a->a_etcd, &cmp, 1, &del, 1, NULL, 0, on_deleted, NULL);
+	if (a->a_lease == 0)
+		return; /* the key went with the lease */
+	for (i = 0; i < a->a_nrel; i++)
+		if (!strcmp(a->a_rel[i]->r_key, key))
+			return; /* under way */
+	r = xdc_calloc(1, sizeof(*r));
+	r->r_pa = a;
+	r->r_key = xdc_strdup(key);
+	r->r_value = xdc_strdup(value);
+	r->r_lease = a->a_lease;
+	a->a_rel = xdc_reallocarray(a->a_rel, a->a_nrel + 1, sizeof(*a->a_rel));
+	a->a_rel[a->a_nrel++] = r;
+	release_send(a, r);
+}
+
+/* The releases not yet answered: again, or dropped with their lease. */
+static void
+releases_retry(struct pool_agent *a)
+{
+	struct release *r;
+	size_t i;
+
+	for (i = 0; i < a->a_nrel; i++) {
+		r = a->a_rel[i];
+		if (r->r_lease == a->a_lease) {
+			release_send(a, r);
+			continue;
+		}
+		if (r->r_req != NULL)
+			etcd_req_cancel(r->r_req);
+		a->a_rel[i--] = a->a_rel[--a->a_nrel];
+		free(r->r_key);
+		free(r->r_value);
+		free(r);
+	}
 }
 
 static void
@@ -1230,6 +1321,7 @@ on_tick(struct xdc_ev_timer *t, void *arg)
 		return;
 	lease_grant(a);
 	publish_next(a);
+	releases_retry(a);
 	fence_check(a);
 }
 
@@ -1325,6 +1417,9 @@ pool_agent_free(struct pool_agent *a, int clean)
 	while (a->a_ncas > 0)
 		cas_end(a, a->a_cas[a->a_ncas - 1]);
 	free(a->a_cas);
+	a->a_lease = 0;
+	releases_retry(a); /* all dropped: no lease */
+	free(a->a_rel);
 	if (a->a_watch != NULL)
 		etcd_watch_free(a->a_watch);
 	etcd_free(a->a_etcd);
