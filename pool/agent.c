@@ -1582,6 +1582,36 @@ slots_settle(struct pool_agent *a, const struct xdc_config *cfg,
 	}
 }
 
+/*
+ * This host's claims of VMs it does not have: a claim taken for a start
+ * that its plan then gave up (the set of lost hosts changed between the
+ * claim and the start, so placement did) goes back once no plan has asked
+ * for it for two snapshots; otherwise the VM could start nowhere else.
+ */
+static void
+claims_settle(struct pool_agent *a, const struct xdc_observed *obs)
+{
+	const struct xdc_obs_host *self = xdc_observed_host(obs, a->a_self);
+	const struct busy *b;
+	char *key;
+	size_t i;
+
+	if (self == NULL)
+		return; /* not observed: nothing to say */
+	for (i = 0; i < a->a_nclaims; i++) {
+		if (strcmp(a->a_claims[i].c_host, a->a_self) != 0 ||
+		    xdc_obs_host_domain(self, a->a_claims[i].c_vm) != NULL ||
+		    cas_find(a, a->a_claims[i].c_vm, 0) != NULL)
+			continue;
+		b = busy_find(a, a->a_claims[i].c_vm);
+		if (b != NULL && (b->b_started || b->b_gen + 2 >= a->a_gen))
+			continue;
+		key = key_of(a, "claims", a->a_claims[i].c_vm);
+		cas_release(a, key, a->a_self);
+		free(key);
+	}
+}
+
 int
 pool_agent_snapshot(struct pool_agent *a, const struct xdc_config *cfg,
     struct xdc_observed *obs, struct pool_snapshot **out)
@@ -1629,6 +1659,7 @@ pool_agent_snapshot(struct pool_agent *a, const struct xdc_config *cfg,
 	obs->obs_nhosts = n;
 	a->a_gen++;
 	slots_settle(a, cfg, obs);
+	claims_settle(a, obs);
 	claims =
 	    xdc_arena_alloc(s->ps_arena, (a->a_nclaims + 1) * sizeof(*claims));
 	for (i = 0; i < a->a_nclaims; i++) {
@@ -1717,6 +1748,7 @@ pool_agent_gate(struct pool_agent *a, const struct xdc_config *cfg,
 	char *key, *val, *msg;
 	uint8_t *used;
 	const char *ready_why;
+	struct busy *b;
 
 	*why = NULL;
 	if (act->a_kind != XDC_OBJ_VM || act->a_host == NULL ||
@@ -1732,6 +1764,7 @@ pool_agent_gate(struct pool_agent *a, const struct xdc_config *cfg,
 		return 1;
 	}
 	if (needs_claim(act)) {
+		busy_want(a, act->a_name); /* claims_settle keeps its claim */
 		holder = claim_holder(a, act->a_name);
 		if (holder != NULL && strcmp(holder, a->a_self) != 0) {
 			free(a->a_why);
@@ -1748,8 +1781,11 @@ pool_agent_gate(struct pool_agent *a, const struct xdc_config *cfg,
 	}
 	vm = xdc_config_vm(cfg, act->a_name);
 	if (!act->a_disruptive || vm == NULL ||
-	    vm->vm_sla[XDC_POL_MIN_RUNNING] == XDC_NO_SLA)
+	    vm->vm_sla[XDC_POL_MIN_RUNNING] == XDC_NO_SLA) {
+		if ((b = busy_find(a, act->a_name)) != NULL)
+			b->b_started = 1;
 		return 0;
+	}
 	sla = &cfg->cfg_slas[vm->vm_sla[XDC_POL_MIN_RUNNING]];
 	nslots = slot_count(cfg, sla);
 	for (j = 0; j < a->a_nslots; j++) {
