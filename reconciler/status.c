@@ -874,7 +874,7 @@ print_pool(FILE *fp, json_t *p)
 		if (n > 0)
 			fputc(')', fp);
 	}
-	fprintf(fp, "; %lld failing over\n",
+	fprintf(fp, "; %lld VMs failed over\n",
 	    (long long)json_integer_value(json_object_get(p, "failovers")));
 }
 
