@@ -108,7 +108,7 @@ UNIT_BINS	= $(UNIT_SRCS:%.c=$(BUILD)/%)
 .PHONY: all deps test unit golden golden-update cli check check-net check-loop \
 	check-verify check-ci \
 	schema-json completion install-check check-crash check-longrun check-etcd \
-	fuzz fuzz-run check-fresh \
+	check-pool fuzz fuzz-run check-fresh \
 	format install uninstall clean demo bench
 all:
 	@scripts/deps build
@@ -139,7 +139,8 @@ test:
 	@scripts/deps test
 	@$(MAKE) --no-print-directory $(XDC) $(UNIT_BINS)
 	@$(MAKE) --no-print-directory unit golden cli check-loop check-verify \
-	    schema-json completion install-check check-etcd check-ci
+	    schema-json completion install-check check-etcd check-ci \
+	    check-pool
 
 # Behaviours of the command line, end to end on the simulated pool.
 cli: $(XDC)
@@ -185,6 +186,13 @@ check-verify: $(XDC)
 ETCD_LIVE	= $(BUILD)/tests/etcd/test_live
 check-etcd: $(ETCD_LIVE)
 	@tests/etcd/run $(ETCD_LIVE)
+
+# Three sim agents, each with its own pool file, on a real etcd-server
+# that tests/pool/run starts: converge, one copy, a rollout under
+# min_running, failover with fencing and the watchdog, an agent cut off,
+# etcd restarted, a rejoin (SPEC §8).
+check-pool: $(XDC)
+	@tests/pool/run XDC=$(XDC)
 
 # SIGKILL an apply at random instants on a simulated pool of 200 VMs: the
 # pool stays whole and a re-run converges (tests/crash/run).

@@ -82,6 +82,27 @@ struct slot {
 	char *s_host;
 };
 
+/*
+ * A VM of this host whose budget slot is wanted by an action that has not
+ * ended: the slot is kept, though the VM still runs, until the action is
+ * over (pool_agent_done) or no plan has asked for it for two snapshots.
+ */
+struct busy {
+	char *b_vm;
+	uint64_t b_gen; /* the snapshot whose plan last asked for it */
+	int b_started;  /* the action runs */
+	int b_moved;    /* destroyed here to run elsewhere: slots_settle's */
+};
+
+/* A key of this host's being given back (cas_release). */
+struct release {
+	struct pool_agent *r_pa;
+	char *r_key;
+	char *r_value;
+	int64_t r_lease; /* the lease it was taken under */
+	struct etcd_req *r_req;
+};
+
 /* A compare-and-swap in flight: a claim or a slot being taken. */
 struct cas {
 	struct pool_agent *cs_pa;
@@ -116,6 +137,7 @@ struct pool_agent {
 	int64_t a_lease;
 	int64_t a_ttl;         /* seconds */
 	int64_t a_renewed;     /* monotonic ms of the last good renewal */
+	int64_t a_petted;      /* monotonic ms of the last good pet; 0 none */
 	int64_t a_ready_since; /* lease held and pool read, since */
 	struct etcd_req *a_grant;
 	struct etcd_req *a_keepalive;
@@ -134,6 +156,9 @@ struct pool_agent {
 	size_t a_nclaims;
 	struct slot *a_slots;
 	size_t a_nslots;
+	struct busy *a_busy; /* this host's slots that actions want */
+	size_t a_nbusy;
+	uint64_t a_gen; /* snapshots taken */
 
 	/* What this agent does to it. */
 	char *a_published; /* the record last put */
@@ -141,6 +166,8 @@ struct pool_agent {
 	struct etcd_req *a_put;
 	struct cas **a_cas;
 	size_t a_ncas;
+	struct release **a_rel;
+	size_t a_nrel;
 	struct fence *a_fence;
 	uint64_t a_fence_attempts, a_fence_failures, a_fence_successes;
 	/* The hosts the configuration declares, as of the last snapshot. */
@@ -423,6 +450,45 @@ slot_set(struct pool_agent *a, const char *name, const char *value, size_t len)
 	json_decref(root);
 }
 
+static struct busy *
+busy_find(const struct pool_agent *a, const char *vm)
+{
+	size_t i;
+
+	for (i = 0; i < a->a_nbusy; i++)
+		if (!strcmp(a->a_busy[i].b_vm, vm))
+			return &a->a_busy[i];
+	return NULL;
+}
+
+/* vm's entry, made if need be, as asked for by this snapshot's plan. */
+static struct busy *
+busy_want(struct pool_agent *a, const char *vm)
+{
+	struct busy *b = busy_find(a, vm);
+
+	if (b == NULL) {
+		a->a_busy = xdc_reallocarray(
+		    a->a_busy, a->a_nbusy + 1, sizeof(*a->a_busy));
+		b = &a->a_busy[a->a_nbusy++];
+		memset(b, 0, sizeof(*b));
+		b->b_vm = xdc_strdup(vm);
+	}
+	b->b_gen = a->a_gen;
+	return b;
+}
+
+static void
+busy_drop(struct pool_agent *a, const char *vm)
+{
+	struct busy *b = busy_find(a, vm);
+
+	if (b == NULL)
+		return;
+	free(b->b_vm);
+	*b = a->a_busy[--a->a_nbusy];
+}
+
 static void
 fenced_set(
     struct pool_agent *a, const char *host, const char *value, size_t len)
@@ -591,6 +657,8 @@ lease_lost(struct pool_agent *a, const char *why)
 	    NULL);
 	a->a_lease = 0;
 	a->a_ready_since = 0;
+	while (a->a_nbusy > 0)
+		busy_drop(a, a->a_busy[0].b_vm);
 	free(a->a_published);
 	a->a_published = NULL;
 	set_why(a, "the lease is lost (%s): taking a new one", why);
@@ -684,11 +752,33 @@ on_pet(struct xdc_ev_timer *t, void *arg)
 {
 	struct pool_agent *a = arg;
 
+	int64_t now = xdc_ev_now(), was = a->a_petted;
+
 	xdc_ev_timer_in(t, a->a_o.pa_watchdog_ms / 3);
-	if (a->a_lease != 0 &&
-	    xdc_ev_now() - a->a_renewed < a->a_ttl * 1000 / 2 &&
-	    a->a_o.pa_pet != NULL)
-		(void)a->a_o.pa_pet(a->a_o.pa_arg, a->a_o.pa_watchdog_ms);
+	if (a->a_lease == 0 || now - a->a_renewed >= a->a_ttl * 1000 / 2 ||
+	    a->a_o.pa_pet == NULL)
+		return;
+	if (a->a_o.pa_pet(a->a_o.pa_arg, a->a_o.pa_watchdog_ms) != 0) {
+		a->a_petted = 0; /* not armed: the fence command's job */
+		return;
+	}
+	a->a_petted = now;
+	/* Past the deadline, pool_agent_gate held what starts VMs. */
+	if (was != 0 && now - was >= a->a_o.pa_watchdog_ms)
+		changed(a);
+}
+
+/*
+ * Whether this host's watchdog, armed, went unpetted for its timeout: its
+ * host has rebooted (on Xen the agent with it; the sim's agent lives on).
+ * Whatever it would start now, under claims taken before, runs beside
+ * the copies the survivors start once the lease has expired.
+ */
+static int
+watchdog_lapsed(const struct pool_agent *a)
+{
+	return a->a_o.pa_watchdog_ms > 0 && a->a_petted != 0 &&
+	       xdc_ev_now() - a->a_petted >= a->a_o.pa_watchdog_ms;
 }
 
 /* ---- Publishing ------------------------------------------------------- */
@@ -812,22 +902,102 @@ cas_create(struct pool_agent *a, const char *key, const char *vm,
 }
 
 /* Delete key if its value is value (ours): a claim or slot given back. */
+/*
+ * Delete key if it still holds value under this lease; a release etcd
+ * did not answer is tried again at each tick until it does, or the lease
+ * goes (and the key with it): a claim given back into a dead link would
+ * otherwise stay, under a lease that lives on, keeping its VM from
+ * starting anywhere.
+ */
+static void release_send(struct pool_agent *, struct release *);
+
+static void
+on_released(struct etcd_req *req, const struct etcd_result *res, void *arg)
+{
+	struct release *r = arg;
+	struct pool_agent *a = r->r_pa;
+	size_t i;
+
+	(void)req;
+	r->r_req = NULL;
+	if (res->res_rc != 0 && res->res_rc != XDC_ENOTFOUND)
+		return; /* the tick tries again */
+	for (i = 0; i < a->a_nrel; i++)
+		if (a->a_rel[i] == r) {
+			a->a_rel[i] = a->a_rel[--a->a_nrel];
+			break;
+		}
+	free(r->r_key);
+	free(r->r_value);
+	free(r);
+}
+
+static void
+release_send(struct pool_agent *a, struct release *r)
+{
+	struct etcd_cmp cmp[2];
+	struct etcd_op del;
+
+	if (r->r_req != NULL)
+		return;
+	memset(cmp, 0, sizeof(cmp));
+	cmp[0].cmp_key = r->r_key;
+	cmp[0].cmp_target = ETCD_CMP_VALUE;
+	cmp[0].cmp_result = ETCD_EQUAL;
+	cmp[0].cmp_value = r->r_value;
+	cmp[0].cmp_value_len = strlen(r->r_value);
+	cmp[1].cmp_key = r->r_key;
+	cmp[1].cmp_target = ETCD_CMP_LEASE;
+	cmp[1].cmp_result = ETCD_EQUAL;
+	cmp[1].cmp_number = r->r_lease;
+	memset(&del, 0, sizeof(del));
+	del.op_kind = ETCD_DELETE;
+	del.op_key = r->r_key;
+	r->r_req =
+	    etcd_txn(a->a_etcd, cmp, 2, &del, 1, NULL, 0, on_released, r);
+}
+
 static void
 cas_release(struct pool_agent *a, const char *key, const char *value)
 {
-	struct etcd_cmp cmp;
-	struct etcd_op del;
+	struct release *r;
+	size_t i;
 
-	memset(&cmp, 0, sizeof(cmp));
-	cmp.cmp_key = key;
-	cmp.cmp_target = ETCD_CMP_VALUE;
-	cmp.cmp_result = ETCD_EQUAL;
-	cmp.cmp_value = value;
-	cmp.cmp_value_len = strlen(value);
-	memset(&del, 0, sizeof(del));
-	del.op_kind = ETCD_DELETE;
-	del.op_key = key;
-	(void)etcd_txn(a->a_etcd, &cmp, 1, &del, 1, NULL, 0, on_deleted, NULL);
+	if (a->a_lease == 0)
+		return; /* the key went with the lease */
+	for (i = 0; i < a->a_nrel; i++)
+		if (!strcmp(a->a_rel[i]->r_key, key))
+			return; /* under way */
+	r = xdc_calloc(1, sizeof(*r));
+	r->r_pa = a;
+	r->r_key = xdc_strdup(key);
+	r->r_value = xdc_strdup(value);
+	r->r_lease = a->a_lease;
+	a->a_rel = xdc_reallocarray(a->a_rel, a->a_nrel + 1, sizeof(*a->a_rel));
+	a->a_rel[a->a_nrel++] = r;
+	release_send(a, r);
+}
+
+/* The releases not yet answered: again, or dropped with their lease. */
+static void
+releases_retry(struct pool_agent *a)
+{
+	struct release *r;
+	size_t i;
+
+	for (i = 0; i < a->a_nrel; i++) {
+		r = a->a_rel[i];
+		if (r->r_lease == a->a_lease) {
+			release_send(a, r);
+			continue;
+		}
+		if (r->r_req != NULL)
+			etcd_req_cancel(r->r_req);
+		a->a_rel[i--] = a->a_rel[--a->a_nrel];
+		free(r->r_key);
+		free(r->r_value);
+		free(r);
+	}
 }
 
 static void
@@ -1151,6 +1321,7 @@ on_tick(struct xdc_ev_timer *t, void *arg)
 		return;
 	lease_grant(a);
 	publish_next(a);
+	releases_retry(a);
 	fence_check(a);
 }
 
@@ -1246,6 +1417,9 @@ pool_agent_free(struct pool_agent *a, int clean)
 	while (a->a_ncas > 0)
 		cas_end(a, a->a_cas[a->a_ncas - 1]);
 	free(a->a_cas);
+	a->a_lease = 0;
+	releases_retry(a); /* all dropped: no lease */
+	free(a->a_rel);
 	if (a->a_watch != NULL)
 		etcd_watch_free(a->a_watch);
 	etcd_free(a->a_etcd);
@@ -1262,6 +1436,9 @@ pool_agent_free(struct pool_agent *a, int clean)
 	for (i = 0; i < a->a_nslots; i++)
 		slot_free(&a->a_slots[i]);
 	free(a->a_slots);
+	while (a->a_nbusy > 0)
+		busy_drop(a, a->a_busy[0].b_vm);
+	free(a->a_busy);
 	xdc_ev_timer_free(a->a_renew_timer);
 	xdc_ev_timer_free(a->a_pet_timer);
 	xdc_ev_timer_free(a->a_tick);
@@ -1308,7 +1485,12 @@ pool_agent_publish(struct pool_agent *a, const struct xdc_obs_host *h,
 		return;
 	json_object_set_new(o, "source",
 	    json_pack("{s:s?, s:s?}", "path", path, "commit", commit));
-	if (a->a_o.pa_watchdog_ms > 0)
+	/*
+	 * Survivors count on a published watchdog to have rebooted this
+	 * host: only one armed, and petted in time, is published.
+	 */
+	if (a->a_o.pa_watchdog_ms > 0 && a->a_petted != 0 &&
+	    !watchdog_lapsed(a))
 		json_object_set_new(
 		    o, "watchdog_ms", json_integer(a->a_o.pa_watchdog_ms));
 	json_object_set_new(o, "version", json_string(XDC_VERSION));
@@ -1366,15 +1548,19 @@ runs_somewhere(const struct xdc_observed *obs, const char *vm)
 /*
  * This host's slots outlive the action that took them while the VM is
  * down elsewhere: a VM moved away (destroyed here, created on another
- * host) is still disrupted until it runs there. Between cycles, when no
- * action of this host runs, a slot goes back once its VM runs on some
- * live host, or is no longer declared.
+ * host) is still disrupted until it runs there. A slot taken for an
+ * action is kept until that action ends (pool_agent_done), though the VM
+ * runs until the action stops it: the cycle that follows the taking
+ * plans before it starts it. A slot goes back here once its VM runs on
+ * some live host and no action wants it (moved away, or not asked for by
+ * the last two plans), or once its VM is no longer declared.
  */
 static void
 slots_settle(struct pool_agent *a, const struct xdc_config *cfg,
     const struct xdc_observed *obs)
 {
 	struct slot *sl;
+	struct busy *b;
 	char *key, *val;
 	size_t i;
 
@@ -1383,15 +1569,51 @@ slots_settle(struct pool_agent *a, const struct xdc_config *cfg,
 		if (strcmp(sl->s_host, a->a_self) != 0 ||
 		    cas_find(a, sl->s_vm, 1) != NULL)
 			continue;
-		if (xdc_config_vm(cfg, sl->s_vm) != NULL &&
-		    !runs_somewhere(obs, sl->s_vm))
-			continue;
+		b = busy_find(a, sl->s_vm);
+		if (xdc_config_vm(cfg, sl->s_vm) != NULL) {
+			if (!runs_somewhere(obs, sl->s_vm))
+				continue;
+			if (b != NULL && !b->b_moved &&
+			    (b->b_started || b->b_gen + 2 >= a->a_gen))
+				continue;
+		}
+		busy_drop(a, sl->s_vm);
 		xdc_asprintf(
 		    &key, "%sbudget/%s/%u", a->a_prefix, sl->s_sla, sl->s_k);
 		val = slot_value(a, sl->s_vm);
 		cas_release(a, key, val);
 		free(key);
 		free(val);
+	}
+}
+
+/*
+ * This host's claims of VMs it does not have: a claim taken for a start
+ * that its plan then gave up (the set of lost hosts changed between the
+ * claim and the start, so placement did) goes back once no plan has asked
+ * for it for two snapshots; otherwise the VM could start nowhere else.
+ */
+static void
+claims_settle(struct pool_agent *a, const struct xdc_observed *obs)
+{
+	const struct xdc_obs_host *self = xdc_observed_host(obs, a->a_self);
+	const struct busy *b;
+	char *key;
+	size_t i;
+
+	if (self == NULL)
+		return; /* not observed: nothing to say */
+	for (i = 0; i < a->a_nclaims; i++) {
+		if (strcmp(a->a_claims[i].c_host, a->a_self) != 0 ||
+		    xdc_obs_host_domain(self, a->a_claims[i].c_vm) != NULL ||
+		    cas_find(a, a->a_claims[i].c_vm, 0) != NULL)
+			continue;
+		b = busy_find(a, a->a_claims[i].c_vm);
+		if (b != NULL && (b->b_started || b->b_gen + 2 >= a->a_gen))
+			continue;
+		key = key_of(a, "claims", a->a_claims[i].c_vm);
+		cas_release(a, key, a->a_self);
+		free(key);
 	}
 }
 
@@ -1440,7 +1662,9 @@ pool_agent_snapshot(struct pool_agent *a, const struct xdc_config *cfg,
 	qsort(hosts, n, sizeof(*hosts), obs_host_cmp);
 	obs->obs_hosts = hosts;
 	obs->obs_nhosts = n;
+	a->a_gen++;
 	slots_settle(a, cfg, obs);
+	claims_settle(a, obs);
 	claims =
 	    xdc_arena_alloc(s->ps_arena, (a->a_nclaims + 1) * sizeof(*claims));
 	for (i = 0; i < a->a_nclaims; i++) {
@@ -1529,6 +1753,7 @@ pool_agent_gate(struct pool_agent *a, const struct xdc_config *cfg,
 	char *key, *val, *msg;
 	uint8_t *used;
 	const char *ready_why;
+	struct busy *b;
 
 	*why = NULL;
 	if (act->a_kind != XDC_OBJ_VM || act->a_host == NULL ||
@@ -1538,7 +1763,13 @@ pool_agent_gate(struct pool_agent *a, const struct xdc_config *cfg,
 		*why = ready_why;
 		return 1;
 	}
+	if (needs_claim(act) && watchdog_lapsed(a)) {
+		*why = "this host's watchdog went unpetted past its timeout: "
+		       "the host has rebooted; waiting for the lease";
+		return 1;
+	}
 	if (needs_claim(act)) {
+		busy_want(a, act->a_name); /* claims_settle keeps its claim */
 		holder = claim_holder(a, act->a_name);
 		if (holder != NULL && strcmp(holder, a->a_self) != 0) {
 			free(a->a_why);
@@ -1555,18 +1786,25 @@ pool_agent_gate(struct pool_agent *a, const struct xdc_config *cfg,
 	}
 	vm = xdc_config_vm(cfg, act->a_name);
 	if (!act->a_disruptive || vm == NULL ||
-	    vm->vm_sla[XDC_POL_MIN_RUNNING] == XDC_NO_SLA)
+	    vm->vm_sla[XDC_POL_MIN_RUNNING] == XDC_NO_SLA) {
+		if ((b = busy_find(a, act->a_name)) != NULL)
+			b->b_started = 1;
 		return 0;
+	}
 	sla = &cfg->cfg_slas[vm->vm_sla[XDC_POL_MIN_RUNNING]];
 	nslots = slot_count(cfg, sla);
 	for (j = 0; j < a->a_nslots; j++) {
 		if (strcmp(a->a_slots[j].s_sla, sla->s_name) != 0)
 			continue;
 		if (!strcmp(a->a_slots[j].s_vm, act->a_name) &&
-		    !strcmp(a->a_slots[j].s_host, a->a_self))
-			return 0; /* ours already */
+		    !strcmp(a->a_slots[j].s_host, a->a_self)) {
+			/* Ours already: kept until the action ends. */
+			busy_want(a, act->a_name)->b_started = 1;
+			return 0;
+		}
 		held++;
 	}
+	busy_want(a, act->a_name);
 	if (cas_find(a, act->a_name, 1) != NULL) {
 		*why = "taking a slot of its SLA's budget in etcd";
 		return 1;
@@ -1604,13 +1842,20 @@ pool_agent_gate(struct pool_agent *a, const struct xdc_config *cfg,
 	return 1;
 }
 
-/* Whether plan creates act's VM on another host: a move. */
+/*
+ * Whether destroying act's VM here is a move: the configuration still
+ * declares it, so it is to run elsewhere (an agent's plan of its own part
+ * need not hold the create on the other host), or plan creates it there.
+ */
 static int
-moves_away(const struct xdc_plan *plan, const struct xdc_action *act)
+moves_away(const struct xdc_config *cfg, const struct xdc_plan *plan,
+    const struct xdc_action *act)
 {
 	const struct xdc_action *b;
 	size_t i;
 
+	if (cfg != NULL && xdc_config_vm(cfg, act->a_name) != NULL)
+		return 1;
 	for (i = 0; i < plan_count(plan); i++) {
 		b = plan_action(plan, i);
 		if (b->a_kind == XDC_OBJ_VM && b->a_op == XDC_OP_CREATE &&
@@ -1622,10 +1867,11 @@ moves_away(const struct xdc_plan *plan, const struct xdc_action *act)
 }
 
 void
-pool_agent_done(
-    struct pool_agent *a, const struct xdc_plan *plan, size_t i, int done)
+pool_agent_done(struct pool_agent *a, const struct xdc_config *cfg,
+    const struct xdc_plan *plan, size_t i, int done)
 {
 	const struct xdc_action *act = plan_action(plan, i);
+	struct busy *b;
 	char *key, *val;
 	size_t j;
 
@@ -1637,8 +1883,14 @@ pool_agent_done(
 	 * a VM destroyed here to move to another host keeps it until it runs
 	 * there (slots_settle).
 	 */
-	if (done && act->a_op == XDC_OP_DESTROY && moves_away(plan, act))
+	if (done && act->a_op == XDC_OP_DESTROY && moves_away(cfg, plan, act)) {
+		if ((b = busy_find(a, act->a_name)) != NULL) {
+			b->b_moved = 1;
+			b->b_started = 0;
+		}
 		goto claims;
+	}
+	busy_drop(a, act->a_name);
 	for (j = 0; j < a->a_nslots; j++) {
 		if (strcmp(a->a_slots[j].s_vm, act->a_name) != 0 ||
 		    strcmp(a->a_slots[j].s_host, a->a_self) != 0)

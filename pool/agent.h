@@ -105,8 +105,8 @@ void pool_snapshot_free(struct pool_snapshot *);
 int pool_agent_gate(struct pool_agent *, const struct xdc_config *cfg,
     const struct xdc_plan *plan, size_t i, const char **why);
 /* Action i of plan ended (done or not): slots go back, destroys release. */
-void pool_agent_done(
-    struct pool_agent *, const struct xdc_plan *plan, size_t i, int done);
+void pool_agent_done(struct pool_agent *, const struct xdc_config *cfg,
+    const struct xdc_plan *plan, size_t i, int done);
 
 /* What status and metrics say of the pool. */
 struct pool_agent_stats {

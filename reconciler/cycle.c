@@ -495,7 +495,8 @@ report(void *arg, const struct exec *x, size_t i, enum exec_status st,
 	item_of(&it, a);
 	/* What the pool lent the action goes back once it ended. */
 	if (st == EXEC_DONE || st == EXEC_FAILED || st == EXEC_ABANDONED)
-		session_done(&ag->ag_se, c->c_plan, i, st == EXEC_DONE);
+		session_done(
+		    &ag->ag_se, c->c_cfg, c->c_plan, i, st == EXEC_DONE);
 	if (st == EXEC_DONE)
 		log_failover(c, a);
 	switch (st) {

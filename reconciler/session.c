@@ -325,10 +325,11 @@ session_gate(struct session *s, const struct xdc_config *cfg,
 }
 
 void
-session_done(struct session *s, const struct xdc_plan *plan, size_t i, int done)
+session_done(struct session *s, const struct xdc_config *cfg,
+    const struct xdc_plan *plan, size_t i, int done)
 {
 	if (s->se_pool != NULL)
-		pool_agent_done(s->se_pool, plan, i, done);
+		pool_agent_done(s->se_pool, cfg, plan, i, done);
 }
 
 int

@@ -119,8 +119,8 @@ int session_observe_plan(struct session *, const struct xdc_config *cfg,
  */
 int session_gate(struct session *, const struct xdc_config *cfg,
     const struct xdc_plan *plan, size_t i, const char **why);
-void session_done(
-    struct session *, const struct xdc_plan *plan, size_t i, int done);
+void session_done(struct session *, const struct xdc_config *cfg,
+    const struct xdc_plan *plan, size_t i, int done);
 
 /*
  * Stage 3 alone: open the driver for cfg (NULL: for no configuration, as
