@@ -282,6 +282,7 @@ struct xdc_sla {
 /* ---- The configuration ---------------------------------------------- */
 
 struct xdc_arena;
+struct xdc_config_parts;
 
 /*
  * A whole configuration. Owned by whoever loaded it and released with
@@ -304,6 +305,8 @@ struct xdc_config {
 	struct xdc_sla *cfg_slas;
 	size_t cfg_nslas;
 	struct xdc_arena *cfg_arena;
+	/* What it borrows from a reload's per-file cache, or NULL. */
+	struct xdc_config_parts *cfg_parts;
 };
 
 void xdc_config_free(struct xdc_config *);
