@@ -161,6 +161,7 @@ load(
 	struct xdc_diags *diags = NULL;
 	struct logline ll;
 	char hex[SOURCE_COMMIT_HEXSZ];
+	size_t parsed, reused;
 	int rc;
 
 	*cand = NULL;
@@ -199,6 +200,10 @@ load(
 		log_str(&ll, "source", source_name(ag->ag_src));
 		if (*commit)
 			log_str(&ll, "commit", commit);
+		if (source_parse_counts(ag->ag_src, &parsed, &reused)) {
+			log_int(&ll, "files_parsed", (long long)parsed);
+			log_int(&ll, "files_reused", (long long)reused);
+		}
 		log_end(&ll);
 	}
 	xdc_diags_free(diags);
