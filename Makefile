@@ -51,7 +51,8 @@ BASE_SRCS	= base/error.c base/arena.c base/diag.c base/ev.c \
 		  base/file.c
 # The desired model and its loader.
 SCHEMA_SRCS	= $(BASE_SRCS) schema/model.c \
-		  schema/values.c schema/kinds.c schema/load.c schema/check.c
+		  schema/values.c schema/kinds.c schema/load.c schema/check.c \
+		  schema/cache.c
 
 # Desired model + observed state -> ordered plan.
 PLANNER_SRCS	= planner/plan.c planner/diff.c planner/place.c planner/sla.c \
@@ -90,7 +91,8 @@ LIBXDC		= $(BUILD)/libxdc.a
 # schema/load.c.
 UNIT_SRCS	= tests/base/test_ev.c tests/base/test_file.c \
 		  tests/schema/test_values.c tests/schema/test_load.c \
-		  tests/schema/test_rules.c tests/drivers/test_sim.c \
+		  tests/schema/test_rules.c tests/schema/test_cache.c \
+		  tests/drivers/test_sim.c \
 		  tests/planner/test_diff.c tests/planner/test_place.c \
 		  tests/planner/test_sla.c tests/planner/test_order.c \
 		  tests/planner/test_property.c tests/planner/test_pool.c \

@@ -39,3 +39,6 @@ bench:
 	@$(MAKE) --no-print-directory $(BENCH_XDC) $(YAMLFLOOR) $(BENCH_GEN)
 	@XDC=$(BENCH_XDC) YAMLFLOOR=$(YAMLFLOOR) GEN=$(BENCH_GEN) \
 	    BENCH_DIR=$(BENCH_DIR) bench/run
+	@if [ "$${BENCH_CYCLE:-1}" != 0 ]; then \
+	    XDC=$(BENCH_XDC) YAMLFLOOR=$(YAMLFLOOR) GEN=$(BENCH_GEN) \
+	    BENCH_DIR=$(BENCH_DIR) bench/cycle; fi

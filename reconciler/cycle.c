@@ -207,6 +207,7 @@ load(
 	struct xdc_diags *diags = NULL;
 	struct logline ll;
 	char hex[SOURCE_COMMIT_HEXSZ];
+	size_t parsed, reused;
 	int rc;
 
 	*cand = NULL;
@@ -265,6 +266,10 @@ load(
 			log_str(&ll, "commit", commit);
 		/* With --trust-*: whose key the commit was taken on. */
 		log_str(&ll, "signed_by", source_signer(ag->ag_src));
+		if (source_parse_counts(ag->ag_src, &parsed, &reused)) {
+			log_int(&ll, "files_parsed", (long long)parsed);
+			log_int(&ll, "files_reused", (long long)reused);
+		}
 		log_end(&ll);
 	}
 	xdc_diags_free(diags);

@@ -265,6 +265,8 @@ resync(struct xdc_ev_timer *t, void *arg)
 		fetch(l, "timer");
 		return;
 	}
+	/* What inotify may have missed: every file read (not parsed) again. */
+	source_changed(l->l_ag.ag_src, NULL);
 	l->l_ag.ag_reload = 1;
 	due(l, "timer");
 }
@@ -355,6 +357,7 @@ signals_read(struct xdc_ev_io *io, int fd, short revents, void *arg)
 			continue;
 		}
 		l->l_ag.ag_reload = l->l_ag.ag_force = 1;
+		source_changed(l->l_ag.ag_src, NULL);
 		if (!source_is_git(l->l_ag.ag_src)) {
 			due(l, "sighup");
 			continue;
@@ -367,6 +370,15 @@ signals_read(struct xdc_ev_io *io, int fd, short revents, void *arg)
 	}
 }
 
+/* Only the files inotify names are read again, and parsed if changed. */
+static void
+file_changed(const char *file, void *arg)
+{
+	struct loop *l = arg;
+
+	source_changed(l->l_ag.ag_src, file);
+}
+
 static void
 watch_changed(struct xdc_ev_io *io, int fd, short revents, void *arg)
 {
@@ -376,7 +388,7 @@ watch_changed(struct xdc_ev_io *io, int fd, short revents, void *arg)
 	(void)io;
 	(void)fd;
 	(void)revents;
-	if (!watch_read(l->l_watch))
+	if (!watch_read(l->l_watch, file_changed, l))
 		return;
 	/* Quiet for LOOP_DEBOUNCE_MS, but no later than _MAX_MS after the
 	 * first change: a stream of writes cannot hold a reload back. */
@@ -521,6 +533,7 @@ loop_open(struct loop *l, struct cli *cli)
 		return rc;
 	/* Signatures are checked in a thread, never in a cycle. */
 	source_set_async(ag->ag_src);
+	source_keep_parses(ag->ag_src);
 	if (!source_is_git(ag->ag_src)) {
 		if ((rc = watch_new(
 		         l->l_opts->lo_path, l->l_state_dir, &l->l_watch)))

@@ -62,6 +62,7 @@ struct source {
 	atomic_int src_holds; /* freed: the jobs that still run, and us */
 	schema_keep_fn src_keep;       /* source_keep's */
 	void *src_keep_arg;
+	struct schema_cache *src_parses; /* each file's parse, or NULL */
 };
 
 /* What checking an object found (verify_object), kept for the loop. */
@@ -517,6 +518,9 @@ source_free(struct source *src)
 {
 	if (src == NULL)
 		return;
+	/* Here, not in a thread: configurations in force share its parts. */
+	schema_cache_free(src->src_parses);
+	src->src_parses = NULL;
 	/*
 	 * A fetch or check thread still reads src: held by each of them
 	 * and by this function, src is freed by whichever lets go last.
@@ -1384,6 +1388,58 @@ source_refusal_key(const struct source *src)
 	return src->src_key;
 }
 
+/*
+ * load_git through the cache of parses: a blob whose id the cache has for
+ * its path is not read at all. Comparing each path's blob id with the one
+ * its cached parse came from is the tree diff between this commit and the
+ * last one loaded, without git_diff_tree_to_tree: the ids come with the
+ * walk that lists the files anyway, and the last commit loaded need not
+ * be the one in force (a bad commit, then the good one back).
+ */
+static int
+load_git_cached(struct source *src, git_odb *odb, const struct tree_files *tf,
+    struct xdc_config **out, struct xdc_diags *diags)
+{
+	struct schema_build *b;
+	const struct tree_file *f;
+	git_blob *blob = NULL;
+	git_object_t type;
+	size_t i, size;
+	int rc;
+
+	b = schema_build_begin(src->src_parses, src->src_name, diags);
+	for (i = 0; i < tf->tf_n; i++) {
+		f = &tf->tf_v[i];
+		if (schema_build_reuse(
+		        b, f->tf_path, f->tf_oid.id, GIT_OID_RAWSZ))
+			continue;
+		/* As load_git: a blob too big is refused by its header. */
+		if (git_odb_read_header(&size, &type, odb, &f->tf_oid) < 0) {
+			rc = git_fail(src, "cannot read a blob");
+			goto out;
+		}
+		if (size > XDC_FILE_MAX) {
+			schema_build_add(b, f->tf_path, f->tf_oid.id,
+			    GIT_OID_RAWSZ, NULL, size);
+			continue;
+		}
+		if (git_blob_lookup(&blob, src->src_repo, &f->tf_oid) < 0) {
+			rc = git_fail(src, "cannot read a blob");
+			goto out;
+		}
+		schema_build_add(b, f->tf_path, f->tf_oid.id, GIT_OID_RAWSZ,
+		    git_blob_rawcontent(blob), (size_t)git_blob_rawsize(blob));
+		git_blob_free(blob);
+		blob = NULL;
+	}
+	rc = schema_build_finish(b, out);
+	b = NULL;
+out:
+	git_blob_free(blob);
+	schema_build_free(b);
+	return rc;
+}
+
 static int
 load_git(struct source *src, struct xdc_config **out, struct xdc_diags *diags,
     char commit[SOURCE_COMMIT_HEXSZ])
@@ -1412,6 +1468,10 @@ load_git(struct source *src, struct xdc_config **out, struct xdc_diags *diags,
 		goto out;
 	if (git_repository_odb(&odb, src->src_repo) < 0) {
 		rc = git_fail(src, "cannot open the object database");
+		goto out;
+	}
+	if (src->src_parses != NULL) {
+		rc = load_git_cached(src, odb, &tf, out, diags);
 		goto out;
 	}
 	sl = schema_loader_new(src->src_name, diags);
@@ -1484,7 +1544,34 @@ source_load(struct source *src, struct xdc_config **out,
 	commit[0] = '\0';
 	*out = NULL;
 	if (!source_is_git(src))
-		return schema_load_keep(src->src_path, out, diags,
-		    src->src_keep, src->src_keep_arg);
+		return src->src_parses != NULL
+		           ? schema_cache_load(
+		                 src->src_parses, src->src_path, out, diags)
+		           : schema_load_keep(src->src_path, out, diags,
+		                 src->src_keep, src->src_keep_arg);
 	return load_git(src, out, diags, commit);
+}
+
+void
+source_keep_parses(struct source *src)
+{
+	if (src->src_parses == NULL)
+		src->src_parses = schema_cache_new();
+}
+
+void
+source_changed(struct source *src, const char *file)
+{
+	if (src->src_parses != NULL)
+		schema_cache_stale(src->src_parses, file);
+}
+
+int
+source_parse_counts(const struct source *src, size_t *parsed, size_t *reused)
+{
+	*parsed = *reused = 0;
+	if (src->src_parses == NULL)
+		return 0;
+	schema_cache_counts(src->src_parses, parsed, reused);
+	return 1;
 }

@@ -10,6 +10,8 @@
 #ifndef XDC_SOURCE_H
 #define XDC_SOURCE_H
 
+#include <stddef.h>
+
 #include "base/diag.h"
 #include "schema/model.h"
 #include "schema/schema.h"
@@ -94,6 +96,18 @@ int source_load(struct source *, struct xdc_config **out,
  * schema_load_keep does (a saved plan keeps its configuration).
  */
 void source_keep(struct source *, schema_keep_fn fn, void *arg);
+
+/*
+ * For the loop: keep each file's parse, so that a load re-parses only the
+ * files that changed (schema_cache_load; with git, the blobs whose ids
+ * changed) and validates the whole as before. source_changed says which
+ * file inotify saw change (NULL: any of them, read them all again).
+ * source_parse_counts gives how many files the last load parsed and
+ * reused, and 0 when parses are not kept.
+ */
+void source_keep_parses(struct source *);
+void source_changed(struct source *, const char *file);
+int source_parse_counts(const struct source *, size_t *parsed, size_t *reused);
 
 /*
  * A URL as it may be shown (messages, logs, status, metrics): without the

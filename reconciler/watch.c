@@ -194,8 +194,32 @@ is_yaml(const char *name)
 	       (n > 4 && !strcmp(name + n - 4, ".yml"));
 }
 
+/*
+ * Which file an event names, for the reload cache. A directory's event, or
+ * one on a watched directory itself, may change any file below it.
+ */
+static void
+tell(struct watch *w, const struct wdir *d, const struct inotify_event *ev,
+    void (*changed)(const char *file, void *arg), void *arg)
+{
+	char *file = NULL;
+
+	if (d->w_only != NULL) {
+		changed(w->wa_path, arg);
+		return;
+	}
+	if (ev->len == 0 || (ev->mask & IN_ISDIR)) {
+		changed(NULL, arg);
+		return;
+	}
+	xdc_asprintf(&file, "%s/%s", d->w_path, ev->name);
+	changed(file, arg);
+	free(file);
+}
+
 int
-watch_read(struct watch *w)
+watch_read(
+    struct watch *w, void (*changed)(const char *file, void *arg), void *arg)
 {
 	char buf[8192]
 	    __attribute__((aligned(__alignof__(struct inotify_event))));
@@ -212,6 +236,8 @@ watch_read(struct watch *w)
 			                                                  off);
 			if (ev->mask & IN_Q_OVERFLOW) {
 				relevant = 1;
+				if (changed != NULL)
+					changed(NULL, arg);
 				continue;
 			}
 			d = find(w, ev->wd);
@@ -236,6 +262,8 @@ watch_read(struct watch *w)
 			    !(ev->mask & IN_ISDIR) && !is_yaml(ev->name))
 				continue;
 			relevant = 1;
+			if (changed != NULL)
+				tell(w, d, ev, changed, arg);
 			/* A new directory: watch it, and what it holds. */
 			if (d->w_only == NULL && ev->len > 0 &&
 			    (ev->mask & IN_ISDIR) &&

@@ -28,8 +28,11 @@ void watch_setup(struct watch *);
 
 /*
  * Read what inotify has; 1 when something the loader reads changed (or
- * events were lost), else 0.
+ * events were lost), else 0. changed (may be NULL) is told each YAML file
+ * that changed, as "DIR/NAME" under path (or path itself for a file), and
+ * NULL when it cannot say which: events lost, a directory moved.
  */
-int watch_read(struct watch *);
+int watch_read(
+    struct watch *, void (*changed)(const char *file, void *arg), void *arg);
 
 #endif /* XDC_WATCH_H */

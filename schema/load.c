@@ -777,8 +777,8 @@ parse_object(struct loader *l, const struct object_type *t, void *obj,
 
 /* ---- Documents -------------------------------------------------------- */
 
-static void *
-kind_append(struct loader *l, enum kind k)
+void *
+loader_append(struct loader *l, enum kind k)
 {
 	struct kind_array *a = &l->l_kinds[k];
 	size_t size = schema_kinds[k]->o_size;
@@ -840,7 +840,7 @@ load_document(struct loader *l, const struct node *root)
 	}
 
 	t = schema_kinds[i];
-	obj = kind_append(l, i);
+	obj = loader_append(l, i);
 	object_begin(l, t, obj, root);
 	parse_object(l, t, obj, root, NULL);
 	/* Keep only what has a name: without one nothing can refer to it. */
@@ -1046,8 +1046,8 @@ load_buffer(struct loader *l, const char *buf, size_t len)
 
 /* ---- Files ------------------------------------------------------------ */
 
-static uint32_t
-loader_add_file(struct loader *l, const char *file)
+uint32_t
+loader_file_add(struct loader *l, const char *file)
 {
 	if (l->l_nfiles + 1 >= l->l_cap_files) {
 		l->l_cap_files = l->l_cap_files ? l->l_cap_files * 2 : 16;
@@ -1102,7 +1102,7 @@ schema_loader_add(
 	struct loader *l = (struct loader *)sl;
 	struct node at = { 0 };
 
-	l->l_file = loader_add_file(l, file);
+	l->l_file = loader_file_add(l, file);
 	if (len > XDC_FILE_MAX) {
 		at.nd_line = at.nd_col = 1;
 		loader_diag(
@@ -1378,6 +1378,46 @@ link_escapes(const char *root, const char *file, char **target)
 }
 
 int
+loader_file_refused(const char *root, const char *file, const char *path,
+    struct xdc_diags *diags)
+{
+	struct stat st;
+	char *target = NULL;
+
+	if (root != NULL && link_escapes(root, file, &target)) {
+		xdc_diag(diags, file, 1, 1,
+		    "a symbolic link to %s, outside the configuration "
+		    "directory %s: refused",
+		    target, path);
+		free(target);
+		return 1;
+	}
+	/*
+	 * Only regular files: a FIFO named *.yaml would block the reader
+	 * (xdc_file_read refuses it too, should one appear after this look).
+	 */
+	if (strcmp(path, XDC_STDIN_PATH) != 0 && stat(file, &st) == 0 &&
+	    !S_ISREG(st.st_mode)) {
+		xdc_diag(diags, file, 1, 1, "%s, not a regular file: refused",
+		    xdc_file_kind(&st));
+		return 1;
+	}
+	return 0;
+}
+
+int
+loader_root(const char *path, char **root)
+{
+	struct stat st;
+
+	*root = NULL;
+	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode) &&
+	    (*root = realpath(path, NULL)) == NULL)
+		return xdc_error_sys(XDC_ERR, "%s", path);
+	return 0;
+}
+
+int
 schema_load(const char *path, struct xdc_config **out, struct xdc_diags *diags)
 {
 	return schema_load_keep(path, out, diags, NULL, NULL);
@@ -1388,41 +1428,17 @@ schema_load_keep(const char *path, struct xdc_config **out,
     struct xdc_diags *diags, schema_keep_fn keep, void *arg)
 {
 	struct schema_loader *sl = NULL;
-	char **files = NULL, *buf = NULL, *root = NULL, *target = NULL;
-	struct stat st;
+	char **files = NULL, *buf = NULL, *root = NULL;
 	size_t nfiles = 0, i, len = 0;
 	int rc, stream = !strcmp(path, XDC_STDIN_PATH);
 
-	if ((rc = schema_files(path, &files, &nfiles)) != 0)
+	if ((rc = schema_files(path, &files, &nfiles)) != 0 ||
+	    (rc = loader_root(path, &root)) != 0)
 		goto out;
-	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode) &&
-	    (root = realpath(path, NULL)) == NULL) {
-		rc = xdc_error_sys(XDC_ERR, "%s", path);
-		goto out;
-	}
 	sl = schema_loader_new(path, diags);
 	for (i = 0; i < nfiles; i++) {
-		if (root != NULL && link_escapes(root, files[i], &target)) {
-			xdc_diag(diags, files[i], 1, 1,
-			    "a symbolic link to %s, outside the configuration "
-			    "directory %s: refused",
-			    target, path);
-			free(target);
-			target = NULL;
+		if (loader_file_refused(root, files[i], path, diags))
 			continue;
-		}
-		/*
-		 * Only regular files: a FIFO named *.yaml would block the
-		 * reader (xdc_file_read refuses it too, should one appear
-		 * after this look).
-		 */
-		if (!stream && stat(files[i], &st) == 0 &&
-		    !S_ISREG(st.st_mode)) {
-			xdc_diag(diags, files[i], 1, 1,
-			    "%s, not a regular file: refused",
-			    xdc_file_kind(&st));
-			continue;
-		}
 		/*
 		 * Read to EOF: st_size is 0 for a pipe, and trusting it made
 		 * `cat vms.yaml | xdc apply /dev/stdin` an empty

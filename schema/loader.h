@@ -139,6 +139,23 @@ struct xdc_loc loader_loc(
 /* The rules that span objects, run once every file is read. */
 void check_config(struct loader *, struct xdc_config *);
 
+/* A file of the configuration: its index, for locations (from 1). */
+uint32_t loader_file_add(struct loader *, const char *file);
+/* A zeroed object at the end of kind k's array; ka_n counts it once named. */
+void *loader_append(struct loader *, enum kind k);
+/*
+ * schema_load's look at each file before reading it: 1 (and a diagnostic)
+ * when file, listed for path, is a link out of root (the real path of the
+ * directory path, or NULL for a file) or not a regular file.
+ */
+int loader_file_refused(
+    const char *root, const char *file, const char *path, struct xdc_diags *);
+/* root for loader_file_refused: path's real path when it is a directory. */
+int loader_root(const char *path, char **root);
+
+/* The cached files' parts a configuration borrows from (cache.c). */
+void cache_parts_release(struct xdc_config_parts *);
+
 #define FIELD_SET(obj, type, id)                                               \
 	((*(const uint32_t *)((const char *)(obj) + (type)->o_set_off) >>      \
 	     (id)) &                                                           \

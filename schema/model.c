@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "base/arena.h"
+#include "schema/loader.h"
 #include "schema/model.h"
 
 void
@@ -15,6 +16,7 @@ xdc_config_free(struct xdc_config *cfg)
 		return;
 	/* Everything a configuration holds lives in its arena. */
 	xdc_arena_free(cfg->cfg_arena);
+	cache_parts_release(cfg->cfg_parts);
 	free(cfg);
 }
 

@@ -324,6 +324,7 @@ struct xdc_scope {
 /* ---- The configuration ---------------------------------------------- */
 
 struct xdc_arena;
+struct xdc_config_parts;
 
 /*
  * A whole configuration. Owned by whoever loaded it and released with
@@ -348,6 +349,8 @@ struct xdc_config {
 	struct xdc_scope *cfg_scopes; /* at most one: check.c says so */
 	size_t cfg_nscopes;
 	struct xdc_arena *cfg_arena;
+	/* What it borrows from a reload's per-file cache, or NULL. */
+	struct xdc_config_parts *cfg_parts;
 };
 
 void xdc_config_free(struct xdc_config *);

@@ -57,6 +57,44 @@ void schema_loader_add(
 int schema_loader_finish(struct schema_loader *, struct xdc_config **out);
 void schema_loader_free(struct schema_loader *);
 
+/*
+ * A cache of parsed files, for reloading a configuration that changed in
+ * one file (xdc run): each file's documents are parsed once per content,
+ * the model is rebuilt from the parts and validated whole, with the same
+ * result and diagnostics as schema_load. Not thread-safe.
+ */
+struct schema_cache;
+struct schema_cache *schema_cache_new(void);
+/* Configurations built from it stay valid after it is freed. */
+void schema_cache_free(struct schema_cache *);
+/*
+ * file (as schema_files names it) may have changed: the next load reads
+ * it again, and parses it when its content did change. NULL: every file.
+ */
+void schema_cache_stale(struct schema_cache *, const char *file);
+/* schema_load, reading only new, stale and changed files (above). */
+int schema_cache_load(struct schema_cache *, const char *path,
+    struct xdc_config **out, struct xdc_diags *);
+/*
+ * For files from elsewhere (a git tree), each named by a key that changes
+ * with its content (a blob id): begin, then for each file in order either
+ * reuse (1: the file with that key was cached, and is taken as it was) or
+ * add its bytes, then finish as schema_loader_finish does. finish frees
+ * the build whatever it returns; free is for a build abandoned.
+ */
+struct schema_build;
+struct schema_build *schema_build_begin(
+    struct schema_cache *, const char *root, struct xdc_diags *);
+int schema_build_reuse(
+    struct schema_build *, const char *file, const void *key, size_t keylen);
+void schema_build_add(struct schema_build *, const char *file, const void *key,
+    size_t keylen, const char *buf, size_t len);
+int schema_build_finish(struct schema_build *, struct xdc_config **out);
+void schema_build_free(struct schema_build *);
+/* Files parsed and files reused by the last load or build. */
+void schema_cache_counts(
+    const struct schema_cache *, size_t *parsed, size_t *reused);
+
 /* The list of files PATH names, sorted; free with schema_files_free. */
 int schema_files(const char *path, char ***out, size_t *n);
 void schema_files_free(char **, size_t);
