@@ -4,6 +4,11 @@
 #   make check-xen   boot Xen 4.17 under QEMU and run tests/xen/suite.sh in
 #                    dom0; the exit code is the suite's
 #   make xen-shell   the same lab, with an interactive dom0 shell
+#   make check-xen-pool
+#                    two Xen hosts (xen-a, xen-b) and etcd, and the pool
+#                    suite tests/xen/pool/suite.sh in xen-a's dom0
+#   make xen-pool-shell
+#                    the same pool, with a shell in xen-a's dom0
 #   make xen-tests   only build the Xen test programs
 
 # The Xen integration test programs, linked against the real toolstack
@@ -17,7 +22,11 @@ XEN_LAB_OUT	= $(BUILD)/xen-lab
 XEN_LAB_ENV	= XDC=$(XDC) XDC_LAB_BINS="$(XEN_TEST_BINS)" \
 		  XDC_LAB_OUT=$(XEN_LAB_OUT)
 
-.PHONY: check-xen xen-shell xen-tests
+XEN_POOL_OUT	= $(BUILD)/xen-lab-pool
+XEN_POOL_ENV	= XDC=$(XDC) XDC_LAB_BINS="$(XEN_TEST_BINS)" \
+		  XDC_LAB_OUT=$(XEN_POOL_OUT)
+
+.PHONY: check-xen xen-shell xen-tests check-xen-pool xen-pool-shell
 
 xen-tests: $(XEN_TEST_BINS)
 
@@ -53,3 +62,19 @@ xen-shell:
 	@scripts/deps build lab
 	@$(MAKE) --no-print-directory $(XDC) $(XEN_TEST_BINS)
 	@$(XEN_LAB_ENV) tests/xen-lab/run --shell
+
+# The pool: the same images, two hosts.  The suite's whole log and its
+# figures are on the share.
+XEN_POOL_LOG	= $(XEN_POOL_OUT)/share/out/pool/suite.log
+check-xen-pool:
+	@scripts/deps build lab
+	@$(MAKE) --no-print-directory $(XDC) $(XEN_TEST_BINS)
+	@$(XEN_POOL_ENV) tests/xen-lab/run --pool tests/xen/pool/suite.sh; rc=$$?; \
+	if [ $$rc -ne 0 ] && [ -f $(XEN_POOL_LOG) ]; then \
+		echo "---- $(XEN_POOL_LOG)"; cat $(XEN_POOL_LOG); \
+	fi; exit $$rc
+
+xen-pool-shell:
+	@scripts/deps build lab
+	@$(MAKE) --no-print-directory $(XDC) $(XEN_TEST_BINS)
+	@$(XEN_POOL_ENV) tests/xen-lab/run --pool --shell
