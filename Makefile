@@ -77,6 +77,7 @@ UNIT_SRCS	= tests/base/test_ev.c tests/base/test_file.c \
 		  tests/planner/test_diff.c tests/planner/test_place.c \
 		  tests/planner/test_sla.c tests/planner/test_order.c \
 		  tests/planner/test_property.c tests/planner/test_pool.c \
+		  tests/planner/test_migrate.c \
 		  tests/drivers/test_xen_config.c \
 		  tests/reconciler/test_backoff.c tests/reconciler/test_source.c \
 		  tests/reconciler/test_status.c tests/drivers/test_net.c \

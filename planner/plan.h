@@ -76,6 +76,13 @@ struct plan_opts {
 	const struct xdc_pool_view *po_pool;
 	/* The host this agent is, or NULL when it plays the whole pool. */
 	const char *po_self;
+	/*
+	 * The driver moves running domains live between hosts
+	 * (XDC_DRV_MIGRATE): a running VM whose host changes is then a
+	 * migrate when both hosts are live, rather than a destroy on the
+	 * old host and a create on the new.
+	 */
+	int po_migrate;
 };
 
 /*

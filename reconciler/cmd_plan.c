@@ -121,6 +121,7 @@ cli_make_plan(struct cli *cli, const char *path, struct cli_session *s)
 	opts.po_now = cli_now();
 	opts.po_commit = commit;
 	opts.po_self = cli->cl_host;
+	opts.po_migrate = (s->cs_driver->caps & XDC_DRV_MIGRATE) != 0;
 	rc = plan_compute(s->cs_cfg, s->cs_obs, &opts, &s->cs_plan, diags);
 	if (rc == XDC_EINVALID) {
 		xdc_diags_print(diags, stderr);

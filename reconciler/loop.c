@@ -787,6 +787,7 @@ plan_for(struct loop *l, const struct xdc_config *cfg, const char *commit,
 	po.po_now = cli_now();
 	po.po_commit = commit != NULL && *commit ? commit : NULL;
 	po.po_self = exec_host(l, cfg);
+	po.po_migrate = (l->l_drv->caps & XDC_DRV_MIGRATE) != 0;
 	rc = plan_compute(cfg, *obs, &po, plan, diags);
 	if (rc != 0 && rc != XDC_EINVALID)
 		rc = xdc_error(

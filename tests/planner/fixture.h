@@ -56,6 +56,7 @@ struct fx {
 	/* The agent and its pool view, when a test plays one (pool.c). */
 	const char *self;
 	const struct xdc_pool_view *pool;
+	int migrate; /* the driver migrates: plan_opts.po_migrate */
 	uint32_t next_domid;
 	char buf[1024]; /* fx_fields' answer */
 };
@@ -422,6 +423,7 @@ fx_try_plan(struct fx *fx)
 		.po_now = fx->now,
 		.po_self = fx->self,
 		.po_pool = fx->pool,
+		.po_migrate = fx->migrate,
 	};
 
 	fx_unplan(fx);
