@@ -654,6 +654,23 @@ image_build(struct xen *x, const xc_domaininfo_t *info, const char *type,
 	free(cmdline);
 }
 
+/*
+ * What a domain without a name in xenstore is. libxl makes a domain with
+ * xc_domain_create, which leaves it paused, and only then, in one xenstore
+ * transaction, writes /local/domain/ID with its name (libxl__domain_make);
+ * it unmakes one by pausing it, removing /local/domain/ID, then having a
+ * child call xc_domain_destroy (devices_destroy_cb). In either window the
+ * domain is there, paused and unnamed, and holds memory: it is reported,
+ * as unmanaged, under a name that says which, rather than left out or
+ * passed off as a VM. A domain that has never run is being built.
+ */
+static const char *
+unnamed(struct xdc_arena *a, const xc_domaininfo_t *info)
+{
+	return xdc_arena_printf(a, "(domid %" PRIu32 ", %s)", info->domain,
+	    info->cpu_time == 0 ? "being built" : "being destroyed");
+}
+
 static void
 obs_domain(struct xen *x, struct xdc_arena *a, const xc_domaininfo_t *info,
     struct xdc_obs_domain *od)
@@ -668,10 +685,7 @@ obs_domain(struct xen *x, struct xdc_arena *a, const xc_domaininfo_t *info,
 	xen_dom_facts_init(&f);
 	name = xs_get(x, "/local/domain/%" PRIu32 "/name", info->domain);
 	own_read(x, info, name, &ow);
-	/* A domain libxl is still making has no name yet. */
-	f.df_name = name != NULL ? xdc_arena_strdup(a, name)
-	                         : xdc_arena_printf(
-	                               a, "(domid %" PRIu32 ")", info->domain);
+	f.df_name = name != NULL ? xdc_arena_strdup(a, name) : unnamed(a, info);
 	f.df_stubdom = ow.ow_stub;
 	if (info->domain == 0 || ow.ow_stub || name == NULL) {
 		/* Domain-0's tuning is shown, never changed. */
