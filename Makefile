@@ -50,7 +50,7 @@ PLANNER_SRCS	= planner/plan.c planner/diff.c planner/place.c planner/sla.c \
 		  planner/pool.c planner/output.c
 # The driver interface and the drivers.
 DRIVER_SRCS	= drivers/observed.c drivers/compose.c drivers/sim.c drivers/xen.c \
-		  drivers/xen_config.c drivers/net.c
+		  drivers/xen_config.c drivers/xen_migrate.c drivers/net.c
 # The pool's shared view through etcd; uses base/ only.
 POOL_SRCS	= pool/etcd_json.c pool/etcd.c
 # The command line.
@@ -59,7 +59,8 @@ RECONCILER_SRCS	= reconciler/cli.c reconciler/cli_driver.c reconciler/exec.c \
 		  reconciler/cmd_apply.c reconciler/cmd_show.c reconciler/cmd_sim.c \
 		  reconciler/source.c reconciler/backoff.c reconciler/status.c \
 		  reconciler/loop.c reconciler/cmd_run.c reconciler/cmd_status.c \
-		  reconciler/import.c reconciler/import_xl.c reconciler/cmd_import.c
+		  reconciler/import.c reconciler/import_xl.c reconciler/cmd_import.c \
+		  reconciler/cmd_migrate.c
 MAIN_SRCS	= reconciler/main.c
 
 LIB_SRCS	= $(SCHEMA_SRCS) $(PLANNER_SRCS) $(DRIVER_SRCS) $(POOL_SRCS) \

@@ -31,6 +31,8 @@ struct xdc_cmd {
 };
 
 extern const struct xdc_cmd xdc_cmds[];
+/* Commands xdc runs itself, not listed by `xdc --help`. */
+extern const struct xdc_cmd xdc_hidden_cmds[];
 
 /* Exit codes (SPEC §5). */
 #define XDC_EXIT_OK      0
@@ -104,5 +106,6 @@ int cmd_run(struct cli *, int, char **);
 int cmd_status(struct cli *, int, char **);
 int cmd_import(struct cli *, int, char **);
 int cmd_version(struct cli *, int, char **);
+int cmd_migrate_receive(struct cli *, int, char **);
 
 #endif /* XDC_CLI_H */
