@@ -30,9 +30,11 @@ XCFLAGS	 = $(CSTD) $(WARN) -I. -MMD -MP -DXDC_VERSION=\"$(VERSION)\"
 SCHEMA_PKGS	= yaml-0.1
 PLANNER_PKGS	= jansson
 DRIVER_PKGS	= jansson xenlight xenstore xencontrol xentoollog libnl-route-3.0
+POOL_PKGS	= libcurl jansson
 RECONCILER_PKGS	= libgit2 xlutil
 TEST_PKGS	= cmocka
-PKGS		= $(SCHEMA_PKGS) $(PLANNER_PKGS) $(DRIVER_PKGS) $(RECONCILER_PKGS)
+PKGS		= $(SCHEMA_PKGS) $(PLANNER_PKGS) $(DRIVER_PKGS) $(POOL_PKGS) \
+		  $(RECONCILER_PKGS)
 PKG_CFLAGS	:= $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS	:= $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -45,20 +47,24 @@ SCHEMA_SRCS	= $(BASE_SRCS) schema/model.c \
 
 # Desired model + observed state -> ordered plan.
 PLANNER_SRCS	= planner/plan.c planner/diff.c planner/place.c planner/sla.c \
-		  planner/output.c
+		  planner/pool.c planner/output.c
 # The driver interface and the drivers.
-DRIVER_SRCS	= drivers/observed.c drivers/sim.c drivers/xen.c drivers/xen_config.c \
-		  drivers/net.c
+DRIVER_SRCS	= drivers/observed.c drivers/compose.c drivers/sim.c drivers/xen.c \
+		  drivers/xen_config.c drivers/xen_migrate.c drivers/net.c
+# The pool's shared view through etcd; uses base/ only.
+POOL_SRCS	= pool/etcd_json.c pool/etcd.c
 # The command line.
 RECONCILER_SRCS	= reconciler/cli.c reconciler/cli_driver.c reconciler/exec.c \
 		  reconciler/cmd_validate.c reconciler/cmd_plan.c \
 		  reconciler/cmd_apply.c reconciler/cmd_show.c reconciler/cmd_sim.c \
 		  reconciler/source.c reconciler/backoff.c reconciler/status.c \
 		  reconciler/loop.c reconciler/cmd_run.c reconciler/cmd_status.c \
-		  reconciler/import.c reconciler/import_xl.c reconciler/cmd_import.c
+		  reconciler/import.c reconciler/import_xl.c reconciler/cmd_import.c \
+		  reconciler/cmd_migrate.c
 MAIN_SRCS	= reconciler/main.c
 
-LIB_SRCS	= $(SCHEMA_SRCS) $(PLANNER_SRCS) $(DRIVER_SRCS) $(RECONCILER_SRCS)
+LIB_SRCS	= $(SCHEMA_SRCS) $(PLANNER_SRCS) $(DRIVER_SRCS) $(POOL_SRCS) \
+		  $(RECONCILER_SRCS)
 LIB_OBJS	= $(LIB_SRCS:%.c=$(BUILD)/%.o)
 MAIN_OBJS	= $(MAIN_SRCS:%.c=$(BUILD)/%.o)
 XDC		= $(BUILD)/xdc
@@ -71,14 +77,17 @@ UNIT_SRCS	= tests/base/test_ev.c tests/base/test_file.c \
 		  tests/schema/test_rules.c tests/drivers/test_sim.c \
 		  tests/planner/test_diff.c tests/planner/test_place.c \
 		  tests/planner/test_sla.c tests/planner/test_order.c \
-		  tests/planner/test_property.c tests/drivers/test_xen_config.c \
+		  tests/planner/test_property.c tests/planner/test_pool.c \
+		  tests/planner/test_migrate.c \
+		  tests/drivers/test_xen_config.c \
 		  tests/reconciler/test_backoff.c tests/reconciler/test_source.c \
 		  tests/reconciler/test_status.c tests/drivers/test_net.c \
-		  tests/reconciler/test_import.c
+		  tests/reconciler/test_import.c tests/pool/test_etcd_json.c \
+		  tests/pool/test_etcd.c
 UNIT_BINS	= $(UNIT_SRCS:%.c=$(BUILD)/%)
 
 .PHONY: all deps test unit golden golden-update cli check check-net check-loop \
-	schema-json completion install-check check-crash check-longrun \
+	schema-json completion install-check check-crash check-longrun check-etcd \
 	fuzz fuzz-run \
 	format install uninstall clean demo bench
 all: deps $(XDC)
@@ -108,7 +117,7 @@ test:
 	@scripts/deps test
 	@$(MAKE) --no-print-directory $(XDC) $(UNIT_BINS)
 	@$(MAKE) --no-print-directory unit golden cli check-loop schema-json \
-	    completion install-check
+	    completion install-check check-etcd
 
 # Behaviours of the command line, end to end on the simulated pool.
 cli: $(XDC)
@@ -139,6 +148,12 @@ install-check: $(XDC)
 check-loop: $(XDC)
 	@tests/loop/run XDC=$(XDC)
 
+# The etcd client against a real etcd-server that tests/etcd/run starts
+# (and stops) on loopback ports of its own.
+ETCD_LIVE	= $(BUILD)/tests/etcd/test_live
+check-etcd: $(ETCD_LIVE)
+	@tests/etcd/run $(ETCD_LIVE)
+
 # SIGKILL an apply at random instants on a simulated pool of 200 VMs: the
 # pool stays whole and a re-run converges (tests/crash/run).
 check-crash: $(XDC)
@@ -164,8 +179,10 @@ check: test
 	@scripts/deps check
 	@$(MAKE) --no-print-directory BUILD=$(BUILD)/san \
 	    CFLAGS="$(SAN_FLAGS)" LDFLAGS="$(SAN_FLAGS)" \
-	    $(BUILD)/san/xdc $(UNIT_SRCS:%.c=$(BUILD)/san/%)
+	    $(BUILD)/san/xdc $(UNIT_SRCS:%.c=$(BUILD)/san/%) \
+	    $(BUILD)/san/tests/etcd/test_live
 	@ASAN_OPTIONS=detect_leaks=1 tests/run-unit $(UNIT_SRCS:%.c=$(BUILD)/san/%)
+	@ASAN_OPTIONS=detect_leaks=1 tests/etcd/run $(BUILD)/san/tests/etcd/test_live
 	@ASAN_OPTIONS=detect_leaks=1 tests/golden XDC=$(BUILD)/san/xdc
 	@ASAN_OPTIONS=detect_leaks=1 tests/cli/run XDC=$(BUILD)/san/xdc
 	@ASAN_OPTIONS=detect_leaks=1 tests/loop/run XDC=$(BUILD)/san/xdc IDLE=1
@@ -176,9 +193,9 @@ check: test
 	@$(MAKE) --no-print-directory fuzz-run FUZZ_SECONDS=$(FUZZ_SECONDS)
 
 # libFuzzer targets, built with clang: the loader, the sim driver's pool
-# file reader and the status file's reader, each with its seed corpus and
-# dictionary under tests/fuzz.
-FUZZ_NAMES	= load sim status
+# file reader, the status file's reader and the etcd client's decoders,
+# each with its seed corpus and dictionary under tests/fuzz.
+FUZZ_NAMES	= load sim status etcd
 FUZZ		= $(FUZZ_NAMES:%=$(BUILD)/fuzz/fuzz_%)
 FUZZ_SECONDS	?= 30
 FUZZ_FLAGS	= $(CSTD) -I. -DXDC_VERSION=\"$(VERSION)\" -O1 -g \
@@ -198,6 +215,10 @@ $(BUILD)/fuzz/fuzz_sim: tests/fuzz/fuzz_sim.c $(SCHEMA_SRCS) \
 	$(call fuzz_link,$(SCHEMA_PKGS) jansson)
 $(BUILD)/fuzz/fuzz_status: tests/fuzz/fuzz_status.c $(BASE_SRCS) \
     reconciler/status.c
+	@scripts/deps fuzz
+	@mkdir -p $(@D)
+	$(call fuzz_link,jansson)
+$(BUILD)/fuzz/fuzz_etcd: tests/fuzz/fuzz_etcd.c $(BASE_SRCS) pool/etcd_json.c
 	@scripts/deps fuzz
 	@mkdir -p $(@D)
 	$(call fuzz_link,jansson)

@@ -16,7 +16,7 @@
 
 #include "schema/model.h"
 
-#define XDC_DRIVER_VERSION 1
+#define XDC_DRIVER_VERSION 2
 
 /* ---- Observed state --------------------------------------------------- */
 
@@ -121,6 +121,12 @@ enum xdc_op {
 	XDC_OP_PAUSE,
 	XDC_OP_UNPAUSE,
 	XDC_OP_RESTART,
+	/*
+	 * Move a running domain live to a_to_host (a_host is where it runs
+	 * now, whose agent carries it out). Only given to a driver with
+	 * XDC_DRV_MIGRATE.
+	 */
+	XDC_OP_MIGRATE,
 	XDC_OP__COUNT
 };
 
@@ -174,37 +180,72 @@ struct xdc_action {
 	/* Network actions: the declared network (NULL for destroy). */
 	const struct xdc_network *a_net;
 	const char *a_bridge; /* the bridge acted on */
+	/* A migrate: the host the domain goes to. */
+	const char *a_to_host;
 };
 
 /* ---- The driver vtable ------------------------------------------------ */
 
 /*
+ * What a driver can do beyond the interface's core, in xdc_driver.caps.
+ *
+ * XDC_DRV_MIGRATE: it carries out XDC_OP_MIGRATE between the hosts it
+ * observes, live. The planner is told so as data (plan_opts.po_migrate)
+ * and plans a migrate rather than a destroy and a create for a running VM
+ * whose host changes.
+ */
+#define XDC_DRV_MIGRATE 0x01
+
+struct xdc_ev;
+
+/*
  * A driver, embedded as the first member of each implementation. Every
  * function returns 0 or a negative code with the reason in
- * xdc_error_last(); apply returns XDC_ERETRY for "not yet" (retry later).
+ * xdc_error_last().
+ *
+ * Version 2: nothing a driver does may block the caller's event loop for
+ * longer than a quick system call. A driver whose actions are quick
+ * (netlink, the sim's file) has apply(); a driver whose actions take
+ * seconds (libxl's asynchronous operations, a delayed sim action) has
+ * submit() and reap(), and lends its file descriptors and timers to the
+ * caller's loop through attach().
  */
 struct xdc_driver {
 	unsigned version; /* XDC_DRIVER_VERSION */
 	const char *name;
+	unsigned caps; /* XDC_DRV_* */
 	/* Observe the hosts this driver sees. */
 	int (*observe)(struct xdc_driver *, struct xdc_observed **out);
-	/* Optional: bracket a batch of applies (a lock, a single write). */
+	/* Optional: bracket a batch of actions (a lock, a single write). */
 	int (*begin)(struct xdc_driver *);
-	int (*apply)(struct xdc_driver *, const struct xdc_action *);
 	int (*end)(struct xdc_driver *);
-	void (*free)(struct xdc_driver *);
+	/* Quick drivers: carry out one action before returning. */
+	int (*apply)(struct xdc_driver *, const struct xdc_action *);
 	/*
-	 * Optional, for drivers whose actions take seconds (libxl's
-	 * asynchronous operations): submit starts an action and returns at
-	 * once; wait blocks until one submitted action finishes and gives
-	 * its token and result (0, or a code with the message in
-	 * xdc_error_last()). wait returns XDC_ENOTFOUND when nothing is in
-	 * flight. The caller submits only actions whose dependencies are
-	 * done, so independent creates overlap.
+	 * Slow drivers: submit starts an action and returns at once (the
+	 * action and what it points to must outlive it); the driver's fds
+	 * and timers, in the loop attach() gave it, move it on. reap hands
+	 * over one finished action: 0 with its token, its result (0, or a
+	 * code) and, for a failure, its own message in *msg (the caller
+	 * frees it); XDC_ENOTFOUND when none has finished. reap never
+	 * waits. The caller submits only actions whose dependencies are
+	 * done, so independent ones overlap.
 	 */
 	int (*submit)(
 	    struct xdc_driver *, const struct xdc_action *, uint64_t token);
-	int (*wait)(struct xdc_driver *, uint64_t *token, int *result);
+	int (*reap)(
+	    struct xdc_driver *, uint64_t *token, int *result, char **msg);
+	/*
+	 * Optional: lend the driver's fds and timers to ev, the caller's
+	 * event loop, before any submit. Until then a driver waits in a
+	 * loop of its own. ev must outlive the driver.
+	 */
+	int (*attach)(struct xdc_driver *, struct xdc_ev *ev);
+	/*
+	 * Free the driver. Actions still in flight are abandoned: the
+	 * next observation shows how far they got.
+	 */
+	void (*free)(struct xdc_driver *);
 	/*
 	 * Optional, for the loop: a file descriptor that becomes readable
 	 * when the pool changes behind xdc's back (a domain appears or dies:
@@ -215,5 +256,12 @@ struct xdc_driver {
 	int (*watch_fd)(struct xdc_driver *);
 	void (*watch_drain)(struct xdc_driver *);
 };
+
+/*
+ * Whether drv speaks this interface: its version is XDC_DRIVER_VERSION,
+ * and it has observe, free, and apply or both submit and reap. Returns 0,
+ * or XDC_ERR naming the driver and what is wrong.
+ */
+int xdc_driver_check(const struct xdc_driver *drv);
 
 #endif /* XDC_DRIVER_H */

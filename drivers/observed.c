@@ -1,7 +1,8 @@
 /*
  * Observed state: the container every driver fills (its arena holds all
  * strings and arrays of one observation), lookups in it, and the names of
- * the interface's enums as plans, logs and `xdc show` print them.
+ * the interface's enums as plans, logs and `xdc show` print them, and
+ * the check that a driver speaks this version of the interface.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -61,7 +62,7 @@ xdc_op_name(enum xdc_op op)
 {
 	static const char *const n[XDC_OP__COUNT] = { "create", "update",
 		"replace", "destroy", "start", "stop", "pause", "unpause",
-		"restart" };
+		"restart", "migrate" };
 
 	return (unsigned)op < XDC_OP__COUNT ? n[op] : "?";
 }
@@ -72,4 +73,27 @@ xdc_obj_kind_name(enum xdc_obj_kind k)
 	static const char *const n[] = { "VM", "Network" };
 
 	return (unsigned)k < 2 ? n[k] : "?";
+}
+
+int
+xdc_driver_check(const struct xdc_driver *drv)
+{
+	const char *name = drv->name != NULL ? drv->name : "(unnamed)";
+
+	if (drv->version != XDC_DRIVER_VERSION)
+		return xdc_error(XDC_ERR,
+		    "driver %s speaks interface version %u; this xdc speaks "
+		    "version %u",
+		    name, drv->version, XDC_DRIVER_VERSION);
+	if (drv->observe == NULL || drv->free == NULL)
+		return xdc_error(
+		    XDC_ERR, "driver %s has no observe or no free", name);
+	if ((drv->submit == NULL) != (drv->reap == NULL))
+		return xdc_error(XDC_ERR, "driver %s has %s without %s", name,
+		    drv->submit != NULL ? "submit" : "reap",
+		    drv->submit != NULL ? "reap" : "submit");
+	if (drv->apply == NULL && drv->submit == NULL)
+		return xdc_error(
+		    XDC_ERR, "driver %s can carry out no action", name);
+	return 0;
 }

@@ -10,6 +10,13 @@
  * apply outside begin/end brackets itself; observe() reads under a shared
  * lock. Neither parses the file again when it is still the one last read
  * (same inode, size and times) and the pool in memory has not changed.
+ *
+ * A migrate moves a running domain between two hosts of the one pool file
+ * (XDC_DRV_MIGRATE): the sim can move a domain only to a host whose state
+ * it holds. One file holds every host the configuration declares, so the
+ * sim claims the capability; a sim that kept one host per file (each
+ * agent's own, the pool shared through etcd) could not reach the others'
+ * and must not.
  */
 #ifndef XDC_SIM_H
 #define XDC_SIM_H

@@ -13,12 +13,13 @@
  * model and Xen's records are in xen_config.c, free of calls into Xen.
  *
  * Acting goes through libxl. Creates and destroys, the slow steps, are
- * libxl asynchronous operations: submit() starts one and returns, wait()
- * runs libxl's event loop (libxl_osevent_beforepoll/afterpoll around a
- * poll()) until one finishes, so independent creates overlap. An action is
- * a small state machine over those operations: a replace is a destroy then
- * a create; a stop asks the guest to shut down, waits for it (bounded),
- * then destroys. apply() is submit() and a wait for that one action.
+ * libxl asynchronous operations: submit() starts one and returns at once,
+ * so independent creates overlap. libxl's file descriptors and timeouts
+ * are lent to the caller's event loop (libxl_osevent_register_hooks, see
+ * "libxl's events" below); reap() hands over what finished, never
+ * waiting. An action is a small state machine over those operations: a
+ * replace is a destroy then a create; a stop asks the guest to shut down,
+ * waits for it (bounded, by a timer of the loop), then destroys.
  *
  * xdc never changes a domain without its ownership marker (see
  * xen_config.h), Domain-0, a stub domain, or a dying one.
@@ -28,6 +29,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,10 +41,12 @@
 #include <xenstore.h>
 #include <xentoollog.h>
 
-#include "drivers/driver.h"
-#include "drivers/xen.h"
 #include "base/arena.h"
 #include "base/error.h"
+#include "base/ev.h"
+#include "drivers/driver.h"
+#include "drivers/xen.h"
+#include "drivers/xen_migrate.h"
 #include "schema/model.h"
 
 /* How long a guest gets to shut down before it is destroyed. */
@@ -71,6 +75,7 @@ enum op_step {
 	STEP_CREATE,   /* libxl_domain_create_new in flight */
 	STEP_UNDO,     /* destroying what a failed create left */
 	STEP_SHUTDOWN, /* a stop: waiting for the guest to shut down */
+	STEP_MIGRATE,  /* a migration (xen_migrate.c) in flight */
 	STEP_DONE,
 };
 
@@ -79,7 +84,6 @@ struct xen_op {
 	struct xen_op *o_next;
 	uint64_t o_id;    /* libxl's for_user: events find their op */
 	uint64_t o_token; /* the caller's */
-	int o_apply;      /* apply()'s own: wait() never reports it */
 	enum xdc_op o_op;
 	char *o_name;
 	const struct xdc_dom_spec *o_spec; /* borrowed until reported */
@@ -90,10 +94,30 @@ struct xen_op {
 	libxl_domain_config o_cfg; /* alive while libxl builds from it */
 	int o_has_cfg;
 	libxl_evgen_domain_death *o_deathw;
-	uint64_t o_logseq; /* libxl's errors from here on are the step's */
-	double o_deadline;
-	int o_rc;    /* when done */
-	char *o_msg; /* xdc_error_last() of a failure, kept for wait() */
+	struct xen_mig *o_mig; /* a migrate's, until it reports */
+	uint64_t o_logseq;     /* libxl's errors from here on are the step's */
+	int64_t o_deadline;    /* a stop's: monotonic ms */
+	int o_rc;              /* when done */
+	char *o_msg; /* xdc_error_last() of a failure, kept for reap() */
+};
+
+/* An fd libxl asked to watch, and its watcher in the loop. */
+struct xen_fd {
+	struct xen_fd *f_next;
+	struct xen *f_x;
+	int f_fd;
+	short f_events;
+	void *f_for_libxl;
+	struct xdc_ev_io *f_io;
+};
+
+/* A timeout libxl asked for, and its timer in the loop. */
+struct xen_timeout {
+	struct xen_timeout *t_next;
+	struct xen *t_x;
+	void *t_for_libxl;
+	int64_t t_deadline; /* monotonic ms */
+	struct xdc_ev_timer *t_timer;
 };
 
 struct xen {
@@ -106,8 +130,14 @@ struct xen {
 	struct xs_handle *x_wxsh; /* the loop's watches, opened on demand */
 	struct xen_op *x_ops;     /* in submission order */
 	uint64_t x_next_id;
-	struct pollfd *x_fds;
-	int x_nfds;
+	/* The loop libxl's fds and timeouts live in: the caller's once
+	 * attach() lent it, the driver's own until then. */
+	struct xdc_ev *x_ev;
+	struct xdc_ev *x_own_ev;
+	struct xen_fd *x_fds;
+	struct xen_timeout *x_timeouts;
+	struct xdc_ev_timer *x_stop_timer; /* the next stop's deadline */
+	struct xen_mig_env x_mig;          /* what migrations borrow */
 };
 
 /* What xenstore says of a live domain: is it a stub, is it xdc's. */
@@ -125,9 +155,9 @@ struct xen_dom {
 };
 
 static int xen_observe(struct xdc_driver *, struct xdc_observed **);
-static int xen_apply(struct xdc_driver *, const struct xdc_action *);
 static int xen_submit(struct xdc_driver *, const struct xdc_action *, uint64_t);
-static int xen_wait(struct xdc_driver *, uint64_t *, int *);
+static int xen_reap(struct xdc_driver *, uint64_t *, int *, char **);
+static int xen_attach(struct xdc_driver *, struct xdc_ev *);
 static void xen_free(struct xdc_driver *);
 static int xen_watch_fd(struct xdc_driver *);
 static void xen_watch_drain(struct xdc_driver *);
@@ -239,15 +269,6 @@ lx_fail(struct xen *x, int rc, const char *verb, const char *name)
 
 	return xdc_error(XDC_EDRIVER, "host %s: cannot %s %s: %s", x->x_host,
 	    verb, name, lx_why(x, rc, x->x_log.lg_mark, XEN_NO_DOMID, why));
-}
-
-static double
-now_secs(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 /* ---- Xen's records ---------------------------------------------------- */
@@ -638,6 +659,23 @@ image_build(struct xen *x, const xc_domaininfo_t *info, const char *type,
 	free(cmdline);
 }
 
+/*
+ * What a domain without a name in xenstore is. libxl makes a domain with
+ * xc_domain_create, which leaves it paused, and only then, in one xenstore
+ * transaction, writes /local/domain/ID with its name (libxl__domain_make);
+ * it unmakes one by pausing it, removing /local/domain/ID, then having a
+ * child call xc_domain_destroy (devices_destroy_cb). In either window the
+ * domain is there, paused and unnamed, and holds memory: it is reported,
+ * as unmanaged, under a name that says which, rather than left out or
+ * passed off as a VM. A domain that has never run is being built.
+ */
+static const char *
+unnamed(struct xdc_arena *a, const xc_domaininfo_t *info)
+{
+	return xdc_arena_printf(a, "(domid %" PRIu32 ", %s)", info->domain,
+	    info->cpu_time == 0 ? "being built" : "being destroyed");
+}
+
 static void
 obs_domain(struct xen *x, struct xdc_arena *a, const xc_domaininfo_t *info,
     struct xdc_obs_domain *od)
@@ -652,10 +690,7 @@ obs_domain(struct xen *x, struct xdc_arena *a, const xc_domaininfo_t *info,
 	xen_dom_facts_init(&f);
 	name = xs_get(x, "/local/domain/%" PRIu32 "/name", info->domain);
 	own_read(x, info, name, &ow);
-	/* A domain libxl is still making has no name yet. */
-	f.df_name = name != NULL ? xdc_arena_strdup(a, name)
-	                         : xdc_arena_printf(
-	                               a, "(domid %" PRIu32 ")", info->domain);
+	f.df_name = name != NULL ? xdc_arena_strdup(a, name) : unnamed(a, info);
 	f.df_stubdom = ow.ow_stub;
 	if (info->domain == 0 || ow.ow_stub || name == NULL) {
 		/* Domain-0's tuning is shown, never changed. */
@@ -754,14 +789,13 @@ out:
 /* ---- Actions in flight ------------------------------------------------ */
 
 static struct xen_op *
-op_new(struct xen *x, const struct xdc_action *a, const char *name,
-    uint64_t token, int apply)
+op_new(
+    struct xen *x, const struct xdc_action *a, const char *name, uint64_t token)
 {
 	struct xen_op *op = xdc_calloc(1, sizeof(*op)), **pp;
 
 	op->o_id = ++x->x_next_id;
 	op->o_token = token;
-	op->o_apply = apply;
 	op->o_op = a->a_op;
 	op->o_name = xdc_strdup(name);
 	op->o_spec = a->a_spec;
@@ -786,6 +820,7 @@ op_free(struct xen *x, struct xen_op *op)
 	}
 	if (op->o_deathw != NULL)
 		libxl_evdisable_domain_death(x->x_ctx, op->o_deathw);
+	xen_mig_detach(op->o_mig);
 	if (op->o_has_cfg)
 		libxl_domain_config_dispose(&op->o_cfg);
 	free(op->o_name);
@@ -820,8 +855,8 @@ op_how(const struct xen_op *op)
 {
 	libxl_asyncop_how how;
 
-	/* No callback: completion is an OPERATION_COMPLETE event, which the
-	 * loop in xen_pump() takes with libxl_event_check(). */
+	/* No callback: completion is an OPERATION_COMPLETE event, which
+	 * reap() takes with libxl_event_check(). */
 	memset(&how, 0, sizeof(how));
 	how.callback = NULL;
 	how.u.for_event = op->o_id;
@@ -1016,6 +1051,7 @@ op_advance(struct xen *x, struct xen_op *op, int rc)
 		return;
 	case STEP_START:
 	case STEP_SHUTDOWN:
+	case STEP_MIGRATE: /* its steps report to mig_done */
 	case STEP_DONE:
 		return;
 	}
@@ -1072,69 +1108,234 @@ dispatch(struct xen *x, const libxl_event *ev)
 	}
 }
 
-/* Stops whose guest took too long; returns how many. The next deadline,
- * in milliseconds from now, goes to *ms (-1: none). */
-static int
-deadlines(struct xen *x, int *ms)
+/* Stops whose guest took too long are destroyed; the timer is armed for
+ * the next deadline. */
+static void
+deadlines(struct xen *x)
 {
-	double now = now_secs(), next = -1;
+	int64_t now = xdc_ev_now(), next = INT64_MAX;
 	struct xen_op *op;
-	int n = 0;
 
 	for (op = x->x_ops; op != NULL; op = op->o_next) {
 		if (op->o_step != STEP_SHUTDOWN)
 			continue;
-		if (op->o_deadline <= now) {
+		if (op->o_deadline <= now)
 			op_stopped(x, op, 0);
-			n++;
-		} else if (next < 0 || op->o_deadline < next) {
+		else if (op->o_deadline < next)
 			next = op->o_deadline;
-		}
 	}
-	*ms = next < 0 ? -1 : (int)((next - now) * 1000) + 1;
-	return n;
+	if (next != INT64_MAX)
+		xdc_ev_timer_at(x->x_stop_timer, next);
+	else
+		xdc_ev_timer_stop(x->x_stop_timer);
 }
 
-/*
- * One turn of the event loop: hand libxl's finished operations and domain
- * events to their actions; if there were none, wait in poll() for libxl's
- * file descriptors and timeouts, or a stop's deadline.
- */
-static int
-xen_pump(struct xen *x)
+static void
+on_stop_timer(struct xdc_ev_timer *t, void *arg)
+{
+	(void)t;
+	deadlines(arg);
+}
+
+/* Hand libxl's finished operations and domain events to their actions. */
+static void
+take_events(struct xen *x)
 {
 	libxl_event *ev;
-	struct timeval tv;
-	int got = 0, nfds, timeout, ms, rc;
 
 	while (libxl_event_check(
 	           x->x_ctx, &ev, LIBXL_EVENTMASK_ALL, NULL, NULL) == 0) {
 		dispatch(x, ev);
 		libxl_event_free(x->x_ctx, ev);
-		got = 1;
 	}
-	if (got || deadlines(x, &ms) > 0)
-		return 0;
-	for (;;) {
-		nfds = x->x_nfds;
-		timeout = ms;
-		gettimeofday(&tv, NULL);
-		rc = libxl_osevent_beforepoll(
-		    x->x_ctx, &nfds, x->x_fds, &timeout, tv);
-		if (rc != ERROR_BUFFERFULL)
+}
+
+/* ---- libxl's events, in the caller's loop ----------------------------- */
+
+/*
+ * libxl tells which fds and timeouts it waits on through these hooks; each
+ * becomes a watcher or a timer of x->x_ev, and when one fires libxl hears
+ * of it (libxl_osevent_occurred_*), outside any libxl call as it demands.
+ * The registrations are kept here too, so that attach() can move them from
+ * the driver's own loop to the caller's.
+ */
+static void
+on_libxl_fd(struct xdc_ev_io *io, int fd, short revents, void *arg)
+{
+	struct xen_fd *f = arg;
+
+	(void)io;
+	libxl_osevent_occurred_fd(
+	    f->f_x->x_ctx, f->f_for_libxl, fd, f->f_events, revents);
+}
+
+static int
+hook_fd_register(
+    void *user, int fd, void **for_app, short events, void *for_libxl)
+{
+	struct xen *x = user;
+	struct xen_fd *f = xdc_calloc(1, sizeof(*f));
+
+	f->f_x = x;
+	f->f_fd = fd;
+	f->f_events = events;
+	f->f_for_libxl = for_libxl;
+	f->f_io = xdc_ev_io_add(x->x_ev, fd, events, on_libxl_fd, f);
+	f->f_next = x->x_fds;
+	x->x_fds = f;
+	*for_app = f;
+	return 0;
+}
+
+static int
+hook_fd_modify(void *user, int fd, void **for_app, short events)
+{
+	struct xen_fd *f = *for_app;
+
+	(void)user;
+	(void)fd;
+	f->f_events = events;
+	xdc_ev_io_set(f->f_io, events);
+	return 0;
+}
+
+static void
+hook_fd_deregister(void *user, int fd, void *for_app)
+{
+	struct xen *x = user;
+	struct xen_fd *f = for_app, **pp;
+
+	(void)fd;
+	for (pp = &x->x_fds; *pp != NULL; pp = &(*pp)->f_next)
+		if (*pp == f) {
+			*pp = f->f_next;
 			break;
-		x->x_fds =
-		    xdc_reallocarray(x->x_fds, (size_t)nfds, sizeof(*x->x_fds));
-		x->x_nfds = nfds;
+		}
+	xdc_ev_io_del(f->f_io);
+	free(f);
+}
+
+static void
+timeout_forget(struct xen *x, struct xen_timeout *t)
+{
+	struct xen_timeout **pp;
+
+	for (pp = &x->x_timeouts; *pp != NULL; pp = &(*pp)->t_next)
+		if (*pp == t) {
+			*pp = t->t_next;
+			break;
+		}
+	xdc_ev_timer_free(t->t_timer);
+	free(t);
+}
+
+static void
+on_libxl_timeout(struct xdc_ev_timer *tm, void *arg)
+{
+	struct xen_timeout *t = arg;
+	struct xen *x = t->t_x;
+	void *for_libxl = t->t_for_libxl;
+
+	(void)tm;
+	/* Deregistered as it fires: libxl registers it again if it wants. */
+	timeout_forget(x, t);
+	libxl_osevent_occurred_timeout(x->x_ctx, for_libxl);
+}
+
+/* libxl's absolute times are gettimeofday()'s; the loop's monotonic. */
+static int64_t
+mono_of(struct timeval abs)
+{
+	int64_t ms = (int64_t)abs.tv_sec * 1000 + abs.tv_usec / 1000;
+
+	if (abs.tv_sec == 0 && abs.tv_usec == 0)
+		return xdc_ev_now(); /* "as soon as possible" */
+	return xdc_ev_now() + (ms - xdc_ev_realtime());
+}
+
+static int
+hook_timeout_register(
+    void *user, void **for_app, struct timeval abs, void *for_libxl)
+{
+	struct xen *x = user;
+	struct xen_timeout *t = xdc_calloc(1, sizeof(*t));
+
+	t->t_x = x;
+	t->t_for_libxl = for_libxl;
+	t->t_deadline = mono_of(abs);
+	t->t_timer = xdc_ev_timer_new(x->x_ev, on_libxl_timeout, t);
+	xdc_ev_timer_at(t->t_timer, t->t_deadline);
+	t->t_next = x->x_timeouts;
+	x->x_timeouts = t;
+	*for_app = t;
+	return 0;
+}
+
+static int
+hook_timeout_modify(void *user, void **for_app, struct timeval abs)
+{
+	struct xen_timeout *t = *for_app;
+
+	(void)user;
+	t->t_deadline = mono_of(abs);
+	xdc_ev_timer_at(t->t_timer, t->t_deadline);
+	return 0;
+}
+
+static void
+hook_timeout_deregister(void *user, void *for_app)
+{
+	timeout_forget(user, for_app);
+}
+
+static const libxl_childproc_hooks xen_childproc = {
+	.chldowner = libxl_sigchld_owner_libxl_always_selective_reap,
+};
+
+static const libxl_osevent_hooks xen_hooks = {
+	.fd_register = hook_fd_register,
+	.fd_modify = hook_fd_modify,
+	.fd_deregister = hook_fd_deregister,
+	.timeout_register = hook_timeout_register,
+	.timeout_modify = hook_timeout_modify,
+	.timeout_deregister = hook_timeout_deregister,
+};
+
+/* Move every watcher and timer from the loop they are in to ev. */
+static void
+move_to(struct xen *x, struct xdc_ev *ev)
+{
+	struct xen_fd *f;
+	struct xen_timeout *t;
+	int64_t stop = xdc_ev_timer_deadline(x->x_stop_timer);
+
+	for (f = x->x_fds; f != NULL; f = f->f_next) {
+		xdc_ev_io_del(f->f_io);
+		f->f_io =
+		    xdc_ev_io_add(ev, f->f_fd, f->f_events, on_libxl_fd, f);
 	}
-	if (rc != 0)
-		return xdc_error(XDC_EDRIVER,
-		    "host %s: libxl's event loop failed (libxl error %d)",
-		    x->x_host, rc);
-	if (poll(x->x_fds, (nfds_t)nfds, timeout) < 0 && errno != EINTR)
-		return xdc_error_sys(XDC_EDRIVER, "host %s: poll", x->x_host);
-	gettimeofday(&tv, NULL);
-	libxl_osevent_afterpoll(x->x_ctx, nfds, x->x_fds, tv);
+	for (t = x->x_timeouts; t != NULL; t = t->t_next) {
+		xdc_ev_timer_free(t->t_timer);
+		t->t_timer = xdc_ev_timer_new(ev, on_libxl_timeout, t);
+		xdc_ev_timer_at(t->t_timer, t->t_deadline);
+	}
+	xdc_ev_timer_free(x->x_stop_timer);
+	x->x_stop_timer = xdc_ev_timer_new(ev, on_stop_timer, x);
+	if (stop != INT64_MAX)
+		xdc_ev_timer_at(x->x_stop_timer, stop);
+	x->x_ev = ev;
+}
+
+static int
+xen_attach(struct xdc_driver *drv, struct xdc_ev *ev)
+{
+	struct xen *x = (struct xen *)drv;
+
+	if (ev == x->x_ev)
+		return 0;
+	move_to(x, ev);
+	xdc_ev_free(x->x_own_ev);
+	x->x_own_ev = NULL;
 	return 0;
 }
 
@@ -1358,7 +1559,7 @@ op_stop(struct xen *x, struct xen_op *op, const struct xen_dom *d)
 	if ((rc = libxl_evenable_domain_death(
 	         x->x_ctx, domid, op->o_id, &op->o_deathw)) != 0)
 		return lx_fail(x, rc, "watch the shutdown of", op->o_name);
-	op->o_deadline = now_secs() + XEN_STOP_SECS;
+	op->o_deadline = xdc_ev_now() + XEN_STOP_SECS * 1000;
 	op->o_step = STEP_SHUTDOWN;
 	return 0;
 }
@@ -1371,6 +1572,68 @@ spec_check(struct xen *x, const struct xdc_action *a, const char *name)
 		    "host %s: %s %s: the action has no spec", x->x_host,
 		    xdc_op_name(a->a_op), name);
 	return 0;
+}
+
+/* ---- Migration (xen_migrate.c) --------------------------------------- */
+
+/* The receiver has taken the domain over (rc 0), or why not, and where. */
+static void
+mig_done(void *arg, int rc, const char *why)
+{
+	struct xen_op *op = arg;
+
+	op->o_mig = NULL;
+	if (rc != 0)
+		xdc_error(rc, "%s", why != NULL ? why : "migration failed");
+	op_finish(op, rc);
+}
+
+static int
+op_migrate(struct xen *x, struct xen_op *op, const struct xen_dom *d,
+    const struct xdc_action *a)
+{
+	enum xdc_dom_state st = xen_state_from_info(&d->xd_info);
+	int rc;
+
+	if (a->a_to_host == NULL || !strcmp(a->a_to_host, x->x_host))
+		return xdc_error(XDC_EDRIVER,
+		    "host %s: cannot migrate %s: the action names no other "
+		    "host",
+		    x->x_host, op->o_name);
+	/* Live migration moves a running guest; others are re-created. */
+	if (st != XDC_DOM_RUNNING)
+		return xdc_error(XDC_EDRIVER,
+		    "host %s: cannot migrate %s: it is %s", x->x_host,
+		    op->o_name, xdc_dom_state_name(st));
+	/* Set first: mig_done may come before xen_mig_start returns. */
+	op->o_domid = d->xd_info.domain;
+	op->o_step = STEP_MIGRATE;
+	rc = xen_mig_start(&x->x_mig, x->x_ev, op->o_name, d->xd_info.domain,
+	    (const char *const *)d->xd_own.ow_vals, a->a_to_host, mig_done, op,
+	    &op->o_mig);
+	if (rc != 0)
+		op->o_step = STEP_START; /* nothing started: op_start ends it */
+	return rc;
+}
+
+static uint64_t
+mig_mark(void *arg)
+{
+	struct xen *x = arg;
+
+	log_clear(x);
+	return x->x_log.lg_mark;
+}
+
+static const char *
+mig_why(
+    void *arg, int rc, uint64_t mark, uint32_t domid, char buf[XEN_MIG_WHYSZ])
+{
+	struct xen *x = arg;
+	char why[XEN_WHY_BUFSZ];
+
+	snprintf(buf, XEN_MIG_WHYSZ, "%s", lx_why(x, rc, mark, domid, why));
+	return buf;
 }
 
 /* Start the action: finish it, or leave libxl working on it. */
@@ -1471,6 +1734,9 @@ op_start(struct xen *x, struct xen_op *op, const struct xdc_action *a)
 	case XDC_OP_UPDATE:
 		rc = dom_update(x, &d, name, a);
 		break;
+	case XDC_OP_MIGRATE:
+		rc = op_migrate(x, op, &d, a);
+		break;
 	default:
 		rc = xdc_error(
 		    XDC_EDRIVER, "xen: cannot %s a VM", xdc_op_name(a->a_op));
@@ -1496,7 +1762,7 @@ action_name(const struct xdc_action *a)
 
 /*
  * Start an action. It returns 0 once the action is accepted; how it ends,
- * even at once, is told by wait(). The spec must outlive that.
+ * even at once, is told by reap(). The spec must outlive that.
  */
 static int
 xen_submit(struct xdc_driver *drv, const struct xdc_action *a, uint64_t token)
@@ -1508,72 +1774,84 @@ xen_submit(struct xdc_driver *drv, const struct xdc_action *a, uint64_t token)
 	if (name == NULL)
 		return xdc_error(XDC_EDRIVER, "%s: the action names no VM",
 		    xdc_op_name(a->a_op));
-	op = op_new(x, a, name, token, 0);
+	op = op_new(x, a, name, token);
 	op_start(x, op, a);
+	deadlines(x);
 	return 0;
 }
 
-/* The first finished action the caller submitted; NULL when none. */
-static struct xen_op *
-op_done(struct xen *x, int *pending)
+static int
+xen_reap(struct xdc_driver *drv, uint64_t *token, int *result, char **msg)
 {
+	struct xen *x = (struct xen *)drv;
 	struct xen_op *op;
 
-	*pending = 0;
+	take_events(x);
+	deadlines(x);
 	for (op = x->x_ops; op != NULL; op = op->o_next) {
-		if (op->o_apply)
+		if (op->o_step != STEP_DONE)
 			continue;
-		if (op->o_step == STEP_DONE)
-			return op;
-		*pending = 1;
+		*token = op->o_token;
+		*result = op->o_rc;
+		*msg = op->o_msg;
+		op->o_msg = NULL;
+		op_free(x, op);
+		return 0;
 	}
-	return NULL;
+	return XDC_ENOTFOUND;
 }
 
+/*
+ * Nothing more is waited for: a stop's guest is left shutting down, and
+ * libxl's operations in flight are asked to abort (libxl_ao_abort) and
+ * given a moment, in a loop of the driver's own, to wind down: a domain
+ * left half-made is found by the next observation, and destroyed then.
+ * Returns whether libxl still works on something.
+ */
+#define XEN_ABANDON_MS 5000
 static int
-xen_wait(struct xdc_driver *drv, uint64_t *token, int *result)
+abandon(struct xen *x)
 {
-	struct xen *x = (struct xen *)drv;
 	struct xen_op *op;
-	int pending, rc;
+	libxl_asyncop_how how;
+	int64_t until = xdc_ev_now() + XEN_ABANDON_MS;
+	int busy;
 
+	if (x->x_ctx == NULL)
+		return 0;
+	if (x->x_own_ev == NULL) {
+		x->x_own_ev = xdc_ev_new();
+		move_to(x, x->x_own_ev);
+	}
+	for (op = x->x_ops; op != NULL; op = op->o_next) {
+		if (op->o_step == STEP_SHUTDOWN)
+			op_finish(op, 0);
+		if (op->o_step == STEP_DONE || op->o_step == STEP_MIGRATE)
+			continue;
+		how = op_how(op);
+		(void)libxl_ao_abort(x->x_ctx, &how);
+	}
 	for (;;) {
-		if ((op = op_done(x, &pending)) != NULL) {
-			*token = op->o_token;
-			*result = op->o_rc;
-			if (op->o_rc != 0)
-				xdc_error(op->o_rc, "%s", op->o_msg);
-			op_free(x, op);
-			return 0;
+		take_events(x);
+		busy = 0;
+		for (op = x->x_ops; op != NULL; op = op->o_next) {
+			/* What an abort finished must not go on to a create. */
+			op->o_recreate = 0;
+			if (op->o_step == STEP_SHUTDOWN)
+				op_finish(op, 0);
+			/*
+			 * A migration takes its domain back, or, past the
+			 * point where the receiver keeps it, says where it
+			 * is; each step of it (libxl's) moves it on.
+			 */
+			if (op->o_step == STEP_MIGRATE)
+				xen_mig_abort(op->o_mig);
+			busy |= op->o_step != STEP_DONE;
 		}
-		if (!pending)
-			return XDC_ENOTFOUND;
-		if ((rc = xen_pump(x)) != 0)
-			return rc;
+		if (!busy || xdc_ev_now() >= until)
+			return busy;
+		(void)xdc_ev_run_once(x->x_ev, (int)(until - xdc_ev_now()));
 	}
-}
-
-static int
-xen_apply(struct xdc_driver *drv, const struct xdc_action *a)
-{
-	struct xen *x = (struct xen *)drv;
-	const char *name = action_name(a);
-	struct xen_op *op;
-	int rc;
-
-	if (name == NULL)
-		return xdc_error(XDC_EDRIVER, "%s: the action names no VM",
-		    xdc_op_name(a->a_op));
-	op = op_new(x, a, name, 0, 1);
-	op_start(x, op, a);
-	while (op->o_step != STEP_DONE)
-		if ((rc = xen_pump(x)) != 0)
-			return rc;
-	rc = op->o_rc;
-	if (rc != 0)
-		xdc_error(rc, "%s", op->o_msg);
-	op_free(x, op);
-	return rc;
 }
 
 /* ---- The watch, for the loop ------------------------------------------ */
@@ -1620,30 +1898,31 @@ static void
 xen_free(struct xdc_driver *drv)
 {
 	struct xen *x = (struct xen *)drv;
-	struct xen_op *op;
+	int busy;
 
 	if (x == NULL)
 		return;
-	/* What is in flight finishes: a half-made domain is worse than a
-	 * slow exit. A stop's wait is bounded, libxl's operations are. */
-	for (;;) {
-		for (op = x->x_ops; op != NULL; op = op->o_next)
-			if (op->o_step != STEP_DONE)
-				break;
-		if (op == NULL || xen_pump(x) != 0)
-			break;
-	}
+	busy = abandon(x);
 	while (x->x_ops != NULL)
 		op_free(x, x->x_ops);
-	if (x->x_ctx != NULL)
+	xen_mig_free_all(&x->x_mig);
+	/* libxl refuses to free a context with operations outstanding; the
+	 * process is on its way out then, and the kernel frees it. */
+	if (x->x_ctx != NULL && !busy)
 		libxl_ctx_free(x->x_ctx);
+	/* libxl deregistered its fds as it went; what is left is ours. */
+	while (x->x_fds != NULL)
+		hook_fd_deregister(x, x->x_fds->f_fd, x->x_fds);
+	while (x->x_timeouts != NULL)
+		timeout_forget(x, x->x_timeouts);
+	xdc_ev_timer_free(x->x_stop_timer);
+	xdc_ev_free(x->x_own_ev);
 	if (x->x_xch != NULL)
 		xc_interface_close(x->x_xch);
 	if (x->x_xsh != NULL)
 		xs_close(x->x_xsh);
 	if (x->x_wxsh != NULL)
 		xs_close(x->x_wxsh);
-	free(x->x_fds);
 	free(x->x_host);
 	free(x);
 }
@@ -1659,16 +1938,19 @@ xen_open(const char *host, struct xdc_driver **out)
 	x->x_drv.version = XDC_DRIVER_VERSION;
 	x->x_drv.name = "xen";
 	x->x_drv.observe = xen_observe;
-	x->x_drv.apply = xen_apply;
 	x->x_drv.free = xen_free;
 	x->x_drv.submit = xen_submit;
-	x->x_drv.wait = xen_wait;
+	x->x_drv.reap = xen_reap;
+	x->x_drv.attach = xen_attach;
 	x->x_drv.watch_fd = xen_watch_fd;
 	x->x_drv.watch_drain = xen_watch_drain;
+	x->x_drv.caps = XDC_DRV_MIGRATE;
 	x->x_host = xdc_strdup(host != NULL ? host : XDC_LOCAL_HOST);
 	x->x_log.lg_vtable.vmessage = log_vmessage;
 	x->x_log.lg_vtable.progress = log_progress;
 	x->x_log.lg_vtable.destroy = log_destroy;
+	x->x_own_ev = x->x_ev = xdc_ev_new();
+	x->x_stop_timer = xdc_ev_timer_new(x->x_ev, on_stop_timer, x);
 
 	if ((rc = libxl_ctx_alloc(
 	         &x->x_ctx, LIBXL_VERSION, 0, &x->x_log.lg_vtable)) != 0) {
@@ -1679,6 +1961,17 @@ xen_open(const char *host, struct xdc_driver **out)
 		    x->x_host, lx_why(x, rc, 0, XEN_NO_DOMID, why));
 		goto out;
 	}
+	/* Before anything else of libxl: its fds join our loop. */
+	libxl_osevent_register_hooks(x->x_ctx, &xen_hooks, x);
+	/*
+	 * libxl reaps its own children only (hotplug scripts, the save
+	 * helper, the destroy helper); a migration's ssh is xdc's, reaped
+	 * through a pidfd in the loop (xen_migrate.c).
+	 */
+	libxl_childproc_setmode(x->x_ctx, &xen_childproc, NULL);
+	/* A migration's receiver that goes away is an error, not a death:
+	 * libxl writes its stream with write(2). */
+	signal(SIGPIPE, SIG_IGN);
 	if ((x->x_xch = xc_interface_open(
 	         &x->x_log.lg_vtable, &x->x_log.lg_vtable, 0)) == NULL) {
 		rc = xdc_error_sys(
@@ -1690,6 +1983,13 @@ xen_open(const char *host, struct xdc_driver **out)
 		    XDC_EDRIVER, "host %s: cannot open xenstore", x->x_host);
 		goto out;
 	}
+	x->x_mig.me_ctx = x->x_ctx;
+	x->x_mig.me_xch = x->x_xch;
+	x->x_mig.me_xsh = x->x_xsh;
+	x->x_mig.me_host = x->x_host;
+	x->x_mig.me_mark = mig_mark;
+	x->x_mig.me_why = mig_why;
+	x->x_mig.me_arg = x;
 	*out = &x->x_drv;
 	x = NULL;
 	rc = 0;

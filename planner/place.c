@@ -260,18 +260,14 @@ set_bounds(struct placer *pl)
 	}
 }
 
-static void
-place_ring(struct placer *pl)
+/* The ring of the active hosts, RING_POINTS a host, sorted. */
+static struct point *
+ring_new(const struct placer *pl, size_t *np)
 {
-	struct xdc_plan *p = pl->pl_plan;
-	const struct xdc_config *cfg = p->p_cfg;
-	struct point *ring = NULL;
-	const struct xdc_vm *vm;
-	size_t i, n = 0, lo, hi, mid, step;
-	uint64_t hv;
-	uint32_t sla, h;
+	struct point *ring;
+	size_t i, n = 0;
+	uint32_t h;
 
-	set_bounds(pl);
 	ring = xdc_malloc((pl->pl_nhosts * RING_POINTS + 1) * sizeof(*ring));
 	for (h = 0; h < pl->pl_nhosts; h++) {
 		if (!pl->pl_hosts[h].ph_active)
@@ -283,39 +279,123 @@ place_ring(struct placer *pl)
 		}
 	}
 	qsort(ring, n, sizeof(*ring), point_cmp);
+	*np = n;
+	return ring;
+}
 
+/*
+ * The first host clockwise from the VM's hash with room: under the bound
+ * when bounded says so and some host has room under it, else wherever it
+ * fits. NO_INDEX when it fits nowhere.
+ */
+static uint32_t
+ring_find(const struct placer *pl, const struct point *ring, size_t n,
+    const struct xdc_vm *vm, uint32_t sla, int bounded)
+{
+	size_t lo = 0, hi = n, mid, step = 0;
+	uint64_t hv = hash_str(vm->vm_name, 0x786463); /* "xdc" */
+	uint32_t h;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (ring[mid].pt_hash < hv)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; bounded && step < n; step++) {
+		h = ring[(lo + step) % n].pt_host;
+		if (fits(pl, vm, h, sla, 1))
+			return h;
+	}
+	for (step = 0; step < n; step++) {
+		h = ring[(lo + step) % n].pt_host;
+		if (fits(pl, vm, h, sla, 0))
+			return h;
+	}
+	return NO_INDEX;
+}
+
+static void
+place_ring(struct placer *pl)
+{
+	struct xdc_plan *p = pl->pl_plan;
+	const struct xdc_config *cfg = p->p_cfg;
+	struct point *ring;
+	const struct xdc_vm *vm;
+	size_t i, n;
+	uint32_t sla, h;
+
+	set_bounds(pl);
+	ring = ring_new(pl, &n);
 	for (i = 0; i < cfg->cfg_nvms; i++) {
 		vm = &cfg->cfg_vms[i];
 		if (pl->pl_vm_host[i] != NO_INDEX)
 			continue;
 		sla = spread_sla(cfg, vm);
-		hv = hash_str(vm->vm_name, 0x786463); /* "xdc" */
-		lo = 0;
-		hi = n;
-		while (lo < hi) {
-			mid = lo + (hi - lo) / 2;
-			if (ring[mid].pt_hash < hv)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
-		for (step = 0; step < n; step++) {
-			h = ring[(lo + step) % n].pt_host;
-			if (fits(pl, vm, h, sla, 1))
-				break;
-		}
-		for (step = step < n ? step : 0; step < n; step++) {
-			h = ring[(lo + step) % n].pt_host;
-			if (fits(pl, vm, h, sla, 0))
-				break;
-		}
-		if (n == 0 || step == n) {
+		if ((h = ring_find(pl, ring, n, vm, sla, 1)) == NO_INDEX) {
 			no_room(pl, vm, sla);
 			continue;
 		}
 		take(pl, i, h, sla);
 	}
 	free(ring);
+}
+
+/*
+ * Failover (SPEC §8): the VMs whose SLA says failover and whose host is
+ * down -- lost and fenced, or declared failed -- go round the ring of the
+ * hosts still up, in declaration order, wherever they fit; the others
+ * stay placed on their host and wait for it. A function of the
+ * configuration and the set of down hosts only, so that every survivor
+ * computes the same. A VM that fits nowhere stays on its host, waiting.
+ */
+static void
+place_failover(struct placer *pl)
+{
+	struct xdc_plan *p = pl->pl_plan;
+	const struct xdc_config *cfg = p->p_cfg;
+	const struct xdc_vm *vm;
+	const struct xdc_sla *s;
+	struct point *ring;
+	uint8_t *down;
+	size_t i, n, ndown = 0;
+	uint32_t h, from;
+
+	down = xdc_calloc(pl->pl_nhosts + 1, 1);
+	for (h = 0; h < pl->pl_nhosts; h++)
+		if (p->p_hview[h] == XDC_HV_FENCED) {
+			down[h] = 1;
+			ndown++;
+		}
+	if (ndown == 0) {
+		free(down);
+		return;
+	}
+	/* What the down hosts held is gone from them; they take nothing. */
+	for (h = 0; h < pl->pl_nhosts; h++)
+		if (down[h])
+			pl->pl_hosts[h].ph_active = 0;
+	ring = ring_new(pl, &n);
+	for (i = 0; i < cfg->cfg_nvms; i++) {
+		vm = &cfg->cfg_vms[i];
+		from = pl->pl_vm_host[i];
+		if (from == NO_INDEX || !down[from])
+			continue;
+		s = xdc_vm_policy(cfg, vm, XDC_POL_FAILOVER);
+		if (s == NULL || !s->s_failover)
+			continue;
+		h = ring_find(pl, ring, n, vm, spread_sla(cfg, vm), 0);
+		if (h == NO_INDEX)
+			continue;
+		if (vm_consumes(vm))
+			pl->pl_hosts[from].ph_used -= vm->vm_memory;
+		take(pl, i, h, spread_sla(cfg, vm));
+		p->p_failed_from[i] = pl->pl_hosts[from].ph_name;
+		p->p_nfailovers++;
+	}
+	free(ring);
+	free(down);
 }
 
 /* SLA spread: more VMs than active hosts can never be satisfied. */
@@ -644,8 +724,10 @@ place_vms(struct xdc_plan *p)
 		pl.pl_hosts = xdc_calloc(pl.pl_nhosts, sizeof(*pl.pl_hosts));
 		for (i = 0; i < cfg->cfg_nhosts; i++) {
 			pl.pl_hosts[i].ph_name = cfg->cfg_hosts[i].h_name;
+			/* A failed host keeps its place: only its VMs
+			 * with failover leave it (place_failover). */
 			pl.pl_hosts[i].ph_active =
-			    cfg->cfg_hosts[i].h_state == XDC_HOST_ACTIVE;
+			    cfg->cfg_hosts[i].h_state != XDC_HOST_DRAINED;
 			pl.pl_hosts[i].ph_mem = cfg->cfg_hosts[i].h_memory
 			                            ? cfg->cfg_hosts[i].h_memory
 			                            : UNBOUNDED;
@@ -671,6 +753,17 @@ place_vms(struct xdc_plan *p)
 		check_failures(&pl);
 		check_observed_fit(&pl);
 	}
+	/* How each host is seen decides what fails over. */
+	p->p_nhosts = pl.pl_nhosts;
+	p->p_hnames = xdc_arena_alloc(
+	    p->p_arena, (pl.pl_nhosts + 1) * sizeof(*p->p_hnames));
+	for (i = 0; i < pl.pl_nhosts; i++)
+		p->p_hnames[i] = pl.pl_hosts[i].ph_name;
+	p->p_failed_from = xdc_arena_zalloc(
+	    p->p_arena, (cfg->cfg_nvms + 1) * sizeof(*p->p_failed_from));
+	pool_views(p);
+	if (xdc_diags_count(p->p_diags) == before)
+		place_failover(&pl);
 
 	p->p_place = xdc_arena_alloc(
 	    p->p_arena, (cfg->cfg_nvms + 1) * sizeof(*p->p_place));

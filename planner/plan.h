@@ -21,9 +21,68 @@
 
 struct xdc_plan;
 
+/*
+ * How this agent sees each host of the pool (SPEC §8).
+ */
+enum xdc_host_view {
+	XDC_HV_LIVE,   /* observed: by this agent, or published under a live
+	                * lease */
+	XDC_HV_UNSEEN, /* not observed, and no pool view to say more */
+	XDC_HV_LOST,   /* the pool view has no live lease for it */
+	XDC_HV_FENCED, /* lost, and known to be off: fenced, or rebooted by
+	                * its watchdog */
+};
+
+/* A VM claimed in the pool view by the agent of cl_host (SPEC §8). */
+struct xdc_claim {
+	const char *cl_vm;
+	const char *cl_host;
+};
+
+/* A slot of an SLA's disruption budget, held for cl_vm by cl_host. */
+struct xdc_slot {
+	const char *sl_sla;
+	const char *sl_vm;
+	const char *sl_host;
+};
+
+/*
+ * The pool as this agent sees it through etcd, given to the planner as
+ * data: the planner never talks to etcd. The observation given with it
+ * holds this host's own and the published observations of the live
+ * hosts. Arrays are sorted by their first member; the view and what it
+ * points to are the caller's and must outlive the plan.
+ */
+struct xdc_pool_view {
+	const char *pv_self;  /* the host this agent is */
+	const char **pv_lost; /* hosts without a live lease */
+	size_t pv_nlost;
+	const char **pv_fenced; /* of those, the ones known to be off */
+	size_t pv_nfenced;
+	const struct xdc_claim *pv_claims;
+	size_t pv_nclaims;
+	const struct xdc_slot *pv_slots;
+	size_t pv_nslots;
+};
+
 struct plan_opts {
 	time_t po_now;         /* for maintenance windows */
 	const char *po_commit; /* the git commit planned, or NULL */
+	/*
+	 * The pool view (--etcd), or NULL: then what the driver observes is
+	 * all there is. A declared host it does not observe is unseen: its
+	 * VMs are neither counted as down nor started elsewhere.
+	 */
+	const struct xdc_pool_view *po_pool;
+	/* The host this agent is, or NULL when it plays the whole pool. */
+	const char *po_self;
+	/*
+	 * The driver moves running domains live between hosts
+	 * (XDC_DRV_MIGRATE): a running VM whose host changes is then a
+	 * migrate when both hosts are live, rather than a destroy on the
+	 * old host and a create on the new.
+	 */
+	int po_migrate;
 };
 
 /*
@@ -46,6 +105,16 @@ const uint32_t *plan_depends(const struct xdc_plan *, size_t i, size_t *n);
 const char *plan_reason(const struct xdc_plan *, size_t i);
 /* Actions held back (min_running, maintenance windows, protect, restart). */
 size_t plan_ndeferred(const struct xdc_plan *);
+
+/* How the plan saw each host: by name; XDC_HV_UNSEEN for an unknown one. */
+enum xdc_host_view plan_host_view(const struct xdc_plan *, const char *host);
+/*
+ * VMs restarted elsewhere because their host is lost and fenced, or
+ * declared failed: the VM, the host it left and the host it now has.
+ */
+size_t plan_nfailovers(const struct xdc_plan *);
+void plan_failover(const struct xdc_plan *, size_t i, const char **vm,
+    const char **from, const char **to);
 
 /* For the --max-destroy guard: managed VMs observed, and VMs destroyed. */
 size_t plan_managed_vms(const struct xdc_plan *);

@@ -50,6 +50,7 @@ enum chg {
 enum group {
 	G_NET_UP,    /* network create, update */
 	G_VM_DOWN,   /* destroy, stop: frees memory before creates */
+	G_VM_MOVE,   /* migrate: after the downs on its new host */
 	G_VM_UP,     /* create, replace, start, restart */
 	G_VM_UPDATE, /* in-place updates */
 	G_VM_STATE,  /* pause, unpause */
@@ -69,12 +70,14 @@ struct paction {
 	const struct xdc_network *pa_net;
 	const struct xdc_obs_network *pa_onet;
 	const char *pa_from_host; /* a VM moving between hosts */
+	uint32_t pa_to;           /* a migrate: its new host, in obs_hosts */
 	const char *pa_reason;
 	const char *pa_hold; /* why it is deferred, or NULL */
 	const struct xdc_sla *pa_hold_sla;
 	uint32_t *pa_deps; /* indices into p_all until numbered */
 	uint32_t pa_ndeps;
 	uint32_t pa_index; /* in p_act or p_def, once ordered */
+	int pa_rejoin;     /* a copy another host claims (pool.c) */
 };
 
 struct unmanaged {
@@ -107,8 +110,21 @@ struct xdc_plan {
 	uint32_t *p_place_obs;
 	/* The host a VM's domain is leaving, when it moves. */
 	const char **p_moved_from;
+	/* Whether a VM's domain moves live (a migrate), by VM. */
+	uint8_t *p_migrating;
 	/* Each VM's resolved spec (bridges, weight, cap, hash). */
 	struct xdc_dom_spec *p_specs;
+
+	/* The pool (pool.c): how each placement host is seen. */
+	const char **p_hnames; /* the hosts placement knows, by index */
+	enum xdc_host_view *p_hview;
+	size_t p_nhosts;
+	int p_partial; /* some declared host is unseen: no pool view */
+	/* VMs failed over: the host each left, or NULL. */
+	const char **p_failed_from;
+	size_t p_nfailovers;
+	/* This host destroys copies others claim before anything else. */
+	size_t p_nrejoin;
 };
 
 /* plan.c */
@@ -122,6 +138,18 @@ void plan_error(struct xdc_plan *, struct xdc_loc, const char *fmt, ...)
 
 /* place.c: fills p_place; reports what cannot fit. */
 int place_vms(struct xdc_plan *);
+
+/* pool.c: how each host is seen, and what the pool view forbids. */
+void pool_views(struct xdc_plan *);
+enum xdc_host_view pool_view_of(const struct xdc_plan *, const char *host);
+/* The host claiming a VM in the pool view, or NULL. */
+const char *pool_claim(const struct xdc_plan *, const char *vm);
+/* Whether a slot of a budget is held for the VM. */
+int pool_slot_held(const struct xdc_plan *, const char *vm);
+/* Whether host is this agent's (always when it plays the whole pool). */
+int pool_is_self(const struct xdc_plan *, const char *host);
+/* Hold what the pool view forbids: claims, rejoin, unseen hosts. */
+void pool_hold(struct xdc_plan *);
 
 /* diff.c */
 void diff_networks(struct xdc_plan *, uint32_t host);

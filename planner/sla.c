@@ -101,13 +101,15 @@ sla_hold(struct xdc_plan *p)
 	struct paction *a;
 	uint8_t *run = NULL;
 	long *budget = NULL;
-	size_t *selected = NULL, *up = NULL;
+	size_t *selected = NULL, *up = NULL, *unseen = NULL,
+	       *first_unseen = NULL;
 	size_t i, si;
 	time_t opens;
 
 	for (i = 0; i < p->p_nall; i++) {
 		a = &p->p_all[i];
-		if (a->pa_hold != NULL || a->pa_vm == NULL)
+		/* A rejoin destroys a second copy: nothing is disrupted. */
+		if (a->pa_hold != NULL || a->pa_vm == NULL || a->pa_rejoin)
 			continue;
 		if (a->pa.a_op == XDC_OP_REPLACE && a->pa_vm->vm_protect) {
 			a->pa_hold = xdc_arena_printf(p->p_arena,
@@ -132,18 +134,30 @@ sla_hold(struct xdc_plan *p)
 	/*
 	 * min_running: of the VMs an SLA selects, those running now may be
 	 * disrupted only down to the budget; the rest wait for a later plan,
-	 * when the first are back. A rolling replace falls out of this.
+	 * when the first are back. A rolling replace falls out of this. Across
+	 * hosts, a VM whose budget slot another agent holds is going down
+	 * (pool.c); a VM on a host this agent cannot see is not counted at
+	 * all, neither up nor down: the SLA's disruptions wait for a view.
 	 */
 	budget = xdc_calloc(cfg->cfg_nslas + 1, sizeof(*budget));
 	selected = xdc_calloc(cfg->cfg_nslas + 1, sizeof(*selected));
 	up = xdc_calloc(cfg->cfg_nslas + 1, sizeof(*up));
+	unseen = xdc_calloc(cfg->cfg_nslas + 1, sizeof(*unseen));
+	first_unseen = xdc_calloc(cfg->cfg_nslas + 1, sizeof(*first_unseen));
 	run = running_vms(p);
 	for (i = 0; i < cfg->cfg_nvms; i++) {
 		si = cfg->cfg_vms[i].vm_sla[XDC_POL_MIN_RUNNING];
 		if (si == XDC_NO_SLA)
 			continue;
 		selected[si]++;
-		up[si] += run[i];
+		if (p->p_place[i] != NULL &&
+		    pool_view_of(p, p->p_place[i]) == XDC_HV_UNSEEN &&
+		    !run[i]) {
+			if (unseen[si]++ == 0)
+				first_unseen[si] = i;
+			continue;
+		}
+		up[si] += run[i] && !pool_slot_held(p, cfg->cfg_vms[i].vm_name);
 	}
 	for (si = 0; si < cfg->cfg_nslas; si++)
 		budget[si] =
@@ -159,11 +173,27 @@ sla_hold(struct xdc_plan *p)
 		si = a->pa_vm->vm_sla[XDC_POL_MIN_RUNNING];
 		if (si == XDC_NO_SLA)
 			continue;
+		s = &cfg->cfg_slas[si];
+		if (unseen[si] > 0) {
+			a->pa_hold = xdc_arena_printf(p->p_arena,
+			    "%s (sla %s: min_running %u): this agent sees %zu "
+			    "of its %zu VMs run; %zu more (%s on host %s, ...) "
+			    "are on hosts it cannot see, so it cannot tell "
+			    "whether this %s keeps %u running: the pool view "
+			    "(--etcd) can",
+			    plan_where(
+			        p, xdc_sla_loc(p->p_cfg, s, SLA_F_MIN_RUNNING)),
+			    s->s_name, s->s_min_running, up[si], selected[si],
+			    unseen[si], cfg->cfg_vms[first_unseen[si]].vm_name,
+			    p->p_place[first_unseen[si]],
+			    xdc_op_name(a->pa.a_op), s->s_min_running);
+			a->pa_hold_sla = s;
+			continue;
+		}
 		if (budget[si] > 0) {
 			budget[si]--;
 			continue;
 		}
-		s = &cfg->cfg_slas[si];
 		a->pa_hold = xdc_arena_printf(p->p_arena,
 		    "%s (sla %s: min_running %u): %zu of its %zu VMs run, so "
 		    "this %s must wait until another is back",
@@ -175,4 +205,6 @@ sla_hold(struct xdc_plan *p)
 	free(budget);
 	free(selected);
 	free(up);
+	free(unseen);
+	free(first_unseen);
 }

@@ -31,6 +31,8 @@ struct xdc_cmd {
 };
 
 extern const struct xdc_cmd xdc_cmds[];
+/* Commands xdc runs itself, not listed by `xdc --help`. */
+extern const struct xdc_cmd xdc_hidden_cmds[];
 
 /* Exit codes (SPEC §5). */
 #define XDC_EXIT_OK      0
@@ -58,13 +60,16 @@ void cli_log(const struct cli *, const char *fmt, ...)
 /*
  * Open the driver the options name (--driver, --state): xen where
  * /proc/xen or /dev/xen exists, else sim, said once on stderr. cfg may be
- * NULL; when given, the sim's pool gets the Hosts it declares. The caller
- * frees the driver with its free().
+ * NULL; when given, the sim's pool gets the Hosts it declares. The driver
+ * is checked to speak this interface and, when ev is not NULL, lent the
+ * event loop its actions wait in (a command that only observes passes
+ * NULL). The caller frees the driver with its free().
  */
 struct xdc_config;
 struct xdc_driver;
-int cli_open_driver(
-    struct cli *, const struct xdc_config *, struct xdc_driver **out);
+struct xdc_ev;
+int cli_open_driver(struct cli *, const struct xdc_config *, struct xdc_ev *,
+    struct xdc_driver **out);
 /* The host this agent is: --host, else local, or the hostname when the
  * configuration declares Hosts (SPEC §5). Borrowed. */
 const char *cli_host_name(struct cli *, const struct xdc_config *);
@@ -76,6 +81,7 @@ const char *cli_host_name(struct cli *, const struct xdc_config *);
 struct xdc_observed;
 struct xdc_plan;
 struct cli_session {
+	struct xdc_ev *cs_ev; /* where the driver's actions wait */
 	struct xdc_config *cs_cfg;
 	struct xdc_driver *cs_driver;
 	struct xdc_observed *cs_obs;
@@ -100,5 +106,6 @@ int cmd_run(struct cli *, int, char **);
 int cmd_status(struct cli *, int, char **);
 int cmd_import(struct cli *, int, char **);
 int cmd_version(struct cli *, int, char **);
+int cmd_migrate_receive(struct cli *, int, char **);
 
 #endif /* XDC_CLI_H */

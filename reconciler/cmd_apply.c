@@ -90,7 +90,7 @@ cmd_apply(struct cli *cli, int argc, char **argv)
 	struct cli_session s;
 	struct exec *x = NULL;
 	const char *path = ".";
-	size_t n, managed, destroys, limit, c[EXEC_HELD + 1], undone;
+	size_t n, managed, destroys, limit, c[EXEC__COUNT], undone;
 	int rc, exit_code = XDC_EXIT_ERROR;
 
 	if ((rc = cli_parse(
@@ -124,19 +124,21 @@ cmd_apply(struct cli *cli, int argc, char **argv)
 	memset(&ops, 0, sizeof(ops));
 	ops.eo_report = apply_report;
 	ops.eo_arg = s.cs_plan;
-	if ((rc = exec_run(s.cs_driver, s.cs_plan, cli->cl_host, &ops, &x))) {
+	if ((rc = exec_run(
+	         s.cs_driver, s.cs_plan, cli->cl_host, &ops, s.cs_ev, &x))) {
 		fprintf(stderr, "%s: %s\n", cli->cl_prog, xdc_error_last());
 		goto out;
 	}
 	exec_counts(x, c);
 	printf("\nApply: %zu done, %zu failed, %zu skipped", c[EXEC_DONE],
-	    c[EXEC_FAILED], c[EXEC_SKIPPED]);
+	    c[EXEC_FAILED], c[EXEC_SKIPPED] + c[EXEC_WAITING]);
 	if (c[EXEC_NOT_OURS] > 0)
 		printf(", %zu for other hosts", c[EXEC_NOT_OURS]);
 	if (plan_ndeferred(s.cs_plan) > 0)
 		printf(", %zu deferred", plan_ndeferred(s.cs_plan));
 	printf(".\n");
-	undone = c[EXEC_FAILED] + c[EXEC_SKIPPED];
+	undone = c[EXEC_FAILED] + c[EXEC_SKIPPED] + c[EXEC_WAITING] +
+	         c[EXEC_ABANDONED];
 	if (undone > 0)
 		fprintf(stderr,
 		    "%s: %zu actions did not complete; the next apply "

@@ -130,7 +130,7 @@ from_driver(
 	struct xdc_observed *obs = NULL;
 	int rc;
 
-	if ((rc = cli_open_driver(cli, cfg, &drv)) != 0 ||
+	if ((rc = cli_open_driver(cli, cfg, NULL, &drv)) != 0 ||
 	    (rc = drv->observe(drv, &obs)) != 0) {
 		fprintf(stderr, "%s: %s\n", cli->cl_prog, xdc_error_last());
 		goto out;

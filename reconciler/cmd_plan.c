@@ -13,6 +13,7 @@
 #include "reconciler/cli.h"
 #include "reconciler/source.h"
 #include "base/arena.h"
+#include "base/ev.h"
 #include "base/error.h"
 #include "schema/schema.h"
 
@@ -50,6 +51,7 @@ cli_session_free(struct cli_session *s)
 	if (s->cs_driver != NULL)
 		s->cs_driver->free(s->cs_driver);
 	xdc_config_free(s->cs_cfg);
+	xdc_ev_free(s->cs_ev);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -102,9 +104,11 @@ cli_make_plan(struct cli *cli, const char *path, struct cli_session *s)
 	int rc;
 
 	memset(s, 0, sizeof(*s));
+	s->cs_ev = xdc_ev_new();
 	if ((rc = make_load(cli, path, &s->cs_cfg, &commit, diags)) != 0)
 		goto out;
-	if ((rc = cli_open_driver(cli, s->cs_cfg, &s->cs_driver)) != 0) {
+	if ((rc = cli_open_driver(cli, s->cs_cfg, s->cs_ev, &s->cs_driver)) !=
+	    0) {
 		fprintf(stderr, "%s: %s\n", cli->cl_prog, xdc_error_last());
 		goto out;
 	}
@@ -116,6 +120,8 @@ cli_make_plan(struct cli *cli, const char *path, struct cli_session *s)
 	memset(&opts, 0, sizeof(opts));
 	opts.po_now = cli_now();
 	opts.po_commit = commit;
+	opts.po_self = cli->cl_host;
+	opts.po_migrate = (s->cs_driver->caps & XDC_DRV_MIGRATE) != 0;
 	rc = plan_compute(s->cs_cfg, s->cs_obs, &opts, &s->cs_plan, diags);
 	if (rc == XDC_EINVALID) {
 		xdc_diags_print(diags, stderr);

@@ -209,7 +209,7 @@ cmd_show(struct cli *cli, int argc, char **argv)
 	if ((rc = cli_parse(cli, argc, argv, NULL, show_longopts, show_opt,
 	         &json, NULL, 0)))
 		return rc > 0 ? XDC_EXIT_OK : XDC_EXIT_ERROR;
-	if (cli_open_driver(cli, NULL, &drv) != 0) {
+	if (cli_open_driver(cli, NULL, NULL, &drv) != 0) {
 		fprintf(stderr, "%s: %s\n", cli->cl_prog, xdc_error_last());
 		goto out;
 	}

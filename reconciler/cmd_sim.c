@@ -243,7 +243,7 @@ cmd_sim(struct cli *cli, int argc, char **argv)
 		goto out;
 	/* Whatever the machine runs: `xdc sim` is about the simulation. */
 	cli->cl_driver = "sim";
-	if (cli_open_driver(cli, NULL, &drv) != 0) {
+	if (cli_open_driver(cli, NULL, NULL, &drv) != 0) {
 		sim_failed(cli);
 		goto out;
 	}

@@ -1,15 +1,16 @@
 /*
  * The plan executor (see exec.h). With a driver that overlaps actions
- * (submit/wait), up to EXEC_INFLIGHT run at once; otherwise one at a time,
- * in plan order.
+ * (submit/reap), up to EXEC_INFLIGHT run at once; otherwise one at a time,
+ * in plan order, one per step.
  */
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/error.h"
+#include "base/ev.h"
 #include "drivers/driver.h"
 #include "planner/plan.h"
 #include "reconciler/exec.h"
-#include "base/error.h"
 
 /* Enough to hide libxl's waits, few enough not to starve dom0. */
 #define EXEC_INFLIGHT 4
@@ -22,10 +23,11 @@ struct exec {
 	enum exec_status *x_st;
 	size_t x_n;
 	size_t x_reported;
-	/* A driver without submit works at once; its result waits here. */
-	uint64_t x_sync_token;
-	int x_sync_rc;
-	int x_sync_ready;
+	size_t x_inflight;
+	size_t x_first; /* every action before it has an outcome */
+	int x_began;    /* begin() succeeded: end() is owed */
+	int x_stopping;
+	int x_done;
 };
 
 static void
@@ -39,34 +41,7 @@ set(struct exec *x, size_t i, enum exec_status st, const char *msg)
 		x->x_ops->eo_report(x->x_ops->eo_arg, x, i, st, msg);
 }
 
-static int
-x_submit(struct exec *x, size_t i)
-{
-	const struct xdc_action *a = plan_action(x->x_plan, i);
-
-	if (x->x_drv->submit != NULL)
-		return x->x_drv->submit(x->x_drv, a, i);
-	x->x_sync_token = i;
-	x->x_sync_rc = x->x_drv->apply(x->x_drv, a);
-	x->x_sync_ready = 1;
-	return 0;
-}
-
-static int
-x_wait(struct exec *x, uint64_t *token, int *result)
-{
-	if (x->x_sync_ready) {
-		x->x_sync_ready = 0;
-		*token = x->x_sync_token;
-		*result = x->x_sync_rc;
-		return 0;
-	}
-	if (x->x_drv->wait != NULL)
-		return x->x_drv->wait(x->x_drv, token, result);
-	return XDC_ENOTFOUND;
-}
-
-/* Whether action i can start now (1), must wait (0), or is skipped (-1). */
+/* Whether action i can start now (1), must wait (0), or cannot (-1). */
 static int
 ready(struct exec *x, size_t i, size_t *blocker)
 {
@@ -90,79 +65,186 @@ ready(struct exec *x, size_t i, size_t *blocker)
 }
 
 static int
-x_loop(struct exec *x)
+ours(const struct exec *x, const struct xdc_action *a)
 {
-	size_t i, inflight = 0, limit, blocker = 0;
-	const struct xdc_action *a;
-	char why[128];
-	uint64_t token;
-	int rc, result, progress, stopping = 0;
+	return x->x_host == NULL ||
+	       (a->a_host != NULL && !strcmp(x->x_host, a->a_host));
+}
 
-	limit = x->x_drv->submit != NULL ? EXEC_INFLIGHT : 1;
+/*
+ * Action i: 2 when the driver was called, 1 when it settled without the
+ * driver, 0 when it must wait.
+ */
+static int
+start_one(struct exec *x, size_t i)
+{
+	const struct xdc_action *a = plan_action(x->x_plan, i);
+	size_t blocker = 0;
+	char why[128];
+	enum exec_status dep;
+	int rc;
+
+	if (x->x_stopping) {
+		set(x, i, EXEC_ABANDONED, "xdc is stopping");
+		return 1;
+	}
+	if (!ours(x, a)) {
+		set(x, i, EXEC_NOT_OURS, "another host applies it");
+		return 1;
+	}
+	switch (ready(x, i, &blocker)) {
+	case 0:
+		return 0;
+	case -1:
+		dep = x->x_st[blocker];
+		snprintf(why, sizeof(why), "it waits for action %zu, which %s",
+		    blocker + 1,
+		    dep == EXEC_NOT_OURS || dep == EXEC_WAITING
+		        ? "another host applies"
+		        : "did not complete");
+		set(x, i,
+		    dep == EXEC_NOT_OURS || dep == EXEC_WAITING ? EXEC_WAITING
+		                                                : EXEC_SKIPPED,
+		    why);
+		return 1;
+	}
+	if (x->x_ops != NULL && x->x_ops->eo_hold != NULL &&
+	    x->x_ops->eo_hold(x->x_ops->eo_arg, i)) {
+		set(x, i, EXEC_HELD, NULL);
+		return 1;
+	}
+	if (x->x_drv->submit == NULL) {
+		rc = x->x_drv->apply(x->x_drv, a);
+		set(x, i, rc == 0 ? EXEC_DONE : EXEC_FAILED,
+		    rc == 0 ? NULL : xdc_error_last());
+		return 2;
+	}
+	if (x->x_drv->submit(x->x_drv, a, i) != 0) {
+		set(x, i, EXEC_FAILED, xdc_error_last());
+		return 2;
+	}
+	x->x_st[i] = EXEC_RUNNING;
+	x->x_inflight++;
+	return 2;
+}
+
+/* Take in every action the driver has finished. */
+static int
+reap_all(struct exec *x)
+{
+	uint64_t token;
+	char *msg;
+	int rc, result;
+
+	if (x->x_drv->reap == NULL)
+		return 0;
 	for (;;) {
-		progress = 0;
-		if (!stopping && x->x_ops != NULL && x->x_ops->eo_stop != NULL)
-			stopping = x->x_ops->eo_stop(x->x_ops->eo_arg);
-		for (i = 0; !stopping && i < x->x_n && inflight < limit; i++) {
-			if (x->x_st[i] != EXEC_PENDING)
-				continue;
-			a = plan_action(x->x_plan, i);
-			if (x->x_host != NULL && strcmp(x->x_host, a->a_host)) {
-				set(x, i, EXEC_NOT_OURS,
-				    "another host applies it");
-				progress = 1;
-				continue;
-			}
-			switch (ready(x, i, &blocker)) {
-			case 0:
-				continue;
-			case -1:
-				snprintf(why, sizeof(why),
-				    "it waits for action %zu, which %s",
-				    blocker + 1,
-				    x->x_st[blocker] == EXEC_NOT_OURS
-				        ? "another host applies"
-				        : "did not complete");
-				set(x, i, EXEC_SKIPPED, why);
-				progress = 1;
-				continue;
-			}
-			if (x->x_ops != NULL && x->x_ops->eo_hold != NULL &&
-			    x->x_ops->eo_hold(x->x_ops->eo_arg, i)) {
-				set(x, i, EXEC_HELD, NULL);
-				progress = 1;
-				continue;
-			}
-			if ((rc = x_submit(x, i)) != 0) {
-				set(x, i, EXEC_FAILED, xdc_error_last());
-				progress = 1;
-				continue;
-			}
-			x->x_st[i] = EXEC_RUNNING;
-			inflight++;
-			progress = 1;
-			if (limit == 1)
-				break; /* strictly in order */
-		}
-		if (inflight == 0) {
-			if (!progress || stopping)
-				return 0;
-			continue;
-		}
-		if ((rc = x_wait(x, &token, &result)) != 0)
+		msg = NULL;
+		rc = x->x_drv->reap(x->x_drv, &token, &result, &msg);
+		if (rc == XDC_ENOTFOUND)
+			return 0;
+		if (rc != 0) {
+			free(msg);
 			return rc;
-		inflight--;
-		if (token >= x->x_n)
+		}
+		if (token >= x->x_n || x->x_st[token] != EXEC_RUNNING) {
+			free(msg);
 			return xdc_error(XDC_ERR,
-			    "the driver finished an action "
-			    "it was not given");
+			    "the driver finished an action it was not given");
+		}
+		x->x_inflight--;
 		set(x, token, result == 0 ? EXEC_DONE : EXEC_FAILED,
-		    result == 0 ? NULL : xdc_error_last());
+		    result == 0   ? NULL
+		    : msg != NULL ? msg
+		                  : "the driver gave no reason");
+		free(msg);
 	}
 }
 
+static void
+finish(struct exec *x)
+{
+	if (x->x_began && x->x_drv->end != NULL)
+		(void)x->x_drv->end(x->x_drv);
+	x->x_began = 0;
+	x->x_done = 1;
+}
+
 int
-exec_run(struct xdc_driver *drv, const struct xdc_plan *plan, const char *host,
+exec_step(struct exec *x)
+{
+	size_t i, limit;
+	int rc, sync;
+
+	if (x->x_done)
+		return 1;
+	if ((rc = reap_all(x)) != 0)
+		return rc;
+	sync = x->x_drv->submit == NULL;
+	limit = sync ? 1 : EXEC_INFLIGHT;
+	for (i = x->x_first; i < x->x_n; i++) {
+		if (x->x_st[i] != EXEC_PENDING)
+			continue;
+		if (x->x_inflight >= limit)
+			break;
+		switch (start_one(x, i)) {
+		case 2:
+			if (sync)
+				goto reaped; /* in order, one action a step */
+			break;
+		case 0:
+			if (sync)
+				goto reaped; /* it waits for one before it */
+			break;
+		}
+	}
+reaped:
+	while (x->x_first < x->x_n && x->x_st[x->x_first] != EXEC_PENDING &&
+	       x->x_st[x->x_first] != EXEC_RUNNING)
+		x->x_first++;
+	/* A submit may finish at once: take it in before saying so. */
+	if ((rc = reap_all(x)) != 0)
+		return rc;
+	if (x->x_reported == x->x_n) {
+		finish(x);
+		return 1;
+	}
+	return 0;
+}
+
+int
+exec_ready(const struct exec *x)
+{
+	size_t i, blocker;
+
+	if (x->x_done)
+		return 0;
+	if (x->x_reported == x->x_n)
+		return 1;
+	for (i = x->x_first; i < x->x_n; i++) {
+		if (x->x_st[i] != EXEC_PENDING)
+			continue;
+		if (x->x_stopping)
+			return 1;
+		if (x->x_inflight >=
+		    (x->x_drv->submit == NULL ? 1 : EXEC_INFLIGHT))
+			return 0;
+		if (ready((struct exec *)(uintptr_t)x, i, &blocker) != 0)
+			return 1;
+		if (x->x_drv->submit == NULL)
+			return 0;
+	}
+	return 0;
+}
+
+void
+exec_stop(struct exec *x)
+{
+	x->x_stopping = 1;
+}
+
+int
+exec_new(struct xdc_driver *drv, const struct xdc_plan *plan, const char *host,
     const struct exec_ops *ops, struct exec **out)
 {
 	struct exec *x = xdc_calloc(1, sizeof(*x));
@@ -175,24 +257,47 @@ exec_run(struct xdc_driver *drv, const struct xdc_plan *plan, const char *host,
 	x->x_n = plan_count(plan);
 	x->x_st = xdc_calloc(x->x_n + 1, sizeof(*x->x_st));
 	*out = x;
+	if ((rc = xdc_driver_check(drv)) != 0)
+		return rc;
 	if (drv->begin != NULL && (rc = drv->begin(drv)) != 0)
 		return rc;
-	rc = x_loop(x);
-	if (drv->end != NULL) {
-		int rc2 = drv->end(drv);
-		if (rc == 0)
-			rc = rc2;
-	}
-	return rc;
+	x->x_began = 1;
+	return 0;
 }
 
 void
 exec_free(struct exec *x)
 {
+	size_t i;
+
 	if (x == NULL)
 		return;
+	for (i = 0; i < x->x_n; i++)
+		if (x->x_st[i] == EXEC_RUNNING)
+			set(x, i, EXEC_ABANDONED,
+			    "abandoned while it ran: the next cycle observes "
+			    "how far it got");
+	if (!x->x_done)
+		finish(x);
 	free(x->x_st);
 	free(x);
+}
+
+int
+exec_run(struct xdc_driver *drv, const struct xdc_plan *plan, const char *host,
+    const struct exec_ops *ops, struct xdc_ev *ev, struct exec **out)
+{
+	int rc;
+
+	if ((rc = exec_new(drv, plan, host, ops, out)) != 0)
+		return rc;
+	while ((rc = exec_step(*out)) == 0) {
+		if (exec_ready(*out))
+			continue;
+		if ((rc = xdc_ev_run_once(ev, -1)) < 0)
+			return rc;
+	}
+	return rc < 0 ? rc : 0;
 }
 
 enum exec_status
@@ -202,11 +307,11 @@ exec_status(const struct exec *x, size_t i)
 }
 
 void
-exec_counts(const struct exec *x, size_t counts[EXEC_HELD + 1])
+exec_counts(const struct exec *x, size_t counts[EXEC__COUNT])
 {
 	size_t i;
 
-	memset(counts, 0, (EXEC_HELD + 1) * sizeof(counts[0]));
+	memset(counts, 0, EXEC__COUNT * sizeof(counts[0]));
 	for (i = 0; i < x->x_n; i++)
 		counts[x->x_st[i]]++;
 }
@@ -215,4 +320,10 @@ size_t
 exec_reported(const struct exec *x)
 {
 	return x->x_reported;
+}
+
+size_t
+exec_running(const struct exec *x)
+{
+	return x->x_inflight;
 }

@@ -3,6 +3,12 @@
  * every action it depends on is done and is skipped once one of them
  * failed; a failure stops nothing else (networkd's request queue). Shared
  * by `xdc apply` and the loop of `xdc run`.
+ *
+ * The executor is a stepper, never a blocking call: exec_step starts what
+ * can start and takes in what finished, then returns; the caller's event
+ * loop (base/ev.h), where the driver's fds and timers live, says when to
+ * step again. So a 30 s graceful stop leaves the loop free to renew a
+ * lease, hear SIGTERM or fire a timer meanwhile.
  */
 #ifndef XDC_EXEC_H
 #define XDC_EXEC_H
@@ -12,6 +18,7 @@
 #include <time.h>
 
 struct xdc_driver;
+struct xdc_ev;
 struct xdc_plan;
 
 enum exec_status {
@@ -19,9 +26,12 @@ enum exec_status {
 	EXEC_RUNNING,
 	EXEC_DONE,
 	EXEC_FAILED,
-	EXEC_SKIPPED,  /* a dependency failed, was skipped, or is not ours */
-	EXEC_NOT_OURS, /* another host's agent applies it */
-	EXEC_HELD,     /* the caller held it back (backoff, restart limit) */
+	EXEC_SKIPPED,   /* a dependency failed or was skipped */
+	EXEC_WAITING,   /* a dependency is another host's to apply */
+	EXEC_NOT_OURS,  /* another host's agent applies it */
+	EXEC_HELD,      /* the caller held it back (backoff, restart limit) */
+	EXEC_ABANDONED, /* stopped before it started, or while it ran */
+	EXEC__COUNT
 };
 
 struct exec;
@@ -29,31 +39,55 @@ struct exec;
 /*
  * How the caller hears of each outcome (msg: the driver's error or why it
  * was skipped; NULL when done), and may hold an action back before it
- * starts (return non-zero) or stop starting new ones (return non-zero
- * from stop: a SIGTERM finishes what is in flight).
+ * starts (return non-zero).
  */
 struct exec_ops {
 	void (*eo_report)(void *arg, const struct exec *, size_t i,
 	    enum exec_status, const char *msg);
 	int (*eo_hold)(void *arg, size_t i);
-	int (*eo_stop)(void *arg);
 	void *eo_arg;
 };
 
 /*
- * Apply plan through drv, only the actions whose host is host (all when
- * host is NULL). drv's begin/end bracket the run. Returns 0 when the run
- * went through (whatever each action's outcome), or a code when the driver
- * itself failed.
+ * An executor for plan through drv, for the actions whose host is host
+ * (all when host is NULL). It calls drv's begin() at once and end() when
+ * the last outcome is in. The plan, the driver and ops must outlive it.
+ */
+int exec_new(struct xdc_driver *drv, const struct xdc_plan *plan,
+    const char *host, const struct exec_ops *ops, struct exec **out);
+/*
+ * Start what can start, take in what finished. Returns 1 when every
+ * action has its outcome, 0 while some are pending or running (step again
+ * after the loop's next event), or a negative code when the driver itself
+ * failed. A driver without submit() carries out at most one action per
+ * step, so the loop is never held longer than one quick action.
+ */
+int exec_step(struct exec *);
+/* Whether a step now could make progress without an event first. */
+int exec_ready(const struct exec *);
+/*
+ * Start nothing more (SIGTERM): pending actions become ABANDONED at the
+ * next step; running ones finish, or are abandoned by exec_free.
+ */
+void exec_stop(struct exec *);
+/* Free the executor; actions still running are reported ABANDONED. */
+void exec_free(struct exec *);
+
+/*
+ * Carry out the whole plan, waiting in ev between steps: the one-shot
+ * commands. Returns 0 when the run went through (whatever each action's
+ * outcome), or a code when the driver itself failed.
  */
 int exec_run(struct xdc_driver *drv, const struct xdc_plan *plan,
-    const char *host, const struct exec_ops *ops, struct exec **out);
-void exec_free(struct exec *);
+    const char *host, const struct exec_ops *ops, struct xdc_ev *ev,
+    struct exec **out);
 
 enum exec_status exec_status(const struct exec *, size_t i);
 /* Counts of each status, indexed by enum exec_status. */
-void exec_counts(const struct exec *, size_t counts[EXEC_HELD + 1]);
+void exec_counts(const struct exec *, size_t counts[EXEC__COUNT]);
 /* How many outcomes were reported so far: the progress count. */
 size_t exec_reported(const struct exec *);
+/* How many actions are running now. */
+size_t exec_running(const struct exec *);
 
 #endif /* XDC_EXEC_H */

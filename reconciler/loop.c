@@ -33,6 +33,7 @@
 
 #include <jansson.h>
 
+#include "base/ev.h"
 #include "drivers/driver.h"
 #include "planner/plan.h"
 #include "reconciler/backoff.h"
@@ -86,6 +87,7 @@ struct loop {
 	struct source *l_src;
 	struct backoff *l_bo;
 	struct status *l_st;
+	struct xdc_ev *l_ev; /* where the driver's actions wait */
 
 	/* The configuration in force, and the driver opened for it. */
 	struct xdc_config *l_cfg;
@@ -735,7 +737,7 @@ driver_for(struct loop *l, const struct xdc_config *cfg)
 		return 0;
 	}
 	driver_close(l);
-	if ((rc = cli_open_driver(l->l_cli, cfg, &l->l_drv)) != 0) {
+	if ((rc = cli_open_driver(l->l_cli, cfg, l->l_ev, &l->l_drv)) != 0) {
 		free(sig);
 		return rc;
 	}
@@ -760,6 +762,8 @@ driver_failed(struct loop *l, const char *what)
 	driver_close(l);
 }
 
+static const char *exec_host(struct loop *, const struct xdc_config *);
+
 /* Observe and plan cfg; *obs and *plan go to the caller. */
 static int
 plan_for(struct loop *l, const struct xdc_config *cfg, const char *commit,
@@ -782,6 +786,8 @@ plan_for(struct loop *l, const struct xdc_config *cfg, const char *commit,
 	memset(&po, 0, sizeof(po));
 	po.po_now = cli_now();
 	po.po_commit = commit != NULL && *commit ? commit : NULL;
+	po.po_self = exec_host(l, cfg);
+	po.po_migrate = (l->l_drv->caps & XDC_DRV_MIGRATE) != 0;
 	rc = plan_compute(cfg, *obs, &po, plan, diags);
 	if (rc != 0 && rc != XDC_EINVALID)
 		rc = xdc_error(
@@ -993,8 +999,9 @@ report(void *arg, const struct exec *x, size_t i, enum exec_status st,
 		    a, "held", "why", h->h_why, NULL, NULL);
 		break;
 	case EXEC_SKIPPED:
+	case EXEC_WAITING:
 		/* Waiting for another host is not a failure of ours. */
-		if (msg != NULL && strstr(msg, "another host") != NULL) {
+		if (st == EXEC_WAITING) {
 			it.si_state = "waiting";
 			l->l_waiting++;
 		} else {
@@ -1074,10 +1081,18 @@ apply(struct loop *l, const struct xdc_config *cfg, const struct xdc_plan *plan)
 		memset(&ops, 0, sizeof(ops));
 		ops.eo_report = report;
 		ops.eo_hold = hold;
-		ops.eo_stop = stopping;
 		ops.eo_arg = l;
 		backoff_sweep_begin(l->l_bo);
-		rc = exec_run(l->l_drv, plan, host, &ops, &x);
+		if ((rc = exec_new(l->l_drv, plan, host, &ops, &x)) == 0) {
+			while ((rc = exec_step(x)) == 0) {
+				if (stopping(l))
+					exec_stop(x);
+				if (!exec_ready(x) &&
+				    xdc_ev_run_once(l->l_ev, 100) < 0)
+					break;
+			}
+			rc = rc < 0 ? rc : 0;
+		}
 		backoff_sweep_end(l->l_bo, real_ms());
 		if (rc != 0)
 			driver_failed(l, "cannot apply");
@@ -1392,6 +1407,7 @@ loop_open(struct loop *l)
 		if (l->l_inofd < 0)
 			return xdc_error_sys(XDC_ERR, "cannot use inotify");
 	}
+	l->l_ev = xdc_ev_new();
 	l->l_bo = backoff_new();
 	l->l_st = status_new(l->l_cli->cl_host, l->l_opts->lo_interval_ms);
 	return 0;
@@ -1403,6 +1419,7 @@ loop_close(struct loop *l)
 	size_t i;
 
 	driver_close(l);
+	xdc_ev_free(l->l_ev);
 	xdc_config_free(l->l_cfg);
 	clear_invalid(l);
 	free(l->l_unreachable);

@@ -14,7 +14,8 @@
 #include "schema/loader.h"
 #include "schema/values.h"
 
-static const char *const host_states[] = { "active", "drained", NULL };
+static const char *const host_states[] = { "active", "drained", "failed",
+	NULL };
 static const char *const vm_types[] = { "pv", "pvh", "hvm", NULL };
 static const char *const vm_states[] = { "running", "stopped", "paused", NULL };
 static const char *const disk_formats[] = { "raw", "qcow2", "vhd", NULL };
@@ -414,6 +415,7 @@ static const struct field availability_fields[] = {
 	    s_min_running, 0, 1000000),
 	NUM("host_failures", SLA_F_HOST_FAILURES, FT_U32, struct xdc_sla,
 	    s_host_failures, 0, 255),
+	KEY("failover", SLA_F_FAILOVER, FT_BOOL, struct xdc_sla, s_failover),
 };
 
 static const struct object_type availability_type = {

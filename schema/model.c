@@ -234,6 +234,7 @@ xdc_policy_name(enum xdc_policy p)
 		"availability.spread",
 		"availability.min_running",
 		"availability.host_failures",
+		"availability.failover",
 		"maintenance.window",
 	};
 

@@ -64,7 +64,12 @@ struct xdc_labels {
 
 /* ---- Host ------------------------------------------------------------ */
 
-enum xdc_host_state { XDC_HOST_ACTIVE, XDC_HOST_DRAINED };
+/*
+ * active: takes VMs. drained: gets none, its VMs are moved off. failed:
+ * the admin says the host is down and fenced; its VMs with
+ * availability.failover are restarted elsewhere at once, the others wait.
+ */
+enum xdc_host_state { XDC_HOST_ACTIVE, XDC_HOST_DRAINED, XDC_HOST_FAILED };
 
 enum xdc_host_field {
 	HOST_F_KIND,
@@ -179,6 +184,7 @@ enum xdc_policy {
 	XDC_POL_SPREAD,
 	XDC_POL_MIN_RUNNING,
 	XDC_POL_HOST_FAILURES,
+	XDC_POL_FAILOVER,
 	XDC_POL_WINDOW,
 	XDC_POL__COUNT
 };
@@ -248,6 +254,7 @@ enum xdc_sla_field {
 	SLA_F_SPREAD,
 	SLA_F_MIN_RUNNING,
 	SLA_F_HOST_FAILURES,
+	SLA_F_FAILOVER,
 	SLA_F_WINDOW,
 	SLA_F__COUNT
 };
@@ -265,6 +272,7 @@ struct xdc_sla {
 	enum xdc_spread s_spread;
 	uint32_t s_min_running;
 	uint32_t s_host_failures;
+	int s_failover; /* restart its VMs elsewhere when their host is lost */
 	struct xdc_window s_window;
 	uint32_t s_set;
 	struct xdc_at s_at;

@@ -53,6 +53,10 @@ struct fx {
 	struct xdc_plan *plan;
 	json_t *json; /* the plan's JSON, read back on first use */
 	time_t now;
+	/* The agent and its pool view, when a test plays one (pool.c). */
+	const char *self;
+	const struct xdc_pool_view *pool;
+	int migrate; /* the driver migrates: plan_opts.po_migrate */
 	uint32_t next_domid;
 	char buf[1024]; /* fx_fields' answer */
 };
@@ -415,7 +419,12 @@ fx_networks(struct fx *fx)
 static inline int
 fx_try_plan(struct fx *fx)
 {
-	struct plan_opts opts = { fx->now, NULL };
+	struct plan_opts opts = {
+		.po_now = fx->now,
+		.po_self = fx->self,
+		.po_pool = fx->pool,
+		.po_migrate = fx->migrate,
+	};
 
 	fx_unplan(fx);
 	xdc_diags_free(fx->diags);

@@ -223,7 +223,7 @@ test_enum_must_be_listed(void **state)
 	assert_rejects(VM("a") "state: Running\n", 5, 8,
 	    "state: expected one of running, stopped, paused, got \"Running\"");
 	assert_rejects(HOST("h") "state: down\n", 3, 8,
-	    "state: expected one of active, drained, got \"down\"");
+	    "state: expected one of active, drained, failed, got \"down\"");
 	assert_rejects(SLA("s") "availability: {restart: sometimes}\n", 4, 25,
 	    "availability.restart: expected one of always, on-crash, never");
 	assert_rejects(SLA("s") "availability: {spread: rack}\n", 4, 24,

@@ -6,8 +6,9 @@
 #
 # In order: the lab itself and libxl (test_libxl_smoke), the other C test
 # programs (test_xen_driver: the driver's actions one by one), xdc's
-# command line against examples/xen-lab (xdc-integration.sh), and xdc
-# against a loop of xl create (xdc-speed.sh).
+# command line against examples/xen-lab (xdc-integration.sh), xdc
+# against a loop of xl create (xdc-speed.sh), and live migration to the
+# same host, by the driver and by xl (xdc-migrate.sh).
 #
 # Every check prints "ok - ..." or "not ok - ..."; the C programs print
 # theirs in the same form and are counted with the suite's own.  The last
@@ -142,6 +143,10 @@ note "xdc-integration.sh took $(since "$t_part") s"
 t_part=$(now)
 . tests/xen/xdc-speed.sh
 note "xdc-speed.sh took $(since "$t_part") s"
+# Live migration, by the driver and by xl, to this same host.
+t_part=$(now)
+. tests/xen/xdc-migrate.sh
+note "xdc-migrate.sh took $(since "$t_part") s"
 
 echo "# ---- after the tests"
 xl list
