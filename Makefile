@@ -26,17 +26,25 @@ OPT	?= -O2 -g
 CFLAGS	?= $(OPT)
 XCFLAGS	 = $(CSTD) $(WARN) -I. -MMD -MP -DXDC_VERSION=\"$(VERSION)\"
 
-# pkg-config modules, by the role that needs them.
+# pkg-config modules, by the role that needs them; scripts/deps names the
+# Debian package of each. make reads pkg-config once, when it parses this
+# file, and on a fresh machine that is before any -dev package is there: so
+# the targets a user types (all, demo, test, check, fuzz, bench, check-xen)
+# first run `scripts/deps GROUP`, then build in a sub-make, which parses
+# this file again and sees the packages just installed. Rules they reach
+# only through that sub-make may use PKG_CFLAGS and PKG_LIBS as they are.
 SCHEMA_PKGS	= yaml-0.1
 PLANNER_PKGS	= jansson
 DRIVER_PKGS	= jansson xenlight xenstore xencontrol xentoollog libnl-route-3.0
 POOL_PKGS	= libcurl jansson
-RECONCILER_PKGS	= libgit2 xlutil
+RECONCILER_PKGS	= libgit2 xlutil gpgme
 TEST_PKGS	= cmocka
 PKGS		= $(SCHEMA_PKGS) $(PLANNER_PKGS) $(DRIVER_PKGS) $(POOL_PKGS) \
 		  $(RECONCILER_PKGS)
 PKG_CFLAGS	:= $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS	:= $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# The loop's git fetch runs in a thread of its own (reconciler/source.c).
+THREAD_LIBS	 = -pthread
 
 # What every layer uses: errors, arenas, diagnostics.
 BASE_SRCS	= base/error.c base/arena.c base/diag.c base/ev.c \
@@ -47,17 +55,23 @@ SCHEMA_SRCS	= $(BASE_SRCS) schema/model.c \
 
 # Desired model + observed state -> ordered plan.
 PLANNER_SRCS	= planner/plan.c planner/diff.c planner/place.c planner/sla.c \
-		  planner/pool.c planner/output.c
+		  planner/pool.c planner/output.c planner/query.c
 # The driver interface and the drivers.
-DRIVER_SRCS	= drivers/observed.c drivers/compose.c drivers/sim.c drivers/xen.c \
-		  drivers/xen_config.c drivers/xen_migrate.c drivers/net.c
-# The pool's shared view through etcd; uses base/ only.
-POOL_SRCS	= pool/etcd_json.c pool/etcd.c
+SIM_SRCS	= drivers/sim.c drivers/sim_pool.c drivers/sim_apply.c \
+		  drivers/sim_file.c
+DRIVER_SRCS	= drivers/observed.c drivers/compose.c $(SIM_SRCS) drivers/xen.c \
+		  drivers/xen_config.c drivers/xen_migrate.c drivers/net.c \
+		  drivers/obs_json.c
+# The pool's shared view through etcd: the client, and the agent.
+POOL_SRCS	= pool/etcd_json.c pool/etcd.c pool/agent.c
 # The command line.
 RECONCILER_SRCS	= reconciler/cli.c reconciler/cli_driver.c reconciler/exec.c \
+		  reconciler/statedir.c reconciler/session.c \
 		  reconciler/cmd_validate.c reconciler/cmd_plan.c \
 		  reconciler/cmd_apply.c reconciler/cmd_show.c reconciler/cmd_sim.c \
-		  reconciler/source.c reconciler/backoff.c reconciler/status.c \
+		  reconciler/source.c reconciler/verify.c reconciler/backoff.c \
+		  reconciler/status.c \
+		  reconciler/log.c reconciler/watch.c reconciler/cycle.c \
 		  reconciler/loop.c reconciler/cmd_run.c reconciler/cmd_status.c \
 		  reconciler/import.c reconciler/import_xl.c reconciler/cmd_import.c \
 		  reconciler/cmd_migrate.c
@@ -78,19 +92,23 @@ UNIT_SRCS	= tests/base/test_ev.c tests/base/test_file.c \
 		  tests/planner/test_diff.c tests/planner/test_place.c \
 		  tests/planner/test_sla.c tests/planner/test_order.c \
 		  tests/planner/test_property.c tests/planner/test_pool.c \
-		  tests/planner/test_migrate.c \
-		  tests/drivers/test_xen_config.c \
+		  tests/planner/test_migrate.c tests/planner/test_query.c \
+		  tests/drivers/test_xen_config.c tests/drivers/test_obs_json.c \
 		  tests/reconciler/test_backoff.c tests/reconciler/test_source.c \
 		  tests/reconciler/test_status.c tests/drivers/test_net.c \
 		  tests/reconciler/test_import.c tests/pool/test_etcd_json.c \
-		  tests/pool/test_etcd.c
+		  tests/pool/test_etcd.c tests/reconciler/test_verify.c \
+		  tests/reconciler/test_statedir.c tests/reconciler/test_session.c
 UNIT_BINS	= $(UNIT_SRCS:%.c=$(BUILD)/%)
 
 .PHONY: all deps test unit golden golden-update cli check check-net check-loop \
+	check-verify \
 	schema-json completion install-check check-crash check-longrun check-etcd \
-	fuzz fuzz-run \
+	fuzz fuzz-run check-fresh \
 	format install uninstall clean demo bench
-all: deps $(XDC)
+all:
+	@scripts/deps build
+	@$(MAKE) --no-print-directory $(XDC)
 
 deps:
 	@scripts/deps build
@@ -104,20 +122,20 @@ $(LIBXDC): $(LIB_OBJS)
 	$(AR) rcs $@ $^
 
 $(XDC): $(MAIN_OBJS) $(LIBXDC)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(THREAD_LIBS)
 
 $(BUILD)/tests/%: tests/%.c $(LIBXDC)
 	@mkdir -p $(@D)
 	$(CC) $(XCFLAGS) $(PKG_CFLAGS) $(shell pkg-config --cflags $(TEST_PKGS)) \
-	    $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBXDC) $(PKG_LIBS) \
+	    $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBXDC) $(PKG_LIBS) $(THREAD_LIBS) \
 	    $(shell pkg-config --libs $(TEST_PKGS))
 
 # `make test`: every unit test, then every golden file.
 test:
 	@scripts/deps test
 	@$(MAKE) --no-print-directory $(XDC) $(UNIT_BINS)
-	@$(MAKE) --no-print-directory unit golden cli check-loop schema-json \
-	    completion install-check check-etcd
+	@$(MAKE) --no-print-directory unit golden cli check-loop check-verify \
+	    schema-json completion install-check check-etcd
 
 # Behaviours of the command line, end to end on the simulated pool.
 cli: $(XDC)
@@ -148,6 +166,11 @@ install-check: $(XDC)
 check-loop: $(XDC)
 	@tests/loop/run XDC=$(XDC)
 
+# Signed commits and tags (SPEC §10): keys made, commits signed with SSH
+# and OpenPGP, plan and apply against each.
+check-verify: $(XDC)
+	@tests/verify/run XDC=$(XDC)
+
 # The etcd client against a real etcd-server that tests/etcd/run starts
 # (and stops) on loopback ports of its own.
 ETCD_LIVE	= $(BUILD)/tests/etcd/test_live
@@ -168,7 +191,9 @@ check-longrun: $(XDC)
 
 # Networks on real bridges, as root, in a network namespace of its own
 # (not in `make test`: it needs root; CI runs it).
-check-net: $(XDC)
+check-net:
+	@scripts/deps build net
+	@$(MAKE) --no-print-directory $(XDC)
 	@tests/net/run XDC=$(XDC)
 
 # `make check`: the tests again under ASan/UBSan, then valgrind, then a short
@@ -186,6 +211,7 @@ check: test
 	@ASAN_OPTIONS=detect_leaks=1 tests/golden XDC=$(BUILD)/san/xdc
 	@ASAN_OPTIONS=detect_leaks=1 tests/cli/run XDC=$(BUILD)/san/xdc
 	@ASAN_OPTIONS=detect_leaks=1 tests/loop/run XDC=$(BUILD)/san/xdc IDLE=1
+	@ASAN_OPTIONS=detect_leaks=1 tests/verify/run XDC=$(BUILD)/san/xdc
 	@tests/run-unit --valgrind $(UNIT_BINS)
 	@tests/golden --valgrind XDC=$(XDC)
 	@$(MAKE) --no-print-directory check-crash
@@ -203,29 +229,27 @@ FUZZ_FLAGS	= $(CSTD) -I. -DXDC_VERSION=\"$(VERSION)\" -O1 -g \
 # $(call fuzz_link,PKGS): the target from its prerequisites.
 fuzz_link	= clang $(FUZZ_FLAGS) $(shell pkg-config --cflags $(1)) \
 		  -o $@ $^ $(shell pkg-config --libs $(1))
-fuzz: $(FUZZ)
-$(BUILD)/fuzz/fuzz_load: tests/fuzz/fuzz_load.c $(SCHEMA_SRCS)
+fuzz:
 	@scripts/deps fuzz
+	@$(MAKE) --no-print-directory $(FUZZ)
+$(BUILD)/fuzz/fuzz_load: tests/fuzz/fuzz_load.c $(SCHEMA_SRCS)
 	@mkdir -p $(@D)
 	$(call fuzz_link,$(SCHEMA_PKGS))
 $(BUILD)/fuzz/fuzz_sim: tests/fuzz/fuzz_sim.c $(SCHEMA_SRCS) \
-    drivers/observed.c drivers/sim.c
-	@scripts/deps fuzz
+    drivers/observed.c $(SIM_SRCS)
 	@mkdir -p $(@D)
 	$(call fuzz_link,$(SCHEMA_PKGS) jansson)
 $(BUILD)/fuzz/fuzz_status: tests/fuzz/fuzz_status.c $(BASE_SRCS) \
     reconciler/status.c
-	@scripts/deps fuzz
 	@mkdir -p $(@D)
 	$(call fuzz_link,jansson)
 $(BUILD)/fuzz/fuzz_etcd: tests/fuzz/fuzz_etcd.c $(BASE_SRCS) pool/etcd_json.c
-	@scripts/deps fuzz
 	@mkdir -p $(@D)
 	$(call fuzz_link,jansson)
 # Each target runs FUZZ_SECONDS over its seeds (every regression input
 # among them) and what earlier runs found; the chatter goes to a log, the
 # verdict and last lines are shown.
-fuzz-run: $(FUZZ)
+fuzz-run: fuzz
 	@pass=0; fail=0; for t in $(FUZZ_NAMES); do \
 	    seeds=tests/fuzz/corpus-$$t; dict=tests/fuzz/json.dict; \
 	    if [ $$t = load ]; then \
@@ -241,8 +265,18 @@ fuzz-run: $(FUZZ)
 	done; echo "fuzz: $$pass passed, $$fail failed"; [ $$fail -eq 0 ]
 
 # Apply examples/lab to a simulated pool, then show a second apply is empty.
-demo: deps $(XDC)
+demo:
+	@scripts/deps build
+	@$(MAKE) --no-print-directory $(XDC)
 	@scripts/demo
+
+# README's two commands, as a newcomer runs them: on a fresh Debian 12 root
+# (debootstrap, cached under /var/cache/xdc-fresh), with only
+# build-essential, git and ca-certificates added, in a chroot, as root.
+# Needs root; tests/fresh/run says what it does and how long each step took.
+check-fresh:
+	@scripts/deps fresh
+	@tests/fresh/run
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

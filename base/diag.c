@@ -118,6 +118,75 @@ xdc_diags_get(const struct xdc_diags *d, size_t i)
 	return i < d->d_n ? &d->d_v[i].e_diag : NULL;
 }
 
+/*
+ * The length of the UTF-8 sequence at s that a terminal shows as a
+ * character, or 0: a byte that begins no valid sequence (overlong forms
+ * and surrogates included), or a C1 control (U+0080..U+009F, which a
+ * terminal may read as ESC [ and the like).
+ */
+static size_t
+utf8_printable(const unsigned char *s)
+{
+	size_t n, i;
+
+	if (s[0] >= 0x20 && s[0] < 0x7f)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		n = 3;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		n = 4;
+	else
+		return 0;
+	for (i = 1; i < n; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	if ((s[0] == 0xc2 && s[1] < 0xa0) || (s[0] == 0xe0 && s[1] < 0xa0) ||
+	    (s[0] == 0xed && s[1] > 0x9f) || (s[0] == 0xf0 && s[1] < 0x90) ||
+	    (s[0] == 0xf4 && s[1] > 0x8f))
+		return 0;
+	return n;
+}
+
+char *
+xdc_escape(const char *s)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	char *out = xdc_malloc(strlen(s) * 4 + 1), *o = out; /* \xHH */
+	size_t n;
+
+	while (*u != '\0') {
+		if ((n = utf8_printable(u)) > 0) {
+			memcpy(o, u, n);
+			o += n;
+			u += n;
+			continue;
+		}
+		*o++ = '\\';
+		if (*u == '\n')
+			*o++ = 'n';
+		else if (*u == '\r')
+			*o++ = 'r';
+		else if (*u == '\t')
+			*o++ = 't';
+		else
+			o += sprintf(o, "x%02x", *u);
+		u++;
+	}
+	*o = '\0';
+	return out;
+}
+
+void
+xdc_fputs_escaped(const char *s, FILE *fp)
+{
+	char *e = xdc_escape(s);
+
+	fputs(e, fp);
+	free(e);
+}
+
 void
 xdc_diags_print(const struct xdc_diags *d, FILE *fp)
 {
@@ -126,8 +195,10 @@ xdc_diags_print(const struct xdc_diags *d, FILE *fp)
 
 	for (i = 0; i < d->d_n; i++) {
 		g = &d->d_v[i].e_diag;
-		fprintf(fp, "%s:%u:%u: error: %s\n", g->dg_file, g->dg_line,
-		    g->dg_col, g->dg_msg);
+		xdc_fputs_escaped(g->dg_file, fp);
+		fprintf(fp, ":%u:%u: error: ", g->dg_line, g->dg_col);
+		xdc_fputs_escaped(g->dg_msg, fp);
+		fputc('\n', fp);
 	}
 	if (d->d_dropped > 0)
 		fprintf(fp, "(%zu more errors not shown)\n", d->d_dropped);

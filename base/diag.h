@@ -34,7 +34,18 @@ size_t xdc_diags_count(const struct xdc_diags *);
 void xdc_diags_sort(struct xdc_diags *);
 /* Borrowed; valid until the list changes. */
 const struct xdc_diag *xdc_diags_get(const struct xdc_diags *, size_t);
-/* Print every entry, one per line. */
+/* Print every entry, one per line, file and message xdc_escape'd. */
 void xdc_diags_print(const struct xdc_diags *, FILE *);
+
+/*
+ * Text from a configuration, a file name or a status file, made safe for
+ * a terminal: a key written "\e]0;owned\a" in YAML must not retitle the
+ * window or recolour the screen. Control characters (C0, DEL, and C1 in
+ * UTF-8 too) and bytes that are not UTF-8 are written \xHH, or \n, \r,
+ * \t; printable ASCII and other valid UTF-8 stay as they are. xdc_escape
+ * returns a new string (the caller frees it); xdc_fputs_escaped writes one.
+ */
+char *xdc_escape(const char *s);
+void xdc_fputs_escaped(const char *s, FILE *);
 
 #endif /* XDC_DIAG_H */

@@ -14,11 +14,12 @@
 
 enum {
 	XDC_OK = 0,
-	XDC_ERR = -1,       /* anything else; see xdc_error_last() */
-	XDC_ENOTFOUND = -2, /* the thing asked for does not exist */
-	XDC_EINVALID = -3,  /* the configuration has errors (diagnostics) */
-	XDC_EDRIVER = -4,   /* a driver action failed */
-	XDC_ERETRY = -5,    /* not yet: try again later */
+	XDC_ERR = -1,         /* anything else; see xdc_error_last() */
+	XDC_ENOTFOUND = -2,   /* the thing asked for does not exist */
+	XDC_EINVALID = -3,    /* the configuration has errors (diagnostics) */
+	XDC_EDRIVER = -4,     /* a driver action failed */
+	XDC_ERETRY = -5,      /* not yet: try again later */
+	XDC_EUNVERIFIED = -6, /* a commit not signed by a trusted key */
 };
 
 /* Set the context's message; returns code so callers can `return

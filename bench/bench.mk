@@ -32,6 +32,10 @@ $(BENCH_GEN): bench/gen.c
 # trying the bench out: make bench BENCH_XDC=$(BUILD)/bench/yamlfloor
 BENCH_XDC	?= $(XDC)
 
-bench: $(BENCH_XDC) $(YAMLFLOOR) $(BENCH_GEN)
+# Packages first, then the binaries in a sub-make that sees their
+# pkg-config flags (the top Makefile says why).
+bench:
+	@scripts/deps bench
+	@$(MAKE) --no-print-directory $(BENCH_XDC) $(YAMLFLOOR) $(BENCH_GEN)
 	@XDC=$(BENCH_XDC) YAMLFLOOR=$(YAMLFLOOR) GEN=$(BENCH_GEN) \
 	    BENCH_DIR=$(BENCH_DIR) bench/run

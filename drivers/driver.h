@@ -136,6 +136,13 @@ const char *xdc_op_name(enum xdc_op);
 const char *xdc_obj_kind_name(enum xdc_obj_kind);
 
 /*
+ * Xen's default credit2 weight: what a domain gets when no SLA gives it
+ * cpu.weight. The planner asks for it, the drivers set and observe it, and
+ * import tells it from a weight someone set: one definition for all.
+ */
+#define XDC_DEFAULT_WEIGHT 256
+
+/*
  * Everything a driver needs to build or tune one domain: the declared VM and
  * what the planner resolved for it. The VM points into the configuration,
  * which outlives the plan.
@@ -143,7 +150,7 @@ const char *xdc_obj_kind_name(enum xdc_obj_kind);
 struct xdc_dom_spec {
 	const struct xdc_vm *ds_vm;
 	const char **ds_bridges; /* one per NIC: its network's bridge */
-	uint32_t ds_weight;      /* credit2 weight; 256 unless an SLA says */
+	uint32_t ds_weight;      /* credit2 weight, or XDC_DEFAULT_WEIGHT */
 	uint32_t ds_cap;         /* percent of one CPU; 0 = none */
 	uint64_t ds_hash;        /* recorded in the ownership marker */
 	int ds_protect;

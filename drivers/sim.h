@@ -11,6 +11,12 @@
  * lock. Neither parses the file again when it is still the one last read
  * (same inode, size and times) and the pool in memory has not changed.
  *
+ * Only a writer (begin, a lone apply, a disturbance) creates the pool file
+ * and its lock, and only a writer, holding the lock, sweeps what a writer
+ * killed before its rename left. Opening and observing write nothing: a
+ * read-only command (show, plan, sim show) on a pool with no file yet
+ * sees the pool it would create, the declared Hosts, empty.
+ *
  * A migrate moves a running domain between two hosts of the one pool file
  * (XDC_DRV_MIGRATE): the sim can move a domain only to a host whose state
  * it holds. One file holds every host the configuration declares, so the
@@ -27,12 +33,13 @@
 #include "drivers/driver.h"
 
 /*
- * Open the pool at path, creating it when the file does not exist: the
- * Hosts cfg declares (with their declared capacity; 64GiB and 16 CPUs when
- * undeclared), or one host "local" with 64GiB and 16 CPUs when cfg is NULL
- * or declares none. When it exists, hosts cfg declares are added and their
- * declared capacities updated. The caller owns *out and frees it with its
- * free(); cfg is not kept.
+ * Open the pool at path and read it: the file, with the Hosts cfg declares
+ * added and their declared capacities updated; or, when there is no file,
+ * the Hosts cfg declares (with their declared capacity; 64GiB and 16 CPUs
+ * when undeclared), or one host "local" with 64GiB and 16 CPUs when cfg is
+ * NULL or declares none. That pool is written by the first change, or when
+ * the loop asks for the watch fd (it watches the file). The caller owns
+ * *out and frees it with its free(); cfg is not kept.
  */
 int sim_open(
     const char *path, const struct xdc_config *cfg, struct xdc_driver **out);
@@ -52,6 +59,19 @@ int sim_crash(struct xdc_driver *, const char *name);
  */
 int sim_fail(
     struct xdc_driver *, enum xdc_op, const char *name, unsigned times);
+/*
+ * The next `times` actions op on the object named take ms each (at most
+ * 24 hours); ms or times 0 removes the delay. Through submit, a delayed
+ * action returns at once and completes when a timer of the loop attach()
+ * gave fires (before attach, a loop of the sim's own, run by reap): it
+ * then takes the lock, reads the pool again, is applied and written. The
+ * lock is not held while it waits, so other processes (xdc sim crash)
+ * may change the pool meanwhile. Through apply, the synchronous way, the
+ * call sleeps that long, without the lock. Freeing the driver abandons a
+ * delayed action still waiting: the pool is as if it never ran.
+ */
+int sim_delay(struct xdc_driver *, enum xdc_op, const char *name, uint64_t ms,
+    unsigned times);
 /* A running domain xdc does not own; host NULL is the first host. */
 int sim_add_unmanaged(
     struct xdc_driver *, const char *name, uint64_t memory, const char *host);

@@ -464,9 +464,11 @@ diff_vm(struct xdc_plan *p, uint32_t host, size_t vmi,
 		a->pa_reason = why;
 		if (policy == XDC_RESTART_NEVER ||
 		    (policy == XDC_RESTART_ON_CRASH &&
-		        d->od_state == XDC_DOM_STOPPED))
+		        d->od_state == XDC_DOM_STOPPED)) {
 			a->pa_hold = xdc_arena_printf(p->p_arena,
 			    "%s; the policy does not restart it", why);
+			a->pa_hold_why = HOLD_POLICY;
+		}
 		return;
 	case XDC_DOM_RUNNING:
 	case XDC_DOM_PAUSED:
@@ -580,11 +582,13 @@ destroy_domain(struct xdc_plan *p, uint32_t host,
 	 * keeps the flag its marker has; a declared one has what its
 	 * declaration says now, so a commit setting protect: false frees it.
 	 */
-	if (vm != NULL ? vm->vm_protect : d->od_protect)
+	if (vm != NULL ? vm->vm_protect : d->od_protect) {
 		a->pa_hold = xdc_arena_printf(p->p_arena,
 		    "%s; %s is protected: a commit must set protect: false "
 		    "before xdc destroys it",
 		    why, d->od_name);
+		a->pa_hold_why = HOLD_PROTECT;
+	}
 }
 
 /*

@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "planner/planner.h"
+#include "base/diag.h"
 #include "base/error.h"
 
 static const char *const chg_names[CH__COUNT] = {
@@ -477,25 +478,14 @@ jw_value(struct jw *w, const struct paction *a, enum chg c, int desired)
 	jw_null(w);
 }
 
+/* The "changes" list of an action. */
 static void
-jw_action(struct jw *w, const struct paction *a, int deferred)
+jw_changes(struct jw *w, const struct paction *a)
 {
 	uint32_t mask = action_mask(a);
 	enum chg c;
-	size_t i, n = 0;
+	size_t n = 0;
 
-	jw_raw(w, "{", 1);
-	jw_key(w, "op");
-	jw_str(w, xdc_op_name(a->pa.a_op));
-	jw_next(w, "kind");
-	jw_str(w, xdc_obj_kind_name(a->pa.a_kind));
-	jw_next(w, "name");
-	jw_str(w, a->pa.a_name);
-	jw_next(w, "host");
-	jw_str(w, a->pa.a_host);
-	jw_next(w, "disruptive");
-	jw_bool(w, a->pa.a_disruptive);
-	jw_next(w, "changes");
 	jw_raw(w, "[", 1);
 	for (c = 0; c < CH__COUNT; c++) {
 		if (!(mask & CH_BIT(c)))
@@ -515,6 +505,26 @@ jw_action(struct jw *w, const struct paction *a, int deferred)
 		jw_raw(w, "}", 1);
 	}
 	jw_raw(w, "]", 1);
+}
+
+static void
+jw_action(struct jw *w, const struct paction *a, int deferred)
+{
+	size_t i;
+
+	jw_raw(w, "{", 1);
+	jw_key(w, "op");
+	jw_str(w, xdc_op_name(a->pa.a_op));
+	jw_next(w, "kind");
+	jw_str(w, xdc_obj_kind_name(a->pa.a_kind));
+	jw_next(w, "name");
+	jw_str(w, a->pa.a_name);
+	jw_next(w, "host");
+	jw_str(w, a->pa.a_host);
+	jw_next(w, "disruptive");
+	jw_bool(w, a->pa.a_disruptive);
+	jw_next(w, "changes");
+	jw_changes(w, a);
 	jw_next(w, "reason");
 	jw_str(w, a->pa_reason);
 	jw_next(w, "depends_on");
@@ -547,6 +557,24 @@ jw_unmanaged(struct jw *w, const struct unmanaged *um)
 	jw_next(w, "state");
 	jw_str(w, xdc_dom_state_name(um->um_dom->od_state));
 	jw_raw(w, "}", 1);
+}
+
+char *
+plan_changes_json(const struct xdc_plan *p, size_t i)
+{
+	struct jw w;
+	char *text;
+
+	/* The plan's values (sizes in bytes), without its spaces. */
+	jw_init(&w, 0);
+	w.w_comma = ",";
+	w.w_colon = ":";
+	jw_changes(&w, p->p_act[i]);
+	text = xdc_malloc(w.w_len + 1);
+	memcpy(text, w.w_buf, w.w_len);
+	text[w.w_len] = '\0';
+	jw_free(&w);
+	return text;
 }
 
 /* Write out what the writer holds, one write per line or so. */
@@ -707,6 +735,39 @@ plan_print_action(const struct xdc_plan *p, size_t i, FILE *fp)
 	print_headline(p->p_act[i], fp);
 }
 
+/*
+ * "Deferred: 3 actions held back (2 protected, 1 outside a maintenance
+ * window).": a deferred action is a change the pool still lacks, and CI
+ * (plan --detailed-exitcode exits 2) must be able to say why.
+ */
+static void
+print_deferred_summary(const struct xdc_plan *p, FILE *fp)
+{
+	static const char *const why[HOLD__COUNT] = {
+		[HOLD_NONE] = "held",
+		[HOLD_PROTECT] = "protected",
+		[HOLD_POLICY] = "not restarted by their restart policy",
+		[HOLD_WINDOW] = "outside a maintenance window",
+		[HOLD_BUDGET] = "held by an SLA's min_running",
+		[HOLD_DEPENDS] = "after a deferred action",
+	};
+	size_t n[HOLD__COUNT], i, shown = 0;
+
+	if (p->p_ndef == 0)
+		return;
+	memset(n, 0, sizeof(n));
+	for (i = 0; i < p->p_ndef; i++)
+		n[p->p_def[i]->pa_hold_why]++;
+	fprintf(fp, "Deferred: %zu %s held back (", p->p_ndef,
+	    p->p_ndef == 1 ? "action" : "actions");
+	for (i = 0; i < HOLD__COUNT; i++) {
+		if (n[i] == 0)
+			continue;
+		fprintf(fp, "%s%zu %s", shown++ ? ", " : "", n[i], why[i]);
+	}
+	fputs(").\n", fp);
+}
+
 void
 plan_print_text(const struct xdc_plan *p, FILE *fp)
 {
@@ -714,19 +775,28 @@ plan_print_text(const struct xdc_plan *p, FILE *fp)
 	const struct xdc_obs_domain *d;
 	size_t counts[5], i;
 
-	if (p->p_nact == 0)
+	if (p->p_nact == 0 && p->p_ndef == 0)
 		fputs("No changes: the pool matches the configuration.\n", fp);
+	else if (p->p_nact == 0)
+		fprintf(fp,
+		    "Nothing can be done now, but the pool does not match the "
+		    "configuration:\n%zu %s deferred (below).\n",
+		    p->p_ndef, p->p_ndef == 1 ? "action is" : "actions are");
 	for (i = 0; i < p->p_nact; i++) {
 		if (i == 0)
 			fputs("xdc will perform these actions:\n", fp);
-		fprintf(fp, "\n  # %s\n", p->p_act[i]->pa_reason);
+		fputs("\n  # ", fp);
+		xdc_fputs_escaped(p->p_act[i]->pa_reason, fp);
+		fputc('\n', fp);
 		print_action(p->p_act[i], fp);
 	}
 	if (p->p_ndef > 0) {
 		fputs(
 		    "\nDeferred (held back; a later plan will do them):\n", fp);
 		for (i = 0; i < p->p_ndef; i++) {
-			fprintf(fp, "\n  # %s\n", p->p_def[i]->pa_hold);
+			fputs("\n  # ", fp);
+			xdc_fputs_escaped(p->p_def[i]->pa_hold, fp);
+			fputc('\n', fp);
 			print_action(p->p_def[i], fp);
 		}
 	}
@@ -734,7 +804,10 @@ plan_print_text(const struct xdc_plan *p, FILE *fp)
 		fputs("\nUnmanaged domains (xdc leaves them alone):\n", fp);
 		for (i = 0; i < p->p_nunmanaged; i++) {
 			d = p->p_unmanaged[i].um_dom;
-			fprintf(fp, "  %s on %s (id %u, %s, %s)\n", d->od_name,
+			fputs("  ", fp);
+			/* A domain's name is whatever xl was told. */
+			xdc_fputs_escaped(d->od_name, fp);
+			fprintf(fp, " on %s (id %u, %s, %s)\n",
 			    p->p_unmanaged[i].um_host, d->od_domid,
 			    xdc_size_fmt(d->od_memory, buf),
 			    xdc_dom_state_name(d->od_state));
@@ -748,4 +821,5 @@ plan_print_text(const struct xdc_plan *p, FILE *fp)
 	if (p->p_ndef > 0)
 		fprintf(fp, "; %zu deferred", p->p_ndef);
 	fputs(".\n", fp);
+	print_deferred_summary(p, fp);
 }

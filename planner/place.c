@@ -178,6 +178,90 @@ no_room(struct placer *pl, const struct xdc_vm *vm, uint32_t sla)
 	    best->ph_name);
 }
 
+/* How many of an overfull host's VMs its error names; then "and N more". */
+#define OVER_NAMED 8
+
+static int
+over_cmp(const void *a, const void *b, void *arg)
+{
+	const struct placer *pl = arg;
+	const struct xdc_vm *vms = pl->pl_plan->p_cfg->cfg_vms;
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	if (pl->pl_vm_host[x] != pl->pl_vm_host[y])
+		return pl->pl_vm_host[x] < pl->pl_vm_host[y] ? -1 : 1;
+	if (vms[x].vm_memory != vms[y].vm_memory)
+		return vms[x].vm_memory > vms[y].vm_memory ? -1 : 1;
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * The hosts whose pinned VMs (or, for a lone host, all VMs) need more
+ * memory than they declare, each error naming the VMs: the largest first,
+ * then by name (the configuration's order), the same on every host.
+ */
+static void
+over_capacity(struct placer *pl)
+{
+	struct xdc_plan *p = pl->pl_plan;
+	const struct xdc_config *cfg = p->p_cfg;
+	const struct xdc_vm *vm;
+	const struct phost *ph;
+	uint32_t *over = NULL;
+	char *names = NULL, *next;
+	size_t i, j, n = 0, h, shown;
+
+	for (i = 0; i < cfg->cfg_nvms; i++) {
+		if (pl->pl_vm_host[i] == NO_INDEX ||
+		    !vm_consumes(&cfg->cfg_vms[i]))
+			continue;
+		ph = &pl->pl_hosts[pl->pl_vm_host[i]];
+		if (ph->ph_mem == UNBOUNDED || ph->ph_used <= ph->ph_mem)
+			continue;
+		if (over == NULL)
+			over = xdc_malloc(cfg->cfg_nvms * sizeof(*over));
+		over[n++] = (uint32_t)i;
+	}
+	if (n == 0)
+		return;
+	qsort_r(over, n, sizeof(*over), over_cmp, pl);
+	for (i = 0; i < n; i = j) {
+		h = pl->pl_vm_host[over[i]];
+		ph = &pl->pl_hosts[h];
+		names = xdc_strdup("");
+		for (j = i, shown = 0; j < n && pl->pl_vm_host[over[j]] == h;
+		     j++) {
+			if (shown == OVER_NAMED)
+				continue;
+			vm = &cfg->cfg_vms[over[j]];
+			xdc_asprintf(&next, "%s%s%s %s", names,
+			    shown ? ", " : "", vm->vm_name,
+			    size_str(p, vm->vm_memory));
+			free(names);
+			names = next;
+			shown++;
+		}
+		if (j - i > shown) {
+			xdc_asprintf(
+			    &next, "%s and %zu more", names, j - i - shown);
+			free(names);
+			names = next;
+		}
+		plan_error(p,
+		    cfg->cfg_nhosts
+		        ? xdc_host_loc(cfg, &cfg->cfg_hosts[h], HOST_F_NAME)
+		        : XDC_NOWHERE,
+		    "host %s: the VMs on it need %s (%s); it offers %s, %s "
+		    "short",
+		    ph->ph_name, size_str(p, ph->ph_used), names,
+		    size_str(p, ph->ph_mem),
+		    size_str(p, ph->ph_used - ph->ph_mem));
+		free(names);
+		names = NULL;
+	}
+	free(over);
+}
+
 /* Pinned VMs first: they take their hosts' room before anything else. */
 static void
 place_pinned(struct placer *pl)
@@ -213,20 +297,7 @@ place_pinned(struct placer *pl)
 			    ph->ph_name);
 		take(pl, i, (uint32_t)h, pl->pl_nhosts > 1 ? sla : NO_INDEX);
 	}
-	for (h = 0; h < pl->pl_nhosts; h++) {
-		ph = &pl->pl_hosts[h];
-		if (ph->ph_mem != UNBOUNDED && ph->ph_used > ph->ph_mem)
-			plan_error(p,
-			    cfg->cfg_nhosts
-			        ? xdc_host_loc(
-			              cfg, &cfg->cfg_hosts[h], HOST_F_NAME)
-			        : XDC_NOWHERE,
-			    "host %s: the VMs on it need %s; it offers %s, %s "
-			    "short",
-			    ph->ph_name, size_str(p, ph->ph_used),
-			    size_str(p, ph->ph_mem),
-			    size_str(p, ph->ph_used - ph->ph_mem));
-	}
+	over_capacity(pl);
 }
 
 /*

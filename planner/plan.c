@@ -307,13 +307,14 @@ split_deferred(struct xdc_plan *p, struct paction **v, size_t n)
 	for (i = 0; i < n; i++) {
 		a = v[i];
 		for (j = 0; a->pa_hold == NULL && j < a->pa_ndeps; j++) {
-			if (v[a->pa_deps[j]]->pa_hold != NULL)
-				a->pa_hold = xdc_arena_printf(p->p_arena,
-				    "waits for the deferred %s of %s %s",
-				    xdc_op_name(v[a->pa_deps[j]]->pa.a_op),
-				    xdc_obj_kind_name(
-				        v[a->pa_deps[j]]->pa.a_kind),
-				    v[a->pa_deps[j]]->pa.a_name);
+			if (v[a->pa_deps[j]]->pa_hold == NULL)
+				continue;
+			a->pa_hold = xdc_arena_printf(p->p_arena,
+			    "waits for the deferred %s of %s %s",
+			    xdc_op_name(v[a->pa_deps[j]]->pa.a_op),
+			    xdc_obj_kind_name(v[a->pa_deps[j]]->pa.a_kind),
+			    v[a->pa_deps[j]]->pa.a_name);
+			a->pa_hold_why = HOLD_DEPENDS;
 		}
 		if (a->pa_hold != NULL) {
 			a->pa_index = (uint32_t)p->p_ndef;

@@ -105,6 +105,16 @@ const uint32_t *plan_depends(const struct xdc_plan *, size_t i, size_t *n);
 const char *plan_reason(const struct xdc_plan *, size_t i);
 /* Actions held back (min_running, maintenance windows, protect, restart). */
 size_t plan_ndeferred(const struct xdc_plan *);
+/* Deferred action i, and why it is held ("FILE:LINE (sla ...): ..."), as
+ * the plan's "deferred" list has them; borrowed, NULL past the end. */
+const struct xdc_action *plan_deferred(const struct xdc_plan *, size_t i);
+const char *plan_deferred_held(const struct xdc_plan *, size_t i);
+/*
+ * The changes of action i, SPEC §4's list of {field, from, to} as the
+ * plan's JSON has it, in compact JSON text: [{"field":"memory",
+ * "from":1073741824,"to":2147483648}]. The caller frees it.
+ */
+char *plan_changes_json(const struct xdc_plan *, size_t i);
 
 /* How the plan saw each host: by name; XDC_HV_UNSEEN for an unknown one. */
 enum xdc_host_view plan_host_view(const struct xdc_plan *, const char *host);
@@ -119,6 +129,17 @@ void plan_failover(const struct xdc_plan *, size_t i, const char **vm,
 /* For the --max-destroy guard: managed VMs observed, and VMs destroyed. */
 size_t plan_managed_vms(const struct xdc_plan *);
 size_t plan_vm_destroys(const struct xdc_plan *);
+/*
+ * The guard itself (SPEC §3), one rule for plan, apply and run: how many
+ * VM destroys max_destroy allows (-1: 25% of the managed VMs, at least
+ * 1), and whether the plan stays within it. plan_check_destroys returns
+ * 0 when it does or force is set, else XDC_EINVALID with *msg (the
+ * caller frees it) saying how many it destroys of how many, and the
+ * limit; *msg is NULL on 0.
+ */
+size_t plan_destroy_limit(const struct xdc_plan *, long max_destroy);
+int plan_check_destroys(
+    const struct xdc_plan *, long max_destroy, int force, char **msg);
 /* Counts by op, SPEC §4's summary: create, update, replace, destroy, other. */
 void plan_summary(const struct xdc_plan *, size_t counts[5]);
 
@@ -130,8 +151,5 @@ void plan_print_action(const struct xdc_plan *, size_t i, FILE *);
 
 /* The hash of what a domain's build fixes, kept in its ownership marker. */
 uint64_t plan_spec_hash(const struct xdc_vm *);
-
-/* Xen's default credit2 weight, for VMs no SLA gives one. */
-#define XDC_DEFAULT_WEIGHT 256
 
 #endif /* XDC_PLAN_H */

@@ -59,6 +59,17 @@ enum group {
 
 #define NO_INDEX UINT32_MAX
 
+/* Why an action is deferred, in kinds the plan's summary counts. */
+enum hold_why {
+	HOLD_NONE,
+	HOLD_PROTECT, /* protect: true */
+	HOLD_POLICY,  /* a restart policy that does not restart it */
+	HOLD_WINDOW,  /* outside a maintenance window */
+	HOLD_BUDGET,  /* min_running */
+	HOLD_DEPENDS, /* after another deferred action */
+	HOLD__COUNT
+};
+
 struct paction {
 	struct xdc_action pa;
 	enum group pa_group;
@@ -72,7 +83,8 @@ struct paction {
 	const char *pa_from_host; /* a VM moving between hosts */
 	uint32_t pa_to;           /* a migrate: its new host, in obs_hosts */
 	const char *pa_reason;
-	const char *pa_hold; /* why it is deferred, or NULL */
+	const char *pa_hold;       /* why it is deferred, or NULL */
+	enum hold_why pa_hold_why; /* the same, for the plan's summary */
 	const struct xdc_sla *pa_hold_sla;
 	uint32_t *pa_deps; /* indices into p_all until numbered */
 	uint32_t pa_ndeps;

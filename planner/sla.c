@@ -119,6 +119,7 @@ sla_hold(struct xdc_plan *p)
 			    plan_where(p,
 			        xdc_vm_loc(p->p_cfg, a->pa_vm, VM_F_PROTECT)));
 			a->pa_hold_sla = NULL;
+			a->pa_hold_why = HOLD_PROTECT;
 			continue;
 		}
 		if (!a->pa.a_disruptive)
@@ -128,6 +129,7 @@ sla_hold(struct xdc_plan *p)
 		    !sla_window_open(&s->s_window, p->p_opts.po_now, &opens)) {
 			a->pa_hold = window_text(p, s, opens);
 			a->pa_hold_sla = s;
+			a->pa_hold_why = HOLD_WINDOW;
 		}
 	}
 
@@ -201,6 +203,7 @@ sla_hold(struct xdc_plan *p)
 		    s->s_name, s->s_min_running, up[si], selected[si],
 		    xdc_op_name(a->pa.a_op));
 		a->pa_hold_sla = s;
+		a->pa_hold_why = HOLD_BUDGET;
 	}
 	free(budget);
 	free(selected);

@@ -4,11 +4,13 @@
  */
 #include <getopt.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "reconciler/cli.h"
+#include "schema/values.h"
 
 #define COMMON_OPTIONS                                                         \
 	"common options:\n"                                                    \
@@ -22,6 +24,11 @@
 	"  --state FILE         the sim driver's pool (default "               \
 	".xdc/sim.json)\n"                                                     \
 	"  --state-dir DIR      status, metrics, lock and git cache\n"         \
+	"  --trust-gpg FILE     with --git: apply only commits signed by a "   \
+	"key of\n"                                                             \
+	"                       FILE (armored OpenPGP public keys)\n"          \
+	"  --trust-ssh FILE     ... or of FILE (an SSH allowed_signers "       \
+	"file)\n"                                                              \
 	"  -v, -q               more, less logging\n"                          \
 	"  -h, --help           this help\n"
 
@@ -53,7 +60,8 @@ const struct xdc_cmd xdc_cmds[] = {
 	    "directory or file inside the repository (default: all of it).\n"
 	    "  --interval DURATION  resync (and fetch, with --git) every "
 	    "DURATION:\n"
-	    "                       60s by default; or 500ms, 5m, 1h, ...\n"
+	    "                       60s by default; from 100ms to 7d: 500ms, "
+	    "5m, 1h, 1d, ...\n"
 	    "  --max-destroy N      refuse a plan destroying more than N "
 	    "managed "
 	    "VMs\n"
@@ -61,30 +69,41 @@ const struct xdc_cmd xdc_cmds[] = {
 	    "  --force              apply past --max-destroy\n"
 	    "\nIt reloads on a change under PATH, a new commit, SIGHUP or a "
 	    "domain that\n"
-	    "appears or dies; SIGTERM finishes the action in flight and exits "
-	    "0. It writes\n"
-	    "STATE_DIR/status.json and STATE_DIR/metrics.prom; one instance "
-	    "per "
-	    "state\n"
-	    "directory. Logs are logfmt lines on stderr.\n" },
+	    "appears or dies; SIGTERM lets actions in flight run 300 ms, then "
+	    "abandons them\n"
+	    "and exits 0. It writes STATE_DIR/status.json and "
+	    "STATE_DIR/metrics.prom; one\n"
+	    "xdc run or apply at a time per state directory. Logs are logfmt "
+	    "lines on stderr.\n" },
 	{ "status", cmd_status, 0, "status [--json]",
 	    "print what the running loop last did",
 	    "  --json               STATE_DIR/status.json as written by xdc "
 	    "run\n"
-	    "Exits 1 when there is no status, or the last cycle's outcome is "
-	    "failed,\n"
-	    "invalid or unreachable (see docs/status.md).\n" },
+	    "Exits 1 when there is no status, when no xdc run holds the "
+	    "state directory's\n"
+	    "lock, or when the last cycle's outcome is failed, invalid or "
+	    "unreachable\n"
+	    "(see docs/status.md).\n" },
 	{ "show", cmd_show, 0, "show [--json]",
 	    "print the observed state, through the driver (like xl list)",
 	    "  --json               as JSON\n" },
-	{ "sim", cmd_sim, 1,
-	    "sim show|crash NAME|fail OP NAME [--times N]|add-unmanaged NAME "
-	    "--memory SIZE [--host H]",
+	/*
+	 * sim disturbs the simulated pool under the pool file's own lock,
+	 * as a fault in the hypervisor would, behind the back of any xdc
+	 * that holds the state directory: it takes no lock of that.
+	 */
+	{ "sim", cmd_sim, 0,
+	    "sim show|crash NAME|fail OP NAME [--times N]|slow OP NAME "
+	    "DURATION [--times N]|add-unmanaged NAME --memory SIZE [--host H]",
 	    "inspect and disturb the simulated pool",
 	    "  show                       the pool, as xdc show does\n"
 	    "  crash NAME                 the domain NAME crashes\n"
 	    "  fail OP NAME [--times N]   the next N (default 1) OP actions on "
 	    "NAME fail\n"
+	    "  slow OP NAME DURATION [--times N]\n"
+	    "                             the next N (default 1) OP actions on "
+	    "NAME take\n"
+	    "                             DURATION (3s, 1500ms; 0 ends it)\n"
 	    "  add-unmanaged NAME --memory SIZE [--host H]\n"
 	    "                             a domain xdc does not own "
 	    "appears\n" },
@@ -163,6 +182,8 @@ enum {
 	OPT_HOST,
 	OPT_STATE,
 	OPT_STATE_DIR,
+	OPT_TRUST_GPG,
+	OPT_TRUST_SSH,
 };
 
 static const struct option common_longopts[] = {
@@ -173,12 +194,16 @@ static const struct option common_longopts[] = {
 	{ "host", required_argument, NULL, OPT_HOST },
 	{ "state", required_argument, NULL, OPT_STATE },
 	{ "state-dir", required_argument, NULL, OPT_STATE_DIR },
+	{ "trust-gpg", required_argument, NULL, OPT_TRUST_GPG },
+	{ "trust-ssh", required_argument, NULL, OPT_TRUST_SSH },
 	{ "help", no_argument, NULL, 'h' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
+	{ NULL, 0, NULL, 0 },
 };
 
-#define NCOMMON (sizeof(common_longopts) / sizeof(common_longopts[0]))
+/* Without the terminator, which cli_find_command's getopt_long needs. */
+#define NCOMMON (sizeof(common_longopts) / sizeof(common_longopts[0]) - 1)
 
 int
 cli_parse(struct cli *cli, int argc, char **argv, const char *shortopts,
@@ -191,14 +216,15 @@ cli_parse(struct cli *cli, int argc, char **argv, const char *shortopts,
 	size_t n = 0;
 	int c, nargs = 0;
 
-	memcpy(opts, common_longopts, sizeof(common_longopts));
+	memcpy(opts, common_longopts, NCOMMON * sizeof(common_longopts[0]));
 	n = NCOMMON;
 	for (; longopts != NULL && longopts->name != NULL && n < 63; longopts++)
 		opts[n++] = *longopts;
 	memset(&opts[n], 0, sizeof(opts[n]));
 	snprintf(sopts, sizeof(sopts), "hvq%s", shortopts ? shortopts : "");
 
-	optind = 1;
+	/* 0, not 1: glibc then forgets the REQUIRE_ORDER of cli_main's scan. */
+	optind = 0;
 	while ((c = getopt_long(argc, argv, sopts, opts, NULL)) != -1) {
 		switch (c) {
 		case 'h':
@@ -232,10 +258,22 @@ cli_parse(struct cli *cli, int argc, char **argv, const char *shortopts,
 			cli->cl_net = optarg;
 			break;
 		case OPT_GIT:
-			cli->cl_git = optarg;
-			break;
 		case OPT_REF:
-			cli->cl_ref = optarg;
+			/* An empty one is a mistake of the caller's shell. */
+			if (*optarg == '\0') {
+				fprintf(stderr,
+				    "%s: --%s: empty; expected %s\n",
+				    cli->cl_prog, c == OPT_GIT ? "git" : "ref",
+				    c == OPT_GIT
+				        ? "a URL or a directory"
+				        : "a branch, a tag or a commit "
+				          "id");
+				return -1;
+			}
+			if (c == OPT_GIT)
+				cli->cl_git = optarg;
+			else
+				cli->cl_ref = optarg;
 			break;
 		case OPT_HOST:
 			cli->cl_host = optarg;
@@ -245,6 +283,12 @@ cli_parse(struct cli *cli, int argc, char **argv, const char *shortopts,
 			break;
 		case OPT_STATE_DIR:
 			cli->cl_state_dir = optarg;
+			break;
+		case OPT_TRUST_GPG:
+			cli->cl_trust_gpg = optarg;
+			break;
+		case OPT_TRUST_SSH:
+			cli->cl_trust_ssh = optarg;
 			break;
 		case '?':
 			cli_usage(cli, stderr);
@@ -270,6 +314,30 @@ cli_parse(struct cli *cli, int argc, char **argv, const char *shortopts,
 }
 
 int
+cli_max_destroy(const struct cli *cli, const char *arg, long *out)
+{
+	const char *why;
+	uint64_t n;
+
+	if ((why = xdc_parse_uint(arg, CLI_MAX_DESTROY_MAX, &n)) == NULL) {
+		*out = (long)n;
+		return 0;
+	}
+	if (!strcmp(why, "is too large"))
+		fprintf(stderr,
+		    "%s %s: --max-destroy: %s is out of range (0 to %d)\n",
+		    cli->cl_prog, cli->cl_cmd->c_name, arg,
+		    CLI_MAX_DESTROY_MAX);
+	else
+		fprintf(stderr,
+		    "%s %s: --max-destroy: expected a whole number from 0 to "
+		    "%d, got \"%s\"\n",
+		    cli->cl_prog, cli->cl_cmd->c_name, CLI_MAX_DESTROY_MAX,
+		    arg);
+	return -1;
+}
+
+int
 cmd_version(struct cli *cli, int argc, char **argv)
 {
 	int rc;
@@ -280,27 +348,69 @@ cmd_version(struct cli *cli, int argc, char **argv)
 	return XDC_EXIT_OK;
 }
 
+/*
+ * Where the command name is, past the common options before it (SPEC §5:
+ * `xdc --driver sim plan DIR`). getopt_long in REQUIRE_ORDER ("+") knows
+ * which options take an argument, so `--state plan plan` and `--state=F`
+ * read as they do after the command. Returns the index of the command
+ * name, argc when there is none, or -1 (message printed) on an option that
+ * is not a common one, is ambiguous or lacks its argument.
+ */
+static int
+cli_find_command(int argc, char **argv, int *help)
+{
+	int c;
+
+	*help = 0;
+	argv[0] = (char *)"xdc"; /* getopt_long's messages begin with it */
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "+hvq", common_longopts, NULL)) !=
+	       -1) {
+		if (c == 'h')
+			*help = 1;
+		else if (c == '?') {
+			/*
+			 * getopt_long said what is wrong with it; an option
+			 * of ours without its argument needs no more.
+			 */
+			if (optopt >= OPT_DRIVER)
+				return -1;
+			fprintf(stderr,
+			    "xdc: before the command go only the options "
+			    "every command takes;\n"
+			    "a command's own options go after it\n");
+			return -1;
+		}
+	}
+	return optind;
+}
+
 int
 cli_main(int argc, char **argv)
 {
 	struct cli cli;
 	const struct xdc_cmd *c;
+	char **av = NULL;
+	int i, n, at, help, rc;
 
 	memset(&cli, 0, sizeof(cli));
 	cli.cl_prog = "xdc";
-	if (argc < 2) {
-		cli_usage(&cli, stderr);
-		return XDC_EXIT_ERROR;
-	}
-	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") ||
-	    !strcmp(argv[1], "help")) {
+	if (argc >= 2 && !strcmp(argv[1], "--version"))
+		argv[1] = (char *)"version";
+	if (argc >= 2 && !strcmp(argv[1], "help")) {
 		cli_usage(&cli, stdout);
 		return XDC_EXIT_OK;
 	}
-	if (!strcmp(argv[1], "--version"))
-		argv[1] = (char *)"version";
+	if ((at = cli_find_command(argc, argv, &help)) < 0) {
+		cli_usage(&cli, stderr);
+		return XDC_EXIT_ERROR;
+	}
+	if (at >= argc) {
+		cli_usage(&cli, help ? stdout : stderr);
+		return help ? XDC_EXIT_OK : XDC_EXIT_ERROR;
+	}
 	for (c = xdc_cmds; c->c_name != NULL; c++)
-		if (!strcmp(argv[1], c->c_name))
+		if (!strcmp(argv[at], c->c_name))
 			break;
 	if (c->c_name == NULL)
 		for (c = xdc_hidden_cmds; c->c_name != NULL; c++)
@@ -308,10 +418,30 @@ cli_main(int argc, char **argv)
 				break;
 	if (c->c_name == NULL) {
 		fprintf(stderr, "%s: unknown command \"%s\"\n\n", cli.cl_prog,
-		    argv[1]);
+		    argv[at]);
 		cli_usage(&cli, stderr);
 		return XDC_EXIT_ERROR;
 	}
 	cli.cl_cmd = c;
-	return c->c_fn(&cli, argc - 1, argv + 1);
+	/*
+	 * The command sees its name, then the options given before it, then
+	 * the rest: the same argv as `xdc CMD OPTIONS... REST...`. A "--"
+	 * that ended the options before the command is dropped, or it would
+	 * end the command's options too.
+	 */
+	if ((av = calloc((size_t)argc + 1, sizeof(*av))) == NULL) {
+		fprintf(stderr, "%s: out of memory\n", cli.cl_prog);
+		return XDC_EXIT_ERROR;
+	}
+	n = 0;
+	av[n++] = argv[at];
+	for (i = 1; i < at; i++)
+		if (!(i == at - 1 && !strcmp(argv[i], "--")))
+			av[n++] = argv[i];
+	for (i = at + 1; i < argc; i++)
+		av[n++] = argv[i];
+	av[n] = NULL;
+	rc = c->c_fn(&cli, n, av);
+	free(av);
+	return rc;
 }

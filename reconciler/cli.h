@@ -19,12 +19,18 @@ struct cli {
 	const char *cl_host;      /* --host */
 	const char *cl_state;     /* --state */
 	const char *cl_state_dir; /* --state-dir */
+	const char *cl_trust_gpg; /* --trust-gpg */
+	const char *cl_trust_ssh; /* --trust-ssh */
 };
 
 struct xdc_cmd {
 	const char *c_name;
 	int (*c_fn)(struct cli *, int argc, char **argv);
-	int c_modifies; /* changes the pool: takes the lock */
+	/*
+	 * Acts on the pool through the driver: takes the state directory's
+	 * lock (session_lock), one such command at a time per directory.
+	 */
+	int c_modifies;
 	const char *c_usage;
 	const char *c_summary;
 	const char *c_options; /* the command's own options, for --help */
@@ -54,6 +60,13 @@ int cli_parse(struct cli *, int argc, char **argv, const char *shortopts,
     const char **args, int max_args);
 
 void cli_usage(const struct cli *, FILE *);
+
+/*
+ * --max-destroy's value, 0 to CLI_MAX_DESTROY_MAX, into *out; -1 (the
+ * reason printed) when it is not a whole number or out of that range.
+ */
+#define CLI_MAX_DESTROY_MAX 1000000000
+int cli_max_destroy(const struct cli *, const char *arg, long *out);
 void cli_log(const struct cli *, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
@@ -74,28 +87,8 @@ int cli_open_driver(struct cli *, const struct xdc_config *, struct xdc_ev *,
  * configuration declares Hosts (SPEC §5). Borrowed. */
 const char *cli_host_name(struct cli *, const struct xdc_config *);
 
-/*
- * What plan and apply share: the configuration, the driver, its
- * observation and the plan made of them, owned together.
- */
-struct xdc_observed;
-struct xdc_plan;
-struct cli_session {
-	struct xdc_ev *cs_ev; /* where the driver's actions wait */
-	struct xdc_config *cs_cfg;
-	struct xdc_driver *cs_driver;
-	struct xdc_observed *cs_obs;
-	struct xdc_plan *cs_plan;
-};
-
-/*
- * Load PATH (or the commit --git/--ref name), open the driver, observe,
- * plan; errors are printed.
- */
-int cli_make_plan(struct cli *, const char *path, struct cli_session *);
-/* The time plans are made at: now, or XDC_NOW when set (cmd_plan.c). */
+/* The time plans are made at: now, or XDC_NOW when set (session.c). */
 time_t cli_now(void);
-void cli_session_free(struct cli_session *);
 
 int cmd_validate(struct cli *, int, char **);
 int cmd_plan(struct cli *, int, char **);

@@ -1,20 +1,21 @@
 /*
- * xdc apply [PATH] [--dry-run] [--max-destroy N] [--force]: plan, then carry
- * the plan out through the driver, one action at a time, in order. An
- * action whose dependencies did not complete is skipped; a failure does not
- * stop the actions that do not depend on it. The next apply picks up what
- * is left: the plan is made afresh from what the hypervisor really runs.
+ * xdc apply [PATH] [--dry-run] [--max-destroy N] [--force]: the whole
+ * pipeline of session.h, once: load, lock the state directory, observe,
+ * plan, guard, then carry the plan out through the driver. An action
+ * whose dependencies did not complete is skipped; a failure does not stop
+ * the actions that do not depend on it. The next apply picks up what is
+ * left: the plan is made afresh from what the hypervisor really runs.
  */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "drivers/driver.h"
+#include "base/error.h"
 #include "planner/plan.h"
 #include "reconciler/cli.h"
 #include "reconciler/exec.h"
-#include "base/error.h"
+#include "reconciler/session.h"
 #include "schema/values.h"
 
 struct apply_args {
@@ -29,7 +30,6 @@ static int
 apply_opt(struct cli *cli, int c, const char *arg, void *v)
 {
 	struct apply_args *aa = v;
-	uint64_t n;
 
 	switch (c) {
 	case OPT_DRY_RUN:
@@ -39,15 +39,7 @@ apply_opt(struct cli *cli, int c, const char *arg, void *v)
 		aa->aa_force = 1;
 		return 0;
 	case OPT_MAX_DESTROY:
-		if (xdc_parse_uint(arg, 1000000000, &n) != NULL) {
-			fprintf(stderr,
-			    "%s: --max-destroy: expected a whole number, got "
-			    "\"%s\"\n",
-			    cli->cl_prog, arg);
-			return -1;
-		}
-		aa->aa_max_destroy = (long)n;
-		return 0;
+		return cli_max_destroy(cli, arg, &aa->aa_max_destroy);
 	}
 	return -1;
 }
@@ -87,45 +79,44 @@ cmd_apply(struct cli *cli, int argc, char **argv)
 	};
 	struct apply_args aa = { 0, 0, -1 };
 	struct exec_ops ops;
-	struct cli_session s;
+	struct session s;
 	struct exec *x = NULL;
 	const char *path = ".";
-	size_t n, managed, destroys, limit, c[EXEC__COUNT], undone;
+	char *msg = NULL;
+	size_t n, c[EXEC__COUNT], undone;
 	int rc, exit_code = XDC_EXIT_ERROR;
 
 	if ((rc = cli_parse(
 	         cli, argc, argv, NULL, longopts, apply_opt, &aa, &path, 1)))
 		return rc > 0 ? XDC_EXIT_OK : XDC_EXIT_ERROR;
-	if (cli_make_plan(cli, path, &s) != 0)
-		return XDC_EXIT_ERROR;
-	n = plan_count(s.cs_plan);
+	session_init(&s, cli, NULL);
+	s.se_max_destroy = aa.aa_max_destroy;
+	s.se_force = aa.aa_force;
+	/* A dry run changes nothing: it takes no lock. */
+	if (session_plan(&s, path, !aa.aa_dry_run) != 0)
+		goto out;
+	n = plan_count(s.se_plan);
 
-	plan_print_text(s.cs_plan, stdout);
+	plan_print_text(s.se_plan, stdout);
 	if (aa.aa_dry_run || n == 0) {
 		exit_code = XDC_EXIT_OK;
 		goto out;
 	}
-
 	/* A guard against a bad commit or a misread directory (SPEC §3). */
-	managed = plan_managed_vms(s.cs_plan);
-	destroys = plan_vm_destroys(s.cs_plan);
-	limit = aa.aa_max_destroy >= 0 ? (size_t)aa.aa_max_destroy
-	                               : (managed / 4 > 0 ? managed / 4 : 1);
-	if (destroys > limit && !aa.aa_force) {
+	if (session_guard(&s, s.se_plan, &msg) != 0) {
 		fprintf(stderr,
-		    "%s: the plan destroys %zu of %zu managed VMs, more than "
-		    "--max-destroy %zu; nothing is applied. Check the "
-		    "configuration, or apply with --force.\n",
-		    cli->cl_prog, destroys, managed, limit);
+		    "%s: %s; nothing is applied. Check the configuration, or "
+		    "apply with --force.\n",
+		    cli->cl_prog, msg);
 		goto out;
 	}
 
 	fputc('\n', stdout);
 	memset(&ops, 0, sizeof(ops));
 	ops.eo_report = apply_report;
-	ops.eo_arg = s.cs_plan;
-	if ((rc = exec_run(
-	         s.cs_driver, s.cs_plan, cli->cl_host, &ops, s.cs_ev, &x))) {
+	ops.eo_arg = s.se_plan;
+	if ((rc = session_exec(&s, s.se_cfg, s.se_plan, &ops, &x)) != 0 ||
+	    (rc = exec_run(x, s.se_ev)) != 0) {
 		fprintf(stderr, "%s: %s\n", cli->cl_prog, xdc_error_last());
 		goto out;
 	}
@@ -134,8 +125,8 @@ cmd_apply(struct cli *cli, int argc, char **argv)
 	    c[EXEC_FAILED], c[EXEC_SKIPPED] + c[EXEC_WAITING]);
 	if (c[EXEC_NOT_OURS] > 0)
 		printf(", %zu for other hosts", c[EXEC_NOT_OURS]);
-	if (plan_ndeferred(s.cs_plan) > 0)
-		printf(", %zu deferred", plan_ndeferred(s.cs_plan));
+	if (plan_ndeferred(s.se_plan) > 0)
+		printf(", %zu deferred", plan_ndeferred(s.se_plan));
 	printf(".\n");
 	undone = c[EXEC_FAILED] + c[EXEC_SKIPPED] + c[EXEC_WAITING] +
 	         c[EXEC_ABANDONED];
@@ -146,7 +137,8 @@ cmd_apply(struct cli *cli, int argc, char **argv)
 		    cli->cl_prog, undone);
 	exit_code = undone > 0 ? XDC_EXIT_ERROR : XDC_EXIT_OK;
 out:
+	free(msg);
 	exec_free(x);
-	cli_session_free(&s);
+	session_close(&s);
 	return exit_code;
 }

@@ -11,6 +11,7 @@
 #include "reconciler/cli.h"
 #include "reconciler/loop.h"
 #include "base/error.h"
+#include "schema/schema.h"
 #include "schema/values.h"
 
 #define RUN_INTERVAL_MIN_MS 100
@@ -18,7 +19,7 @@
 
 enum { OPT_INTERVAL = 4000, OPT_MAX_DESTROY, OPT_FORCE };
 
-/* "60s", "500ms", "5m", "1h"; a bare number is seconds. */
+/* "60s", "500ms", "5m", "1h", "7d"; a bare number is seconds. */
 static int
 parse_interval(const char *s, int64_t *out)
 {
@@ -26,7 +27,7 @@ parse_interval(const char *s, int64_t *out)
 		const char *u_name;
 		int64_t u_ms;
 	} units[] = { { "ms", 1 }, { "s", 1000 }, { "m", 60000 },
-		{ "h", 3600000 }, { "", 1000 } };
+		{ "h", 3600000 }, { "d", 86400000 }, { "", 1000 } };
 	char *end;
 	unsigned long long v;
 	size_t i;
@@ -53,29 +54,20 @@ static int
 run_opt(struct cli *cli, int c, const char *arg, void *v)
 {
 	struct loop_opts *lo = v;
-	uint64_t n;
 
 	switch (c) {
 	case OPT_INTERVAL:
 		if (parse_interval(arg, &lo->lo_interval_ms) != 0) {
 			fprintf(stderr,
 			    "%s run: --interval: expected a duration from "
-			    "100ms "
-			    "to 7 days such as 60s, 5m or 1h, got \"%s\"\n",
+			    "100ms to 7d such as 60s, 5m, 1h or 1d, got "
+			    "\"%s\"\n",
 			    cli->cl_prog, arg);
 			return -1;
 		}
 		return 0;
 	case OPT_MAX_DESTROY:
-		if (xdc_parse_uint(arg, 1000000000, &n) != NULL) {
-			fprintf(stderr,
-			    "%s run: --max-destroy: expected a whole number, "
-			    "got \"%s\"\n",
-			    cli->cl_prog, arg);
-			return -1;
-		}
-		lo->lo_max_destroy = (long)n;
-		return 0;
+		return cli_max_destroy(cli, arg, &lo->lo_max_destroy);
 	case OPT_FORCE:
 		lo->lo_force = 1;
 		return 0;
@@ -102,6 +94,15 @@ cmd_run(struct cli *cli, int argc, char **argv)
 	if ((rc = cli_parse(
 	         cli, argc, argv, NULL, longopts, run_opt, &lo, &path, 1)))
 		return rc > 0 ? XDC_EXIT_OK : XDC_EXIT_ERROR;
+	/* A pipe is read once; the loop reads PATH again at every change. */
+	if (path != NULL && cli->cl_git == NULL &&
+	    !strcmp(path, XDC_STDIN_PATH)) {
+		fprintf(stderr,
+		    "%s run: PATH %s: the loop reads its configuration again "
+		    "at every change, and a stream can be read only once\n",
+		    cli->cl_prog, path);
+		return XDC_EXIT_ERROR;
+	}
 	/* With --git, PATH is inside the repository: all of it by default. */
 	lo.lo_path = path != NULL ? path : (cli->cl_git != NULL ? NULL : ".");
 	if (loop_run(cli, &lo) != 0) {

@@ -11,6 +11,7 @@
 #include <jansson.h>
 
 #include "drivers/driver.h"
+#include "drivers/obs_json.h"
 #include "reconciler/cli.h"
 #include "reconciler/show.h"
 #include "base/error.h"
@@ -63,61 +64,6 @@ print_host(FILE *fp, const struct xdc_obs_host *h)
 	}
 }
 
-/* NULL when a value cannot be encoded (a name that is not UTF-8). */
-static json_t *
-json_domain(const struct xdc_obs_domain *d)
-{
-	json_t *nics = json_array();
-	char mac[XDC_MAC_BUFSZ];
-	size_t i;
-
-	for (i = 0; i < d->od_nnics; i++)
-		json_array_append_new(nics,
-		    json_pack("{s:s, s:s}", "bridge", d->od_nics[i].on_bridge,
-		        "mac", xdc_mac_fmt(d->od_nics[i].on_mac, mac)));
-	if (json_array_size(nics) != d->od_nnics) {
-		json_decref(nics);
-		return NULL;
-	}
-	return json_pack("{s:s, s:I, s:s, s:I, s:I, s:I, s:I, s:{s:I, s:I}, "
-	                 "s:b, s:b, s:o}",
-	    "name", d->od_name, "domid", (json_int_t)d->od_domid, "state",
-	    xdc_dom_state_name(d->od_state), "memory", (json_int_t)d->od_memory,
-	    "max_memory", (json_int_t)d->od_max_memory, "vcpus",
-	    (json_int_t)d->od_vcpus, "max_vcpus", (json_int_t)d->od_max_vcpus,
-	    "cpu", "weight", (json_int_t)d->od_weight, "cap",
-	    (json_int_t)d->od_cap, "managed", d->od_managed, "protect",
-	    d->od_protect, "nics", nics);
-}
-
-static json_t *
-json_host(const struct xdc_obs_host *h)
-{
-	json_t *doms = json_array(), *nets = json_array();
-	const struct xdc_obs_network *n;
-	size_t i;
-
-	for (i = 0; i < h->oh_ndomains; i++)
-		json_array_append_new(doms, json_domain(&h->oh_domains[i]));
-	for (i = 0; i < h->oh_nnetworks; i++) {
-		n = &h->oh_networks[i];
-		json_array_append_new(nets,
-		    json_pack("{s:s?, s:s, s:I, s:b, s:b}", "name", n->on_name,
-		        "bridge", n->on_bridge, "mtu", (json_int_t)n->on_mtu,
-		        "up", n->on_up, "managed", n->on_managed));
-	}
-	if (json_array_size(doms) != h->oh_ndomains ||
-	    json_array_size(nets) != h->oh_nnetworks) {
-		json_decref(doms);
-		json_decref(nets);
-		return NULL;
-	}
-	return json_pack("{s:s, s:I, s:I, s:I, s:o, s:o}", "name", h->oh_name,
-	    "memory", (json_int_t)h->oh_memory, "free_memory",
-	    (json_int_t)h->oh_free_memory, "cpus", (json_int_t)h->oh_cpus,
-	    "domains", doms, "networks", nets);
-}
-
 static int
 print_json(FILE *fp, const struct xdc_observed *obs)
 {
@@ -126,7 +72,8 @@ print_json(FILE *fp, const struct xdc_observed *obs)
 	size_t i;
 
 	for (i = 0; i < obs->obs_nhosts; i++)
-		json_array_append_new(hosts, json_host(&obs->obs_hosts[i]));
+		json_array_append_new(
+		    hosts, obs_json_host(&obs->obs_hosts[i], 0));
 	if (json_array_size(hosts) != obs->obs_nhosts) {
 		json_decref(hosts);
 		rc = xdc_error(XDC_ERR, "cannot encode the observed state as "

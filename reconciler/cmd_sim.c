@@ -1,13 +1,15 @@
 /*
  * xdc sim: inspect and disturb the simulated pool, for tests, demos and CI
- * drills: show it, crash a domain, make the next actions on an object fail,
- * start a domain xdc does not own. Always the sim driver, on the --state
- * file, whatever machine this is.
+ * drills: show it, crash a domain, make the next actions on an object fail
+ * or take their time, start a domain xdc does not own. Always the sim driver,
+ * on the --state file, whatever machine this is.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "drivers/driver.h"
@@ -27,12 +29,13 @@ struct sim_opts {
 	/* Parsed from the words above by sim_check. */
 	unsigned so_ntimes;
 	uint64_t so_bytes;
+	uint64_t so_ms; /* slow's DURATION */
 	enum xdc_op so_op;
 };
 
 struct sim_sub {
 	const char *ss_name;
-	int ss_nargs; /* NAME, or OP NAME */
+	int ss_nargs; /* NAME, OP NAME, or OP NAME DURATION */
 	const char *ss_usage;
 	int (*ss_fn)(struct cli *, struct xdc_driver *, const char **,
 	    const struct sim_opts *);
@@ -96,6 +99,48 @@ sub_fail(struct cli *cli, struct xdc_driver *drv, const char **args,
 	return XDC_EXIT_OK;
 }
 
+/* A duration as sim_check read it: "3s", "1500ms", "2m", "1h". */
+static const char *
+ms_fmt(uint64_t ms, char *buf, size_t len)
+{
+	if (ms % 3600000 == 0 && ms > 0)
+		snprintf(buf, len, "%lluh", (unsigned long long)(ms / 3600000));
+	else if (ms % 60000 == 0 && ms > 0)
+		snprintf(buf, len, "%llum", (unsigned long long)(ms / 60000));
+	else if (ms % 1000 == 0)
+		snprintf(buf, len, "%llus", (unsigned long long)(ms / 1000));
+	else
+		snprintf(buf, len, "%llums", (unsigned long long)ms);
+	return buf;
+}
+
+static const char *
+times_fmt(unsigned times, char *buf, size_t len)
+{
+	if (times == 1)
+		return "once";
+	snprintf(buf, len, "%u times", times);
+	return buf;
+}
+
+static int
+sub_slow(struct cli *cli, struct xdc_driver *drv, const char **args,
+    const struct sim_opts *o)
+{
+	char d[32], n[32];
+
+	if (sim_delay(drv, o->so_op, args[1], o->so_ms, o->so_ntimes) != 0)
+		return sim_failed(cli);
+	if (o->so_ntimes == 0 || o->so_ms == 0)
+		cli_log(cli, "sim: %s %s no longer takes its time", args[0],
+		    args[1]);
+	else
+		cli_log(cli, "sim: %s %s will take %s, %s", args[0], args[1],
+		    ms_fmt(o->so_ms, d, sizeof(d)),
+		    times_fmt(o->so_ntimes, n, sizeof(n)));
+	return XDC_EXIT_OK;
+}
+
 static int
 sub_add(struct cli *cli, struct xdc_driver *drv, const char **args,
     const struct sim_opts *o)
@@ -113,6 +158,7 @@ static const struct sim_sub sim_subs[] = {
 	{ "show", 0, "show [--json]", sub_show },
 	{ "crash", 1, "crash NAME", sub_crash },
 	{ "fail", 2, "fail OP NAME [--times N]", sub_fail },
+	{ "slow", 3, "slow OP NAME DURATION [--times N]", sub_slow },
 	{ "add-unmanaged", 1, "add-unmanaged NAME --memory SIZE [--host H]",
 	    sub_add },
 	{ NULL, 0, NULL, NULL },
@@ -164,22 +210,60 @@ sim_parse(struct cli *cli, int argc, char **argv, struct sim_opts *o,
 	return 0;
 }
 
+/*
+ * "1500ms", "3s", "2m", "1h"; a bare number is seconds. At most 24h: 0
+ * and NULL on success, else what is wrong.
+ */
+static const char *
+parse_duration(const char *s, uint64_t *ms)
+{
+	static const struct {
+		const char *u_name;
+		uint64_t u_ms;
+	} units[] = { { "ms", 1 }, { "s", 1000 }, { "m", 60000 },
+		{ "h", 3600000 }, { "", 1000 } };
+	const uint64_t max = 24ULL * 3600000;
+	unsigned long long v;
+	char *end;
+	size_t i;
+
+	if (*s < '0' || *s > '9')
+		return "expected a duration such as 3s, 1500ms or 2m";
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (strcmp(end, units[i].u_name) != 0)
+			continue;
+		if (errno != 0 || v > max / units[i].u_ms)
+			return "an action may take 24h at most";
+		*ms = v * units[i].u_ms;
+		return NULL;
+	}
+	return "expected a duration such as 3s, 1500ms or 2m";
+}
+
 /* Check the words before touching the pool: a mistake changes nothing. */
 static int
 sim_check(struct cli *cli, const struct sim_sub *ss, const char **args,
     struct sim_opts *o)
 {
+	const char *why;
 	uint64_t n;
 	unsigned op;
 
-	if (o->so_times != NULL && strcmp(ss->ss_name, "fail") != 0)
-		return usage_error(cli, "--times goes with fail only");
+	if (o->so_times != NULL && strcmp(ss->ss_name, "fail") != 0 &&
+	    strcmp(ss->ss_name, "slow") != 0)
+		return usage_error(cli, "--times goes with fail and slow only");
 	if (o->so_memory != NULL && strcmp(ss->ss_name, "add-unmanaged") != 0)
 		return usage_error(
 		    cli, "--memory goes with add-unmanaged only");
 	if (o->so_json && strcmp(ss->ss_name, "show") != 0)
 		return usage_error(cli, "--json goes with show only");
-	if (!strcmp(ss->ss_name, "fail")) {
+	if (!strcmp(ss->ss_name, "slow") &&
+	    (why = parse_duration(args[2], &o->so_ms)) != NULL)
+		return usage_error(
+		    cli, "DURATION: %s, got \"%s\"", why, args[2]);
+	if (!strcmp(ss->ss_name, "fail") || !strcmp(ss->ss_name, "slow")) {
 		for (op = 0; op < XDC_OP__COUNT; op++)
 			if (!strcmp(args[0], xdc_op_name((enum xdc_op)op)))
 				break;

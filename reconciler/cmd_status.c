@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "reconciler/cli.h"
@@ -49,6 +51,29 @@ loop_running(const char *dir)
 	}
 	free(path);
 	return rc;
+}
+
+/* Says that no xdc run holds dir's lock, and since when it has not. */
+static void
+not_running(const struct cli *cli, const char *dir, const char *path)
+{
+	struct stat st;
+	struct tm tm;
+	char when[32];
+
+	if (stat(path, &st) != 0 || gmtime_r(&st.st_mtime, &tm) == NULL ||
+	    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0) {
+		fprintf(stderr,
+		    "%s: xdc run is not running in %s (nothing holds "
+		    "%s/lock): this status is not kept up to date\n",
+		    cli->cl_prog, dir, dir);
+		return;
+	}
+	fprintf(stderr,
+	    "%s: xdc run is not running in %s (nothing holds %s/lock); "
+	    "it last wrote this status at %s, %.0f s ago, and has not "
+	    "kept it up to date since\n",
+	    cli->cl_prog, dir, dir, when, difftime(time(NULL), st.st_mtime));
 }
 
 /*
@@ -100,7 +125,7 @@ cmd_status(struct cli *cli, int argc, char **argv)
 	};
 	char *dir = NULL, *path = NULL, *text = NULL;
 	size_t len = 0;
-	int rc, json = 0, exit_code = XDC_EXIT_ERROR;
+	int rc, json = 0, running, exit_code = XDC_EXIT_ERROR;
 
 	if ((rc = cli_parse(
 	         cli, argc, argv, NULL, longopts, status_opt, &json, NULL, 0)))
@@ -121,8 +146,8 @@ cmd_status(struct cli *cli, int argc, char **argv)
 		fprintf(stderr, "%s: %s\n", cli->cl_prog, xdc_error_last());
 		goto out;
 	}
-	rc = status_print(
-	    stdout, text, len, dir, json ? -1 : loop_running(dir), json);
+	running = loop_running(dir);
+	rc = status_print(stdout, text, len, dir, json ? -1 : running, json);
 	if (rc < 0) {
 		fprintf(stderr, "%s: %s: %s\n", cli->cl_prog, path,
 		    xdc_error_last());
@@ -130,6 +155,14 @@ cmd_status(struct cli *cli, int argc, char **argv)
 	}
 	if (fflush(stdout) != 0)
 		goto out;
+	/*
+	 * A status whose writer is gone says what was, not what is: a
+	 * "converged" of an agent killed an hour ago is no longer true.
+	 */
+	if (running == 0) {
+		not_running(cli, dir, path);
+		goto out;
+	}
 	exit_code = rc == 0 ? XDC_EXIT_OK : XDC_EXIT_ERROR;
 out:
 	free(text);

@@ -44,6 +44,11 @@ cmd_validate(struct cli *cli, int argc, char **argv)
 		    source_name(src), n, plural(n, "error", "errors"));
 		goto out;
 	}
+	if (rc == XDC_EUNVERIFIED) {
+		/* As plan says it: the commit is the location. */
+		fprintf(stderr, "%s: error: %s\n", commit, xdc_error_last());
+		goto out;
+	}
 	if (rc != 0) {
 		fprintf(stderr, "%s: %s\n", cli->cl_prog, xdc_error_last());
 		goto out;

@@ -284,15 +284,12 @@ exec_free(struct exec *x)
 }
 
 int
-exec_run(struct xdc_driver *drv, const struct xdc_plan *plan, const char *host,
-    const struct exec_ops *ops, struct xdc_ev *ev, struct exec **out)
+exec_run(struct exec *x, struct xdc_ev *ev)
 {
 	int rc;
 
-	if ((rc = exec_new(drv, plan, host, ops, out)) != 0)
-		return rc;
-	while ((rc = exec_step(*out)) == 0) {
-		if (exec_ready(*out))
+	while ((rc = exec_step(x)) == 0) {
+		if (exec_ready(x))
 			continue;
 		if ((rc = xdc_ev_run_once(ev, -1)) < 0)
 			return rc;

@@ -74,13 +74,12 @@ void exec_stop(struct exec *);
 void exec_free(struct exec *);
 
 /*
- * Carry out the whole plan, waiting in ev between steps: the one-shot
- * commands. Returns 0 when the run went through (whatever each action's
- * outcome), or a code when the driver itself failed.
+ * Step x until every action has its outcome, waiting in ev between
+ * steps: the one-shot commands. Returns 0 when the run went through
+ * (whatever each action's outcome), or a code when the driver itself
+ * failed.
  */
-int exec_run(struct xdc_driver *drv, const struct xdc_plan *plan,
-    const char *host, const struct exec_ops *ops, struct xdc_ev *ev,
-    struct exec **out);
+int exec_run(struct exec *x, struct xdc_ev *ev);
 
 enum exec_status exec_status(const struct exec *, size_t i);
 /* Counts of each status, indexed by enum exec_status. */

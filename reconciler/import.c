@@ -18,9 +18,6 @@
 #include "base/error.h"
 #include "schema/values.h"
 
-/* Xen's default credit2 weight: what a VM without an SLA gets. */
-#define IMPORT_WEIGHT 256
-
 struct import_set *
 import_set_new(const struct xdc_config *cfg)
 {
@@ -254,14 +251,14 @@ obs_domain(struct import_set *s, const struct xdc_obs_host *oh,
 		        xdc_dom_state_name(d->od_state)));
 	}
 	obs_build(s, vm, d, oh->oh_name);
-	if ((d->od_weight != 0 && d->od_weight != IMPORT_WEIGHT) ||
+	if ((d->od_weight != 0 && d->od_weight != XDC_DEFAULT_WEIGHT) ||
 	    d->od_cap != 0)
 		warn_dom(s, oh->oh_name, d->od_name, "",
 		    xdc_arena_printf(s->is_arena,
 		        "cpu weight %u, cap %u: a VM has no key for them, an "
 		        "SLA sets them (cpu: weight, cap); without one, the "
-		        "adoption sets Xen's defaults (256, no cap)",
-		        d->od_weight, d->od_cap));
+		        "adoption sets Xen's defaults (%u, no cap)",
+		        d->od_weight, d->od_cap, XDC_DEFAULT_WEIGHT));
 	vm->vm_nnics = d->od_nnics;
 	vm->vm_nics = xdc_arena_zalloc(
 	    s->is_arena, (d->od_nnics + 1) * sizeof(*vm->vm_nics));

@@ -22,6 +22,8 @@
 #include "reconciler/import.h"
 #include "base/arena.h"
 #include "base/error.h"
+#include "base/file.h"
+#include "schema/schema.h"
 #include "schema/values.h"
 
 #define MIB (1024ULL * 1024)
@@ -480,32 +482,19 @@ xl_unmapped(struct xl *x)
 
 /* ---- A file ----------------------------------------------------------- */
 
+/* An xl file, read to EOF; a stream only as /dev/stdin, as for YAML. */
 static int
 read_file(const char *path, char **out, size_t *len)
 {
-	FILE *fp = fopen(path, "r");
-	char *buf = NULL;
-	size_t cap = 0, n = 0, got;
-
-	if (fp == NULL)
-		return xdc_error_sys(XDC_ERR, "%s", path);
-	do {
-		if (n == cap) {
-			cap = cap ? cap * 2 : 4096;
-			buf = xdc_reallocarray(buf, cap + 1, 1);
-		}
-		got = fread(buf + n, 1, cap - n, fp);
-		n += got;
-	} while (got > 0);
-	if (ferror(fp)) {
-		fclose(fp);
-		free(buf);
-		return xdc_error_sys(XDC_ERR, "%s", path);
-	}
-	fclose(fp);
-	buf[n] = '\0';
-	*out = buf;
-	*len = n;
+	if (xdc_file_read(path, XDC_FILE_MAX,
+	        !strcmp(path, XDC_STDIN_PATH) ? XDC_FILE_STREAM : 0, out,
+	        len) != 0)
+		return XDC_ERR; /* missing or not, the file is at fault */
+	if (*out == NULL)
+		return xdc_error(XDC_ERR,
+		    "%s: larger than 16 MiB (%zu bytes): not an xl "
+		    "configuration",
+		    path, *len);
 	return 0;
 }
 

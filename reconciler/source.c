@@ -7,11 +7,16 @@
  * no work tree exists and nothing uncommitted can leak in.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -19,18 +24,22 @@
 
 #include "reconciler/cli.h"
 #include "reconciler/source.h"
+#include "reconciler/verify.h"
 #include "base/arena.h"
 #include "base/error.h"
+#include "base/file.h"
 #include "schema/schema.h"
 
 #define SOURCE_SIM_POOL        ".xdc/sim.json" /* cli_driver.c's default */
 #define SOURCE_XEN_STATE_DIR   "/var/lib/xdc"
 #define SOURCE_REMOTE_BRANCHES "refs/remotes/origin/"
+#define SOURCE_GIT_USER        "xdc" /* with a token, and no user given */
 
 struct source {
 	char *src_path; /* path mode: PATH; git: the path in the tree or NULL */
-	char *src_url;  /* --git as shown: without an https password */
+	char *src_url;  /* --git as shown: source_scrub_url */
 	char *src_remote; /* what libgit2 is given: a directory made absolute */
+	char *src_given;  /* --git as given, secrets and all: to scrub */
 	char *src_user;   /* https://USER:PASS@host/...: for the callback */
 	char *src_pass;
 	char *src_ref; /* --ref, or the remote's default branch */
@@ -41,8 +50,14 @@ struct source {
 	int src_git; /* git_libgit2_init was called */
 	int (*src_cancel)(void *);
 	void *src_cancel_arg;
-	int src_cred_tries; /* per fetch: give up rather than loop */
+	int src_cred_tries;            /* per fetch: give up rather than loop */
+	struct verify *src_verify;     /* --trust-gpg/--trust-ssh, or NULL */
+	enum verify_reason src_reason; /* of the last commit loaded */
+	char *src_signer;              /* who signed it, or NULL */
+	struct fetch *src_fetch;       /* a fetch in its own thread, or NULL */
 };
+
+static void fetch_abandon(struct fetch *, struct source *);
 
 /* ---- The state directory ---------------------------------------------- */
 
@@ -165,10 +180,72 @@ set_name(struct source *src)
 		    src->src_ref ? src->src_ref : "HEAD");
 }
 
+/* "ssh://", "git+ssh://", "ssh+git://": a user there is a login, no secret. */
+static int
+is_ssh(const char *url, size_t schemelen)
+{
+	return (schemelen == 3 && !strncmp(url, "ssh", 3)) ||
+	       (schemelen == 7 && (!strncmp(url, "git+ssh", 7) ||
+	                              !strncmp(url, "ssh+git", 7)));
+}
+
+char *
+source_scrub_url(const char *url)
+{
+	const char *sep = strstr(url, "://"), *auth, *end, *at, *p, *q;
+	char *out = NULL, *next;
+	size_t n;
+
+	/* A path, or scp-like user@host:path: no room for a secret. */
+	if (sep == NULL || sep == url ||
+	    strspn(url, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	                "0123456789+.-") != (size_t)(sep - url))
+		return xdc_strdup(url);
+	auth = sep + 3;
+	end = auth + strcspn(auth, "/?#");
+	for (at = NULL, p = auth; p < end; p++)
+		if (*p == '@')
+			at = p;
+	if (at == NULL)
+		xdc_asprintf(&out, "%.*s", (int)(end - url), url);
+	else if (is_ssh(url, (size_t)(sep - url))) {
+		/* ssh://user:pass@host: the user stays, the password goes. */
+		n = strcspn(auth, ":@");
+		xdc_asprintf(&out, "%.*s%.*s%.*s", (int)(auth - url), url,
+		    (int)n, auth, (int)(end - at), at);
+	} else
+		/* http(s) and the rest: a user alone may be a token too. */
+		xdc_asprintf(&out, "%.*s%.*s", (int)(auth - url), url,
+		    (int)(end - at - 1), at + 1);
+	/* The path as it is; every query value and the fragment redacted. */
+	p = end + strcspn(end, "?#");
+	xdc_asprintf(&next, "%s%.*s", out, (int)(p - end), end);
+	free(out);
+	out = next;
+	if (*p == '?') {
+		for (p++, n = 0; *p != '\0' && *p != '#'; n++) {
+			q = p + strcspn(p, "&;#");
+			at = memchr(p, '=', (size_t)(q - p));
+			xdc_asprintf(&next, "%s%c%.*s%s", out, n ? p[-1] : '?',
+			    at != NULL ? (int)(at - p + 1) : 0, p, "REDACTED");
+			free(out);
+			out = next;
+			p = *q == '&' || *q == ';' ? q + 1 : q;
+		}
+	}
+	if (*p == '#') {
+		xdc_asprintf(&next, "%s#REDACTED", out);
+		free(out);
+		out = next;
+	}
+	return out;
+}
+
 /*
- * An http(s) URL's user and password (a token, often) are kept out of
- * names, logs, status and metrics, and out of the cache's name: the shown
- * URL has no userinfo. Other URLs are shown as given.
+ * An http(s) URL's user and password: the user (if any) for the
+ * credentials callback, and the URL libgit2 is given, without them. The
+ * password given this way is on the command line, where every local user
+ * reads it (ps): XDC_GIT_TOKEN or XDC_GIT_TOKEN_FILE supersede it.
  */
 static void
 split_url(struct source *src, const char *url)
@@ -176,38 +253,150 @@ split_url(struct source *src, const char *url)
 	const char *host, *end, *at, *colon;
 
 	if (strncmp(url, "https://", 8) != 0 && strncmp(url, "http://", 7) != 0)
-		goto as_is;
+		return;
 	host = strstr(url, "://") + 3;
-	end = host + strcspn(host, "/");
+	end = host + strcspn(host, "/?#");
 	for (at = NULL, colon = host; colon < end; colon++)
 		if (*colon == '@')
 			at = colon;
 	if (at == NULL)
-		goto as_is;
+		return;
 	colon = memchr(host, ':', (size_t)(at - host));
 	if (colon != NULL) {
-		src->src_user = xdc_malloc((size_t)(colon - host) + 1);
-		memcpy(src->src_user, host, (size_t)(colon - host));
-		src->src_user[colon - host] = '\0';
-		src->src_pass = xdc_malloc((size_t)(at - colon));
-		memcpy(src->src_pass, colon + 1, (size_t)(at - colon - 1));
-		src->src_pass[at - colon - 1] = '\0';
-	} else {
-		src->src_user = xdc_malloc((size_t)(at - host) + 1);
-		memcpy(src->src_user, host, (size_t)(at - host));
-		src->src_user[at - host] = '\0';
+		xdc_asprintf(&src->src_user, "%.*s", (int)(colon - host), host);
+		xdc_asprintf(
+		    &src->src_pass, "%.*s", (int)(at - colon - 1), colon + 1);
+	} else
+		xdc_asprintf(&src->src_user, "%.*s", (int)(at - host), host);
+	xdc_asprintf(
+	    &src->src_remote, "%.*s%s", (int)(host - url), url, at + 1);
+}
+
+static void
+secret_free(char *s)
+{
+	if (s != NULL)
+		explicit_bzero(s, strlen(s));
+	free(s);
+}
+
+/* s (which it frees) with every occurrence of what replaced by with. */
+static char *
+replace_all(char *s, const char *what, const char *with)
+{
+	size_t n = strlen(what), off = 0, m = strlen(with);
+	char *at, *out;
+
+	while (n > 0 && (at = strstr(s + off, what)) != NULL) {
+		xdc_asprintf(&out, "%.*s%s%s", (int)(at - s), s, with, at + n);
+		off = (size_t)(at - s) + m;
+		secret_free(s);
+		s = out;
 	}
-	xdc_asprintf(&src->src_url, "%.*s%s", (int)(host - url), url, at + 1);
-	return;
-as_is:
-	src->src_url = xdc_strdup(url);
+	return s;
+}
+
+/*
+ * XDC_GIT_TOKEN_FILE's secret: its first line. The file must be a regular
+ * file of xdc's user or root that no other user may read or change, as
+ * ssh demands of a private key: a token any local user can read is
+ * everyone's.
+ */
+static int
+token_file_read(const char *path, char **out)
+{
+	struct stat st;
+	char buf[4097];
+	size_t off = 0;
+	ssize_t r;
+	int fd = -1, rc;
+
+	*out = NULL;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)) <
+	    0) {
+		rc = xdc_error_sys(XDC_ERR, "XDC_GIT_TOKEN_FILE %s", path);
+		goto out;
+	}
+	if (fstat(fd, &st) != 0) {
+		rc = xdc_error_sys(XDC_ERR, "XDC_GIT_TOKEN_FILE %s", path);
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		rc = xdc_error(XDC_ERR,
+		    "XDC_GIT_TOKEN_FILE %s: is %s, not a regular file", path,
+		    xdc_file_kind(&st));
+		goto out;
+	}
+	if (st.st_uid != geteuid() && st.st_uid != 0) {
+		rc = xdc_error(XDC_ERR,
+		    "XDC_GIT_TOKEN_FILE %s: owned by uid %u, neither xdc's "
+		    "user (%u) nor root: refused",
+		    path, (unsigned)st.st_uid, (unsigned)geteuid());
+		goto out;
+	}
+	if (st.st_mode & (S_IRWXG | S_IRWXO)) {
+		rc = xdc_error(XDC_ERR,
+		    "XDC_GIT_TOKEN_FILE %s: mode %04o lets other users read "
+		    "or change it: refused (chmod 600 it)",
+		    path, (unsigned)(st.st_mode & 07777));
+		goto out;
+	}
+	while (off < sizeof(buf) - 1) {
+		r = read(fd, buf + off, sizeof(buf) - 1 - off);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			rc = xdc_error_sys(
+			    XDC_ERR, "XDC_GIT_TOKEN_FILE %s", path);
+			goto out;
+		}
+		if (r == 0)
+			break;
+		off += (size_t)r;
+	}
+	buf[off] = '\0';
+	buf[strcspn(buf, "\r\n")] = '\0';
+	if (buf[0] == '\0') {
+		rc = xdc_error(XDC_ERR,
+		    "XDC_GIT_TOKEN_FILE %s: empty: no token on its first line",
+		    path);
+		goto out;
+	}
+	*out = xdc_strdup(buf);
+	rc = 0;
+out:
+	explicit_bzero(buf, sizeof(buf));
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+/*
+ * The https password, when a fetch asks for one: XDC_GIT_TOKEN_FILE's
+ * first line (read at each fetch, so a rotated token is taken up without a
+ * restart), else XDC_GIT_TOKEN, else the URL's. NULL when there is none.
+ */
+static int
+source_password(const struct source *src, char **out)
+{
+	const char *file = getenv("XDC_GIT_TOKEN_FILE");
+	const char *token = getenv("XDC_GIT_TOKEN");
+
+	*out = NULL;
+	if (file != NULL && *file != '\0')
+		return token_file_read(file, out);
+	if (token != NULL && *token != '\0')
+		*out = xdc_strdup(token);
+	else if (src->src_pass != NULL)
+		*out = xdc_strdup(src->src_pass);
+	return 0;
 }
 
 int
 source_new(const struct cli *cli, const char *path, struct source **out)
 {
 	struct source *src = xdc_calloc(1, sizeof(*src));
-	char real[PATH_MAX];
+	char real[PATH_MAX], *pass = NULL;
 	struct stat st;
 	int rc;
 
@@ -215,6 +404,14 @@ source_new(const struct cli *cli, const char *path, struct source **out)
 	if (cli->cl_git == NULL) {
 		if (cli->cl_ref != NULL) {
 			rc = xdc_error(XDC_ERR, "--ref goes with --git");
+			goto out;
+		}
+		if (cli->cl_trust_gpg != NULL || cli->cl_trust_ssh != NULL) {
+			rc = xdc_error(XDC_ERR,
+			    "--%s goes with --git: only "
+			    "commits are signed",
+			    cli->cl_trust_gpg != NULL ? "trust-gpg"
+			                              : "trust-ssh");
 			goto out;
 		}
 		src->src_path = xdc_strdup(path != NULL ? path : ".");
@@ -230,21 +427,38 @@ source_new(const struct cli *cli, const char *path, struct source **out)
 	}
 	if ((rc = tree_path(path, &src->src_path)))
 		goto out;
-	split_url(src, cli->cl_git);
 	/* A local directory names the same remote from any directory. */
 	if (stat(cli->cl_git, &st) == 0 && S_ISDIR(st.st_mode) &&
 	    realpath(cli->cl_git, real) != NULL) {
 		src->src_remote = xdc_strdup(real);
-		free(src->src_url);
 		src->src_url = xdc_strdup(cli->cl_git);
 	} else {
-		/* The secret reaches libgit2 through the callback only. */
-		src->src_remote = xdc_strdup(
-		    src->src_user != NULL ? src->src_url : cli->cl_git);
+		/*
+		 * Shown scrubbed; an https secret reaches libgit2 through
+		 * the callback only.
+		 */
+		src->src_url = source_scrub_url(cli->cl_git);
+		src->src_given = xdc_strdup(cli->cl_git);
+		split_url(src, cli->cl_git);
+		if (src->src_remote == NULL)
+			src->src_remote = xdc_strdup(cli->cl_git);
+		if (strcmp(src->src_url, cli->cl_git) != 0)
+			cli_log(cli,
+			    "warning: the --git URL has credentials or a "
+			    "query, which every local user can read on the "
+			    "command line (ps); give a token in XDC_GIT_TOKEN "
+			    "or XDC_GIT_TOKEN_FILE instead (docs/gitops.md)");
 	}
+	/* A token file that would be refused at the first fetch: now. */
+	if ((rc = source_password(src, &pass)))
+		goto out;
 	if (cli->cl_ref != NULL)
 		src->src_ref = xdc_strdup(cli->cl_ref);
 	if ((rc = source_state_dir(cli, &src->src_state_dir)))
+		goto out;
+	if ((cli->cl_trust_gpg != NULL || cli->cl_trust_ssh != NULL) &&
+	    (rc = verify_new(
+	         cli->cl_trust_gpg, cli->cl_trust_ssh, &src->src_verify)))
 		goto out;
 	/* Named by the URL without secrets: a new token, the same cache. */
 	xdc_asprintf(&src->src_cache, "%s/git/%016llx.git", src->src_state_dir,
@@ -259,6 +473,7 @@ source_new(const struct cli *cli, const char *path, struct source **out)
 	src = NULL;
 	rc = 0;
 out:
+	secret_free(pass);
 	source_free(src);
 	return rc;
 }
@@ -268,6 +483,11 @@ source_free(struct source *src)
 {
 	if (src == NULL)
 		return;
+	/* A fetch thread still reads src: it frees src when it ends. */
+	if (src->src_fetch != NULL) {
+		fetch_abandon(src->src_fetch, src);
+		return;
+	}
 	git_repository_free(src->src_repo);
 	if (src->src_git)
 		git_libgit2_shutdown();
@@ -275,13 +495,14 @@ source_free(struct source *src)
 	free(src->src_url);
 	free(src->src_remote);
 	free(src->src_user);
-	if (src->src_pass != NULL)
-		explicit_bzero(src->src_pass, strlen(src->src_pass));
-	free(src->src_pass);
+	secret_free(src->src_pass);
+	secret_free(src->src_given);
 	free(src->src_ref);
 	free(src->src_state_dir);
 	free(src->src_cache);
 	free(src->src_name);
+	verify_free(src->src_verify);
+	free(src->src_signer);
 	free(src);
 }
 
@@ -304,14 +525,32 @@ source_set_cancel(struct source *src, int (*fn)(void *), void *arg)
 	src->src_cancel_arg = arg;
 }
 
-/* libgit2's last error as ours, with a prefix. */
+/*
+ * libgit2's last error as ours, with a prefix. Its message may quote the
+ * URL as libgit2 was given it: that is replaced by the scrubbed one, and
+ * the URL's password by REDACTED.
+ */
 static int
 git_fail(const struct source *src, const char *what)
 {
 	const git_error *e = git_error_last();
+	char *msg, *shown;
+	int rc;
 
-	return xdc_error(XDC_ERR, "%s: %s: %s", src->src_url, what,
+	msg = xdc_strdup(
 	    e != NULL && e->message != NULL ? e->message : "unknown error");
+	if (src->src_given != NULL && strcmp(src->src_given, src->src_url))
+		msg = replace_all(msg, src->src_given, src->src_url);
+	if (src->src_given != NULL && strcmp(src->src_remote, src->src_given)) {
+		shown = source_scrub_url(src->src_remote);
+		msg = replace_all(msg, src->src_remote, shown);
+		free(shown);
+	}
+	if (src->src_pass != NULL)
+		msg = replace_all(msg, src->src_pass, "REDACTED");
+	rc = xdc_error(XDC_ERR, "%s: %s: %s", src->src_url, what, msg);
+	free(msg);
+	return rc;
 }
 
 /* ---- Fetching --------------------------------------------------------- */
@@ -365,8 +604,10 @@ cb_sideband(const char *str, int len, void *arg)
 }
 
 /*
- * Credentials, tried once per fetch: https takes the user and password (a
- * token) of the URL; ssh takes the key file XDC_GIT_SSH_KEY names (with
+ * Credentials, tried once per fetch: a user and password (a token) where
+ * the server asks for one: the password from source_password, the user
+ * from the URL, else XDC_GIT_USER, else "xdc" (GitHub and GitLab take any
+ * user with a token). ssh takes the key file XDC_GIT_SSH_KEY names (with
  * XDC_GIT_SSH_PASSPHRASE), else the ssh agent's keys.
  */
 static int
@@ -374,15 +615,30 @@ cb_credentials(git_credential **out, const char *url, const char *user,
     unsigned int allowed, void *arg)
 {
 	struct source *src = arg;
-	const char *key = getenv("XDC_GIT_SSH_KEY");
+	const char *key = getenv("XDC_GIT_SSH_KEY"), *who;
+	char *pass = NULL;
+	int rc;
 
 	(void)url;
 	if (src->src_cred_tries++ > 0)
 		return GIT_PASSTHROUGH;
-	if ((allowed & GIT_CREDENTIAL_USERPASS_PLAINTEXT) &&
-	    src->src_user != NULL)
-		return git_credential_userpass_plaintext_new(out, src->src_user,
-		    src->src_pass != NULL ? src->src_pass : "");
+	if (allowed & GIT_CREDENTIAL_USERPASS_PLAINTEXT) {
+		if (source_password(src, &pass) != 0) {
+			git_error_set_str(GIT_ERROR_CALLBACK, xdc_error_last());
+			return -1;
+		}
+		if (pass != NULL || src->src_user != NULL) {
+			if (src->src_user != NULL)
+				who = src->src_user;
+			else if ((who = getenv("XDC_GIT_USER")) == NULL ||
+			         *who == '\0')
+				who = SOURCE_GIT_USER;
+			rc = git_credential_userpass_plaintext_new(
+			    out, who, pass != NULL ? pass : "");
+			secret_free(pass);
+			return rc;
+		}
+	}
 	if (!(allowed & GIT_CREDENTIAL_SSH_KEY))
 		return GIT_PASSTHROUGH;
 	if (key != NULL && *key != '\0')
@@ -472,6 +728,186 @@ out:
 	return rc;
 }
 
+/* ---- Fetching in a thread of its own ---------------------------------- */
+
+/*
+ * libgit2 1.5 has no timeout for a server that accepts a connection and
+ * never answers: a fetch may block for ever in recv(). So the loop's
+ * fetch runs in a thread, on a copy of the source of its own (its own
+ * repository handle, name and ref; the other strings borrowed, as they
+ * never change), and says it ended through an eventfd the loop polls.
+ * A thread that hangs is never joined: source_free hands it the source,
+ * and whichever of the two comes last frees it all.
+ */
+enum { FETCH_RUNNING, FETCH_DONE, FETCH_ABANDONED };
+
+struct fetch {
+	struct source *f_copy;  /* what the thread works on */
+	struct source *f_owner; /* the loop's source, once abandoned */
+	pthread_t f_thread;
+	atomic_int f_state;
+	atomic_int f_cancel;
+	int f_fd; /* eventfd, written when the fetch ends */
+	int f_rc;
+	char *f_msg;
+};
+
+static int
+fetch_cancelled(void *arg)
+{
+	struct fetch *f = arg;
+
+	return atomic_load(&f->f_cancel);
+}
+
+static void
+fetch_free(struct fetch *f)
+{
+	git_repository_free(f->f_copy->src_repo);
+	free(f->f_copy->src_ref);
+	free(f->f_copy->src_name);
+	free(f->f_copy);
+	if (f->f_fd >= 0)
+		close(f->f_fd);
+	free(f->f_msg);
+	free(f);
+}
+
+static void *
+fetch_main(void *arg)
+{
+	struct fetch *f = arg;
+	struct source *owner;
+	uint64_t one = 1;
+
+	/* Its own hold on libgit2: the loop's may end before this does. */
+	if (git_libgit2_init() < 0) {
+		f->f_rc = XDC_ERR;
+		f->f_msg = xdc_strdup("cannot initialise libgit2");
+	} else {
+		f->f_rc = source_fetch(f->f_copy);
+		if (f->f_rc != 0)
+			f->f_msg = xdc_strdup(xdc_error_last());
+		git_repository_free(f->f_copy->src_repo);
+		f->f_copy->src_repo = NULL;
+		git_libgit2_shutdown();
+	}
+	(void)!write(f->f_fd, &one, sizeof(one));
+	if (atomic_exchange(&f->f_state, FETCH_DONE) == FETCH_ABANDONED) {
+		owner = f->f_owner;
+		fetch_free(f);
+		owner->src_fetch = NULL;
+		source_free(owner);
+	}
+	return NULL;
+}
+
+int
+source_fetch_start(struct source *src, int *fd)
+{
+	struct fetch *f;
+	sigset_t all, old;
+	int rc;
+
+	*fd = -1;
+	if (!source_is_git(src))
+		return xdc_error(
+		    XDC_ERR, "%s: not a git source", src->src_name);
+	if (src->src_fetch != NULL)
+		return xdc_error(
+		    XDC_ERETRY, "%s: a fetch is under way", src->src_url);
+	/* Made here, so that the thread only opens it. */
+	if ((rc = cache_open(src)))
+		return rc;
+	f = xdc_calloc(1, sizeof(*f));
+	f->f_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (f->f_fd < 0) {
+		free(f);
+		return xdc_error_sys(XDC_ERR, "cannot make an eventfd");
+	}
+	f->f_copy = xdc_malloc(sizeof(*f->f_copy));
+	*f->f_copy = *src;
+	f->f_copy->src_repo = NULL;
+	f->f_copy->src_git = 0;
+	f->f_copy->src_fetch = NULL;
+	f->f_copy->src_ref = src->src_ref ? xdc_strdup(src->src_ref) : NULL;
+	f->f_copy->src_name = xdc_strdup(src->src_name);
+	f->f_copy->src_cancel = fetch_cancelled;
+	f->f_copy->src_cancel_arg = f;
+	atomic_init(&f->f_state, FETCH_RUNNING);
+	atomic_init(&f->f_cancel, 0);
+	/* Signals are the loop's (its signalfd), never the thread's. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&f->f_thread, NULL, fetch_main, f);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
+		fetch_free(f);
+		errno = rc;
+		return xdc_error_sys(XDC_ERR, "cannot start a fetch thread");
+	}
+	src->src_fetch = f;
+	*fd = f->f_fd;
+	return 0;
+}
+
+int
+source_fetching(const struct source *src)
+{
+	return src->src_fetch != NULL;
+}
+
+void
+source_fetch_cancel(struct source *src)
+{
+	if (src->src_fetch != NULL)
+		atomic_store(&src->src_fetch->f_cancel, 1);
+}
+
+int
+source_fetch_end(struct source *src)
+{
+	struct fetch *f = src->src_fetch;
+	uint64_t n;
+	int rc;
+
+	if (f == NULL)
+		return xdc_error(XDC_ERR, "no fetch is under way");
+	if (read(f->f_fd, &n, sizeof(n)) != (ssize_t)sizeof(n))
+		return xdc_error(
+		    XDC_ERETRY, "%s: the fetch is under way", src->src_url);
+	/* It said it ended: it only has to return. */
+	pthread_join(f->f_thread, NULL);
+	/* The remote's default branch, when no --ref named one. */
+	if (src->src_ref == NULL && f->f_copy->src_ref != NULL) {
+		src->src_ref = xdc_strdup(f->f_copy->src_ref);
+		set_name(src);
+	}
+	rc = f->f_rc;
+	if (rc != 0)
+		xdc_error(rc, "%s", f->f_msg);
+	src->src_fetch = NULL;
+	fetch_free(f);
+	return rc;
+}
+
+static void
+fetch_abandon(struct fetch *f, struct source *src)
+{
+	atomic_store(&f->f_cancel, 1);
+	f->f_owner = src;
+	if (atomic_exchange(&f->f_state, FETCH_ABANDONED) == FETCH_DONE) {
+		/* It ended meanwhile: join it and free it all now. */
+		pthread_join(f->f_thread, NULL);
+		fetch_free(f);
+		src->src_fetch = NULL;
+		source_free(src);
+		return;
+	}
+	/* It may never return: it is not waited for, and frees src. */
+	pthread_detach(f->f_thread);
+}
+
 /* ---- Resolving and reading ------------------------------------------- */
 
 static int
@@ -489,9 +925,12 @@ is_hex(const char *s, size_t min, size_t max)
 	return 1;
 }
 
-/* The commit REF names: a branch, else a tag, else a commit id. */
+/*
+ * The commit REF names: a branch, else a tag, else a commit id; and,
+ * when named is not NULL, the object itself (an annotated tag is signed).
+ */
 static int
-resolve(struct source *src, git_commit **out)
+resolve(struct source *src, git_commit **out, git_object **named)
 {
 	const char *ref = src->src_ref;
 	git_object *obj = NULL;
@@ -531,6 +970,10 @@ peel:
 		    src->src_url, src->src_ref);
 		goto out;
 	}
+	if (named != NULL) {
+		*named = obj;
+		obj = NULL;
+	}
 	rc = 0;
 out:
 	git_object_free(obj);
@@ -547,7 +990,7 @@ source_resolve(struct source *src, char commit[SOURCE_COMMIT_HEXSZ])
 	commit[0] = '\0';
 	if (!source_is_git(src))
 		return 0;
-	if ((rc = cache_open(src)) || (rc = resolve(src, &c)))
+	if ((rc = cache_open(src)) || (rc = resolve(src, &c, NULL)))
 		return rc;
 	git_oid_tostr(commit, SOURCE_COMMIT_HEXSZ, git_commit_id(c));
 	git_commit_free(c);
@@ -687,18 +1130,50 @@ load_git(struct source *src, struct xdc_config **out, struct xdc_diags *diags,
 {
 	struct tree_files tf = { NULL, 0, NULL };
 	struct schema_loader *sl = NULL;
+	git_object *named = NULL;
 	git_commit *c = NULL;
 	git_blob *blob = NULL;
-	size_t i;
+	git_odb *odb = NULL;
+	git_object_t type;
+	size_t i, size;
 	int rc;
 
-	if ((rc = cache_open(src)) || (rc = resolve(src, &c)))
+	src->src_reason = VERIFY_GOOD;
+	free(src->src_signer);
+	src->src_signer = NULL;
+	if ((rc = cache_open(src)) || (rc = resolve(src, &c, &named)))
 		goto out;
 	git_oid_tostr(commit, SOURCE_COMMIT_HEXSZ, git_commit_id(c));
+	/* Nothing of an unverified commit is read (SPEC §10). */
+	if (src->src_verify != NULL &&
+	    (rc = verify_object(src->src_verify, src->src_repo, named,
+	         strncmp(src->src_ref, "refs/tags/", 10) == 0
+	             ? src->src_ref + 10
+	             : src->src_ref,
+	         &src->src_reason, &src->src_signer)))
+		goto out;
 	if ((rc = tree_files(src, c, commit, &tf)))
 		goto out;
+	if (git_repository_odb(&odb, src->src_repo) < 0) {
+		rc = git_fail(src, "cannot open the object database");
+		goto out;
+	}
 	sl = schema_loader_new(src->src_name, diags);
 	for (i = 0; i < tf.tf_n; i++) {
+		/*
+		 * The size from the object's header first: a 1 GiB blob of
+		 * zeros is 1 MiB packed, and unpacking it to learn that it is
+		 * too big took 1 GiB. The loader refuses it by its size.
+		 */
+		if (git_odb_read_header(&size, &type, odb, &tf.tf_v[i].tf_oid) <
+		    0) {
+			rc = git_fail(src, "cannot read a blob");
+			goto out;
+		}
+		if (size > XDC_FILE_MAX) {
+			schema_loader_add(sl, tf.tf_v[i].tf_path, NULL, size);
+			continue;
+		}
 		if (git_blob_lookup(&blob, src->src_repo, &tf.tf_v[i].tf_oid) <
 		    0) {
 			rc = git_fail(src, "cannot read a blob");
@@ -713,10 +1188,26 @@ load_git(struct source *src, struct xdc_config **out, struct xdc_diags *diags,
 	sl = NULL;
 out:
 	git_blob_free(blob);
+	git_odb_free(odb);
 	schema_loader_free(sl);
 	files_free(&tf);
+	git_object_free(named);
 	git_commit_free(c);
 	return rc;
+}
+
+const char *
+source_refusal(const struct source *src)
+{
+	return src->src_reason != VERIFY_GOOD
+	           ? verify_reason_name(src->src_reason)
+	           : NULL;
+}
+
+const char *
+source_signer(const struct source *src)
+{
+	return src->src_signer;
 }
 
 int

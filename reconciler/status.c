@@ -1,24 +1,22 @@
 /*
  * The status file and the metrics file (see status.h and docs/status.md).
- * Both are replaced whole after each cycle (a temporary file, fsync,
- * rename), so a reader -- `xdc status`, node_exporter -- never sees half of
- * one. The status file's reader, for `xdc status`, is here too: whatever
- * the file holds, it prints or refuses, never trusting a key's type.
+ * Both are replaced whole after each cycle (xdc_file_replace: a temporary
+ * file, fsync, rename), so a reader -- `xdc status`, node_exporter -- never
+ * sees half of one. The status file's reader, for `xdc status`, is here too:
+ * whatever the file holds, it prints or refuses, never trusting a key's type.
  */
-#include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
 
 #include "reconciler/status.h"
+#include "base/diag.h"
 #include "base/error.h"
+#include "base/file.h"
 
 static const char *const outcome_names[STATUS__COUNT] = {
 	"converged",
@@ -630,64 +628,31 @@ status_write_metrics(const struct status *st, FILE *fp)
 
 /* ---- Saving ----------------------------------------------------------- */
 
-/* dir/name replaced whole by what fn writes. */
+/* One of the two writers, as xdc_file_replace calls it. */
+struct save {
+	const struct status *sv_st;
+	int (*sv_fn)(const struct status *, FILE *);
+};
+
 static int
-write_atomic(const struct status *st, const char *dir, const char *name,
+save_write(void *arg, FILE *fp)
+{
+	const struct save *sv = arg;
+
+	return sv->sv_fn(sv->sv_st, fp);
+}
+
+/* dir/name replaced whole by what fn writes of st. */
+static int
+save_one(const struct status *st, const char *dir, const char *name,
     int (*fn)(const struct status *, FILE *))
 {
-	char *tmp = NULL, *path = NULL;
-	FILE *fp = NULL;
-	int fd = -1, rc;
+	struct save sv = { st, fn };
+	char *path = NULL;
+	int rc;
 
 	xdc_asprintf(&path, "%s/%s", dir, name);
-	xdc_asprintf(&tmp, "%s/.%s.XXXXXX", dir, name);
-	if ((fd = mkostemp(tmp, O_CLOEXEC)) < 0) {
-		rc = xdc_error_sys(
-		    XDC_ERR, "cannot create a file beside %s", path);
-		free(tmp);
-		tmp = NULL;
-		goto out;
-	}
-	if (fchmod(fd, 0644) < 0 || (fp = fdopen(fd, "w")) == NULL) {
-		rc = xdc_error_sys(XDC_ERR, "cannot write %s", tmp);
-		goto out;
-	}
-	fd = -1; /* fp owns it */
-	if ((rc = fn(st, fp)) != 0)
-		goto out;
-	if (fflush(fp) != 0 || fsync(fileno(fp)) != 0) {
-		rc = xdc_error_sys(XDC_ERR, "cannot write %s", tmp);
-		goto out;
-	}
-	rc = fclose(fp);
-	fp = NULL;
-	if (rc != 0) {
-		rc = xdc_error_sys(XDC_ERR, "cannot write %s", tmp);
-		goto out;
-	}
-	if (rename(tmp, path) < 0) {
-		rc =
-		    xdc_error_sys(XDC_ERR, "cannot rename %s to %s", tmp, path);
-		goto out;
-	}
-	free(tmp);
-	tmp = NULL;
-	/* The rename is durable once the directory is. */
-	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
-	    (fsync(fd) < 0 && errno != EINVAL)) {
-		rc =
-		    xdc_error_sys(XDC_ERR, "cannot sync the directory %s", dir);
-		goto out;
-	}
-	rc = 0;
-out:
-	if (fp != NULL)
-		fclose(fp);
-	if (fd >= 0)
-		close(fd);
-	if (tmp != NULL)
-		unlink(tmp);
-	free(tmp);
+	rc = xdc_file_replace(path, 0644, save_write, &sv);
 	free(path);
 	return rc;
 }
@@ -695,24 +660,14 @@ out:
 void
 status_sweep(const char *dir)
 {
-	static const char *const names[] = { STATUS_FILE, STATUS_METRICS_FILE };
-	struct dirent *de;
-	size_t i, n;
-	DIR *d;
+	char *path = NULL;
 
-	if ((d = opendir(dir)) == NULL)
-		return;
-	while ((de = readdir(d)) != NULL) {
-		/* ".NAME.XXXXXX", as write_atomic makes them. */
-		for (i = 0; de->d_name[0] == '.' && i < 2; i++) {
-			n = strlen(names[i]);
-			if (!strncmp(de->d_name + 1, names[i], n) &&
-			    de->d_name[1 + n] == '.' &&
-			    strlen(de->d_name + 2 + n) == 6)
-				unlinkat(dirfd(d), de->d_name, 0);
-		}
-	}
-	closedir(d);
+	xdc_asprintf(&path, "%s/%s", dir, STATUS_FILE);
+	xdc_file_sweep(path);
+	free(path);
+	xdc_asprintf(&path, "%s/%s", dir, STATUS_METRICS_FILE);
+	xdc_file_sweep(path);
+	free(path);
 }
 
 int
@@ -720,12 +675,43 @@ status_save(const struct status *st, const char *dir)
 {
 	int rc;
 
-	if ((rc = write_atomic(st, dir, STATUS_FILE, status_write_json)))
+	if ((rc = save_one(st, dir, STATUS_FILE, status_write_json)))
 		return rc;
-	return write_atomic(st, dir, STATUS_METRICS_FILE, status_write_metrics);
+	return save_one(st, dir, STATUS_METRICS_FILE, status_write_metrics);
 }
 
 /* ---- Reading status.json ---------------------------------------------- */
+
+/*
+ * Every string of the status, as a terminal may show it: a message quotes
+ * the configuration's keys and values, and the file is anyone's who can
+ * write the state directory (xdc_escape).
+ */
+static void
+escape_strings(json_t *v)
+{
+	const char *key;
+	json_t *x;
+	size_t i;
+	char *e;
+
+	if (json_is_object(v)) {
+		json_object_foreach(v, key, x)
+		{
+			escape_strings(x);
+		}
+	} else if (json_is_array(v)) {
+		json_array_foreach(v, i, x)
+		{
+			escape_strings(x);
+		}
+	} else if (json_is_string(v)) {
+		e = xdc_escape(json_string_value(v));
+		if (strcmp(e, json_string_value(v)) != 0)
+			json_string_set(v, e);
+		free(e);
+	}
+}
 
 static const char *
 str(json_t *o, const char *key)
@@ -857,6 +843,7 @@ status_print(FILE *fp, const char *text, size_t len, const char *dir,
 	json_error_t jerr;
 	json_t *root;
 	const char *outcome;
+	char *shown;
 	int rc;
 
 	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
@@ -872,7 +859,10 @@ status_print(FILE *fp, const char *text, size_t len, const char *dir,
 			goto out;
 		}
 	} else {
-		print_text(fp, root, dir, running);
+		escape_strings(root);
+		shown = xdc_escape(dir);
+		print_text(fp, root, shown, running);
+		free(shown);
 	}
 	outcome = str(root, "outcome");
 	rc = !strcmp(outcome, "converged") || !strcmp(outcome, "applied") ||

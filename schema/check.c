@@ -545,6 +545,69 @@ check_slas(struct loader *l, struct xdc_config *cfg)
 	free(idx);
 }
 
+/* How many VMs a min_running error names; then "and N more". */
+#define MIN_RUNNING_NAMED 8
+
+/*
+ * min_running counts the selected VMs that run. More than the VMs declared
+ * running can never be met: every disruptive action on them would be
+ * deferred for ever (SPEC §4's budget), so the SLA is refused here, naming
+ * the VMs it selects. An SLA whose VMs are all declared stopped or paused
+ * disrupts nothing that runs, and holds nothing.
+ */
+static void
+check_min_running(struct loader *l, struct xdc_config *cfg)
+{
+	const struct xdc_sla *s;
+	size_t *sel = NULL, *run = NULL, i, si, shown;
+	char *names = NULL, *next;
+
+	sel = xdc_calloc(cfg->cfg_nslas + 1, sizeof(*sel));
+	run = xdc_calloc(cfg->cfg_nslas + 1, sizeof(*run));
+	for (i = 0; i < cfg->cfg_nvms; i++) {
+		if ((si = cfg->cfg_vms[i].vm_sla[XDC_POL_MIN_RUNNING]) ==
+		    XDC_NO_SLA)
+			continue;
+		sel[si]++;
+		run[si] += cfg->cfg_vms[i].vm_state == XDC_VM_RUNNING;
+	}
+	for (si = 0; si < cfg->cfg_nslas; si++) {
+		s = &cfg->cfg_slas[si];
+		if (run[si] == 0 || s->s_min_running <= run[si])
+			continue;
+		names = xdc_strdup("");
+		for (i = 0, shown = 0; i < cfg->cfg_nvms; i++) {
+			if (cfg->cfg_vms[i].vm_sla[XDC_POL_MIN_RUNNING] != si ||
+			    cfg->cfg_vms[i].vm_state != XDC_VM_RUNNING)
+				continue;
+			if (shown++ == MIN_RUNNING_NAMED)
+				break;
+			xdc_asprintf(&next, "%s%s%s", names,
+			    shown > 1 ? ", " : "", cfg->cfg_vms[i].vm_name);
+			free(names);
+			names = next;
+		}
+		if (run[si] > MIN_RUNNING_NAMED) {
+			xdc_asprintf(&next, "%s and %zu more", names,
+			    run[si] - MIN_RUNNING_NAMED);
+			free(names);
+			names = next;
+		}
+		loader_diag_loc(l, xdc_sla_loc(cfg, s, SLA_F_MIN_RUNNING),
+		    "availability.min_running: %u is more than the %zu VM%s "
+		    "SLA \"%s\" selects%s (%s): every disruptive action on "
+		    "them would wait for ever",
+		    s->s_min_running, run[si], run[si] == 1 ? "" : "s",
+		    s->s_name,
+		    run[si] < sel[si] ? " that are declared running" : "",
+		    names);
+		free(names);
+		names = NULL;
+	}
+	free(sel);
+	free(run);
+}
+
 void
 check_config(struct loader *l, struct xdc_config *cfg)
 {
@@ -560,4 +623,5 @@ check_config(struct loader *l, struct xdc_config *cfg)
 		check_vm_refs(l, cfg, &cfg->cfg_vms[i]);
 	check_macs(l, cfg);
 	check_slas(l, cfg);
+	check_min_running(l, cfg);
 }

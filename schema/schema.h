@@ -19,6 +19,13 @@
 #define XDC_DEPTH_MAX 64                  /* nesting of a document */
 
 /*
+ * The one PATH that may be a pipe or a terminal, read once to its end
+ * (`cat vms.yaml | xdc plan /dev/stdin`). Any other PATH, and every file
+ * of a directory, must be a regular file: a FIFO would block the reader.
+ */
+#define XDC_STDIN_PATH "/dev/stdin"
+
+/*
  * Load PATH. On success returns 0 and hands *out to the caller (free it with
  * xdc_config_free). When the configuration has mistakes, returns
  * XDC_EINVALID with each of them in diags, sorted. When PATH cannot be read

@@ -40,6 +40,11 @@ static const struct {
 	{ "TiB", 40 },
 };
 
+#define SIZE_TOO_LARGE                                                         \
+	"is too large: a size is at most 9223372036854775807 bytes (2^63 - "   \
+	"1, "                                                                  \
+	"just under 8388608TiB)"
+
 const char *
 xdc_parse_size(const char *s, uint64_t *out)
 {
@@ -49,7 +54,7 @@ xdc_parse_size(const char *s, uint64_t *out)
 
 	for (p = s; *p >= '0' && *p <= '9'; p++) {
 		if (v > (UINT64_MAX - (uint64_t)(*p - '0')) / 10)
-			return "is too large";
+			return SIZE_TOO_LARGE;
 		v = v * 10 + (uint64_t)(*p - '0');
 	}
 	if (p == s)
@@ -57,8 +62,8 @@ xdc_parse_size(const char *s, uint64_t *out)
 	for (i = 0; i < sizeof(size_units) / sizeof(size_units[0]); i++) {
 		if (strcmp(p, size_units[i].u_name) != 0)
 			continue;
-		if (v > (UINT64_MAX >> size_units[i].u_shift))
-			return "is too large";
+		if (v > (XDC_SIZE_MAX >> size_units[i].u_shift))
+			return SIZE_TOO_LARGE;
 		*out = v << size_units[i].u_shift;
 		return NULL;
 	}

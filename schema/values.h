@@ -19,7 +19,13 @@
 
 /* A decimal integer, no sign, no base prefix, at most max. */
 const char *xdc_parse_uint(const char *, uint64_t max, uint64_t *);
-/* A size in bytes: digits and an optional KiB, MiB, GiB or TiB. */
+/*
+ * A size in bytes: digits and an optional KiB, MiB, GiB or TiB, at most
+ * XDC_SIZE_MAX: the JSON xdc writes (the sim's pool, the plan) and the
+ * readers it feeds hold integers as signed 64 bits, where 2^63 and more
+ * came back negative.
+ */
+#define XDC_SIZE_MAX ((uint64_t)INT64_MAX)
 const char *xdc_parse_size(const char *, uint64_t *);
 /* YAML 1.2's core booleans: true, True, TRUE, false, False, FALSE. */
 const char *xdc_parse_bool(const char *, int *);

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -24,6 +25,7 @@
 #include "drivers/driver.h"
 #include "drivers/sim.h"
 #include "base/error.h"
+#include "base/ev.h"
 #include "schema/model.h"
 
 #define MIB (1024ULL * 1024)
@@ -33,6 +35,7 @@ struct fx {
 	char dir[64];
 	char path[96];
 	struct xdc_driver *drv;
+	struct xdc_ev *ev; /* the loop the driver is attached to, or NULL */
 };
 
 /* A VM with one disk and up to two NICs, and the action that carries it. */
@@ -66,7 +69,7 @@ tvm_init(struct tvm *t, const char *name, uint64_t memory, uint32_t vcpus)
 	t->bridges[0] = "xdc-dmz";
 	t->spec.ds_vm = &t->vm;
 	t->spec.ds_bridges = t->bridges;
-	t->spec.ds_weight = 256;
+	t->spec.ds_weight = XDC_DEFAULT_WEIGHT;
 	t->spec.ds_hash = 0x1234;
 	t->act.a_kind = XDC_OBJ_VM;
 	t->act.a_name = name;
@@ -200,6 +203,15 @@ spit(const char *path, const char *text)
 	assert_int_equal(fclose(fp), 0);
 }
 
+/* Make the pool file exist: an empty batch writes the pool it read. */
+static void
+write_pool(struct fx *f)
+{
+	assert_int_equal(f->drv->begin(f->drv), 0);
+	assert_int_equal(f->drv->end(f->drv), 0);
+	assert_int_equal(access(f->path, F_OK), 0);
+}
+
 static int
 setup_dir(void **state)
 {
@@ -225,6 +237,19 @@ setup(void **state)
 	return sim_open(f->path, NULL, &f->drv);
 }
 
+/* The same, the driver lent a real event loop, as the loop would. */
+static int
+setup_ev(void **state)
+{
+	struct fx *f;
+
+	if (setup(state) != 0)
+		return -1;
+	f = *state;
+	f->ev = xdc_ev_new();
+	return f->drv->attach(f->drv, f->ev);
+}
+
 static int
 teardown(void **state)
 {
@@ -235,9 +260,11 @@ teardown(void **state)
 
 	if (f->drv != NULL)
 		f->drv->free(f->drv);
+	xdc_ev_free(f->ev);
 	if ((d = opendir(f->dir)) != NULL) {
 		while ((de = readdir(d)) != NULL) {
-			if (de->d_name[0] == '.')
+			if (!strcmp(de->d_name, ".") ||
+			    !strcmp(de->d_name, ".."))
 				continue;
 			snprintf(p, sizeof(p), "%s/%s", f->dir, de->d_name);
 			unlink(p);
@@ -381,6 +408,27 @@ test_create_records_everything_observe_reports(void **state)
 	assert_string_equal(d->od_build.ob_disks[0].d_vdev, "xvda");
 	assert_int_equal(
 	    xdc_observed_host(obs, "local")->oh_free_memory, 63 * GIB);
+	xdc_observed_free(obs);
+}
+
+/*
+ * A domain created without a weight gets credit2's default, the one the
+ * planner asks for when no SLA gives one: otherwise every plan would
+ * update cpu.weight of every VM without an SLA.
+ */
+static void
+test_create_without_weight_gets_the_default(void **state)
+{
+	struct fx *f = *state;
+	struct xdc_observed *obs;
+	struct tvm a;
+
+	tvm_init(&a, "web-1", GIB, 1);
+	a.spec.ds_weight = 0;
+	assert_int_equal(tvm_do(f, &a, XDC_OP_CREATE), 0);
+	obs = observe(f->drv);
+	assert_int_equal(
+	    local_dom(obs, "web-1")->od_weight, XDC_DEFAULT_WEIGHT);
 	xdc_observed_free(obs);
 }
 
@@ -1080,6 +1128,7 @@ test_batch_of_1000_creates_writes_the_file_once(void **state)
 	struct tvm t;
 	int i;
 
+	write_pool(f);
 	assert_int_equal(stat(f->path, &before), 0);
 	writes = sim_write_count(f->drv);
 	assert_int_equal(f->drv->begin(f->drv), 0);
@@ -1136,6 +1185,7 @@ test_first_observe_sees_a_write_after_open(void **state)
 	struct tvm a;
 
 	/* The file exists now: this open reads it, and writes nothing. */
+	write_pool(f);
 	f->drv->free(f->drv);
 	assert_int_equal(sim_open(f->path, NULL, &f->drv), 0);
 	assert_int_equal(sim_write_count(f->drv), 0);
@@ -1189,6 +1239,7 @@ test_first_observe_sees_an_edit_in_place(void **state)
 	struct xdc_observed *obs;
 	char *text, *at;
 
+	write_pool(f);
 	f->drv->free(f->drv);
 	assert_int_equal(sim_open(f->path, NULL, &f->drv), 0);
 	text = slurp(f->path);
@@ -1229,28 +1280,199 @@ test_json_that_is_not_a_pool_is_an_error(void **state)
 	assert_error_has("not a simulated pool");
 }
 
+/* Files beside the pool: xdc's leftovers, and a user's own copies. */
+static const char *const leftovers[] = { ".sim.json.tmp-Ab12Cd",
+	".sim.json.tmp-000000" };
+static const char *const bystanders[] = { "sim.json.backup", "sim.json.orig01",
+	"sim.json.Ab12Cd", "sim.json.keep-me", ".sim.json.tmp-Ab12C",
+	"other.json.Ab12Cd", ".other.json.tmp-Ab12Cd" };
+
 static void
-test_open_removes_temporary_files_of_killed_writers(void **state)
+plant(struct fx *f, const char *const *names, size_t n)
+{
+	char p[600];
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		snprintf(p, sizeof(p), "%s/%s", f->dir, names[i]);
+		spit(p, "{\"hosts\": [");
+	}
+}
+
+/* How many of the names are still there. */
+static size_t
+present(struct fx *f, const char *const *names, size_t n)
+{
+	char p[600];
+	size_t i, k = 0;
+
+	for (i = 0; i < n; i++) {
+		snprintf(p, sizeof(p), "%s/%s", f->dir, names[i]);
+		k += access(p, F_OK) == 0;
+	}
+	return k;
+}
+
+#define NLEFT (sizeof(leftovers) / sizeof(leftovers[0]))
+#define NBYST (sizeof(bystanders) / sizeof(bystanders[0]))
+
+/* The directory's entries but "." and "..". */
+static size_t
+entries(const char *dir)
+{
+	struct dirent *de;
+	size_t n = 0;
+	DIR *d;
+
+	assert_non_null(d = opendir(dir));
+	while ((de = readdir(d)) != NULL)
+		n += strcmp(de->d_name, ".") && strcmp(de->d_name, "..");
+	closedir(d);
+	return n;
+}
+
+static void
+test_a_writer_removes_temporary_files_of_killed_writers(void **state)
 {
 	struct fx *f = *state;
 	char p[600];
 
-	/* What a writer killed before its rename leaves, and bystanders. */
-	snprintf(p, sizeof(p), "%s.Ab12Cd", f->path);
-	spit(p, "{\"hosts\": [");
-	snprintf(p, sizeof(p), "%s.keep-me", f->path);
-	spit(p, "x");
-	snprintf(p, sizeof(p), "%s/other.json.Ab12Cd", f->dir);
-	spit(p, "x");
+	plant(f, leftovers, NLEFT);
+	plant(f, bystanders, NBYST);
+	/* A reader leaves them: no writer is known to be done with them. */
 	assert_int_equal(sim_open(f->path, NULL, &f->drv), 0);
-	snprintf(p, sizeof(p), "%s.Ab12Cd", f->path);
-	assert_int_equal(access(p, F_OK), -1);
-	snprintf(p, sizeof(p), "%s.keep-me", f->path);
-	assert_int_equal(access(p, F_OK), 0);
-	snprintf(p, sizeof(p), "%s/other.json.Ab12Cd", f->dir);
-	assert_int_equal(access(p, F_OK), 0);
+	xdc_observed_free(observe(f->drv));
+	assert_int_equal(present(f, leftovers, NLEFT), NLEFT);
+	/* A writer, holding the lock, sweeps xdc's own and only those. */
+	write_pool(f);
+	assert_int_equal(present(f, leftovers, NLEFT), 0);
+	assert_int_equal(present(f, bystanders, NBYST), NBYST);
 	snprintf(p, sizeof(p), "%s.lock", f->path);
 	assert_int_equal(access(p, F_OK), 0);
+}
+
+/*
+ * Opening and observing a pool that has no file yet creates nothing, not
+ * even the lock, and sees the pool a writer would create.
+ */
+static void
+test_a_reader_creates_no_file(void **state)
+{
+	struct fx *f = *state;
+	struct xdc_observed *obs;
+	struct xdc_host host;
+	struct xdc_config cfg;
+	char p[600];
+
+	memset(&host, 0, sizeof(host));
+	memset(&cfg, 0, sizeof(cfg));
+	host.h_name = "xen-a";
+	host.h_memory = 8 * GIB;
+	cfg.cfg_hosts = &host;
+	cfg.cfg_nhosts = 1;
+	assert_int_equal(sim_open(f->path, &cfg, &f->drv), 0);
+	obs = observe(f->drv);
+	assert_int_equal(obs->obs_nhosts, 1);
+	assert_string_equal(obs->obs_hosts[0].oh_name, "xen-a");
+	assert_int_equal(obs->obs_hosts[0].oh_memory, 8 * GIB);
+	assert_int_equal(obs->obs_hosts[0].oh_ndomains, 1);
+	xdc_observed_free(obs);
+	assert_int_equal(entries(f->dir), 0);
+	assert_int_equal(sim_write_count(f->drv), 0);
+	/* An existing pool without a lock file is read, and gains none. */
+	write_pool(f);
+	f->drv->free(f->drv);
+	snprintf(p, sizeof(p), "%s.lock", f->path);
+	assert_int_equal(unlink(p), 0);
+	assert_int_equal(sim_open(f->path, NULL, &f->drv), 0);
+	obs = observe(f->drv);
+	assert_non_null(xdc_observed_host(obs, "xen-a"));
+	xdc_observed_free(obs);
+	assert_int_equal(access(p, F_OK), -1);
+	assert_int_equal(entries(f->dir), 1);
+	/* The first change writes it, with the lock. */
+	assert_int_equal(sim_crash(f->drv, "nothing"), XDC_ENOTFOUND);
+	assert_int_equal(access(p, F_OK), 0);
+}
+
+/* A pool path that is not a regular file is refused, and gains no lock. */
+static void
+test_a_fifo_as_the_pool_is_refused(void **state)
+{
+	struct fx *f = *state;
+
+	assert_int_equal(mkfifo(f->path, 0600), 0);
+	assert_int_equal(sim_open(f->path, NULL, &f->drv), XDC_ERR);
+	assert_error_has(f->path);
+	assert_error_has("a FIFO");
+	assert_int_equal(entries(f->dir), 1);
+}
+
+/*
+ * A symbolic link planted at the lock's path: neither a reader nor a
+ * writer opens, locks or creates what it points to, and each says why.
+ */
+static void
+test_a_link_at_the_lock_path_is_refused(void **state)
+{
+	struct fx *f = *state;
+	char lock[600], target[600], nowhere[600], *text;
+	struct xdc_driver *other = NULL;
+	struct stat st;
+
+	snprintf(lock, sizeof(lock), "%s.lock", f->path);
+	snprintf(target, sizeof(target), "%s/precious", f->dir);
+	snprintf(nowhere, sizeof(nowhere), "%s/nowhere", f->dir);
+	spit(target, "root's own\n");
+	/* A writer opened before the link was planted. */
+	assert_int_equal(sim_open(f->path, NULL, &f->drv), 0);
+	assert_int_equal(symlink(target, lock), 0);
+	/* A reader. */
+	assert_int_equal(sim_open(f->path, NULL, &other), XDC_ERR);
+	assert_error_has(lock);
+	assert_error_has("a symbolic link");
+	assert_int_equal(sim_crash(f->drv, "x"), XDC_ERR);
+	assert_error_has("a symbolic link");
+	assert_int_equal(sim_write_count(f->drv), 0);
+	text = slurp(target);
+	assert_string_equal(text, "root's own\n");
+	free(text);
+	assert_int_equal(lstat(lock, &st), 0);
+	assert_true(S_ISLNK(st.st_mode));
+	/* A link to nowhere: its target is not created. */
+	assert_int_equal(unlink(lock), 0);
+	assert_int_equal(symlink(nowhere, lock), 0);
+	assert_int_equal(sim_crash(f->drv, "x"), XDC_ERR);
+	assert_error_has("a symbolic link");
+	assert_int_equal(access(nowhere, F_OK), -1);
+	assert_int_equal(access(f->path, F_OK), -1);
+	/* Gone, the lock is created as a file. */
+	assert_int_equal(unlink(lock), 0);
+	assert_int_equal(sim_crash(f->drv, "x"), XDC_ENOTFOUND);
+	assert_int_equal(lstat(lock, &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+}
+
+/* A pool in a directory that is not there: the message says so. */
+static void
+test_a_missing_directory_is_named(void **state)
+{
+	struct fx *f = *state;
+	char p[600];
+
+	snprintf(p, sizeof(p), "%s/no/such/p.json", f->dir);
+	assert_int_equal(sim_open(p, NULL, &f->drv), XDC_ERR);
+	assert_error_has(p);
+	snprintf(
+	    p, sizeof(p), "the directory %s/no/such does not exist", f->dir);
+	assert_error_has(p);
+	assert_null(strstr(xdc_error_last(), ".lock"));
+	/* A file where the directory should be. */
+	spit(f->path, "x");
+	snprintf(p, sizeof(p), "%s/p.json", f->path);
+	assert_int_equal(sim_open(p, NULL, &f->drv), XDC_ERR);
+	assert_error_has("is not a directory");
+	assert_int_equal(entries(f->dir), 1);
 }
 
 static void
@@ -1406,6 +1628,316 @@ test_network_refuses_unmanaged_bridge(void **state)
 	/* A hand-written pool still gets its Domain-0. */
 	assert_non_null(local_dom(obs, "Domain-0"));
 	xdc_observed_free(obs);
+}
+
+/* ---- Slow actions: submit, the loop, reap ---------------------------- */
+
+/* What reap handed over. */
+struct reaped {
+	uint64_t token;
+	int result;
+	char *msg;
+	int64_t at; /* xdc_ev_now() when it was reaped */
+};
+
+/* Reap one, now: 1 when there was one, 0 when none has finished. */
+static int
+reap_now(struct fx *f, struct reaped *r)
+{
+	int rc;
+
+	memset(r, 0, sizeof(*r));
+	rc = f->drv->reap(f->drv, &r->token, &r->result, &r->msg);
+	if (rc == XDC_ENOTFOUND)
+		return 0;
+	assert_int_equal(rc, 0);
+	r->at = xdc_ev_now();
+	return 1;
+}
+
+/* Run the loop until an action is reaped, for at most limit_ms. */
+static void
+reap_wait(struct fx *f, struct reaped *r, int64_t limit_ms)
+{
+	int64_t end = xdc_ev_now() + limit_ms;
+
+	while (!reap_now(f, r)) {
+		assert_true(xdc_ev_now() < end);
+		assert_true(xdc_ev_run_once(f->ev, 50) >= 0);
+	}
+}
+
+static void
+on_timer(struct xdc_ev_timer *t, void *arg)
+{
+	(void)t;
+	*(int64_t *)arg = xdc_ev_now();
+}
+
+/* Without a delay, submit applies at once and the next reap says so. */
+static void
+test_submit_without_delay_is_done_at_once(void **state)
+{
+	struct fx *f = *state;
+	struct reaped r;
+	struct tvm a, b;
+
+	tvm_init(&a, "a", GIB, 1);
+	tvm_init(&b, "b", 65 * GIB, 1);
+	a.act.a_op = b.act.a_op = XDC_OP_CREATE;
+	assert_int_equal(f->drv->submit(f->drv, &a.act, 7), 0);
+	assert_int_equal(f->drv->submit(f->drv, &b.act, 8), 0);
+	assert_true(has_dom(f, "a"));
+	assert_int_equal(reap_now(f, &r), 1);
+	assert_int_equal(r.token, 7);
+	assert_int_equal(r.result, 0);
+	assert_null(r.msg);
+	/* A failure comes with its own message. */
+	assert_int_equal(reap_now(f, &r), 1);
+	assert_int_equal(r.token, 8);
+	assert_int_equal(r.result, XDC_EDRIVER);
+	assert_non_null(strstr(r.msg, "cannot create b"));
+	free(r.msg);
+	assert_int_equal(reap_now(f, &r), 0);
+}
+
+/*
+ * A slow action: submit returns at once, the action is done when the
+ * loop's timer fires, no earlier than its delay, and not before reap.
+ */
+static void
+test_slow_action_completes_no_earlier_than_its_delay(void **state)
+{
+	struct fx *f = *state;
+	struct reaped r;
+	struct tvm a;
+	int64_t t0;
+
+	tvm_init(&a, "a", GIB, 1);
+	a.act.a_op = XDC_OP_CREATE;
+	assert_int_equal(sim_delay(f->drv, XDC_OP_CREATE, "a", 300, 1), 0);
+	t0 = xdc_ev_now();
+	assert_int_equal(f->drv->submit(f->drv, &a.act, 1), 0);
+	assert_true(xdc_ev_now() - t0 < 100);
+	assert_int_equal(reap_now(f, &r), 0);
+	assert_false(has_dom(f, "a"));
+	reap_wait(f, &r, 5000);
+	assert_int_equal(r.token, 1);
+	assert_int_equal(r.result, 0);
+	assert_true(r.at - t0 >= 300);
+	assert_true(has_dom(f, "a"));
+	/* Once: the next create of a is quick. */
+	assert_int_equal(tvm_do(f, &a, XDC_OP_DESTROY), 0);
+	a.act.a_spec = &a.spec;
+	t0 = xdc_ev_now();
+	assert_int_equal(f->drv->submit(f->drv, &a.act, 2), 0);
+	assert_int_equal(reap_now(f, &r), 1);
+	assert_true(xdc_ev_now() - t0 < 300);
+}
+
+/* A timer armed while a slow action waits fires on time, long before. */
+static void
+test_a_timer_fires_on_time_while_a_slow_action_waits(void **state)
+{
+	struct fx *f = *state;
+	struct xdc_ev_timer *tm;
+	int64_t t0, fired = 0;
+	struct reaped r;
+	struct tvm a;
+
+	tvm_init(&a, "a", GIB, 1);
+	a.act.a_op = XDC_OP_CREATE;
+	assert_int_equal(sim_delay(f->drv, XDC_OP_CREATE, "a", 1500, 1), 0);
+	t0 = xdc_ev_now();
+	assert_int_equal(f->drv->submit(f->drv, &a.act, 1), 0);
+	tm = xdc_ev_timer_new(f->ev, on_timer, &fired);
+	xdc_ev_timer_in(tm, 100);
+	while (fired == 0) {
+		assert_int_equal(reap_now(f, &r), 0);
+		assert_true(xdc_ev_run_once(f->ev, -1) >= 0);
+	}
+	assert_true(fired - t0 >= 100);
+	assert_true(fired - t0 < 1000);
+	assert_int_equal(reap_now(f, &r), 0);
+	reap_wait(f, &r, 5000);
+	assert_true(r.at - t0 >= 1500);
+	xdc_ev_timer_free(tm);
+}
+
+/* Two slow actions run side by side: both done in about one delay. */
+static void
+test_two_slow_actions_overlap(void **state)
+{
+	struct fx *f = *state;
+	struct reaped r1, r2;
+	struct tvm a, b;
+	int64_t t0;
+
+	tvm_init(&a, "a", GIB, 1);
+	tvm_init(&b, "b", GIB, 1);
+	a.act.a_op = b.act.a_op = XDC_OP_CREATE;
+	assert_int_equal(sim_delay(f->drv, XDC_OP_CREATE, "a", 600, 1), 0);
+	assert_int_equal(sim_delay(f->drv, XDC_OP_CREATE, "b", 600, 1), 0);
+	t0 = xdc_ev_now();
+	assert_int_equal(f->drv->submit(f->drv, &a.act, 1), 0);
+	assert_int_equal(f->drv->submit(f->drv, &b.act, 2), 0);
+	reap_wait(f, &r1, 5000);
+	reap_wait(f, &r2, 5000);
+	assert_int_equal(r1.result, 0);
+	assert_int_equal(r2.result, 0);
+	assert_true(r1.token + r2.token == 3);
+	assert_true(r1.at - t0 >= 600 && r2.at - t0 >= 600);
+	/* One after the other would take 1200 ms. */
+	assert_true(r2.at - t0 < 1100);
+	assert_true(has_dom(f, "a") && has_dom(f, "b"));
+}
+
+/*
+ * While a slow action waits, even inside a batch, the pool's lock is
+ * free: another process changes the pool, and the action, when done,
+ * reads that change back rather than writing over it.
+ */
+static void
+test_the_lock_is_free_while_a_slow_action_waits(void **state)
+{
+	struct fx *f = *state;
+	struct xdc_driver *other;
+	struct tvm a, b;
+	struct reaped r;
+	char lock[600];
+	int fd;
+
+	tvm_init(&a, "a", GIB, 1);
+	tvm_init(&b, "b", GIB, 1);
+	a.act.a_op = b.act.a_op = XDC_OP_CREATE;
+	assert_int_equal(sim_delay(f->drv, XDC_OP_CREATE, "a", 300, 1), 0);
+	assert_int_equal(f->drv->begin(f->drv), 0);
+	assert_int_equal(f->drv->submit(f->drv, &b.act, 1), 0);
+	assert_int_equal(f->drv->submit(f->drv, &a.act, 2), 0);
+	assert_int_equal(reap_now(f, &r), 1);
+	assert_int_equal(r.token, 1);
+	assert_int_equal(reap_now(f, &r), 0);
+	snprintf(lock, sizeof(lock), "%s.lock", f->path);
+	assert_true((fd = open(lock, O_RDONLY)) >= 0);
+	assert_int_equal(flock(fd, LOCK_EX | LOCK_NB), 0);
+	assert_int_equal(flock(fd, LOCK_UN), 0);
+	close(fd);
+	/* What the batch did is in the file already. */
+	assert_int_equal(sim_open(f->path, NULL, &other), 0);
+	assert_int_equal(sim_add_unmanaged(other, "legacy", GIB, NULL), 0);
+	assert_true(has_dom(f, "b"));
+	other->free(other);
+	reap_wait(f, &r, 5000);
+	assert_int_equal(r.token, 2);
+	assert_int_equal(r.result, 0);
+	assert_int_equal(f->drv->end(f->drv), 0);
+	assert_true(has_dom(f, "a"));
+	assert_true(has_dom(f, "b"));
+	assert_true(has_dom(f, "legacy"));
+}
+
+/*
+ * A slow action whose time is up while another process holds the lock
+ * waits for it without holding up the loop, then completes.
+ */
+static void
+test_a_slow_action_never_waits_for_the_lock_in_the_loop(void **state)
+{
+	struct fx *f = *state;
+	struct reaped r;
+	struct tvm a;
+	char lock[600];
+	int64_t t0;
+	int fd, i;
+
+	tvm_init(&a, "a", GIB, 1);
+	a.act.a_op = XDC_OP_CREATE;
+	assert_int_equal(sim_delay(f->drv, XDC_OP_CREATE, "a", 50, 1), 0);
+	assert_int_equal(f->drv->submit(f->drv, &a.act, 1), 0);
+	snprintf(lock, sizeof(lock), "%s.lock", f->path);
+	assert_true((fd = open(lock, O_RDONLY)) >= 0);
+	assert_int_equal(flock(fd, LOCK_EX), 0);
+	t0 = xdc_ev_now();
+	for (i = 0; i < 20; i++) {
+		assert_true(xdc_ev_run_once(f->ev, 20) >= 0);
+		assert_int_equal(reap_now(f, &r), 0);
+	}
+	/* Twenty rounds of 20 ms at most, none of them stuck in flock. */
+	assert_true(xdc_ev_now() - t0 < 2000);
+	assert_int_equal(flock(fd, LOCK_UN), 0);
+	close(fd);
+	reap_wait(f, &r, 5000);
+	assert_int_equal(r.result, 0);
+	assert_true(has_dom(f, "a"));
+}
+
+/* Freed with a slow action waiting: the pool is as if it never ran. */
+static void
+test_freeing_abandons_a_slow_action(void **state)
+{
+	struct fx *f = *state;
+	unsigned armed = 1;
+	struct tvm a;
+
+	tvm_init(&a, "a", GIB, 1);
+	a.act.a_op = XDC_OP_CREATE;
+	assert_int_equal(sim_delay(f->drv, XDC_OP_CREATE, "a", 200, 1), 0);
+	assert_int_equal(f->drv->submit(f->drv, &a.act, 1), 0);
+	f->drv->free(f->drv);
+	(void)xdc_ev_count(f->ev, &armed);
+	assert_int_equal(armed, 0);
+	assert_int_equal(sim_open(f->path, NULL, &f->drv), 0);
+	assert_true(xdc_ev_run_once(f->ev, 300) >= 0);
+	assert_false(has_dom(f, "a"));
+}
+
+/* apply, the synchronous way, takes the time itself; the fault still fails. */
+static void
+test_apply_of_a_slow_action_takes_its_time(void **state)
+{
+	struct fx *f = *state;
+	struct tvm a;
+	int64_t t0;
+
+	tvm_init(&a, "a", GIB, 1);
+	assert_int_equal(sim_delay(f->drv, XDC_OP_CREATE, "a", 200, 2), 0);
+	assert_int_equal(sim_fail(f->drv, XDC_OP_CREATE, "a", 1), 0);
+	t0 = xdc_ev_now();
+	assert_int_equal(tvm_do(f, &a, XDC_OP_CREATE), XDC_EDRIVER);
+	assert_true(xdc_ev_now() - t0 >= 200);
+	assert_string_equal(xdc_error_last(), "injected fault: create a");
+	assert_int_equal(tvm_do(f, &a, XDC_OP_CREATE), 0);
+	assert_true(xdc_ev_now() - t0 >= 400);
+	assert_true(has_dom(f, "a"));
+}
+
+/* A delay is in the file, for another process, and can be taken back. */
+static void
+test_a_delay_survives_in_the_file(void **state)
+{
+	struct fx *f = *state;
+	struct xdc_driver *other;
+	char *text, *again = NULL;
+
+	assert_int_equal(sim_delay(f->drv, XDC_OP_STOP, "a", 2500, 3), 0);
+	text = slurp(f->path);
+	assert_non_null(strstr(text, "\"slow\""));
+	assert_non_null(strstr(text, "\"ms\": 2500"));
+	assert_int_equal(sim_parse_pool("t", text, strlen(text), &again), 0);
+	assert_string_equal(text, again);
+	free(text);
+	free(again);
+	assert_int_equal(sim_open(f->path, NULL, &other), 0);
+	assert_int_equal(sim_delay(other, XDC_OP_STOP, "a", 2500, 0), 0);
+	other->free(other);
+	text = slurp(f->path);
+	assert_null(strstr(text, "\"slow\""));
+	free(text);
+	assert_int_equal(sim_delay(f->drv, XDC_OP__COUNT, "a", 1, 1), XDC_ERR);
+	assert_int_equal(
+	    sim_delay(f->drv, XDC_OP_STOP, "a", 25 * 3600 * 1000ULL, 1),
+	    XDC_ERR);
+	assert_error_has("at most");
 }
 
 /* ---- Unmanaged domains ---------------------------------------------- */
@@ -1615,6 +2147,7 @@ test_migrate_fault_is_injected(void **state)
 }
 
 #define T(fn)  cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define TE(fn) cmocka_unit_test_setup_teardown(fn, setup_ev, teardown)
 #define TD(fn) cmocka_unit_test_setup_teardown(fn, setup_dir, teardown)
 #define T2(fn) cmocka_unit_test_setup_teardown(fn, setup_two, teardown)
 
@@ -1626,6 +2159,7 @@ main(void)
 		TD(test_pool_is_created_from_cfg_hosts),
 		T(test_existing_pool_gains_declared_hosts_and_capacities),
 		T(test_create_records_everything_observe_reports),
+		T(test_create_without_weight_gets_the_default),
 		T(test_create_paused_vm_is_paused),
 		T(test_domids_increase_and_are_never_reused),
 		T(test_create_beyond_free_memory_fails_and_changes_nothing),
@@ -1665,7 +2199,11 @@ main(void)
 		TD(test_invalid_json_is_an_error_naming_the_file),
 		TD(test_json_that_is_not_a_pool_is_an_error),
 		TD(test_parse_pool_writes_back_what_it_reads),
-		TD(test_open_removes_temporary_files_of_killed_writers),
+		TD(test_a_writer_removes_temporary_files_of_killed_writers),
+		TD(test_a_reader_creates_no_file),
+		TD(test_a_fifo_as_the_pool_is_refused),
+		TD(test_a_link_at_the_lock_path_is_refused),
+		TD(test_a_missing_directory_is_named),
 		TD(test_domain0_is_the_domain_with_id_0),
 		T(test_network_create_update_destroy),
 		T(test_networks_are_sorted_by_bridge),
@@ -1676,6 +2214,15 @@ main(void)
 		T2(test_migrate_refusals_leave_the_domain),
 		T2(test_migrate_of_an_unmanaged_domain_is_refused),
 		T2(test_migrate_fault_is_injected),
+		TE(test_submit_without_delay_is_done_at_once),
+		TE(test_slow_action_completes_no_earlier_than_its_delay),
+		TE(test_a_timer_fires_on_time_while_a_slow_action_waits),
+		TE(test_two_slow_actions_overlap),
+		TE(test_the_lock_is_free_while_a_slow_action_waits),
+		TE(test_a_slow_action_never_waits_for_the_lock_in_the_loop),
+		TE(test_freeing_abandons_a_slow_action),
+		T(test_apply_of_a_slow_action_takes_its_time),
+		T(test_a_delay_survives_in_the_file),
 	};
 
 	return cmocka_run_group_tests_name("drivers/sim", tests, NULL, NULL);

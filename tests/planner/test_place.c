@@ -383,6 +383,32 @@ test_observed_memory_overcommit_is_error(void **state)
 	fx_free(fx);
 }
 
+static void
+test_overfull_host_names_its_vms(void **state)
+{
+	struct fx *fx = fx_new(HOST("xen-a", "4GiB")
+	        VM("web-1", "3GiB") "---\n" VM("web-2", "3GiB"));
+	char *yaml;
+
+	(void)state;
+	fx_hosts(fx);
+	fx_plan_fails(fx, "host xen-a: the VMs on it need 6GiB (web-1 3GiB, "
+	                  "web-2 3GiB); it offers 4GiB, 2GiB short");
+	fx_free(fx);
+
+	/* Thirteen: the largest first, then by name; eight named. */
+	yaml =
+	    vms_yaml(HOST("xen-a", "4GiB") VM("big", "2GiB") "---\n", "v-", 12);
+	fx = fx_new(yaml);
+	fx_hosts(fx);
+	fx_plan_fails(fx,
+	    "need 14GiB (big 2GiB, v-1 1GiB, v-10 1GiB, v-11 1GiB, "
+	    "v-12 1GiB, v-2 1GiB, v-3 1GiB, v-4 1GiB and 5 more); "
+	    "it offers 4GiB, 10GiB short");
+	fx_free(fx);
+	free(yaml);
+}
+
 int
 main(void)
 {
@@ -403,6 +429,7 @@ main(void)
 		cmocka_unit_test(test_n_plus_1_shortfall_is_error),
 		cmocka_unit_test(test_satisfiable_n_plus_1_passes),
 		cmocka_unit_test(test_observed_memory_overcommit_is_error),
+		cmocka_unit_test(test_overfull_host_names_its_vms),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -13,6 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -189,6 +192,39 @@ test_xl_unparsable_or_nameless_file_is_an_error(void **state)
 	import_set_free(s);
 }
 
+/*
+ * What is not a regular file is refused at once: a FIFO without a writer
+ * blocked fopen() forever. SIGALRM's default action ends a test that
+ * blocks. Past 16 MiB, a file is not read.
+ */
+static void
+test_xl_fifo_or_huge_file_is_refused(void **state)
+{
+	struct import_set *s = import_set_new(NULL);
+	char dir[] = "/tmp/xdc-test-import.XXXXXX", path[64];
+	int fd;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/fifo.cfg", dir);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	alarm(10);
+	assert_int_equal(import_xl_file(s, path), XDC_ERR);
+	alarm(0);
+	assert_non_null(strstr(xdc_error_last(), "is a FIFO"));
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/huge.cfg", dir);
+	assert_true((fd = open(path, O_WRONLY | O_CREAT, 0600)) >= 0);
+	assert_int_equal(ftruncate(fd, 17 * MIB), 0);
+	close(fd);
+	assert_int_equal(import_xl_file(s, path), XDC_ERR);
+	assert_non_null(strstr(xdc_error_last(), "larger than 16 MiB"));
+	unlink(path);
+	rmdir(dir);
+	assert_int_equal(s->is_nvms, 0);
+	import_set_free(s);
+}
+
 static void
 test_xl_bootloader_is_dropped_and_kernel_asked_for(void **state)
 {
@@ -338,7 +374,7 @@ obs_dom(struct xdc_obs_host *h, size_t i, const char *name, uint32_t domid)
 	d->od_domid = domid;
 	d->od_memory = d->od_max_memory = 256 * MIB;
 	d->od_vcpus = d->od_max_vcpus = 1;
-	d->od_weight = 256;
+	d->od_weight = XDC_DEFAULT_WEIGHT;
 	return d;
 }
 
@@ -411,6 +447,7 @@ main(void)
 		T(test_xl_keys_xdc_cannot_express_are_warned_with_their_line),
 		T(test_xl_builder_hvm_and_dropped_cdrom),
 		T(test_xl_unparsable_or_nameless_file_is_an_error),
+		T(test_xl_fifo_or_huge_file_is_refused),
 		T(test_xl_bootloader_is_dropped_and_kernel_asked_for),
 		T(test_bridges_without_network_get_documents),
 		T(test_bridge_of_a_declared_network_names_it),

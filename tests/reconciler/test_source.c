@@ -11,7 +11,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -374,6 +379,7 @@ test_url_secrets_are_not_shown(void **state)
 {
 	struct fx *f = *state;
 
+	f->cli.cl_verbose = -1; /* the warning about ps */
 	f->cli.cl_git = "https://oauth2:s3cret@git.example.com/dc.git";
 	assert_int_equal(source_new(&f->cli, NULL, &f->src), 0);
 	assert_string_equal(
@@ -383,6 +389,96 @@ test_url_secrets_are_not_shown(void **state)
 	assert_int_equal(source_new(&f->cli, "prod", &f->src), 0);
 	assert_string_equal(
 	    source_name(f->src), "ssh://git@git.example.com/dc.git@main:prod");
+	source_free(f->src);
+	f->cli.cl_git = "ssh://deploy:hunter2@git.example.com:2222/dc.git";
+	assert_int_equal(source_new(&f->cli, NULL, &f->src), 0);
+	assert_string_equal(source_name(f->src),
+	    "ssh://deploy@git.example.com:2222/dc.git@main");
+	source_free(f->src);
+	f->cli.cl_git = "https://git.example.com/dc.git?private_token=s3cret";
+	assert_int_equal(source_new(&f->cli, NULL, &f->src), 0);
+	assert_string_equal(source_name(f->src),
+	    "https://git.example.com/dc.git?private_token=REDACTED@main");
+}
+
+static void
+test_scrub_url(void **state)
+{
+	static const char *cases[][2] = {
+		{ "https://u:p@h/x.git", "https://h/x.git" },
+		{ "https://ghp_tok@github.com/o/r", "https://github.com/o/r" },
+		{ "http://h:8080/x", "http://h:8080/x" },
+		{ "ssh://git@h/x", "ssh://git@h/x" },
+		{ "ssh://u:p@h/x", "ssh://u@h/x" },
+		{ "git+ssh://u:p:q@h/x", "git+ssh://u@h/x" },
+		{ "git://u@h/x", "git://h/x" },
+		{ "https://h/x?token=abc", "https://h/x?token=REDACTED" },
+		{ "https://h/x?a=1&token=abc;b", "https://h/x?a=REDACTED&"
+		                                 "token=REDACTED;REDACTED" },
+		{ "https://u:p@h?t=1#frag", "https://h?t=REDACTED#REDACTED" },
+		{ "https://h/x#a@b", "https://h/x#REDACTED" },
+		{ "git@h:o/r.git", "git@h:o/r.git" },
+		{ "/srv/git/dc.git", "/srv/git/dc.git" },
+		{ "./a://b", "./a://b" },
+	};
+	size_t i;
+	char *got;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		got = source_scrub_url(cases[i][0]);
+		if (strcmp(got, cases[i][1]) != 0)
+			fail_msg("scrub(%s) = %s, want %s", cases[i][0], got,
+			    cases[i][1]);
+		free(got);
+	}
+}
+
+/* libgit2's error quotes the URL it was given: not its secrets. */
+static void
+test_fetch_errors_hide_secrets(void **state)
+{
+	struct fx *f = *state;
+
+	f->cli.cl_verbose = -1;
+	f->cli.cl_git = "http://u:pw-s3cret@127.0.0.1:1/dc.git?token=tk-s3cret";
+	assert_int_equal(source_new(&f->cli, NULL, &f->src), 0);
+	assert_int_not_equal(source_fetch(f->src), 0);
+	if (strstr(xdc_error_last(), "s3cret") != NULL)
+		fail_msg("the error shows a secret: %s", xdc_error_last());
+	assert_non_null(strstr(
+	    xdc_error_last(), "http://127.0.0.1:1/dc.git?token=REDACTED"));
+}
+
+/* XDC_GIT_TOKEN_FILE: only a file no other user can read or change. */
+static void
+test_token_file_must_be_private(void **state)
+{
+	struct fx *f = *state;
+	char path[128];
+
+	snprintf(path, sizeof(path), "%s/token", f->dir);
+	write_file(f->dir, "token", "glpat-s3cret\n");
+	setenv("XDC_GIT_TOKEN_FILE", path, 1);
+	f->cli.cl_git = "https://git.example.com/dc.git";
+	assert_int_equal(chmod(path, 0644), 0);
+	assert_int_not_equal(source_new(&f->cli, NULL, &f->src), 0);
+	assert_non_null(strstr(xdc_error_last(), "mode 0644 lets other users"));
+	assert_null(strstr(xdc_error_last(), "s3cret"));
+	assert_int_equal(chmod(path, 0660), 0);
+	assert_int_not_equal(source_new(&f->cli, NULL, &f->src), 0);
+	assert_int_equal(chmod(path, 0600), 0);
+	assert_int_equal(source_new(&f->cli, NULL, &f->src), 0);
+	source_free(f->src);
+	f->src = NULL;
+	unlink(path);
+	assert_int_not_equal(source_new(&f->cli, NULL, &f->src), 0);
+	assert_non_null(strstr(xdc_error_last(), "XDC_GIT_TOKEN_FILE"));
+	write_file(f->dir, "token", "\n");
+	assert_int_equal(chmod(path, 0600), 0);
+	assert_int_not_equal(source_new(&f->cli, NULL, &f->src), 0);
+	assert_non_null(strstr(xdc_error_last(), "empty"));
+	unsetenv("XDC_GIT_TOKEN_FILE");
 }
 
 static void
@@ -417,6 +513,109 @@ test_state_dir_rules(void **state)
 	free(dir);
 }
 
+/* ---- The fetch in a thread of its own -------------------------------- */
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Wait at most ms for fd to be readable; 1 when it is. */
+static int
+readable(int fd, int ms)
+{
+	struct pollfd p = { fd, POLLIN, 0 };
+
+	return poll(&p, 1, ms) == 1;
+}
+
+static void
+test_git_fetch_in_a_thread(void **state)
+{
+	struct fx *f = *state;
+	struct xdc_diags *d = xdc_diags_new();
+	struct xdc_config *cfg = NULL;
+	char one[GIT_OID_HEXSZ + 1], commit[SOURCE_COMMIT_HEXSZ];
+	int fd, fd2;
+
+	write_file(f->repo, "web-1.yaml", VM_YAML("web-1"));
+	commit_all(f, "one", one);
+	/* No --ref: the remote's default branch, learnt by the thread. */
+	f->cli.cl_ref = NULL;
+	assert_int_equal(source_new(&f->cli, NULL, &f->src), 0);
+	assert_int_equal(source_fetch_start(f->src, &fd), 0);
+	assert_true(source_fetching(f->src));
+	/* One at a time. */
+	assert_int_equal(source_fetch_start(f->src, &fd2), XDC_ERETRY);
+	assert_true(readable(fd, 10000));
+	assert_int_equal(source_fetch_end(f->src), 0);
+	assert_false(source_fetching(f->src));
+	assert_non_null(strstr(source_name(f->src), "@main"));
+	assert_int_equal(source_load(f->src, &cfg, d, commit), 0);
+	assert_string_equal(commit, one);
+	xdc_config_free(cfg);
+	xdc_diags_free(d);
+}
+
+static void
+test_git_fetch_thread_failure_is_its_result(void **state)
+{
+	struct fx *f = *state;
+	int fd;
+
+	f->cli.cl_git = "/nonexistent/repository";
+	assert_int_equal(source_new(&f->cli, NULL, &f->src), 0);
+	assert_int_equal(source_fetch_start(f->src, &fd), 0);
+	assert_true(readable(fd, 10000));
+	assert_int_not_equal(source_fetch_end(f->src), 0);
+	assert_non_null(strstr(xdc_error_last(), "/nonexistent/repository"));
+	assert_false(source_fetching(f->src));
+}
+
+/*
+ * A remote that accepts the connection and never answers (the kernel
+ * accepts it into the listen backlog): the fetch hangs, the caller does
+ * not; source_free returns at once and leaves the thread behind.
+ */
+static void
+test_git_hung_fetch_is_abandoned(void **state)
+{
+	struct fx *f = *state;
+	struct sockaddr_in sa;
+	socklen_t len = sizeof(sa);
+	char url[64];
+	int64_t t0;
+	int lfd, fd;
+
+	lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(lfd >= 0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(lfd, 8), 0);
+	assert_int_equal(getsockname(lfd, (struct sockaddr *)&sa, &len), 0);
+	snprintf(url, sizeof(url), "git://127.0.0.1:%u/x",
+	    (unsigned)ntohs(sa.sin_port));
+	f->cli.cl_git = url;
+	assert_int_equal(source_new(&f->cli, NULL, &f->src), 0);
+	assert_int_equal(source_fetch_start(f->src, &fd), 0);
+	/* Still under way a while later: no answer, no end. */
+	assert_false(readable(fd, 300));
+	assert_int_equal(source_fetch_end(f->src), XDC_ERETRY);
+	assert_true(source_fetching(f->src));
+	source_fetch_cancel(f->src);
+	t0 = now_ms();
+	source_free(f->src);
+	f->src = NULL;
+	assert_true(now_ms() - t0 < 100);
+	close(lfd);
+}
+
 int
 main(void)
 {
@@ -440,8 +639,20 @@ main(void)
 		    test_path_source, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_url_secrets_are_not_shown, setup, teardown),
+		cmocka_unit_test(test_scrub_url),
+		cmocka_unit_test_setup_teardown(
+		    test_fetch_errors_hide_secrets, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_token_file_must_be_private, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_state_dir_rules, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_git_fetch_in_a_thread, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_git_fetch_thread_failure_is_its_result, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_git_hung_fetch_is_abandoned, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -566,25 +566,27 @@ test_print_survives_keys_of_the_wrong_type(void **state)
 static void
 test_sweep_removes_only_temporary_files(void **state)
 {
-	static const char *const gone[] = { ".status.json.Ab12Cd",
-		".metrics.prom.xY9zzz" };
+	static const char *const gone[] = { ".status.json.tmp-Ab12Cd",
+		".metrics.prom.tmp-xY9zzz" };
+	/* A user's copies among them: only xdc's own pattern goes. */
 	static const char *const kept[] = { STATUS_FILE, STATUS_METRICS_FILE,
-		"lock", ".status.json.toolong", "status.json.Ab12Cd",
-		".other.json.Ab12Cd" };
+		"lock", ".status.json.tmp-toolong", "status.json.tmp-Ab12Cd",
+		".other.json.tmp-Ab12Cd", ".status.json.backup",
+		".metrics.prom.orig01" };
 	char dir[] = "/tmp/xdc-status-XXXXXX", path[128];
 	size_t i;
 	FILE *fp;
 
 	(void)state;
 	assert_non_null(mkdtemp(dir));
-	for (i = 0; i < 2 + 6; i++) {
+	for (i = 0; i < 2 + 8; i++) {
 		snprintf(path, sizeof(path), "%s/%s", dir,
 		    i < 2 ? gone[i] : kept[i - 2]);
 		assert_non_null(fp = fopen(path, "w"));
 		assert_int_equal(fclose(fp), 0);
 	}
 	status_sweep(dir);
-	for (i = 0; i < 2 + 6; i++) {
+	for (i = 0; i < 2 + 8; i++) {
 		snprintf(path, sizeof(path), "%s/%s", dir,
 		    i < 2 ? gone[i] : kept[i - 2]);
 		assert_int_equal(access(path, F_OK), i < 2 ? -1 : 0);

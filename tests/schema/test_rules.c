@@ -394,6 +394,43 @@ test_min_running_range(void **state)
 	    "availability.min_running", 0, 1000000);
 }
 
+/*
+ * min_running above the selected VMs declared running: every disruptive
+ * action on them would wait for ever. Ten VMs (the eight first named),
+ * one more stopped that does not count.
+ */
+static void
+test_min_running_above_selected_vms(void **state)
+{
+	char *yaml = xdc_strdup(""), *next;
+	int i;
+
+	(void)state;
+	for (i = 0; i < 10; i++) {
+		xdc_asprintf(
+		    &next, "%s" VM("v%d") "labels: {t: w}\n---\n", yaml, i);
+		free(yaml);
+		yaml = next;
+	}
+	xdc_asprintf(&next,
+	    "%s" VM("off") "labels: {t: w}\nstate: stopped\n---\n"
+	                   "kind: SLA\nname: s\nselector: {t: w}\n"
+	                   "availability: {min_running: @}\n",
+	    yaml);
+	free(yaml);
+	yaml = next;
+	assert_loads(subst(yaml, "10"));
+	assert_rejects(subst(yaml, "11"), 71, 29,
+	    "availability.min_running: 11 is more than the 10 VMs SLA \"s\" "
+	    "selects that are declared running (v0, v1, v2, v3, v4, v5, v6, "
+	    "v7 and 2 more): every disruptive action on them would wait for "
+	    "ever");
+	free(yaml);
+	/* Only stopped VMs: nothing that runs is disrupted, nothing held. */
+	assert_loads(VM("off") "labels: {t: w}\nstate: stopped\n---\n" SLA(
+	    "s") "availability: {min_running: 3}\n");
+}
+
 static void
 test_host_failures_range(void **state)
 {
@@ -1276,6 +1313,7 @@ main(void)
 		cmocka_unit_test(test_cpu_weight_range),
 		cmocka_unit_test(test_cpu_cap_range),
 		cmocka_unit_test(test_min_running_range),
+		cmocka_unit_test(test_min_running_above_selected_vms),
 		cmocka_unit_test(test_host_failures_range),
 		cmocka_unit_test(test_size_must_use_binary_units),
 		cmocka_unit_test(test_host_memory_at_least_1mib),

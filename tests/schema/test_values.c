@@ -62,33 +62,38 @@ test_size_bare_integer_is_bytes(void **state)
 	assert_int_equal(size_ok("0"), 0);
 	assert_int_equal(size_ok("4096"), 4096);
 	assert_int_equal(size_ok("007"), 7);
-	assert_int_equal(size_ok("18446744073709551615"), UINT64_MAX);
+	assert_int_equal(size_ok("9223372036854775807"), INT64_MAX);
 }
 
 static void
 test_size_overflow_rejected_at_every_unit(void **state)
 {
-	/* The largest value each unit can say, and one more. */
+	/*
+	 * The largest value each unit can say under 2^63, and one more:
+	 * 2^63 bytes and more were written as negative numbers.
+	 */
 	static const struct {
 		const char *max, *over;
 		uint64_t value;
 	} cases[] = {
-		{ "18446744073709551615", "18446744073709551616", UINT64_MAX },
-		{ "18014398509481983KiB", "18014398509481984KiB",
-		    ((1ULL << 54) - 1) << 10 },
-		{ "17592186044415MiB", "17592186044416MiB",
-		    ((1ULL << 44) - 1) << 20 },
-		{ "17179869183GiB", "17179869184GiB",
-		    ((1ULL << 34) - 1) << 30 },
-		{ "16777215TiB", "16777216TiB", ((1ULL << 24) - 1) << 40 },
+		{ "9223372036854775807", "9223372036854775808", INT64_MAX },
+		{ "9007199254740991KiB", "9007199254740992KiB",
+		    ((1ULL << 53) - 1) << 10 },
+		{ "8796093022207MiB", "8796093022208MiB",
+		    ((1ULL << 43) - 1) << 20 },
+		{ "8589934591GiB", "8589934592GiB", ((1ULL << 33) - 1) << 30 },
+		{ "8388607TiB", "8388608TiB", ((1ULL << 23) - 1) << 40 },
 	};
 	size_t i;
 
 	(void)state;
 	for (i = 0; i < NELEM(cases); i++) {
 		assert_int_equal(size_ok(cases[i].max), cases[i].value);
-		size_bad(cases[i].over, "too large");
+		size_bad(cases[i].over,
+		    "is too large: a size is at most 9223372036854775807 bytes "
+		    "(2^63 - 1, just under 8388608TiB)");
 	}
+	size_bad("18446744073709551615", "too large");
 	size_bad("99999999999999999999999999TiB", "too large");
 }
 
@@ -689,7 +694,8 @@ static void
 test_size_fmt_parses_back(void **state)
 {
 	static const uint64_t v[] = { 0, 1, 4097, 1ULL << 10, 3ULL << 20,
-		(1ULL << 40) + (1ULL << 10), UINT64_MAX, UINT64_MAX << 40 };
+		(1ULL << 40) + (1ULL << 10), XDC_SIZE_MAX,
+		(XDC_SIZE_MAX >> 40) << 40 };
 	char buf[XDC_SIZE_BUFSZ];
 	size_t i;
 

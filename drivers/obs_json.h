@@ -1,0 +1,35 @@
+/*
+ * Observed state as JSON, both ways: one host, its domains and its
+ * networks, in the shape `xdc show --json` prints (SPEC §5), and with
+ * OBS_JSON_FULL what a planner needs besides (the spec hash, the build
+ * record, stub domains, uplinks and VLANs). The pool's host records
+ * (SPEC §8) are written and read with it; a record comes from etcd, so
+ * the reader trusts nothing: every type and range is checked, and what
+ * is wrong is named, with where it is.
+ */
+#ifndef XDC_OBS_JSON_H
+#define XDC_OBS_JSON_H
+
+#include <jansson.h>
+
+#include "drivers/driver.h"
+
+/* obs_json_*'s flags. */
+#define OBS_JSON_FULL 0x1 /* hash, build, stub, uplink, vlan */
+
+/* NULL when a value cannot be encoded (a string that is not UTF-8). */
+json_t *obs_json_domain(const struct xdc_obs_domain *, unsigned flags);
+json_t *obs_json_network(const struct xdc_obs_network *, unsigned flags);
+json_t *obs_json_host(const struct xdc_obs_host *, unsigned flags);
+
+/*
+ * Read a host as obs_json_host wrote it into *out, its strings and arrays
+ * in arena; domains and networks come out sorted, as drivers give them.
+ * what names the source in messages ("etcd key /xdc/p/hosts/a"). Returns
+ * 0, or XDC_ERR with the reason in xdc_error_last().
+ */
+struct xdc_arena;
+int obs_json_read_host(const json_t *, const char *what, struct xdc_arena *,
+    struct xdc_obs_host *out);
+
+#endif /* XDC_OBS_JSON_H */

@@ -1,0 +1,806 @@
+/*
+ * The sim driver's pool file (see sim_file.h): the pool as JSON, read
+ * with a message naming the file and the place of anything that is not a
+ * pool, written back in a fixed order so that the same pool is the same
+ * bytes, replaced whole so that a reader, or a kill at any instant, sees
+ * the old pool or the new one; and the lock that processes sharing the
+ * file take around it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "base/arena.h"
+#include "base/error.h"
+#include "base/file.h"
+#include "drivers/sim_file.h"
+#include "drivers/sim_pool.h"
+#include "schema/model.h"
+#include "schema/values.h"
+
+#define SIM_FORMAT 1 /* "format_version" of the pool file */
+/* Ten thousand domains take some 10MiB. */
+#define SIM_FILE_MAX (256ULL * 1024 * 1024)
+
+/* ---- Reading the pool file ------------------------------------------ */
+
+/* Where in the file a value is, for messages: "host a, domain b". */
+struct rd {
+	const char *r_path;
+	struct sim_pool *r_pool;
+	char r_where[256];
+};
+
+static int
+rd_bad(const struct rd *r, const char *key, const char *what)
+{
+	return xdc_error(XDC_ERR, "%s: not a simulated pool: %s%s\"%s\" %s",
+	    r->r_path, r->r_where, r->r_where[0] ? ": " : "", key, what);
+}
+
+static int
+rd_u64(const struct rd *r, json_t *o, const char *key, int required,
+    uint64_t def, uint64_t max, uint64_t *out)
+{
+	json_t *v = json_object_get(o, key);
+
+	if (v == NULL && !required) {
+		*out = def;
+		return 0;
+	}
+	if (v == NULL)
+		return rd_bad(r, key, "is missing");
+	if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+	    (uint64_t)json_integer_value(v) > max)
+		return rd_bad(r, key, "must be an integer in range");
+	*out = (uint64_t)json_integer_value(v);
+	return 0;
+}
+
+static int
+rd_u32(const struct rd *r, json_t *o, const char *key, int required,
+    uint32_t def, uint32_t *out)
+{
+	uint64_t v;
+	int rc;
+
+	if ((rc = rd_u64(r, o, key, required, def, UINT32_MAX, &v)))
+		return rc;
+	*out = (uint32_t)v;
+	return 0;
+}
+
+/* A string copied into the pool; null is NULL when nullable. */
+static int
+rd_str(const struct rd *r, json_t *o, const char *key, int nullable,
+    const char **out)
+{
+	json_t *v = json_object_get(o, key);
+
+	*out = NULL;
+	if ((v == NULL || json_is_null(v)) && nullable)
+		return 0;
+	if (v == NULL)
+		return rd_bad(r, key, "is missing");
+	if (!json_is_string(v) || json_string_length(v) == 0)
+		return rd_bad(r, key, "must be a non-empty string");
+	*out = sim_pool_strdup(r->r_pool, json_string_value(v));
+	return 0;
+}
+
+static int
+rd_bool(const struct rd *r, json_t *o, const char *key, int def, int *out)
+{
+	json_t *v = json_object_get(o, key);
+
+	if (v == NULL) {
+		*out = def;
+		return 0;
+	}
+	if (!json_is_boolean(v))
+		return rd_bad(r, key, "must be true or false");
+	*out = json_is_true(v);
+	return 0;
+}
+
+/* An array, empty when absent. */
+static int
+rd_array(const struct rd *r, json_t *o, const char *key, json_t **out)
+{
+	json_t *v = json_object_get(o, key);
+
+	*out = v;
+	if (v != NULL && !json_is_array(v))
+		return rd_bad(r, key, "must be an array");
+	return 0;
+}
+
+/* A name among count names that fn gives, as its index. */
+static int
+rd_enum(const struct rd *r, json_t *o, const char *key, int required,
+    const char *(*fn)(unsigned), unsigned count, unsigned *out)
+{
+	json_t *v = json_object_get(o, key);
+	unsigned i;
+
+	if (v == NULL && !required)
+		return 0;
+	if (v == NULL)
+		return rd_bad(r, key, "is missing");
+	for (i = 0; json_is_string(v) && i < count; i++) {
+		if (!strcmp(json_string_value(v), fn(i))) {
+			*out = i;
+			return 0;
+		}
+	}
+	return rd_bad(r, key, "has an unknown value");
+}
+
+static const char *
+dom_state_name(unsigned i)
+{
+	return xdc_dom_state_name((enum xdc_dom_state)i);
+}
+
+static const char *
+vm_type_name(unsigned i)
+{
+	return xdc_vm_type_name((enum xdc_vm_type)i);
+}
+
+static const char *
+disk_format_name(unsigned i)
+{
+	return xdc_disk_format_name((enum xdc_disk_format)i);
+}
+
+static const char *
+op_name(unsigned i)
+{
+	return xdc_op_name((enum xdc_op)i);
+}
+
+static int
+rd_build(const struct rd *r, json_t *o, struct xdc_obs_build *b)
+{
+	json_t *disks, *jd;
+	struct xdc_disk *d;
+	unsigned u = XDC_VM_PVH;
+	size_t i;
+	int rc;
+
+	if (!json_is_object(o))
+		return rd_bad(r, "build", "must be an object or null");
+	if ((rc = rd_enum(r, o, "type", 1, vm_type_name, 3, &u)) ||
+	    (rc = rd_str(r, o, "kernel", 1, &b->ob_kernel)) ||
+	    (rc = rd_str(r, o, "ramdisk", 1, &b->ob_ramdisk)) ||
+	    (rc = rd_str(r, o, "cmdline", 1, &b->ob_cmdline)) ||
+	    (rc = rd_array(r, o, "disks", &disks)))
+		return rc;
+	b->ob_type = (enum xdc_vm_type)u;
+	b->ob_ndisks = json_array_size(disks);
+	b->ob_disks = xdc_arena_zalloc(
+	    r->r_pool->p_arena, b->ob_ndisks * sizeof(*b->ob_disks));
+	json_array_foreach(disks, i, jd)
+	{
+		d = &b->ob_disks[i];
+		u = XDC_DISK_RAW;
+		if (!json_is_object(jd))
+			return rd_bad(r, "disks", "must hold objects");
+		if ((rc = rd_str(r, jd, "target", 0, &d->d_target)) ||
+		    (rc = rd_str(r, jd, "vdev", 0, &d->d_vdev)) ||
+		    (rc = rd_enum(
+		         r, jd, "format", 0, disk_format_name, 3, &u)) ||
+		    (rc = rd_bool(r, jd, "readonly", 0, &d->d_readonly)))
+			return rc;
+		d->d_format = (enum xdc_disk_format)u;
+	}
+	return 0;
+}
+
+static int
+rd_nics(const struct rd *r, json_t *o, struct xdc_obs_domain *od)
+{
+	json_t *nics, *jn, *mac;
+	size_t i;
+	int rc;
+
+	if ((rc = rd_array(r, o, "nics", &nics)))
+		return rc;
+	od->od_nnics = json_array_size(nics);
+	od->od_nics = xdc_arena_zalloc(
+	    r->r_pool->p_arena, od->od_nnics * sizeof(*od->od_nics));
+	json_array_foreach(nics, i, jn)
+	{
+		if (!json_is_object(jn))
+			return rd_bad(r, "nics", "must hold objects");
+		if ((rc = rd_str(
+		         r, jn, "bridge", 0, &od->od_nics[i].on_bridge)))
+			return rc;
+		mac = json_object_get(jn, "mac");
+		if (!json_is_string(mac) ||
+		    xdc_parse_mac(
+		        json_string_value(mac), od->od_nics[i].on_mac) != NULL)
+			return rd_bad(r, "mac", "must be a MAC address");
+	}
+	return 0;
+}
+
+static int
+rd_hash(const struct rd *r, json_t *o, uint64_t *out)
+{
+	json_t *v = json_object_get(o, "hash");
+	const char *s;
+	char *end;
+
+	*out = 0;
+	if (v == NULL)
+		return 0;
+	s = json_is_string(v) ? json_string_value(v) : "";
+	errno = 0;
+	*out = strtoull(s, &end, 16);
+	if (*s == '\0' || *end != '\0' || errno != 0 || strlen(s) > 16)
+		return rd_bad(r, "hash", "must be up to 16 hex digits");
+	return 0;
+}
+
+static int
+rd_domain(struct rd *r, struct sim_host *h, json_t *o)
+{
+	struct sim_dom *d = xdc_arena_zalloc(r->r_pool->p_arena, sizeof(*d));
+	struct xdc_obs_domain *od = &d->sd_d;
+	unsigned state = XDC_DOM_RUNNING;
+	json_t *cpu, *build;
+	int rc;
+
+	if (!json_is_object(o))
+		return rd_bad(r, "domains", "must hold objects");
+	if ((rc = rd_str(r, o, "name", 0, &od->od_name)))
+		return rc;
+	snprintf(r->r_where, sizeof(r->r_where), "host %s, domain %s",
+	    h->sh_name, od->od_name);
+	if (sim_dom_find(h, od->od_name) != NULL)
+		return rd_bad(r, "name", "is a duplicate");
+	cpu = json_object_get(o, "cpu");
+	if (cpu != NULL && !json_is_object(cpu))
+		return rd_bad(r, "cpu", "must be an object");
+	if ((rc = rd_u32(r, o, "domid", 1, 0, &od->od_domid)) ||
+	    (rc = rd_enum(r, o, "state", 0, dom_state_name, 4, &state)) ||
+	    (rc = rd_u64(r, o, "memory", 1, 0, INT64_MAX, &od->od_memory)) ||
+	    (rc = rd_u64(r, o, "max_memory", 0, od->od_memory, INT64_MAX,
+	         &od->od_max_memory)) ||
+	    (rc = rd_u32(r, o, "vcpus", 0, 1, &od->od_vcpus)) ||
+	    (rc = rd_u32(
+	         r, o, "max_vcpus", 0, od->od_vcpus, &od->od_max_vcpus)) ||
+	    (rc = rd_u32(r, cpu, "weight", 0, SIM_WEIGHT, &od->od_weight)) ||
+	    (rc = rd_u32(r, cpu, "cap", 0, 0, &od->od_cap)) ||
+	    (rc = rd_bool(r, o, "managed", 0, &od->od_managed)) ||
+	    (rc = rd_bool(r, o, "protect", 0, &od->od_protect)) ||
+	    (rc = rd_hash(r, o, &od->od_hash)) || (rc = rd_nics(r, o, od)))
+		return rc;
+	/*
+	 * Domain-0 is the domain with id 0: one by that name and another id
+	 * would meet the Domain-0 every host is given, and the pool would
+	 * hold two domains of one name.
+	 */
+	if ((od->od_domid == 0) != !strcmp(od->od_name, SIM_DOM0_NAME))
+		return rd_bad(r, "domid", "is 0 for Domain-0 and no other");
+	od->od_state = (enum xdc_dom_state)state;
+	build = json_object_get(o, "build");
+	if (build != NULL && !json_is_null(build)) {
+		if ((rc = rd_build(r, build, &od->od_build)))
+			return rc;
+		od->od_has_build = 1;
+	}
+	if (od->od_domid >= r->r_pool->p_next_domid)
+		r->r_pool->p_next_domid = od->od_domid + 1;
+	sim_dom_insert(h, d);
+	return 0;
+}
+
+static int
+rd_network(struct rd *r, struct sim_host *h, json_t *o)
+{
+	struct xdc_obs_network n;
+	uint64_t vlan;
+	long at;
+	int rc;
+
+	memset(&n, 0, sizeof(n));
+	if (!json_is_object(o))
+		return rd_bad(r, "networks", "must hold objects");
+	if ((rc = rd_str(r, o, "bridge", 0, &n.on_bridge)))
+		return rc;
+	snprintf(r->r_where, sizeof(r->r_where), "host %s, bridge %s",
+	    h->sh_name, n.on_bridge);
+	if ((rc = rd_str(r, o, "name", 1, &n.on_name)) ||
+	    (rc = rd_str(r, o, "uplink", 1, &n.on_uplink)) ||
+	    (rc = rd_u64(r, o, "vlan", 0, 0, 4094, &vlan)) ||
+	    (rc = rd_u32(r, o, "mtu", 0, SIM_MTU, &n.on_mtu)) ||
+	    (rc = rd_bool(r, o, "up", 1, &n.on_up)) ||
+	    (rc = rd_bool(r, o, "managed", 0, &n.on_managed)))
+		return rc;
+	n.on_vlan = (uint16_t)vlan;
+	if ((at = sim_net_find(h, n.on_bridge)) >= 0)
+		return rd_bad(r, "bridge", "is a duplicate");
+	*sim_net_insert(h, (size_t)(-at - 1)) = n;
+	return 0;
+}
+
+static int
+rd_host(struct rd *r, json_t *o)
+{
+	struct sim_host *h;
+	const char *name;
+	uint64_t memory;
+	uint32_t cpus;
+	json_t *doms, *nets, *v;
+	size_t i;
+	int rc;
+
+	if (!json_is_object(o))
+		return rd_bad(r, "hosts", "must hold objects");
+	if ((rc = rd_str(r, o, "name", 0, &name)))
+		return rc;
+	snprintf(r->r_where, sizeof(r->r_where), "host %s", name);
+	if (sim_host_find(r->r_pool, name) != NULL)
+		return rd_bad(r, "name", "is a duplicate");
+	if ((rc = rd_u64(
+	         r, o, "memory", 0, SIM_HOST_MEMORY, INT64_MAX, &memory)) ||
+	    (rc = rd_u32(r, o, "cpus", 0, SIM_HOST_CPUS, &cpus)) ||
+	    (rc = rd_array(r, o, "domains", &doms)) ||
+	    (rc = rd_array(r, o, "networks", &nets)))
+		return rc;
+	h = sim_host_add(r->r_pool, name, memory, cpus);
+	/* sim_host_add may move the hosts: h is only good until the next one.
+	 */
+	json_array_foreach(doms, i, v) if ((rc = rd_domain(r, h, v))) return rc;
+	json_array_foreach(
+	    nets, i, v) if ((rc = rd_network(r, h, v))) return rc;
+	if (!sim_host_has_dom0(h))
+		sim_dom_insert(h, sim_dom0_new(r->r_pool));
+	return 0;
+}
+
+static int
+rd_fault(struct rd *r, json_t *o)
+{
+	struct sim_pool *p = r->r_pool;
+	struct sim_fault f;
+	unsigned op = 0;
+	int rc;
+
+	snprintf(r->r_where, sizeof(r->r_where), "faults[%zu]", p->p_nfaults);
+	if (!json_is_object(o))
+		return rd_bad(r, "faults", "must hold objects");
+	if ((rc = rd_enum(r, o, "op", 1, op_name, XDC_OP__COUNT, &op)) ||
+	    (rc = rd_str(r, o, "name", 0, &f.sf_name)) ||
+	    (rc = rd_u32(r, o, "times", 0, 1, &f.sf_times)))
+		return rc;
+	f.sf_op = (enum xdc_op)op;
+	if (f.sf_times == 0)
+		return 0;
+	p->p_faults = xdc_reallocarray(
+	    p->p_faults, p->p_nfaults + 1, sizeof(*p->p_faults));
+	p->p_faults[p->p_nfaults++] = f;
+	return 0;
+}
+
+static int
+rd_slow(struct rd *r, json_t *o)
+{
+	struct sim_pool *p = r->r_pool;
+	struct sim_slow sl;
+	unsigned op = 0;
+	int rc;
+
+	snprintf(r->r_where, sizeof(r->r_where), "slow[%zu]", p->p_nslows);
+	if (!json_is_object(o))
+		return rd_bad(r, "slow", "must hold objects");
+	if ((rc = rd_enum(r, o, "op", 1, op_name, XDC_OP__COUNT, &op)) ||
+	    (rc = rd_str(r, o, "name", 0, &sl.sl_name)) ||
+	    (rc = rd_u64(r, o, "ms", 1, 0, SIM_SLOW_MAX_MS, &sl.sl_ms)) ||
+	    (rc = rd_u32(r, o, "times", 0, 1, &sl.sl_times)))
+		return rc;
+	sl.sl_op = (enum xdc_op)op;
+	if (sl.sl_times == 0 || sl.sl_ms == 0)
+		return 0;
+	p->p_slows =
+	    xdc_reallocarray(p->p_slows, p->p_nslows + 1, sizeof(*p->p_slows));
+	p->p_slows[p->p_nslows++] = sl;
+	return 0;
+}
+
+static int
+pool_from_json(const char *path, json_t *root, struct sim_pool **out)
+{
+	struct sim_pool *p = sim_pool_new();
+	json_t *hosts, *faults, *slows, *v;
+	uint64_t version, next;
+	struct rd r;
+	size_t i;
+	int rc;
+
+	memset(&r, 0, sizeof(r));
+	r.r_path = path;
+	r.r_pool = p;
+	hosts = json_object_get(root, "hosts");
+	if (!json_is_object(root) || !json_is_array(hosts)) {
+		rc = xdc_error(XDC_ERR,
+		    "%s: not a simulated pool (no \"hosts\" array)", path);
+		goto out;
+	}
+	if ((rc = rd_u64(&r, root, "format_version", 0, SIM_FORMAT, UINT32_MAX,
+	         &version)))
+		goto out;
+	if (version != SIM_FORMAT) {
+		rc = rd_bad(&r, "format_version", "is not 1");
+		goto out;
+	}
+	if ((rc = rd_u64(&r, root, "next_domid", 0, 1, UINT32_MAX, &next)) ||
+	    (rc = rd_array(&r, root, "faults", &faults)) ||
+	    (rc = rd_array(&r, root, "slow", &slows)))
+		goto out;
+	p->p_next_domid = next > 0 ? (uint32_t)next : 1;
+	json_array_foreach(hosts, i, v) if ((rc = rd_host(&r, v))) goto out;
+	json_array_foreach(faults, i, v) if ((rc = rd_fault(&r, v))) goto out;
+	json_array_foreach(slows, i, v) if ((rc = rd_slow(&r, v))) goto out;
+	if (p->p_nhosts == 0) {
+		rc = xdc_error(
+		    XDC_ERR, "%s: not a simulated pool: no hosts", path);
+		goto out;
+	}
+	*out = p;
+	p = NULL;
+out:
+	sim_pool_free(p);
+	return rc;
+}
+
+/* The pool in len bytes of text, as read from s's file. */
+int
+sim_file_parse(
+    const char *path, const char *text, size_t len, struct sim_pool **out)
+{
+	json_error_t jerr;
+	json_t *root;
+	int rc;
+
+	*out = NULL;
+	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (root == NULL)
+		return xdc_error(XDC_ERR,
+		    "%s: not valid JSON: line %d, column "
+		    "%d: %s",
+		    path, jerr.line, jerr.column, jerr.text);
+	rc = pool_from_json(path, root, out);
+	json_decref(root);
+	return rc;
+}
+
+int
+sim_file_read(const char *path, struct sim_pool **out, struct stat *st)
+{
+	char size[XDC_SIZE_BUFSZ];
+	char *buf = NULL;
+	size_t len = 0;
+	int rc;
+
+	*out = NULL;
+	memset(st, 0, sizeof(*st));
+	/*
+	 * The file's identity before its bytes: a file replaced in between
+	 * is read again next time, never taken for the one read.
+	 */
+	if (stat(path, st) != 0) {
+		memset(st, 0, sizeof(*st));
+		if (errno == ENOENT)
+			return 0;
+		return xdc_error_sys(XDC_ERR, "cannot read %s", path);
+	}
+	rc = xdc_file_read(path, SIM_FILE_MAX, 0, &buf, &len);
+	if (rc == XDC_ENOTFOUND) {
+		memset(st, 0, sizeof(*st));
+		return 0;
+	}
+	if (rc != 0)
+		return rc;
+	if (buf == NULL)
+		return xdc_error(XDC_ERR,
+		    "%s: not a simulated pool: %zu bytes, more than %s", path,
+		    len, xdc_size_fmt(SIM_FILE_MAX, size));
+	rc = sim_file_parse(path, buf, len, out);
+	free(buf);
+	return rc;
+}
+
+int
+sim_file_unchanged(const char *path, const struct stat *a)
+{
+	struct stat b;
+
+	/*
+	 * Every write replaces the file by a rename, so a write since shows
+	 * as another inode; a change in place shows in the size or the times.
+	 */
+	return stat(path, &b) == 0 && a->st_dev == b.st_dev &&
+	       a->st_ino == b.st_ino && a->st_size == b.st_size &&
+	       a->st_mtim.tv_sec == b.st_mtim.tv_sec &&
+	       a->st_mtim.tv_nsec == b.st_mtim.tv_nsec &&
+	       a->st_ctim.tv_sec == b.st_ctim.tv_sec &&
+	       a->st_ctim.tv_nsec == b.st_ctim.tv_nsec;
+}
+
+/* ---- Writing the pool file ------------------------------------------ */
+
+/*
+ * The JSON of a pool. Keys come in a fixed order (jansson keeps insertion
+ * order) and arrays are sorted, so the same pool is the same bytes. NULL
+ * when a value cannot be encoded (a string that is not UTF-8).
+ */
+static json_t *
+wr_build(const struct xdc_obs_build *b)
+{
+	json_t *disks = json_array();
+	size_t i;
+
+	for (i = 0; i < b->ob_ndisks; i++)
+		json_array_append_new(disks,
+		    json_pack("{s:s, s:s, s:s, s:b}", "target",
+		        b->ob_disks[i].d_target, "vdev", b->ob_disks[i].d_vdev,
+		        "format", xdc_disk_format_name(b->ob_disks[i].d_format),
+		        "readonly", b->ob_disks[i].d_readonly));
+	if (json_array_size(disks) != b->ob_ndisks) {
+		json_decref(disks);
+		return NULL;
+	}
+	return json_pack("{s:s, s:s?, s:s?, s:s?, s:o}", "type",
+	    xdc_vm_type_name(b->ob_type), "kernel", b->ob_kernel, "ramdisk",
+	    b->ob_ramdisk, "cmdline", b->ob_cmdline, "disks", disks);
+}
+
+static json_t *
+wr_domain(const struct xdc_obs_domain *d)
+{
+	json_t *nics = json_array(), *build = json_null();
+	char mac[XDC_MAC_BUFSZ], hash[24];
+	size_t i;
+
+	for (i = 0; i < d->od_nnics; i++)
+		json_array_append_new(nics,
+		    json_pack("{s:s, s:s}", "bridge", d->od_nics[i].on_bridge,
+		        "mac", xdc_mac_fmt(d->od_nics[i].on_mac, mac)));
+	if (d->od_has_build)
+		build = wr_build(&d->od_build);
+	if (json_array_size(nics) != d->od_nnics || build == NULL) {
+		json_decref(nics);
+		json_decref(build);
+		return NULL;
+	}
+	snprintf(hash, sizeof(hash), "%016" PRIx64, d->od_hash);
+	return json_pack("{s:s, s:I, s:s, s:I, s:I, s:I, s:I, s:{s:I, s:I}, "
+	                 "s:b, s:b, s:s, s:o, s:o}",
+	    "name", d->od_name, "domid", (json_int_t)d->od_domid, "state",
+	    xdc_dom_state_name(d->od_state), "memory", (json_int_t)d->od_memory,
+	    "max_memory", (json_int_t)d->od_max_memory, "vcpus",
+	    (json_int_t)d->od_vcpus, "max_vcpus", (json_int_t)d->od_max_vcpus,
+	    "cpu", "weight", (json_int_t)d->od_weight, "cap",
+	    (json_int_t)d->od_cap, "managed", d->od_managed, "protect",
+	    d->od_protect, "hash", hash, "nics", nics, "build", build);
+}
+
+static json_t *
+wr_host(const struct sim_host *h)
+{
+	json_t *doms = json_array(), *nets = json_array();
+	const struct xdc_obs_network *n;
+	struct sim_dom **v = sim_dom_sorted(h);
+	size_t i, nd = 0;
+
+	for (i = 0; i < h->sh_ndoms; i++)
+		nd += json_array_append_new(doms, wr_domain(&v[i]->sd_d)) == 0;
+	free(v);
+	for (i = 0; i < h->sh_nnets; i++) {
+		n = &h->sh_nets[i];
+		json_array_append_new(
+		    nets, json_pack("{s:s?, s:s, s:I, s:s?, s:I, s:b, s:b}",
+		              "name", n->on_name, "bridge", n->on_bridge, "mtu",
+		              (json_int_t)n->on_mtu, "uplink", n->on_uplink,
+		              "vlan", (json_int_t)n->on_vlan, "up", n->on_up,
+		              "managed", n->on_managed));
+	}
+	if (nd != h->sh_ndoms || json_array_size(nets) != h->sh_nnets) {
+		json_decref(doms);
+		json_decref(nets);
+		return NULL;
+	}
+	return json_pack("{s:s, s:I, s:I, s:o, s:o}", "name", h->sh_name,
+	    "memory", (json_int_t)h->sh_memory, "cpus", (json_int_t)h->sh_cpus,
+	    "domains", doms, "networks", nets);
+}
+
+static json_t *
+pool_to_json(const struct sim_pool *p)
+{
+	json_t *hosts = json_array(), *faults = json_array();
+	json_t *slows = json_array(), *root;
+	const struct sim_fault *f;
+	const struct sim_slow *sl;
+	size_t i;
+
+	for (i = 0; i < p->p_nhosts; i++)
+		json_array_append_new(hosts, wr_host(&p->p_hosts[i]));
+	for (i = 0; i < p->p_nfaults; i++) {
+		f = &p->p_faults[i];
+		json_array_append_new(faults,
+		    json_pack("{s:s, s:s, s:I}", "op", xdc_op_name(f->sf_op),
+		        "name", f->sf_name, "times", (json_int_t)f->sf_times));
+	}
+	for (i = 0; i < p->p_nslows; i++) {
+		sl = &p->p_slows[i];
+		json_array_append_new(
+		    slows, json_pack("{s:s, s:s, s:I, s:I}", "op",
+		               xdc_op_name(sl->sl_op), "name", sl->sl_name,
+		               "ms", (json_int_t)sl->sl_ms, "times",
+		               (json_int_t)sl->sl_times));
+	}
+	if (json_array_size(hosts) != p->p_nhosts ||
+	    json_array_size(faults) != p->p_nfaults ||
+	    json_array_size(slows) != p->p_nslows) {
+		json_decref(hosts);
+		json_decref(faults);
+		json_decref(slows);
+		return NULL;
+	}
+	root = json_pack("{s:I, s:I, s:o, s:o}", "format_version",
+	    (json_int_t)SIM_FORMAT, "next_domid", (json_int_t)p->p_next_domid,
+	    "hosts", hosts, "faults", faults);
+	/* Only when there is one: a pool never slowed reads as before. */
+	if (root != NULL && p->p_nslows > 0)
+		json_object_set_new(root, "slow", slows);
+	else
+		json_decref(slows);
+	return root;
+}
+
+int
+sim_file_text(
+    const char *path, const struct sim_pool *p, char **out, size_t *len)
+{
+	json_t *root;
+	char *text = NULL;
+
+	*out = NULL;
+	if ((root = pool_to_json(p)) != NULL)
+		text = json_dumps(root, JSON_INDENT(2));
+	json_decref(root);
+	if (text == NULL)
+		return xdc_error(XDC_ERR,
+		    "%s: cannot encode the pool as JSON "
+		    "(a name that is not UTF-8?)",
+		    path);
+	*len = strlen(text);
+	/* One byte more than json_dumps gave: the newline, then the NUL. */
+	*out = xdc_reallocarray(text, *len + 2, 1);
+	(*out)[(*len)++] = '\n';
+	(*out)[*len] = '\0';
+	return 0;
+}
+
+int
+sim_file_write(const char *path, const struct sim_pool *p)
+{
+	char *text = NULL;
+	size_t len;
+	int rc;
+
+	if ((rc = sim_file_text(path, p, &text, &len)) == 0)
+		rc = xdc_file_replace_buf(path, 0644, text, len);
+	free(text);
+	return rc;
+}
+
+/* ---- Locking --------------------------------------------------------- */
+
+/*
+ * Never through a symbolic link: whoever could plant one at the lock's
+ * path would have xdc create, open and lock the file it points to (as
+ * root, any file). O_NONBLOCK: a FIFO planted there would block the open.
+ */
+#define LOCK_FLAGS (O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
+
+static int
+lock_refuse(const char *lock_path, const struct stat *st)
+{
+	return xdc_error(XDC_ERR,
+	    "%s: is %s, not the pool's lock file; refusing to use it "
+	    "(remove it if the pool is yours)",
+	    lock_path, xdc_file_kind(st));
+}
+
+int
+sim_file_lock_open(const char *lock_path, int create, int *out)
+{
+	struct stat st;
+	int fd, rc;
+
+	*out = -1;
+	for (;;) {
+		if (!create) {
+			fd = open(lock_path, LOCK_FLAGS);
+			if (fd < 0 && errno == ENOENT)
+				return 0;
+			break;
+		}
+		/* O_EXCL fails on any link, even one to nowhere. */
+		fd = open(lock_path, LOCK_FLAGS | O_CREAT | O_EXCL, 0644);
+		/* 0644 whatever the umask, as the pool file; an old one
+		 * keeps its. */
+		if (fd >= 0 && fchmod(fd, 0644) < 0) {
+			rc = xdc_error_sys(
+			    XDC_ERR, "cannot chmod %s", lock_path);
+			close(fd);
+			return rc;
+		}
+		if (fd >= 0 || errno != EEXIST)
+			break;
+		fd = open(lock_path, LOCK_FLAGS);
+		/* Removed in between: create it again. */
+		if (fd >= 0 || errno != ENOENT)
+			break;
+	}
+	if (fd < 0 && errno == ELOOP && lstat(lock_path, &st) == 0)
+		return lock_refuse(lock_path, &st);
+	if (fd < 0)
+		return xdc_error_sys(XDC_ERR, "cannot open %s", lock_path);
+	if (fstat(fd, &st) != 0)
+		rc = xdc_error_sys(XDC_ERR, "cannot open %s", lock_path);
+	else if (!S_ISREG(st.st_mode))
+		rc = lock_refuse(lock_path, &st);
+	else
+		rc = 0;
+	if (rc != 0) {
+		close(fd);
+		return rc;
+	}
+	*out = fd;
+	return 0;
+}
+
+int
+sim_file_lock(int fd, const char *lock_path, int how)
+{
+	while (flock(fd, how) < 0) {
+		if (errno != EINTR)
+			return xdc_error_sys(
+			    XDC_ERR, "cannot lock %s", lock_path);
+	}
+	return 0;
+}
+
+int
+sim_file_trylock(int fd, const char *lock_path)
+{
+	while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		if (errno == EWOULDBLOCK)
+			return 1;
+		if (errno != EINTR)
+			return xdc_error_sys(
+			    XDC_ERR, "cannot lock %s", lock_path);
+	}
+	return 0;
+}
+
+void
+sim_file_unlock(int fd)
+{
+	flock(fd, LOCK_UN);
+}

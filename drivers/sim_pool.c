@@ -1,0 +1,486 @@
+/*
+ * The sim driver's pool in memory (see sim_pool.h): hosts with their
+ * capacity, domains indexed by name, networks sorted by bridge, injected
+ * faults and the domain ids still to give, and how a pool is brought in
+ * line with the configuration's Hosts. What observe reports is a copy of
+ * it, so that the pool may change while the caller keeps the observation.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/arena.h"
+#include "base/error.h"
+#include "drivers/sim_pool.h"
+#include "schema/model.h"
+
+/* ---- The pool in memory ---------------------------------------------- */
+
+const char *
+sim_pool_strdup(struct sim_pool *p, const char *s)
+{
+	return s != NULL ? xdc_arena_strdup(p->p_arena, s) : NULL;
+}
+
+struct sim_pool *
+sim_pool_new(void)
+{
+	struct sim_pool *p = xdc_calloc(1, sizeof(*p));
+
+	p->p_arena = xdc_arena_new();
+	p->p_next_domid = 1;
+	return p;
+}
+
+void
+sim_pool_free(struct sim_pool *p)
+{
+	size_t i;
+
+	if (p == NULL)
+		return;
+	for (i = 0; i < p->p_nhosts; i++) {
+		free(p->p_hosts[i].sh_buckets);
+		free(p->p_hosts[i].sh_nets);
+	}
+	free(p->p_hosts);
+	free(p->p_faults);
+	free(p->p_slows);
+	xdc_arena_free(p->p_arena);
+	free(p);
+}
+
+static uint64_t
+name_hash(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a */
+
+	for (; *s != '\0'; s++)
+		h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
+	return h;
+}
+
+/* The link that points at the domain named, or at the end of its chain. */
+static struct sim_dom **
+dom_slot(struct sim_host *h, const char *name)
+{
+	struct sim_dom **pp;
+
+	if (h->sh_nbuckets == 0)
+		return NULL;
+	pp = &h->sh_buckets[name_hash(name) & (h->sh_nbuckets - 1)];
+	while (*pp != NULL && strcmp((*pp)->sd_d.od_name, name) != 0)
+		pp = &(*pp)->sd_next;
+	return pp;
+}
+
+struct sim_dom *
+sim_dom_find(struct sim_host *h, const char *name)
+{
+	struct sim_dom **pp = dom_slot(h, name);
+
+	return pp != NULL ? *pp : NULL;
+}
+
+static void
+dom_rehash(struct sim_host *h, size_t nbuckets)
+{
+	struct sim_dom **b = xdc_calloc(nbuckets, sizeof(*b));
+	struct sim_dom *d, *next;
+	size_t i, j;
+
+	for (i = 0; i < h->sh_nbuckets; i++) {
+		for (d = h->sh_buckets[i]; d != NULL; d = next) {
+			next = d->sd_next;
+			j = name_hash(d->sd_d.od_name) & (nbuckets - 1);
+			d->sd_next = b[j];
+			b[j] = d;
+		}
+	}
+	free(h->sh_buckets);
+	h->sh_buckets = b;
+	h->sh_nbuckets = nbuckets;
+}
+
+void
+sim_dom_insert(struct sim_host *h, struct sim_dom *d)
+{
+	size_t i;
+
+	/* Keep chains short: at most 3/4 of a domain per bucket. */
+	if ((h->sh_ndoms + 1) * 4 > h->sh_nbuckets * 3)
+		dom_rehash(h, h->sh_nbuckets ? h->sh_nbuckets * 2 : 16);
+	i = name_hash(d->sd_d.od_name) & (h->sh_nbuckets - 1);
+	d->sd_next = h->sh_buckets[i];
+	h->sh_buckets[i] = d;
+	h->sh_ndoms++;
+	if (!sim_is_dom0(d))
+		h->sh_used += d->sd_d.od_memory;
+}
+
+void
+sim_dom_remove(struct sim_host *h, struct sim_dom *d)
+{
+	struct sim_dom **pp = dom_slot(h, d->sd_d.od_name);
+
+	*pp = d->sd_next;
+	h->sh_ndoms--;
+	if (!sim_is_dom0(d))
+		h->sh_used -= d->sd_d.od_memory;
+}
+
+static int
+dom_cmp(const void *a, const void *b)
+{
+	const struct sim_dom *const *x = a, *const *y = b;
+
+	return strcmp((*x)->sd_d.od_name, (*y)->sd_d.od_name);
+}
+
+struct sim_dom **
+sim_dom_sorted(const struct sim_host *h)
+{
+	struct sim_dom **v = xdc_calloc(h->sh_ndoms, sizeof(*v));
+	struct sim_dom *d;
+	size_t i, n = 0;
+
+	for (i = 0; i < h->sh_nbuckets; i++)
+		for (d = h->sh_buckets[i]; d != NULL; d = d->sd_next)
+			v[n++] = d;
+	qsort(v, n, sizeof(*v), dom_cmp);
+	return v;
+}
+
+uint64_t
+sim_host_free_memory(const struct sim_host *h)
+{
+	return h->sh_memory > h->sh_used ? h->sh_memory - h->sh_used : 0;
+}
+
+struct sim_host *
+sim_host_find(struct sim_pool *p, const char *name)
+{
+	size_t lo = 0, hi = p->p_nhosts, mid;
+	int c;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		c = strcmp(name, p->p_hosts[mid].sh_name);
+		if (c == 0)
+			return &p->p_hosts[mid];
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return NULL;
+}
+
+struct sim_dom *
+sim_dom0_new(struct sim_pool *p)
+{
+	struct sim_dom *d = xdc_arena_zalloc(p->p_arena, sizeof(*d));
+
+	d->sd_d.od_name = SIM_DOM0_NAME;
+	d->sd_d.od_domid = 0;
+	d->sd_d.od_state = XDC_DOM_RUNNING;
+	d->sd_d.od_memory = d->sd_d.od_max_memory = SIM_DOM0_MEMORY;
+	d->sd_d.od_vcpus = d->sd_d.od_max_vcpus = 1;
+	d->sd_d.od_weight = SIM_WEIGHT;
+	return d;
+}
+
+struct sim_host *
+sim_host_add(
+    struct sim_pool *p, const char *name, uint64_t memory, uint32_t cpus)
+{
+	struct sim_host *h;
+	size_t i;
+
+	for (i = 0; i < p->p_nhosts; i++)
+		if (strcmp(name, p->p_hosts[i].sh_name) < 0)
+			break;
+	p->p_hosts =
+	    xdc_reallocarray(p->p_hosts, p->p_nhosts + 1, sizeof(*p->p_hosts));
+	memmove(&p->p_hosts[i + 1], &p->p_hosts[i],
+	    (p->p_nhosts - i) * sizeof(*p->p_hosts));
+	p->p_nhosts++;
+	h = &p->p_hosts[i];
+	memset(h, 0, sizeof(*h));
+	h->sh_name = sim_pool_strdup(p, name);
+	h->sh_memory = memory;
+	h->sh_cpus = cpus;
+	return h;
+}
+
+/* Every host of a pool has a Domain-0, with its own memory reservation. */
+int
+sim_host_has_dom0(const struct sim_host *h)
+{
+	struct sim_dom *d;
+	size_t i;
+
+	for (i = 0; i < h->sh_nbuckets; i++)
+		for (d = h->sh_buckets[i]; d != NULL; d = d->sd_next)
+			if (sim_is_dom0(d))
+				return 1;
+	return 0;
+}
+
+long
+sim_net_find(const struct sim_host *h, const char *bridge)
+{
+	size_t lo = 0, hi = h->sh_nnets, mid;
+	int c;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		c = strcmp(bridge, h->sh_nets[mid].on_bridge);
+		if (c == 0)
+			return (long)mid;
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return -(long)lo - 1;
+}
+
+struct xdc_obs_network *
+sim_net_insert(struct sim_host *h, size_t at)
+{
+	h->sh_nets =
+	    xdc_reallocarray(h->sh_nets, h->sh_nnets + 1, sizeof(*h->sh_nets));
+	memmove(&h->sh_nets[at + 1], &h->sh_nets[at],
+	    (h->sh_nnets - at) * sizeof(*h->sh_nets));
+	h->sh_nnets++;
+	memset(&h->sh_nets[at], 0, sizeof(h->sh_nets[at]));
+	return &h->sh_nets[at];
+}
+
+struct sim_fault *
+sim_fault_find(struct sim_pool *p, enum xdc_op op, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < p->p_nfaults; i++)
+		if (p->p_faults[i].sf_op == op &&
+		    !strcmp(p->p_faults[i].sf_name, name))
+			return &p->p_faults[i];
+	return NULL;
+}
+
+void
+sim_fault_remove(struct sim_pool *p, struct sim_fault *f)
+{
+	size_t i = (size_t)(f - p->p_faults);
+
+	memmove(f, f + 1, (p->p_nfaults - i - 1) * sizeof(*f));
+	p->p_nfaults--;
+}
+
+void
+sim_fault_set(
+    struct sim_pool *p, enum xdc_op op, const char *name, unsigned times)
+{
+	struct sim_fault *f = sim_fault_find(p, op, name);
+
+	if (f != NULL && times == 0) {
+		sim_fault_remove(p, f);
+	} else if (f != NULL) {
+		f->sf_times = times;
+	} else if (times > 0) {
+		p->p_faults = xdc_reallocarray(
+		    p->p_faults, p->p_nfaults + 1, sizeof(*p->p_faults));
+		f = &p->p_faults[p->p_nfaults++];
+		f->sf_op = op;
+		f->sf_name = sim_pool_strdup(p, name);
+		f->sf_times = times;
+	}
+	p->p_dirty = 1;
+}
+
+static struct sim_slow *
+slow_find(struct sim_pool *p, enum xdc_op op, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < p->p_nslows; i++)
+		if (p->p_slows[i].sl_op == op &&
+		    !strcmp(p->p_slows[i].sl_name, name))
+			return &p->p_slows[i];
+	return NULL;
+}
+
+static void
+slow_remove(struct sim_pool *p, struct sim_slow *sl)
+{
+	size_t i = (size_t)(sl - p->p_slows);
+
+	memmove(sl, sl + 1, (p->p_nslows - i - 1) * sizeof(*sl));
+	p->p_nslows--;
+}
+
+void
+sim_slow_set(struct sim_pool *p, enum xdc_op op, const char *name, uint64_t ms,
+    unsigned times)
+{
+	struct sim_slow *sl = slow_find(p, op, name);
+
+	if (sl != NULL && (times == 0 || ms == 0)) {
+		slow_remove(p, sl);
+	} else if (sl == NULL && times > 0 && ms > 0) {
+		p->p_slows = xdc_reallocarray(
+		    p->p_slows, p->p_nslows + 1, sizeof(*p->p_slows));
+		sl = &p->p_slows[p->p_nslows++];
+		sl->sl_op = op;
+		sl->sl_name = sim_pool_strdup(p, name);
+	}
+	if (sl != NULL && times > 0 && ms > 0) {
+		sl->sl_ms = ms;
+		sl->sl_times = times;
+	}
+	p->p_dirty = 1;
+}
+
+uint64_t
+sim_slow_take(struct sim_pool *p, const struct xdc_action *a)
+{
+	struct sim_slow *sl;
+	uint64_t ms;
+
+	if (a->a_name == NULL || (unsigned)a->a_op >= XDC_OP__COUNT ||
+	    (sl = slow_find(p, a->a_op, a->a_name)) == NULL)
+		return 0;
+	ms = sl->sl_ms;
+	if (--sl->sl_times == 0)
+		slow_remove(p, sl);
+	p->p_dirty = 1;
+	return ms;
+}
+
+int
+sim_pool_reconcile(
+    struct sim_pool *p, const struct sim_cfg_host *cfg, size_t ncfg)
+{
+	const struct sim_cfg_host *ch;
+	struct sim_host *h;
+	int changed = 0;
+	size_t i;
+
+	for (i = 0; i < ncfg; i++) {
+		ch = &cfg[i];
+		h = sim_host_find(p, ch->ch_name);
+		if (h == NULL) {
+			h = sim_host_add(p, ch->ch_name,
+			    ch->ch_memory ? ch->ch_memory : SIM_HOST_MEMORY,
+			    ch->ch_cpus ? ch->ch_cpus : SIM_HOST_CPUS);
+			sim_dom_insert(h, sim_dom0_new(p));
+			changed = 1;
+			continue;
+		}
+		if (ch->ch_memory != 0 && h->sh_memory != ch->ch_memory) {
+			h->sh_memory = ch->ch_memory;
+			changed = 1;
+		}
+		if (ch->ch_cpus != 0 && h->sh_cpus != ch->ch_cpus) {
+			h->sh_cpus = ch->ch_cpus;
+			changed = 1;
+		}
+	}
+	return changed;
+}
+
+struct sim_pool *
+sim_pool_default(const struct sim_cfg_host *cfg, size_t ncfg)
+{
+	struct sim_pool *p = sim_pool_new();
+	struct sim_host *h;
+
+	sim_pool_reconcile(p, cfg, ncfg);
+	if (p->p_nhosts == 0) {
+		h = sim_host_add(
+		    p, XDC_LOCAL_HOST, SIM_HOST_MEMORY, SIM_HOST_CPUS);
+		sim_dom_insert(h, sim_dom0_new(p));
+	}
+	return p;
+}
+/* ---- What observe reports --------------------------------------------- */
+
+static const char *
+obs_strdup(struct xdc_arena *a, const char *s)
+{
+	return s != NULL ? xdc_arena_strdup(a, s) : NULL;
+}
+
+static void
+obs_domain(struct xdc_arena *a, struct xdc_obs_domain *o,
+    const struct xdc_obs_domain *d)
+{
+	struct xdc_obs_build *b = &o->od_build;
+	const struct xdc_disk *from;
+	struct xdc_disk *disk;
+	size_t i;
+
+	*o = *d;
+	o->od_name = obs_strdup(a, d->od_name);
+	o->od_nics = xdc_arena_zalloc(a, d->od_nnics * sizeof(*o->od_nics));
+	for (i = 0; i < d->od_nnics; i++) {
+		o->od_nics[i] = d->od_nics[i];
+		o->od_nics[i].on_bridge =
+		    obs_strdup(a, d->od_nics[i].on_bridge);
+	}
+	b->ob_kernel = obs_strdup(a, d->od_build.ob_kernel);
+	b->ob_ramdisk = obs_strdup(a, d->od_build.ob_ramdisk);
+	b->ob_cmdline = obs_strdup(a, d->od_build.ob_cmdline);
+	b->ob_disks = xdc_arena_zalloc(a, b->ob_ndisks * sizeof(*b->ob_disks));
+	for (i = 0; i < b->ob_ndisks; i++) {
+		disk = &b->ob_disks[i];
+		from = &d->od_build.ob_disks[i];
+		disk->d_target = obs_strdup(a, from->d_target);
+		disk->d_vdev = obs_strdup(a, from->d_vdev);
+		disk->d_format = from->d_format;
+		disk->d_readonly = from->d_readonly;
+	}
+}
+
+struct xdc_observed *
+sim_pool_observe(const struct sim_pool *p)
+{
+	struct xdc_observed *obs = xdc_observed_new();
+	struct xdc_arena *a = obs->obs_arena;
+	const struct sim_host *h;
+	struct xdc_obs_host *oh;
+	struct xdc_obs_network *on;
+	struct sim_dom **v;
+	size_t i, j;
+
+	obs->obs_nhosts = p->p_nhosts;
+	obs->obs_hosts =
+	    xdc_arena_zalloc(a, p->p_nhosts * sizeof(*obs->obs_hosts));
+	for (i = 0; i < p->p_nhosts; i++) {
+		h = &p->p_hosts[i];
+		oh = &obs->obs_hosts[i];
+		oh->oh_name = obs_strdup(a, h->sh_name);
+		oh->oh_memory = h->sh_memory;
+		oh->oh_free_memory = sim_host_free_memory(h);
+		oh->oh_cpus = h->sh_cpus;
+		oh->oh_ndomains = h->sh_ndoms;
+		oh->oh_domains =
+		    xdc_arena_zalloc(a, h->sh_ndoms * sizeof(*oh->oh_domains));
+		v = sim_dom_sorted(h);
+		for (j = 0; j < h->sh_ndoms; j++)
+			obs_domain(a, &oh->oh_domains[j], &v[j]->sd_d);
+		free(v);
+		oh->oh_nnetworks = h->sh_nnets;
+		oh->oh_networks =
+		    xdc_arena_zalloc(a, h->sh_nnets * sizeof(*oh->oh_networks));
+		for (j = 0; j < h->sh_nnets; j++) {
+			on = &oh->oh_networks[j];
+			*on = h->sh_nets[j];
+			on->on_name = obs_strdup(a, h->sh_nets[j].on_name);
+			on->on_bridge = obs_strdup(a, h->sh_nets[j].on_bridge);
+			on->on_uplink = obs_strdup(a, h->sh_nets[j].on_uplink);
+		}
+	}
+	return obs;
+}

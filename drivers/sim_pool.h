@@ -1,0 +1,163 @@
+/*
+ * The sim driver's pool in memory, shared by its three files: the model
+ * and what can happen to it (sim_pool.c, sim_apply.c), the pool file
+ * (sim_file.c) and the driver vtable (sim.c). Nothing here touches a file:
+ * a pool is built, changed and looked at in memory, and p_dirty says
+ * whether it differs from the file it was read from.
+ *
+ * A pool is an arena (strings, domains, build records) plus a few
+ * growable arrays; each host indexes its domains by name in a hash table,
+ * so one apply costs O(1). Hosts are sorted by name, each host's networks
+ * by bridge. Every host has a Domain-0, the domain with id 0, whose memory
+ * is its own reservation: sh_used counts the guests only.
+ */
+#ifndef XDC_SIM_POOL_H
+#define XDC_SIM_POOL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "drivers/driver.h"
+
+#define SIM_GIB (1024ULL * 1024 * 1024)
+/* A host whose capacity is undeclared. */
+#define SIM_HOST_MEMORY (64 * SIM_GIB)
+#define SIM_HOST_CPUS   16
+#define SIM_DOM0_NAME   "Domain-0"
+#define SIM_DOM0_MEMORY SIM_GIB
+#define SIM_WEIGHT      256 /* credit2's default */
+#define SIM_MTU         1500
+#define SIM_SLOW_MAX_MS (24ULL * 3600 * 1000) /* an action's longest */
+
+struct sim_dom {
+	struct xdc_obs_domain sd_d; /* what observe reports; in the arena */
+	struct sim_dom *sd_next;    /* the host's hash chain */
+};
+
+struct sim_host {
+	const char *sh_name;
+	uint64_t sh_memory; /* offered to guests */
+	uint32_t sh_cpus;
+	uint64_t sh_used; /* the guests' memory: every domain but Domain-0 */
+	struct sim_dom **sh_buckets; /* by name; a power of two of them */
+	size_t sh_nbuckets;
+	size_t sh_ndoms;
+	struct xdc_obs_network *sh_nets; /* sorted by bridge */
+	size_t sh_nnets;
+};
+
+struct sim_fault {
+	enum xdc_op sf_op;
+	const char *sf_name;
+	unsigned sf_times;
+};
+
+/* The next sl_times actions sl_op on sl_name take sl_ms each. */
+struct sim_slow {
+	enum xdc_op sl_op;
+	const char *sl_name;
+	uint64_t sl_ms;
+	unsigned sl_times;
+};
+
+struct sim_pool {
+	struct xdc_arena *p_arena;
+	struct sim_host *p_hosts; /* sorted by name */
+	size_t p_nhosts;
+	uint32_t p_next_domid;
+	struct sim_fault *p_faults; /* in the order they were injected */
+	size_t p_nfaults;
+	struct sim_slow *p_slows; /* likewise */
+	size_t p_nslows;
+	int p_dirty; /* differs from the file it was read from */
+};
+
+/* A Host the configuration declares; 0 for what it leaves undeclared. */
+struct sim_cfg_host {
+	char *ch_name;
+	uint64_t ch_memory;
+	uint32_t ch_cpus;
+};
+
+/* ---- The model (sim_pool.c) ------------------------------------------ */
+
+/* An empty pool: no hosts, the next domid 1. Free with sim_pool_free. */
+struct sim_pool *sim_pool_new(void);
+void sim_pool_free(struct sim_pool *);
+/* s copied into the pool's arena; NULL stays NULL. */
+const char *sim_pool_strdup(struct sim_pool *, const char *s);
+
+static inline int
+sim_is_dom0(const struct sim_dom *d)
+{
+	return d->sd_d.od_domid == 0;
+}
+
+/* Domains of a host, by name. */
+struct sim_dom *sim_dom_find(struct sim_host *, const char *name);
+/* The caller has made sure the name is free on this host. */
+void sim_dom_insert(struct sim_host *, struct sim_dom *);
+void sim_dom_remove(struct sim_host *, struct sim_dom *);
+/* The host's domains sorted by name, in an array the caller frees. */
+struct sim_dom **sim_dom_sorted(const struct sim_host *);
+/* A Domain-0 for a new host, in the pool's arena. */
+struct sim_dom *sim_dom0_new(struct sim_pool *);
+
+struct sim_host *sim_host_find(struct sim_pool *, const char *name);
+/*
+ * Add a host with no domains, keeping the hosts sorted; name is new. The
+ * hosts may move: a host pointer is good until the next sim_host_add.
+ */
+struct sim_host *sim_host_add(
+    struct sim_pool *, const char *name, uint64_t memory, uint32_t cpus);
+int sim_host_has_dom0(const struct sim_host *);
+/* The memory guests may still take. */
+uint64_t sim_host_free_memory(const struct sim_host *);
+
+/* The index of the bridge, or -(insertion point) - 1. */
+long sim_net_find(const struct sim_host *, const char *bridge);
+/* A zeroed network at index at, the ones after it moved up. */
+struct xdc_obs_network *sim_net_insert(struct sim_host *, size_t at);
+
+struct sim_fault *sim_fault_find(
+    struct sim_pool *, enum xdc_op, const char *name);
+void sim_fault_remove(struct sim_pool *, struct sim_fault *);
+/* Set a fault's count; times 0 removes it. */
+void sim_fault_set(
+    struct sim_pool *, enum xdc_op, const char *name, unsigned times);
+
+/* Set how long the next times actions op on name take; times 0 removes. */
+void sim_slow_set(struct sim_pool *, enum xdc_op, const char *name, uint64_t ms,
+    unsigned times);
+/*
+ * How long the action takes, in ms, 0 for no time at all: a slowness set
+ * for it is used once.
+ */
+uint64_t sim_slow_take(struct sim_pool *, const struct xdc_action *);
+
+/*
+ * Bring the pool in line with the configuration's Hosts: add the missing
+ * ones, update declared capacities. Returns whether anything changed.
+ */
+int sim_pool_reconcile(
+    struct sim_pool *, const struct sim_cfg_host *, size_t ncfg);
+/* A new pool: the configuration's Hosts, or one host "local". */
+struct sim_pool *sim_pool_default(const struct sim_cfg_host *, size_t ncfg);
+
+/* What observe reports of the pool: a copy the caller frees. */
+struct xdc_observed *sim_pool_observe(const struct sim_pool *);
+
+/* ---- What happens to it (sim_apply.c) -------------------------------- */
+
+/*
+ * Apply one action to the pool, as Xen would: 0 when done, or a negative
+ * code with the reason in xdc_error_last(); a failed action changes
+ * nothing but an injected fault's count.
+ */
+int sim_pool_apply(struct sim_pool *, const struct xdc_action *);
+/* The disturbances of sim.h, on the pool in memory. */
+int sim_pool_crash(struct sim_pool *, const char *name);
+int sim_pool_add_unmanaged(
+    struct sim_pool *, const char *name, uint64_t memory, const char *host);
+
+#endif /* XDC_SIM_POOL_H */
