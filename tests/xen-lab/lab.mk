@@ -14,7 +14,8 @@
 # The Xen integration test programs, linked against the real toolstack
 # libraries; they run only inside the lab's dom0.
 XEN_TEST_PKGS	= xenlight xenstore xencontrol xentoollog
-XEN_TEST_SRCS	= tests/xen/test_libxl_smoke.c tests/xen/test_xen_driver.c
+XEN_TEST_SRCS	= tests/xen/test_libxl_smoke.c tests/xen/test_xen_driver.c \
+		  tests/xen/test_pool_migrate.c
 XEN_TEST_BINS	= $(XEN_TEST_SRCS:%.c=$(BUILD)/%)
 XEN_LAB_OUT	= $(BUILD)/xen-lab
 # What tests/xen-lab/run needs to know: the binaries it puts on dom0's PATH
@@ -38,9 +39,11 @@ $(BUILD)/tests/xen/%: tests/xen/%.c
 	    $(shell pkg-config --cflags $(XEN_TEST_PKGS)) $(CFLAGS) \
 	    $(LDFLAGS) -o $@ $< $(shell pkg-config --libs $(XEN_TEST_PKGS))
 
-# The xen driver's own test drives drivers/xen.c directly, so it links
-# libxdc like the unit tests do (an explicit rule beats the pattern).
-$(BUILD)/tests/xen/test_xen_driver: tests/xen/test_xen_driver.c $(LIBXDC)
+# The xen driver's own test drives drivers/xen.c directly, and the pool's
+# plans it with the planner, so they link libxdc like the unit tests do
+# (an explicit rule beats the pattern).
+$(BUILD)/tests/xen/test_xen_driver $(BUILD)/tests/xen/test_pool_migrate: \
+    $(BUILD)/tests/xen/%: tests/xen/%.c $(LIBXDC)
 	@mkdir -p $(@D)
 	$(CC) $(XCFLAGS) $(PKG_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< \
 	    $(LIBXDC) $(PKG_LIBS)

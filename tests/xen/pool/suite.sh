@@ -10,10 +10,16 @@
 #   xl-migrate.sh a PV guest moved with `xl migrate` there and back, with
 #                 the migration time and the guest's downtime (pings) as
 #                 figures
+#   xdc-migrate.sh
+#                 xdc's live migration there and back, through xdc's plan
+#                 (a VM whose host changes) and the xen driver, never two
+#                 running copies; its figures against `xl migrate` of the
+#                 same guest
+#   migrate.sh    the same by the pool agents (`xdc run --etcd`): a drain
+#                 by commit; run once `xdc run` has --etcd
 #   lab-power.sh  xen-b's power cut and restored, and its Xen watchdog
 #                 noticed by the lab
-# Later parts (xdc's live migration, failover) are added to the list at
-# the end.
+# Later parts (failover) are added to the list at the end.
 #
 # Every check prints "ok - ..." or "not ok - ..."; figures are "# figure:
 # ..." lines, also collected in $LOG/figures.txt.  The last line is "N
@@ -107,7 +113,14 @@ wait_until() {	# seconds command...
 }
 
 t_suite=$(now)
-for part in lab xl-migrate lab-power; do
+# The pool agent's parts need `xdc run --etcd`.
+agent_parts=""
+if xdc run --help 2>&1 | grep -q -e '--etcd'; then
+	agent_parts=migrate
+else
+	note "migrate.sh skipped: this xdc run has no --etcd (the pool agent is not wired into it)"
+fi
+for part in lab xl-migrate xdc-migrate $agent_parts lab-power; do
 	echo "# ---- tests/xen/pool/$part.sh"
 	t_part=$(now)
 	. "tests/xen/pool/$part.sh"
