@@ -62,7 +62,7 @@ SIM_SRCS	= drivers/sim.c drivers/sim_pool.c drivers/sim_apply.c \
 DRIVER_SRCS	= drivers/observed.c drivers/compose.c $(SIM_SRCS) drivers/xen.c \
 		  drivers/xen_config.c drivers/xen_migrate.c \
 		  drivers/xen_migrate_wire.c drivers/xen_migrate_recv.c \
-		  drivers/net.c drivers/obs_json.c
+		  drivers/wdt.c drivers/net.c drivers/obs_json.c
 # The pool's shared view through etcd: the client, and the agent.
 POOL_SRCS	= pool/etcd_json.c pool/etcd.c pool/agent.c
 # The command line.
@@ -95,6 +95,7 @@ UNIT_SRCS	= tests/base/test_ev.c tests/base/test_file.c \
 		  tests/planner/test_property.c tests/planner/test_pool.c \
 		  tests/planner/test_migrate.c tests/planner/test_query.c \
 		  tests/drivers/test_xen_config.c tests/drivers/test_obs_json.c \
+		  tests/drivers/test_wdt.c tests/drivers/test_compose.c \
 		  tests/reconciler/test_backoff.c tests/reconciler/test_source.c \
 		  tests/reconciler/test_status.c tests/drivers/test_net.c \
 		  tests/reconciler/test_import.c tests/pool/test_etcd_json.c \
@@ -237,7 +238,7 @@ $(BUILD)/fuzz/fuzz_load: tests/fuzz/fuzz_load.c $(SCHEMA_SRCS)
 	@mkdir -p $(@D)
 	$(call fuzz_link,$(SCHEMA_PKGS))
 $(BUILD)/fuzz/fuzz_sim: tests/fuzz/fuzz_sim.c $(SCHEMA_SRCS) \
-    drivers/observed.c $(SIM_SRCS)
+    drivers/observed.c drivers/obs_json.c $(SIM_SRCS)
 	@mkdir -p $(@D)
 	$(call fuzz_link,$(SCHEMA_PKGS) jansson)
 $(BUILD)/fuzz/fuzz_status: tests/fuzz/fuzz_status.c $(BASE_SRCS) \

@@ -198,6 +198,15 @@ compose_watch_drain(struct xdc_driver *drv)
 		c->c_dom->watch_drain(c->c_dom);
 }
 
+/* The host's watchdog is the domains' driver's. */
+static int
+compose_watchdog(struct xdc_driver *drv, int64_t timeout_ms)
+{
+	struct compose *c = (struct compose *)drv;
+
+	return c->c_dom->watchdog(c->c_dom, timeout_ms);
+}
+
 static void
 compose_free(struct xdc_driver *drv)
 {
@@ -239,6 +248,8 @@ compose_new(struct xdc_driver *dom, struct xdc_driver *net, const char *host,
 	c->c_drv.free = compose_free;
 	c->c_drv.watch_fd = compose_watch_fd;
 	c->c_drv.watch_drain = compose_watch_drain;
+	if (dom->watchdog != NULL)
+		c->c_drv.watchdog = compose_watchdog;
 	if (dom->submit != NULL) {
 		c->c_drv.submit = compose_submit;
 		c->c_drv.reap = compose_reap;

@@ -262,6 +262,17 @@ struct xdc_driver {
 	 */
 	int (*watch_fd)(struct xdc_driver *);
 	void (*watch_drain)(struct xdc_driver *);
+	/*
+	 * Optional: the host's watchdog (SPEC §8, --watchdog). timeout_ms >
+	 * 0 arms it, or pets it if armed: unless petted again within
+	 * timeout_ms, the host reboots, every domain but Domain-0 gone, so
+	 * that a hung or killed agent takes its VMs down with it. A driver
+	 * may round the timeout up to what its device counts in (xen: whole
+	 * seconds), never down. 0 disarms it cleanly, as an agent that
+	 * stops on purpose does; disarming a watchdog not armed does
+	 * nothing. NULL when the driver has none for its host.
+	 */
+	int (*watchdog)(struct xdc_driver *, int64_t timeout_ms);
 };
 
 /*

@@ -118,6 +118,7 @@ obs_json_host(const struct xdc_obs_host *h, unsigned flags)
 struct rd {
 	const char *r_what;
 	struct xdc_arena *r_arena;
+	unsigned r_flags; /* OBS_JSON_DEFAULTS */
 	char r_where[160];
 };
 
@@ -179,11 +180,11 @@ rd_str(const struct rd *r, const json_t *o, const char *key, int nullable,
 }
 
 static int
-rd_bool(const struct rd *r, const json_t *o, const char *key, int *out)
+rd_bool(const struct rd *r, const json_t *o, const char *key, int def, int *out)
 {
 	const json_t *v = json_object_get(o, key);
 
-	*out = 0;
+	*out = def;
 	if (v == NULL)
 		return 0;
 	if (!json_is_boolean(v))
@@ -270,7 +271,7 @@ rd_build(const struct rd *r, const json_t *o, struct xdc_obs_build *b)
 		if ((rc = rd_str(r, jd, "target", 0, &d->d_target)) ||
 		    (rc = rd_str(r, jd, "vdev", 0, &d->d_vdev)) ||
 		    (rc = rd_enum(r, jd, "format", 0, format_name, 3, &u)) ||
-		    (rc = rd_bool(r, jd, "readonly", &d->d_readonly)))
+		    (rc = rd_bool(r, jd, "readonly", 0, &d->d_readonly)))
 			return rc;
 		d->d_format = (enum xdc_disk_format)u;
 	}
@@ -328,6 +329,7 @@ static int
 rd_domain(
     struct rd *r, const char *host, const json_t *o, struct xdc_obs_domain *od)
 {
+	int dflt = (r->r_flags & OBS_JSON_DEFAULTS) != 0;
 	unsigned state = XDC_DOM_RUNNING;
 	const json_t *cpu, *build;
 	int rc;
@@ -342,18 +344,19 @@ rd_domain(
 	if (cpu != NULL && !json_is_object(cpu))
 		return bad(r, "cpu", "must be an object");
 	if ((rc = rd_u32(r, o, "domid", 1, 0, &od->od_domid)) ||
-	    (rc = rd_enum(r, o, "state", 1, state_name, 4, &state)) ||
+	    (rc = rd_enum(r, o, "state", !dflt, state_name, 4, &state)) ||
 	    (rc = rd_u64(r, o, "memory", 1, 0, INT64_MAX, &od->od_memory)) ||
 	    (rc = rd_u64(r, o, "max_memory", 0, od->od_memory, INT64_MAX,
 	         &od->od_max_memory)) ||
 	    (rc = rd_u32(r, o, "vcpus", 0, 1, &od->od_vcpus)) ||
 	    (rc = rd_u32(
 	         r, o, "max_vcpus", 0, od->od_vcpus, &od->od_max_vcpus)) ||
-	    (rc = rd_u32(r, cpu, "weight", 0, 0, &od->od_weight)) ||
+	    (rc = rd_u32(r, cpu, "weight", 0, dflt ? XDC_DEFAULT_WEIGHT : 0,
+	         &od->od_weight)) ||
 	    (rc = rd_u32(r, cpu, "cap", 0, 0, &od->od_cap)) ||
-	    (rc = rd_bool(r, o, "managed", &od->od_managed)) ||
-	    (rc = rd_bool(r, o, "protect", &od->od_protect)) ||
-	    (rc = rd_bool(r, o, "stub", &od->od_stub)) ||
+	    (rc = rd_bool(r, o, "managed", 0, &od->od_managed)) ||
+	    (rc = rd_bool(r, o, "protect", 0, &od->od_protect)) ||
+	    (rc = rd_bool(r, o, "stub", 0, &od->od_stub)) ||
 	    (rc = rd_hash(r, o, &od->od_hash)) || (rc = rd_nics(r, o, od)))
 		return rc;
 	od->od_state = (enum xdc_dom_state)state;
@@ -383,8 +386,9 @@ rd_network(
 	    (rc = rd_str(r, o, "uplink", 1, &n->on_uplink)) ||
 	    (rc = rd_u64(r, o, "vlan", 0, 0, 4094, &vlan)) ||
 	    (rc = rd_u32(r, o, "mtu", 0, 1500, &n->on_mtu)) ||
-	    (rc = rd_bool(r, o, "up", &n->on_up)) ||
-	    (rc = rd_bool(r, o, "managed", &n->on_managed)))
+	    (rc = rd_bool(r, o, "up", (r->r_flags & OBS_JSON_DEFAULTS) != 0,
+	         &n->on_up)) ||
+	    (rc = rd_bool(r, o, "managed", 0, &n->on_managed)))
 		return rc;
 	n->on_vlan = (uint16_t)vlan;
 	return 0;
@@ -462,4 +466,38 @@ obs_json_read_host(const json_t *o, const char *what, struct xdc_arena *arena,
 			    "%s: host %s: two networks are bridge %.32s", what,
 			    name, out->oh_networks[i].on_bridge);
 	return 0;
+}
+
+/* A reader of one object of host's. */
+static void
+rd_init(struct rd *r, const char *what, const char *host, unsigned flags,
+    struct xdc_arena *arena)
+{
+	memset(r, 0, sizeof(*r));
+	r->r_what = what;
+	r->r_arena = arena;
+	r->r_flags = flags;
+	snprintf(r->r_where, sizeof(r->r_where), "host %.64s", host);
+}
+
+int
+obs_json_read_domain(const json_t *o, const char *what, const char *host,
+    unsigned flags, struct xdc_arena *arena, struct xdc_obs_domain *out)
+{
+	struct rd r;
+
+	memset(out, 0, sizeof(*out));
+	rd_init(&r, what, host, flags, arena);
+	return rd_domain(&r, host, o, out);
+}
+
+int
+obs_json_read_network(const json_t *o, const char *what, const char *host,
+    unsigned flags, struct xdc_arena *arena, struct xdc_obs_network *out)
+{
+	struct rd r;
+
+	memset(out, 0, sizeof(*out));
+	rd_init(&r, what, host, flags, arena);
+	return rd_network(&r, host, o, out);
 }

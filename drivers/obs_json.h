@@ -16,6 +16,13 @@
 
 /* obs_json_*'s flags. */
 #define OBS_JSON_FULL 0x1 /* hash, build, stub, uplink, vlan */
+/*
+ * Reading only: what a hand-written file may leave out takes what a fresh
+ * domain or network has (state running, cpu.weight XDC_DEFAULT_WEIGHT, a
+ * network up), where a record must give a state and means 0 by the rest.
+ * The sim's pool file is read so (drivers/sim_file.c).
+ */
+#define OBS_JSON_DEFAULTS 0x2
 
 /* NULL when a value cannot be encoded (a string that is not UTF-8). */
 json_t *obs_json_domain(const struct xdc_obs_domain *, unsigned flags);
@@ -31,5 +38,16 @@ json_t *obs_json_host(const struct xdc_obs_host *, unsigned flags);
 struct xdc_arena;
 int obs_json_read_host(const json_t *, const char *what, struct xdc_arena *,
     struct xdc_obs_host *out);
+/*
+ * One domain, or one network, of host as obs_json_domain or
+ * obs_json_network wrote it (with OBS_JSON_FULL), into *out, its strings
+ * and arrays in arena; flags OBS_JSON_DEFAULTS or 0. Messages say "WHAT:
+ * host HOST, domain NAME: ...". Returns 0, or XDC_ERR with the reason in
+ * xdc_error_last().
+ */
+int obs_json_read_domain(const json_t *, const char *what, const char *host,
+    unsigned flags, struct xdc_arena *, struct xdc_obs_domain *out);
+int obs_json_read_network(const json_t *, const char *what, const char *host,
+    unsigned flags, struct xdc_arena *, struct xdc_obs_network *out);
 
 #endif /* XDC_OBS_JSON_H */

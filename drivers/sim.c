@@ -10,7 +10,8 @@
  * once and unlocks, so a batch of ten thousand creates costs one read and
  * one write. observe() reads under a shared lock. A slow action (sim
  * slow) waits for a timer of the loop without the lock, then takes it to
- * be applied and written.
+ * be applied and written. Whoever reads the pool, reader or writer,
+ * first reboots the hosts whose watchdog has fired (sim_watchdog).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -62,6 +63,11 @@ struct sim {
 	unsigned long s_writes;
 	struct sim_cfg_host *s_cfg_hosts; /* what the configuration declares */
 	size_t s_ncfg_hosts;
+	/*
+	 * One host's pool (sim_open_host): the host this driver is, which
+	 * it alone observes and acts on; NULL for the pool of every host.
+	 */
+	char *s_host;
 	int s_watch_fd; /* inotify on the pool file, for the loop; -1 */
 	int s_watch_wd;
 	/*
@@ -72,6 +78,12 @@ struct sim {
 	 */
 	int s_fresh;
 	struct stat s_read_st;
+	/*
+	 * The pool holds a change no observe has seen since: another
+	 * process's write, or a watchdog that fired. Until one has, a pet
+	 * does not drop the events it caused (watch_forget_own).
+	 */
+	int s_unseen;
 	/* Asynchronous actions: submit, a timer for the slow ones, reap. */
 	struct xdc_ev *s_ev;      /* the caller's loop, once attached */
 	struct xdc_ev *s_own_ev;  /* before that, one of the sim's own */
@@ -87,6 +99,16 @@ static int sim_end(struct xdc_driver *);
 static void sim_free(struct xdc_driver *);
 static int sim_watch_fd(struct xdc_driver *);
 static void sim_watch_drain(struct xdc_driver *);
+
+/* Wall-clock ms: every process that shares the file reads this clock. */
+static int64_t
+wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 /*
  * Read the pool afresh into s_pool (the lock is held): the file's, brought
@@ -107,9 +129,15 @@ sim_load(struct sim *s)
 	} else if (sim_pool_reconcile(p, s->s_cfg_hosts, s->s_ncfg_hosts)) {
 		p->p_dirty = 1;
 	}
+	/*
+	 * A watchdog that fired while nobody looked: its host has rebooted
+	 * for whoever reads the file, and a writer writes that back.
+	 */
+	sim_pool_watchdog_expire(p, wall_ms());
 	sim_pool_free(s->s_pool);
 	s->s_pool = p;
 	s->s_fresh = !p->p_dirty;
+	s->s_unseen = 1;
 	return 0;
 }
 
@@ -117,8 +145,14 @@ sim_load(struct sim *s)
 static int
 sim_reload(struct sim *s)
 {
-	if (s->s_fresh && sim_file_unchanged(s->s_path, &s->s_read_st))
+	if (s->s_fresh && sim_file_unchanged(s->s_path, &s->s_read_st)) {
+		/* The same file, but a watchdog may have fired since. */
+		if (sim_pool_watchdog_expire(s->s_pool, wall_ms()) > 0) {
+			s->s_fresh = 0;
+			s->s_unseen = 1;
+		}
 		return 0;
+	}
 	return sim_load(s);
 }
 
@@ -185,21 +219,32 @@ sim_lock(struct sim *s, int trylock)
 	return 0;
 }
 
+/* Under the lock: the file written, when the pool changed. */
+static int
+sim_flush(struct sim *s)
+{
+	int rc;
+
+	if (!s->s_pool->p_dirty)
+		return 0;
+	if ((rc = sim_file_write(s->s_path, s->s_pool)) != 0)
+		return rc;
+	s->s_pool->p_dirty = 0;
+	s->s_writes++;
+	/* Nobody can have replaced it since: the lock is ours. */
+	s->s_fresh = stat(s->s_path, &s->s_read_st) == 0;
+	return 0;
+}
+
 /* A writer's end: the file written, once, when the pool changed. */
 static int
 sim_unlock(struct sim *s)
 {
-	int rc = 0;
+	int rc;
 
 	if (!s->s_locked)
 		return 0;
-	if (s->s_pool->p_dirty &&
-	    (rc = sim_file_write(s->s_path, s->s_pool)) == 0) {
-		s->s_pool->p_dirty = 0;
-		s->s_writes++;
-		/* Nobody can have replaced it since: the lock is ours. */
-		s->s_fresh = stat(s->s_path, &s->s_read_st) == 0;
-	}
+	rc = sim_flush(s);
 	s->s_locked = 0;
 	sim_file_unlock(s->s_lockfd);
 	return rc;
@@ -259,9 +304,12 @@ sim_observe(struct xdc_driver *drv, struct xdc_observed **out)
 
 	*out = NULL;
 	/* Under the lock the pool in memory is the truth, and ours. */
-	if (!s->s_locked && (rc = sim_read(s)) != 0)
+	if (s->s_locked)
+		sim_pool_watchdog_expire(s->s_pool, wall_ms());
+	else if ((rc = sim_read(s)) != 0)
 		return rc;
-	*out = sim_pool_observe(s->s_pool);
+	*out = sim_pool_observe(s->s_pool, s->s_host);
+	s->s_unseen = 0;
 	return 0;
 }
 
@@ -275,6 +323,28 @@ sleep_ms(uint64_t ms)
 	ts.tv_nsec = (long)(ms % 1000) * 1000000;
 	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
 		;
+}
+
+/*
+ * Apply one action to the pool in memory. One host's pool takes actions
+ * for that host only, as a Xen host does: another host's is refused.
+ */
+static int
+sim_do(struct sim *s, const struct xdc_action *a)
+{
+	struct xdc_action own;
+
+	if (s->s_host == NULL)
+		return sim_pool_apply(s->s_pool, a);
+	if (a->a_host != NULL && strcmp(a->a_host, s->s_host) != 0)
+		return xdc_error(XDC_EDRIVER,
+		    "%s %s: host %s is not this one: %s is the pool of host "
+		    "%s alone",
+		    xdc_op_name(a->a_op), a->a_name ? a->a_name : "?",
+		    a->a_host, s->s_path, s->s_host);
+	own = *a;
+	own.a_host = s->s_host;
+	return sim_pool_apply(s->s_pool, &own);
 }
 
 static int
@@ -297,7 +367,7 @@ sim_apply(struct xdc_driver *drv, const struct xdc_action *a)
 		if ((rc = txn_begin(s)))
 			return rc;
 	}
-	rc = sim_pool_apply(s->s_pool, a);
+	rc = sim_do(s, a);
 	return txn_end(s, rc);
 }
 
@@ -370,7 +440,7 @@ wait_fire(struct xdc_ev_timer *t, void *arg)
 		return;
 	}
 	if (rc == 0)
-		rc = sim_pool_apply(s->s_pool, w->w_act);
+		rc = sim_do(s, w->w_act);
 	if (rc != 0)
 		msg = xdc_strdup(xdc_error_last());
 	/* Applied in memory but not written is not done either. */
@@ -395,7 +465,7 @@ sim_submit(struct xdc_driver *drv, const struct xdc_action *a, uint64_t token)
 		return rc;
 	if ((ms = sim_slow_take(s->s_pool, a)) == 0) {
 		/* Done at once; the next reap says so. */
-		if ((rc = sim_pool_apply(s->s_pool, a)) != 0)
+		if ((rc = sim_do(s, a)) != 0)
 			msg = xdc_strdup(xdc_error_last());
 	}
 	/* Not written, it did not happen: submit fails, nothing to reap. */
@@ -546,7 +616,66 @@ sim_add_unmanaged(
 		                          "name and memory");
 	if ((rc = txn_begin(s)))
 		return rc;
-	rc = sim_pool_add_unmanaged(s->s_pool, name, memory, host);
+	rc = sim_pool_add_unmanaged(
+	    s->s_pool, name, memory, host != NULL ? host : s->s_host);
+	return txn_end(s, rc);
+}
+
+/* The pool's hosts, "a, b and 3 more", for a message. */
+static const char *
+hosts_list(const struct sim_pool *p, char *buf, size_t len)
+{
+	size_t i, at = 0, shown = 3;
+
+	buf[0] = '\0';
+	for (i = 0; i < p->p_nhosts && i < shown && at < len; i++)
+		at += (size_t)snprintf(buf + at, len - at, "%s%s",
+		    i == 0 ? "" : ", ", p->p_hosts[i].sh_name);
+	if (p->p_nhosts > shown && at < len)
+		snprintf(
+		    buf + at, len - at, " and %zu more", p->p_nhosts - shown);
+	return buf;
+}
+
+static int
+no_file(const struct sim *s, const char *host)
+{
+	return xdc_error(XDC_ENOTFOUND,
+	    "cannot power off host %s: there is no pool file %s", host,
+	    s->s_path);
+}
+
+int
+sim_power_off(struct xdc_driver *drv, const char *host, char ***gone)
+{
+	struct sim *s = sim_of(drv);
+	char held[256];
+	int rc;
+
+	if (gone != NULL)
+		*gone = NULL;
+	if (s == NULL)
+		return not_sim();
+	if (host == NULL || *host == '\0')
+		return xdc_error(XDC_ERR, "sim: power-off needs a host");
+	/*
+	 * Without a file, the pool is the one a writer would create, and no
+	 * host of it exists: a fence that finds none creates nothing, not
+	 * even the lock. Checked again under the lock.
+	 */
+	if (access(s->s_path, F_OK) != 0)
+		return no_file(s, host);
+	if ((rc = txn_begin(s)))
+		return rc;
+	if (access(s->s_path, F_OK) != 0) {
+		s->s_pool->p_dirty = 0;
+		rc = no_file(s, host);
+	} else if ((rc = sim_pool_power_off(s->s_pool, host, gone)) != 0) {
+		rc = xdc_error(XDC_ENOTFOUND,
+		    "cannot power off host %s: the pool file %s holds no such "
+		    "host (it holds %s)",
+		    host, s->s_path, hosts_list(s->s_pool, held, sizeof(held)));
+	}
 	return txn_end(s, rc);
 }
 
@@ -572,6 +701,47 @@ sim_parse_pool(const char *name, const char *text, size_t len, char **out)
 	if ((rc = sim_file_parse(name, text, len, &p)) == 0 && out != NULL)
 		rc = sim_file_text(name, p, out, &n);
 	sim_pool_free(p);
+	return rc;
+}
+
+/* ---- The watchdog ----------------------------------------------------- */
+
+static void watch_forget_own(struct sim *);
+
+/*
+ * One host's watchdog, in the pool file (sh_wd_*): whoever reads the file
+ * once its deadline has passed sees the host rebooted, so that a stopped
+ * or killed agent's host reboots though no process runs for it. A pet is
+ * written at once, even inside a batch (whose actions so far are written
+ * with it): a deadline not on disk would fire for every other reader.
+ */
+static int
+sim_watchdog(struct xdc_driver *drv, int64_t timeout_ms)
+{
+	struct sim *s = (struct sim *)drv;
+	int rc, rc2, own = !s->s_locked;
+	int64_t now = wall_ms();
+
+	if (timeout_ms < 0 || timeout_ms > SIM_WATCHDOG_MAX_MS)
+		return xdc_error(XDC_ERR,
+		    "sim: host %s: a watchdog's timeout is from 1 ms to 24h "
+		    "(0 disarms it), not %lld ms",
+		    s->s_host, (long long)timeout_ms);
+	if ((rc = sim_lock(s, 0)))
+		return rc;
+	/*
+	 * A pet that comes after the deadline is too late: the host has
+	 * rebooted first (sim_lock read it so; a batch's pool is told here).
+	 */
+	if (sim_pool_watchdog_expire(s->s_pool, now) > 0)
+		s->s_unseen = 1;
+	rc = sim_pool_watchdog_set(s->s_pool, s->s_host, timeout_ms, now);
+	if ((rc2 = sim_flush(s)) == 0)
+		watch_forget_own(s);
+	else if (rc == 0)
+		rc = rc2;
+	if (own && (rc2 = sim_unlock(s)) != 0 && rc == 0)
+		rc = rc2;
 	return rc;
 }
 
@@ -620,6 +790,19 @@ sim_watch_fd(struct xdc_driver *drv)
 	return s->s_watch_fd;
 }
 
+/*
+ * A pet rewrites the file every few seconds, and the loop that watches it
+ * would wake each time for nothing. When every change before it has been
+ * observed, what the watch holds was caused by this driver: it is
+ * dropped, still under the lock, so that no other writer's can be.
+ */
+static void
+watch_forget_own(struct sim *s)
+{
+	if (s->s_watch_fd >= 0 && !s->s_unseen)
+		sim_watch_drain(&s->s_drv);
+}
+
 static void
 sim_watch_drain(struct xdc_driver *drv)
 {
@@ -665,15 +848,33 @@ sim_free(struct xdc_driver *drv)
 	for (i = 0; i < s->s_ncfg_hosts; i++)
 		free(s->s_cfg_hosts[i].ch_name);
 	free(s->s_cfg_hosts);
+	free(s->s_host);
 	free(s->s_path);
 	free(s->s_lock_path);
 	free(s->s_dir);
 	free(s);
 }
 
-int
-sim_open(
-    const char *path, const struct xdc_config *cfg, struct xdc_driver **out)
+/* Host name as cfg declares it, or undeclared (0: the default). */
+static void
+cfg_host_one(
+    struct sim_cfg_host *ch, const char *name, const struct xdc_config *cfg)
+{
+	size_t i;
+
+	ch->ch_name = xdc_strdup(name);
+	for (i = 0; cfg != NULL && i < cfg->cfg_nhosts; i++) {
+		if (strcmp(cfg->cfg_hosts[i].h_name, name) != 0)
+			continue;
+		ch->ch_memory = cfg->cfg_hosts[i].h_memory;
+		ch->ch_cpus = cfg->cfg_hosts[i].h_cpus;
+	}
+}
+
+/* sim_open and sim_open_host: host NULL is the pool of every host. */
+static int
+sim_new(const char *path, const struct xdc_config *cfg, const char *host,
+    struct xdc_driver **out)
 {
 	struct sim_cfg_host *ch;
 	struct stat st;
@@ -688,8 +889,11 @@ sim_open(
 	s = xdc_calloc(1, sizeof(*s));
 	s->s_drv.version = XDC_DRIVER_VERSION;
 	s->s_drv.name = "sim";
-	/* Its one file holds every host: it moves domains between them. */
-	s->s_drv.caps = XDC_DRV_MIGRATE;
+	/*
+	 * A file of every host moves domains between them; one host's file
+	 * cannot reach the others'.
+	 */
+	s->s_drv.caps = host == NULL ? XDC_DRV_MIGRATE : 0;
 	s->s_drv.observe = sim_observe;
 	s->s_drv.begin = sim_begin;
 	s->s_drv.apply = sim_apply;
@@ -700,6 +904,8 @@ sim_open(
 	s->s_drv.free = sim_free;
 	s->s_drv.watch_fd = sim_watch_fd;
 	s->s_drv.watch_drain = sim_watch_drain;
+	if (host != NULL)
+		s->s_drv.watchdog = sim_watchdog;
 	s->s_lockfd = -1;
 	s->s_watch_fd = -1;
 	s->s_watch_wd = -1;
@@ -712,7 +918,13 @@ sim_open(
 		s->s_dir = xdc_strdup("/");
 	else
 		xdc_asprintf(&s->s_dir, "%.*s", (int)(slash - path), path);
-	if (cfg != NULL && cfg->cfg_nhosts == 0) {
+	if (host != NULL) {
+		/* As a Xen host sees itself: its own capacity, nothing more. */
+		s->s_host = xdc_strdup(host);
+		s->s_ncfg_hosts = 1;
+		s->s_cfg_hosts = xdc_calloc(1, sizeof(*s->s_cfg_hosts));
+		cfg_host_one(&s->s_cfg_hosts[0], host, cfg);
+	} else if (cfg != NULL && cfg->cfg_nhosts == 0) {
 		/* A configuration without Hosts manages one host, local. */
 		s->s_ncfg_hosts = 1;
 		s->s_cfg_hosts = xdc_calloc(1, sizeof(*s->s_cfg_hosts));
@@ -750,4 +962,21 @@ sim_open(
 out:
 	sim_free(s ? &s->s_drv : NULL);
 	return rc;
+}
+
+int
+sim_open(
+    const char *path, const struct xdc_config *cfg, struct xdc_driver **out)
+{
+	return sim_new(path, cfg, NULL, out);
+}
+
+int
+sim_open_host(const char *path, const struct xdc_config *cfg, const char *host,
+    struct xdc_driver **out)
+{
+	*out = NULL;
+	if (host == NULL || *host == '\0')
+		return xdc_error(XDC_ERR, "sim: %s: no host given", path);
+	return sim_new(path, cfg, host, out);
 }

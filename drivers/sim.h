@@ -17,12 +17,15 @@
  * read-only command (show, plan, sim show) on a pool with no file yet
  * sees the pool it would create, the declared Hosts, empty.
  *
+ * A file is the pool of every host it holds (sim_open), shared by their
+ * agents, or one host's (sim_open_host): an agent with the pool view
+ * sees its own host only, as on Xen, and learns of the others through
+ * etcd; each host then has a file of its own.
+ *
  * A migrate moves a running domain between two hosts of the one pool file
  * (XDC_DRV_MIGRATE): the sim can move a domain only to a host whose state
- * it holds. One file holds every host the configuration declares, so the
- * sim claims the capability; a sim that kept one host per file (each
- * agent's own, the pool shared through etcd) could not reach the others'
- * and must not.
+ * it holds. A file of every host (sim_open) claims the capability; one
+ * host's (sim_open_host) cannot reach the others' files and does not.
  */
 #ifndef XDC_SIM_H
 #define XDC_SIM_H
@@ -43,6 +46,20 @@
  */
 int sim_open(
     const char *path, const struct xdc_config *cfg, struct xdc_driver **out);
+/*
+ * Open the pool at path as one host's, as an agent with the pool view
+ * (SPEC §8) sees its host on Xen: host alone, with its declared capacity
+ * (64GiB and 16 CPUs when cfg, which may be NULL, declares none). A new
+ * pool file holds that host only; other hosts a file holds are neither
+ * observed nor acted on (an action for one is refused), and no other
+ * host is added. Its watchdog (driver.h) is host's, kept in the file:
+ * any process that reads the file once the watchdog's deadline has passed
+ * sees host rebooted (every domain but Domain-0 gone, the watchdog
+ * disarmed), and a writer writes that back, so that a stopped or killed
+ * agent's host reboots though nothing runs for it. Otherwise as sim_open.
+ */
+int sim_open_host(const char *path, const struct xdc_config *cfg,
+    const char *host, struct xdc_driver **out);
 
 /*
  * Disturbances for `xdc sim`, tests and demos. Each changes the pool file
@@ -72,9 +89,21 @@ int sim_fail(
  */
 int sim_delay(struct xdc_driver *, enum xdc_op, const char *name, uint64_t ms,
     unsigned times);
-/* A running domain xdc does not own; host NULL is the first host. */
+/*
+ * A running domain xdc does not own; host NULL is the first host (one
+ * host's pool: its host).
+ */
 int sim_add_unmanaged(
     struct xdc_driver *, const char *name, uint64_t memory, const char *host);
+/*
+ * Cut the power of host, as a fence does: every domain of host in the pool
+ * file is gone, and host boots again with Domain-0 alone. *gone (when
+ * gone is not NULL) gets the names of the domains that went, sorted, in a
+ * NULL-terminated array the caller frees with one free(). A host the pool
+ * file does not hold, or no pool file at all, is XDC_ENOTFOUND: a fence
+ * that cannot reach its host has failed.
+ */
+int sim_power_off(struct xdc_driver *, const char *host, char ***gone);
 
 /*
  * Read len bytes of text as the pool file named name: 0 when it is one,

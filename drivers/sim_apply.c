@@ -9,6 +9,7 @@
  * the fault that failed it.
  */
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/arena.h"
@@ -636,4 +637,93 @@ sim_pool_add_unmanaged(
 	sim_dom_insert(h, d);
 	p->p_dirty = 1;
 	return 0;
+}
+
+/*
+ * A host boots again, empty: every domain but Domain-0 goes, its memory
+ * with it. Returns the names of those that went, as sim_pool_power_off
+ * gives them, when gone is not NULL.
+ */
+static void
+host_boot(struct sim_pool *p, struct sim_host *h, char ***gone)
+{
+	struct sim_dom **v = sim_dom_sorted(h);
+	size_t i, n = 0, len = 0, nv = h->sh_ndoms;
+	char **names, *at;
+
+	for (i = 0; i < nv; i++) {
+		if (sim_is_dom0(v[i]))
+			continue;
+		len += strlen(v[i]->sd_d.od_name) + 1;
+		v[n++] = v[i];
+	}
+	if (gone != NULL) {
+		/* The pointers, then the strings they point to. */
+		names = xdc_malloc((n + 1) * sizeof(*names) + len);
+		at = (char *)(names + n + 1);
+		for (i = 0; i < n; i++) {
+			names[i] = at;
+			len = strlen(v[i]->sd_d.od_name) + 1;
+			memcpy(at, v[i]->sd_d.od_name, len);
+			at += len;
+		}
+		names[n] = NULL;
+		*gone = names;
+	}
+	for (i = 0; i < n; i++)
+		sim_dom_remove(h, v[i]);
+	free(v);
+	if (n > 0)
+		p->p_dirty = 1;
+	/* It boots with no agent yet to arm its watchdog. */
+	if (h->sh_wd_deadline != 0) {
+		h->sh_wd_deadline = h->sh_wd_timeout = 0;
+		p->p_dirty = 1;
+	}
+}
+
+int
+sim_pool_power_off(struct sim_pool *p, const char *host, char ***gone)
+{
+	struct sim_host *h;
+
+	if (gone != NULL)
+		*gone = NULL;
+	if ((h = sim_host_find(p, host)) == NULL)
+		return xdc_error(
+		    XDC_ENOTFOUND, "no host named %s in the pool", host);
+	host_boot(p, h, gone);
+	return 0;
+}
+
+int
+sim_pool_watchdog_set(
+    struct sim_pool *p, const char *host, int64_t timeout_ms, int64_t now_ms)
+{
+	struct sim_host *h;
+
+	if ((h = sim_host_find(p, host)) == NULL)
+		return xdc_error(
+		    XDC_ENOTFOUND, "no host named %s in the pool", host);
+	if (timeout_ms == 0 && h->sh_wd_deadline == 0)
+		return 0;
+	h->sh_wd_timeout = timeout_ms;
+	h->sh_wd_deadline = timeout_ms == 0 ? 0 : now_ms + timeout_ms;
+	p->p_dirty = 1;
+	return 0;
+}
+
+size_t
+sim_pool_watchdog_expire(struct sim_pool *p, int64_t now_ms)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < p->p_nhosts; i++) {
+		if (p->p_hosts[i].sh_wd_deadline == 0 ||
+		    p->p_hosts[i].sh_wd_deadline > now_ms)
+			continue;
+		host_boot(p, &p->p_hosts[i], NULL);
+		n++;
+	}
+	return n;
 }

@@ -4,11 +4,12 @@
  * pool, written back in a fixed order so that the same pool is the same
  * bytes, replaced whole so that a reader, or a kill at any instant, sees
  * the old pool or the new one; and the lock that processes sharing the
- * file take around it.
+ * file take around it. Its domains and networks are observed state, in
+ * the JSON the pool's host records use too (obs_json.h); what is the
+ * sim's alone (hosts' capacity, faults, delays) is read here.
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,7 @@
 #include "base/arena.h"
 #include "base/error.h"
 #include "base/file.h"
+#include "drivers/obs_json.h"
 #include "drivers/sim_file.h"
 #include "drivers/sim_pool.h"
 #include "schema/model.h"
@@ -32,9 +34,13 @@
 
 /* ---- Reading the pool file ------------------------------------------ */
 
-/* Where in the file a value is, for messages: "host a, domain b". */
+/*
+ * Where in the file a value is, for messages: "PATH: not a simulated
+ * pool: host a, domain b: ...". Domains and networks are read by the
+ * codec of observed state (obs_json.h), which says it the same way.
+ */
 struct rd {
-	const char *r_path;
+	char *r_what; /* "PATH: not a simulated pool" */
 	struct sim_pool *r_pool;
 	char r_where[256];
 };
@@ -42,8 +48,8 @@ struct rd {
 static int
 rd_bad(const struct rd *r, const char *key, const char *what)
 {
-	return xdc_error(XDC_ERR, "%s: not a simulated pool: %s%s\"%s\" %s",
-	    r->r_path, r->r_where, r->r_where[0] ? ": " : "", key, what);
+	return xdc_error(XDC_ERR, "%s: %s%s\"%s\" %s", r->r_what, r->r_where,
+	    r->r_where[0] ? ": " : "", key, what);
 }
 
 static int
@@ -78,36 +84,18 @@ rd_u32(const struct rd *r, json_t *o, const char *key, int required,
 	return 0;
 }
 
-/* A string copied into the pool; null is NULL when nullable. */
+/* A non-empty string copied into the pool. */
 static int
-rd_str(const struct rd *r, json_t *o, const char *key, int nullable,
-    const char **out)
+rd_str(const struct rd *r, json_t *o, const char *key, const char **out)
 {
 	json_t *v = json_object_get(o, key);
 
 	*out = NULL;
-	if ((v == NULL || json_is_null(v)) && nullable)
-		return 0;
 	if (v == NULL)
 		return rd_bad(r, key, "is missing");
 	if (!json_is_string(v) || json_string_length(v) == 0)
 		return rd_bad(r, key, "must be a non-empty string");
 	*out = sim_pool_strdup(r->r_pool, json_string_value(v));
-	return 0;
-}
-
-static int
-rd_bool(const struct rd *r, json_t *o, const char *key, int def, int *out)
-{
-	json_t *v = json_object_get(o, key);
-
-	if (v == NULL) {
-		*out = def;
-		return 0;
-	}
-	if (!json_is_boolean(v))
-		return rd_bad(r, key, "must be true or false");
-	*out = json_is_true(v);
 	return 0;
 }
 
@@ -123,133 +111,23 @@ rd_array(const struct rd *r, json_t *o, const char *key, json_t **out)
 	return 0;
 }
 
-/* A name among count names that fn gives, as its index. */
+/* An operation's name, as its enum. */
 static int
-rd_enum(const struct rd *r, json_t *o, const char *key, int required,
-    const char *(*fn)(unsigned), unsigned count, unsigned *out)
+rd_op(const struct rd *r, json_t *o, unsigned *out)
 {
-	json_t *v = json_object_get(o, key);
+	json_t *v = json_object_get(o, "op");
 	unsigned i;
 
-	if (v == NULL && !required)
-		return 0;
 	if (v == NULL)
-		return rd_bad(r, key, "is missing");
-	for (i = 0; json_is_string(v) && i < count; i++) {
-		if (!strcmp(json_string_value(v), fn(i))) {
+		return rd_bad(r, "op", "is missing");
+	for (i = 0; json_is_string(v) && i < XDC_OP__COUNT; i++) {
+		if (!strcmp(
+		        json_string_value(v), xdc_op_name((enum xdc_op)i))) {
 			*out = i;
 			return 0;
 		}
 	}
-	return rd_bad(r, key, "has an unknown value");
-}
-
-static const char *
-dom_state_name(unsigned i)
-{
-	return xdc_dom_state_name((enum xdc_dom_state)i);
-}
-
-static const char *
-vm_type_name(unsigned i)
-{
-	return xdc_vm_type_name((enum xdc_vm_type)i);
-}
-
-static const char *
-disk_format_name(unsigned i)
-{
-	return xdc_disk_format_name((enum xdc_disk_format)i);
-}
-
-static const char *
-op_name(unsigned i)
-{
-	return xdc_op_name((enum xdc_op)i);
-}
-
-static int
-rd_build(const struct rd *r, json_t *o, struct xdc_obs_build *b)
-{
-	json_t *disks, *jd;
-	struct xdc_disk *d;
-	unsigned u = XDC_VM_PVH;
-	size_t i;
-	int rc;
-
-	if (!json_is_object(o))
-		return rd_bad(r, "build", "must be an object or null");
-	if ((rc = rd_enum(r, o, "type", 1, vm_type_name, 3, &u)) ||
-	    (rc = rd_str(r, o, "kernel", 1, &b->ob_kernel)) ||
-	    (rc = rd_str(r, o, "ramdisk", 1, &b->ob_ramdisk)) ||
-	    (rc = rd_str(r, o, "cmdline", 1, &b->ob_cmdline)) ||
-	    (rc = rd_array(r, o, "disks", &disks)))
-		return rc;
-	b->ob_type = (enum xdc_vm_type)u;
-	b->ob_ndisks = json_array_size(disks);
-	b->ob_disks = xdc_arena_zalloc(
-	    r->r_pool->p_arena, b->ob_ndisks * sizeof(*b->ob_disks));
-	json_array_foreach(disks, i, jd)
-	{
-		d = &b->ob_disks[i];
-		u = XDC_DISK_RAW;
-		if (!json_is_object(jd))
-			return rd_bad(r, "disks", "must hold objects");
-		if ((rc = rd_str(r, jd, "target", 0, &d->d_target)) ||
-		    (rc = rd_str(r, jd, "vdev", 0, &d->d_vdev)) ||
-		    (rc = rd_enum(
-		         r, jd, "format", 0, disk_format_name, 3, &u)) ||
-		    (rc = rd_bool(r, jd, "readonly", 0, &d->d_readonly)))
-			return rc;
-		d->d_format = (enum xdc_disk_format)u;
-	}
-	return 0;
-}
-
-static int
-rd_nics(const struct rd *r, json_t *o, struct xdc_obs_domain *od)
-{
-	json_t *nics, *jn, *mac;
-	size_t i;
-	int rc;
-
-	if ((rc = rd_array(r, o, "nics", &nics)))
-		return rc;
-	od->od_nnics = json_array_size(nics);
-	od->od_nics = xdc_arena_zalloc(
-	    r->r_pool->p_arena, od->od_nnics * sizeof(*od->od_nics));
-	json_array_foreach(nics, i, jn)
-	{
-		if (!json_is_object(jn))
-			return rd_bad(r, "nics", "must hold objects");
-		if ((rc = rd_str(
-		         r, jn, "bridge", 0, &od->od_nics[i].on_bridge)))
-			return rc;
-		mac = json_object_get(jn, "mac");
-		if (!json_is_string(mac) ||
-		    xdc_parse_mac(
-		        json_string_value(mac), od->od_nics[i].on_mac) != NULL)
-			return rd_bad(r, "mac", "must be a MAC address");
-	}
-	return 0;
-}
-
-static int
-rd_hash(const struct rd *r, json_t *o, uint64_t *out)
-{
-	json_t *v = json_object_get(o, "hash");
-	const char *s;
-	char *end;
-
-	*out = 0;
-	if (v == NULL)
-		return 0;
-	s = json_is_string(v) ? json_string_value(v) : "";
-	errno = 0;
-	*out = strtoull(s, &end, 16);
-	if (*s == '\0' || *end != '\0' || errno != 0 || strlen(s) > 16)
-		return rd_bad(r, "hash", "must be up to 16 hex digits");
-	return 0;
+	return rd_bad(r, "op", "has an unknown value");
 }
 
 static int
@@ -257,35 +135,15 @@ rd_domain(struct rd *r, struct sim_host *h, json_t *o)
 {
 	struct sim_dom *d = xdc_arena_zalloc(r->r_pool->p_arena, sizeof(*d));
 	struct xdc_obs_domain *od = &d->sd_d;
-	unsigned state = XDC_DOM_RUNNING;
-	json_t *cpu, *build;
 	int rc;
 
-	if (!json_is_object(o))
-		return rd_bad(r, "domains", "must hold objects");
-	if ((rc = rd_str(r, o, "name", 0, &od->od_name)))
+	if ((rc = obs_json_read_domain(o, r->r_what, h->sh_name,
+	         OBS_JSON_DEFAULTS, r->r_pool->p_arena, od)))
 		return rc;
 	snprintf(r->r_where, sizeof(r->r_where), "host %s, domain %s",
 	    h->sh_name, od->od_name);
 	if (sim_dom_find(h, od->od_name) != NULL)
 		return rd_bad(r, "name", "is a duplicate");
-	cpu = json_object_get(o, "cpu");
-	if (cpu != NULL && !json_is_object(cpu))
-		return rd_bad(r, "cpu", "must be an object");
-	if ((rc = rd_u32(r, o, "domid", 1, 0, &od->od_domid)) ||
-	    (rc = rd_enum(r, o, "state", 0, dom_state_name, 4, &state)) ||
-	    (rc = rd_u64(r, o, "memory", 1, 0, INT64_MAX, &od->od_memory)) ||
-	    (rc = rd_u64(r, o, "max_memory", 0, od->od_memory, INT64_MAX,
-	         &od->od_max_memory)) ||
-	    (rc = rd_u32(r, o, "vcpus", 0, 1, &od->od_vcpus)) ||
-	    (rc = rd_u32(
-	         r, o, "max_vcpus", 0, od->od_vcpus, &od->od_max_vcpus)) ||
-	    (rc = rd_u32(r, cpu, "weight", 0, SIM_WEIGHT, &od->od_weight)) ||
-	    (rc = rd_u32(r, cpu, "cap", 0, 0, &od->od_cap)) ||
-	    (rc = rd_bool(r, o, "managed", 0, &od->od_managed)) ||
-	    (rc = rd_bool(r, o, "protect", 0, &od->od_protect)) ||
-	    (rc = rd_hash(r, o, &od->od_hash)) || (rc = rd_nics(r, o, od)))
-		return rc;
 	/*
 	 * Domain-0 is the domain with id 0: one by that name and another id
 	 * would meet the Domain-0 every host is given, and the pool would
@@ -293,13 +151,6 @@ rd_domain(struct rd *r, struct sim_host *h, json_t *o)
 	 */
 	if ((od->od_domid == 0) != !strcmp(od->od_name, SIM_DOM0_NAME))
 		return rd_bad(r, "domid", "is 0 for Domain-0 and no other");
-	od->od_state = (enum xdc_dom_state)state;
-	build = json_object_get(o, "build");
-	if (build != NULL && !json_is_null(build)) {
-		if ((rc = rd_build(r, build, &od->od_build)))
-			return rc;
-		od->od_has_build = 1;
-	}
 	if (od->od_domid >= r->r_pool->p_next_domid)
 		r->r_pool->p_next_domid = od->od_domid + 1;
 	sim_dom_insert(h, d);
@@ -310,28 +161,41 @@ static int
 rd_network(struct rd *r, struct sim_host *h, json_t *o)
 {
 	struct xdc_obs_network n;
-	uint64_t vlan;
 	long at;
 	int rc;
 
-	memset(&n, 0, sizeof(n));
-	if (!json_is_object(o))
-		return rd_bad(r, "networks", "must hold objects");
-	if ((rc = rd_str(r, o, "bridge", 0, &n.on_bridge)))
+	if ((rc = obs_json_read_network(o, r->r_what, h->sh_name,
+	         OBS_JSON_DEFAULTS, r->r_pool->p_arena, &n)))
 		return rc;
 	snprintf(r->r_where, sizeof(r->r_where), "host %s, bridge %s",
 	    h->sh_name, n.on_bridge);
-	if ((rc = rd_str(r, o, "name", 1, &n.on_name)) ||
-	    (rc = rd_str(r, o, "uplink", 1, &n.on_uplink)) ||
-	    (rc = rd_u64(r, o, "vlan", 0, 0, 4094, &vlan)) ||
-	    (rc = rd_u32(r, o, "mtu", 0, SIM_MTU, &n.on_mtu)) ||
-	    (rc = rd_bool(r, o, "up", 1, &n.on_up)) ||
-	    (rc = rd_bool(r, o, "managed", 0, &n.on_managed)))
-		return rc;
-	n.on_vlan = (uint16_t)vlan;
 	if ((at = sim_net_find(h, n.on_bridge)) >= 0)
 		return rd_bad(r, "bridge", "is a duplicate");
 	*sim_net_insert(h, (size_t)(-at - 1)) = n;
+	return 0;
+}
+
+/* The host's watchdog, when it is armed: {"timeout_ms", "deadline"}. */
+static int
+rd_watchdog(const struct rd *r, json_t *o, struct sim_host *h)
+{
+	json_t *w = json_object_get(o, "watchdog");
+	uint64_t timeout, deadline;
+	int rc;
+
+	if (w == NULL || json_is_null(w))
+		return 0;
+	if (!json_is_object(w))
+		return rd_bad(r, "watchdog", "must be an object or null");
+	if ((rc = rd_u64(
+	         r, w, "timeout_ms", 1, 0, SIM_WATCHDOG_MAX_MS, &timeout)) ||
+	    (rc = rd_u64(r, w, "deadline", 1, 0, INT64_MAX, &deadline)))
+		return rc;
+	if (timeout == 0 || deadline == 0)
+		return rd_bad(r, "watchdog",
+		    "must have a timeout_ms and a deadline above 0");
+	h->sh_wd_timeout = (int64_t)timeout;
+	h->sh_wd_deadline = (int64_t)deadline;
 	return 0;
 }
 
@@ -348,7 +212,7 @@ rd_host(struct rd *r, json_t *o)
 
 	if (!json_is_object(o))
 		return rd_bad(r, "hosts", "must hold objects");
-	if ((rc = rd_str(r, o, "name", 0, &name)))
+	if ((rc = rd_str(r, o, "name", &name)))
 		return rc;
 	snprintf(r->r_where, sizeof(r->r_where), "host %s", name);
 	if (sim_host_find(r->r_pool, name) != NULL)
@@ -360,6 +224,8 @@ rd_host(struct rd *r, json_t *o)
 	    (rc = rd_array(r, o, "networks", &nets)))
 		return rc;
 	h = sim_host_add(r->r_pool, name, memory, cpus);
+	if ((rc = rd_watchdog(r, o, h)))
+		return rc;
 	/* sim_host_add may move the hosts: h is only good until the next one.
 	 */
 	json_array_foreach(doms, i, v) if ((rc = rd_domain(r, h, v))) return rc;
@@ -381,8 +247,8 @@ rd_fault(struct rd *r, json_t *o)
 	snprintf(r->r_where, sizeof(r->r_where), "faults[%zu]", p->p_nfaults);
 	if (!json_is_object(o))
 		return rd_bad(r, "faults", "must hold objects");
-	if ((rc = rd_enum(r, o, "op", 1, op_name, XDC_OP__COUNT, &op)) ||
-	    (rc = rd_str(r, o, "name", 0, &f.sf_name)) ||
+	if ((rc = rd_op(r, o, &op)) ||
+	    (rc = rd_str(r, o, "name", &f.sf_name)) ||
 	    (rc = rd_u32(r, o, "times", 0, 1, &f.sf_times)))
 		return rc;
 	f.sf_op = (enum xdc_op)op;
@@ -405,8 +271,8 @@ rd_slow(struct rd *r, json_t *o)
 	snprintf(r->r_where, sizeof(r->r_where), "slow[%zu]", p->p_nslows);
 	if (!json_is_object(o))
 		return rd_bad(r, "slow", "must hold objects");
-	if ((rc = rd_enum(r, o, "op", 1, op_name, XDC_OP__COUNT, &op)) ||
-	    (rc = rd_str(r, o, "name", 0, &sl.sl_name)) ||
+	if ((rc = rd_op(r, o, &op)) ||
+	    (rc = rd_str(r, o, "name", &sl.sl_name)) ||
 	    (rc = rd_u64(r, o, "ms", 1, 0, SIM_SLOW_MAX_MS, &sl.sl_ms)) ||
 	    (rc = rd_u32(r, o, "times", 0, 1, &sl.sl_times)))
 		return rc;
@@ -430,7 +296,7 @@ pool_from_json(const char *path, json_t *root, struct sim_pool **out)
 	int rc;
 
 	memset(&r, 0, sizeof(r));
-	r.r_path = path;
+	xdc_asprintf(&r.r_what, "%s: not a simulated pool", path);
 	r.r_pool = p;
 	hosts = json_object_get(root, "hosts");
 	if (!json_is_object(root) || !json_is_array(hosts)) {
@@ -462,6 +328,7 @@ pool_from_json(const char *path, json_t *root, struct sim_pool **out)
 	p = NULL;
 out:
 	sim_pool_free(p);
+	free(r.r_what);
 	return rc;
 }
 
@@ -543,88 +410,44 @@ sim_file_unchanged(const char *path, const struct stat *a)
 
 /*
  * The JSON of a pool. Keys come in a fixed order (jansson keeps insertion
- * order) and arrays are sorted, so the same pool is the same bytes. NULL
- * when a value cannot be encoded (a string that is not UTF-8).
+ * order) and arrays are sorted, so the same pool is the same bytes. A
+ * domain or network is written as the codec of observed state writes it
+ * with everything a planner needs (OBS_JSON_FULL). NULL when a value
+ * cannot be encoded (a string that is not UTF-8).
  */
-static json_t *
-wr_build(const struct xdc_obs_build *b)
-{
-	json_t *disks = json_array();
-	size_t i;
-
-	for (i = 0; i < b->ob_ndisks; i++)
-		json_array_append_new(disks,
-		    json_pack("{s:s, s:s, s:s, s:b}", "target",
-		        b->ob_disks[i].d_target, "vdev", b->ob_disks[i].d_vdev,
-		        "format", xdc_disk_format_name(b->ob_disks[i].d_format),
-		        "readonly", b->ob_disks[i].d_readonly));
-	if (json_array_size(disks) != b->ob_ndisks) {
-		json_decref(disks);
-		return NULL;
-	}
-	return json_pack("{s:s, s:s?, s:s?, s:s?, s:o}", "type",
-	    xdc_vm_type_name(b->ob_type), "kernel", b->ob_kernel, "ramdisk",
-	    b->ob_ramdisk, "cmdline", b->ob_cmdline, "disks", disks);
-}
-
-static json_t *
-wr_domain(const struct xdc_obs_domain *d)
-{
-	json_t *nics = json_array(), *build = json_null();
-	char mac[XDC_MAC_BUFSZ], hash[24];
-	size_t i;
-
-	for (i = 0; i < d->od_nnics; i++)
-		json_array_append_new(nics,
-		    json_pack("{s:s, s:s}", "bridge", d->od_nics[i].on_bridge,
-		        "mac", xdc_mac_fmt(d->od_nics[i].on_mac, mac)));
-	if (d->od_has_build)
-		build = wr_build(&d->od_build);
-	if (json_array_size(nics) != d->od_nnics || build == NULL) {
-		json_decref(nics);
-		json_decref(build);
-		return NULL;
-	}
-	snprintf(hash, sizeof(hash), "%016" PRIx64, d->od_hash);
-	return json_pack("{s:s, s:I, s:s, s:I, s:I, s:I, s:I, s:{s:I, s:I}, "
-	                 "s:b, s:b, s:s, s:o, s:o}",
-	    "name", d->od_name, "domid", (json_int_t)d->od_domid, "state",
-	    xdc_dom_state_name(d->od_state), "memory", (json_int_t)d->od_memory,
-	    "max_memory", (json_int_t)d->od_max_memory, "vcpus",
-	    (json_int_t)d->od_vcpus, "max_vcpus", (json_int_t)d->od_max_vcpus,
-	    "cpu", "weight", (json_int_t)d->od_weight, "cap",
-	    (json_int_t)d->od_cap, "managed", d->od_managed, "protect",
-	    d->od_protect, "hash", hash, "nics", nics, "build", build);
-}
-
 static json_t *
 wr_host(const struct sim_host *h)
 {
-	json_t *doms = json_array(), *nets = json_array();
-	const struct xdc_obs_network *n;
+	json_t *doms = json_array(), *nets = json_array(), *o;
 	struct sim_dom **v = sim_dom_sorted(h);
-	size_t i, nd = 0;
+	size_t i;
 
 	for (i = 0; i < h->sh_ndoms; i++)
-		nd += json_array_append_new(doms, wr_domain(&v[i]->sd_d)) == 0;
-	free(v);
-	for (i = 0; i < h->sh_nnets; i++) {
-		n = &h->sh_nets[i];
 		json_array_append_new(
-		    nets, json_pack("{s:s?, s:s, s:I, s:s?, s:I, s:b, s:b}",
-		              "name", n->on_name, "bridge", n->on_bridge, "mtu",
-		              (json_int_t)n->on_mtu, "uplink", n->on_uplink,
-		              "vlan", (json_int_t)n->on_vlan, "up", n->on_up,
-		              "managed", n->on_managed));
-	}
-	if (nd != h->sh_ndoms || json_array_size(nets) != h->sh_nnets) {
+		    doms, obs_json_domain(&v[i]->sd_d, OBS_JSON_FULL));
+	free(v);
+	for (i = 0; i < h->sh_nnets; i++)
+		json_array_append_new(
+		    nets, obs_json_network(&h->sh_nets[i], OBS_JSON_FULL));
+	if (json_array_size(doms) != h->sh_ndoms ||
+	    json_array_size(nets) != h->sh_nnets) {
 		json_decref(doms);
 		json_decref(nets);
 		return NULL;
 	}
-	return json_pack("{s:s, s:I, s:I, s:o, s:o}", "name", h->sh_name,
-	    "memory", (json_int_t)h->sh_memory, "cpus", (json_int_t)h->sh_cpus,
-	    "domains", doms, "networks", nets);
+	o = json_pack("{s:s, s:I, s:I, s:o, s:o}", "name", h->sh_name, "memory",
+	    (json_int_t)h->sh_memory, "cpus", (json_int_t)h->sh_cpus, "domains",
+	    doms, "networks", nets);
+	/* Only while it is armed: a pool without one reads as before. */
+	if (o != NULL && h->sh_wd_deadline != 0 &&
+	    json_object_set_new(o, "watchdog",
+	        json_pack("{s:I, s:I}", "timeout_ms",
+	            (json_int_t)h->sh_wd_timeout, "deadline",
+	            (json_int_t)h->sh_wd_deadline)) != 0) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
 }
 
 static json_t *

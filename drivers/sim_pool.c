@@ -444,7 +444,7 @@ obs_domain(struct xdc_arena *a, struct xdc_obs_domain *o,
 }
 
 struct xdc_observed *
-sim_pool_observe(const struct sim_pool *p)
+sim_pool_observe(const struct sim_pool *p, const char *host)
 {
 	struct xdc_observed *obs = xdc_observed_new();
 	struct xdc_arena *a = obs->obs_arena;
@@ -454,12 +454,13 @@ sim_pool_observe(const struct sim_pool *p)
 	struct sim_dom **v;
 	size_t i, j;
 
-	obs->obs_nhosts = p->p_nhosts;
 	obs->obs_hosts =
 	    xdc_arena_zalloc(a, p->p_nhosts * sizeof(*obs->obs_hosts));
 	for (i = 0; i < p->p_nhosts; i++) {
 		h = &p->p_hosts[i];
-		oh = &obs->obs_hosts[i];
+		if (host != NULL && strcmp(h->sh_name, host) != 0)
+			continue;
+		oh = &obs->obs_hosts[obs->obs_nhosts++];
 		oh->oh_name = obs_strdup(a, h->sh_name);
 		oh->oh_memory = h->sh_memory;
 		oh->oh_free_memory = sim_host_free_memory(h);

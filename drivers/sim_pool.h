@@ -21,13 +21,14 @@
 
 #define SIM_GIB (1024ULL * 1024 * 1024)
 /* A host whose capacity is undeclared. */
-#define SIM_HOST_MEMORY (64 * SIM_GIB)
-#define SIM_HOST_CPUS   16
-#define SIM_DOM0_NAME   "Domain-0"
-#define SIM_DOM0_MEMORY SIM_GIB
-#define SIM_WEIGHT      256 /* credit2's default */
-#define SIM_MTU         1500
-#define SIM_SLOW_MAX_MS (24ULL * 3600 * 1000) /* an action's longest */
+#define SIM_HOST_MEMORY     (64 * SIM_GIB)
+#define SIM_HOST_CPUS       16
+#define SIM_DOM0_NAME       "Domain-0"
+#define SIM_DOM0_MEMORY     SIM_GIB
+#define SIM_WEIGHT          256 /* credit2's default */
+#define SIM_MTU             1500
+#define SIM_SLOW_MAX_MS     (24ULL * 3600 * 1000)      /* an action's longest */
+#define SIM_WATCHDOG_MAX_MS ((int64_t)SIM_SLOW_MAX_MS) /* likewise */
 
 struct sim_dom {
 	struct xdc_obs_domain sd_d; /* what observe reports; in the arena */
@@ -44,6 +45,13 @@ struct sim_host {
 	size_t sh_ndoms;
 	struct xdc_obs_network *sh_nets; /* sorted by bridge */
 	size_t sh_nnets;
+	/*
+	 * The host's watchdog: when it fires (wall-clock ms, as every
+	 * process sharing the file reads the same clock) unless petted, and
+	 * the timeout it was armed with; 0 and 0 when disarmed.
+	 */
+	int64_t sh_wd_deadline;
+	int64_t sh_wd_timeout;
 };
 
 struct sim_fault {
@@ -144,8 +152,12 @@ int sim_pool_reconcile(
 /* A new pool: the configuration's Hosts, or one host "local". */
 struct sim_pool *sim_pool_default(const struct sim_cfg_host *, size_t ncfg);
 
-/* What observe reports of the pool: a copy the caller frees. */
-struct xdc_observed *sim_pool_observe(const struct sim_pool *);
+/*
+ * What observe reports of the pool: a copy the caller frees. With host
+ * not NULL, that host alone (nothing when the pool lacks it).
+ */
+struct xdc_observed *sim_pool_observe(
+    const struct sim_pool *, const char *host);
 
 /* ---- What happens to it (sim_apply.c) -------------------------------- */
 
@@ -159,5 +171,24 @@ int sim_pool_apply(struct sim_pool *, const struct xdc_action *);
 int sim_pool_crash(struct sim_pool *, const char *name);
 int sim_pool_add_unmanaged(
     struct sim_pool *, const char *name, uint64_t memory, const char *host);
+/*
+ * The host named loses its power and boots again: every domain but
+ * Domain-0 is gone. *gone (when gone is not NULL) gets the names of those
+ * that went, sorted, in a NULL-terminated array that is one allocation
+ * for the caller to free(). XDC_ENOTFOUND when the pool lacks the host.
+ */
+int sim_pool_power_off(struct sim_pool *, const char *host, char ***gone);
+/*
+ * Arm or pet the watchdog of the host named to fire timeout_ms after
+ * now_ms (wall-clock ms), or disarm it with timeout_ms 0. XDC_ENOTFOUND
+ * when the pool lacks the host.
+ */
+int sim_pool_watchdog_set(
+    struct sim_pool *, const char *host, int64_t timeout_ms, int64_t now_ms);
+/*
+ * Every host whose watchdog has fired by now_ms reboots as power-off
+ * has it, its watchdog disarmed. Returns how many did.
+ */
+size_t sim_pool_watchdog_expire(struct sim_pool *, int64_t now_ms);
 
 #endif /* XDC_SIM_POOL_H */

@@ -45,6 +45,7 @@
 #include "base/error.h"
 #include "base/ev.h"
 #include "drivers/driver.h"
+#include "drivers/wdt.h"
 #include "drivers/xen.h"
 #include "drivers/xen_migrate.h"
 #include "schema/model.h"
@@ -1892,6 +1893,21 @@ xen_watch_drain(struct xdc_driver *drv)
 		free(ev);
 }
 
+/*
+ * The host's watchdog: /dev/watchdog through xen_wdt, which has Xen reset
+ * the host when it is not petted. Kept for the process, not the driver:
+ * the kernel lets one process hold the device, and an agent that opens
+ * its driver again must go on petting the watchdog it armed.
+ */
+static int
+xen_watchdog(struct xdc_driver *drv, int64_t timeout_ms)
+{
+	static struct wdt wdt = WDT_INIT("/dev/watchdog");
+
+	(void)drv;
+	return wdt_set(&wdt, timeout_ms);
+}
+
 /* ---- Open and free ---------------------------------------------------- */
 
 static void
@@ -1945,6 +1961,7 @@ xen_open(const char *host, struct xdc_driver **out)
 	x->x_drv.watch_fd = xen_watch_fd;
 	x->x_drv.watch_drain = xen_watch_drain;
 	x->x_drv.caps = XDC_DRV_MIGRATE;
+	x->x_drv.watchdog = xen_watchdog;
 	x->x_host = xdc_strdup(host != NULL ? host : XDC_LOCAL_HOST);
 	x->x_log.lg_vtable.vmessage = log_vmessage;
 	x->x_log.lg_vtable.progress = log_progress;

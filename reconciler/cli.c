@@ -94,7 +94,8 @@ const struct xdc_cmd xdc_cmds[] = {
 	 */
 	{ "sim", cmd_sim, 0,
 	    "sim show|crash NAME|fail OP NAME [--times N]|slow OP NAME "
-	    "DURATION [--times N]|add-unmanaged NAME --memory SIZE [--host H]",
+	    "DURATION [--times N]|add-unmanaged NAME --memory SIZE [--host H]"
+	    "|power-off HOST",
 	    "inspect and disturb the simulated pool",
 	    "  show                       the pool, as xdc show does\n"
 	    "  crash NAME                 the domain NAME crashes\n"
@@ -106,7 +107,11 @@ const struct xdc_cmd xdc_cmds[] = {
 	    "                             DURATION (3s, 1500ms; 0 ends it)\n"
 	    "  add-unmanaged NAME --memory SIZE [--host H]\n"
 	    "                             a domain xdc does not own "
-	    "appears\n" },
+	    "appears\n"
+	    "  power-off HOST             every domain of HOST is gone, as "
+	    "when a fence\n"
+	    "                             cuts its power (exit 1: no such "
+	    "host)\n" },
 	{ "import", cmd_import, 0, "import [PATH] [--from-xl FILE...] [-o DIR]",
 	    "write YAML for domains xdc does not manage, to adopt them",
 	    "Without --from-xl, the unmanaged domains the driver observes "

@@ -21,6 +21,11 @@ struct cli {
 	const char *cl_state_dir; /* --state-dir */
 	const char *cl_trust_gpg; /* --trust-gpg */
 	const char *cl_trust_ssh; /* --trust-ssh */
+	/*
+	 * This agent has the pool view (--etcd, SPEC §8): the sim's pool
+	 * file is its host's alone (sim_open_host), as Xen sees one host.
+	 */
+	int cl_pool_view;
 };
 
 struct xdc_cmd {

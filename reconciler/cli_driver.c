@@ -89,7 +89,10 @@ cli_open_driver(struct cli *cli, const struct xdc_config *cfg,
 			if ((rc = source_mkdirs(CLI_SIM_DIR)) != 0)
 				goto out;
 		}
-		if ((rc = sim_open(path, cfg, &dom)) != 0)
+		/* With the pool view, the file is this host's alone. */
+		rc = cli->cl_pool_view ? sim_open_host(path, cfg, host, &dom)
+		                       : sim_open(path, cfg, &dom);
+		if (rc != 0)
 			goto out;
 	}
 	/*

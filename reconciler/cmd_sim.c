@@ -1,8 +1,9 @@
 /*
  * xdc sim: inspect and disturb the simulated pool, for tests, demos and CI
  * drills: show it, crash a domain, make the next actions on an object fail
- * or take their time, start a domain xdc does not own. Always the sim driver,
- * on the --state file, whatever machine this is.
+ * or take their time, start a domain xdc does not own, cut a host's power
+ * as a fence does. Always the sim driver, on the --state file, whatever
+ * machine this is.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -154,6 +155,31 @@ sub_add(struct cli *cli, struct xdc_driver *drv, const char **args,
 	return XDC_EXIT_OK;
 }
 
+/*
+ * A fence's stand-in (SPEC §8): the host's domains are gone, each named
+ * on stdout, and exit 0 says the host is off; a host the pool file does
+ * not hold is a fence that failed.
+ */
+static int
+sub_power_off(struct cli *cli, struct xdc_driver *drv, const char **args,
+    const struct sim_opts *o)
+{
+	char **gone = NULL;
+	size_t i;
+
+	(void)o;
+	if (sim_power_off(drv, args[0], &gone) != 0)
+		return sim_failed(cli);
+	for (i = 0; gone[i] != NULL; i++)
+		printf("%s\n", gone[i]);
+	cli_log(cli,
+	    "sim: host %s powered off: %zu domain%s gone; it boots "
+	    "again with Domain-0 alone",
+	    args[0], i, i == 1 ? "" : "s");
+	free(gone);
+	return XDC_EXIT_OK;
+}
+
 static const struct sim_sub sim_subs[] = {
 	{ "show", 0, "show [--json]", sub_show },
 	{ "crash", 1, "crash NAME", sub_crash },
@@ -161,6 +187,7 @@ static const struct sim_sub sim_subs[] = {
 	{ "slow", 3, "slow OP NAME DURATION [--times N]", sub_slow },
 	{ "add-unmanaged", 1, "add-unmanaged NAME --memory SIZE [--host H]",
 	    sub_add },
+	{ "power-off", 1, "power-off HOST", sub_power_off },
 	{ NULL, 0, NULL, NULL },
 };
 

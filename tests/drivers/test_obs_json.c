@@ -191,6 +191,64 @@ test_broken_records_are_refused_with_the_reason(void **state)
 	    "\"vlan\" must be");
 }
 
+/*
+ * One domain or network at a time, as the sim's pool file is read: a
+ * record must say a domain's state, a hand-written file need not, and
+ * what it leaves out is what a fresh domain or network has.
+ */
+static void
+test_one_domain_and_network_with_defaults(void **state)
+{
+	struct xdc_arena *a = xdc_arena_new();
+	struct xdc_obs_domain d;
+	struct xdc_obs_network n;
+	json_t *o;
+
+	(void)state;
+	o = json_loads(
+	    "{\"name\": \"web\", \"domid\": 3, \"memory\": 5}", 0, NULL);
+	assert_int_equal(
+	    obs_json_read_domain(o, "rec", "a", 0, a, &d), XDC_ERR);
+	if (strstr(xdc_error_last(),
+	        "rec: host a, domain web: \"state\" is missing") == NULL)
+		fail_msg("%s", xdc_error_last());
+	assert_int_equal(
+	    obs_json_read_domain(o, "rec", "a", OBS_JSON_DEFAULTS, a, &d), 0);
+	assert_string_equal(d.od_name, "web");
+	assert_int_equal(d.od_domid, 3);
+	assert_int_equal(d.od_state, XDC_DOM_RUNNING);
+	assert_int_equal(d.od_max_memory, 5);
+	assert_int_equal(d.od_vcpus, 1);
+	assert_int_equal(d.od_weight, XDC_DEFAULT_WEIGHT);
+	assert_false(d.od_managed || d.od_stub || d.od_has_build);
+	json_decref(o);
+
+	o = json_loads("{\"bridge\": \"br0\"}", 0, NULL);
+	assert_int_equal(obs_json_read_network(o, "rec", "a", 0, a, &n), 0);
+	assert_false(n.on_up);
+	assert_int_equal(
+	    obs_json_read_network(o, "rec", "a", OBS_JSON_DEFAULTS, a, &n), 0);
+	assert_string_equal(n.on_bridge, "br0");
+	assert_true(n.on_up);
+	assert_int_equal(n.on_mtu, 1500);
+	assert_null(n.on_name);
+	json_decref(o);
+
+	/* A domain written whole reads back the same, one at a time. */
+	o = json_loads("{\"name\": \"x\", \"domid\": 1, \"state\": "
+	               "\"crashed\", \"memory\": 1, \"cpu\": {\"weight\": 7}, "
+	               "\"stub\": true, \"hash\": \"ff\"}",
+	    0, NULL);
+	assert_int_equal(
+	    obs_json_read_domain(o, "rec", "a", OBS_JSON_DEFAULTS, a, &d), 0);
+	assert_int_equal(d.od_state, XDC_DOM_CRASHED);
+	assert_int_equal(d.od_weight, 7);
+	assert_true(d.od_stub);
+	assert_true(d.od_hash == 0xff);
+	json_decref(o);
+	xdc_arena_free(a);
+}
+
 int
 main(void)
 {
@@ -199,6 +257,7 @@ main(void)
 		cmocka_unit_test(test_the_show_shape_has_no_planner_fields),
 		cmocka_unit_test(
 		    test_broken_records_are_refused_with_the_reason),
+		cmocka_unit_test(test_one_domain_and_network_with_defaults),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

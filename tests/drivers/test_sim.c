@@ -8,6 +8,7 @@
  */
 #include <dirent.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,6 +18,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -362,6 +364,155 @@ test_existing_pool_gains_declared_hosts_and_capacities(void **state)
 	assert_non_null(local_dom(obs, "a"));
 	xdc_observed_free(obs);
 	drv->free(drv);
+}
+
+/* ---- One host's pool ------------------------------------------------- */
+
+/* Whether the driver observes a domain of that name on that host. */
+static int
+has_dom_on(struct fx *f, const char *host, const char *name)
+{
+	struct xdc_observed *obs = observe(f->drv);
+	int found =
+	    xdc_obs_host_domain(xdc_observed_host(obs, host), name) != NULL;
+
+	xdc_observed_free(obs);
+	return found;
+}
+
+/* Two declared Hosts: xen-a with 32GiB and 8 CPUs, xen-b undeclared. */
+static void
+cfg_ab(struct xdc_config *cfg, struct xdc_host hosts[2])
+{
+	memset(hosts, 0, 2 * sizeof(*hosts));
+	memset(cfg, 0, sizeof(*cfg));
+	hosts[0].h_name = "xen-a";
+	hosts[0].h_memory = 32 * GIB;
+	hosts[0].h_cpus = 8;
+	hosts[1].h_name = "xen-b";
+	cfg->cfg_hosts = hosts;
+	cfg->cfg_nhosts = 2;
+}
+
+/* How many hosts the pool file holds. */
+static size_t
+file_hosts(struct fx *f)
+{
+	json_t *root = json_load_file(f->path, 0, NULL);
+	size_t n;
+
+	assert_non_null(root);
+	n = json_array_size(json_object_get(root, "hosts"));
+	json_decref(root);
+	return n;
+}
+
+static void
+test_one_hosts_pool_holds_that_host_alone(void **state)
+{
+	struct fx *f = *state;
+	struct xdc_host hosts[2];
+	struct xdc_config cfg;
+	struct xdc_observed *obs;
+	struct tvm a, b, c;
+
+	cfg_ab(&cfg, hosts);
+	assert_int_equal(sim_open_host(f->path, &cfg, "xen-a", &f->drv), 0);
+	obs = observe(f->drv);
+	assert_int_equal(obs->obs_nhosts, 1);
+	assert_string_equal(obs->obs_hosts[0].oh_name, "xen-a");
+	assert_int_equal(obs->obs_hosts[0].oh_memory, 32 * GIB);
+	assert_int_equal(obs->obs_hosts[0].oh_cpus, 8);
+	xdc_observed_free(obs);
+	write_pool(f);
+	assert_int_equal(file_hosts(f), 1);
+
+	tvm_init(&a, "a", GIB, 1);
+	a.act.a_host = "xen-a";
+	assert_int_equal(tvm_do(f, &a, XDC_OP_CREATE), 0);
+	/* Another host's action: that host is not here. */
+	tvm_init(&b, "b", GIB, 1);
+	b.act.a_host = "xen-b";
+	assert_int_equal(tvm_do(f, &b, XDC_OP_CREATE), XDC_EDRIVER);
+	assert_error_has("host xen-b is not this one");
+	assert_error_has("host xen-a alone");
+	/* An action that names no host is this host's. */
+	tvm_init(&c, "c", GIB, 1);
+	c.act.a_host = NULL;
+	assert_int_equal(tvm_do(f, &c, XDC_OP_CREATE), 0);
+	obs = observe(f->drv);
+	assert_non_null(xdc_obs_host_domain(&obs->obs_hosts[0], "a"));
+	assert_non_null(xdc_obs_host_domain(&obs->obs_hosts[0], "c"));
+	assert_int_equal(obs->obs_hosts[0].oh_ndomains, 3);
+	xdc_observed_free(obs);
+	assert_int_equal(file_hosts(f), 1);
+	/* A sim_add_unmanaged without a host lands on this host too. */
+	assert_int_equal(sim_add_unmanaged(f->drv, "legacy", GIB, NULL), 0);
+	assert_int_equal(file_hosts(f), 1);
+	f->drv->free(f->drv);
+
+	/* Without the pool view the same file is shared: xen-b joins it. */
+	assert_int_equal(sim_open(f->path, &cfg, &f->drv), 0);
+	write_pool(f);
+	assert_int_equal(file_hosts(f), 2);
+}
+
+/* A file that holds several hosts: one host's driver sees its own. */
+static void
+test_one_host_of_a_shared_file_sees_itself_only(void **state)
+{
+	struct fx *f = *state;
+	struct xdc_host hosts[2];
+	struct xdc_config cfg;
+	struct xdc_observed *obs;
+	struct xdc_driver *b;
+	struct tvm wa, wb;
+
+	cfg_ab(&cfg, hosts);
+	assert_int_equal(sim_open(f->path, &cfg, &f->drv), 0);
+	tvm_init(&wa, "web-a", GIB, 1);
+	wa.act.a_host = "xen-a";
+	assert_int_equal(tvm_do(f, &wa, XDC_OP_CREATE), 0);
+	assert_int_equal(sim_open_host(f->path, &cfg, "xen-b", &b), 0);
+	obs = observe(b);
+	assert_int_equal(obs->obs_nhosts, 1);
+	assert_string_equal(obs->obs_hosts[0].oh_name, "xen-b");
+	assert_int_equal(obs->obs_hosts[0].oh_memory, 64 * GIB);
+	assert_null(xdc_observed_host(obs, "xen-a"));
+	xdc_observed_free(obs);
+	tvm_init(&wb, "web-b", GIB, 1);
+	wb.act.a_host = "xen-b";
+	wb.act.a_op = XDC_OP_CREATE;
+	assert_int_equal(b->apply(b, &wb.act), 0);
+	b->free(b);
+	/* What xen-b's driver wrote kept xen-a's domain. */
+	obs = observe(f->drv);
+	assert_int_equal(obs->obs_nhosts, 2);
+	assert_non_null(
+	    xdc_obs_host_domain(xdc_observed_host(obs, "xen-a"), "web-a"));
+	assert_non_null(
+	    xdc_obs_host_domain(xdc_observed_host(obs, "xen-b"), "web-b"));
+	xdc_observed_free(obs);
+}
+
+static void
+test_one_hosts_pool_needs_a_host(void **state)
+{
+	struct fx *f = *state;
+	struct xdc_observed *obs;
+
+	assert_int_equal(sim_open_host(f->path, NULL, NULL, &f->drv), XDC_ERR);
+	assert_null(f->drv);
+	assert_int_equal(sim_open_host(f->path, NULL, "", &f->drv), XDC_ERR);
+	assert_error_has("no host given");
+	/* Undeclared, the host has the default capacity. */
+	assert_int_equal(sim_open_host(f->path, NULL, "xen-c", &f->drv), 0);
+	obs = observe(f->drv);
+	assert_int_equal(obs->obs_nhosts, 1);
+	assert_string_equal(obs->obs_hosts[0].oh_name, "xen-c");
+	assert_int_equal(obs->obs_hosts[0].oh_memory, 64 * GIB);
+	assert_int_equal(obs->obs_hosts[0].oh_cpus, 16);
+	xdc_observed_free(obs);
 }
 
 /* ---- Create ---------------------------------------------------------- */
@@ -1534,6 +1685,438 @@ test_domain0_is_the_domain_with_id_0(void **state)
 	free(out);
 }
 
+/*
+ * A pool file written before the sim's domains and networks went through
+ * obs_json (keys in another order, no "stub"), and a hand-written one that
+ * leaves out what it may: both read, with every value kept or defaulted.
+ */
+static void
+test_an_older_pool_file_reads(void **state)
+{
+	static const char old[] =
+	    "{\"format_version\": 1, \"next_domid\": 3, \"hosts\": [{\"name\": "
+	    "\"local\", \"memory\": 68719476736, \"cpus\": 16, \"domains\": "
+	    "[{\"name\": \"Domain-0\", \"domid\": 0, \"state\": \"running\", "
+	    "\"memory\": 1073741824, \"max_memory\": 1073741824, \"vcpus\": 1, "
+	    "\"max_vcpus\": 1, \"cpu\": {\"weight\": 256, \"cap\": 0}, "
+	    "\"managed\": false, \"protect\": false, \"hash\": "
+	    "\"0000000000000000\", \"nics\": [], \"build\": null}, {\"name\": "
+	    "\"web-1\", \"domid\": 2, \"state\": \"paused\", \"memory\": "
+	    "536870912, \"max_memory\": 1073741824, \"vcpus\": 1, "
+	    "\"max_vcpus\": "
+	    "2, \"cpu\": {\"weight\": 512, \"cap\": 150}, \"managed\": true, "
+	    "\"protect\": true, \"hash\": \"a24b3d728ebe98df\", \"nics\": "
+	    "[{\"bridge\": \"xdc-dmz\", \"mac\": \"00:16:3e:52:0a:84\"}], "
+	    "\"build\": {\"type\": \"pvh\", \"kernel\": \"/boot/k\", "
+	    "\"ramdisk\": null, \"cmdline\": \"ro\", \"disks\": [{\"target\": "
+	    "\"/d/web-1.img\", \"vdev\": \"xvda\", \"format\": \"qcow2\", "
+	    "\"readonly\": true}]}}], \"networks\": [{\"name\": \"dmz\", "
+	    "\"bridge\": \"xdc-dmz\", \"mtu\": 9000, \"uplink\": \"eth0\", "
+	    "\"vlan\": 20, \"up\": false, \"managed\": true}]}], \"faults\": "
+	    "[]}";
+	static const char hand[] =
+	    "{\"hosts\": [{\"name\": \"local\", \"domains\": [{\"name\": "
+	    "\"legacy\", \"domid\": 4, \"memory\": 1024}], \"networks\": "
+	    "[{\"bridge\": \"br0\"}]}]}";
+	struct fx *f = *state;
+	struct xdc_observed *obs;
+	const struct xdc_obs_domain *d;
+	const struct xdc_obs_network *n;
+
+	spit(f->path, old);
+	assert_int_equal(sim_open(f->path, NULL, &f->drv), 0);
+	obs = observe(f->drv);
+	assert_non_null(d = local_dom(obs, "web-1"));
+	assert_int_equal(d->od_domid, 2);
+	assert_int_equal(d->od_state, XDC_DOM_PAUSED);
+	assert_int_equal(d->od_max_memory, GIB);
+	assert_int_equal(d->od_max_vcpus, 2);
+	assert_int_equal(d->od_weight, 512);
+	assert_int_equal(d->od_cap, 150);
+	assert_true(d->od_managed && d->od_protect && !d->od_stub);
+	assert_true(d->od_hash == 0xa24b3d728ebe98dfULL);
+	assert_string_equal(d->od_nics[0].on_bridge, "xdc-dmz");
+	assert_true(d->od_has_build);
+	assert_string_equal(d->od_build.ob_cmdline, "ro");
+	assert_int_equal(d->od_build.ob_disks[0].d_format, XDC_DISK_QCOW2);
+	assert_true(d->od_build.ob_disks[0].d_readonly);
+	n = &xdc_observed_host(obs, XDC_LOCAL_HOST)->oh_networks[0];
+	assert_string_equal(n->on_uplink, "eth0");
+	assert_int_equal(n->on_vlan, 20);
+	assert_int_equal(n->on_mtu, 9000);
+	assert_false(n->on_up);
+	xdc_observed_free(obs);
+	f->drv->free(f->drv);
+
+	spit(f->path, hand);
+	assert_int_equal(sim_open(f->path, NULL, &f->drv), 0);
+	obs = observe(f->drv);
+	assert_non_null(d = local_dom(obs, "legacy"));
+	assert_int_equal(d->od_state, XDC_DOM_RUNNING);
+	assert_int_equal(d->od_weight, XDC_DEFAULT_WEIGHT);
+	assert_int_equal(d->od_vcpus, 1);
+	assert_false(d->od_managed);
+	n = &xdc_observed_host(obs, XDC_LOCAL_HOST)->oh_networks[0];
+	assert_true(n->on_up);
+	assert_int_equal(n->on_mtu, 1500);
+	/* Domain-0 is given to a host whose file lacks one. */
+	assert_non_null(local_dom(obs, "Domain-0"));
+	xdc_observed_free(obs);
+}
+
+/* ---- Power off ------------------------------------------------------- */
+
+static void
+test_power_off_leaves_the_host_with_domain0_alone(void **state)
+{
+	struct fx *f = *state;
+	struct xdc_host hosts[2];
+	struct xdc_config cfg;
+	struct xdc_observed *obs;
+	const struct xdc_obs_host *a, *b;
+	struct tvm w1, w2, wb, w3;
+	char **gone = NULL;
+	uint32_t id;
+
+	cfg_ab(&cfg, hosts);
+	assert_int_equal(sim_open(f->path, &cfg, &f->drv), 0);
+	tvm_init(&w1, "w1", GIB, 1);
+	w1.act.a_host = "xen-a";
+	tvm_init(&w2, "w2", 2 * GIB, 1);
+	w2.act.a_host = "xen-a";
+	tvm_init(&wb, "wb", GIB, 1);
+	wb.act.a_host = "xen-b";
+	assert_int_equal(tvm_do(f, &w2, XDC_OP_CREATE), 0);
+	assert_int_equal(tvm_do(f, &w1, XDC_OP_CREATE), 0);
+	assert_int_equal(tvm_do(f, &wb, XDC_OP_CREATE), 0);
+	assert_int_equal(sim_crash(f->drv, "w2"), 0);
+
+	assert_int_equal(sim_power_off(f->drv, "xen-a", &gone), 0);
+	assert_non_null(gone);
+	assert_string_equal(gone[0], "w1");
+	assert_string_equal(gone[1], "w2");
+	assert_null(gone[2]);
+	free(gone);
+	/* Another process reads the file: the host is empty, b is not. */
+	f->drv->free(f->drv);
+	assert_int_equal(sim_open(f->path, NULL, &f->drv), 0);
+	obs = observe(f->drv);
+	a = xdc_observed_host(obs, "xen-a");
+	b = xdc_observed_host(obs, "xen-b");
+	assert_int_equal(a->oh_ndomains, 1);
+	assert_string_equal(a->oh_domains[0].od_name, "Domain-0");
+	assert_int_equal(a->oh_free_memory, 32 * GIB);
+	assert_non_null(xdc_obs_host_domain(b, "wb"));
+	xdc_observed_free(obs);
+	/* Ids are not given again after the reboot. */
+	tvm_init(&w3, "w1", GIB, 1);
+	w3.act.a_host = "xen-a";
+	assert_int_equal(tvm_do(f, &w3, XDC_OP_CREATE), 0);
+	obs = observe(f->drv);
+	id = xdc_obs_host_domain(xdc_observed_host(obs, "xen-a"), "w1")
+	         ->od_domid;
+	assert_int_equal(id, 4);
+	xdc_observed_free(obs);
+	/* An empty host powers off too, and nothing went. */
+	assert_int_equal(sim_power_off(f->drv, "xen-b", NULL), 0);
+	assert_int_equal(sim_power_off(f->drv, "xen-b", &gone), 0);
+	assert_null(gone[0]);
+	free(gone);
+}
+
+/* A fence that cannot reach its host fails, and changes nothing. */
+static void
+test_power_off_of_a_host_not_in_the_file_fails(void **state)
+{
+	struct fx *f = *state;
+	char **gone = (char **)1;
+	unsigned long writes;
+	char lock[128];
+
+	assert_int_equal(sim_open(f->path, NULL, &f->drv), 0);
+	assert_int_equal(sim_power_off(f->drv, "local", &gone), XDC_ENOTFOUND);
+	assert_null(gone);
+	assert_error_has("cannot power off host local: there is no pool file");
+	assert_int_not_equal(access(f->path, F_OK), 0);
+	snprintf(lock, sizeof(lock), "%s.lock", f->path);
+	assert_int_not_equal(access(lock, F_OK), 0);
+	write_pool(f);
+	writes = sim_write_count(f->drv);
+	assert_int_equal(sim_power_off(f->drv, "xen-z", NULL), XDC_ENOTFOUND);
+	assert_error_has("host xen-z");
+	assert_error_has("holds no such host (it holds local)");
+	assert_int_equal(sim_write_count(f->drv), writes);
+}
+
+/* ---- The watchdog ---------------------------------------------------- */
+
+static void
+nap_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) != 0)
+		;
+}
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* xen-a's pool with one VM, "web", running on it. */
+static void
+host_with_web(struct fx *f)
+{
+	struct tvm w;
+
+	assert_int_equal(sim_open_host(f->path, NULL, "xen-a", &f->drv), 0);
+	assert_non_null(f->drv->watchdog);
+	tvm_init(&w, "web", GIB, 1);
+	w.act.a_host = "xen-a";
+	assert_int_equal(tvm_do(f, &w, XDC_OP_CREATE), 0);
+}
+
+/* Whether another process, opening the file now, sees web on xen-a. */
+static int
+others_see_web(struct fx *f)
+{
+	struct xdc_driver *other;
+	struct xdc_observed *obs;
+	int found;
+
+	assert_int_equal(sim_open(f->path, NULL, &other), 0);
+	obs = observe(other);
+	found =
+	    xdc_obs_host_domain(xdc_observed_host(obs, "xen-a"), "web") != NULL;
+	assert_non_null(
+	    xdc_obs_host_domain(xdc_observed_host(obs, "xen-a"), "Domain-0"));
+	xdc_observed_free(obs);
+	other->free(other);
+	return found;
+}
+
+/* The file's "watchdog" of xen-a, or NULL (a new reference). */
+static json_t *
+file_watchdog(struct fx *f)
+{
+	json_t *root = json_load_file(f->path, 0, NULL), *w;
+
+	assert_non_null(root);
+	w = json_object_get(
+	    json_array_get(json_object_get(root, "hosts"), 0), "watchdog");
+	json_incref(w);
+	json_decref(root);
+	return w;
+}
+
+/*
+ * Armed with 300 ms and never petted: whoever reads the file after 400 ms
+ * sees the host rebooted, though no process ran for it meanwhile; a
+ * reader writes nothing, a writer writes the reboot back.
+ */
+static void
+test_a_watchdog_not_petted_reboots_the_host(void **state)
+{
+	struct fx *f = *state;
+	struct xdc_driver *other;
+	int64_t before = now_ms();
+	json_t *w;
+	char *text;
+
+	host_with_web(f);
+	assert_int_equal(f->drv->watchdog(f->drv, 300), 0);
+	assert_non_null(w = file_watchdog(f));
+	assert_int_equal(
+	    json_integer_value(json_object_get(w, "timeout_ms")), 300);
+	assert_true(
+	    json_integer_value(json_object_get(w, "deadline")) >= before + 300);
+	assert_true(json_integer_value(json_object_get(w, "deadline")) <=
+	            now_ms() + 300);
+	json_decref(w);
+	f->drv->free(f->drv);
+	f->drv = NULL;
+	assert_true(others_see_web(f));
+
+	nap_ms(400);
+	assert_false(others_see_web(f));
+	/* A reader saw it, and wrote nothing. */
+	text = slurp(f->path);
+	assert_non_null(strstr(text, "\"web\""));
+	assert_non_null(strstr(text, "\"watchdog\""));
+	free(text);
+	/* A writer (a disturbance, here) writes it back. */
+	assert_int_equal(sim_open(f->path, NULL, &other), 0);
+	assert_int_equal(sim_fail(other, XDC_OP_CREATE, "x", 1), 0);
+	other->free(other);
+	text = slurp(f->path);
+	assert_null(strstr(text, "\"web\""));
+	assert_null(strstr(text, "\"watchdog\""));
+	free(text);
+}
+
+/* The host's own driver, kept open, sees it too; a late pet saves nothing. */
+static void
+test_a_pet_after_the_deadline_is_too_late(void **state)
+{
+	struct fx *f = *state;
+	json_t *w;
+
+	host_with_web(f);
+	assert_int_equal(f->drv->watchdog(f->drv, 300), 0);
+	assert_true(has_dom_on(f, "xen-a", "web"));
+	nap_ms(400);
+	assert_false(has_dom_on(f, "xen-a", "web"));
+	assert_int_equal(f->drv->watchdog(f->drv, 300), 0);
+	assert_false(has_dom_on(f, "xen-a", "web"));
+	assert_false(others_see_web(f));
+	/* Armed again by that pet, for the host as it is now. */
+	assert_non_null(w = file_watchdog(f));
+	json_decref(w);
+}
+
+static void
+test_a_watchdog_petted_in_time_keeps_the_host(void **state)
+{
+	struct fx *f = *state;
+	int i;
+
+	host_with_web(f);
+	for (i = 0; i < 8; i++) {
+		assert_int_equal(f->drv->watchdog(f->drv, 300), 0);
+		nap_ms(100);
+	}
+	assert_true(others_see_web(f));
+	assert_true(has_dom_on(f, "xen-a", "web"));
+}
+
+static void
+test_a_disarmed_watchdog_does_nothing(void **state)
+{
+	struct fx *f = *state;
+	unsigned long writes;
+
+	host_with_web(f);
+	/* Disarming one never armed changes nothing, and writes nothing. */
+	writes = sim_write_count(f->drv);
+	assert_int_equal(f->drv->watchdog(f->drv, 0), 0);
+	assert_int_equal(sim_write_count(f->drv), writes);
+	assert_int_equal(f->drv->watchdog(f->drv, 300), 0);
+	assert_int_equal(f->drv->watchdog(f->drv, 0), 0);
+	assert_null(file_watchdog(f));
+	nap_ms(400);
+	assert_true(others_see_web(f));
+	assert_true(has_dom_on(f, "xen-a", "web"));
+}
+
+/* Only one host's pool has one; a timeout out of range is refused. */
+static void
+test_a_watchdog_is_one_hosts_and_in_range(void **state)
+{
+	struct fx *f = *state;
+
+	assert_int_equal(sim_open(f->path, NULL, &f->drv), 0);
+	assert_null(f->drv->watchdog);
+	f->drv->free(f->drv);
+	host_with_web(f);
+	assert_int_equal(f->drv->watchdog(f->drv, -1), XDC_ERR);
+	assert_error_has("from 1 ms to 24h");
+	assert_int_equal(
+	    f->drv->watchdog(f->drv, 24LL * 3600 * 1000 + 1), XDC_ERR);
+	assert_null(file_watchdog(f));
+	assert_int_equal(f->drv->watchdog(f->drv, 24LL * 3600 * 1000), 0);
+}
+
+/*
+ * power-off is a reboot too: the host comes back with no agent yet to
+ * arm its watchdog.
+ */
+static void
+test_power_off_disarms_the_watchdog(void **state)
+{
+	struct fx *f = *state;
+
+	host_with_web(f);
+	assert_int_equal(f->drv->watchdog(f->drv, 60000), 0);
+	assert_int_equal(sim_power_off(f->drv, "xen-a", NULL), 0);
+	assert_null(file_watchdog(f));
+}
+
+/* Whether fd is readable now. */
+static int
+readable(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	return poll(&p, 1, 0) == 1;
+}
+
+/*
+ * A pet rewrites the file: the loop that watches it must not wake for
+ * that, but must still wake for another process's change, even one a
+ * pet read before any observe did.
+ */
+static void
+test_a_pet_wakes_no_watch_but_another_write_does(void **state)
+{
+	struct fx *f = *state;
+	struct xdc_driver *other;
+	int fd;
+
+	host_with_web(f);
+	assert_true((fd = f->drv->watch_fd(f->drv)) >= 0);
+	xdc_observed_free(observe(f->drv));
+	f->drv->watch_drain(f->drv);
+	assert_int_equal(f->drv->watchdog(f->drv, 5000), 0);
+	assert_false(readable(fd));
+	assert_int_equal(f->drv->watchdog(f->drv, 5000), 0);
+	assert_false(readable(fd));
+
+	assert_int_equal(sim_open(f->path, NULL, &other), 0);
+	assert_int_equal(sim_crash(other, "web"), 0);
+	assert_true(readable(fd));
+	/* The pet reads that change before the loop observes it. */
+	assert_int_equal(f->drv->watchdog(f->drv, 5000), 0);
+	assert_true(readable(fd));
+	f->drv->watch_drain(f->drv);
+	xdc_observed_free(observe(f->drv));
+	assert_int_equal(f->drv->watchdog(f->drv, 5000), 0);
+	assert_false(readable(fd));
+	assert_int_equal(sim_fail(other, XDC_OP_CREATE, "x", 1), 0);
+	assert_true(readable(fd));
+	other->free(other);
+}
+
+/*
+ * A pet inside a batch is written at once, or the deadline on disk would
+ * pass for every other reader while the agent pets.
+ */
+static void
+test_a_pet_in_a_batch_is_written_at_once(void **state)
+{
+	struct fx *f = *state;
+	json_t *w;
+
+	host_with_web(f);
+	assert_int_equal(f->drv->begin(f->drv), 0);
+	assert_int_equal(f->drv->watchdog(f->drv, 300), 0);
+	assert_non_null(w = file_watchdog(f));
+	json_decref(w);
+	assert_int_equal(f->drv->end(f->drv), 0);
+	assert_non_null(w = file_watchdog(f));
+	json_decref(w);
+	/* Nor does a batch that holds the lock save a host too late. */
+	assert_int_equal(f->drv->begin(f->drv), 0);
+	nap_ms(400);
+	assert_int_equal(f->drv->watchdog(f->drv, 300), 0);
+	assert_false(has_dom_on(f, "xen-a", "web"));
+	assert_int_equal(f->drv->end(f->drv), 0);
+	assert_false(others_see_web(f));
+}
 /* ---- Networks -------------------------------------------------------- */
 
 static void
@@ -2028,6 +2611,30 @@ test_sim_can_migrate(void **state)
 	assert_true(f->drv->caps & XDC_DRV_MIGRATE);
 }
 
+/* One host's file cannot reach the others': no migrate is planned. */
+static void
+test_one_hosts_sim_cannot_migrate(void **state)
+{
+	struct fx *f = *state;
+	struct xdc_driver *one = NULL;
+	struct xdc_host hosts[2];
+	struct xdc_config cfg;
+	struct tvm t;
+
+	cfg_ab(&cfg, hosts);
+	assert_int_equal(sim_open_host(f->path, &cfg, "xen-a", &one), 0);
+	assert_false(one->caps & XDC_DRV_MIGRATE);
+	tvm_init(&t, "m", GIB, 1);
+	t.act.a_op = XDC_OP_CREATE;
+	t.act.a_host = "xen-a";
+	assert_int_equal(one->apply(one, &t.act), 0);
+	t.act.a_op = XDC_OP_MIGRATE;
+	t.act.a_to_host = "xen-b";
+	assert_int_equal(one->apply(one, &t.act), XDC_EDRIVER);
+	assert_non_null(strstr(xdc_error_last(), "not in this pool file"));
+	one->free(one);
+}
+
 static void
 test_migrate_moves_the_running_domain_with_its_marker(void **state)
 {
@@ -2158,6 +2765,9 @@ main(void)
 		T(test_default_pool_is_local_16_cpus_64gib),
 		TD(test_pool_is_created_from_cfg_hosts),
 		T(test_existing_pool_gains_declared_hosts_and_capacities),
+		TD(test_one_hosts_pool_holds_that_host_alone),
+		TD(test_one_host_of_a_shared_file_sees_itself_only),
+		TD(test_one_hosts_pool_needs_a_host),
 		T(test_create_records_everything_observe_reports),
 		T(test_create_without_weight_gets_the_default),
 		T(test_create_paused_vm_is_paused),
@@ -2205,11 +2815,23 @@ main(void)
 		TD(test_a_link_at_the_lock_path_is_refused),
 		TD(test_a_missing_directory_is_named),
 		TD(test_domain0_is_the_domain_with_id_0),
+		TD(test_an_older_pool_file_reads),
+		TD(test_power_off_leaves_the_host_with_domain0_alone),
+		TD(test_power_off_of_a_host_not_in_the_file_fails),
+		TD(test_a_watchdog_not_petted_reboots_the_host),
+		TD(test_a_pet_after_the_deadline_is_too_late),
+		TD(test_a_watchdog_petted_in_time_keeps_the_host),
+		TD(test_a_disarmed_watchdog_does_nothing),
+		TD(test_a_watchdog_is_one_hosts_and_in_range),
+		TD(test_power_off_disarms_the_watchdog),
+		TD(test_a_pet_wakes_no_watch_but_another_write_does),
+		TD(test_a_pet_in_a_batch_is_written_at_once),
 		T(test_network_create_update_destroy),
 		T(test_networks_are_sorted_by_bridge),
 		TD(test_network_refuses_unmanaged_bridge),
 		T(test_add_unmanaged_beyond_free_memory_fails),
 		T2(test_sim_can_migrate),
+		TD(test_one_hosts_sim_cannot_migrate),
 		T2(test_migrate_moves_the_running_domain_with_its_marker),
 		T2(test_migrate_refusals_leave_the_domain),
 		T2(test_migrate_of_an_unmanaged_domain_is_refused),
