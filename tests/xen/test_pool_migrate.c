@@ -169,8 +169,10 @@ main(int argc, char **argv)
 		if (a->a_host == NULL || strcmp(a->a_host, self) != 0)
 			continue;
 		mine++;
+		/* The headline, without a newline of its own. */
 		printf("action: ");
 		plan_print_action(plan, i, stdout);
+		printf("\n");
 		t0 = now();
 		rc = apply_wait(drv, ev, a);
 		printf("%s - %s %s: took %.2f s%s%s\n", rc ? "not ok" : "ok",
