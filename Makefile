@@ -61,8 +61,9 @@ PLANNER_SRCS	= planner/plan.c planner/diff.c planner/place.c planner/sla.c \
 SIM_SRCS	= drivers/sim.c drivers/sim_pool.c drivers/sim_apply.c \
 		  drivers/sim_file.c
 DRIVER_SRCS	= drivers/observed.c drivers/compose.c $(SIM_SRCS) drivers/xen.c \
-		  drivers/xen_config.c drivers/wdt.c drivers/net.c \
-		  drivers/obs_json.c
+		  drivers/xen_config.c drivers/xen_migrate.c \
+		  drivers/xen_migrate_wire.c drivers/xen_migrate_recv.c \
+		  drivers/wdt.c drivers/net.c drivers/obs_json.c
 # The pool's shared view through etcd: the client, and the agent.
 POOL_SRCS	= pool/etcd_json.c pool/etcd.c pool/agent.c
 # The command line.
@@ -77,7 +78,7 @@ RECONCILER_SRCS	= reconciler/cli.c reconciler/cli_driver.c reconciler/exec.c \
 		  reconciler/cmd_status.c \
 		  reconciler/import.c reconciler/import_xl.c reconciler/cmd_import.c \
 		  reconciler/teardown.c reconciler/reap.c reconciler/saved_plan.c \
-		  reconciler/cmd_destroy.c reconciler/cmd_gc.c
+		  reconciler/cmd_destroy.c reconciler/cmd_gc.c reconciler/cmd_migrate.c
 MAIN_SRCS	= reconciler/main.c
 
 LIB_SRCS	= $(SCHEMA_SRCS) $(PLANNER_SRCS) $(DRIVER_SRCS) $(POOL_SRCS) \
@@ -96,7 +97,8 @@ UNIT_SRCS	= tests/base/test_ev.c tests/base/test_file.c \
 		  tests/planner/test_diff.c tests/planner/test_place.c \
 		  tests/planner/test_sla.c tests/planner/test_order.c \
 		  tests/planner/test_property.c tests/planner/test_pool.c \
-		  tests/planner/test_scope.c tests/planner/test_query.c \
+		  tests/planner/test_scope.c tests/planner/test_migrate.c \
+		  tests/planner/test_query.c \
 		  tests/drivers/test_xen_config.c tests/drivers/test_obs_json.c \
 		  tests/drivers/test_wdt.c tests/drivers/test_compose.c \
 		  tests/reconciler/test_backoff.c tests/reconciler/test_source.c \

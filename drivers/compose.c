@@ -255,6 +255,7 @@ compose_new(struct xdc_driver *dom, struct xdc_driver *net, const char *host,
 	c = xdc_calloc(1, sizeof(*c));
 	c->c_drv.version = XDC_DRIVER_VERSION;
 	c->c_drv.name = dom->name;
+	c->c_drv.caps = dom->caps; /* a migrate is a VM action: dom's */
 	c->c_drv.observe = compose_observe;
 	c->c_drv.begin = compose_begin;
 	c->c_drv.end = compose_end;

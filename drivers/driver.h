@@ -139,6 +139,12 @@ enum xdc_op {
 	XDC_OP_PAUSE,
 	XDC_OP_UNPAUSE,
 	XDC_OP_RESTART,
+	/*
+	 * Move a running domain live to a_to_host (a_host is where it runs
+	 * now, whose agent carries it out). Only given to a driver with
+	 * XDC_DRV_MIGRATE.
+	 */
+	XDC_OP_MIGRATE,
 	XDC_OP__COUNT
 };
 
@@ -209,9 +215,21 @@ struct xdc_action {
 	/* A network's scopes once a create or update is done, in order. */
 	const char *const *a_scopes;
 	size_t a_nscopes;
+	/* A migrate: the host the domain goes to. */
+	const char *a_to_host;
 };
 
 /* ---- The driver vtable ------------------------------------------------ */
+
+/*
+ * What a driver can do beyond the interface's core, in xdc_driver.caps.
+ *
+ * XDC_DRV_MIGRATE: it carries out XDC_OP_MIGRATE between the hosts it
+ * observes, live. The planner is told so as data (plan_opts.po_migrate)
+ * and plans a migrate rather than a destroy and a create for a running VM
+ * whose host changes.
+ */
+#define XDC_DRV_MIGRATE 0x01
 
 struct xdc_ev;
 
@@ -230,6 +248,7 @@ struct xdc_ev;
 struct xdc_driver {
 	unsigned version; /* XDC_DRIVER_VERSION */
 	const char *name;
+	unsigned caps; /* XDC_DRV_* */
 	/* Observe the hosts this driver sees. */
 	int (*observe)(struct xdc_driver *, struct xdc_observed **out);
 	/* Optional: bracket a batch of actions (a lock, a single write). */

@@ -62,7 +62,7 @@ xdc_op_name(enum xdc_op op)
 {
 	static const char *const n[XDC_OP__COUNT] = { "create", "update",
 		"replace", "destroy", "start", "stop", "pause", "unpause",
-		"restart" };
+		"restart", "migrate" };
 
 	return (unsigned)op < XDC_OP__COUNT ? n[op] : "?";
 }

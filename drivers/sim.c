@@ -889,6 +889,11 @@ sim_new(const char *path, const struct xdc_config *cfg, const char *host,
 	s = xdc_calloc(1, sizeof(*s));
 	s->s_drv.version = XDC_DRIVER_VERSION;
 	s->s_drv.name = "sim";
+	/*
+	 * A file of every host moves domains between them; one host's file
+	 * cannot reach the others'.
+	 */
+	s->s_drv.caps = host == NULL ? XDC_DRV_MIGRATE : 0;
 	s->s_drv.observe = sim_observe;
 	s->s_drv.begin = sim_begin;
 	s->s_drv.apply = sim_apply;

@@ -21,6 +21,11 @@
  * agents, or one host's (sim_open_host): an agent with the pool view
  * sees its own host only, as on Xen, and learns of the others through
  * etcd; each host then has a file of its own.
+ *
+ * A migrate moves a running domain between two hosts of the one pool file
+ * (XDC_DRV_MIGRATE): the sim can move a domain only to a host whose state
+ * it holds. A file of every host (sim_open) claims the capability; one
+ * host's (sim_open_host) cannot reach the others' files and does not.
  */
 #ifndef XDC_SIM_H
 #define XDC_SIM_H

@@ -343,10 +343,70 @@ vm_lifecycle(
 	return 0;
 }
 
+/*
+ * A live migration, as Xen does it: the running domain leaves host h for
+ * the host a_to_host, where it runs on with a new domain id and the same
+ * marker, once its memory fits there. The sim moves domains between the
+ * hosts of its own pool file only; a destination it does not hold is
+ * refused, and a sim whose file holds one host of several (per-host pool
+ * files) must not claim XDC_DRV_MIGRATE.
+ */
+static int
+vm_migrate(struct sim_pool *p, struct sim_host *h, struct sim_dom *d,
+    const struct xdc_action *a)
+{
+	struct xdc_obs_domain *od = &d->sd_d;
+	char need[XDC_SIZE_BUFSZ], avail[XDC_SIZE_BUFSZ];
+	struct sim_host *to;
+	struct sim_dom *nd;
+
+	if (a->a_to_host == NULL ||
+	    (to = sim_host_find(p, a->a_to_host)) == NULL)
+		return xdc_error(XDC_EDRIVER,
+		    "host %s: cannot migrate %s to host %s: it is not in "
+		    "this pool file",
+		    h->sh_name, od->od_name,
+		    a->a_to_host ? a->a_to_host : "(none)");
+	if (to == h)
+		return xdc_error(XDC_EDRIVER,
+		    "host %s: cannot migrate %s: it is on that host already",
+		    h->sh_name, od->od_name);
+	if (od->od_state != XDC_DOM_RUNNING)
+		return xdc_error(XDC_EDRIVER,
+		    "host %s: cannot migrate %s: it is %s", h->sh_name,
+		    od->od_name, xdc_dom_state_name(od->od_state));
+	if (sim_dom_find(to, od->od_name) != NULL)
+		return xdc_error(XDC_EDRIVER,
+		    "host %s: cannot migrate %s: host %s has a domain of that "
+		    "name",
+		    h->sh_name, od->od_name, to->sh_name);
+	if (od->od_memory > sim_host_free_memory(to))
+		return xdc_error(XDC_EDRIVER,
+		    "host %s: cannot migrate %s to host %s: it needs %s of "
+		    "memory and %s is free there",
+		    h->sh_name, od->od_name, to->sh_name,
+		    xdc_size_fmt(od->od_memory, need),
+		    xdc_size_fmt(sim_host_free_memory(to), avail));
+	if (od->od_max_vcpus > to->sh_cpus)
+		return xdc_error(XDC_EDRIVER,
+		    "host %s: cannot migrate %s to host %s: it has %u vCPUs, "
+		    "the host has %u CPUs",
+		    h->sh_name, od->od_name, to->sh_name, od->od_max_vcpus,
+		    to->sh_cpus);
+	nd = xdc_arena_zalloc(p->p_arena, sizeof(*nd));
+	nd->sd_d = *od;
+	nd->sd_d.od_domid = p->p_next_domid++;
+	sim_dom_remove(h, d);
+	sim_dom_insert(to, nd);
+	p->p_dirty = 1;
+	return 0;
+}
+
 static int
 apply_vm(struct sim_pool *p, struct sim_host *h, const struct xdc_action *a)
 {
 	const char *name = a->a_name;
+	struct sim_host *to;
 	struct sim_dom *d;
 	int rc;
 
@@ -363,6 +423,11 @@ apply_vm(struct sim_pool *p, struct sim_host *h, const struct xdc_action *a)
 	if (d == NULL) {
 		/* Gone already is what destroy and stop want. */
 		if (a->a_op == XDC_OP_DESTROY || a->a_op == XDC_OP_STOP)
+			return 0;
+		/* A retried migrate finds its domain moved. */
+		if (a->a_op == XDC_OP_MIGRATE && a->a_to_host != NULL &&
+		    (to = sim_host_find(p, a->a_to_host)) != NULL &&
+		    (d = sim_dom_find(to, name)) != NULL && d->sd_d.od_managed)
 			return 0;
 		return xdc_error(XDC_ENOTFOUND,
 		    "host %s: cannot %s %s: no "
@@ -384,6 +449,8 @@ apply_vm(struct sim_pool *p, struct sim_host *h, const struct xdc_action *a)
 		return 0;
 	case XDC_OP_UPDATE:
 		return vm_update(p, h, d, a);
+	case XDC_OP_MIGRATE:
+		return vm_migrate(p, h, d, a);
 	default:
 		return vm_lifecycle(p, h, d, a->a_op);
 	}

@@ -29,6 +29,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,6 +47,7 @@
 #include "drivers/driver.h"
 #include "drivers/wdt.h"
 #include "drivers/xen.h"
+#include "drivers/xen_migrate.h"
 #include "schema/model.h"
 
 /* How long a guest gets to shut down before it is destroyed. */
@@ -74,6 +76,7 @@ enum op_step {
 	STEP_CREATE,   /* libxl_domain_create_new in flight */
 	STEP_UNDO,     /* destroying what a failed create left */
 	STEP_SHUTDOWN, /* a stop: waiting for the guest to shut down */
+	STEP_MIGRATE,  /* a migration (xen_migrate.c) in flight */
 	STEP_DONE,
 };
 
@@ -92,10 +95,11 @@ struct xen_op {
 	libxl_domain_config o_cfg; /* alive while libxl builds from it */
 	int o_has_cfg;
 	libxl_evgen_domain_death *o_deathw;
-	uint64_t o_logseq;  /* libxl's errors from here on are the step's */
-	int64_t o_deadline; /* a stop's: monotonic ms */
-	int o_rc;           /* when done */
-	char *o_msg;        /* xdc_error_last() of a failure, kept for reap() */
+	struct xen_mig *o_mig; /* a migrate's, until it reports */
+	uint64_t o_logseq;     /* libxl's errors from here on are the step's */
+	int64_t o_deadline;    /* a stop's: monotonic ms */
+	int o_rc;              /* when done */
+	char *o_msg; /* xdc_error_last() of a failure, kept for reap() */
 };
 
 /* An fd libxl asked to watch, and its watcher in the loop. */
@@ -134,6 +138,7 @@ struct xen {
 	struct xen_fd *x_fds;
 	struct xen_timeout *x_timeouts;
 	struct xdc_ev_timer *x_stop_timer; /* the next stop's deadline */
+	struct xen_mig_env x_mig;          /* what migrations borrow */
 };
 
 /* What xenstore says of a live domain: is it a stub, is it xdc's. */
@@ -655,6 +660,23 @@ image_build(struct xen *x, const xc_domaininfo_t *info, const char *type,
 	free(cmdline);
 }
 
+/*
+ * What a domain without a name in xenstore is. libxl makes a domain with
+ * xc_domain_create, which leaves it paused, and only then, in one xenstore
+ * transaction, writes /local/domain/ID with its name (libxl__domain_make);
+ * it unmakes one by pausing it, removing /local/domain/ID, then having a
+ * child call xc_domain_destroy (devices_destroy_cb). In either window the
+ * domain is there, paused and unnamed, and holds memory: it is reported,
+ * as unmanaged, under a name that says which, rather than left out or
+ * passed off as a VM. A domain that has never run is being built.
+ */
+static const char *
+unnamed(struct xdc_arena *a, const xc_domaininfo_t *info)
+{
+	return xdc_arena_printf(a, "(domid %" PRIu32 ", %s)", info->domain,
+	    info->cpu_time == 0 ? "being built" : "being destroyed");
+}
+
 static void
 obs_domain(struct xen *x, struct xdc_arena *a, const xc_domaininfo_t *info,
     struct xdc_obs_domain *od)
@@ -669,10 +691,7 @@ obs_domain(struct xen *x, struct xdc_arena *a, const xc_domaininfo_t *info,
 	xen_dom_facts_init(&f);
 	name = xs_get(x, "/local/domain/%" PRIu32 "/name", info->domain);
 	own_read(x, info, name, &ow);
-	/* A domain libxl is still making has no name yet. */
-	f.df_name = name != NULL ? xdc_arena_strdup(a, name)
-	                         : xdc_arena_printf(
-	                               a, "(domid %" PRIu32 ")", info->domain);
+	f.df_name = name != NULL ? xdc_arena_strdup(a, name) : unnamed(a, info);
 	f.df_stubdom = ow.ow_stub;
 	if (info->domain == 0 || ow.ow_stub || name == NULL) {
 		/* Domain-0's tuning is shown, never changed. */
@@ -805,6 +824,7 @@ op_free(struct xen *x, struct xen_op *op)
 	}
 	if (op->o_deathw != NULL)
 		libxl_evdisable_domain_death(x->x_ctx, op->o_deathw);
+	xen_mig_detach(op->o_mig);
 	if (op->o_has_cfg)
 		libxl_domain_config_dispose(&op->o_cfg);
 	free(op->o_name);
@@ -1035,6 +1055,7 @@ op_advance(struct xen *x, struct xen_op *op, int rc)
 		return;
 	case STEP_START:
 	case STEP_SHUTDOWN:
+	case STEP_MIGRATE: /* its steps report to mig_done */
 	case STEP_DONE:
 		return;
 	}
@@ -1270,6 +1291,10 @@ hook_timeout_deregister(void *user, void *for_app)
 {
 	timeout_forget(user, for_app);
 }
+
+static const libxl_childproc_hooks xen_childproc = {
+	.chldowner = libxl_sigchld_owner_libxl_always_selective_reap,
+};
 
 static const libxl_osevent_hooks xen_hooks = {
 	.fd_register = hook_fd_register,
@@ -1553,6 +1578,68 @@ spec_check(struct xen *x, const struct xdc_action *a, const char *name)
 	return 0;
 }
 
+/* ---- Migration (xen_migrate.c) --------------------------------------- */
+
+/* The receiver has taken the domain over (rc 0), or why not, and where. */
+static void
+mig_done(void *arg, int rc, const char *why)
+{
+	struct xen_op *op = arg;
+
+	op->o_mig = NULL;
+	if (rc != 0)
+		xdc_error(rc, "%s", why != NULL ? why : "migration failed");
+	op_finish(op, rc);
+}
+
+static int
+op_migrate(struct xen *x, struct xen_op *op, const struct xen_dom *d,
+    const struct xdc_action *a)
+{
+	enum xdc_dom_state st = xen_state_from_info(&d->xd_info);
+	int rc;
+
+	if (a->a_to_host == NULL || !strcmp(a->a_to_host, x->x_host))
+		return xdc_error(XDC_EDRIVER,
+		    "host %s: cannot migrate %s: the action names no other "
+		    "host",
+		    x->x_host, op->o_name);
+	/* Live migration moves a running guest; others are re-created. */
+	if (st != XDC_DOM_RUNNING)
+		return xdc_error(XDC_EDRIVER,
+		    "host %s: cannot migrate %s: it is %s", x->x_host,
+		    op->o_name, xdc_dom_state_name(st));
+	/* Set first: mig_done may come before xen_mig_start returns. */
+	op->o_domid = d->xd_info.domain;
+	op->o_step = STEP_MIGRATE;
+	rc = xen_mig_start(&x->x_mig, x->x_ev, op->o_name, d->xd_info.domain,
+	    (const char *const *)d->xd_own.ow_vals, a->a_to_host, mig_done, op,
+	    &op->o_mig);
+	if (rc != 0)
+		op->o_step = STEP_START; /* nothing started: op_start ends it */
+	return rc;
+}
+
+static uint64_t
+mig_mark(void *arg)
+{
+	struct xen *x = arg;
+
+	log_clear(x);
+	return x->x_log.lg_mark;
+}
+
+static const char *
+mig_why(
+    void *arg, int rc, uint64_t mark, uint32_t domid, char buf[XEN_MIG_WHYSZ])
+{
+	struct xen *x = arg;
+	char why[XEN_WHY_BUFSZ];
+
+	snprintf(buf, XEN_MIG_WHYSZ, "%s", lx_why(x, rc, mark, domid, why));
+	return buf;
+}
+
 /* Start the action: finish it, or leave libxl working on it. */
 static int
 op_start(struct xen *x, struct xen_op *op, const struct xdc_action *a)
@@ -1651,6 +1738,9 @@ op_start(struct xen *x, struct xen_op *op, const struct xdc_action *a)
 	case XDC_OP_UPDATE:
 		rc = dom_update(x, &d, name, a);
 		break;
+	case XDC_OP_MIGRATE:
+		rc = op_migrate(x, op, &d, a);
+		break;
 	default:
 		rc = xdc_error(
 		    XDC_EDRIVER, "xen: cannot %s a VM", xdc_op_name(a->a_op));
@@ -1740,7 +1830,7 @@ abandon(struct xen *x)
 	for (op = x->x_ops; op != NULL; op = op->o_next) {
 		if (op->o_step == STEP_SHUTDOWN)
 			op_finish(op, 0);
-		if (op->o_step == STEP_DONE)
+		if (op->o_step == STEP_DONE || op->o_step == STEP_MIGRATE)
 			continue;
 		how = op_how(op);
 		(void)libxl_ao_abort(x->x_ctx, &how);
@@ -1753,6 +1843,13 @@ abandon(struct xen *x)
 			op->o_recreate = 0;
 			if (op->o_step == STEP_SHUTDOWN)
 				op_finish(op, 0);
+			/*
+			 * A migration takes its domain back, or, past the
+			 * point where the receiver keeps it, says where it
+			 * is; each step of it (libxl's) moves it on.
+			 */
+			if (op->o_step == STEP_MIGRATE)
+				xen_mig_abort(op->o_mig);
 			busy |= op->o_step != STEP_DONE;
 		}
 		if (!busy || xdc_ev_now() >= until)
@@ -1827,6 +1924,7 @@ xen_free(struct xdc_driver *drv)
 	busy = abandon(x);
 	while (x->x_ops != NULL)
 		op_free(x, x->x_ops);
+	xen_mig_free_all(&x->x_mig);
 	/* libxl refuses to free a context with operations outstanding; the
 	 * process is on its way out then, and the kernel frees it. */
 	if (x->x_ctx != NULL && !busy)
@@ -1865,6 +1963,7 @@ xen_open(const char *host, struct xdc_driver **out)
 	x->x_drv.attach = xen_attach;
 	x->x_drv.watch_fd = xen_watch_fd;
 	x->x_drv.watch_drain = xen_watch_drain;
+	x->x_drv.caps = XDC_DRV_MIGRATE;
 	x->x_drv.watchdog = xen_watchdog;
 	x->x_host = xdc_strdup(host != NULL ? host : XDC_LOCAL_HOST);
 	x->x_log.lg_vtable.vmessage = log_vmessage;
@@ -1884,6 +1983,15 @@ xen_open(const char *host, struct xdc_driver **out)
 	}
 	/* Before anything else of libxl: its fds join our loop. */
 	libxl_osevent_register_hooks(x->x_ctx, &xen_hooks, x);
+	/*
+	 * libxl reaps its own children only (hotplug scripts, the save
+	 * helper, the destroy helper); a migration's ssh is xdc's, reaped
+	 * through a pidfd in the loop (xen_migrate.c).
+	 */
+	libxl_childproc_setmode(x->x_ctx, &xen_childproc, NULL);
+	/* A migration's receiver that goes away is an error, not a death:
+	 * libxl writes its stream with write(2). */
+	signal(SIGPIPE, SIG_IGN);
 	if ((x->x_xch = xc_interface_open(
 	         &x->x_log.lg_vtable, &x->x_log.lg_vtable, 0)) == NULL) {
 		rc = xdc_error_sys(
@@ -1895,6 +2003,13 @@ xen_open(const char *host, struct xdc_driver **out)
 		    XDC_EDRIVER, "host %s: cannot open xenstore", x->x_host);
 		goto out;
 	}
+	x->x_mig.me_ctx = x->x_ctx;
+	x->x_mig.me_xch = x->x_xch;
+	x->x_mig.me_xsh = x->x_xsh;
+	x->x_mig.me_host = x->x_host;
+	x->x_mig.me_mark = mig_mark;
+	x->x_mig.me_why = mig_why;
+	x->x_mig.me_arg = x;
 	*out = &x->x_drv;
 	x = NULL;
 	rc = 0;

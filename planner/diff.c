@@ -750,6 +750,72 @@ destroy_domain(struct xdc_plan *p, uint32_t host,
 	}
 }
 
+/*
+ * Whether the domain d of VM vmi, on host but placed on another, moves
+ * there live (SPEC §4): the driver can migrate, the domain runs and is
+ * declared to, both hosts are live, the new host has no domain of the
+ * name, and nothing fixed at build differs (that would be a replace, and
+ * a replace is not live). Only one copy of a VM moves.
+ */
+static int
+migrates(const struct xdc_plan *p, uint32_t host, size_t vmi,
+    const struct xdc_obs_domain *d)
+{
+	const struct xdc_vm *vm = &p->p_cfg->cfg_vms[vmi];
+	uint32_t to = p->p_place_obs[vmi];
+
+	if (!p->p_opts.po_migrate || to == NO_INDEX || p->p_migrating[vmi])
+		return 0;
+	if (vm->vm_state != XDC_VM_RUNNING || d->od_state != XDC_DOM_RUNNING)
+		return 0;
+	if (pool_view_of(p, p->p_obs->obs_hosts[host].oh_name) != XDC_HV_LIVE ||
+	    pool_view_of(p, p->p_obs->obs_hosts[to].oh_name) != XDC_HV_LIVE)
+		return 0;
+	if (xdc_obs_host_domain(&p->p_obs->obs_hosts[to], vm->vm_name) != NULL)
+		return 0;
+	return build_changes(&p->p_specs[vmi], d) == 0;
+}
+
+/*
+ * Why a VM leaves host: its host is drained (the Host's state line), it is
+ * pinned elsewhere (its host line), or placement put it elsewhere.
+ */
+static const char *
+move_reason(
+    struct xdc_plan *p, uint32_t host, const struct xdc_vm *vm, size_t vmi)
+{
+	const char *from = p->p_obs->obs_hosts[host].oh_name;
+	const struct xdc_host *h = xdc_config_host(p->p_cfg, from);
+
+	if (h != NULL && h->h_state == XDC_HOST_DRAINED)
+		return xdc_arena_printf(p->p_arena,
+		    "%s (state: drained): host %s is drained; %s is placed "
+		    "on host %s",
+		    plan_where(p, xdc_host_loc(p->p_cfg, h, HOST_F_STATE)),
+		    from, vm->vm_name, p->p_place[vmi]);
+	if (vm->vm_host != NULL)
+		return field_source(p, vm, CH_HOST);
+	return xdc_arena_printf(p->p_arena, "%s: placed on host %s",
+	    plan_where(p, vm_decl(p, vm)), p->p_place[vmi]);
+}
+
+/* The running domain d of VM vmi goes live from host to its placement. */
+static void
+migrate_domain(struct xdc_plan *p, uint32_t host, size_t vmi,
+    const struct xdc_obs_domain *d)
+{
+	const struct xdc_vm *vm = &p->p_cfg->cfg_vms[vmi];
+	struct paction *a = vm_action(p, XDC_OP_MIGRATE, host, vmi, d);
+
+	p->p_migrating[vmi] = 1;
+	a->pa_group = G_VM_MOVE;
+	a->pa_to = p->p_place_obs[vmi];
+	a->pa.a_to_host = p->p_obs->obs_hosts[a->pa_to].oh_name;
+	a->pa_from_host = p->p_obs->obs_hosts[host].oh_name;
+	a->pa_changes = CH_BIT(CH_HOST);
+	a->pa_reason = move_reason(p, host, vm, vmi);
+}
+
 void
 diff_vms(struct xdc_plan *p, uint32_t host)
 {
@@ -811,6 +877,10 @@ diff_vms(struct xdc_plan *p, uint32_t host)
 		}
 		vmi = (size_t)(vm - cfg->cfg_vms);
 		if (p->p_place_obs[vmi] != host) {
+			if (migrates(p, host, vmi, d)) {
+				migrate_domain(p, host, vmi, d);
+				continue;
+			}
 			p->p_moved_from[vmi] = oh->oh_name;
 			destroy_domain(p, host, d, vm,
 			    xdc_arena_printf(p->p_arena,
@@ -861,7 +931,8 @@ diff_absent(struct xdc_plan *p)
 			continue;
 		vm = &cfg->cfg_vms[vmi];
 		oh = &p->p_obs->obs_hosts[host];
-		if (vm->vm_state == XDC_VM_STOPPED ||
+		/* A domain moving live is the migrate's to bring. */
+		if (vm->vm_state == XDC_VM_STOPPED || p->p_migrating[vmi] ||
 		    xdc_obs_host_domain(oh, vm->vm_name) != NULL)
 			continue;
 		a = vm_action(p, XDC_OP_CREATE, host, vmi, NULL);

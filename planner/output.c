@@ -470,7 +470,10 @@ jw_value(struct jw *w, const struct paction *a, enum chg c, int desired)
 			jw_str(w, d ? xdc_dom_state_name(d->od_state) : NULL);
 		return;
 	case CH_HOST:
-		jw_str(w, desired ? a->pa.a_host : a->pa_from_host);
+		/* A migrate's host is where it runs; it goes to a_to_host. */
+		jw_str(w, !desired                  ? a->pa_from_host
+		          : a->pa.a_to_host != NULL ? a->pa.a_to_host
+		                                    : a->pa.a_host);
 		return;
 	case CH_BRIDGE:
 		jw_str(w, n ? n->n_bridge : on ? on->on_bridge : NULL);
@@ -695,6 +698,8 @@ op_symbol(enum xdc_op op)
 		return "-/+";
 	case XDC_OP_DESTROY:
 		return "-";
+	case XDC_OP_MIGRATE:
+		return "~>"; /* in place for the guest, to another host */
 	case XDC_OP_START:
 	case XDC_OP_RESTART:
 	case XDC_OP_UNPAUSE:
@@ -704,16 +709,23 @@ op_symbol(enum xdc_op op)
 	}
 }
 
-/* "+ create VM web-1 on local (pvh, 512MiB, 1 vCPU)", no newline. */
+/*
+ * "+ create VM web-1 on local (pvh, 512MiB, 1 vCPU)", "~> migrate VM web-1
+ * from xen-a to xen-b", no newline.
+ */
 static void
 print_headline(const struct paction *a, FILE *fp)
 {
 	char buf[XDC_SIZE_BUFSZ];
 	const struct xdc_vm *vm;
 
-	fprintf(fp, "%s %s %s %s on %s", op_symbol(a->pa.a_op),
+	fprintf(fp, "%s %s %s %s", op_symbol(a->pa.a_op),
 	    xdc_op_name(a->pa.a_op), xdc_obj_kind_name(a->pa.a_kind),
-	    a->pa.a_name, a->pa.a_host);
+	    a->pa.a_name);
+	if (a->pa.a_op == XDC_OP_MIGRATE)
+		fprintf(fp, " from %s to %s", a->pa.a_host, a->pa.a_to_host);
+	else
+		fprintf(fp, " on %s", a->pa.a_host);
 	if (a->pa.a_kind == XDC_OBJ_VM && a->pa.a_op == XDC_OP_CREATE) {
 		vm = a->pa.a_spec->ds_vm;
 		fprintf(fp, " (%s, %s, %u vCPU%s)",

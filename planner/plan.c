@@ -186,6 +186,9 @@ dom_uses_bridge(const struct xdc_obs_domain *d, const char *bridge)
  *    and waiting on it can deadlock a min_running budget that the create
  *    itself would restore;
  *  - a VM moving waits for its old domain to go;
+ *  - a migrate waits, on its new host, for the networks the VM uses and
+ *    for the VMs going down there, as a create would; and a VM brought up
+ *    on a host waits for the migrates off it (memory);
  *  - a pause or unpause waits for the same VM's update;
  *  - a network going down waits for the VMs that used it to leave, a
  *    replaced or restarted one included (its old domain is on it).
@@ -199,6 +202,7 @@ wire(struct xdc_plan *p, struct paction **v, size_t n)
 	struct paction *a, *b;
 	const struct xdc_vm *vm;
 	size_t i, j, k;
+	uint32_t to;
 
 	/* net_up[host * nnets + net]: the action on that network there. */
 	net_up = xdc_malloc((nhosts * nnets + 1) * sizeof(*net_up));
@@ -225,12 +229,13 @@ wire(struct xdc_plan *p, struct paction **v, size_t n)
 	for (i = 0; i < n; i++) {
 		a = v[i];
 		vm = a->pa_vm;
+		/* Where the VM comes up: a migrate's new host. */
+		to = a->pa_group == G_VM_MOVE ? a->pa_to : a->pa_host;
 		if (a->pa.a_kind == XDC_OBJ_VM && vm != NULL &&
-		    (a->pa_group == G_VM_UP ||
+		    (a->pa_group == G_VM_UP || a->pa_group == G_VM_MOVE ||
 		        (a->pa_changes & CH_BIT(CH_NICS)))) {
 			for (j = 0; j < vm->vm_nnics; j++) {
-				k = net_up[a->pa_host * nnets +
-				           vm->vm_nics[j].nic_net];
+				k = net_up[to * nnets + vm->vm_nics[j].nic_net];
 				if (k != NO_INDEX) {
 					/* One dependency per network. */
 					size_t d;
@@ -242,11 +247,16 @@ wire(struct xdc_plan *p, struct paction **v, size_t n)
 				}
 			}
 		}
-		if (a->pa_group == G_VM_UP &&
-		    down_first[a->pa_host] != NO_INDEX)
-			for (k = down_first[a->pa_host];
-			     k <= down_last[a->pa_host]; k++)
+		if ((a->pa_group == G_VM_UP || a->pa_group == G_VM_MOVE) &&
+		    down_first[to] != NO_INDEX)
+			for (k = down_first[to]; k <= down_last[to]; k++)
 				if (v[k]->pa_group == G_VM_DOWN &&
+				    v[k]->pa_host == to &&
+				    v[k]->pa_hold == NULL)
+					dep_add(p, a, (uint32_t)k);
+		if (a->pa_group == G_VM_UP)
+			for (k = 0; k < i; k++)
+				if (v[k]->pa_group == G_VM_MOVE &&
 				    v[k]->pa_host == a->pa_host &&
 				    v[k]->pa_hold == NULL)
 					dep_add(p, a, (uint32_t)k);
@@ -371,6 +381,7 @@ plan_compute(const struct xdc_config *cfg, const struct xdc_observed *obs,
 
 	p->p_moved_from = xdc_arena_zalloc(
 	    p->p_arena, (cfg->cfg_nvms + 1) * sizeof(*p->p_moved_from));
+	p->p_migrating = xdc_arena_zalloc(p->p_arena, cfg->cfg_nvms + 1);
 	for (i = 0; i < obs->obs_nhosts; i++) {
 		diff_networks(p, (uint32_t)i);
 		diff_vms(p, (uint32_t)i);

@@ -88,6 +88,13 @@ struct plan_opts {
 	 * --scope ci"); NULL: "not declared in PATH".
 	 */
 	const char *po_teardown;
+	/*
+	 * The driver moves running domains live between hosts
+	 * (XDC_DRV_MIGRATE): a running VM whose host changes is then a
+	 * migrate when both hosts are live, rather than a destroy on the
+	 * old host and a create on the new.
+	 */
+	int po_migrate;
 };
 
 /*

@@ -53,6 +53,7 @@ enum chg {
 enum group {
 	G_NET_UP,    /* network create, update */
 	G_VM_DOWN,   /* destroy, stop: frees memory before creates */
+	G_VM_MOVE,   /* migrate: after the downs on its new host */
 	G_VM_UP,     /* create, replace, start, restart */
 	G_VM_UPDATE, /* in-place updates */
 	G_VM_STATE,  /* pause, unpause */
@@ -83,6 +84,7 @@ struct paction {
 	const struct xdc_network *pa_net;
 	const struct xdc_obs_network *pa_onet;
 	const char *pa_from_host; /* a VM moving between hosts */
+	uint32_t pa_to;           /* a migrate: its new host, in obs_hosts */
 	const char *pa_reason;
 	const char *pa_hold;       /* why it is deferred, or NULL */
 	enum hold_why pa_hold_why; /* the same, for the plan's summary */
@@ -127,6 +129,8 @@ struct xdc_plan {
 	uint32_t *p_place_obs;
 	/* The host a VM's domain is leaving, when it moves. */
 	const char **p_moved_from;
+	/* Whether a VM's domain moves live (a migrate), by VM. */
+	uint8_t *p_migrating;
 	/* Each VM's resolved spec (bridges, weight, cap, hash). */
 	struct xdc_dom_spec *p_specs;
 

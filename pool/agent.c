@@ -1903,7 +1903,13 @@ pool_agent_done(struct pool_agent *a, const struct xdc_config *cfg,
 		free(val);
 	}
 claims:
-	if (done && act->a_op == XDC_OP_DESTROY &&
+	/*
+	 * Gone from here, by a destroy or a live migration: the claim goes
+	 * back; the host it runs on now claims it when it publishes it
+	 * running (a claim is held under its holder's own lease).
+	 */
+	if (done &&
+	    (act->a_op == XDC_OP_DESTROY || act->a_op == XDC_OP_MIGRATE) &&
 	    claim_holder(a, act->a_name) != NULL &&
 	    !strcmp(claim_holder(a, act->a_name), a->a_self)) {
 		key = key_of(a, "claims", act->a_name);

@@ -191,6 +191,19 @@ const struct xdc_cmd xdc_cmds[] = {
 	{ NULL, NULL, 0, NULL, NULL, NULL },
 };
 
+const struct xdc_cmd xdc_hidden_cmds[] = {
+	{ "migrate-receive", cmd_migrate_receive, 1, "migrate-receive NAME",
+	    "receive VM NAME's live migration (the sending host's xdc runs it "
+	    "over ssh)",
+	    "The receiving end of the xen driver's migrate, as xl "
+	    "migrate-receive is xl\n"
+	    "migrate's: it speaks xdc's handshake on stdin and stdout "
+	    "(docs/xen-driver.md)\n"
+	    "in the destination's dom0, as root. --host names this host as "
+	    "the pool does.\n" },
+	{ NULL, NULL, 0, NULL, NULL, NULL },
+};
+
 void
 cli_usage(const struct cli *cli, FILE *fp)
 {
@@ -601,6 +614,10 @@ cli_main(int argc, char **argv)
 	for (c = xdc_cmds; c->c_name != NULL; c++)
 		if (!strcmp(argv[at], c->c_name))
 			break;
+	if (c->c_name == NULL)
+		for (c = xdc_hidden_cmds; c->c_name != NULL; c++)
+			if (!strcmp(argv[1], c->c_name))
+				break;
 	if (c->c_name == NULL) {
 		fprintf(stderr, "%s: unknown command \"%s\"\n\n", cli.cl_prog,
 		    argv[at]);

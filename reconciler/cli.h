@@ -54,6 +54,8 @@ struct xdc_cmd {
 };
 
 extern const struct xdc_cmd xdc_cmds[];
+/* Commands xdc runs itself, not listed by `xdc --help`. */
+extern const struct xdc_cmd xdc_hidden_cmds[];
 
 /* Exit codes (SPEC §5). */
 #define XDC_EXIT_OK      0
@@ -134,5 +136,6 @@ int cmd_gc(struct cli *, int, char **);
 struct session;
 int cli_teardown(struct session *s, const char *scope,
     const struct xdc_config *hosts, const char *why, int dry_run);
+int cmd_migrate_receive(struct cli *, int, char **);
 
 #endif /* XDC_CLI_H */

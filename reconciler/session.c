@@ -303,6 +303,8 @@ session_plan_obs(struct session *s, const struct xdc_config *cfg,
 	po.po_now = cli_now();
 	po.po_commit = commit != NULL && *commit ? commit : NULL;
 	po.po_self = session_host(s, cfg);
+	po.po_migrate =
+	    s->se_drv != NULL && (s->se_drv->caps & XDC_DRV_MIGRATE) != 0;
 	if (s->se_pool != NULL && (rc = pool_view(s, cfg, commit, obs, &po)))
 		return rc;
 	/* A teardown's configuration names the scope it takes down. */

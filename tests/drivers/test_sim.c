@@ -2655,9 +2655,224 @@ test_add_unmanaged_beyond_free_memory_fails(void **state)
 	assert_int_equal(sim_add_unmanaged(f->drv, "x", GIB, "local"), XDC_ERR);
 }
 
+/* ---- Migration ------------------------------------------------------- */
+
+/* A pool of xen-a (64GiB, 16 CPUs) and xen-b (4GiB, 2 CPUs). */
+static int
+setup_two(void **state)
+{
+	struct xdc_host hosts[2];
+	struct xdc_config cfg;
+	struct fx *f;
+
+	if (setup_dir(state) != 0)
+		return -1;
+	f = *state;
+	memset(hosts, 0, sizeof(hosts));
+	memset(&cfg, 0, sizeof(cfg));
+	hosts[0].h_name = "xen-a";
+	hosts[1].h_name = "xen-b";
+	hosts[1].h_memory = 4 * GIB;
+	hosts[1].h_cpus = 2;
+	cfg.cfg_hosts = hosts;
+	cfg.cfg_nhosts = 2;
+	return sim_open(f->path, &cfg, &f->drv);
+}
+
+/* The domain name on host, copied out of an observation (0s when none). */
+static struct xdc_obs_domain
+dom_on(struct fx *f, const char *host, const char *name)
+{
+	struct xdc_observed *obs = observe(f->drv);
+	const struct xdc_obs_domain *d =
+	    xdc_obs_host_domain(xdc_observed_host(obs, host), name);
+	struct xdc_obs_domain out;
+
+	memset(&out, 0, sizeof(out));
+	if (d != NULL) {
+		out = *d;
+		out.od_name = "";
+		out.od_nics = NULL;
+		memset(&out.od_build, 0, sizeof(out.od_build));
+	}
+	xdc_observed_free(obs);
+	return out;
+}
+
+static uint64_t
+free_on(struct fx *f, const char *host)
+{
+	struct xdc_observed *obs = observe(f->drv);
+	uint64_t n = xdc_observed_host(obs, host)->oh_free_memory;
+
+	xdc_observed_free(obs);
+	return n;
+}
+
+static int
+migrate(struct fx *f, struct tvm *t, const char *from, const char *to)
+{
+	t->act.a_op = XDC_OP_MIGRATE;
+	t->act.a_host = from;
+	t->act.a_to_host = to;
+	t->act.a_spec = &t->spec;
+	return f->drv->apply(f->drv, &t->act);
+}
+
+static void
+test_sim_can_migrate(void **state)
+{
+	struct fx *f = *state;
+
+	assert_true(f->drv->caps & XDC_DRV_MIGRATE);
+}
+
+/* One host's file cannot reach the others': no migrate is planned. */
+static void
+test_one_hosts_sim_cannot_migrate(void **state)
+{
+	struct fx *f = *state;
+	struct xdc_driver *one = NULL;
+	struct xdc_host hosts[2];
+	struct xdc_config cfg;
+	struct tvm t;
+
+	cfg_ab(&cfg, hosts);
+	assert_int_equal(sim_open_host(f->path, &cfg, "xen-a", &one), 0);
+	assert_false(one->caps & XDC_DRV_MIGRATE);
+	tvm_init(&t, "m", GIB, 1);
+	t.act.a_op = XDC_OP_CREATE;
+	t.act.a_host = "xen-a";
+	assert_int_equal(one->apply(one, &t.act), 0);
+	t.act.a_op = XDC_OP_MIGRATE;
+	t.act.a_to_host = "xen-b";
+	assert_int_equal(one->apply(one, &t.act), XDC_EDRIVER);
+	assert_non_null(strstr(xdc_error_last(), "not in this pool file"));
+	one->free(one);
+}
+
+static void
+test_migrate_moves_the_running_domain_with_its_marker(void **state)
+{
+	struct fx *f = *state;
+	struct xdc_obs_domain before, after;
+	struct xdc_driver *again = NULL;
+	struct xdc_observed *obs;
+	struct tvm t;
+
+	tvm_init(&t, "web", 2 * GIB, 2);
+	t.spec.ds_protect = 1;
+	t.act.a_host = "xen-a";
+	assert_int_equal(tvm_do(f, &t, XDC_OP_CREATE), 0);
+	before = dom_on(f, "xen-a", "web");
+	assert_int_equal(free_on(f, "xen-a"), 62 * GIB);
+	assert_int_equal(migrate(f, &t, "xen-a", "xen-b"), 0);
+	assert_int_equal(dom_on(f, "xen-a", "web").od_domid, 0);
+	after = dom_on(f, "xen-b", "web");
+	assert_true(after.od_domid > before.od_domid);
+	assert_int_equal(after.od_state, XDC_DOM_RUNNING);
+	assert_true(after.od_managed);
+	assert_true(after.od_protect);
+	assert_int_equal(after.od_hash, 0x1234);
+	assert_int_equal(after.od_memory, 2 * GIB);
+	assert_int_equal(after.od_vcpus, 2);
+	assert_int_equal(free_on(f, "xen-a"), 64 * GIB);
+	assert_int_equal(free_on(f, "xen-b"), 2 * GIB);
+	/* The file says the same to another process. */
+	assert_int_equal(sim_open(f->path, NULL, &again), 0);
+	obs = observe(again);
+	assert_null(
+	    xdc_obs_host_domain(xdc_observed_host(obs, "xen-a"), "web"));
+	assert_non_null(
+	    xdc_obs_host_domain(xdc_observed_host(obs, "xen-b"), "web"));
+	xdc_observed_free(obs);
+	again->free(again);
+	/* Done already is done. */
+	assert_int_equal(migrate(f, &t, "xen-a", "xen-b"), 0);
+	assert_int_equal(dom_on(f, "xen-b", "web").od_domid, after.od_domid);
+}
+
+/* Each refusal says why and leaves the domain running where it was. */
+static void
+test_migrate_refusals_leave_the_domain(void **state)
+{
+	struct fx *f = *state;
+	struct tvm big, t, other;
+	uint32_t id;
+
+	tvm_init(&big, "big", 8 * GIB, 1);
+	big.act.a_host = "xen-a";
+	assert_int_equal(tvm_do(f, &big, XDC_OP_CREATE), 0);
+	id = dom_on(f, "xen-a", "big").od_domid;
+	assert_int_equal(migrate(f, &big, "xen-a", "xen-b"), XDC_EDRIVER);
+	assert_error_has("host xen-a: cannot migrate big to host xen-b: it "
+	                 "needs 8GiB of memory and 4GiB is free there");
+	assert_int_equal(migrate(f, &big, "xen-a", "xen-z"), XDC_EDRIVER);
+	assert_error_has("cannot migrate big to host xen-z: it is not in this "
+	                 "pool file");
+	assert_int_equal(migrate(f, &big, "xen-a", "xen-a"), XDC_EDRIVER);
+	assert_error_has("it is on that host already");
+
+	tvm_init(&t, "wide", GIB, 4);
+	t.act.a_host = "xen-a";
+	assert_int_equal(tvm_do(f, &t, XDC_OP_CREATE), 0);
+	assert_int_equal(migrate(f, &t, "xen-a", "xen-b"), XDC_EDRIVER);
+	assert_error_has("it has 4 vCPUs, the host has 2 CPUs");
+
+	tvm_init(&t, "web", GIB, 1);
+	t.act.a_host = "xen-a";
+	assert_int_equal(tvm_do(f, &t, XDC_OP_CREATE), 0);
+	tvm_init(&other, "web", GIB, 1);
+	other.act.a_host = "xen-b";
+	assert_int_equal(tvm_do(f, &other, XDC_OP_CREATE), 0);
+	assert_int_equal(migrate(f, &t, "xen-a", "xen-b"), XDC_EDRIVER);
+	assert_error_has("host xen-b has a domain of that name");
+	t.act.a_op = XDC_OP_PAUSE;
+	assert_int_equal(f->drv->apply(f->drv, &t.act), 0);
+	assert_int_equal(migrate(f, &t, "xen-a", "xen-b"), XDC_EDRIVER);
+	assert_error_has("cannot migrate web: it is paused");
+
+	assert_int_equal(dom_on(f, "xen-a", "big").od_domid, id);
+	assert_int_equal(dom_on(f, "xen-a", "big").od_state, XDC_DOM_RUNNING);
+	assert_int_equal(dom_on(f, "xen-a", "wide").od_state, XDC_DOM_RUNNING);
+	assert_int_equal(dom_on(f, "xen-a", "web").od_state, XDC_DOM_PAUSED);
+	assert_int_equal(free_on(f, "xen-b"), 3 * GIB);
+}
+
+static void
+test_migrate_of_an_unmanaged_domain_is_refused(void **state)
+{
+	struct fx *f = *state;
+	struct tvm t;
+
+	assert_int_equal(sim_add_unmanaged(f->drv, "legacy", GIB, "xen-a"), 0);
+	tvm_init(&t, "legacy", GIB, 1);
+	assert_int_equal(migrate(f, &t, "xen-a", "xen-b"), XDC_EDRIVER);
+	assert_error_has("xdc does not manage it");
+	assert_int_equal(dom_on(f, "xen-b", "legacy").od_domid, 0);
+}
+
+static void
+test_migrate_fault_is_injected(void **state)
+{
+	struct fx *f = *state;
+	struct tvm t;
+
+	tvm_init(&t, "web", GIB, 1);
+	t.act.a_host = "xen-a";
+	assert_int_equal(tvm_do(f, &t, XDC_OP_CREATE), 0);
+	assert_int_equal(sim_fail(f->drv, XDC_OP_MIGRATE, "web", 1), 0);
+	assert_int_equal(migrate(f, &t, "xen-a", "xen-b"), XDC_EDRIVER);
+	assert_error_has("injected fault: migrate web");
+	assert_int_equal(dom_on(f, "xen-a", "web").od_state, XDC_DOM_RUNNING);
+	assert_int_equal(migrate(f, &t, "xen-a", "xen-b"), 0);
+	assert_int_equal(dom_on(f, "xen-b", "web").od_state, XDC_DOM_RUNNING);
+}
+
 #define T(fn)  cmocka_unit_test_setup_teardown(fn, setup, teardown)
 #define TE(fn) cmocka_unit_test_setup_teardown(fn, setup_ev, teardown)
 #define TD(fn) cmocka_unit_test_setup_teardown(fn, setup_dir, teardown)
+#define T2(fn) cmocka_unit_test_setup_teardown(fn, setup_two, teardown)
 
 int
 main(void)
@@ -2734,6 +2949,12 @@ main(void)
 		TD(test_pool_older_than_scopes_is_the_default_scopes),
 		T(test_network_scopes_join_and_leave),
 		T(test_add_unmanaged_beyond_free_memory_fails),
+		T2(test_sim_can_migrate),
+		TD(test_one_hosts_sim_cannot_migrate),
+		T2(test_migrate_moves_the_running_domain_with_its_marker),
+		T2(test_migrate_refusals_leave_the_domain),
+		T2(test_migrate_of_an_unmanaged_domain_is_refused),
+		T2(test_migrate_fault_is_injected),
 		TE(test_submit_without_delay_is_done_at_once),
 		TE(test_slow_action_completes_no_earlier_than_its_delay),
 		TE(test_a_timer_fires_on_time_while_a_slow_action_waits),

@@ -57,6 +57,7 @@ struct fx {
 	const char *self;
 	const struct xdc_pool_view *pool;
 	const char *scope; /* --scope, or NULL (scope.c) */
+	int migrate; /* the driver migrates: plan_opts.po_migrate */
 	uint32_t next_domid;
 	char buf[1024]; /* fx_fields' answer */
 };
@@ -424,6 +425,7 @@ fx_try_plan(struct fx *fx)
 		.po_self = fx->self,
 		.po_pool = fx->pool,
 		.po_scope = fx->scope,
+		.po_migrate = fx->migrate,
 	};
 
 	fx_unplan(fx);

@@ -6,7 +6,8 @@
  * pool in the past, applied through the sim driver, after which some of its
  * domains crash and domains xdc does not own appear; and the configuration
  * now in force, most often the next commit of the past one (VMs resized,
- * paused, stopped, rebuilt, moved, dropped, added; hosts drained), else an
+ * paused, stopped, rebuilt, moved, dropped, added; hosts drained; moves
+ * live on every other run, as the sim can migrate), else an
  * unrelated one. Then it observes, plans and applies every action, round
  * after round, and checks:
  *
@@ -924,6 +925,8 @@ make_plan(const struct xdc_config *cfg, const struct xdc_observed *obs)
 
 	memset(&opts, 0, sizeof(opts));
 	opts.po_now = plan_time;
+	/* Every other run moves VMs live, as the sim can (XDC_DRV_MIGRATE). */
+	opts.po_migrate = current != NULL && (current->r_iter & 1);
 	rc = plan_compute(cfg, obs, &opts, &p, d);
 	if (rc != 0) {
 		dump_diags(d);

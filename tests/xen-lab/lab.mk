@@ -4,12 +4,18 @@
 #   make check-xen   boot Xen 4.17 under QEMU and run tests/xen/suite.sh in
 #                    dom0; the exit code is the suite's
 #   make xen-shell   the same lab, with an interactive dom0 shell
+#   make check-xen-pool
+#                    two Xen hosts (xen-a, xen-b) and etcd, and the pool
+#                    suite tests/xen/pool/suite.sh in xen-a's dom0
+#   make xen-pool-shell
+#                    the same pool, with a shell in xen-a's dom0
 #   make xen-tests   only build the Xen test programs
 
 # The Xen integration test programs, linked against the real toolstack
 # libraries; they run only inside the lab's dom0.
 XEN_TEST_PKGS	= xenlight xenstore xencontrol xentoollog
-XEN_TEST_SRCS	= tests/xen/test_libxl_smoke.c tests/xen/test_xen_driver.c
+XEN_TEST_SRCS	= tests/xen/test_libxl_smoke.c tests/xen/test_xen_driver.c \
+		  tests/xen/test_pool_migrate.c
 XEN_TEST_BINS	= $(XEN_TEST_SRCS:%.c=$(BUILD)/%)
 XEN_LAB_OUT	= $(BUILD)/xen-lab
 # What tests/xen-lab/run needs to know: the binaries it puts on dom0's PATH
@@ -17,7 +23,11 @@ XEN_LAB_OUT	= $(BUILD)/xen-lab
 XEN_LAB_ENV	= XDC=$(XDC) XDC_LAB_BINS="$(XEN_TEST_BINS)" \
 		  XDC_LAB_OUT=$(XEN_LAB_OUT)
 
-.PHONY: check-xen xen-shell xen-tests
+XEN_POOL_OUT	= $(BUILD)/xen-lab-pool
+XEN_POOL_ENV	= XDC=$(XDC) XDC_LAB_BINS="$(XEN_TEST_BINS)" \
+		  XDC_LAB_OUT=$(XEN_POOL_OUT)
+
+.PHONY: check-xen xen-shell xen-tests check-xen-pool xen-pool-shell
 
 xen-tests: $(XEN_TEST_BINS)
 
@@ -29,9 +39,11 @@ $(BUILD)/tests/xen/%: tests/xen/%.c
 	    $(shell pkg-config --cflags $(XEN_TEST_PKGS)) $(CFLAGS) \
 	    $(LDFLAGS) -o $@ $< $(shell pkg-config --libs $(XEN_TEST_PKGS))
 
-# The xen driver's own test drives drivers/xen.c directly, so it links
-# libxdc like the unit tests do (an explicit rule beats the pattern).
-$(BUILD)/tests/xen/test_xen_driver: tests/xen/test_xen_driver.c $(LIBXDC)
+# The xen driver's own test drives drivers/xen.c directly, and the pool's
+# plans it with the planner, so they link libxdc like the unit tests do
+# (an explicit rule beats the pattern).
+$(BUILD)/tests/xen/test_xen_driver $(BUILD)/tests/xen/test_pool_migrate: \
+    $(BUILD)/tests/xen/%: tests/xen/%.c $(LIBXDC)
 	@mkdir -p $(@D)
 	$(CC) $(XCFLAGS) $(PKG_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< \
 	    $(LIBXDC) $(PKG_LIBS)
@@ -53,3 +65,19 @@ xen-shell:
 	@scripts/deps build lab
 	@$(MAKE) --no-print-directory $(XDC) $(XEN_TEST_BINS)
 	@$(XEN_LAB_ENV) tests/xen-lab/run --shell
+
+# The pool: the same images, two hosts.  The suite's whole log and its
+# figures are on the share.
+XEN_POOL_LOG	= $(XEN_POOL_OUT)/share/out/pool/suite.log
+check-xen-pool:
+	@scripts/deps build lab
+	@$(MAKE) --no-print-directory $(XDC) $(XEN_TEST_BINS)
+	@$(XEN_POOL_ENV) tests/xen-lab/run --pool tests/xen/pool/suite.sh; rc=$$?; \
+	if [ $$rc -ne 0 ] && [ -f $(XEN_POOL_LOG) ]; then \
+		echo "---- $(XEN_POOL_LOG)"; cat $(XEN_POOL_LOG); \
+	fi; exit $$rc
+
+xen-pool-shell:
+	@scripts/deps build lab
+	@$(MAKE) --no-print-directory $(XDC) $(XEN_TEST_BINS)
+	@$(XEN_POOL_ENV) tests/xen-lab/run --pool --shell

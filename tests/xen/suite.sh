@@ -7,8 +7,9 @@
 # In order: the lab itself and libxl (test_libxl_smoke), the other C test
 # programs (test_xen_driver: the driver's actions one by one), xdc's
 # command line against examples/xen-lab (xdc-integration.sh), two scopes'
-# guests side by side (scopes.sh), and xdc against a loop of xl create
-# (xdc-speed.sh).
+# guests side by side (scopes.sh), xdc against a loop of xl create
+# (xdc-speed.sh), and live migration to the same host, by the driver and
+# by xl (xdc-migrate.sh).
 #
 # Every check prints "ok - ..." or "not ok - ..."; the C programs print
 # theirs in the same form and are counted with the suite's own.  The last
@@ -114,7 +115,8 @@ cat /var/log/xen/console/guest-xdc-smoke.log 2>/dev/null ||
 for t in /mnt/host/bin/test_*; do
 	[ -x "$t" ] || continue
 	case "${t##*/}" in
-	test_libxl_smoke) ;;
+	# test_pool_migrate needs two hosts: the pool suite runs it.
+	test_libxl_smoke | test_pool_migrate) ;;
 	*) run_program "${t##*/}" ;;
 	esac
 done
@@ -146,6 +148,10 @@ note "scopes.sh took $(since "$t_part") s"
 t_part=$(now)
 . tests/xen/xdc-speed.sh
 note "xdc-speed.sh took $(since "$t_part") s"
+# Live migration, by the driver and by xl, to this same host.
+t_part=$(now)
+. tests/xen/xdc-migrate.sh
+note "xdc-migrate.sh took $(since "$t_part") s"
 
 echo "# ---- after the tests"
 xl list

@@ -64,8 +64,15 @@ xdc_run() {
 	return $rc
 }
 xdc_said() { grep -q -- "$1" "$LOG/xdc.out"; }
+# Nothing to do now: no change (0), or only work held back (a protected
+# VM no longer declared), which --detailed-exitcode counts as a change (2).
 plan_empty() {	# config
 	xdc_run plan "$1" --detailed-exitcode
+	case $? in
+	0) return 0 ;;
+	2) xdc_said "^Plan: 0 to create, 0 to update, 0 to replace, 0 to destroy, 0 other; [0-9]* deferred" ;;
+	*) return 1 ;;
+	esac
 }
 plan_changes() {	# config: the plan has changes (--detailed-exitcode 2)
 	xdc_run plan "$1" --detailed-exitcode
@@ -352,8 +359,11 @@ echo "# ---- a domain xdc did not make"
 xl create -q /etc/xdc-lab/guest-pv.cfg
 lab_id=$(domid_of lab-pv)
 xdc_run plan "$CFG" --json
+# Anywhere in the list: a domain being built or destroyed meanwhile (by
+# libxl, for anyone) is listed too, first, as "(domid N, ...)".
 check "the plan reports lab-pv as unmanaged" \
-	eval 'tr -d " \n" <"$LOG/xdc.out" | grep -q "\"unmanaged\":\[{\"name\":\"lab-pv\""'
+	eval 'tr -d " \n" <"$LOG/xdc.out" |
+	    grep -q "\"unmanaged\":\[[^]]*{\"name\":\"lab-pv\",\"host\""'
 check "and has nothing to do" plan_empty "$CFG"
 check "xdc apply succeeds" xdc_run apply "$CFG"
 check "lab-pv is untouched (same domid, running)" \
