@@ -17,6 +17,11 @@
  * or an "unavailable" one, is tried again only when repeating it is
  * harmless (every call but a txn, whose compare may then see its own
  * write).
+ *
+ * This file is the transport: endpoints, TLS, the sockets and timer lent
+ * to the loop, a call's attempts and retries, and process(). The calls
+ * themselves (KV, txn, lease) are in etcd_kv.c, the watch streams in
+ * etcd_watch.c; what they share is in etcd_priv.h.
  */
 #include <inttypes.h>
 #include <netinet/in.h>
@@ -36,99 +41,12 @@
 #include "base/ev.h"
 #include "pool/etcd.h"
 #include "pool/etcd_json.h"
+#include "pool/etcd_priv.h"
 
-#define RESPONSE_MAX      (256 * 1024 * 1024)
-#define WATCH_BACKOFF_MIN 100  /* ms before the first reconnect */
-#define WATCH_BACKOFF_MAX 5000 /* ms between reconnects at most */
-#define RETRY_MIN_MS      10   /* no retry with less time left */
-
-/* The first member of a call and of a watch: which one CURLINFO_PRIVATE is. */
-struct xfer {
-	int x_watch;
-};
-
-/* A socket curl asked us to watch. */
-struct sock {
-	struct sock *s_next, *s_prev;
-	struct xdc_ev_io *s_io;
-	struct etcd *s_etcd;
-	curl_socket_t s_fd;
-};
-
-struct waiter {
-	int wt_done;
-	int wt_rc;
-	char *wt_msg;
-};
-
-struct etcd_req {
-	struct xfer r_x;
-	struct etcd *r_etcd;
-	struct etcd_req *r_next, *r_prev;
-	enum etcd_kind r_kind;
-	char *r_what; /* "put 'xdc/hosts/a'", for messages */
-	char *r_body;
-	CURL *r_curl;
-	int r_attached; /* in the multi handle */
-	char *r_resp;
-	size_t r_resp_len, r_resp_cap;
-	size_t r_ep;    /* this attempt's endpoint */
-	size_t r_tries; /* attempts started */
-	int64_t r_deadline;
-	int64_t r_start_us;
-	char *r_fails; /* "URL: reason" of each failed attempt */
-	size_t r_nfails;
-	etcd_cb *r_cb;
-	void *r_arg;
-	struct waiter *r_waiter;
-	int r_in_cb;
-	char r_errbuf[CURL_ERROR_SIZE];
-};
-
-struct etcd_watch {
-	struct xfer w_x;
-	struct etcd *w_etcd;
-	struct etcd_watch *w_next, *w_prev;
-	char *w_key;
-	unsigned w_flags;
-	int64_t w_next_rev; /* 0 until the first CREATED */
-	CURL *w_curl;       /* NULL between streams */
-	char *w_body;
-	struct etcd_lines w_lines;
-	long w_status;
-	int w_pending; /* w_lines may hold a whole line */
-	int w_created; /* this stream said created */
-	int w_stopped; /* compacted: waits for etcd_watch_resume */
-	int w_dead;    /* freed during a dispatch; reaped after it */
-	int w_backoff; /* ms before the next reconnect */
-	size_t w_ep;
-	struct xdc_ev_timer *w_timer;
-	struct xdc_arena *w_arena;
-	etcd_watch_cb *w_cb;
-	void *w_arg;
-	char w_errbuf[CURL_ERROR_SIZE];
-};
-
-struct etcd {
-	struct xdc_ev *c_ev;
-	CURLM *c_multi;
-	struct xdc_ev_timer *c_timer;
-	struct curl_slist *c_headers;
-	char **c_eps;
-	size_t c_neps;
-	size_t c_cur; /* the endpoint calls try first */
-	char *c_cacert, *c_cert, *c_key;
-	int c_timeout_ms, c_connect_ms;
-	struct etcd_req *c_reqs;
-	struct etcd_watch *c_watches;
-	struct sock *c_socks;
-	struct etcd_stats c_stats;
-	int c_dispatching; /* inside process() */
-	uint32_t c_rand;
-};
+#define RESPONSE_MAX (256 * 1024 * 1024)
+#define RETRY_MIN_MS 10 /* no retry with less time left */
 
 static void process(struct etcd *);
-static void watch_connect(struct etcd_watch *);
 
 static int64_t
 now_us(void)
@@ -354,8 +272,8 @@ etcd_stats(const struct etcd *c, struct etcd_stats *st)
 }
 
 /* The endpoint ep failed: calls go to the next one from now on. */
-static void
-failover(struct etcd *c, size_t ep)
+void
+etcd_failover(struct etcd *c, size_t ep)
 {
 	if (c->c_cur != ep || c->c_neps < 2)
 		return;
@@ -364,8 +282,8 @@ failover(struct etcd *c, size_t ep)
 }
 
 /* What every transfer to etcd has: TLS, HTTP/1.1, no signals. */
-static void
-easy_common(struct etcd *c, CURL *e, const char *ep, const char *path,
+void
+etcd_easy_common(struct etcd *c, CURL *e, const char *ep, const char *path,
     const char *body, char *errbuf, void *priv)
 {
 	char *url = NULL;
@@ -449,7 +367,7 @@ req_attempt(struct etcd_req *r)
 		left = 1;
 	r->r_tries++;
 	r->r_resp_len = 0;
-	easy_common(c, r->r_curl, c->c_eps[r->r_ep], etcd_path(r->r_kind),
+	etcd_easy_common(c, r->r_curl, c->c_eps[r->r_ep], etcd_path(r->r_kind),
 	    r->r_body, r->r_errbuf, r);
 	curl_easy_setopt(r->r_curl, CURLOPT_WRITEFUNCTION, req_write);
 	curl_easy_setopt(r->r_curl, CURLOPT_WRITEDATA, r);
@@ -461,8 +379,8 @@ req_attempt(struct etcd_req *r)
 	c->c_stats.st_requests++;
 }
 
-static struct etcd_req *
-req_start(struct etcd *c, enum etcd_kind kind, const char *key, char *body,
+struct etcd_req *
+etcd_req_start(struct etcd *c, enum etcd_kind kind, const char *key, char *body,
     etcd_cb *cb, void *arg)
 {
 	struct etcd_req *r = xdc_calloc(1, sizeof(*r));
@@ -567,7 +485,7 @@ req_done(struct etcd_req *r, CURLcode cc)
 		note_failure(r, r->r_errbuf[0] != '\0'
 		                    ? r->r_errbuf
 		                    : curl_easy_strerror(cc));
-		failover(c, r->r_ep);
+		etcd_failover(c, r->r_ep);
 		if (may_retry(r, sent)) {
 			retry(r);
 			goto out;
@@ -596,7 +514,7 @@ req_done(struct etcd_req *r, CURLcode cc)
 	    (res.res_grpc_code == 14 || res.res_http_status == 503)) {
 		/* This member cannot serve (no leader, shutting down). */
 		note_failure(r, res.res_error);
-		failover(c, r->r_ep);
+		etcd_failover(c, r->r_ep);
 		if (may_retry(r, 1)) {
 			retry(r);
 			goto out;
@@ -619,125 +537,6 @@ req_done(struct etcd_req *r, CURLcode cc)
 	req_complete(r, &res);
 out:
 	xdc_arena_free(a);
-}
-
-static int
-check_key(const char *key, unsigned flags)
-{
-	if (key == NULL || (*key == '\0' && !(flags & ETCD_PREFIX)))
-		return xdc_error(XDC_ERR, "etcd: a key must not be empty");
-	return 0;
-}
-
-struct etcd_req *
-etcd_do(struct etcd *c, const struct etcd_op *op, etcd_cb *cb, void *arg)
-{
-	if (op->op_kind > ETCD_DELETE) {
-		xdc_error(
-		    XDC_ERR, "etcd: only a range, put or delete is an op");
-		return NULL;
-	}
-	if (check_key(op->op_key, op->op_kind == ETCD_PUT ? 0 : op->op_flags) <
-	    0)
-		return NULL;
-	return req_start(
-	    c, op->op_kind, op->op_key, etcd_encode_op(op), cb, arg);
-}
-
-struct etcd_req *
-etcd_range(
-    struct etcd *c, const char *key, unsigned flags, etcd_cb *cb, void *arg)
-{
-	struct etcd_op op = {
-		.op_kind = ETCD_RANGE, .op_key = key, .op_flags = flags
-	};
-
-	return etcd_do(c, &op, cb, arg);
-}
-
-struct etcd_req *
-etcd_put(struct etcd *c, const char *key, const void *value, size_t len,
-    int64_t lease, etcd_cb *cb, void *arg)
-{
-	struct etcd_op op = { .op_kind = ETCD_PUT,
-		.op_key = key,
-		.op_value = value,
-		.op_value_len = len,
-		.op_lease = lease };
-
-	return etcd_do(c, &op, cb, arg);
-}
-
-struct etcd_req *
-etcd_delete(
-    struct etcd *c, const char *key, unsigned flags, etcd_cb *cb, void *arg)
-{
-	struct etcd_op op = {
-		.op_kind = ETCD_DELETE, .op_key = key, .op_flags = flags
-	};
-
-	return etcd_do(c, &op, cb, arg);
-}
-
-struct etcd_req *
-etcd_txn(struct etcd *c, const struct etcd_cmp *cmp, size_t ncmp,
-    const struct etcd_op *success, size_t nsuccess,
-    const struct etcd_op *failure, size_t nfailure, etcd_cb *cb, void *arg)
-{
-	size_t i;
-
-	for (i = 0; i < ncmp; i++)
-		if (check_key(cmp[i].cmp_key, 0) < 0 ||
-		    (unsigned)cmp[i].cmp_target > ETCD_CMP_LEASE ||
-		    (unsigned)cmp[i].cmp_result > ETCD_NOT_EQUAL) {
-			xdc_error(
-			    XDC_ERR, "etcd: txn compare %zu is invalid", i + 1);
-			return NULL;
-		}
-	for (i = 0; i < nsuccess + nfailure; i++) {
-		const struct etcd_op *op =
-		    i < nsuccess ? &success[i] : &failure[i - nsuccess];
-
-		if (op->op_kind > ETCD_DELETE ||
-		    check_key(op->op_key,
-		        op->op_kind == ETCD_PUT ? 0 : op->op_flags) < 0) {
-			xdc_error(
-			    XDC_ERR, "etcd: txn op %zu is invalid", i + 1);
-			return NULL;
-		}
-	}
-	return req_start(c, ETCD_TXN, ncmp > 0 ? cmp[0].cmp_key : NULL,
-	    etcd_encode_txn(cmp, ncmp, success, nsuccess, failure, nfailure),
-	    cb, arg);
-}
-
-static struct etcd_req *
-lease_call(struct etcd *c, enum etcd_kind kind, int64_t lease, int64_t ttl,
-    etcd_cb *cb, void *arg)
-{
-	char what[32];
-
-	snprintf(what, sizeof(what), "%" PRId64, lease);
-	return req_start(c, kind, kind == ETCD_LEASE_GRANT ? NULL : what,
-	    etcd_encode_lease(kind, lease, ttl), cb, arg);
-}
-
-struct etcd_req *
-etcd_lease_grant(struct etcd *c, int64_t ttl, etcd_cb *cb, void *arg)
-{
-	return lease_call(c, ETCD_LEASE_GRANT, 0, ttl, cb, arg);
-}
-
-struct etcd_req *
-etcd_lease_keepalive(struct etcd *c, int64_t lease, etcd_cb *cb, void *arg)
-{
-	return lease_call(c, ETCD_LEASE_KEEPALIVE, lease, 0, cb, arg);
-}
-
-struct etcd_req *
-etcd_lease_revoke(struct etcd *c, int64_t lease, etcd_cb *cb, void *arg)
-{
-	return lease_call(c, ETCD_LEASE_REVOKE, lease, 0, cb, arg);
 }
 
 void
@@ -774,285 +573,6 @@ etcd_wait(struct etcd *c, struct etcd_req *r)
 	return rc;
 }
 
-/* Watches. */
-
-static uint32_t
-rnd(struct etcd *c)
-{
-	c->c_rand ^= c->c_rand << 13;
-	c->c_rand ^= c->c_rand >> 17;
-	c->c_rand ^= c->c_rand << 5;
-	return c->c_rand;
-}
-
-static size_t
-watch_write(char *p, size_t size, size_t n, void *arg)
-{
-	struct etcd_watch *w = arg;
-	size_t len = size * n;
-
-	w->w_etcd->c_stats.st_bytes_received += len;
-	if (w->w_status == 0)
-		curl_easy_getinfo(
-		    w->w_curl, CURLINFO_RESPONSE_CODE, &w->w_status);
-	if (etcd_lines_add(&w->w_lines, p, len) < 0)
-		return 0;
-	w->w_pending = 1;
-	return len;
-}
-
-/* A dead peer on an idle stream: found in about 11 s, not hours. */
-static int
-watch_sockopt(void *arg, curl_socket_t fd, curlsocktype purpose)
-{
-	int cnt = 3;
-
-	(void)arg;
-	if (purpose == CURLSOCKTYPE_IPCXN)
-		setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
-	return CURL_SOCKOPT_OK;
-}
-
-static void
-watch_stop_stream(struct etcd_watch *w)
-{
-	if (w->w_curl != NULL) {
-		curl_multi_remove_handle(w->w_etcd->c_multi, w->w_curl);
-		curl_easy_cleanup(w->w_curl);
-		w->w_curl = NULL;
-	}
-	etcd_lines_reset(&w->w_lines);
-	w->w_pending = 0;
-	w->w_status = 0;
-}
-
-static void
-watch_connect(struct etcd_watch *w)
-{
-	struct etcd *c = w->w_etcd;
-
-	watch_stop_stream(w);
-	xdc_ev_timer_stop(w->w_timer);
-	free(w->w_body);
-	w->w_body = etcd_encode_watch(w->w_key, w->w_flags, w->w_next_rev);
-	w->w_ep = c->c_cur;
-	w->w_created = 0;
-	if ((w->w_curl = curl_easy_init()) == NULL)
-		abort(); /* only allocation fails here */
-	easy_common(c, w->w_curl, c->c_eps[w->w_ep], "/v3/watch", w->w_body,
-	    w->w_errbuf, w);
-	curl_easy_setopt(w->w_curl, CURLOPT_WRITEFUNCTION, watch_write);
-	curl_easy_setopt(w->w_curl, CURLOPT_WRITEDATA, w);
-	curl_easy_setopt(
-	    w->w_curl, CURLOPT_CONNECTTIMEOUT_MS, (long)c->c_connect_ms);
-	curl_easy_setopt(w->w_curl, CURLOPT_TCP_KEEPALIVE, 1L);
-	curl_easy_setopt(w->w_curl, CURLOPT_TCP_KEEPIDLE, 5L);
-	curl_easy_setopt(w->w_curl, CURLOPT_TCP_KEEPINTVL, 2L);
-	curl_easy_setopt(w->w_curl, CURLOPT_SOCKOPTFUNCTION, watch_sockopt);
-	curl_multi_add_handle(c->c_multi, w->w_curl);
-	c->c_stats.st_requests++;
-	c->c_stats.st_bytes_sent += strlen(w->w_body);
-}
-
-static void
-watch_timer(struct xdc_ev_timer *t, void *arg)
-{
-	(void)t;
-	watch_connect(arg);
-}
-
-/* The stream failed: tell the caller, and reconnect after a backoff. */
-static void
-watch_broken(struct etcd_watch *w, const char *why)
-{
-	struct etcd *c = w->w_etcd;
-	struct etcd_watch_msg msg;
-	int delay;
-
-	c->c_stats.st_errors++;
-	if (!w->w_created)
-		failover(c, w->w_ep);
-	watch_stop_stream(w);
-	delay = w->w_backoff > 0 ? w->w_backoff : WATCH_BACKOFF_MIN;
-	w->w_backoff =
-	    delay * 2 > WATCH_BACKOFF_MAX ? WATCH_BACKOFF_MAX : delay * 2;
-	/* Some jitter, so that a pool's agents do not come back at once. */
-	delay += (int)(rnd(c) % (uint32_t)(delay / 4 + 1));
-	xdc_ev_timer_in(w->w_timer, delay);
-	memset(&msg, 0, sizeof(msg));
-	msg.wm_kind = ETCD_WATCH_BROKEN;
-	msg.wm_error = why;
-	w->w_cb(w, &msg, w->w_arg);
-}
-
-/* Hand each whole message to the callback, until w is gone or stopped. */
-static void
-watch_dispatch(struct etcd_watch *w)
-{
-	struct etcd *c = w->w_etcd;
-	struct etcd_watch_msg msg;
-	const char *line, *ep = c->c_eps[w->w_ep];
-	size_t len, i;
-
-	while (!w->w_dead && w->w_curl != NULL && w->w_status == 200 &&
-	       etcd_lines_next(&w->w_lines, &line, &len)) {
-		xdc_arena_reset(w->w_arena);
-		etcd_decode_watch(line, len, w->w_arena, &msg);
-		switch (msg.wm_kind) {
-		case ETCD_WATCH_CREATED:
-			w->w_created = 1;
-			w->w_backoff = 0;
-			c->c_cur = w->w_ep;
-			if (w->w_next_rev == 0)
-				w->w_next_rev = msg.wm_revision + 1;
-			break;
-		case ETCD_WATCH_EVENTS:
-			for (i = 0; i < msg.wm_nevents; i++)
-				if (msg.wm_events[i].ev_kv.kv_mod_revision >=
-				    w->w_next_rev)
-					w->w_next_rev =
-					    msg.wm_events[i]
-					        .ev_kv.kv_mod_revision +
-					    1;
-			c->c_stats.st_watch_events += msg.wm_nevents;
-			break;
-		case ETCD_WATCH_PROGRESS:
-			if (msg.wm_revision >= w->w_next_rev)
-				w->w_next_rev = msg.wm_revision + 1;
-			break;
-		case ETCD_WATCH_COMPACTED:
-			watch_stop_stream(w);
-			w->w_stopped = 1;
-			break;
-		case ETCD_WATCH_BROKEN:
-			watch_broken(w, xdc_arena_printf(w->w_arena,
-			                    "etcd %s: watch '%s': %s", ep,
-			                    w->w_key, msg.wm_error));
-			return;
-		}
-		w->w_cb(w, &msg, w->w_arg);
-	}
-	/*
-	 * Every whole line was handed over, or the stream is gone, or its
-	 * error body waits for the end of the transfer.
-	 */
-	if (!w->w_dead)
-		w->w_pending = 0;
-}
-
-static void
-watch_done(struct etcd_watch *w, CURLcode cc)
-{
-	struct etcd *c = w->w_etcd;
-	struct etcd_result res;
-	const char *ep = c->c_eps[w->w_ep], *why;
-	long status = 0;
-
-	curl_easy_getinfo(w->w_curl, CURLINFO_RESPONSE_CODE, &status);
-	if (w->w_status == 0)
-		w->w_status = status;
-	if (status == 200) {
-		/* What came before the end, even without its newline. */
-		etcd_lines_add(&w->w_lines, "\n", 1);
-		watch_dispatch(w);
-		if (w->w_dead || w->w_curl == NULL)
-			return; /* freed, stopped or already broken */
-	}
-	xdc_arena_reset(w->w_arena);
-	if (cc != CURLE_OK)
-		why = w->w_errbuf[0] != '\0' ? w->w_errbuf
-		                             : curl_easy_strerror(cc);
-	else if (status != 200) {
-		if (w->w_lines.l_buf == NULL)
-			etcd_lines_add(&w->w_lines, "", 0);
-		etcd_decode(ETCD_RANGE, status,
-		    w->w_lines.l_buf + w->w_lines.l_off,
-		    w->w_lines.l_len - w->w_lines.l_off, w->w_arena, &res);
-		why = res.res_error != NULL ? res.res_error : "HTTP error";
-	} else
-		why = "the stream ended";
-	watch_broken(w, xdc_arena_printf(w->w_arena, "etcd %s: watch '%s': %s",
-	                    ep, w->w_key, why));
-}
-
-int
-etcd_watch(struct etcd *c, const char *key, unsigned flags,
-    int64_t start_revision, etcd_watch_cb *cb, void *arg,
-    struct etcd_watch **out)
-{
-	struct etcd_watch *w;
-
-	*out = NULL;
-	if (check_key(key, flags) < 0)
-		return XDC_ERR;
-	w = xdc_calloc(1, sizeof(*w));
-	w->w_x.x_watch = 1;
-	w->w_etcd = c;
-	w->w_key = xdc_strdup(key);
-	w->w_flags = flags;
-	w->w_next_rev = start_revision > 0 ? start_revision : 0;
-	w->w_cb = cb;
-	w->w_arg = arg;
-	w->w_arena = xdc_arena_new();
-	w->w_timer = xdc_ev_timer_new(c->c_ev, watch_timer, w);
-	w->w_next = c->c_watches;
-	if (c->c_watches != NULL)
-		c->c_watches->w_prev = w;
-	c->c_watches = w;
-	watch_connect(w);
-	*out = w;
-	return 0;
-}
-
-void
-etcd_watch_resume(struct etcd_watch *w, int64_t start_revision)
-{
-	if (w == NULL || w->w_dead)
-		return;
-	if (start_revision > 0)
-		w->w_next_rev = start_revision;
-	w->w_stopped = 0;
-	watch_connect(w);
-}
-
-int64_t
-etcd_watch_next_revision(const struct etcd_watch *w)
-{
-	return w->w_next_rev;
-}
-
-static void
-watch_destroy(struct etcd_watch *w)
-{
-	struct etcd *c = w->w_etcd;
-
-	if (w->w_prev != NULL)
-		w->w_prev->w_next = w->w_next;
-	else
-		c->c_watches = w->w_next;
-	if (w->w_next != NULL)
-		w->w_next->w_prev = w->w_prev;
-	free(w->w_key);
-	free(w->w_body);
-	etcd_lines_free(&w->w_lines);
-	xdc_arena_free(w->w_arena);
-	free(w);
-}
-
-void
-etcd_watch_free(struct etcd_watch *w)
-{
-	if (w == NULL || w->w_dead)
-		return;
-	watch_stop_stream(w);
-	xdc_ev_timer_free(w->w_timer);
-	w->w_timer = NULL;
-	w->w_dead = 1;
-	/* Inside process() the list is being walked: reap it afterwards. */
-	if (w->w_etcd->c_dispatching == 0)
-		watch_destroy(w);
-}
-
 /* Finished calls and buffered watch messages, to their callbacks. */
 static void
 process(struct etcd *c)
@@ -1076,14 +596,14 @@ process(struct etcd *c)
 		if ((x = (struct xfer *)(void *)priv) == NULL)
 			continue;
 		if (x->x_watch)
-			watch_done((struct etcd_watch *)x, cc);
+			etcd_watch_done((struct etcd_watch *)x, cc);
 		else
 			req_done((struct etcd_req *)x, cc);
 	}
 again:
 	for (w = c->c_watches; w != NULL; w = w->w_next)
 		if (w->w_pending && !w->w_dead) {
-			watch_dispatch(w);
+			etcd_watch_dispatch(w);
 			goto again;
 		}
 	c->c_dispatching--;
@@ -1092,7 +612,7 @@ again:
 	for (w = c->c_watches; w != NULL; w = next) {
 		next = w->w_next;
 		if (w->w_dead)
-			watch_destroy(w);
+			etcd_watch_destroy(w);
 	}
 }
 
@@ -1108,10 +628,10 @@ etcd_free(struct etcd *c)
 		req_free(c->c_reqs);
 	while (c->c_watches != NULL) {
 		if (!c->c_watches->w_dead) {
-			watch_stop_stream(c->c_watches);
+			etcd_watch_stop_stream(c->c_watches);
 			xdc_ev_timer_free(c->c_watches->w_timer);
 		}
-		watch_destroy(c->c_watches);
+		etcd_watch_destroy(c->c_watches);
 	}
 	if (c->c_multi != NULL)
 		curl_multi_cleanup(c->c_multi);
