@@ -65,8 +65,8 @@ DRIVER_SRCS	= drivers/observed.c drivers/compose.c $(SIM_SRCS) drivers/xen.c \
 		  drivers/xen_migrate_wire.c drivers/xen_migrate_recv.c \
 		  drivers/wdt.c drivers/net.c drivers/obs_json.c
 # The pool's shared view through etcd: the client, and the agent.
-POOL_SRCS	= pool/etcd_json.c pool/etcd.c pool/etcd_kv.c pool/etcd_watch.c \
-		  pool/agent.c
+POOL_SRCS	= pool/etcd_json.c pool/etcd_json_decode.c pool/etcd.c \
+		  pool/etcd_kv.c pool/etcd_watch.c pool/agent.c
 # The command line.
 RECONCILER_SRCS	= reconciler/cli.c reconciler/cli_driver.c reconciler/exec.c \
 		  reconciler/statedir.c reconciler/session.c \
@@ -266,7 +266,8 @@ $(BUILD)/fuzz/fuzz_status: tests/fuzz/fuzz_status.c $(BASE_SRCS) \
     reconciler/status.c
 	@mkdir -p $(@D)
 	$(call fuzz_link,jansson)
-$(BUILD)/fuzz/fuzz_etcd: tests/fuzz/fuzz_etcd.c $(BASE_SRCS) pool/etcd_json.c
+$(BUILD)/fuzz/fuzz_etcd: tests/fuzz/fuzz_etcd.c $(BASE_SRCS) pool/etcd_json.c \
+    pool/etcd_json_decode.c
 	@mkdir -p $(@D)
 	$(call fuzz_link,jansson)
 # Each target runs FUZZ_SECONDS over its seeds (every regression input
