@@ -78,10 +78,13 @@ rlog_vmessage(xentoollog_logger *lg, xentoollog_level level, int errnoval,
 		msg[--n] = '\0';
 	fprintf(stderr, "xdc migrate-receive: libxl: %s%s%s\n", msg,
 	    errnoval > 0 ? ": " : "", errnoval > 0 ? strerror(errnoval) : "");
-	if (l->rl_first[0] == '\0')
-		snprintf(l->rl_first, sizeof(l->rl_first), "%s%s%s", msg,
-		    errnoval > 0 ? ": " : "",
-		    errnoval > 0 ? strerror(errnoval) : "");
+	/* The first error is the one reported; a long one is cut short. */
+	if (l->rl_first[0] == '\0' &&
+	    snprintf(l->rl_first, sizeof(l->rl_first), "%s%s%s", msg,
+	        errnoval > 0 ? ": " : "",
+	        errnoval > 0 ? strerror(errnoval) : "") >=
+	        (int)sizeof(l->rl_first))
+		l->rl_first[sizeof(l->rl_first) - 1] = '\0';
 }
 
 static void
