@@ -38,9 +38,8 @@ scope_cfg() {
 	EOF
 }
 alias_of() {	# link
-	# -o ends each of ip's lines with a backslash: not the alias's.
-	ip -o link show "$1" 2>/dev/null |
-	    sed -n 's/.* alias \([^ \\]*\).*/\1/p'
+	# The kernel's own copy (dom0's ip may not print an alias).
+	cat "/sys/class/net/$1/ifalias" 2>/dev/null
 }
 
 echo "# ---- xdc on Xen: two scopes side by side"
