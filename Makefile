@@ -266,9 +266,9 @@ $(BUILD)/fuzz/fuzz_sim: tests/fuzz/fuzz_sim.c $(SCHEMA_SRCS) \
 	@mkdir -p $(@D)
 	$(call fuzz_link,$(SCHEMA_PKGS) jansson)
 $(BUILD)/fuzz/fuzz_status: tests/fuzz/fuzz_status.c $(BASE_SRCS) \
-    reconciler/status.c
+    reconciler/status.c reconciler/verify.c
 	@mkdir -p $(@D)
-	$(call fuzz_link,jansson)
+	$(call fuzz_link,jansson libgit2 gpgme)
 $(BUILD)/fuzz/fuzz_etcd: tests/fuzz/fuzz_etcd.c $(BASE_SRCS) pool/etcd_json.c \
     pool/etcd_json_decode.c
 	@mkdir -p $(@D)
