@@ -35,7 +35,7 @@ struct cli {
 	int64_t cl_lease_ms;          /* --lease; 0: CLI_LEASE_MS */
 	const char *cl_fence_command; /* --fence-command */
 	int64_t cl_watchdog_ms;       /* --watchdog; 0: none */
-	const char *cl_scope;     /* --scope: a valid name, or NULL */
+	const char *cl_scope;         /* --scope: a valid name, or NULL */
 };
 
 #define CLI_LEASE_MS 10000 /* --lease's default (SPEC §8) */

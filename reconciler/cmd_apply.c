@@ -71,8 +71,8 @@ apply_report(void *arg, const struct exec *x, size_t i, enum exec_status st,
 	const struct xdc_plan *plan = ac->ac_s->se_plan;
 
 	if (st == EXEC_DONE || st == EXEC_FAILED || st == EXEC_ABANDONED)
-		session_done(ac->ac_s, ac->ac_s->se_cfg, plan, i,
-		    st == EXEC_DONE);
+		session_done(
+		    ac->ac_s, ac->ac_s->se_cfg, plan, i, st == EXEC_DONE);
 	if (st == EXEC_NOT_OURS)
 		return; /* counted in the summary */
 	printf("[%zu/%zu] ", exec_reported(x), plan_count(plan));

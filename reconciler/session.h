@@ -47,7 +47,7 @@ struct session {
 	struct pool_snapshot *se_snap;
 	struct member *se_member; /* the one-shot commands' own */
 	int se_pool_changed;      /* ... and whether it changed since */
-	schema_keep_fn se_keep; /* session_load: each file loaded, too */
+	schema_keep_fn se_keep;   /* session_load: each file loaded, too */
 	void *se_keep_arg;
 
 	/* The one-shot commands' products (session_plan). */

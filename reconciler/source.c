@@ -59,8 +59,8 @@ struct source {
 	int src_async;                 /* the loop's: load never checks */
 	struct job *src_fetch;         /* a fetch in its own thread, or NULL */
 	struct job *src_check;         /* a check in its own thread, or NULL */
-	atomic_int src_holds; /* freed: the jobs that still run, and us */
-	schema_keep_fn src_keep;       /* source_keep's */
+	atomic_int src_holds;    /* freed: the jobs that still run, and us */
+	schema_keep_fn src_keep; /* source_keep's */
 	void *src_keep_arg;
 	struct schema_cache *src_parses; /* each file's parse, or NULL */
 };

@@ -57,7 +57,7 @@ struct fx {
 	const char *self;
 	const struct xdc_pool_view *pool;
 	const char *scope; /* --scope, or NULL (scope.c) */
-	int migrate; /* the driver migrates: plan_opts.po_migrate */
+	int migrate;       /* the driver migrates: plan_opts.po_migrate */
 	uint32_t next_domid;
 	char buf[1024]; /* fx_fields' answer */
 };
