@@ -132,6 +132,12 @@ struct pool_agent {
 	char *a_prefix;
 	char *a_self;
 	char *a_fence_cmd;
+	/*
+	 * pool_agent_free has begun: replies that its last requests bring in
+	 * (the revoke is waited for) must not start anything, a fence least
+	 * of all.
+	 */
+	int a_closing;
 
 	/* The lease. */
 	int64_t a_lease;
@@ -1233,8 +1239,8 @@ on_fence_lock(struct etcd_req *req, const struct etcd_result *res, void *arg)
 
 	(void)req;
 	/* Won the lock and the host is still lost: fence it. */
-	if (res->res_rc == 0 && res->res_succeeded && h->h_rec == NULL &&
-	    h->h_fenced == NULL && a->a_fence == NULL)
+	if (!a->a_closing && res->res_rc == 0 && res->res_succeeded &&
+	    h->h_rec == NULL && h->h_fenced == NULL && a->a_fence == NULL)
 		fence_run(a, c->cs_vm);
 	else if (res->res_rc == 0 && res->res_succeeded) {
 		char *k = key_of(a, "fencing", c->cs_vm);
@@ -1399,6 +1405,7 @@ pool_agent_free(struct pool_agent *a, int clean)
 
 	if (a == NULL)
 		return;
+	a->a_closing = 1;
 	if (a->a_fence != NULL) {
 		if (a->a_fence->f_pid > 0)
 			kill(a->a_fence->f_pid, SIGKILL);
