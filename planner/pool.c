@@ -8,7 +8,8 @@
  * What it forbids, each as a deferred action with its reason:
  *  - a VM claimed by another live host's agent is not started here;
  *  - an agent back after its lease expired first destroys its copies of
- *    the VMs other hosts now claim, and does nothing else meanwhile;
+ *    the VMs other hosts now claim, and does nothing else meanwhile; the
+ *    claimant keeps its copy as it is until then;
  *  - without a pool view, an agent of several Hosts sees its own only: it
  *    starts no VM that may still run where it cannot see (sla.c, for the
  *    same reason, counts no unseen VM as down).
@@ -206,10 +207,31 @@ rejoin(struct xdc_plan *p)
 	}
 }
 
+/*
+ * Another live host that runs a copy of vm: a host back after it was
+ * lost, whose copy the rejoin rule has it destroy. NULL when none.
+ */
+static const char *
+other_copy(const struct xdc_plan *p, const char *self, const char *vm)
+{
+	const struct xdc_observed *obs = p->p_obs;
+	const char *name;
+	size_t h;
+
+	for (h = 0; h < obs->obs_nhosts; h++) {
+		name = obs->obs_hosts[h].oh_name;
+		if (strcmp(name, self) != 0 &&
+		    pool_view_of(p, name) == XDC_HV_LIVE &&
+		    runs_on(p, name, vm))
+			return name;
+	}
+	return NULL;
+}
+
 void
 pool_hold(struct xdc_plan *p)
 {
-	const char *self = p->p_opts.po_self, *holder, *unseen = NULL;
+	const char *self = p->p_opts.po_self, *holder, *other, *unseen = NULL;
 	struct paction *a;
 	size_t i;
 
@@ -224,6 +246,24 @@ pool_hold(struct xdc_plan *p)
 			    "%s; it waits for this host to destroy its copies "
 			    "of the VMs other hosts took over (rejoin)",
 			    a->pa_reason);
+			continue;
+		}
+		/*
+		 * The other side of the rejoin: while a host back from the
+		 * lost still runs a copy of a VM this host claims and runs,
+		 * this host's copy is the one that stays. Moving it (home,
+		 * say) waits until the other copy is gone, so that the
+		 * returning host's first act is always its destroy.
+		 */
+		if (p->p_opts.po_pool != NULL && self != NULL &&
+		    !strcmp(a->pa.a_host, self) &&
+		    (holder = pool_claim(p, a->pa.a_name)) != NULL &&
+		    !strcmp(holder, self) &&
+		    (other = other_copy(p, self, a->pa.a_name)) != NULL) {
+			a->pa_hold = xdc_arena_printf(p->p_arena,
+			    "%s; host %s runs a copy of %s too, which this "
+			    "host claims: that copy goes first (rejoin)",
+			    a->pa_reason, other, a->pa.a_name);
 			continue;
 		}
 		if (!brings_up(a))

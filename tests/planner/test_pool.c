@@ -219,6 +219,57 @@ test_rejoin_destroys_the_copies_others_claim_first(void **state)
 	fx_free(fx);
 }
 
+/*
+ * The claimant's side of the same moment: web-1 belongs on b again, but
+ * c's copy, which c claims, stays until b has destroyed its own.
+ */
+static void
+test_rejoin_the_claimant_keeps_its_copy_until_the_other_goes(void **state)
+{
+	struct xdc_pool_view pv;
+	struct fx *fx = fx_new(POOL);
+	static const struct xdc_claim claims[] = { { "web-1", "c" } };
+	size_t i;
+
+	(void)state;
+	fx_host(fx, "a", 16 * GIB, 8);
+	fx_host(fx, "b", 16 * GIB, 8);
+	fx_host(fx, "c", 16 * GIB, 8);
+	fx_managed(fx, "a", "app-1");
+	fx_managed(fx, "b", "web-1");
+	fx_managed(fx, "c", "web-1");
+	memset(&pv, 0, sizeof(pv));
+	pv.pv_self = "c";
+	pv.pv_claims = claims;
+	pv.pv_nclaims = 1;
+	fx->self = "c";
+	fx->pool = &pv;
+	fx_plan(fx);
+	for (i = 0; i < plan_count(fx->plan); i++) {
+		const struct xdc_action *a = plan_action(fx->plan, i);
+
+		assert_false(a->a_kind == XDC_OBJ_VM && a->a_name != NULL &&
+		             !strcmp(a->a_name, "web-1") &&
+		             !strcmp(a->a_host, "c"));
+	}
+	assert_contains(fx_held(fx, XDC_OP_DESTROY, "web-1", "c"),
+	    "host b runs a copy of web-1 too, which this host claims");
+	fx_free(fx);
+
+	/* Once b's copy is gone, c's goes home: destroyed here. */
+	fx = fx_new(POOL);
+	fx_host(fx, "a", 16 * GIB, 8);
+	fx_host(fx, "b", 16 * GIB, 8);
+	fx_host(fx, "c", 16 * GIB, 8);
+	fx_managed(fx, "a", "app-1");
+	fx_managed(fx, "c", "web-1");
+	fx->self = "c";
+	fx->pool = &pv;
+	fx_plan(fx);
+	assert_true(fx_find(fx, XDC_OP_DESTROY, "web-1", "c") >= 0);
+	fx_free(fx);
+}
+
 /* A claim alone, without the holder running the VM, destroys nothing. */
 static void
 test_a_claim_without_a_running_copy_destroys_nothing(void **state)
@@ -388,6 +439,8 @@ main(void)
 		cmocka_unit_test(test_a_vm_claimed_elsewhere_is_not_started),
 		cmocka_unit_test(
 		    test_rejoin_destroys_the_copies_others_claim_first),
+		cmocka_unit_test(
+		    test_rejoin_the_claimant_keeps_its_copy_until_the_other_goes),
 		cmocka_unit_test(
 		    test_a_claim_without_a_running_copy_destroys_nothing),
 		cmocka_unit_test(
