@@ -17,9 +17,11 @@
 #                 same guest
 #   migrate.sh    the same by the pool agents (`xdc run --etcd`): a drain
 #                 by commit; run once `xdc run` has --etcd
+#   failover.sh   failover by the agents: a fence command (the lab's
+#                 power-off), then xen-b's rejoin (its guest home by live
+#                 migration), then Xen's watchdog (xen_wdt) instead
 #   lab-power.sh  xen-b's power cut and restored, and its Xen watchdog
 #                 noticed by the lab
-# Later parts (failover) are added to the list at the end.
 #
 # Every check prints "ok - ..." or "not ok - ..."; figures are "# figure:
 # ..." lines, also collected in $LOG/figures.txt.  The last line is "N
@@ -116,9 +118,9 @@ t_suite=$(now)
 # The pool agent's parts need `xdc run --etcd`.
 agent_parts=""
 if xdc run --help 2>&1 | grep -q -e '--etcd'; then
-	agent_parts=migrate
+	agent_parts="migrate failover"
 else
-	note "migrate.sh skipped: this xdc run has no --etcd (the pool agent is not wired into it)"
+	note "migrate.sh and failover.sh skipped: this xdc run has no --etcd (the pool agent is not wired into it)"
 fi
 # XDC_POOL_PARTS: only these parts (a script of one's own that sources
 # this file sets it, to look at one part without the others' minutes).
