@@ -397,6 +397,8 @@ field_source(struct xdc_plan *p, const struct xdc_vm *vm, enum chg c)
 	const struct xdc_sla *s;
 	size_t i;
 
+	if (c == CH_EXPIRES)
+		return scope_expiry_reason(p);
 	for (i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
 		if (map[i].c != c)
 			continue;
@@ -491,7 +493,9 @@ update_flags(uint32_t run)
 	       ((run & (CH_BIT(CH_WEIGHT) | CH_BIT(CH_CAP))) ? XDC_UPD_SCHED
 	                                                     : 0) |
 	       ((run & CH_BIT(CH_NICS)) ? XDC_UPD_NICS : 0) |
-	       ((run & CH_BIT(CH_PROTECT)) ? XDC_UPD_MARKER : 0);
+	       ((run & (CH_BIT(CH_PROTECT) | CH_BIT(CH_EXPIRES)))
+	               ? XDC_UPD_MARKER
+	               : 0);
 }
 
 static void diff_state(struct xdc_plan *, uint32_t host, size_t vmi,
@@ -519,6 +523,8 @@ diff_vm(struct xdc_plan *p, uint32_t host, size_t vmi,
 	}
 	build = build_changes(ds, d);
 	run = runtime_changes(ds, d);
+	if (scope_expiry_stale(p, d))
+		run |= CH_BIT(CH_EXPIRES);
 	/*
 	 * A domain that is down anyway is re-created from its declaration by
 	 * its restart: a build change rides along, and nothing is disrupted

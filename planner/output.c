@@ -14,6 +14,7 @@
 #include "planner/planner.h"
 #include "base/diag.h"
 #include "base/error.h"
+#include "schema/values.h"
 
 static const char *const chg_names[CH__COUNT] = {
 	[CH_MANAGED] = "managed",
@@ -32,6 +33,7 @@ static const char *const chg_names[CH__COUNT] = {
 	[CH_CAP] = "cpu.cap",
 	[CH_NICS] = "nics",
 	[CH_PROTECT] = "protect",
+	[CH_EXPIRES] = "expires",
 	[CH_STATE] = "state",
 	[CH_HOST] = "host",
 	[CH_BRIDGE] = "bridge",
@@ -331,6 +333,18 @@ jw_scopes(struct jw *w, const struct paction *a, int desired)
 	jw_raw(w, "]", 1);
 }
 
+/* A time as RFC 3339, or null for none (0). */
+static void
+jw_time(struct jw *w, int64_t t)
+{
+	char buf[XDC_TIME_BUFSZ];
+
+	if (t <= 0)
+		jw_null(w);
+	else
+		jw_str(w, xdc_time_fmt(t, buf));
+}
+
 /* The value of a field on one side of a change. */
 static void
 jw_value(struct jw *w, const struct paction *a, enum chg c, int desired)
@@ -460,6 +474,10 @@ jw_value(struct jw *w, const struct paction *a, enum chg c, int desired)
 			jw_bool(w, d->od_protect);
 		else
 			jw_null(w);
+		return;
+	case CH_EXPIRES:
+		jw_time(w, desired ? (ds ? ds->ds_expires : 0)
+		                   : (d ? d->od_expires : 0));
 		return;
 	case CH_STATE:
 		if (desired)

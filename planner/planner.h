@@ -34,6 +34,7 @@ enum chg {
 	CH_CAP,
 	CH_NICS,
 	CH_PROTECT,
+	CH_EXPIRES, /* the scope's expiry in the marker (scope.c) */
 	CH_STATE,
 	CH_HOST,
 	/* Networks. */
@@ -178,6 +179,15 @@ void diff_absent(struct xdc_plan *);
 /* scope.c */
 /* The plan's scope and expiry; an expiry already past is an error. */
 void scope_resolve(struct xdc_plan *);
+/*
+ * Whether the expiry a domain's marker records is to be written again:
+ * it differs from the plan's (a new or no `expires`), or, for an expiry
+ * counted from the last apply, the stamp is older than an eighth of it,
+ * so that an apply with nothing else to do still counts as one.
+ */
+int scope_expiry_stale(const struct xdc_plan *, const struct xdc_obs_domain *);
+/* Why: the Scope document's expires, or that it has none. */
+const char *scope_expiry_reason(struct xdc_plan *);
 /* Whether a domain is xdc's in the plan's own scope. */
 int plan_ours(const struct xdc_plan *, const struct xdc_obs_domain *);
 /*

@@ -23,6 +23,42 @@
 #include "planner/planner.h"
 #include "schema/values.h"
 
+int
+scope_expiry_stale(const struct xdc_plan *p, const struct xdc_obs_domain *d)
+{
+	const struct xdc_scope *sc = xdc_config_scope(p->p_cfg);
+	int64_t ttl = sc != NULL ? (int64_t)sc->sc_expires.ex_ttl : 0;
+	int64_t want = p->p_expires, had = d->od_expires;
+
+	if (ttl == 0 || want == 0 || had == 0)
+		return want != had;
+	/*
+	 * want is now + ttl, had the last stamp + the ttl then: a later
+	 * stamp, a shorter ttl, or a stamp an eighth of the ttl old.
+	 */
+	return had > want || want - had >= (ttl + 7) / 8;
+}
+
+const char *
+scope_expiry_reason(struct xdc_plan *p)
+{
+	const struct xdc_scope *sc = xdc_config_scope(p->p_cfg);
+	char ttl[XDC_DURATION_BUFSZ];
+
+	if (sc == NULL || p->p_expires == 0)
+		return xdc_arena_printf(p->p_arena,
+		    "scope %s: no expires, so its domains no longer expire",
+		    p->p_scope);
+	if (sc->sc_expires.ex_ttl != 0)
+		return xdc_arena_printf(p->p_arena,
+		    "%s (expires): scope %s expires %s after its last apply, "
+		    "which this one is",
+		    plan_where(p, xdc_scope_loc(p->p_cfg, sc, SCOPE_F_EXPIRES)),
+		    p->p_scope, xdc_duration_fmt(sc->sc_expires.ex_ttl, ttl));
+	return xdc_arena_printf(p->p_arena, "%s (expires)",
+	    plan_where(p, xdc_scope_loc(p->p_cfg, sc, SCOPE_F_EXPIRES)));
+}
+
 const char *
 plan_scope_of(const struct xdc_config *cfg, const struct plan_opts *opts)
 {

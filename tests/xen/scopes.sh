@@ -45,8 +45,8 @@ alias_of() {	# link
 echo "# ---- xdc on Xen: two scopes side by side"
 rm -rf "$SC"
 for vm in sc-a-1 sc-b-1; do rm -f "/var/log/xen/console/guest-$vm.log"; done
-scope_cfg "$SC/a" sc-a 1h sc-a-1
-scope_cfg "$SC/b" sc-b 1h sc-b-1
+scope_cfg "$SC/a" sc-a 4h sc-a-1
+scope_cfg "$SC/b" sc-b 4h sc-b-1
 
 check "scope sc-a: xdc apply creates its network and guest" \
 	xdc_run apply "$SC/a"
@@ -64,8 +64,8 @@ b_id=$(domid_of sc-b-1)
 check "the markers record each guest's scope (xenstore /vm/UUID/xdc/scope)" \
 	eval '[ "$(marker sc-a-1 scope)" = sc-a ] &&
 	    [ "$(marker sc-b-1 scope)" = sc-b ]'
-check "the markers record the last apply and the expiry, an hour apart" \
-	eval '[ "$(marker sc-a-1 expires)" -eq $(($(marker sc-a-1 applied) + 3600)) ]'
+check "the markers record the last apply and the expiry, four hours apart" \
+	eval '[ "$(marker sc-a-1 expires)" -eq $(($(marker sc-a-1 applied) + 14400)) ]'
 check "the bridge's alias lists both scopes, sc-a first (its owner)" \
 	[ "$(alias_of xdc-scopes)" = "xdc:net:scopes:sc-a,sc-b" ]
 check "each scope's plan is empty and leaves the other's guest alone" \
@@ -73,7 +73,7 @@ check "each scope's plan is empty and leaves the other's guest alone" \
 	    xdc_said "sc-b-1 on .*scope sc-b)" &&
 	    xdc_run plan "$SC/b" --detailed-exitcode &&
 	    xdc_said "sc-a-1 on .*scope sc-a)"'
-scope_cfg "$SC/steal" sc-b 1h sc-a-1
+scope_cfg "$SC/steal" sc-b 4h sc-a-1
 check "a VM named like scope sc-a's guest is a plan error naming sc-a" \
 	eval '! xdc_run plan "$SC/steal" &&
 	    xdc_said "VM sc-a-1: scope sc-a owns a domain of that name"'
@@ -87,8 +87,17 @@ check "the bridge stays, sc-b's alone" \
 check "scope sc-b's plan is still empty" \
 	xdc_run plan "$SC/b" --detailed-exitcode
 
-# Two hours on, sc-b has not been applied for its hour: gc takes it down.
-XDC_NOW=$(($(date +%s) + 7200))
+# Forty minutes on (more than an eighth of its 4 h), an apply with nothing
+# else to do renews sc-b's stamp: one update of the marker in xenstore.
+XDC_NOW=$(($(date +%s) + 2400))
+export XDC_NOW
+check "an apply 40 min on renews sc-b's expiry in its marker, and nothing else" \
+	eval 'xdc_run apply "$SC/b" && xdc_said "update VM sc-b-1" &&
+	    [ "$(marker sc-b-1 applied)" -eq "$XDC_NOW" ] &&
+	    [ "$(marker sc-b-1 expires)" -eq $((XDC_NOW + 14400)) ] &&
+	    [ "$(domid_of sc-b-1)" = "$b_id" ]'
+# Five hours on, sc-b has not been applied for its four: gc takes it down.
+XDC_NOW=$(($(date +%s) + 18000))
 export XDC_NOW
 check "xdc gc --dry-run lists sc-b and destroys nothing" \
 	eval 'xdc_run gc --dry-run &&
