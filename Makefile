@@ -66,7 +66,8 @@ DRIVER_SRCS	= drivers/observed.c drivers/compose.c $(SIM_SRCS) drivers/xen.c \
 		  drivers/wdt.c drivers/net.c drivers/obs_json.c
 # The pool's shared view through etcd: the client, and the agent.
 POOL_SRCS	= pool/etcd_json.c pool/etcd_json_decode.c pool/etcd.c \
-		  pool/etcd_kv.c pool/etcd_watch.c pool/agent.c
+		  pool/etcd_kv.c pool/etcd_watch.c pool/agent.c \
+		  pool/agent_view.c pool/agent_cas.c pool/agent_fence.c
 # The command line.
 RECONCILER_SRCS	= reconciler/cli.c reconciler/cli_driver.c reconciler/exec.c \
 		  reconciler/statedir.c reconciler/session.c \
