@@ -30,20 +30,7 @@ CONDIR=/var/log/xen/console
 # The same directory on both hosts: the configuration, the ticking
 # initrd (the same path on both, as a VM's disks must be).
 pm_setup() {
-	rm -rf "$PM" && mkdir -p "$PM/root" "$PM/cfg" &&
-	(cd "$PM/root" && zcat "$XDC_LAB_GUEST/initrd.img" | cpio -id 2>/dev/null) &&
-	cat >"$PM/root/init" <<-'EOF' &&
-		#!/bin/sh
-		mount -t proc proc /proc
-		echo "xdc-lab-guest: up (ticking)"
-		while :; do
-			read -r up idle </proc/uptime
-			echo "tick $up"
-			usleep 20000
-		done
-	EOF
-	chmod 0755 "$PM/root/init" &&
-	(cd "$PM/root" && find . | cpio -o -H newc 2>/dev/null | gzip) >"$PM/tick.img" &&
+	rm -rf "$PM" && mkdir -p "$PM/cfg" && tick_initrd "$PM" 20000 &&
 	on xen-b "rm -rf $PM && mkdir -p $PM/cfg" &&
 	ssh xen-b "cat >$PM/tick.img" <"$PM/tick.img"
 }

@@ -103,6 +103,28 @@ copies() {	# name
 	echo "$n"
 }
 
+# The lab guest's initrd with an /init that prints its uptime every
+# USECONDS ("tick UPTIME" on its console, after "xdc-lab-guest: up"), as
+# DIR/tick.img: the parts' guests, whose ticks show a boot and a pause.
+tick_initrd() {	# dir useconds
+	ti_root=$1/tick-root
+	rm -rf "$ti_root" && mkdir -p "$ti_root" &&
+	(cd "$ti_root" && zcat "$XDC_LAB_GUEST/initrd.img" | cpio -id 2>/dev/null) &&
+	cat >"$ti_root/init" <<-EOF &&
+		#!/bin/sh
+		mount -t proc proc /proc
+		echo "xdc-lab-guest: up (ticking)"
+		while :; do
+			read -r up idle </proc/uptime
+			echo "tick \$up"
+			usleep $2
+		done
+	EOF
+	chmod 0755 "$ti_root/init" &&
+	(cd "$ti_root" && find . | cpio -o -H newc 2>/dev/null | gzip) >"$1/tick.img" &&
+	rm -rf "$ti_root"
+}
+
 # Repeats a command until it succeeds, for at most $1 seconds.
 wait_until() {	# seconds command...
 	wu_limit=$1

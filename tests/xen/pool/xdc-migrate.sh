@@ -28,20 +28,8 @@ XM_CON=/var/log/xen/console
 # The ticking initrd and both versions of the configuration, at the same
 # paths on both hosts (a VM's files must be).
 xm_setup() {
-	rm -rf "$XM" && mkdir -p "$XM/root" "$XM/on-xen-a" "$XM/on-xen-b" &&
-	(cd "$XM/root" && zcat "$XDC_LAB_GUEST/initrd.img" | cpio -id 2>/dev/null) &&
-	cat >"$XM/root/init" <<-'EOF' &&
-		#!/bin/sh
-		mount -t proc proc /proc
-		echo "xdc-lab-guest: up (ticking)"
-		while :; do
-			read -r up idle </proc/uptime
-			echo "tick $up"
-			usleep 20000
-		done
-	EOF
-	chmod 0755 "$XM/root/init" &&
-	(cd "$XM/root" && find . | cpio -o -H newc 2>/dev/null | gzip) >"$XM/tick.img" &&
+	rm -rf "$XM" && mkdir -p "$XM/on-xen-a" "$XM/on-xen-b" &&
+	tick_initrd "$XM" 20000 &&
 	for h in xen-a xen-b; do
 		cat >"$XM/on-$h/pool.yaml" <<-EOF || return 1
 			kind: Host
