@@ -301,6 +301,14 @@ struct xdc_driver {
 	 * nothing. NULL when the driver has none for its host.
 	 */
 	int (*watchdog)(struct xdc_driver *, int64_t timeout_ms);
+	/*
+	 * Optional: what the actions reaped so far did, made visible to
+	 * every other host's observation, before the pool agent lets go of
+	 * the claim or slot they held. A driver whose reaped actions are
+	 * visible already (xen: the hypervisor did them) has none; the sim,
+	 * which writes its file once a batch, writes it now.
+	 */
+	int (*sync)(struct xdc_driver *);
 };
 
 /*

@@ -264,6 +264,15 @@ sim_begin(struct xdc_driver *drv)
 	return 0;
 }
 
+/* Inside a batch, the file written now, the lock kept. */
+static int
+sim_sync(struct xdc_driver *drv)
+{
+	struct sim *s = (struct sim *)drv;
+
+	return s->s_batch && s->s_locked ? sim_flush(s) : 0;
+}
+
 static int
 sim_end(struct xdc_driver *drv)
 {
@@ -898,6 +907,7 @@ sim_new(const char *path, const struct xdc_config *cfg, const char *host,
 	s->s_drv.begin = sim_begin;
 	s->s_drv.apply = sim_apply;
 	s->s_drv.end = sim_end;
+	s->s_drv.sync = sim_sync;
 	s->s_drv.submit = sim_submit;
 	s->s_drv.reap = sim_reap;
 	s->s_drv.attach = sim_attach;

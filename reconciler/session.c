@@ -330,8 +330,17 @@ void
 session_done(struct session *s, const struct xdc_config *cfg,
     const struct xdc_plan *plan, size_t i, int done)
 {
-	if (s->se_pool != NULL)
-		pool_agent_done(s->se_pool, cfg, plan, i, done);
+	if (s->se_pool == NULL)
+		return;
+	/*
+	 * What the action did is seen by the other hosts before its claim
+	 * or slot is given back: the next holder must not find this host's
+	 * copy still there. What cannot be shown is kept, as if not done.
+	 */
+	if (done && s->se_drv != NULL && s->se_drv->sync != NULL &&
+	    s->se_drv->sync(s->se_drv) != 0)
+		done = 0;
+	pool_agent_done(s->se_pool, cfg, plan, i, done);
 }
 
 int

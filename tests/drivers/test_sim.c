@@ -1306,6 +1306,50 @@ test_batch_of_1000_creates_writes_the_file_once(void **state)
 	xdc_observed_free(obs);
 }
 
+/*
+ * sync, inside a batch: what was done so far is in the file for the other
+ * hosts (a pool agent gives a claim back only then), the lock kept, and
+ * the batch goes on; outside one, and with nothing new, it writes nothing.
+ */
+static void
+test_sync_writes_the_batch_so_far(void **state)
+{
+	struct fx *f = *state;
+	struct xdc_driver *other;
+	struct xdc_observed *obs;
+	unsigned long writes;
+	struct tvm a, b;
+	char *text;
+
+	write_pool(f);
+	writes = sim_write_count(f->drv);
+	assert_int_equal(f->drv->sync(f->drv), 0);
+	assert_int_equal(sim_write_count(f->drv), writes);
+	assert_int_equal(f->drv->begin(f->drv), 0);
+	tvm_init(&a, "a", GIB, 1);
+	assert_int_equal(tvm_do(f, &a, XDC_OP_CREATE), 0);
+	assert_int_equal(sim_write_count(f->drv), writes);
+	assert_int_equal(f->drv->sync(f->drv), 0);
+	assert_int_equal(sim_write_count(f->drv), writes + 1);
+	text = slurp(f->path);
+	assert_non_null(strstr(text, "\"a\""));
+	free(text);
+	/* Nothing new: no second write. */
+	assert_int_equal(f->drv->sync(f->drv), 0);
+	assert_int_equal(sim_write_count(f->drv), writes + 1);
+	tvm_init(&b, "b", GIB, 1);
+	assert_int_equal(tvm_do(f, &b, XDC_OP_CREATE), 0);
+	assert_int_equal(f->drv->end(f->drv), 0);
+	assert_int_equal(sim_write_count(f->drv), writes + 2);
+	/* Another process sees both. */
+	assert_int_equal(sim_open(f->path, NULL, &other), 0);
+	obs = observe(other);
+	assert_non_null(local_dom(obs, "a"));
+	assert_non_null(local_dom(obs, "b"));
+	xdc_observed_free(obs);
+	other->free(other);
+}
+
 static void
 test_begin_rereads_what_another_process_wrote(void **state)
 {
@@ -2918,6 +2962,7 @@ main(void)
 		T(test_file_after_end_is_valid_json_and_reopens_the_same),
 		T(test_same_pool_writes_the_same_bytes),
 		T(test_batch_of_1000_creates_writes_the_file_once),
+		T(test_sync_writes_the_batch_so_far),
 		T(test_begin_rereads_what_another_process_wrote),
 		T(test_first_observe_sees_a_write_after_open),
 		T(test_first_observe_sees_an_edit_in_place),
