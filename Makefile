@@ -43,7 +43,7 @@ PKGS		= $(SCHEMA_PKGS) $(PLANNER_PKGS) $(DRIVER_PKGS) $(POOL_PKGS) \
 		  $(RECONCILER_PKGS)
 PKG_CFLAGS	:= $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS	:= $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-# The loop's git fetch runs in a thread of its own (reconciler/source.c).
+# The loop's git fetch runs in a thread of its own (reconciler/source_fetch.c).
 THREAD_LIBS	 = -pthread
 
 # What every layer uses: errors, arenas, diagnostics.
@@ -72,7 +72,9 @@ RECONCILER_SRCS	= reconciler/cli.c reconciler/cli_driver.c reconciler/exec.c \
 		  reconciler/statedir.c reconciler/session.c \
 		  reconciler/cmd_validate.c reconciler/cmd_plan.c \
 		  reconciler/cmd_apply.c reconciler/cmd_show.c reconciler/cmd_sim.c \
-		  reconciler/source.c reconciler/verify.c reconciler/backoff.c \
+		  reconciler/source.c reconciler/source_fetch.c \
+		  reconciler/source_read.c reconciler/source_verify.c \
+		  reconciler/verify.c reconciler/backoff.c \
 		  reconciler/status.c \
 		  reconciler/log.c reconciler/watch.c reconciler/cycle.c \
 		  reconciler/loop.c reconciler/member.c reconciler/cmd_run.c \
