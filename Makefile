@@ -75,7 +75,8 @@ RECONCILER_SRCS	= reconciler/cli.c reconciler/cli_driver.c reconciler/exec.c \
 		  reconciler/source.c reconciler/source_fetch.c \
 		  reconciler/source_read.c reconciler/source_verify.c \
 		  reconciler/verify.c reconciler/backoff.c \
-		  reconciler/status.c \
+		  reconciler/status.c reconciler/status_json.c \
+		  reconciler/status_prom.c \
 		  reconciler/log.c reconciler/watch.c reconciler/cycle.c \
 		  reconciler/loop.c reconciler/member.c reconciler/cmd_run.c \
 		  reconciler/cmd_status.c \
@@ -268,7 +269,8 @@ $(BUILD)/fuzz/fuzz_sim: tests/fuzz/fuzz_sim.c $(SCHEMA_SRCS) \
 	@mkdir -p $(@D)
 	$(call fuzz_link,$(SCHEMA_PKGS) jansson)
 $(BUILD)/fuzz/fuzz_status: tests/fuzz/fuzz_status.c $(BASE_SRCS) \
-    reconciler/status.c reconciler/verify.c
+    reconciler/status.c reconciler/status_json.c reconciler/status_prom.c \
+    reconciler/verify.c
 	@mkdir -p $(@D)
 	$(call fuzz_link,jansson libgit2 gpgme)
 $(BUILD)/fuzz/fuzz_etcd: tests/fuzz/fuzz_etcd.c $(BASE_SRCS) pool/etcd_json.c \
