@@ -43,7 +43,7 @@ PKGS		= $(SCHEMA_PKGS) $(PLANNER_PKGS) $(DRIVER_PKGS) $(POOL_PKGS) \
 		  $(RECONCILER_PKGS)
 PKG_CFLAGS	:= $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS	:= $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-# The loop's git fetch runs in a thread of its own (reconciler/source.c).
+# The loop's git fetch runs in a thread of its own (reconciler/source_fetch.c).
 THREAD_LIBS	 = -pthread
 
 # What every layer uses: errors, arenas, diagnostics.
@@ -73,8 +73,11 @@ RECONCILER_SRCS	= reconciler/cli.c reconciler/cli_driver.c reconciler/exec.c \
 		  reconciler/statedir.c reconciler/session.c \
 		  reconciler/cmd_validate.c reconciler/cmd_plan.c \
 		  reconciler/cmd_apply.c reconciler/cmd_show.c reconciler/cmd_sim.c \
-		  reconciler/source.c reconciler/verify.c reconciler/backoff.c \
-		  reconciler/status.c \
+		  reconciler/source.c reconciler/source_fetch.c \
+		  reconciler/source_read.c reconciler/source_verify.c \
+		  reconciler/verify.c reconciler/backoff.c \
+		  reconciler/status.c reconciler/status_json.c \
+		  reconciler/status_prom.c \
 		  reconciler/log.c reconciler/watch.c reconciler/cycle.c \
 		  reconciler/loop.c reconciler/member.c reconciler/cmd_run.c \
 		  reconciler/cmd_status.c \
@@ -267,7 +270,8 @@ $(BUILD)/fuzz/fuzz_sim: tests/fuzz/fuzz_sim.c $(SCHEMA_SRCS) \
 	@mkdir -p $(@D)
 	$(call fuzz_link,$(SCHEMA_PKGS) jansson)
 $(BUILD)/fuzz/fuzz_status: tests/fuzz/fuzz_status.c $(BASE_SRCS) \
-    reconciler/status.c reconciler/verify.c
+    reconciler/status.c reconciler/status_json.c reconciler/status_prom.c \
+    reconciler/verify.c
 	@mkdir -p $(@D)
 	$(call fuzz_link,jansson libgit2 gpgme)
 $(BUILD)/fuzz/fuzz_etcd: tests/fuzz/fuzz_etcd.c $(BASE_SRCS) pool/etcd_json.c \
