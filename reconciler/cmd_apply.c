@@ -73,22 +73,7 @@ apply_report(void *arg, const struct exec *x, size_t i, enum exec_status st,
 	if (st == EXEC_DONE || st == EXEC_FAILED || st == EXEC_ABANDONED)
 		session_done(
 		    ac->ac_s, ac->ac_s->se_cfg, plan, i, st == EXEC_DONE);
-	if (st == EXEC_NOT_OURS)
-		return; /* counted in the summary */
-	printf("[%zu/%zu] ", exec_reported(x), plan_count(plan));
-	plan_print_action(plan, i, stdout);
-	switch (st) {
-	case EXEC_DONE:
-		puts(" ... done");
-		break;
-	case EXEC_FAILED:
-		printf(" ... failed: %s\n", msg);
-		break;
-	default:
-		printf(": skipped, %s\n", msg ? msg : "held back");
-		break;
-	}
-	fflush(stdout);
+	exec_print_line(x, plan, i, st, msg, stdout);
 }
 
 static int

@@ -34,24 +34,7 @@ static void
 teardown_report(void *arg, const struct exec *x, size_t i, enum exec_status st,
     const char *msg)
 {
-	const struct xdc_plan *plan = arg;
-
-	if (st == EXEC_NOT_OURS)
-		return; /* counted in the summary */
-	printf("[%zu/%zu] ", exec_reported(x), plan_count(plan));
-	plan_print_action(plan, i, stdout);
-	switch (st) {
-	case EXEC_DONE:
-		puts(" ... done");
-		break;
-	case EXEC_FAILED:
-		printf(" ... failed: %s\n", msg);
-		break;
-	default:
-		printf(": skipped, %s\n", msg ? msg : "held back");
-		break;
-	}
-	fflush(stdout);
+	exec_print_line(x, arg, i, st, msg, stdout);
 }
 
 int

@@ -3,6 +3,7 @@
  * (submit/reap), up to EXEC_INFLIGHT run at once; otherwise one at a time,
  * in plan order, one per step.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -318,6 +319,28 @@ exec_counts(const struct exec *x, size_t counts[EXEC__COUNT])
 	memset(counts, 0, EXEC__COUNT * sizeof(counts[0]));
 	for (i = 0; i < x->x_n; i++)
 		counts[x->x_st[i]]++;
+}
+
+void
+exec_print_line(const struct exec *x, const struct xdc_plan *plan, size_t i,
+    enum exec_status st, const char *msg, FILE *fp)
+{
+	if (st == EXEC_NOT_OURS)
+		return; /* counted in the summary */
+	fprintf(fp, "[%zu/%zu] ", exec_reported(x), plan_count(plan));
+	plan_print_action(plan, i, fp);
+	switch (st) {
+	case EXEC_DONE:
+		fputs(" ... done\n", fp);
+		break;
+	case EXEC_FAILED:
+		fprintf(fp, " ... failed: %s\n", msg);
+		break;
+	default:
+		fprintf(fp, ": skipped, %s\n", msg ? msg : "held back");
+		break;
+	}
+	fflush(fp);
 }
 
 size_t

@@ -14,6 +14,7 @@
 #define XDC_EXEC_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -94,6 +95,13 @@ enum exec_status exec_status(const struct exec *, size_t i);
 void exec_counts(const struct exec *, size_t counts[EXEC__COUNT]);
 /* How many outcomes were reported so far: the progress count. */
 size_t exec_reported(const struct exec *);
+/*
+ * The line apply and destroy print as an action ends: "[N/M] ACTION ...
+ * done", "... failed: WHY" or ": skipped, WHY"; nothing for another
+ * host's action, which the summary counts.
+ */
+void exec_print_line(const struct exec *, const struct xdc_plan *, size_t i,
+    enum exec_status, const char *msg, FILE *);
 /* How many actions are running now. */
 size_t exec_running(const struct exec *);
 
