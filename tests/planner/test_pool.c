@@ -188,6 +188,29 @@ test_a_vm_claimed_elsewhere_is_not_started(void **state)
 	fx_free(fx);
 }
 
+/*
+ * a, b and c live, a running app-1 and c web-1, which c claims; b runs a
+ * copy of web-1 too when b_copy (back from the lost). The plan is self's.
+ */
+static void
+rejoin_fx(struct fx *fx, struct xdc_pool_view *pv,
+    const struct xdc_claim *claims, const char *self, int b_copy)
+{
+	fx_host(fx, "a", 16 * GIB, 8);
+	fx_host(fx, "b", 16 * GIB, 8);
+	fx_host(fx, "c", 16 * GIB, 8);
+	fx_managed(fx, "a", "app-1");
+	if (b_copy)
+		fx_managed(fx, "b", "web-1");
+	fx_managed(fx, "c", "web-1");
+	memset(pv, 0, sizeof(*pv));
+	pv->pv_self = self;
+	pv->pv_claims = claims;
+	pv->pv_nclaims = 1;
+	fx->self = self;
+	fx->pool = pv;
+}
+
 static void
 test_rejoin_destroys_the_copies_others_claim_first(void **state)
 {
@@ -197,18 +220,7 @@ test_rejoin_destroys_the_copies_others_claim_first(void **state)
 
 	(void)state;
 	/* b is back: it still has web-1, which c took over and runs. */
-	fx_host(fx, "a", 16 * GIB, 8);
-	fx_host(fx, "b", 16 * GIB, 8);
-	fx_host(fx, "c", 16 * GIB, 8);
-	fx_managed(fx, "a", "app-1");
-	fx_managed(fx, "b", "web-1");
-	fx_managed(fx, "c", "web-1");
-	memset(&pv, 0, sizeof(pv));
-	pv.pv_self = "b";
-	pv.pv_claims = claims;
-	pv.pv_nclaims = 1;
-	fx->self = "b";
-	fx->pool = &pv;
+	rejoin_fx(fx, &pv, claims, "b", 1);
 	fx_plan(fx);
 	assert_contains(
 	    plan_reason(fx->plan, fx_action(fx, XDC_OP_DESTROY, "web-1", "b")),
@@ -232,18 +244,7 @@ test_rejoin_the_claimant_keeps_its_copy_until_the_other_goes(void **state)
 	size_t i;
 
 	(void)state;
-	fx_host(fx, "a", 16 * GIB, 8);
-	fx_host(fx, "b", 16 * GIB, 8);
-	fx_host(fx, "c", 16 * GIB, 8);
-	fx_managed(fx, "a", "app-1");
-	fx_managed(fx, "b", "web-1");
-	fx_managed(fx, "c", "web-1");
-	memset(&pv, 0, sizeof(pv));
-	pv.pv_self = "c";
-	pv.pv_claims = claims;
-	pv.pv_nclaims = 1;
-	fx->self = "c";
-	fx->pool = &pv;
+	rejoin_fx(fx, &pv, claims, "c", 1);
 	fx_plan(fx);
 	for (i = 0; i < plan_count(fx->plan); i++) {
 		const struct xdc_action *a = plan_action(fx->plan, i);
@@ -258,13 +259,7 @@ test_rejoin_the_claimant_keeps_its_copy_until_the_other_goes(void **state)
 
 	/* Once b's copy is gone, c's goes home: destroyed here. */
 	fx = fx_new(POOL);
-	fx_host(fx, "a", 16 * GIB, 8);
-	fx_host(fx, "b", 16 * GIB, 8);
-	fx_host(fx, "c", 16 * GIB, 8);
-	fx_managed(fx, "a", "app-1");
-	fx_managed(fx, "c", "web-1");
-	fx->self = "c";
-	fx->pool = &pv;
+	rejoin_fx(fx, &pv, claims, "c", 0);
 	fx_plan(fx);
 	assert_true(fx_find(fx, XDC_OP_DESTROY, "web-1", "c") >= 0);
 	fx_free(fx);
