@@ -54,7 +54,7 @@ fo_setup() {
 			name: $v
 			labels: {tier: web}
 			type: pvh
-			memory: 64MiB
+			memory: 96MiB
 			kernel: $XDC_LAB_GUEST/vmlinux
 			ramdisk: $FO/tick.img
 			cmdline: "console=hvc0 quiet"
@@ -222,7 +222,7 @@ check "rejoin: xen-b's agent deleted fenced/xen-b" \
 	wait_until 30 eval '[ -z "$(fo_key fenced/xen-b)" ]'
 check "rejoin: no sample showed a guest running on both hosts" \
 	eval '[ -z "$(fo_dups "$t_on")" ]'
-figure "rejoin: xen-b powered on and its dom0 up in $(awk -v a="$t_join" -v b="$t_on" 'BEGIN { printf "%.1f", a - b }') s; from its agent's start to $vb running at home (a live migration of a 64 MiB PVH guest) $(awk -v a="$t_home" -v b="$t_join" 'BEGIN { printf "%.1f", a - b }') s"
+figure "rejoin: xen-b powered on and its dom0 up in $(awk -v a="$t_join" -v b="$t_on" 'BEGIN { printf "%.1f", a - b }') s; from its agent's start to $vb running at home (a live migration of a 96 MiB PVH guest) $(awk -v a="$t_home" -v b="$t_join" 'BEGIN { printf "%.1f", a - b }') s"
 fo_log xen-a "op=migrate" | sed 's/^/#   /'
 
 # ---- watchdog: no fence command; xen-b's agent killed, its watchdog

@@ -4,7 +4,7 @@
 # XDC_LAB_HOSTS, XDC_ETCD, XDC_LAB_GUEST come from there).
 #
 # Both hosts run an agent (`xdc run --etcd`) on the same configuration: a
-# PVH guest (PV cannot migrate live on Debian's Xen, which lacks shadow
+# PVH guest of 96 MiB (PV cannot migrate live on Debian's Xen, which lacks shadow
 # paging) whose /init prints its uptime every 20 ms. Then:
 #  - a commit drains the guest's host: its agent migrates it live to the
 #    other host; `xl list` on both hosts, polled all along, never shows two
@@ -50,7 +50,7 @@ pm_config() {
 			kind: VM
 			name: $PM_VM
 			type: pvh
-			memory: 128MiB
+			memory: 96MiB
 			kernel: $XDC_LAB_GUEST/vmlinux
 			ramdisk: $PM/tick.img
 			cmdline: "console=hvc0 quiet"
@@ -141,7 +141,7 @@ check "migrate: the guest ticks on, on $to, booted once (not restarted)" \
 	eval 'wait_until 30 eval "on $to \"grep -c ^tick $CONDIR/guest-$PM_VM--incoming.log\" | grep -qv ^0\$" &&
 	    [ "$(pm_boots)" -eq "$boots0" ]'
 action=$(on "$from" "grep 'op=migrate.*name=$PM_VM' $PM/agent.log" | sed -n 's/.*duration=\([^ ]*\).*/\1/p' | tail -n 1)
-figure "xdc migrate $from -> $to, a 128 MiB PVH guest, by a drain commit: $took s from the commit to the guest on $to (the action: ${action:-?}); downtime $(pm_gap) s (the largest gap between the guest's ticks every 20 ms)"
+figure "xdc migrate $from -> $to, a 96 MiB PVH guest, by a drain commit: $took s from the commit to the guest on $to (the action: ${action:-?}); downtime $(pm_gap) s (the largest gap between the guest's ticks every 20 ms)"
 on "$from" "grep 'op=migrate' $PM/agent.log" | sed 's/^/#   /'
 
 # Back, with no room there: refused, it runs on where it is.
