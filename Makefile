@@ -66,8 +66,9 @@ DRIVER_SRCS	= drivers/observed.c drivers/compose.c $(SIM_SRCS) drivers/xen.c \
 		  drivers/wdt.c drivers/net.c drivers/obs_json.c
 # The pool's shared view through etcd: the client, and the agent.
 POOL_SRCS	= pool/etcd_json.c pool/etcd_json_decode.c pool/etcd.c \
-		  pool/etcd_kv.c pool/etcd_watch.c pool/agent.c \
-		  pool/agent_view.c pool/agent_cas.c pool/agent_fence.c
+		  pool/etcd_kv.c pool/etcd_watch.c pool/record.c \
+		  pool/agent.c pool/agent_view.c pool/agent_cas.c \
+		  pool/agent_fence.c
 # The command line.
 RECONCILER_SRCS	= reconciler/cli.c reconciler/cli_driver.c reconciler/exec.c \
 		  reconciler/statedir.c reconciler/session.c \
@@ -109,7 +110,8 @@ UNIT_SRCS	= tests/base/test_ev.c tests/base/test_file.c \
 		  tests/reconciler/test_backoff.c tests/reconciler/test_source.c \
 		  tests/reconciler/test_status.c tests/drivers/test_net.c \
 		  tests/reconciler/test_import.c tests/pool/test_etcd_json.c \
-		  tests/pool/test_etcd.c tests/reconciler/test_verify.c \
+		  tests/pool/test_etcd.c tests/pool/test_record.c \
+		  tests/reconciler/test_verify.c \
 		  tests/reconciler/test_statedir.c tests/reconciler/test_session.c \
 		  tests/reconciler/test_exec.c tests/reconciler/test_saved_plan.c
 UNIT_BINS	= $(UNIT_SRCS:%.c=$(BUILD)/%)

@@ -35,6 +35,7 @@
 #include "drivers/obs_json.h"
 #include "pool/agent.h"
 #include "pool/agent_priv.h"
+#include "pool/record.h"
 #include "schema/model.h"
 
 #define TICK_MS 1000 /* lost hosts are looked at this often */
@@ -421,36 +422,27 @@ void
 pool_agent_publish(struct pool_agent *a, const struct xdc_obs_host *h,
     const char *path, const char *commit)
 {
-	json_t *o = obs_json_host(h, OBS_JSON_FULL);
 	const struct xdc_obs_domain *d;
 	const char *holder;
 	char *text;
 	size_t i;
+	int armed;
 
-	if (a->a_o.pa_observer) {
-		json_decref(o);
+	if (a->a_o.pa_observer)
 		return;
-	}
-	if (o == NULL)
-		return;
-	json_object_set_new(o, "source",
-	    json_pack("{s:s?, s:s?}", "path", path, "commit", commit));
 	/*
 	 * Survivors count on a published watchdog to have rebooted this
 	 * host: only one armed, and petted in time, is published.
 	 */
-	if (a->a_o.pa_watchdog_ms > 0 && a->a_petted != 0 &&
-	    !agent_watchdog_lapsed(a))
-		json_object_set_new(
-		    o, "watchdog_ms", json_integer(a->a_o.pa_watchdog_ms));
-	json_object_set_new(o, "version", json_string(XDC_VERSION));
-	text = json_dumps(o, JSON_COMPACT);
-	json_decref(o);
-	if (text != NULL) {
-		free(a->a_pending);
-		a->a_pending = text;
-		publish_next(a);
-	}
+	armed = a->a_o.pa_watchdog_ms > 0 && a->a_petted != 0 &&
+	        !agent_watchdog_lapsed(a);
+	text = pool_record_text(
+	    h, path, commit, armed ? a->a_o.pa_watchdog_ms : 0);
+	if (text == NULL)
+		return;
+	free(a->a_pending);
+	a->a_pending = text;
+	publish_next(a);
 	/* What this host runs and nobody claims is claimed for it. */
 	if (!a->a_synced || a->a_lease == 0)
 		return;
