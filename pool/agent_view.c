@@ -380,13 +380,28 @@ on_range(struct etcd_req *req, const struct etcd_result *res, void *arg)
 	agent_changed(a);
 }
 
+/*
+ * The whole pool in one read: at a thousand hosts tens of megabytes,
+ * which etcd takes seconds to send. Its limit is not a renewal's third of
+ * the lease (a renewal goes on meanwhile, on a connection of its own):
+ * RANGE_MS, or two leases if longer. A read stuck on a cut link holds
+ * the next one back that long at most.
+ */
+#define RANGE_MS 30000
+
 void
 agent_view_start_range(struct pool_agent *a)
 {
+	int64_t lease_ms = a->a_ttl * 1000;
+
 	if (a->a_range != NULL || a->a_synced)
 		return;
+	etcd_set_timeouts(a->a_etcd,
+	    (int)(lease_ms > RANGE_MS ? lease_ms : RANGE_MS),
+	    (int)(lease_ms / 6));
 	a->a_range =
 	    etcd_range(a->a_etcd, a->a_prefix, ETCD_PREFIX, on_range, a);
+	etcd_set_timeouts(a->a_etcd, (int)(lease_ms / 3), (int)(lease_ms / 6));
 }
 
 /* ---- The snapshot --------------------------------------------------- */
