@@ -419,7 +419,9 @@ place_ring(struct placer *pl)
  * hosts still up, in declaration order, wherever they fit; the others
  * stay placed on their host and wait for it. A function of the
  * configuration and the set of down hosts only, so that every survivor
- * computes the same. A VM that fits nowhere stays on its host, waiting.
+ * computes the same. Spread gives way to running: a VM that only its
+ * spread keeps off the hosts up goes where it fits. A VM that fits
+ * nowhere stays on its host, waiting.
  */
 static void
 place_failover(struct placer *pl)
@@ -457,6 +459,13 @@ place_failover(struct placer *pl)
 		if (s == NULL || !s->s_failover)
 			continue;
 		h = ring_find(pl, ring, n, vm, spread_sla(cfg, vm), 0);
+		/*
+		 * Running comes before spreading: with a host down, a VM
+		 * whose spread leaves it no host shares one with another of
+		 * its SLA's, until its own host is back.
+		 */
+		if (h == NO_INDEX && spread_sla(cfg, vm) != NO_INDEX)
+			h = ring_find(pl, ring, n, vm, NO_INDEX, 0);
 		if (h == NO_INDEX)
 			continue;
 		if (vm_consumes(vm))

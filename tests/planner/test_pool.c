@@ -167,6 +167,36 @@ test_a_failed_host_still_seen_stops_first(void **state)
 	fx_free(fx);
 }
 
+/* Two hosts, spread: host, b fenced: its VM runs beside a's anyway. */
+static void
+test_failover_comes_before_spread(void **state)
+{
+	struct xdc_pool_view pv;
+	struct fx *fx =
+	    fx_new("kind: Host\nname: a\n---\nkind: Host\nname: b\n"
+	           "---\nkind: SLA\nname: web\nselector: {tier: web}\n"
+	           "availability: {spread: host, failover: true}\n"
+	           "---\nkind: VM\nname: web-1\nlabels: {tier: web}\n"
+	           "memory: 1GiB\nkernel: /k\n"
+	           "---\nkind: VM\nname: web-2\nlabels: {tier: web}\n"
+	           "memory: 1GiB\nkernel: /k\n");
+	static const char *fenced[] = { "b" };
+
+	(void)state;
+	memset(&pv, 0, sizeof(pv));
+	pv.pv_self = "a";
+	fx_host(fx, "a", 16 * GIB, 8);
+	pv.pv_fenced = fenced;
+	pv.pv_nfenced = 1;
+	fx->self = "a";
+	fx->pool = &pv;
+	fx_plan(fx);
+	assert_int_equal(plan_nfailovers(fx->plan), 1);
+	assert_string_equal(fx_created_on(fx, "web-1"), "a");
+	assert_string_equal(fx_created_on(fx, "web-2"), "a");
+	fx_free(fx);
+}
+
 static void
 test_a_vm_claimed_elsewhere_is_not_started(void **state)
 {
@@ -431,6 +461,7 @@ main(void)
 		cmocka_unit_test(
 		    test_a_host_declared_failed_fails_over_without_a_view),
 		cmocka_unit_test(test_a_failed_host_still_seen_stops_first),
+		cmocka_unit_test(test_failover_comes_before_spread),
 		cmocka_unit_test(test_a_vm_claimed_elsewhere_is_not_started),
 		cmocka_unit_test(
 		    test_rejoin_destroys_the_copies_others_claim_first),

@@ -165,7 +165,8 @@ fo_show_samples() {	# since: the samples that changed, for the log
 }
 
 check "failover: the ticking initrd, the configuration and the fence command on both hosts" fo_setup
-fo_agent xen-a --fence-command "$FO/fence"
+# The host to fence is the command's $1 (/bin/sh -c CMD xdc-fence HOST).
+fo_agent xen-a --fence-command "'$FO/fence \"\$1\"'"
 fo_agent xen-b
 check "failover: both agents start fo-1 and fo-2, one on each host (spread: host)" \
 	wait_until 300 fo_placed
