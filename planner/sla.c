@@ -192,6 +192,9 @@ sla_hold(struct xdc_plan *p)
 			a->pa_hold_sla = s;
 			continue;
 		}
+		/* A host not built may have taken from it first (own.c). */
+		if (p->p_light != NULL && p->p_light[si] < a->pa_host)
+			p->p_inexact = 1;
 		if (budget[si] > 0) {
 			budget[si]--;
 			continue;
