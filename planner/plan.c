@@ -1,7 +1,8 @@
 /*
  * The planning pass: resolve each VM's spec, place the VMs, diff every
  * observed host, let the SLAs hold back what they must, then order the
- * actions and wire their dependencies.
+ * actions and wire their dependencies. An agent's own part builds the
+ * actions of its host and of those it waits for only (own.c).
  */
 #include <stdarg.h>
 #include <stdio.h>
