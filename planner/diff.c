@@ -265,6 +265,8 @@ update_flags(uint32_t run)
 
 static void diff_state(struct xdc_plan *, uint32_t host, size_t vmi,
     const struct xdc_obs_domain *);
+static void light_vm(struct xdc_plan *, uint32_t host, size_t vmi,
+    const struct xdc_obs_domain *, int placed);
 
 /* A managed domain of a declared VM, on the host it belongs on. */
 static void
@@ -400,8 +402,10 @@ diff_adopt(struct xdc_plan *p, uint32_t host, size_t vmi,
 		    "declare what the domain has",
 		    vm->vm_name, d->od_domid, hname, d->od_max_vcpus,
 		    vm->vm_max_vcpus);
-	if (!plan_builds(p, host))
+	if (!plan_builds(p, host)) {
+		light_vm(p, host, vmi, d, 1); /* diff_state may pause it */
 		return;
+	}
 	/* A dead domain is only taken over; the next plan restarts it. */
 	run = runtime_changes(ds, d);
 	if (!dom_live(d))
@@ -474,8 +478,10 @@ diff_handover(struct xdc_plan *p, uint32_t host, size_t vmi,
 		    vm->vm_name, d->od_domid, hname, build_names(p, build));
 		return;
 	}
-	if (!plan_builds(p, host))
+	if (!plan_builds(p, host)) {
+		light_vm(p, host, vmi, d, 1); /* diff_state may pause it */
 		return;
+	}
 	/* A dead domain is only taken over; the next plan restarts it. */
 	run = runtime_changes(ds, d);
 	if (!dom_live(d))

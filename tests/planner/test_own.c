@@ -14,7 +14,9 @@
  * (failover), claims and budget slots in that view, SLAs with min_running
  * over several hosts, maintenance windows open and closed, protection,
  * restart policies, domains that crashed or differ, undeclared and
- * unmanaged domains, networks missing or down. The test also counts what
+ * unmanaged domains (some to adopt, some in the way), another scope's
+ * (some handed over with adopt_from),
+ * networks missing, down or taken. The test also counts what
  * it saw and fails if a kind of case never came up, so that a generator
  * gone dull cannot pass for a proof.
  *
@@ -57,7 +59,7 @@ pct(struct rng *r, unsigned p)
 /* What the runs covered. */
 static struct {
 	size_t plans, own_actions, migrates, failovers, budget, depends, cross,
-	    fallbacks, errors, rejoins, windows;
+	    fallbacks, errors, rejoins, windows, adopts, handovers;
 } seen;
 
 /* One pool: the configuration, the observation and a pool view. */
@@ -70,6 +72,8 @@ struct pool {
 	struct xdc_slot slots[MAX_VMS];
 	struct xdc_pool_view pv;
 	char *yaml;
+	int pin[MAX_VMS];   /* the host a VM is pinned to, or -1 */
+	int adopt[MAX_VMS]; /* pinned, adopt: true (1) or adopt_from: ci (2) */
 };
 
 static char *
@@ -116,9 +120,16 @@ gen_yaml(struct rng *r, struct pool *pl, int nvms)
 		if (pct(r, 70))
 			fprintf(f, "nics: [{network: %s}]\n",
 			    dmz && pct(r, 30) ? "dmz" : "lan");
-		if (pct(r, 35))
-			fprintf(f, "host: %s\n",
-			    hnames[act[below(r, (unsigned)nact)]]);
+		pl->pin[i] = pct(r, 35) ? act[below(r, (unsigned)nact)] : -1;
+		if (pl->pin[i] >= 0)
+			fprintf(f, "host: %s\n", hnames[pl->pin[i]]);
+		pl->adopt[i] = pl->pin[i] >= 0 && pct(r, 20) ? 1 : 0;
+		if (pl->adopt[i] && pct(r, 50))
+			pl->adopt[i] = 2;
+		if (pl->adopt[i])
+			fputs(pl->adopt[i] == 1 ? "adopt: true\n"
+			                        : "adopt_from: ci\n",
+			    f);
 		if (state >= 85)
 			fputs("state: stopped\n", f);
 		else if (state >= 75)
@@ -213,10 +224,33 @@ gen_pool(struct rng *r, struct pool *pl)
 		}
 		if (pct(r, 15))
 			fx_unmanaged(pl->fx, hnames[h], "guest", GIB);
+		if (pct(r, 10)) { /* another scope's: left alone, listed */
+			d = fx_dom(pl->fx, hnames[h], "ci-0");
+			d->od_managed = 1;
+			d->od_scope = "ci";
+			d->od_memory = d->od_max_memory = GIB;
+		}
 		unmanaged[h] = pct(r, 4) ? (int)below(r, (unsigned)nvms) : -1;
 	}
-	/* Each VM on no host, one or two. */
+	/* Each VM on no host, one or two; one to adopt where it is pinned. */
 	for (i = 0; i < nvms; i++) {
+		if (pl->adopt[i] && obs[pl->pin[i]] && pct(r, 70)) {
+			if (pl->adopt[i] == 1) {
+				d = fx_unmanaged(
+				    pl->fx, hnames[pl->pin[i]], vnames[i], GIB);
+			} else { /* built by scope ci, maybe differently */
+				d = fx_managed(
+				    pl->fx, hnames[pl->pin[i]], vnames[i]);
+				d->od_scope = "ci";
+				if (pct(r, 10))
+					d->od_hash ^= 1; /* an error */
+			}
+			d->od_state =
+			    pct(r, 80) ? XDC_DOM_RUNNING : XDC_DOM_PAUSED;
+			if (pl->adopt[i] == 1 && pct(r, 20))
+				d->od_max_memory = 2 * GIB; /* an error */
+			continue;
+		}
 		n = (int)below(r, 100);
 		n = n < 25 ? 0 : n < 85 ? 1 : 2;
 		h = (int)below(r, (unsigned)pl->nhosts);
@@ -324,6 +358,9 @@ part_of(const struct xdc_plan *p, const char *host)
 			free(k);
 		}
 		seen.own_actions++;
+		seen.adopts += strstr(plan_reason(p, i), "(adopt: ") != NULL;
+		seen.handovers +=
+		    strstr(plan_reason(p, i), "(adopt_from: ") != NULL;
 		seen.migrates += a->a_op == XDC_OP_MIGRATE;
 	}
 	for (i = 0; i < plan_ndeferred(p); i++) {
@@ -388,12 +425,14 @@ compare_host(struct pool *pl, const char *host, int migrate, unsigned long seed)
 		seen.fallbacks += own->p_own && own->p_build == NULL;
 	}
 	if (rw != rn || strcmp(a, b) != 0) {
+		/* One at a time: cmocka's buffer cuts a long message. */
+		fprintf(stderr, "%s\n", pl->yaml);
+		fprintf(stderr, "--- pool's plan, for %s (rc %d):\n%s", host,
+		    rw, a);
+		fprintf(stderr, "--- own part (rc %d):\n%s", rn, b);
 		print_error("seed %lu, host %s, migrate %d, pool view %d: the "
-		            "own part differs from the pool's plan\n%s\n"
-		            "--- pool's plan, for %s (rc %d):\n%s"
-		            "--- own part (rc %d):\n%s",
-		    seed, host, migrate, pl->has_view, pl->yaml, host, rw, a,
-		    rn, b);
+		            "own part differs from the pool's plan\n",
+		    seed, host, migrate, pl->has_view);
 		if (whole != NULL)
 			plan_print_text(whole, stderr);
 		fail();
@@ -449,11 +488,13 @@ test_own_part_is_the_pools_plan_for_its_host(void **state)
 	print_message("%zu plans: %zu own actions (%zu migrates, %zu "
 	              "waits across hosts), %zu with failovers, deferred: "
 	              "%zu by min_running, %zu by a window, %zu by a "
-	              "deferred action, %zu by a rejoin; %zu planned "
-	              "again with every host, %zu refused\n",
+	              "deferred action, %zu by a rejoin; %zu adoptions, %zu "
+	              "handovers; %zu planned again with every host, %zu "
+	              "refused\n",
 	    seen.plans, seen.own_actions, seen.migrates, seen.cross,
 	    seen.failovers, seen.budget, seen.windows, seen.depends,
-	    seen.rejoins, seen.fallbacks, seen.errors);
+	    seen.rejoins, seen.adopts, seen.handovers, seen.fallbacks,
+	    seen.errors);
 	/* Every kind of case came up; else the generator proves little. */
 	if (runs >= 1000) {
 		assert_true(seen.migrates > 0);
@@ -463,6 +504,8 @@ test_own_part_is_the_pools_plan_for_its_host(void **state)
 		assert_true(seen.windows > 0);
 		assert_true(seen.depends > 0);
 		assert_true(seen.rejoins > 0);
+		assert_true(seen.adopts > 0);
+		assert_true(seen.handovers > 0);
 		assert_true(seen.fallbacks > 0);
 		assert_true(seen.errors > 0);
 		assert_true(seen.errors < seen.plans / 2);
