@@ -55,8 +55,9 @@ SCHEMA_SRCS	= $(BASE_SRCS) schema/model.c \
 		  schema/cache.c
 
 # Desired model + observed state -> ordered plan.
-PLANNER_SRCS	= planner/plan.c planner/diff.c planner/place.c planner/sla.c \
-		  planner/pool.c planner/scope.c planner/output.c planner/query.c
+PLANNER_SRCS	= planner/plan.c planner/diff.c planner/diffnet.c \
+		  planner/place.c planner/sla.c planner/pool.c planner/own.c \
+		  planner/scope.c planner/output.c planner/query.c
 # The driver interface and the drivers.
 SIM_SRCS	= drivers/sim.c drivers/sim_pool.c drivers/sim_apply.c \
 		  drivers/sim_file.c
@@ -104,7 +105,7 @@ UNIT_SRCS	= tests/base/test_ev.c tests/base/test_file.c \
 		  tests/planner/test_sla.c tests/planner/test_order.c \
 		  tests/planner/test_property.c tests/planner/test_pool.c \
 		  tests/planner/test_scope.c tests/planner/test_migrate.c \
-		  tests/planner/test_query.c \
+		  tests/planner/test_query.c tests/planner/test_own.c \
 		  tests/drivers/test_xen_config.c tests/drivers/test_obs_json.c \
 		  tests/drivers/test_wdt.c tests/drivers/test_compose.c \
 		  tests/reconciler/test_backoff.c tests/reconciler/test_source.c \

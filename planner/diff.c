@@ -1,8 +1,8 @@
 /*
- * The diff: for each observed host, what its networks and domains need to
- * become what the configuration declares. Each difference becomes one
- * typed action; which fields it changes are kept as a mask and rendered
- * only when the plan is printed (output.c).
+ * The diff of VMs: for each observed host, what its domains need to become
+ * what the configuration declares (diffnet.c does its networks). Each
+ * difference becomes one typed action; which fields it changes are kept as a
+ * mask and rendered only when the plan is printed (output.c).
  *
  * Fields fixed at domain build (type, kernel, ramdisk, cmdline, max_memory,
  * max_vcpus, disks) force a replace; the rest are updated in place.
@@ -29,16 +29,8 @@ vm_decl(const struct xdc_plan *p, const struct xdc_vm *vm)
 	    p->p_cfg, vm, vm->vm_pos[VM_F_KIND] ? VM_F_KIND : VM_F_NAME);
 }
 
-static struct xdc_loc
-net_decl(const struct xdc_plan *p, const struct xdc_network *n)
-{
-	return xdc_network_loc(
-	    p->p_cfg, n, n->n_pos[NET_F_KIND] ? NET_F_KIND : NET_F_NAME);
-}
-
-/* Why an object of the scope the configuration does not declare goes. */
-static const char *
-undeclared(struct xdc_plan *p)
+const char *
+diff_undeclared(struct xdc_plan *p)
 {
 	if (p->p_opts.po_teardown != NULL)
 		return p->p_opts.po_teardown;
@@ -46,235 +38,12 @@ undeclared(struct xdc_plan *p)
 	    p->p_arena, "not declared in %s", p->p_cfg->cfg_path);
 }
 
-/* Is this observed host one the configuration declares? */
-static int
-host_declared(const struct xdc_plan *p, const struct xdc_obs_host *oh)
+int
+diff_host_declared(const struct xdc_plan *p, const struct xdc_obs_host *oh)
 {
 	if (p->p_cfg->cfg_nhosts == 0)
 		return !strcmp(oh->oh_name, XDC_LOCAL_HOST);
 	return xdc_config_host(p->p_cfg, oh->oh_name) != NULL;
-}
-
-/* ---- Networks --------------------------------------------------------- */
-
-static const struct xdc_obs_network *
-obs_network(const struct xdc_obs_host *oh, const char *bridge)
-{
-	size_t lo = 0, hi = oh->oh_nnetworks, mid;
-	int c;
-
-	while (lo < hi) {
-		mid = lo + (hi - lo) / 2;
-		c = strcmp(bridge, oh->oh_networks[mid].on_bridge);
-		if (c == 0)
-			return &oh->oh_networks[mid];
-		if (c < 0)
-			hi = mid;
-		else
-			lo = mid + 1;
-	}
-	return NULL;
-}
-
-static const struct xdc_network *
-declared_bridge(const struct xdc_config *cfg, const char *bridge)
-{
-	size_t i;
-
-	/* Networks are few (a dozen, not thousands): a scan is enough. */
-	for (i = 0; i < cfg->cfg_nnetworks; i++)
-		if (!strcmp(cfg->cfg_networks[i].n_bridge, bridge))
-			return &cfg->cfg_networks[i];
-	return NULL;
-}
-
-static const char *
-net_fields_reason(
-    struct xdc_plan *p, const struct xdc_network *n, uint32_t mask)
-{
-	static const struct {
-		enum chg c;
-		enum xdc_net_field f;
-		const char *name;
-	} map[] = {
-		{ CH_UPLINK, NET_F_UPLINK, "uplink" },
-		{ CH_VLAN, NET_F_VLAN, "vlan" },
-		{ CH_MTU, NET_F_MTU, "mtu" },
-		{ CH_UP, NET_F_KIND, "up: it is down" },
-		{ CH_SCOPES, NET_F_KIND, "scopes: this scope declares it too" },
-	};
-	const char *r = NULL;
-	size_t i;
-
-	for (i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
-		if (!(mask & CH_BIT(map[i].c)))
-			continue;
-		r = xdc_arena_printf(p->p_arena, "%s%s%s (%s)", r ? r : "",
-		    r ? "; " : "",
-		    plan_where(p, n->n_pos[map[i].f]
-		                      ? xdc_network_loc(p->p_cfg, n, map[i].f)
-		                      : net_decl(p, n)),
-		    map[i].name);
-	}
-	return r;
-}
-
-/*
- * Whether the plan's scope may use the managed network on as it declares
- * it (1), or not (0, the reason reported). A network shared by scopes has
- * one owner of its settings, the first in its list: another scope that
- * declares it must declare what it has, and one that wants to share it
- * must declare it under the same name with the same settings.
- */
-static int
-net_shareable(struct xdc_plan *p, const struct xdc_obs_host *oh,
-    const struct xdc_network *n, const struct xdc_obs_network *on,
-    uint32_t mask)
-{
-	const char *owner = scope_net_owner(on), *what = NULL;
-	enum xdc_net_field f;
-	char have[64];
-
-	if (!strcmp(owner, p->p_scope))
-		return 1;
-	if (on->on_name != NULL && strcmp(on->on_name, n->n_name) != 0) {
-		plan_error(p, xdc_network_loc(p->p_cfg, n, NET_F_NAME),
-		    "Network %s: bridge %s on host %s is Network %s of scope "
-		    "%s; declare it under that name to share it, or choose "
-		    "another \"bridge\"",
-		    n->n_name, n->n_bridge, oh->oh_name, on->on_name, owner);
-		return 0;
-	}
-	if (mask == 0)
-		return 1;
-	if (mask & CH_BIT(CH_MTU)) {
-		snprintf(have, sizeof(have), "mtu %u", on->on_mtu);
-		what = have;
-	} else if (on->on_uplink == NULL) {
-		what = "no uplink";
-	} else if (on->on_vlan != 0) {
-		snprintf(have, sizeof(have), "uplink %.15s vlan %u",
-		    on->on_uplink, on->on_vlan);
-		what = have;
-	} else {
-		snprintf(have, sizeof(have), "uplink %.15s", on->on_uplink);
-		what = have;
-	}
-	f = (mask & CH_BIT(CH_MTU))      ? NET_F_MTU
-	    : (mask & CH_BIT(CH_UPLINK)) ? NET_F_UPLINK
-	                                 : NET_F_VLAN;
-	if (n->n_pos[f] == 0)
-		f = NET_F_NAME;
-	plan_error(p, xdc_network_loc(p->p_cfg, n, f),
-	    "Network %s on host %s is shared, and scope %s owns its "
-	    "settings: it has %s; declare the same settings here, or change "
-	    "them in scope %s",
-	    n->n_name, oh->oh_name, owner, what, owner);
-	return 0;
-}
-
-void
-diff_networks(struct xdc_plan *p, uint32_t host)
-{
-	const struct xdc_config *cfg = p->p_cfg;
-	const struct xdc_obs_host *oh = &p->p_obs->obs_hosts[host];
-	const struct xdc_obs_network *on;
-	const struct xdc_network *n;
-	struct paction *a;
-	uint32_t mask;
-	size_t i;
-
-	if (!host_declared(p, oh))
-		return;
-	for (i = 0; i < cfg->cfg_nnetworks; i++) {
-		n = &cfg->cfg_networks[i];
-		on = obs_network(oh, n->n_bridge);
-		if (on == NULL) {
-			a = plan_add(p, XDC_OP_CREATE, XDC_OBJ_NETWORK, host);
-			a->pa_group = G_NET_UP;
-			a->pa.a_name = n->n_name;
-			a->pa.a_net = n;
-			a->pa.a_bridge = n->n_bridge;
-			a->pa_net = n;
-			if (n->n_set & (1u << NET_F_BRIDGE))
-				a->pa_changes |= CH_BIT(CH_BRIDGE);
-			if (n->n_uplink)
-				a->pa_changes |= CH_BIT(CH_UPLINK);
-			if (n->n_vlan)
-				a->pa_changes |= CH_BIT(CH_VLAN);
-			if (n->n_mtu)
-				a->pa_changes |= CH_BIT(CH_MTU);
-			a->pa_reason = plan_where(p, net_decl(p, n));
-			a->pa.a_scopes = &p->p_scope;
-			a->pa.a_nscopes = 1;
-			continue;
-		}
-		if (!on->on_managed) {
-			plan_error(p, xdc_network_loc(p->p_cfg, n, NET_F_NAME),
-			    "Network %s: bridge %s on host %s exists and is "
-			    "not managed by xdc; choose another \"bridge\"",
-			    n->n_name, n->n_bridge, oh->oh_name);
-			continue;
-		}
-		mask = 0;
-		if (n->n_mtu != 0 && n->n_mtu != on->on_mtu)
-			mask |= CH_BIT(CH_MTU);
-		if (!str_eq(n->n_uplink, on->on_uplink))
-			mask |= CH_BIT(CH_UPLINK);
-		if (n->n_vlan != on->on_vlan)
-			mask |= CH_BIT(CH_VLAN);
-		if (!net_shareable(p, oh, n, on, mask & ~CH_BIT(CH_UP)))
-			continue;
-		/* A bridge someone took down is drift like any other. */
-		if (!on->on_up)
-			mask |= CH_BIT(CH_UP);
-		if (!scope_net_member(on, p->p_scope))
-			mask |= CH_BIT(CH_SCOPES);
-		if (mask == 0)
-			continue;
-		a = plan_add(p, XDC_OP_UPDATE, XDC_OBJ_NETWORK, host);
-		a->pa_group = G_NET_UP;
-		a->pa.a_name = n->n_name;
-		a->pa.a_net = n;
-		a->pa.a_bridge = n->n_bridge;
-		a->pa.a_update =
-		    ((mask & CH_BIT(CH_MTU)) ? XDC_UPD_MTU : 0) |
-		    ((mask & (CH_BIT(CH_UPLINK) | CH_BIT(CH_VLAN)))
-		            ? XDC_UPD_UPLINK
-		            : 0) |
-		    ((mask & CH_BIT(CH_UP)) ? XDC_UPD_UP : 0) |
-		    ((mask & CH_BIT(CH_SCOPES)) ? XDC_UPD_SCOPES : 0);
-		a->pa_net = n;
-		a->pa_onet = on;
-		a->pa_changes = mask;
-		a->pa_reason = net_fields_reason(p, n, mask);
-		scope_net_join(p, on, a);
-	}
-
-	for (i = 0; i < oh->oh_nnetworks; i++) {
-		on = &oh->oh_networks[i];
-		/* Another scope's network is not this plan's to drop. */
-		if (!on->on_managed || declared_bridge(cfg, on->on_bridge) ||
-		    !scope_net_member(on, p->p_scope))
-			continue;
-		a = plan_add(p, XDC_OP_DESTROY, XDC_OBJ_NETWORK, host);
-		a->pa_group = G_NET_DOWN;
-		a->pa.a_name = on->on_name ? on->on_name : on->on_bridge;
-		a->pa.a_bridge = on->on_bridge;
-		a->pa_onet = on;
-		a->pa_reason = undeclared(p);
-		scope_net_leave(p, on, a);
-		if (a->pa.a_nscopes == 0)
-			continue;
-		/* Others still declare it: this scope only leaves it. */
-		a->pa.a_op = XDC_OP_UPDATE;
-		a->pa.a_update = XDC_UPD_SCOPES;
-		a->pa_changes = CH_BIT(CH_SCOPES);
-		a->pa_reason = xdc_arena_printf(p->p_arena,
-		    "%s; scope %s still declares it%s", a->pa_reason,
-		    a->pa.a_scopes[0],
-		    a->pa.a_nscopes > 1 ? ", and others" : "");
-	}
 }
 
 /* ---- VMs -------------------------------------------------------------- */
@@ -500,6 +269,8 @@ update_flags(uint32_t run)
 
 static void diff_state(struct xdc_plan *, uint32_t host, size_t vmi,
     const struct xdc_obs_domain *);
+static void light_vm(struct xdc_plan *, uint32_t host, size_t vmi,
+    const struct xdc_obs_domain *, int placed);
 
 /* A managed domain of a declared VM, on the host it belongs on. */
 static void
@@ -637,6 +408,10 @@ diff_adopt(struct xdc_plan *p, uint32_t host, size_t vmi,
 		    "declare what the domain has",
 		    vm->vm_name, d->od_domid, hname, d->od_max_vcpus,
 		    vm->vm_max_vcpus);
+	if (!plan_builds(p, host)) {
+		light_vm(p, host, vmi, d, 1); /* diff_state may pause it */
+		return;
+	}
 	/* A dead domain is only taken over; the next plan restarts it. */
 	run = runtime_changes(ds, d);
 	if (!dom_live(d))
@@ -707,6 +482,10 @@ diff_handover(struct xdc_plan *p, uint32_t host, size_t vmi,
 		    "this declaration in %s, fixed when it was built; taking "
 		    "it over would restart it, so declare what it has",
 		    vm->vm_name, d->od_domid, hname, build_names(p, build));
+		return;
+	}
+	if (!plan_builds(p, host)) {
+		light_vm(p, host, vmi, d, 1); /* diff_state may pause it */
 		return;
 	}
 	/* A dead domain is only taken over; the next plan restarts it. */
@@ -822,6 +601,25 @@ migrate_domain(struct xdc_plan *p, uint32_t host, size_t vmi,
 	a->pa_reason = move_reason(p, host, vm, vmi);
 }
 
+/*
+ * A domain of a host whose actions are not built (own.c): what the built
+ * ones need of it is whether it may disrupt a running VM of a min_running
+ * SLA (a stop, pause, replace, or the destroy of a move), which only the
+ * full plan can count.
+ */
+static void
+light_vm(struct xdc_plan *p, uint32_t host, size_t vmi,
+    const struct xdc_obs_domain *d, int placed)
+{
+	const struct xdc_vm *vm = &p->p_cfg->cfg_vms[vmi];
+
+	if (d->od_state != XDC_DOM_RUNNING)
+		return;
+	if (!placed || vm->vm_state != XDC_VM_RUNNING ||
+	    build_changes(&p->p_specs[vmi], d) != 0)
+		own_note(p, host, vm);
+}
+
 void
 diff_vms(struct xdc_plan *p, uint32_t host)
 {
@@ -831,8 +629,9 @@ diff_vms(struct xdc_plan *p, uint32_t host)
 	const struct xdc_vm *vm;
 	struct unmanaged *um;
 	size_t i, vmi;
+	int build = plan_builds(p, host);
 
-	if (!host_declared(p, oh))
+	if (!diff_host_declared(p, oh))
 		return;
 	for (i = 0; i < oh->oh_ndomains; i++) {
 		d = &oh->oh_domains[i];
@@ -877,17 +676,29 @@ diff_vms(struct xdc_plan *p, uint32_t host)
 			continue;
 		}
 		p->p_managed_vms++;
+		if (vm == NULL && !build) {
+			/* Held only by its marker's protection: the guard's. */
+			p->p_destroys_else += !d->od_protect;
+			continue;
+		}
 		if (vm == NULL) {
-			destroy_domain(p, host, d, NULL, undeclared(p));
+			destroy_domain(p, host, d, NULL, diff_undeclared(p));
 			continue;
 		}
 		vmi = (size_t)(vm - cfg->cfg_vms);
 		if (p->p_place_obs[vmi] != host) {
 			if (migrates(p, host, vmi, d)) {
-				migrate_domain(p, host, vmi, d);
+				if (build)
+					migrate_domain(p, host, vmi, d);
+				else
+					p->p_migrating[vmi] = 1;
 				continue;
 			}
 			p->p_moved_from[vmi] = oh->oh_name;
+			if (!build) {
+				light_vm(p, host, vmi, d, 0);
+				continue;
+			}
 			destroy_domain(p, host, d, vm,
 			    xdc_arena_printf(p->p_arena,
 			        "%s: placed on host %s",
@@ -897,7 +708,10 @@ diff_vms(struct xdc_plan *p, uint32_t host)
 			        p->p_place[vmi] ? p->p_place[vmi] : "none"));
 			continue;
 		}
-		diff_vm(p, host, vmi, d);
+		if (build)
+			diff_vm(p, host, vmi, d);
+		else
+			light_vm(p, host, vmi, d, 1);
 	}
 }
 
@@ -933,7 +747,8 @@ diff_absent(struct xdc_plan *p)
 	uint32_t host;
 
 	for (vmi = 0; vmi < cfg->cfg_nvms; vmi++) {
-		if ((host = p->p_place_obs[vmi]) == NO_INDEX)
+		if ((host = p->p_place_obs[vmi]) == NO_INDEX ||
+		    (p->p_own && host != p->p_self))
 			continue;
 		vm = &cfg->cfg_vms[vmi];
 		oh = &p->p_obs->obs_hosts[host];

@@ -1,7 +1,8 @@
 /*
  * The planning pass: resolve each VM's spec, place the VMs, diff every
  * observed host, let the SLAs hold back what they must, then order the
- * actions and wire their dependencies.
+ * actions and wire their dependencies. An agent's own part builds the
+ * actions of its host and of those it waits for only (own.c).
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -339,14 +340,18 @@ split_deferred(struct xdc_plan *p, struct paction **v, size_t n)
 
 /* ---- The pass --------------------------------------------------------- */
 
-int
-plan_compute(const struct xdc_config *cfg, const struct xdc_observed *obs,
-    const struct plan_opts *opts, struct xdc_plan **out,
+/*
+ * One pass; own: an agent's own part, with all: every host's actions
+ * built for it (own.c).
+ */
+static int
+plan_pass(const struct xdc_config *cfg, const struct xdc_observed *obs,
+    const struct plan_opts *opts, int own, int all, struct xdc_plan **out,
     struct xdc_diags *diags)
 {
 	struct xdc_plan *p;
 	struct paction **v = NULL;
-	size_t before = xdc_diags_count(diags), i;
+	size_t before = xdc_diags_count(diags), i, n;
 	int rc = XDC_EINVALID;
 
 	p = xdc_calloc(1, sizeof(*p));
@@ -382,6 +387,7 @@ plan_compute(const struct xdc_config *cfg, const struct xdc_observed *obs,
 	p->p_moved_from = xdc_arena_zalloc(
 	    p->p_arena, (cfg->cfg_nvms + 1) * sizeof(*p->p_moved_from));
 	p->p_migrating = xdc_arena_zalloc(p->p_arena, cfg->cfg_nvms + 1);
+	own_begin(p, own, all);
 	for (i = 0; i < obs->obs_nhosts; i++) {
 		diff_networks(p, (uint32_t)i);
 		diff_vms(p, (uint32_t)i);
@@ -397,7 +403,9 @@ plan_compute(const struct xdc_config *cfg, const struct xdc_observed *obs,
 		v[i] = &p->p_all[i];
 	qsort(v, p->p_nall, sizeof(*v), paction_cmp);
 	wire(p, v, p->p_nall);
-	split_deferred(p, v, p->p_nall);
+	n = p->p_nall;
+	own_prune(p, v, &n);
+	split_deferred(p, v, n);
 	rc = 0;
 out:
 	free(v);
@@ -408,6 +416,22 @@ out:
 	}
 	*out = p;
 	return 0;
+}
+
+int
+plan_compute(const struct xdc_config *cfg, const struct xdc_observed *obs,
+    const struct plan_opts *opts, struct xdc_plan **out,
+    struct xdc_diags *diags)
+{
+	int own = opts->po_self != NULL && !opts->po_whole, rc;
+
+	rc = plan_pass(cfg, obs, opts, own, 0, out, diags);
+	if (rc != 0 || !(*out)->p_inexact)
+		return rc;
+	/* A budget this host's part cannot count alone: build every host. */
+	xdc_plan_free(*out);
+	*out = NULL;
+	return plan_pass(cfg, obs, opts, own, 1, out, diags);
 }
 
 void
@@ -469,7 +493,8 @@ plan_vm_destroys(const struct xdc_plan *p)
 		    p->p_act[i]->pa.a_kind == XDC_OBJ_VM &&
 		    p->p_act[i]->pa_vm == NULL)
 			n++;
-	return n;
+	/* The guard is the pool's: an agent's own part counts the rest. */
+	return n + p->p_destroys_else;
 }
 
 void

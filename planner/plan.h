@@ -74,8 +74,15 @@ struct plan_opts {
 	 * VMs are neither counted as down nor started elsewhere.
 	 */
 	const struct xdc_pool_view *po_pool;
-	/* The host this agent is, or NULL when it plays the whole pool. */
+	/*
+	 * The host this agent is, or NULL when it plays the whole pool.
+	 * The plan is then this host's part: its actions, and the other
+	 * hosts' it waits for (a migrate's networks on its new host, a
+	 * move's destroy on its old one); the rest of the pool is checked,
+	 * not planned. po_whole plans every host's actions even so.
+	 */
 	const char *po_self;
+	int po_whole;
 	/*
 	 * The scope planned (--scope): it overrides the configuration's
 	 * Scope document; NULL takes the document's name, or

@@ -145,6 +145,15 @@ struct xdc_plan {
 	size_t p_nfailovers;
 	/* This host destroys copies others claim before anything else. */
 	size_t p_nrejoin;
+
+	/* An agent's own part (own.c). */
+	int p_own;         /* po_self without po_whole */
+	uint32_t p_self;   /* its index in obs_hosts, or NO_INDEX */
+	uint8_t *p_build;  /* by obs host: its actions are built; NULL: all */
+	uint32_t *p_light; /* by SLA: the first host not built whose diff
+	                    * may take from its min_running budget */
+	int p_inexact;     /* a built action's budget needed such a host */
+	size_t p_destroys_else; /* VM destroys in no built action kept */
 };
 
 /* plan.c */
@@ -171,10 +180,30 @@ int pool_is_self(const struct xdc_plan *, const char *host);
 /* Hold what the pool view forbids: claims, rejoin, unseen hosts. */
 void pool_hold(struct xdc_plan *);
 
-/* diff.c */
+/* diff.c, diffnet.c */
 void diff_networks(struct xdc_plan *, uint32_t host);
 void diff_vms(struct xdc_plan *, uint32_t host);
 void diff_absent(struct xdc_plan *);
+/* Is this observed host one the configuration declares? */
+int diff_host_declared(const struct xdc_plan *, const struct xdc_obs_host *);
+/* Why an object of the scope the configuration does not declare goes. */
+const char *diff_undeclared(struct xdc_plan *);
+
+/*
+ * own.c: an agent's own part. own_begin says which hosts' actions are
+ * built (all, unless own is set); a host not built is still diffed for
+ * its errors and for what the built ones need of it (diff.c). own_note
+ * records, for a host not built, a disruption of a VM of a min_running
+ * SLA; own_prune keeps this host's actions and what they wait for.
+ */
+void own_begin(struct xdc_plan *, int own, int all);
+static inline int
+plan_builds(const struct xdc_plan *p, uint32_t host)
+{
+	return p->p_build == NULL || p->p_build[host];
+}
+void own_note(struct xdc_plan *, uint32_t host, const struct xdc_vm *);
+void own_prune(struct xdc_plan *, struct paction **v, size_t *n);
 
 /* scope.c */
 /* The plan's scope and expiry; an expiry already past is an error. */

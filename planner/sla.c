@@ -152,9 +152,9 @@ sla_hold(struct xdc_plan *p)
 		if (si == XDC_NO_SLA)
 			continue;
 		selected[si]++;
-		if (p->p_place[i] != NULL &&
-		    pool_view_of(p, p->p_place[i]) == XDC_HV_UNSEEN &&
-		    !run[i]) {
+		/* A running VM first: the host's view is a scan of hosts. */
+		if (!run[i] && p->p_place[i] != NULL &&
+		    pool_view_of(p, p->p_place[i]) == XDC_HV_UNSEEN) {
 			if (unseen[si]++ == 0)
 				first_unseen[si] = i;
 			continue;
@@ -192,6 +192,9 @@ sla_hold(struct xdc_plan *p)
 			a->pa_hold_sla = s;
 			continue;
 		}
+		/* A host not built may have taken from it first (own.c). */
+		if (p->p_light != NULL && p->p_light[si] < a->pa_host)
+			p->p_inexact = 1;
 		if (budget[si] > 0) {
 			budget[si]--;
 			continue;

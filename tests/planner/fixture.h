@@ -58,6 +58,7 @@ struct fx {
 	const struct xdc_pool_view *pool;
 	const char *scope; /* --scope, or NULL (scope.c) */
 	int migrate;       /* the driver migrates: plan_opts.po_migrate */
+	int whole;         /* every host's actions: plan_opts.po_whole */
 	uint32_t next_domid;
 	char buf[1024]; /* fx_fields' answer */
 };
@@ -426,6 +427,7 @@ fx_try_plan(struct fx *fx)
 		.po_pool = fx->pool,
 		.po_scope = fx->scope,
 		.po_migrate = fx->migrate,
+		.po_whole = fx->whole,
 	};
 
 	fx_unplan(fx);
