@@ -130,7 +130,7 @@ fo_watch_stop() {
 }
 # Samples (since T) where a guest ran on both hosts.
 fo_dups() {	# [since]
-	awk -v t0="${1:-0}" '$1 >= t0 && $3 != "?" && $4 != "?" && $4 != "-" {
+	awk -v t0="${1:-0}" '$1 + 0 >= t0 + 0 && $3 != "?" && $4 != "?" && $4 != "-" {
 		n = split($3, a, ","); m = split($4, b, ",")
 		for (i = 1; i <= n; i++) for (j = 1; j <= m; j++)
 			if (a[i] == b[j]) { print; next } }' "$FO/samples"
@@ -139,11 +139,11 @@ fo_dups() {	# [since]
 # is not up: its time.
 fo_first_on() {	# vm host since
 	awk -v v="$1" -v col="$([ "$2" = xen-a ] && echo 3 || echo 4)" -v t0="$3" '
-	    $1 >= t0 { n = split($col, a, ","); for (i = 1; i <= n; i++)
+	    $1 + 0 >= t0 + 0 { n = split($col, a, ","); for (i = 1; i <= n; i++)
 		if (a[i] == v) { print $1; exit } }' "$FO/samples"
 }
 fo_first_off() {	# since
-	awk -v t0="$1" '$1 >= t0 && $2 != "up" { print $1; exit }' "$FO/samples"
+	awk -v t0="$1" '$1 + 0 >= t0 + 0 && $2 != "up" { print $1; exit }' "$FO/samples"
 }
 fo_where() {	# vm: the hosts it runs on now
 	for h in $XDC_LAB_HOSTS; do
@@ -160,7 +160,7 @@ fo_key() {	# key under the pool: its value, empty when absent
 }
 fo_leq() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a + 0 <= b + 0) }'; }
 fo_show_samples() {	# since: the samples that changed, for the log
-	awk -v t0="$1" '$1 >= t0 && ($2 $3 $4) != last { print "#   " $0; last = $2 $3 $4 }' \
+	awk -v t0="$1" '$1 + 0 >= t0 + 0 && ($2 $3 $4) != last { print "#   " $0; last = $2 $3 $4 }' \
 	    "$FO/samples"
 }
 
