@@ -185,6 +185,7 @@ t_kill=$(now)
 fo_kill xen-b KILL
 check "fence: xen-b's agent SIGKILLed, xen-a's fences xen-b and starts $vb" \
 	wait_until 180 eval '[ "$(fo_where "$vb")" = xen-a ]'
+wait_until 30 eval '[ -n "$(fo_first_on "$vb" xen-a "$t_kill")" ]'
 t_fo=$(fo_first_on "$vb" xen-a "$t_kill")
 fence_start=$(awk '$1 == "start" { print $2; exit }' "$FO/fence.log" 2>/dev/null)
 fence_off=$(awk '$1 == "off" { print $2; exit }' "$FO/fence.log" 2>/dev/null)
@@ -218,7 +219,7 @@ check "rejoin: $vb comes home to xen-b" \
 t_home=$(fo_first_on "$vb" xen-b "$t_join")
 check "rejoin: by one live migration of xen-a's agent (no create on xen-b)" \
 	eval 'fo_log xen-a "op=migrate.*name=$vb.*result=done" >/dev/null &&
-	    ! fo_log xen-b "op=create.*name=$vb" >/dev/null'
+	    ! fo_log xen-b "op=create.*name=$vb.*result=done" >/dev/null'
 check "rejoin: xen-b's agent deleted fenced/xen-b" \
 	wait_until 30 eval '[ -z "$(fo_key fenced/xen-b)" ]'
 check "rejoin: no sample showed a guest running on both hosts" \
@@ -243,9 +244,12 @@ fo_kill xen-b KILL
 check "watchdog: Xen's watchdog rebooted xen-b (the lab saw it fire)" \
 	eval 'lab-power wait xen-b off 90 &&
 	    lab-power status xen-b | grep -q "Watchdog timer fired"'
-t_off=$(fo_first_off "$t_kill")
 check "watchdog: xen-a's agent starts $vb once xen-b's lease and watchdog timeout passed" \
 	wait_until 180 eval '[ "$(fo_where "$vb")" = xen-a ]'
+# Both from the samples, once the sampler has seen the guest on xen-a:
+# a sample takes seconds while xen-b's ssh times out.
+wait_until 30 eval '[ -n "$(fo_first_on "$vb" xen-a "$t_kill")" ]'
+t_off=$(fo_first_off "$t_kill")
 t_fo=$(fo_first_on "$vb" xen-a "$t_kill")
 check "watchdog: xen-b was off before $vb ran on xen-a" \
 	eval '[ -n "$t_off" ] && [ -n "$t_fo" ] && fo_leq "$t_off" "$t_fo"'
