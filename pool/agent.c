@@ -320,10 +320,7 @@ pool_agent_new(
 		pool_agent_free(a, 0);
 		return rc;
 	}
-	/* A request takes at most a third of the lease: a renewal retried
-	 * once still lands in time. */
-	etcd_set_timeouts(
-	    a->a_etcd, (int)(a->a_ttl * 1000 / 3), (int)(a->a_ttl * 1000 / 6));
+	agent_request_limits(a, 0);
 	agent_set_why(a, "waiting for etcd at %s", o->pa_endpoints);
 	a->a_renew_timer = xdc_ev_timer_new(ev, on_renew_timer, a);
 	a->a_tick = xdc_ev_timer_new(ev, on_tick, a);
@@ -416,6 +413,23 @@ pool_agent_ready(const struct pool_agent *a, const char **why)
 	       : !a->a_synced   ? "reading the pool from etcd"
 	                        : "renewing the lease";
 	return 0;
+}
+
+/*
+ * A request takes at most a third of the lease, so that a renewal retried
+ * once still lands in time; a connection a sixth. long_ms > 0: for the
+ * requests started until the next call, that much, or two leases if
+ * longer (the one read of the whole pool).
+ */
+void
+agent_request_limits(struct pool_agent *a, int64_t long_ms)
+{
+	int64_t lease_ms = a->a_ttl * 1000;
+	int64_t req_ms = lease_ms / 3;
+
+	if (long_ms > 0)
+		req_ms = 2 * lease_ms > long_ms ? 2 * lease_ms : long_ms;
+	etcd_set_timeouts(a->a_etcd, (int)req_ms, (int)(lease_ms / 6));
 }
 
 void

@@ -177,6 +177,7 @@ char *agent_key_of(
     const struct pool_agent *, const char *kind, const char *name);
 /* A lease is held and was renewed within its TTL. */
 int agent_lease_held(const struct pool_agent *);
+void agent_request_limits(struct pool_agent *, int64_t long_ms);
 int agent_watchdog_lapsed(const struct pool_agent *);
 /* A reply nobody waits for. */
 void agent_on_deleted(struct etcd_req *, const struct etcd_result *, void *arg);

@@ -392,16 +392,12 @@ on_range(struct etcd_req *req, const struct etcd_result *res, void *arg)
 void
 agent_view_start_range(struct pool_agent *a)
 {
-	int64_t lease_ms = a->a_ttl * 1000;
-
 	if (a->a_range != NULL || a->a_synced)
 		return;
-	etcd_set_timeouts(a->a_etcd,
-	    (int)(lease_ms > RANGE_MS ? lease_ms : RANGE_MS),
-	    (int)(lease_ms / 6));
+	agent_request_limits(a, RANGE_MS);
 	a->a_range =
 	    etcd_range(a->a_etcd, a->a_prefix, ETCD_PREFIX, on_range, a);
-	etcd_set_timeouts(a->a_etcd, (int)(lease_ms / 3), (int)(lease_ms / 6));
+	agent_request_limits(a, 0);
 }
 
 /* ---- The snapshot --------------------------------------------------- */
