@@ -13,8 +13,8 @@
 #include "planner/planner.h"
 #include "base/error.h"
 
-static int
-str_eq(const char *a, const char *b)
+int
+plan_str_eq(const char *a, const char *b)
 {
 	if (a == NULL || b == NULL)
 		return a == b;
@@ -59,8 +59,8 @@ disks_equal(const struct xdc_vm *vm, const struct xdc_obs_build *b)
 	for (i = 0; i < vm->vm_ndisks; i++) {
 		x = &vm->vm_disks[i];
 		y = &b->ob_disks[i];
-		if (!str_eq(x->d_target, y->d_target) ||
-		    !str_eq(x->d_vdev, y->d_vdev) ||
+		if (!plan_str_eq(x->d_target, y->d_target) ||
+		    !plan_str_eq(x->d_vdev, y->d_vdev) ||
 		    x->d_format != y->d_format ||
 		    !x->d_readonly != !y->d_readonly)
 			return 0;
@@ -77,7 +77,7 @@ nics_equal(const struct xdc_dom_spec *ds, const struct xdc_obs_domain *d)
 	if (vm->vm_nnics != d->od_nnics)
 		return 0;
 	for (i = 0; i < vm->vm_nnics; i++)
-		if (!str_eq(ds->ds_bridges[i], d->od_nics[i].on_bridge) ||
+		if (!plan_str_eq(ds->ds_bridges[i], d->od_nics[i].on_bridge) ||
 		    memcmp(vm->vm_nics[i].nic_mac, d->od_nics[i].on_mac, 6))
 			return 0;
 	return 1;
@@ -100,11 +100,11 @@ build_changes(const struct xdc_dom_spec *ds, const struct xdc_obs_domain *d)
 	if (d->od_has_build) {
 		if (vm->vm_type != b->ob_type)
 			m |= CH_BIT(CH_TYPE);
-		if (!str_eq(vm->vm_kernel, b->ob_kernel))
+		if (!plan_str_eq(vm->vm_kernel, b->ob_kernel))
 			m |= CH_BIT(CH_KERNEL);
-		if (!str_eq(vm->vm_ramdisk, b->ob_ramdisk))
+		if (!plan_str_eq(vm->vm_ramdisk, b->ob_ramdisk))
 			m |= CH_BIT(CH_RAMDISK);
-		if (!str_eq(vm->vm_cmdline, b->ob_cmdline))
+		if (!plan_str_eq(vm->vm_cmdline, b->ob_cmdline))
 			m |= CH_BIT(CH_CMDLINE);
 		if (!disks_equal(vm, b))
 			m |= CH_BIT(CH_DISKS);

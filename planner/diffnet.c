@@ -10,14 +10,6 @@
 #include "planner/planner.h"
 #include "base/error.h"
 
-static int
-str_eq(const char *a, const char *b)
-{
-	if (a == NULL || b == NULL)
-		return a == b;
-	return strcmp(a, b) == 0;
-}
-
 static struct xdc_loc
 net_decl(const struct xdc_plan *p, const struct xdc_network *n)
 {
@@ -190,7 +182,7 @@ diff_networks(struct xdc_plan *p, uint32_t host)
 		mask = 0;
 		if (n->n_mtu != 0 && n->n_mtu != on->on_mtu)
 			mask |= CH_BIT(CH_MTU);
-		if (!str_eq(n->n_uplink, on->on_uplink))
+		if (!plan_str_eq(n->n_uplink, on->on_uplink))
 			mask |= CH_BIT(CH_UPLINK);
 		if (n->n_vlan != on->on_vlan)
 			mask |= CH_BIT(CH_VLAN);

@@ -181,6 +181,8 @@ int pool_is_self(const struct xdc_plan *, const char *host);
 void pool_hold(struct xdc_plan *);
 
 /* diff.c, diffnet.c */
+/* Two strings equal, NULL equal to NULL only (diff.c). */
+int plan_str_eq(const char *, const char *);
 void diff_networks(struct xdc_plan *, uint32_t host);
 void diff_vms(struct xdc_plan *, uint32_t host);
 void diff_absent(struct xdc_plan *);
