@@ -20,6 +20,33 @@ skip_ws(const char *s, size_t i, size_t n)
 	return i;
 }
 
+/* What a scan stops at outside strings: all else is skipped. */
+static const unsigned char stop[256] = {
+	['"'] = 1,
+	['{'] = 1,
+	['['] = 1,
+	['}'] = 1,
+	[']'] = 1,
+};
+
+/* Past the closing quote of the string whose text starts at s[i]. */
+static size_t
+string_end(const char *s, size_t i, size_t n)
+{
+	const char *q;
+	size_t j, k;
+
+	/* A quote after an odd run of backslashes is escaped. */
+	for (; (q = memchr(s + i, '"', n - i)) != NULL; i = j + 1) {
+		j = (size_t)(q - s);
+		for (k = j; k > i && s[k - 1] == '\\'; k--)
+			;
+		if ((j - k) % 2 == 0)
+			return j + 1;
+	}
+	return NOWHERE;
+}
+
 /*
  * Where the value at s[i] ends: past its closing bracket or quote, or at
  * the first byte that cannot be in a number or literal. NOWHERE when it
@@ -29,37 +56,33 @@ static size_t
 value_end(const char *s, size_t i, size_t n)
 {
 	size_t depth = 0;
-	int str = 0;
 
 	if (i >= n)
 		return NOWHERE;
-	if (s[i] != '{' && s[i] != '[' && s[i] != '"') {
+	if (s[i] == '"')
+		return string_end(s, i + 1, n);
+	if (s[i] != '{' && s[i] != '[') {
 		while (i < n && s[i] != ',' && s[i] != ']' && s[i] != '}' &&
 		       s[i] != ' ' && s[i] != '\t' && s[i] != '\n' &&
 		       s[i] != '\r')
 			i++;
 		return i;
 	}
-	for (; i < n; i++) {
-		if (str) {
-			if (s[i] == '\\') {
-				i++;
-			} else if (s[i] == '"') {
-				str = 0;
-				if (depth == 0)
-					return i + 1;
-			}
-			continue;
-		}
-		if (s[i] == '"')
-			str = 1;
-		else if (s[i] == '{' || s[i] == '[')
+	while (i < n) {
+		if (!stop[(unsigned char)s[i]]) {
+			i++;
+		} else if (s[i] == '"') {
+			if ((i = string_end(s, i + 1, n)) == NOWHERE)
+				return NOWHERE;
+		} else if (s[i] == '{' || s[i] == '[') {
 			depth++;
-		else if (s[i] == '}' || s[i] == ']') {
+			i++;
+		} else {
 			if (depth == 0)
 				return NOWHERE;
 			if (--depth == 0)
 				return i + 1;
+			i++;
 		}
 	}
 	return NOWHERE;
