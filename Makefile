@@ -60,7 +60,7 @@ PLANNER_SRCS	= planner/plan.c planner/diff.c planner/diffnet.c \
 		  planner/scope.c planner/output.c planner/query.c
 # The driver interface and the drivers.
 SIM_SRCS	= drivers/sim.c drivers/sim_pool.c drivers/sim_apply.c \
-		  drivers/sim_file.c
+		  drivers/sim_file.c drivers/json_split.c
 DRIVER_SRCS	= drivers/observed.c drivers/compose.c $(SIM_SRCS) drivers/xen.c \
 		  drivers/xen_config.c drivers/xen_migrate.c \
 		  drivers/xen_migrate_wire.c drivers/xen_migrate_recv.c \
@@ -108,6 +108,7 @@ UNIT_SRCS	= tests/base/test_ev.c tests/base/test_file.c \
 		  tests/planner/test_query.c tests/planner/test_own.c \
 		  tests/drivers/test_xen_config.c tests/drivers/test_obs_json.c \
 		  tests/drivers/test_wdt.c tests/drivers/test_compose.c \
+		  tests/drivers/test_json_split.c \
 		  tests/reconciler/test_backoff.c tests/reconciler/test_source.c \
 		  tests/reconciler/test_status.c tests/drivers/test_net.c \
 		  tests/reconciler/test_import.c tests/pool/test_etcd_json.c \

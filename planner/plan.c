@@ -177,6 +177,35 @@ dom_uses_bridge(const struct xdc_obs_domain *d, const char *bridge)
 	return 0;
 }
 
+/* Order VM downs by name, then by their place in the ordered list. */
+static int
+down_cmp(const void *x, const void *y, void *arg)
+{
+	struct paction **v = arg;
+	uint32_t i = *(const uint32_t *)x, j = *(const uint32_t *)y;
+	int c;
+
+	if ((c = strcmp(v[i]->pa.a_name, v[j]->pa.a_name)) != 0)
+		return c;
+	return i < j ? -1 : i > j;
+}
+
+/* The first of the n names[] sorted VM downs named name, or n. */
+static size_t
+down_find(struct paction **v, const uint32_t *names, size_t n, const char *name)
+{
+	size_t lo = 0, hi = n, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (strcmp(v[names[mid]]->pa.a_name, name) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 /*
  * Wire dependencies on the ordered list (indices into it):
  *  - a VM brought up or given NICs on a host waits for the networks it uses
@@ -193,13 +222,20 @@ dom_uses_bridge(const struct xdc_obs_domain *d, const char *bridge)
  *  - a pause or unpause waits for the same VM's update;
  *  - a network going down waits for the VMs that used it to leave, a
  *    replaced or restarted one included (its old domain is on it).
+ * In linear time but for sorting the downs by name: the list is ordered by
+ * group then host, so each host's downs and migrates are a run of it, and
+ * the rest is found through indices built in a first pass. The
+ * dependencies of an action come in the order above, each kind by its
+ * place in the list (a pause's updates latest first).
  */
 static void
 wire(struct xdc_plan *p, struct paction **v, size_t n)
 {
 	const struct xdc_config *cfg = p->p_cfg;
 	size_t nhosts = p->p_obs->obs_nhosts, nnets = cfg->cfg_nnetworks;
-	uint32_t *net_up, *down_first, *down_last;
+	size_t nvms = cfg->cfg_nvms, nnames = 0;
+	uint32_t *net_up, *down_first, *down_last, *move_first, *move_last;
+	uint32_t *upd_last, *vm_first, *next_upd, *next_vm, *names;
 	struct paction *a, *b;
 	const struct xdc_vm *vm;
 	size_t i, j, k;
@@ -209,10 +245,23 @@ wire(struct xdc_plan *p, struct paction **v, size_t n)
 	net_up = xdc_malloc((nhosts * nnets + 1) * sizeof(*net_up));
 	down_first = xdc_malloc((nhosts + 1) * sizeof(*down_first));
 	down_last = xdc_malloc((nhosts + 1) * sizeof(*down_last));
+	move_first = xdc_malloc((nhosts + 1) * sizeof(*move_first));
+	move_last = xdc_malloc((nhosts + 1) * sizeof(*move_last));
+	/* The latest update of each VM, and the one before each update. */
+	upd_last = xdc_malloc((nvms + 1) * sizeof(*upd_last));
+	next_upd = xdc_malloc((n + 1) * sizeof(*next_upd));
+	/* The first VM action with a domain on each host, and the next. */
+	vm_first = xdc_malloc((nhosts + 1) * sizeof(*vm_first));
+	next_vm = xdc_malloc((n + 1) * sizeof(*next_vm));
+	/* The VM downs, sorted by name. */
+	names = xdc_malloc((n + 1) * sizeof(*names));
 	for (i = 0; i < nhosts * nnets; i++)
 		net_up[i] = NO_INDEX;
 	for (i = 0; i < nhosts; i++)
-		down_first[i] = down_last[i] = NO_INDEX;
+		down_first[i] = down_last[i] = move_first[i] = move_last[i] =
+		    vm_first[i] = NO_INDEX;
+	for (i = 0; i < nvms; i++)
+		upd_last[i] = NO_INDEX;
 
 	for (i = 0; i < n; i++) {
 		a = v[i];
@@ -224,8 +273,28 @@ wire(struct xdc_plan *p, struct paction **v, size_t n)
 			if (down_first[a->pa_host] == NO_INDEX)
 				down_first[a->pa_host] = (uint32_t)i;
 			down_last[a->pa_host] = (uint32_t)i;
+			if (a->pa.a_kind == XDC_OBJ_VM)
+				names[nnames++] = (uint32_t)i;
+		}
+		if (a->pa_group == G_VM_MOVE) {
+			if (move_first[a->pa_host] == NO_INDEX)
+				move_first[a->pa_host] = (uint32_t)i;
+			move_last[a->pa_host] = (uint32_t)i;
+		}
+		if (a->pa_group == G_VM_UPDATE && a->pa_vmi != NO_INDEX) {
+			next_upd[i] = upd_last[a->pa_vmi];
+			upd_last[a->pa_vmi] = (uint32_t)i;
 		}
 	}
+	/* Backwards, so that each host's list runs forwards. */
+	for (i = n; i-- > 0;) {
+		a = v[i];
+		if (a->pa.a_kind == XDC_OBJ_VM && a->pa_dom != NULL) {
+			next_vm[i] = vm_first[a->pa_host];
+			vm_first[a->pa_host] = (uint32_t)i;
+		}
+	}
+	qsort_r(names, nnames, sizeof(*names), down_cmp, v);
 
 	for (i = 0; i < n; i++) {
 		a = v[i];
@@ -248,51 +317,48 @@ wire(struct xdc_plan *p, struct paction **v, size_t n)
 				}
 			}
 		}
+		/* A host's downs and migrates are each a run of the list. */
 		if ((a->pa_group == G_VM_UP || a->pa_group == G_VM_MOVE) &&
 		    down_first[to] != NO_INDEX)
 			for (k = down_first[to]; k <= down_last[to]; k++)
-				if (v[k]->pa_group == G_VM_DOWN &&
-				    v[k]->pa_host == to &&
-				    v[k]->pa_hold == NULL)
+				if (v[k]->pa_hold == NULL)
 					dep_add(p, a, (uint32_t)k);
-		if (a->pa_group == G_VM_UP)
-			for (k = 0; k < i; k++)
-				if (v[k]->pa_group == G_VM_MOVE &&
-				    v[k]->pa_host == a->pa_host &&
-				    v[k]->pa_hold == NULL)
+		if (a->pa_group == G_VM_UP &&
+		    move_first[a->pa_host] != NO_INDEX)
+			for (k = move_first[a->pa_host];
+			     k <= move_last[a->pa_host]; k++)
+				if (v[k]->pa_hold == NULL)
 					dep_add(p, a, (uint32_t)k);
-		if (a->pa_group == G_VM_UP && a->pa_from_host != NULL) {
-			for (k = 0; k < i; k++) {
+		/* The downs come before any up: all of them are earlier. */
+		if (a->pa_group == G_VM_UP && a->pa_from_host != NULL)
+			for (k = down_find(v, names, nnames, a->pa.a_name);
+			     k < nnames &&
+			     !strcmp(v[names[k]]->pa.a_name, a->pa.a_name);
+			     k++)
+				dep_add(p, a, names[k]);
+		if (a->pa_group == G_VM_STATE && a->pa_vmi != NO_INDEX)
+			for (k = upd_last[a->pa_vmi]; k != NO_INDEX;
+			     k = next_upd[k])
+				dep_add(p, a, (uint32_t)k);
+		/* Every VM action comes before a network's destroy. */
+		if (a->pa_group == G_NET_DOWN)
+			for (k = vm_first[a->pa_host]; k != NO_INDEX;
+			     k = next_vm[k]) {
 				b = v[k];
-				if (b->pa_group == G_VM_DOWN &&
-				    b->pa.a_kind == XDC_OBJ_VM &&
-				    !strcmp(b->pa.a_name, a->pa.a_name))
+				if (dom_uses_bridge(b->pa_dom, a->pa.a_bridge))
 					dep_add(p, a, (uint32_t)k);
 			}
-		}
-		if (a->pa_group == G_VM_STATE && a->pa_vmi != NO_INDEX) {
-			for (k = i; k-- > 0;) {
-				b = v[k];
-				if (b->pa_group < G_VM_UPDATE)
-					break;
-				if (b->pa_group == G_VM_UPDATE &&
-				    b->pa_vmi == a->pa_vmi)
-					dep_add(p, a, (uint32_t)k);
-			}
-		}
-		if (a->pa_group == G_NET_DOWN) {
-			for (k = 0; k < i; k++) {
-				b = v[k];
-				if (b->pa.a_kind == XDC_OBJ_VM &&
-				    b->pa_host == a->pa_host &&
-				    dom_uses_bridge(b->pa_dom, a->pa.a_bridge))
-					dep_add(p, a, (uint32_t)k);
-			}
-		}
 	}
 	free(net_up);
 	free(down_first);
 	free(down_last);
+	free(move_first);
+	free(move_last);
+	free(upd_last);
+	free(next_upd);
+	free(vm_first);
+	free(next_vm);
+	free(names);
 }
 
 /*

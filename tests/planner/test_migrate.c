@@ -360,6 +360,42 @@ test_migrate_order_and_dependencies(void **state)
 	fx_free(fx);
 }
 
+/*
+ * A migrate held back frees nothing on the host it leaves: a VM created
+ * there does not wait for it. Host a claims and runs web-1, which b (back
+ * from the lost) runs too and which belongs on c now: a's copy moves only
+ * once b's is gone (rejoin), and app starts on a meanwhile.
+ */
+static void
+test_create_does_not_wait_for_a_held_migrate(void **state)
+{
+	struct fx *fx = fx_new(HOST("a", "") HOST("b", "") HOST("c", "")
+	        NET("lan") VM("web-1", "host: c\n") VM("app", "host: a\n"));
+	static const struct xdc_claim claims[] = { { "web-1", "a" } };
+	struct xdc_pool_view pv;
+	size_t up, n;
+
+	(void)state;
+	fx_hosts(fx);
+	fx_networks(fx);
+	fx_managed(fx, "a", "web-1");
+	fx_managed(fx, "b", "web-1");
+	memset(&pv, 0, sizeof(pv));
+	pv.pv_self = "a";
+	pv.pv_claims = claims;
+	pv.pv_nclaims = 1;
+	fx->self = "a";
+	fx->pool = &pv;
+	fx->migrate = 1;
+	fx_plan(fx);
+	assert_contains(fx_held(fx, XDC_OP_MIGRATE, "web-1", "a"),
+	    "that copy goes first (rejoin)");
+	up = fx_action(fx, XDC_OP_CREATE, "app", "a");
+	plan_depends(fx->plan, up, &n);
+	assert_int_equal(n, 0);
+	fx_free(fx);
+}
+
 /* A network going from the old host waits for the VM to leave it. */
 static void
 test_network_destroy_waits_for_the_migrate_off_it(void **state)
@@ -506,6 +542,7 @@ main(void)
 		cmocka_unit_test(
 		    test_migrate_is_not_held_by_protect_window_or_budget),
 		cmocka_unit_test(test_migrate_order_and_dependencies),
+		cmocka_unit_test(test_create_does_not_wait_for_a_held_migrate),
 		cmocka_unit_test(
 		    test_network_destroy_waits_for_the_migrate_off_it),
 		cmocka_unit_test(

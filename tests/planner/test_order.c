@@ -291,6 +291,34 @@ test_protected_destroy_does_not_hold_creates(void **state)
 	fx_free(fx);
 }
 
+/*
+ * A VM leaving two hosts at once (two stray copies, placed on a third)
+ * comes up after both copies are gone; a VM created beside it, which
+ * moves from nowhere, waits for neither.
+ */
+static void
+test_moved_vm_waits_for_every_copy_to_go(void **state)
+{
+	struct fx *fx = fx_new(HOST("xen-a") HOST("xen-b") HOST("xen-c")
+	        VM_ON("web", "xen-c", "") VM_ON("app", "xen-c", ""));
+	size_t a, b, up, other;
+
+	(void)state;
+	fx_hosts(fx);
+	fx_managed(fx, "xen-a", "web");
+	fx_managed(fx, "xen-b", "web");
+	fx_plan(fx);
+	a = fx_action(fx, XDC_OP_DESTROY, "web", "xen-a");
+	b = fx_action(fx, XDC_OP_DESTROY, "web", "xen-b");
+	up = fx_action(fx, XDC_OP_CREATE, "web", "xen-c");
+	other = fx_action(fx, XDC_OP_CREATE, "app", "xen-c");
+	assert_waits(fx, up, a);
+	assert_waits(fx, up, b);
+	assert_false(fx_depends(fx, other, a));
+	assert_false(fx_depends(fx, other, b));
+	fx_free(fx);
+}
+
 static void
 test_depends_on_point_to_earlier_actions(void **state)
 {
@@ -452,6 +480,7 @@ main(void)
 		cmocka_unit_test(
 		    test_action_waiting_for_deferred_one_is_deferred),
 		cmocka_unit_test(test_protected_destroy_does_not_hold_creates),
+		cmocka_unit_test(test_moved_vm_waits_for_every_copy_to_go),
 		cmocka_unit_test(test_depends_on_point_to_earlier_actions),
 		cmocka_unit_test(test_same_inputs_give_identical_json),
 		cmocka_unit_test(test_summary_counts_ops),
