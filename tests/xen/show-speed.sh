@@ -16,9 +16,12 @@
 # Timing is reported, never asserted. What is checked is that the guests
 # were made and every command listed all of them.
 #
-# `xdc show --json` is kept (show.json beside the figures): a fresh lab
-# makes the same guests with the same domids, so two builds of xdc can be
-# shown to observe exactly the same thing (diff the two files).
+# Another build of xdc on dom0's PATH as xdc-before (`make xen-show-speed
+# XDC_BEFORE=path/to/xdc`) is timed in the same rounds, and must observe
+# exactly what xdc does: its `show --json` is compared with xdc's, byte
+# for byte. Last, one more run of each command with xenstored's trace on
+# counts the xenstore requests it makes, a figure the machine's load does
+# not move.
 set -u
 
 N=${XDC_SHOW_GUESTS:-50}
@@ -104,12 +107,25 @@ check "xl made the $N guests, paused" [ "$(guests)" -eq "$N" ]
 # does weighs on all four alike. A command's output is kept from its last
 # run; its exit code must be 0 every time.
 CMDS="xl_list xl_list_l xdc_show xdc_show_json"
+command -v xdc-before >/dev/null && CMDS="$CMDS before_show before_show_json"
 run() {	# name
 	case "$1" in
 	xl_list) xl list ;;
 	xl_list_l) xl list -l ;;
 	xdc_show) xdc show ;;
 	xdc_show_json) xdc show --json ;;
+	before_show) xdc-before show ;;
+	before_show_json) xdc-before show --json ;;
+	esac
+}
+label() {	# name
+	case "$1" in
+	xl_list) echo "xl list" ;;
+	xl_list_l) echo "xl list -l" ;;
+	xdc_show) echo "xdc show" ;;
+	xdc_show_json) echo "xdc show --json" ;;
+	before_show) echo "xdc-before show" ;;
+	before_show_json) echo "xdc-before show --json" ;;
 	esac
 }
 for c in $CMDS; do : >"$OUT/$c.times"; : >"$OUT/$c.rc"; done
@@ -124,6 +140,31 @@ while [ "$r" -lt "$RUNS" ]; do
 	r=$((r + 1))
 done
 cp "$OUT/xdc_show_json.out" "$OUT/show.json"
+if command -v xdc-before >/dev/null; then
+	diff -u "$OUT/before_show_json.out" "$OUT/show.json" >"$OUT/show.diff"
+	check "xdc-before and xdc observe the same (show --json, $(wc -c \
+	    <"$OUT/show.json") bytes)" [ ! -s "$OUT/show.diff" ]
+	head -n 40 "$OUT/show.diff" | sed 's/^/#   /'
+fi
+
+# The xenstore requests of one run: xenstored's trace (xenstore-control
+# logfile) around it, less those of an empty command (the trace's own).
+xs_trace() {	# name
+	rm -f "$WORK/xs.trace"
+	xenstore-control logfile "$WORK/xs.trace" >/dev/null 2>&1 || return
+	run "$1" >/dev/null 2>&1
+	xenstore-control log off >/dev/null 2>&1
+}
+xs_trace none
+base=$(grep -c '^IN ' "$WORK/xs.trace" 2>/dev/null)
+for c in $CMDS; do
+	xs_trace "$c"
+	n=$(grep -c '^IN ' "$WORK/xs.trace" 2>/dev/null)
+	echo $((${n:-0} - ${base:-0})) >"$OUT/$c.xs"
+	awk '$1 == "IN" { print $5 }' "$WORK/xs.trace" 2>/dev/null |
+		sort | uniq -c | sort -rn | awk '{ printf "%s %s ", $2, $1 }' \
+		>"$OUT/$c.xstypes"
+done
 
 for c in $CMDS; do
 	check "$c exits 0 every time" not_grep -v '^0$' "$OUT/$c.rc"
@@ -146,14 +187,17 @@ stats() {	# file: median least most
 }
 {
 	echo "$N paused PV guests (1 NIC each, $((N / 10 + (N % 10 > 0))) with a disk)," \
-	    "$RUNS runs each, seconds: median (least-most)"
+	    "$RUNS runs each: seconds, median (least-most); xenstore requests"
 	for c in $CMDS; do
 		# shellcheck disable=SC2046 # three numbers
 		set -- $(stats "$OUT/$c.times")
-		printf '  %-16s %6s  (%s-%s)\n' \
-		    "$(echo "$c" | sed 's/_l$/ -l/; s/_json$/ --json/; s/_/ /g')" \
-		    "$1" "$2" "$3"
+		printf '  %-22s %6s  (%s-%s)  %s\n' "$(label "$c")" "$1" "$2" \
+		    "$3" "$(cat "$OUT/$c.xs" 2>/dev/null)"
 	done
+	echo "  xenstore requests of xdc show: $(cat "$OUT/xdc_show.xstypes")"
+	if [ -f "$OUT/before_show.xstypes" ]; then
+		echo "  of xdc-before show: $(cat "$OUT/before_show.xstypes")"
+	fi
 	echo "  dom0 load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 } >"$OUT/figures.txt"
 sed 's/^/# show-speed: /' "$OUT/figures.txt"
