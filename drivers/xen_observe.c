@@ -8,8 +8,9 @@
  * every domain but Domain-0 and stubs, so that an unmanaged one can be
  * imported and adopted. No libxl call: libxl_device_nic_list() alone
  * reads some sixty keys per NIC, most of them COLO's, and
- * libxl_domain_sched_params_get() four calls to find the scheduler. The
- * NICs and disks are read where libxl keeps its own record of them
+ * libxl_domain_sched_params_get() makes three calls (two hypercalls, a
+ * xenstore read) to find the domain's scheduler before the one that
+ * answers. The NICs and disks are read where libxl keeps its own record of them
  * (/libxl/ID/device/KIND/N) with libxl's rules, key for key, so that xdc
  * sees exactly what libxl would list; tests/xen/test_xen_driver.c checks
  * that against libxl. Each read is one round trip to xenstored, and a
