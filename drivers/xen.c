@@ -3,14 +3,10 @@
  * what the sim driver does to simulated ones, with the same semantics
  * (drivers/sim.c is the reference): it runs on a Xen dom0, as root.
  *
- * Observing costs one xc_domain_getinfolist() for every domain and one
- * xc_physinfo() for the host per cycle. Names and ownership markers come
- * from xenstore; what libxl alone knows of a domain (its memory target,
- * vCPUs online, scheduler parameters and NICs) is asked for every domain
- * but Domain-0 and stubs, so that an unmanaged one can be imported and
- * adopted, and its build record only for the domains xdc manages. The
- * translations between xdc's
- * model and Xen's records are in xen_config.c, free of calls into Xen.
+ * Observing is xen_observe.c's: one xc_domain_getinfolist() for every
+ * domain and one xc_physinfo() for the host, then xenstore reads and one
+ * hypercall per domain, no libxl. The translations between xdc's model
+ * and Xen's records are in xen_config.c, free of calls into Xen.
  *
  * Acting goes through libxl. Creates and destroys, the slow steps, are
  * libxl asynchronous operations: submit() starts one and returns at once,
@@ -48,6 +44,7 @@
 #include "drivers/wdt.h"
 #include "drivers/xen.h"
 #include "drivers/xen_migrate.h"
+#include "drivers/xen_observe.h"
 #include "schema/model.h"
 
 /* How long a guest gets to shut down before it is destroyed. */
@@ -141,21 +138,12 @@ struct xen {
 	struct xen_mig_env x_mig;          /* what migrations borrow */
 };
 
-/* What xenstore says of a live domain: is it a stub, is it xdc's. */
-struct xen_own {
-	int ow_stub;
-	int ow_managed;
-	struct xen_marker ow_mk;
-	char *ow_vals[XEN_MK__COUNT]; /* the marker's strings */
-};
-
 /* A live domain found by name. */
 struct xen_dom {
 	xc_domaininfo_t xd_info;
 	struct xen_own xd_own;
 };
 
-static int xen_observe(struct xdc_driver *, struct xdc_observed **);
 static int xen_submit(struct xdc_driver *, const struct xdc_action *, uint64_t);
 static int xen_reap(struct xdc_driver *, uint64_t *, int *, char **);
 static int xen_attach(struct xdc_driver *, struct xdc_ev *);
@@ -274,48 +262,6 @@ lx_fail(struct xen *x, int rc, const char *verb, const char *name)
 
 /* ---- Xen's records ---------------------------------------------------- */
 
-/* The value at the path, NULL when absent; the caller frees it. */
-static char *xs_get(struct xen *x, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static char *
-xs_get(struct xen *x, const char *fmt, ...)
-{
-	char path[256];
-	unsigned int len;
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(path, sizeof(path), fmt, ap);
-	va_end(ap);
-	return xs_read(x->x_xsh, XBT_NULL, path, &len);
-}
-
-/* Every domain, in one hypercall unless there are very many. */
-static int
-list_domains(struct xen *x, xc_domaininfo_t **out, size_t *n)
-{
-	xc_domaininfo_t *v = NULL;
-	size_t cap = 256;
-	int got;
-
-	for (;;) {
-		v = xdc_reallocarray(v, cap, sizeof(*v));
-		got = xc_domain_getinfolist(x->x_xch, 0, (unsigned)cap, v);
-		if (got < 0) {
-			free(v);
-			return xdc_error_sys(XDC_EDRIVER,
-			    "host %s: xc_domain_getinfolist", x->x_host);
-		}
-		if ((size_t)got < cap)
-			break;
-		cap *= 2;
-	}
-	*out = v;
-	*n = (size_t)got;
-	return 0;
-}
-
 /* One domain's record: 0, or XDC_ENOTFOUND when it is gone. */
 static int
 dom_info(struct xen *x, uint32_t domid, xc_domaininfo_t *info)
@@ -328,56 +274,6 @@ dom_info(struct xen *x, uint32_t domid, xc_domaininfo_t *info)
 	if (got != 1 || info->domain != domid)
 		return XDC_ENOTFOUND;
 	return 0;
-}
-
-static int
-has_suffix(const char *s, const char *suffix)
-{
-	size_t n = strlen(s), m = strlen(suffix);
-
-	return n >= m && strcmp(s + n - m, suffix) == 0;
-}
-
-static void
-own_free(struct xen_own *ow)
-{
-	size_t i;
-
-	for (i = 0; i < XEN_MK__COUNT; i++)
-		free(ow->ow_vals[i]);
-	memset(ow, 0, sizeof(*ow));
-}
-
-/*
- * Whether a live domain is a stub domain and whether it carries xdc's
- * marker. Device-model stub domains are named NAME-dm and have a target;
- * a xenstore stub domain says so in its flags. None of them is ever xdc's.
- */
-static void
-own_read(struct xen *x, const xc_domaininfo_t *info, const char *name,
-    struct xen_own *ow)
-{
-	char path[XEN_MARKER_PATHSZ];
-	char *target;
-	size_t i;
-
-	memset(ow, 0, sizeof(*ow));
-	ow->ow_stub = (info->flags & XEN_DOMINF_xs_domain) != 0 ||
-	              (name != NULL && has_suffix(name, "-dm"));
-	if (info->domain == 0 || ow->ow_stub || name == NULL)
-		return;
-	xen_marker_path(info->handle, path);
-	/* Most domains that are not xdc's have no marker at all. */
-	ow->ow_vals[0] = xs_get(x, "%s/%s", path, xen_marker_keys[0]);
-	for (i = 1; ow->ow_vals[0] != NULL && i < XEN_MK__COUNT; i++)
-		ow->ow_vals[i] = xs_get(x, "%s/%s", path, xen_marker_keys[i]);
-	if (xen_marker_parse(
-	        (const char *const *)ow->ow_vals, name, &ow->ow_mk) != 0)
-		return;
-	target = xs_get(x, "/local/domain/%" PRIu32 "/target", info->domain);
-	ow->ow_stub = target != NULL;
-	ow->ow_managed = target == NULL;
-	free(target);
 }
 
 /*
@@ -396,26 +292,27 @@ dom_find(struct xen *x, const char *name, uint32_t hint, struct xen_dom *out)
 	memset(out, 0, sizeof(*out));
 	if (hint != 0 && dom_info(x, hint, &one) == 0 &&
 	    xen_obs_reportable(&one)) {
-		dname = xs_get(x, "/local/domain/%" PRIu32 "/name", hint);
+		dname = xen_xs_get(
+		    x->x_xsh, "/local/domain/%" PRIu32 "/name", hint);
 		found = dname != NULL && strcmp(dname, name) == 0;
 		if (found) {
 			out->xd_info = one;
-			own_read(x, &one, dname, &out->xd_own);
+			xen_own_read(x->x_xsh, &one, dname, &out->xd_own);
 		}
 		free(dname);
 		if (found)
 			return 0;
 	}
-	if ((rc = list_domains(x, &v, &n)) != 0)
+	if ((rc = xen_list_domains(x->x_xch, x->x_host, &v, &n)) != 0)
 		return rc;
 	for (i = 0; i < n && !found; i++) {
 		if (!xen_obs_reportable(&v[i]))
 			continue;
-		dname =
-		    xs_get(x, "/local/domain/%" PRIu32 "/name", v[i].domain);
+		dname = xen_xs_get(
+		    x->x_xsh, "/local/domain/%" PRIu32 "/name", v[i].domain);
 		if (dname != NULL && strcmp(dname, name) == 0) {
 			out->xd_info = v[i];
-			own_read(x, &v[i], dname, &out->xd_own);
+			xen_own_read(x->x_xsh, &v[i], dname, &out->xd_own);
 			found = 1;
 		}
 		free(dname);
@@ -436,7 +333,7 @@ uuid_holder(struct xen *x, const uint8_t uuid[16], xc_domaininfo_t *out)
 	size_t n = 0, i;
 	int rc;
 
-	if ((rc = list_domains(x, &v, &n)) != 0)
+	if ((rc = xen_list_domains(x->x_xch, x->x_host, &v, &n)) != 0)
 		return rc;
 	rc = XDC_ENOTFOUND;
 	for (i = 0; i < n; i++) {
@@ -479,10 +376,11 @@ dom_find_vm(struct xen *x, const char *name, struct xen_dom *out)
 	xen_uuid_from_name(name, &uuid);
 	if ((rc = uuid_holder(x, libxl_uuid_bytearray(&uuid), &info)) != 0)
 		return rc;
-	dname = xs_get(x, "/local/domain/%" PRIu32 "/name", info.domain);
+	dname =
+	    xen_xs_get(x->x_xsh, "/local/domain/%" PRIu32 "/name", info.domain);
 	if (dname != NULL && strcmp(dname, name) == 0) {
 		out->xd_info = info;
-		own_read(x, &info, dname, &out->xd_own);
+		xen_own_read(x->x_xsh, &info, dname, &out->xd_own);
 	} else
 		rc = uuid_taken(x, name, info.domain);
 	free(dname);
@@ -579,215 +477,13 @@ marker_write(struct xen *x, const uint8_t uuid[16], const struct xen_marker *mk,
 
 /* ---- Observe ---------------------------------------------------------- */
 
-/* A number of KiB under the domain's path; -1 when absent or not one. */
-static int64_t
-xs_kib(struct xen *x, uint32_t domid, const char *key)
-{
-	char *s = xs_get(x, "/local/domain/%" PRIu32 "/%s", domid, key);
-	int64_t v = xen_parse_kib(s);
-
-	free(s);
-	return v;
-}
-
-/*
- * What the toolstack set for a managed domain, which xdc compares with the
- * declaration: its memory target, max_memory and vCPUs online (xenstore,
- * as libxl wrote them) and its scheduler parameters.
- */
-/* The credit2 weight and cap, which xdc show reports for every domain. */
-static void
-sched_read(struct xen *x, uint32_t domid, struct xen_dom_facts *f)
-{
-	libxl_domain_sched_params sp;
-
-	libxl_domain_sched_params_init(&sp);
-	if (libxl_domain_sched_params_get(x->x_ctx, domid, &sp) == 0) {
-		f->df_weight = sp.weight;
-		f->df_cap = sp.cap;
-	}
-	libxl_domain_sched_params_dispose(&sp);
-}
-
-static void
-facts_read(struct xen *x, const xc_domaininfo_t *info, const char *type,
-    struct xen_dom_facts *f)
-{
-	uint32_t domid = info->domain, i;
-	int64_t video;
-	int32_t online = 0;
-	char *s;
-
-	f->df_target_kib = xs_kib(x, domid, "memory/target");
-	/* libxl keeps an HVM guest's video RAM out of its target. */
-	if (f->df_target_kib >= 0 && type != NULL && !strcmp(type, "hvm") &&
-	    (video = xs_kib(x, domid, "memory/videoram")) > 0)
-		f->df_target_kib += video;
-	f->df_static_max_kib = xs_kib(x, domid, "memory/static-max");
-	for (i = 0; i <= info->max_vcpu_id; i++) {
-		s = xs_get(x,
-		    "/local/domain/%" PRIu32 "/cpu/%" PRIu32 "/availability",
-		    domid, i);
-		online += s != NULL && strcmp(s, "online") == 0;
-		free(s);
-	}
-	f->df_vcpus_online = online;
-	sched_read(x, domid, f);
-}
-
-/* An unmanaged domain's kernel, ramdisk and cmdline, as libxl wrote them. */
-static void
-image_build(struct xen *x, const xc_domaininfo_t *info, const char *type,
-    const libxl_device_disk *disks, int ndisks, struct xdc_arena *a,
-    struct xdc_obs_domain *od)
-{
-	char uuid[XEN_UUID_BUFSZ];
-	char *kernel, *ramdisk, *cmdline;
-	struct xen_marker mk;
-
-	xen_uuid_fmt(info->handle, uuid);
-	kernel = xs_get(x, "/vm/%s/image/kernel", uuid);
-	ramdisk = xs_get(x, "/vm/%s/image/ramdisk", uuid);
-	cmdline = xs_get(x, "/vm/%s/image/cmdline", uuid);
-	memset(&mk, 0, sizeof(mk));
-	/* libxl writes empty values for what the domain was built without. */
-	mk.mk_kernel = kernel != NULL && *kernel != '\0' ? kernel : NULL;
-	mk.mk_ramdisk = ramdisk != NULL && *ramdisk != '\0' ? ramdisk : NULL;
-	mk.mk_cmdline = cmdline != NULL && *cmdline != '\0' ? cmdline : NULL;
-	xen_obs_build(type, &mk, disks, ndisks, a, od);
-	free(kernel);
-	free(ramdisk);
-	free(cmdline);
-}
-
-/*
- * What a domain without a name in xenstore is. libxl makes a domain with
- * xc_domain_create, which leaves it paused, and only then, in one xenstore
- * transaction, writes /local/domain/ID with its name (libxl__domain_make);
- * it unmakes one by pausing it, removing /local/domain/ID, then having a
- * child call xc_domain_destroy (devices_destroy_cb). In either window the
- * domain is there, paused and unnamed, and holds memory: it is reported,
- * as unmanaged, under a name that says which, rather than left out or
- * passed off as a VM. A domain that has never run is being built.
- */
-static const char *
-unnamed(struct xdc_arena *a, const xc_domaininfo_t *info)
-{
-	return xdc_arena_printf(a, "(domid %" PRIu32 ", %s)", info->domain,
-	    info->cpu_time == 0 ? "being built" : "being destroyed");
-}
-
-static void
-obs_domain(struct xen *x, struct xdc_arena *a, const xc_domaininfo_t *info,
-    struct xdc_obs_domain *od)
-{
-	struct xen_dom_facts f;
-	struct xen_own ow;
-	libxl_device_disk *disks = NULL;
-	libxl_device_nic *nics = NULL;
-	char *name = NULL, *type = NULL;
-	int ndisks = 0, nnics = 0;
-
-	xen_dom_facts_init(&f);
-	name = xs_get(x, "/local/domain/%" PRIu32 "/name", info->domain);
-	own_read(x, info, name, &ow);
-	f.df_name = name != NULL ? xdc_arena_strdup(a, name) : unnamed(a, info);
-	f.df_stubdom = ow.ow_stub;
-	if (info->domain == 0 || ow.ow_stub || name == NULL) {
-		/* Domain-0's tuning is shown, never changed. */
-		if (info->domain == 0)
-			sched_read(x, 0, &f);
-		xen_obs_from_info(info, &f, od);
-		goto out;
-	}
-	/* What libxl alone knows: what xdc tunes, and import writes. */
-	if (ow.ow_managed) {
-		/* od_scope outlives the marker's strings, freed below. */
-		ow.ow_mk.mk_scope = xdc_arena_strdup(a, ow.ow_mk.mk_scope);
-		f.df_marker = &ow.ow_mk;
-	}
-	type = xs_get(x, "/libxl/%" PRIu32 "/type", info->domain);
-	log_clear(x);
-	facts_read(x, info, type, &f);
-	xen_obs_from_info(info, &f, od);
-	nics = libxl_device_nic_list(x->x_ctx, info->domain, &nnics);
-	xen_obs_nics(nics, nnics, a, od);
-	/*
-	 * The build record: for xdc's domains the marker's; for the others
-	 * what libxl recorded of the image under /vm, so that xdc import
-	 * writes what the domain was built from. The planner never compares
-	 * the latter: an adoption takes the declaration's word for it.
-	 */
-	disks = libxl_device_disk_list(x->x_ctx, info->domain, &ndisks);
-	if (ow.ow_managed)
-		xen_obs_build(type, &ow.ow_mk, disks, ndisks, a, od);
-	else
-		image_build(x, info, type, disks, ndisks, a, od);
-out:
-	if (disks != NULL)
-		libxl_device_disk_list_free(disks, ndisks);
-	if (nics != NULL)
-		libxl_device_nic_list_free(nics, nnics);
-	own_free(&ow);
-	free(type);
-	free(name);
-}
-
-static int
-dom_cmp(const void *p, const void *q)
-{
-	const struct xdc_obs_domain *a = p, *b = q;
-
-	return strcmp(a->od_name, b->od_name);
-}
-
+/* Observing is xen_observe.c's, with the driver's handles. */
 static int
 xen_observe(struct xdc_driver *drv, struct xdc_observed **out)
 {
 	struct xen *x = (struct xen *)drv;
-	struct xdc_observed *obs = NULL;
-	struct xdc_obs_host *oh;
-	xc_domaininfo_t *v = NULL;
-	xc_physinfo_t pi;
-	uint64_t guest_pages = 0;
-	size_t n = 0, i;
-	int rc;
 
-	*out = NULL;
-	memset(&pi, 0, sizeof(pi));
-	if ((rc = list_domains(x, &v, &n)) != 0)
-		goto out;
-	if (xc_physinfo(x->x_xch, &pi) != 0) {
-		rc = xdc_error_sys(
-		    XDC_EDRIVER, "host %s: xc_physinfo", x->x_host);
-		goto out;
-	}
-	obs = xdc_observed_new();
-	obs->obs_nhosts = 1;
-	obs->obs_hosts = xdc_arena_zalloc(obs->obs_arena, sizeof(*oh));
-	oh = &obs->obs_hosts[0];
-	oh->oh_name = xdc_arena_strdup(obs->obs_arena, x->x_host);
-	oh->oh_domains =
-	    xdc_arena_zalloc(obs->obs_arena, (n + 1) * sizeof(*oh->oh_domains));
-	for (i = 0; i < n; i++) {
-		/* Dying domains still hold memory the host will get back. */
-		if (v[i].domain != 0)
-			guest_pages += v[i].tot_pages;
-		if (!xen_obs_reportable(&v[i]))
-			continue;
-		obs_domain(x, obs->obs_arena, &v[i],
-		    &oh->oh_domains[oh->oh_ndomains++]);
-	}
-	xen_host_from_physinfo(&pi, guest_pages, oh);
-	qsort(
-	    oh->oh_domains, oh->oh_ndomains, sizeof(*oh->oh_domains), dom_cmp);
-	*out = obs;
-	obs = NULL;
-	rc = 0;
-out:
-	xdc_observed_free(obs);
-	free(v);
-	return rc;
+	return xen_observe_host(x->x_xch, x->x_xsh, x->x_host, out);
 }
 
 /* ---- Actions in flight ------------------------------------------------ */
@@ -917,7 +613,7 @@ create_fail(struct xen *x, struct xen_op *op, int rc)
 	taken = dom_find(x, op->o_name, 0, &d) == 0 &&
 	        d.xd_info.domain != op->o_newdomid;
 	managed = d.xd_own.ow_managed;
-	own_free(&d.xd_own);
+	xen_own_free(&d.xd_own);
 	if (taken)
 		return name_taken(x, op->o_name, managed);
 	return op->o_step == STEP_CREATE ? lx_fail_op(x, op, rc, "create")
@@ -1446,8 +1142,8 @@ dom_update(struct xen *x, const struct xen_dom *d, const char *name,
 	libxl_bitmap_init(&vcpus);
 	/* Check what can be checked first: a failed update changes little. */
 	if (a->a_update & XDC_UPD_MEMORY) {
-		s = xs_get(
-		    x, "/local/domain/%" PRIu32 "/memory/static-max", domid);
+		s = xen_xs_get(x->x_xsh,
+		    "/local/domain/%" PRIu32 "/memory/static-max", domid);
 		static_max = s != NULL ? strtoull(s, NULL, 10) * 1024 : 0;
 		if (static_max != 0 && vm->vm_memory > static_max) {
 			rc = xdc_error(XDC_EDRIVER,
@@ -1747,7 +1443,7 @@ op_start(struct xen *x, struct xen_op *op, const struct xdc_action *a)
 		break;
 	}
 out:
-	own_free(&d.xd_own);
+	xen_own_free(&d.xd_own);
 	/* Whatever did not leave libxl working is over. */
 	if (rc != 0 || op->o_step == STEP_START)
 		op_finish(op, rc);

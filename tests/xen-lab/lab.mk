@@ -10,6 +10,9 @@
 #   make xen-pool-shell
 #                    the same pool, with a shell in xen-a's dom0
 #   make xen-tests   only build the Xen test programs
+#   make xen-show-speed [XDC_BEFORE=old/xdc]
+#                    50 paused guests, and xdc show timed against xl list
+#                    and xl list -l (tests/xen/show-speed.sh): figures only
 
 # The Xen integration test programs, linked against the real toolstack
 # libraries; they run only inside the lab's dom0.
@@ -27,7 +30,8 @@ XEN_POOL_OUT	= $(BUILD)/xen-lab-pool
 XEN_POOL_ENV	= XDC=$(XDC) XDC_LAB_BINS="$(XEN_TEST_BINS)" \
 		  XDC_LAB_OUT=$(XEN_POOL_OUT)
 
-.PHONY: check-xen xen-shell xen-tests check-xen-pool xen-pool-shell
+.PHONY: check-xen xen-shell xen-tests check-xen-pool xen-pool-shell \
+	xen-show-speed
 
 xen-tests: $(XEN_TEST_BINS)
 
@@ -60,6 +64,21 @@ check-xen:
 	if [ $$rc -ne 0 ] && [ -f $(XEN_SUITE_LOG) ]; then \
 		echo "---- $(XEN_SUITE_LOG)"; cat $(XEN_SUITE_LOG); \
 	fi; exit $$rc
+
+# 50 guests of 96 MiB need more than the lab's default 3 GiB.
+XEN_SHOW_MEM	= 6144
+# XDC_BEFORE=path/to/another/xdc: timed too, as xdc-before, and its
+# observation compared with this build's.
+XEN_SHOW_BEFORE	= $(XEN_LAB_OUT)/xdc-before
+xen-show-speed:
+	@scripts/deps build lab
+	@$(MAKE) --no-print-directory $(XDC)
+	@rm -f $(XEN_SHOW_BEFORE); mkdir -p $(XEN_LAB_OUT)
+	@if [ -n "$(XDC_BEFORE)" ]; then cp $(XDC_BEFORE) $(XEN_SHOW_BEFORE); fi
+	@XDC=$(XDC) XDC_LAB_OUT=$(XEN_LAB_OUT) \
+	    XDC_LAB_BINS="$(if $(XDC_BEFORE),$(XEN_SHOW_BEFORE))" \
+	    XDC_LAB_MEM=$${XDC_LAB_MEM:-$(XEN_SHOW_MEM)} \
+	    tests/xen-lab/run tests/xen/show-speed.sh
 
 xen-shell:
 	@scripts/deps build lab

@@ -5,7 +5,9 @@
  * hands it the actions no plan makes (destroy Domain-0, touch a domain xdc
  * did not make, act twice) and the ones the lab's configuration cannot
  * reach yet (NICs, which need a Network and so the netlink driver), and
- * checks each against what libxl, xenctrl and xenstore then say.
+ * checks each against what libxl, xenctrl and xenstore then say. The
+ * driver observes without libxl (xen_observe.c): what it reads of NICs,
+ * disks and scheduler parameters is compared with libxl's lists.
  *
  * Live migration (XDC_OP_MIGRATE) goes to this same host under another
  * name, through tests/xen/migrate-transport as the driver's ssh: the
@@ -32,6 +34,7 @@
 #include <unistd.h>
 
 #include <xenstore.h>
+#include <xentoollog.h>
 
 #include "base/error.h"
 #include "base/ev.h"
@@ -287,7 +290,7 @@ cleanup(void)
 {
 	static const char *const names[] = { "drv-a", "drv-b", "drv-c",
 		"drv-bad", "drv-x", "drv-m", "drv-m--incoming",
-		"drv-m--migratedaway", "drv-hog" };
+		"drv-m--migratedaway", "drv-hog", "drv-u" };
 	char cmd[64];
 	size_t i;
 
@@ -486,6 +489,175 @@ test_nics(struct tvm *b)
 	check(rc == 0 && observe("drv-b", &d, bridges, sizeof(bridges)) &&
 	          !strcmp(bridges, BRIDGE2),
 	    "the same NICs again: nothing changes");
+}
+
+/* Whether the driver's NIC is libxl's (bridge and MAC). */
+static bool
+nic_same(const struct xdc_obs_nic *o, const libxl_device_nic *l)
+{
+	return !strcmp(o->on_bridge, l->bridge != NULL ? l->bridge : "") &&
+	       memcmp(o->on_mac, l->mac, 6) == 0;
+}
+
+/* Whether the driver's disk is libxl's (target, vdev, read-only, and
+ * raw: libxl lists no format). */
+static bool
+disk_same(const struct xdc_disk *o, const libxl_device_disk *l)
+{
+	return o->d_target != NULL && l->pdev_path != NULL &&
+	       !strcmp(o->d_target, l->pdev_path) && o->d_vdev != NULL &&
+	       l->vdev != NULL && !strcmp(o->d_vdev, l->vdev) &&
+	       o->d_readonly == !l->readwrite && o->d_format == XDC_DISK_RAW;
+}
+
+/*
+ * One domain as libxl has it against the driver's observation: weight and
+ * cap (libxl_domain_sched_params_get), NICs in device-id order
+ * (libxl_device_nic_list), disks (libxl_device_disk_list). The number of
+ * differences, each said in a note.
+ */
+static unsigned
+dom_vs_libxl(libxl_ctx *ctx, const struct xdc_obs_domain *d, unsigned *nnics,
+    unsigned *ndisks)
+{
+	libxl_domain_sched_params sp;
+	libxl_device_nic *nics;
+	libxl_device_disk *disks;
+	const libxl_device_nic *order[8];
+	int nall = 0, nn, nd = 0, i;
+	unsigned bad = 0;
+	uint32_t w = 0, c = 0;
+
+	/* Stubs and domains without a name yet are reported bare. */
+	if (d->od_stub || d->od_name[0] == '(')
+		return 0;
+	libxl_domain_sched_params_init(&sp);
+	if (libxl_domain_sched_params_get(ctx, d->od_domid, &sp) == 0 &&
+	    sp.weight >= 0) {
+		w = (uint32_t)sp.weight;
+		c = sp.cap >= 0 ? (uint32_t)sp.cap : 0;
+	}
+	libxl_domain_sched_params_dispose(&sp);
+	if (d->od_weight != w || d->od_cap != c) {
+		printf("# %s: weight/cap %u/%u, libxl %u/%u\n", d->od_name,
+		    d->od_weight, d->od_cap, w, c);
+		bad++;
+	}
+	if (d->od_domid == 0)
+		return bad;
+	nics = libxl_device_nic_list(ctx, d->od_domid, &nall);
+	nn = nall < 8 ? nall : 8;
+	xen_nics_order(nics, nn, order);
+	if (d->od_nnics != (size_t)nn) {
+		printf(
+		    "# %s: %zu NICs, libxl %d\n", d->od_name, d->od_nnics, nn);
+		bad++;
+	}
+	for (i = 0; i < nn && (size_t)i < d->od_nnics; i++, (*nnics)++)
+		if (!nic_same(&d->od_nics[i], order[i])) {
+			printf("# %s: NIC %d differs from libxl's\n",
+			    d->od_name, i);
+			bad++;
+		}
+	if (nics != NULL)
+		libxl_device_nic_list_free(nics, nall);
+	disks = libxl_device_disk_list(ctx, d->od_domid, &nd);
+	if (d->od_has_build && d->od_build.ob_ndisks != (size_t)nd) {
+		printf("# %s: %zu disks, libxl %d\n", d->od_name,
+		    d->od_build.ob_ndisks, nd);
+		bad++;
+	}
+	for (i = 0;
+	     d->od_has_build && i < nd && (size_t)i < d->od_build.ob_ndisks;
+	     i++, (*ndisks)++)
+		if (!disk_same(&d->od_build.ob_disks[i], &disks[i])) {
+			printf("# %s: disk %d differs from libxl's\n",
+			    d->od_name, i);
+			bad++;
+		}
+	if (disks != NULL)
+		libxl_device_disk_list_free(disks, nd);
+	return bad;
+}
+
+/*
+ * The driver reads NICs, disks, weight and cap from xenstore and xenctrl
+ * rather than through libxl (xen_observe.c): they must be what libxl
+ * lists. Checked on every domain there is, drv-u among them: made by xl,
+ * paused, with two NICs on two bridges, a disk read-write and one
+ * read-only, one vCPU of two, and a weight and cap of its own.
+ */
+static void
+test_observe_matches_libxl(void)
+{
+	const char *guest = getenv("XDC_LAB_GUEST");
+	xentoollog_logger_stdiostream *lg;
+	struct xdc_observed *obs = NULL;
+	const struct xdc_obs_host *h = NULL;
+	const struct xdc_obs_domain *u;
+	libxl_ctx *ctx = NULL;
+	unsigned bad = 0, nnics = 0, ndisks = 0;
+	size_t i;
+	FILE *f;
+
+	if (guest == NULL || *guest == '\0')
+		guest = "/var/lib/xdc-lab/guest";
+	if ((f = fopen("/tmp/drv-u.cfg", "w")) != NULL) {
+		fprintf(f,
+		    "name = \"drv-u\"\ntype = \"pv\"\nmemory = 96\n"
+		    "vcpus = 1\nmaxvcpus = 2\nkernel = \"%s/vmlinux\"\n"
+		    "ramdisk = \"%s/initrd.img\"\n"
+		    "cmdline = \"console=hvc0 quiet\"\n"
+		    "vif = [ 'bridge=" BRIDGE2 ",mac=00:16:3e:0d:0e:01', "
+		    "'bridge=" BRIDGE ",mac=00:16:3e:0d:0e:02' ]\n"
+		    "disk = [ 'format=raw, vdev=xvda, access=rw, "
+		    "target=/tmp/drv-u-a.img', 'format=raw, vdev=xvdb, "
+		    "access=ro, target=/tmp/drv-u-b.img' ]\n",
+		    guest, guest);
+		fclose(f);
+	}
+	check(system("truncate -s 8M /tmp/drv-u-a.img /tmp/drv-u-b.img && "
+	             "xl create -p -q /tmp/drv-u.cfg && "
+	             "xl sched-credit2 -d drv-u -w 333 -c 10") == 0,
+	    "xl makes drv-u: 2 NICs, 2 disks, weight 333, cap 10");
+	lg = xtl_createlogger_stdiostream(stdout, XTL_ERROR, 0);
+	if (libxl_ctx_alloc(&ctx, LIBXL_VERSION, 0, (xentoollog_logger *)lg) !=
+	    0)
+		ctx = NULL;
+	if (ctx != NULL && drv->observe(drv, &obs) == 0)
+		h = xdc_observed_host(obs, "local");
+	for (i = 0; h != NULL && i < h->oh_ndomains; i++)
+		bad += dom_vs_libxl(ctx, &h->oh_domains[i], &nnics, &ndisks);
+	check(h != NULL && h->oh_ndomains >= 3 && bad == 0 && nnics >= 3 &&
+	          ndisks >= 2,
+	    "every domain's weight, cap, NICs and disks are libxl's (%zu "
+	    "domains, %u NICs, %u disks, %u differences)",
+	    h != NULL ? h->oh_ndomains : 0, nnics, ndisks, bad);
+	u = h != NULL ? xdc_obs_host_domain(h, "drv-u") : NULL;
+	check(
+	    u != NULL && !u->od_managed && u->od_weight == 333 &&
+	        u->od_cap == 10 && u->od_vcpus == 1 && u->od_max_vcpus == 2 &&
+	        u->od_nnics == 2 && !strcmp(u->od_nics[0].on_bridge, BRIDGE2) &&
+	        u->od_nics[0].on_mac[5] == 0x01 &&
+	        !strcmp(u->od_nics[1].on_bridge, BRIDGE) &&
+	        u->od_nics[1].on_mac[5] == 0x02 && u->od_has_build &&
+	        u->od_build.ob_ndisks == 2 &&
+	        !strcmp(u->od_build.ob_disks[0].d_target, "/tmp/drv-u-a.img") &&
+	        !strcmp(u->od_build.ob_disks[0].d_vdev, "xvda") &&
+	        !u->od_build.ob_disks[0].d_readonly &&
+	        !strcmp(u->od_build.ob_disks[1].d_vdev, "xvdb") &&
+	        u->od_build.ob_disks[1].d_readonly,
+	    "drv-u is observed as xl made it: unmanaged, 333/10, 1 of 2 "
+	    "vCPUs, NICs on " BRIDGE2 "," BRIDGE ", xvda rw and xvdb ro");
+	xdc_observed_free(obs);
+	if (ctx != NULL)
+		libxl_ctx_free(ctx);
+	xtl_logger_destroy((xentoollog_logger *)lg);
+	if (system("xl destroy drv-u") != 0)
+		printf("# xl destroy drv-u failed\n");
+	unlink("/tmp/drv-u-a.img");
+	unlink("/tmp/drv-u-b.img");
+	unlink("/tmp/drv-u.cfg");
 }
 
 static void
@@ -919,6 +1091,7 @@ main(int argc, char **argv)
 	test_updates(&a);
 	check(console_up("drv-b", 90), "drv-b boots");
 	test_nics(&b);
+	test_observe_matches_libxl();
 	test_replace_and_start(&b);
 	test_destroy();
 	test_create_failure();
