@@ -512,7 +512,7 @@ faults_text(const struct sim_pool *p, size_t *len)
 		        "name", f->sf_name, "times", (json_int_t)f->sf_times));
 	}
 	t = json_array_size(faults) == p->p_nfaults ? dump_at(faults, 1, len)
-	                                              : NULL;
+	                                            : NULL;
 	json_decref(faults);
 	return t;
 }
@@ -534,7 +534,7 @@ slows_text(const struct sim_pool *p, size_t *len)
 		               (json_int_t)sl->sl_times));
 	}
 	t = json_array_size(slows) == p->p_nslows ? dump_at(slows, 1, len)
-	                                            : NULL;
+	                                          : NULL;
 	json_decref(slows);
 	return t;
 }
@@ -556,8 +556,8 @@ pool_splice(const char *path, const struct sim_pool *p, char *const *hosts,
 
 	*out = NULL;
 	nh = (size_t)snprintf(head, sizeof(head),
-	    "{\n  \"format_version\": %d,\n  \"next_domid\": %" JSON_INTEGER_FORMAT
-	    ",\n  \"hosts\": [",
+	    "{\n  \"format_version\": %d,\n  \"next_domid\": "
+	    "%" JSON_INTEGER_FORMAT ",\n  \"hosts\": [",
 	    SIM_FORMAT, (json_int_t)p->p_next_domid);
 	if ((faults = faults_text(p, &nf)) == NULL ||
 	    (p->p_nslows > 0 && (slows = slows_text(p, &ns)) == NULL)) {
@@ -647,7 +647,8 @@ sim_file_write(const char *path, struct sim_pool *p)
 		hosts[i] = h->sh_text;
 		lens[i] = h->sh_textlen;
 	}
-	if (rc == 0 && (rc = pool_splice(path, p, hosts, lens, &text, &len)) == 0)
+	if (rc == 0 &&
+	    (rc = pool_splice(path, p, hosts, lens, &text, &len)) == 0)
 		rc = xdc_file_replace_buf(path, 0644, text, len);
 	free(text);
 	free(hosts);

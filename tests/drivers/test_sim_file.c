@@ -141,8 +141,7 @@ write_check(struct fx *f)
 	size_t len = 0;
 
 	assert_int_equal(sim_file_write(f->path, f->p), 0);
-	assert_int_equal(
-	    xdc_file_read(f->path, 1 << 30, 0, &got, &len), 0);
+	assert_int_equal(xdc_file_read(f->path, 1 << 30, 0, &got, &len), 0);
 	assert_int_equal(len, strlen(want));
 	assert_memory_equal(got, want, len);
 	free(got);
@@ -223,8 +222,7 @@ test_write_after_change(void **state)
 	write_check(f);
 	assert_int_equal(sim_pool_crash(f->p, "stray"), 0);
 	write_check(f);
-	assert_int_equal(
-	    sim_pool_watchdog_set(f->p, "xen-a", 5000, 1000), 0);
+	assert_int_equal(sim_pool_watchdog_set(f->p, "xen-a", 5000, 1000), 0);
 	write_check(f);
 	assert_int_equal(sim_pool_watchdog_expire(f->p, 6000), 1);
 	write_check(f);
@@ -342,5 +340,6 @@ main(void)
 		    test_write_reads_back, setup, teardown),
 	};
 
-	return cmocka_run_group_tests_name("drivers/sim_file", tests, NULL, NULL);
+	return cmocka_run_group_tests_name(
+	    "drivers/sim_file", tests, NULL, NULL);
 }

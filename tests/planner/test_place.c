@@ -368,15 +368,15 @@ test_satisfiable_n_plus_1_passes(void **state)
  * host with the most free memory, a host that took one before counted
  * with what it has left.
  */
-#define N1_REPLACE(mem_a, mem_b, mem_3)                                         \
+#define N1_REPLACE(mem_a, mem_b, mem_3)                                        \
 	HOST("xen-a", mem_a)                                                   \
 	HOST("xen-b", mem_b)                                                   \
 	HOST("xen-c", "8GiB")                                                  \
 	"kind: SLA\nname: gold\nselector: {tier: web}\n"                       \
-	"availability: {host_failures: 1}\n---\n" VM("web-1", mem_3)           \
-	"labels: {tier: web}\nhost: xen-c\n---\n" VM("web-2", "2GiB")          \
-	"labels: {tier: web}\nhost: xen-c\n---\n" VM("web-3", "2GiB")          \
-	"labels: {tier: web}\nhost: xen-c\n"
+	"availability: {host_failures: 1}\n---\n" VM("web-1",                  \
+	    mem_3) "labels: {tier: web}\nhost: xen-c\n---\n" VM("web-2",       \
+	    "2GiB") "labels: {tier: web}\nhost: xen-c\n---\n" VM("web-3",      \
+	    "2GiB") "labels: {tier: web}\nhost: xen-c\n"
 
 static void
 test_n_plus_1_counts_what_a_host_took(void **state)
