@@ -56,8 +56,8 @@ SCHEMA_SRCS	= $(BASE_SRCS) schema/model.c \
 
 # Desired model + observed state -> ordered plan.
 PLANNER_SRCS	= planner/plan.c planner/diff.c planner/diffnet.c \
-		  planner/place.c planner/sla.c planner/pool.c planner/own.c \
-		  planner/scope.c planner/output.c planner/query.c
+		  planner/place.c planner/place_nk.c planner/sla.c planner/pool.c \
+		  planner/own.c planner/scope.c planner/output.c planner/query.c
 # The driver interface and the drivers.
 SIM_SRCS	= drivers/sim.c drivers/sim_pool.c drivers/sim_apply.c \
 		  drivers/sim_file.c drivers/json_split.c
@@ -100,7 +100,7 @@ LIBXDC		= $(BUILD)/libxdc.a
 UNIT_SRCS	= tests/base/test_ev.c tests/base/test_file.c \
 		  tests/schema/test_values.c tests/schema/test_load.c \
 		  tests/schema/test_rules.c tests/schema/test_cache.c \
-		  tests/drivers/test_sim.c \
+		  tests/drivers/test_sim.c tests/drivers/test_sim_file.c \
 		  tests/planner/test_diff.c tests/planner/test_place.c \
 		  tests/planner/test_sla.c tests/planner/test_order.c \
 		  tests/planner/test_property.c tests/planner/test_pool.c \

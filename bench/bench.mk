@@ -11,6 +11,7 @@
 BENCH_DIR	= $(BUILD)/bench
 YAMLFLOOR	= $(BENCH_DIR)/yamlfloor
 BENCH_GEN	= $(BENCH_DIR)/gen
+BENCH_PUBLISH	= $(BENCH_DIR)/publish
 BENCH_YAML_CFLAGS := $(shell pkg-config --cflags yaml-0.1 2>/dev/null)
 BENCH_YAML_LIBS	:= $(shell pkg-config --libs yaml-0.1 2>/dev/null)
 
@@ -34,14 +35,17 @@ BENCH_XDC	?= $(XDC)
 
 # Packages first, then the binaries in a sub-make that sees their
 # pkg-config flags (the top Makefile says why).
+# bench/cycle's pool row also needs bench/publish, and etcd, curl and
+# python3 (scripts/deps test); without them it skips that row.
 bench:
 	@scripts/deps bench
-	@$(MAKE) --no-print-directory $(BENCH_XDC) $(YAMLFLOOR) $(BENCH_GEN)
+	@$(MAKE) --no-print-directory $(BENCH_XDC) $(YAMLFLOOR) $(BENCH_GEN) \
+	    $(BENCH_PUBLISH)
 	@XDC=$(BENCH_XDC) YAMLFLOOR=$(YAMLFLOOR) GEN=$(BENCH_GEN) \
 	    BENCH_DIR=$(BENCH_DIR) bench/run
 	@if [ "$${BENCH_CYCLE:-1}" != 0 ]; then \
 	    XDC=$(BENCH_XDC) YAMLFLOOR=$(YAMLFLOOR) GEN=$(BENCH_GEN) \
-	    BENCH_DIR=$(BENCH_DIR) bench/cycle; fi
+	    PUBLISH=$(BENCH_PUBLISH) BENCH_DIR=$(BENCH_DIR) bench/cycle; fi
 
 # `make bench-pool-view`: an agent's plan with 1,000 published hosts in
 # etcd against the pool view with none (bench/pool-view; not in `make
@@ -50,8 +54,6 @@ bench:
 # own code, so it links libxdc. BENCH_POOL_VIEW passes arguments to the
 # script: make bench-pool-view BENCH_POOL_VIEW="QUICK=1".
 .PHONY: bench-pool-view
-
-BENCH_PUBLISH	= $(BENCH_DIR)/publish
 
 $(BENCH_PUBLISH): bench/publish.c $(LIBXDC)
 	@mkdir -p $(@D)

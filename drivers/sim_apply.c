@@ -196,7 +196,7 @@ vm_create(struct sim_pool *p, struct sim_host *h, const struct xdc_action *a,
 	if ((rc = vm_fits(h, name, sp->ds_vm, 0, "create")))
 		return rc;
 	sim_dom_insert(h, dom_build(p, name, sp));
-	p->p_dirty = 1;
+	sim_host_touch(p, h);
 	return 0;
 }
 
@@ -219,7 +219,7 @@ vm_replace(struct sim_pool *p, struct sim_host *h, const struct xdc_action *a,
 	if (old != NULL)
 		sim_dom_remove(h, old);
 	sim_dom_insert(h, dom_build(p, name, a->a_spec));
-	p->p_dirty = 1;
+	sim_host_touch(p, h);
 	return 0;
 }
 
@@ -276,7 +276,7 @@ vm_update(struct sim_pool *p, struct sim_host *h, struct sim_dom *d,
 		dom_mark(p, od, a->a_spec);
 	if (a->a_update & XDC_UPD_ADOPT)
 		dom_own(p, od, a->a_spec);
-	p->p_dirty = 1;
+	sim_host_touch(p, h);
 	return 0;
 }
 
@@ -339,7 +339,7 @@ vm_lifecycle(
 	default:
 		return xdc_error(XDC_EDRIVER, "sim: unknown operation %d", op);
 	}
-	p->p_dirty = 1;
+	sim_host_touch(p, h);
 	return 0;
 }
 
@@ -398,7 +398,8 @@ vm_migrate(struct sim_pool *p, struct sim_host *h, struct sim_dom *d,
 	nd->sd_d.od_domid = p->p_next_domid++;
 	sim_dom_remove(h, d);
 	sim_dom_insert(to, nd);
-	p->p_dirty = 1;
+	sim_host_touch(p, h);
+	sim_host_touch(p, to);
 	return 0;
 }
 
@@ -445,7 +446,7 @@ apply_vm(struct sim_pool *p, struct sim_host *h, const struct xdc_action *a)
 	switch (a->a_op) {
 	case XDC_OP_DESTROY:
 		sim_dom_remove(h, d);
-		p->p_dirty = 1;
+		sim_host_touch(p, h);
 		return 0;
 	case XDC_OP_UPDATE:
 		return vm_update(p, h, d, a);
@@ -538,7 +539,7 @@ apply_net(struct sim_pool *p, struct sim_host *h, const struct xdc_action *a)
 			    "host %s: cannot update bridge %s: no such bridge",
 			    h->sh_name, bridge);
 		net_set_scopes(p, n, a);
-		p->p_dirty = 1;
+		sim_host_touch(p, h);
 		return 0;
 	}
 	switch (a->a_op) {
@@ -583,7 +584,7 @@ apply_net(struct sim_pool *p, struct sim_host *h, const struct xdc_action *a)
 		return xdc_error(
 		    XDC_EDRIVER, "cannot %s a Network", xdc_op_name(a->a_op));
 	}
-	p->p_dirty = 1;
+	sim_host_touch(p, h);
 	return 0;
 }
 
@@ -641,11 +642,12 @@ sim_pool_apply(struct sim_pool *p, const struct xdc_action *a)
 int
 sim_pool_crash(struct sim_pool *p, const char *name)
 {
+	struct sim_host *h = NULL;
 	struct sim_dom *d = NULL;
 	size_t i;
 
 	for (i = 0; d == NULL && i < p->p_nhosts; i++)
-		d = sim_dom_find(&p->p_hosts[i], name);
+		d = sim_dom_find(h = &p->p_hosts[i], name);
 	if (d == NULL)
 		return xdc_error(
 		    XDC_ENOTFOUND, "no domain named %s in the pool", name);
@@ -654,7 +656,7 @@ sim_pool_crash(struct sim_pool *p, const char *name)
 		                          "host");
 	if (d->sd_d.od_state != XDC_DOM_CRASHED) {
 		d->sd_d.od_state = XDC_DOM_CRASHED;
-		p->p_dirty = 1;
+		sim_host_touch(p, h);
 	}
 	return 0;
 }
@@ -688,7 +690,7 @@ sim_pool_add_unmanaged(
 	d->sd_d.od_vcpus = d->sd_d.od_max_vcpus = 1;
 	d->sd_d.od_weight = SIM_WEIGHT;
 	sim_dom_insert(h, d);
-	p->p_dirty = 1;
+	sim_host_touch(p, h);
 	return 0;
 }
 
@@ -727,11 +729,11 @@ host_boot(struct sim_pool *p, struct sim_host *h, char ***gone)
 		sim_dom_remove(h, v[i]);
 	free(v);
 	if (n > 0)
-		p->p_dirty = 1;
+		sim_host_touch(p, h);
 	/* It boots with no agent yet to arm its watchdog. */
 	if (h->sh_wd_deadline != 0) {
 		h->sh_wd_deadline = h->sh_wd_timeout = 0;
-		p->p_dirty = 1;
+		sim_host_touch(p, h);
 	}
 }
 
@@ -762,7 +764,7 @@ sim_pool_watchdog_set(
 		return 0;
 	h->sh_wd_timeout = timeout_ms;
 	h->sh_wd_deadline = timeout_ms == 0 ? 0 : now_ms + timeout_ms;
-	p->p_dirty = 1;
+	sim_host_touch(p, h);
 	return 0;
 }
 

@@ -477,7 +477,7 @@ sim_file_unchanged(const char *path, const struct stat *a)
 /* ---- Writing the pool file ------------------------------------------ */
 
 /*
- * The JSON of a pool. Keys come in a fixed order (jansson keeps insertion
+ * A host's JSON. Keys come in a fixed order (jansson keeps insertion
  * order) and arrays are sorted, so the same pool is the same bytes. A
  * domain or network is written as the codec of observed state writes it
  * with everything a planner needs (OBS_JSON_FULL). NULL when a value
@@ -518,23 +518,81 @@ wr_host(const struct sim_host *h)
 	return o;
 }
 
-static json_t *
-pool_to_json(const struct sim_pool *p)
+/*
+ * json_dumps's text of v (JSON_INDENT(2)) as it reads depth levels into
+ * the file: two more spaces after each newline per level, as jansson
+ * indents a nested value (a newline is never inside a string: it is
+ * escaped there). *len its length; NULL when it cannot be encoded.
+ */
+static char *
+dump_at(json_t *v, int depth, size_t *len)
 {
-	json_t *hosts = json_array(), *faults = json_array();
-	json_t *slows = json_array(), *root;
+	char *t, *out, *o;
+	const char *c;
+	size_t n = 0, pad = 2 * (size_t)depth;
+
+	if (v == NULL || (t = json_dumps(v, JSON_INDENT(2))) == NULL)
+		return NULL;
+	for (c = t; *c != '\0'; c++)
+		n += *c == '\n';
+	if (n == 0 || pad == 0) {
+		*len = strlen(t);
+		return t;
+	}
+	o = out = xdc_malloc(strlen(t) + n * pad + 1);
+	for (c = t; *c != '\0'; c++) {
+		*o++ = *c;
+		if (*c == '\n') {
+			memset(o, ' ', pad);
+			o += pad;
+		}
+	}
+	*o = '\0';
+	*len = (size_t)(o - out);
+	free(t);
+	return out;
+}
+
+/* A host's text in the file: in "hosts", two levels in. */
+static char *
+host_text(const struct sim_host *h, size_t *len)
+{
+	json_t *o = wr_host(h);
+	char *t = dump_at(o, 2, len);
+
+	json_decref(o);
+	return t;
+}
+
+/* The faults, and the slow actions: arrays one level in. */
+static char *
+faults_text(const struct sim_pool *p, size_t *len)
+{
+	json_t *faults = json_array();
 	const struct sim_fault *f;
-	const struct sim_slow *sl;
+	char *t;
 	size_t i;
 
-	for (i = 0; i < p->p_nhosts; i++)
-		json_array_append_new(hosts, wr_host(&p->p_hosts[i]));
 	for (i = 0; i < p->p_nfaults; i++) {
 		f = &p->p_faults[i];
 		json_array_append_new(faults,
 		    json_pack("{s:s, s:s, s:I}", "op", xdc_op_name(f->sf_op),
 		        "name", f->sf_name, "times", (json_int_t)f->sf_times));
 	}
+	t = json_array_size(faults) == p->p_nfaults ? dump_at(faults, 1, len)
+	                                            : NULL;
+	json_decref(faults);
+	return t;
+}
+
+static char *
+slows_text(const struct sim_pool *p, size_t *len)
+{
+	json_t *slows = json_array();
+	const struct sim_slow *sl;
+	char *t;
+	size_t i;
+
 	for (i = 0; i < p->p_nslows; i++) {
 		sl = &p->p_slows[i];
 		json_array_append_new(
@@ -543,59 +601,126 @@ pool_to_json(const struct sim_pool *p)
 		               "ms", (json_int_t)sl->sl_ms, "times",
 		               (json_int_t)sl->sl_times));
 	}
-	if (json_array_size(hosts) != p->p_nhosts ||
-	    json_array_size(faults) != p->p_nfaults ||
-	    json_array_size(slows) != p->p_nslows) {
-		json_decref(hosts);
-		json_decref(faults);
-		json_decref(slows);
-		return NULL;
+	t = json_array_size(slows) == p->p_nslows ? dump_at(slows, 1, len)
+	                                          : NULL;
+	json_decref(slows);
+	return t;
+}
+
+/*
+ * The file's text: the root object as json_dumps(JSON_INDENT(2)) writes
+ * it, keys in this order, with the hosts' texts (hosts[i], lens[i]) put
+ * in place, then a newline and, past *len, a NUL. Spliced rather than
+ * dumped whole so that a host's text can be the one a write before
+ * encoded: tests/drivers/test_sim_file.c checks it is jansson's dump.
+ */
+static int
+pool_splice(const char *path, const struct sim_pool *p, char *const *hosts,
+    const size_t *lens, char **out, size_t *len)
+{
+	char head[128], *faults = NULL, *slows = NULL, *t, *o;
+	size_t nf = 0, ns = 0, nh, n, i;
+	int rc = 0;
+
+	*out = NULL;
+	nh = (size_t)snprintf(head, sizeof(head),
+	    "{\n  \"format_version\": %d,\n  \"next_domid\": "
+	    "%" JSON_INTEGER_FORMAT ",\n  \"hosts\": [",
+	    SIM_FORMAT, (json_int_t)p->p_next_domid);
+	if ((faults = faults_text(p, &nf)) == NULL ||
+	    (p->p_nslows > 0 && (slows = slows_text(p, &ns)) == NULL)) {
+		rc = xdc_error(XDC_ERR,
+		    "%s: cannot encode the pool as JSON "
+		    "(a name that is not UTF-8?)",
+		    path);
+		goto done;
 	}
-	root = json_pack("{s:I, s:I, s:o, s:o}", "format_version",
-	    (json_int_t)SIM_FORMAT, "next_domid", (json_int_t)p->p_next_domid,
-	    "hosts", hosts, "faults", faults);
-	/* Only when there is one: a pool never slowed reads as before. */
-	if (root != NULL && p->p_nslows > 0)
-		json_object_set_new(root, "slow", slows);
-	else
-		json_decref(slows);
-	return root;
+	n = nh + 4 + strlen(",\n  \"faults\": ") + nf + 3;
+	for (i = 0; i < p->p_nhosts; i++)
+		n += 6 + lens[i];
+	if (slows != NULL)
+		n += strlen(",\n  \"slow\": ") + ns;
+	o = t = xdc_malloc(n + 1);
+#define PUT(s, l) (memcpy(o, (s), (l)), o += (l))
+	PUT(head, nh);
+	for (i = 0; i < p->p_nhosts; i++) {
+		PUT(",\n    " + (i == 0), 6 - (i == 0));
+		PUT(hosts[i], lens[i]);
+	}
+	if (p->p_nhosts > 0)
+		PUT("\n  ", 3);
+	PUT("],\n  \"faults\": ", strlen("],\n  \"faults\": "));
+	PUT(faults, nf);
+	if (slows != NULL) {
+		PUT(",\n  \"slow\": ", strlen(",\n  \"slow\": "));
+		PUT(slows, ns);
+	}
+	PUT("\n}\n", 3);
+#undef PUT
+	*o = '\0';
+	*len = (size_t)(o - t);
+	*out = t;
+done:
+	free(faults);
+	free(slows);
+	return rc;
+}
+
+static int
+host_bad(const char *path, const struct sim_host *h)
+{
+	return xdc_error(XDC_ERR,
+	    "%s: cannot encode host %s as JSON (a name that is not UTF-8?)",
+	    path, h->sh_name);
 }
 
 int
 sim_file_text(
     const char *path, const struct sim_pool *p, char **out, size_t *len)
 {
-	json_t *root;
-	char *text = NULL;
+	char **hosts = xdc_calloc(p->p_nhosts + 1, sizeof(*hosts));
+	size_t *lens = xdc_calloc(p->p_nhosts + 1, sizeof(*lens));
+	size_t i;
+	int rc = 0;
 
 	*out = NULL;
-	if ((root = pool_to_json(p)) != NULL)
-		text = json_dumps(root, JSON_INDENT(2));
-	json_decref(root);
-	if (text == NULL)
-		return xdc_error(XDC_ERR,
-		    "%s: cannot encode the pool as JSON "
-		    "(a name that is not UTF-8?)",
-		    path);
-	*len = strlen(text);
-	/* One byte more than json_dumps gave: the newline, then the NUL. */
-	*out = xdc_reallocarray(text, *len + 2, 1);
-	(*out)[(*len)++] = '\n';
-	(*out)[*len] = '\0';
-	return 0;
+	for (i = 0; rc == 0 && i < p->p_nhosts; i++)
+		if ((hosts[i] = host_text(&p->p_hosts[i], &lens[i])) == NULL)
+			rc = host_bad(path, &p->p_hosts[i]);
+	if (rc == 0)
+		rc = pool_splice(path, p, hosts, lens, out, len);
+	for (i = 0; i < p->p_nhosts; i++)
+		free(hosts[i]);
+	free(hosts);
+	free(lens);
+	return rc;
 }
 
 int
-sim_file_write(const char *path, const struct sim_pool *p)
+sim_file_write(const char *path, struct sim_pool *p)
 {
+	char **hosts = xdc_calloc(p->p_nhosts + 1, sizeof(*hosts));
+	size_t *lens = xdc_calloc(p->p_nhosts + 1, sizeof(*lens));
+	struct sim_host *h;
 	char *text = NULL;
-	size_t len;
-	int rc;
+	size_t i, len;
+	int rc = 0;
 
-	if ((rc = sim_file_text(path, p, &text, &len)) == 0)
+	/* Only the hosts changed since the last write are encoded. */
+	for (i = 0; rc == 0 && i < p->p_nhosts; i++) {
+		h = &p->p_hosts[i];
+		if (h->sh_text == NULL &&
+		    (h->sh_text = host_text(h, &h->sh_textlen)) == NULL)
+			rc = host_bad(path, h);
+		hosts[i] = h->sh_text;
+		lens[i] = h->sh_textlen;
+	}
+	if (rc == 0 &&
+	    (rc = pool_splice(path, p, hosts, lens, &text, &len)) == 0)
 		rc = xdc_file_replace_buf(path, 0644, text, len);
 	free(text);
+	free(hosts);
+	free(lens);
 	return rc;
 }
 

@@ -38,8 +38,11 @@ int sim_file_unchanged(const char *path, const struct stat *st);
  * Replace the file whole, mode 0644 (xdc_file_replace): a reader, or a
  * kill at any instant, sees the old pool or the new one, never half of
  * one. What a writer killed before its rename leaves is xdc_file_sweep's.
+ * The bytes are sim_file_text's; a host's text is kept in the pool
+ * (sh_text) and encoded again only once the host changed
+ * (sim_host_touch), so a write after one action encodes one host.
  */
-int sim_file_write(const char *path, const struct sim_pool *);
+int sim_file_write(const char *path, struct sim_pool *);
 
 /*
  * Open the lock file into *fd: created (0644) when create, for a writer;

@@ -41,6 +41,7 @@ sim_pool_free(struct sim_pool *p)
 	for (i = 0; i < p->p_nhosts; i++) {
 		free(p->p_hosts[i].sh_buckets);
 		free(p->p_hosts[i].sh_nets);
+		free(p->p_hosts[i].sh_text);
 	}
 	free(p->p_hosts);
 	free(p->p_faults);
@@ -187,6 +188,15 @@ sim_dom0_new(struct sim_pool *p)
 	d->sd_d.od_vcpus = d->sd_d.od_max_vcpus = 1;
 	d->sd_d.od_weight = SIM_WEIGHT;
 	return d;
+}
+
+void
+sim_host_touch(struct sim_pool *p, struct sim_host *h)
+{
+	free(h->sh_text);
+	h->sh_text = NULL;
+	h->sh_textlen = 0;
+	p->p_dirty = 1;
 }
 
 struct sim_host *
@@ -380,10 +390,12 @@ sim_pool_reconcile(
 		}
 		if (ch->ch_memory != 0 && h->sh_memory != ch->ch_memory) {
 			h->sh_memory = ch->ch_memory;
+			sim_host_touch(p, h);
 			changed = 1;
 		}
 		if (ch->ch_cpus != 0 && h->sh_cpus != ch->ch_cpus) {
 			h->sh_cpus = ch->ch_cpus;
+			sim_host_touch(p, h);
 			changed = 1;
 		}
 	}

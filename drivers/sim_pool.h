@@ -3,7 +3,9 @@
  * and what can happen to it (sim_pool.c, sim_apply.c), the pool file
  * (sim_file.c) and the driver vtable (sim.c). Nothing here touches a file:
  * a pool is built, changed and looked at in memory, and p_dirty says
- * whether it differs from the file it was read from.
+ * whether it differs from the file it was read from. Whatever changes a
+ * host says so with sim_host_touch, so that a write encodes again only
+ * the hosts that changed.
  *
  * A pool is an arena (strings, domains, build records) plus a few
  * growable arrays; each host indexes its domains by name in a hash table,
@@ -52,6 +54,13 @@ struct sim_host {
 	 */
 	int64_t sh_wd_deadline;
 	int64_t sh_wd_timeout;
+	/*
+	 * The host's text in the pool file as the last write encoded it
+	 * (sim_file.c), or NULL: encoded again at the next write. Whatever
+	 * changes the host drops it, through sim_host_touch.
+	 */
+	char *sh_text;
+	size_t sh_textlen;
 };
 
 struct sim_fault {
@@ -112,6 +121,11 @@ struct sim_dom **sim_dom_sorted(const struct sim_host *);
 struct sim_dom *sim_dom0_new(struct sim_pool *);
 
 struct sim_host *sim_host_find(struct sim_pool *, const char *name);
+/*
+ * The host changed (or is about to, in this call's caller): the pool
+ * differs from its file, and the host's text is encoded again.
+ */
+void sim_host_touch(struct sim_pool *, struct sim_host *);
 /*
  * Add a host with no domains, keeping the hosts sorted; name is new. The
  * hosts may move: a host pointer is good until the next sim_host_add.

@@ -13,24 +13,24 @@
  * host has room under that bound does a VM go wherever it fits. Capacities are
  * the declared ones; a host that declares no memory counts as unbounded here,
  * and the observed capacity is checked afterwards (check_observed_fit).
+ * Whether the SLAs' VMs still fit when hosts fail (N+k) is place_nk.c's.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "planner/planner.h"
+#include "planner/place.h"
 #include "base/error.h"
 
 #define RING_POINTS 64
-#define UNBOUNDED   UINT64_MAX
 
-struct phost {
-	const char *ph_name;
-	int ph_active;
-	uint64_t ph_mem;   /* capacity, or UNBOUNDED */
-	uint64_t ph_used;  /* by the VMs placed so far */
-	uint64_t ph_bound; /* its fair share, plus a quarter */
-	uint32_t ph_cpus;  /* 0: unknown */
-};
+const char *
+place_size_str(struct xdc_plan *p, uint64_t v)
+{
+	char buf[XDC_SIZE_BUFSZ];
+
+	return xdc_arena_strdup(p->p_arena, xdc_size_fmt(v, buf));
+}
 
 struct point {
 	uint64_t pt_hash;
@@ -74,28 +74,6 @@ point_cmp(const void *a, const void *b)
 	return x->pt_host < y->pt_host ? -1 : x->pt_host > y->pt_host;
 }
 
-static int
-vm_consumes(const struct xdc_vm *vm)
-{
-	return vm->vm_state != XDC_VM_STOPPED;
-}
-
-static uint64_t
-host_free(const struct phost *h)
-{
-	if (h->ph_mem == UNBOUNDED)
-		return UNBOUNDED;
-	return h->ph_used >= h->ph_mem ? 0 : h->ph_mem - h->ph_used;
-}
-
-static const char *
-size_str(struct xdc_plan *p, uint64_t v)
-{
-	char buf[XDC_SIZE_BUFSZ];
-
-	return xdc_arena_strdup(p->p_arena, xdc_size_fmt(v, buf));
-}
-
 /* The SLA whose spread applies to a VM, or NO_INDEX. */
 static uint32_t
 spread_sla(const struct xdc_config *cfg, const struct xdc_vm *vm)
@@ -106,14 +84,6 @@ spread_sla(const struct xdc_config *cfg, const struct xdc_vm *vm)
 		return NO_INDEX;
 	return (uint32_t)(s - cfg->cfg_slas);
 }
-
-struct placer {
-	struct xdc_plan *pl_plan;
-	struct phost *pl_hosts;
-	size_t pl_nhosts;
-	uint32_t *pl_vm_host;    /* per VM, index into pl_hosts */
-	uint8_t *pl_spread_used; /* [sla * nhosts + host] */
-};
 
 static int
 fits(const struct placer *pl, const struct xdc_vm *vm, uint32_t h, uint32_t sla,
@@ -169,12 +139,12 @@ no_room(struct placer *pl, const struct xdc_vm *vm, uint32_t sla)
 	plan_error(p, xdc_vm_loc(p->p_cfg, vm, VM_F_NAME),
 	    "VM %s (%s, %u vCPUs) fits on no host%s%s%s: largest free is %s "
 	    "on %s",
-	    vm->vm_name, size_str(p, vm->vm_memory), vm->vm_max_vcpus,
+	    vm->vm_name, place_size_str(p, vm->vm_memory), vm->vm_max_vcpus,
 	    sla != NO_INDEX ? " that sla " : "",
 	    sla != NO_INDEX ? p->p_cfg->cfg_slas[sla].s_name : "",
 	    sla != NO_INDEX ? " leaves it (spread: host)" : "",
 	    host_free(best) == UNBOUNDED ? "unbounded"
-	                                 : size_str(p, host_free(best)),
+	                                 : place_size_str(p, host_free(best)),
 	    best->ph_name);
 }
 
@@ -236,7 +206,7 @@ over_capacity(struct placer *pl)
 			vm = &cfg->cfg_vms[over[j]];
 			xdc_asprintf(&next, "%s%s%s %s", names,
 			    shown ? ", " : "", vm->vm_name,
-			    size_str(p, vm->vm_memory));
+			    place_size_str(p, vm->vm_memory));
 			free(names);
 			names = next;
 			shown++;
@@ -253,9 +223,9 @@ over_capacity(struct placer *pl)
 		        : XDC_NOWHERE,
 		    "host %s: the VMs on it need %s (%s); it offers %s, %s "
 		    "short",
-		    ph->ph_name, size_str(p, ph->ph_used), names,
-		    size_str(p, ph->ph_mem),
-		    size_str(p, ph->ph_used - ph->ph_mem));
+		    ph->ph_name, place_size_str(p, ph->ph_used), names,
+		    place_size_str(p, ph->ph_mem),
+		    place_size_str(p, ph->ph_used - ph->ph_mem));
 		free(names);
 		names = NULL;
 	}
@@ -505,215 +475,6 @@ check_spread(struct placer *pl)
 }
 
 /*
- * N+k: for an SLA with host_failures k, the VMs it selects must still fit
- * when any k hosts fail. Each failure scenario re-places the failed hosts'
- * VMs of the SLA, largest first, on the host with the most free memory that
- * keeps the spread. For k = 1 every host is tried; for k > 1 the k hosts
- * holding most of the SLA's memory fail together, the worst case for
- * memory though not for every combination.
- *
- * The SLA's VMs are grouped by host once, so a scenario costs the VMs of
- * the failed hosts and one pass over the hosts, not a pass over the pool.
- */
-struct nk {
-	struct placer *nk_pl;
-	const struct xdc_sla *nk_sla;
-	uint32_t *nk_vms;   /* the SLA's VMs, grouped by host */
-	size_t *nk_first;   /* [host]: first of its VMs in nk_vms */
-	size_t *nk_count;   /* [host] */
-	uint64_t *nk_load;  /* [host]: the SLA's memory there */
-	uint64_t *nk_free;  /* scratch */
-	uint8_t *nk_failed; /* scratch */
-	uint8_t *nk_holds;  /* scratch: a host holds one of the SLA's VMs */
-	uint32_t *nk_vict;  /* scratch */
-};
-
-static int
-vm_mem_desc(const void *a, const void *b, void *arg)
-{
-	const struct xdc_config *cfg = arg;
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-
-	if (cfg->cfg_vms[x].vm_memory != cfg->cfg_vms[y].vm_memory)
-		return cfg->cfg_vms[x].vm_memory > cfg->cfg_vms[y].vm_memory
-		           ? -1
-		           : 1;
-	return x < y ? -1 : x > y;
-}
-
-/* One scenario: the hosts in nk_failed are gone. Returns 0 if it holds. */
-static int
-nk_scenario(struct nk *nk)
-{
-	struct placer *pl = nk->nk_pl;
-	struct xdc_plan *p = pl->pl_plan;
-	const struct xdc_config *cfg = p->p_cfg;
-	const struct xdc_sla *s = nk->nk_sla;
-	int spread = s->s_spread == XDC_SPREAD_HOST;
-	const struct xdc_vm *vm;
-	size_t h, i, n = 0, best, big;
-
-	for (h = 0; h < pl->pl_nhosts; h++) {
-		nk->nk_free[h] = host_free(&pl->pl_hosts[h]);
-		nk->nk_holds[h] = !nk->nk_failed[h] && nk->nk_count[h] > 0;
-		if (!nk->nk_failed[h])
-			continue;
-		for (i = 0; i < nk->nk_count[h]; i++)
-			nk->nk_vict[n++] = nk->nk_vms[nk->nk_first[h] + i];
-	}
-	qsort_r(nk->nk_vict, n, sizeof(*nk->nk_vict), vm_mem_desc,
-	    (void *)(uintptr_t)cfg);
-	for (i = 0; i < n; i++) {
-		vm = &cfg->cfg_vms[nk->nk_vict[i]];
-		best = big = pl->pl_nhosts;
-		for (h = 0; h < pl->pl_nhosts; h++) {
-			if (nk->nk_failed[h] || !pl->pl_hosts[h].ph_active)
-				continue;
-			if (big == pl->pl_nhosts ||
-			    nk->nk_free[h] > nk->nk_free[big])
-				big = h;
-			if ((spread && nk->nk_holds[h]) ||
-			    (pl->pl_hosts[h].ph_cpus &&
-			        vm->vm_max_vcpus > pl->pl_hosts[h].ph_cpus) ||
-			    nk->nk_free[h] < vm->vm_memory)
-				continue;
-			if (best == pl->pl_nhosts ||
-			    nk->nk_free[h] > nk->nk_free[best])
-				best = h;
-		}
-		if (best == pl->pl_nhosts) {
-			plan_error(p,
-			    xdc_sla_loc(p->p_cfg, s, SLA_F_HOST_FAILURES),
-			    "sla %s: if host %s fails, %s (%s) fits nowhere: "
-			    "largest free is %s on %s%s",
-			    s->s_name,
-			    pl->pl_hosts[pl->pl_vm_host[nk->nk_vict[i]]]
-			        .ph_name,
-			    vm->vm_name, size_str(p, vm->vm_memory),
-			    big == pl->pl_nhosts ? "nothing"
-			    : nk->nk_free[big] == UNBOUNDED
-			        ? "unbounded"
-			        : size_str(p, nk->nk_free[big]),
-			    big == pl->pl_nhosts ? "any host"
-			                         : pl->pl_hosts[big].ph_name,
-			    spread ? " that holds none of its VMs (spread: "
-			             "host)"
-			           : "");
-			return -1;
-		}
-		if (nk->nk_free[best] != UNBOUNDED)
-			nk->nk_free[best] -= vm->vm_memory;
-		nk->nk_holds[best] = 1;
-	}
-	return 0;
-}
-
-static void
-check_failures(struct placer *pl)
-{
-	struct xdc_plan *p = pl->pl_plan;
-	const struct xdc_config *cfg = p->p_cfg;
-	size_t nh = pl->pl_nhosts, si, h, i, k, active = 0, n;
-	uint32_t *order = NULL;
-	const struct xdc_vm *vm;
-	struct nk nk;
-
-	memset(&nk, 0, sizeof(nk));
-	nk.nk_pl = pl;
-	nk.nk_vms = xdc_calloc(cfg->cfg_nvms + 1, sizeof(*nk.nk_vms));
-	nk.nk_vict = xdc_calloc(cfg->cfg_nvms + 1, sizeof(*nk.nk_vict));
-	nk.nk_first = xdc_calloc(nh + 1, sizeof(*nk.nk_first));
-	nk.nk_count = xdc_calloc(nh + 1, sizeof(*nk.nk_count));
-	nk.nk_load = xdc_calloc(nh + 1, sizeof(*nk.nk_load));
-	nk.nk_free = xdc_calloc(nh + 1, sizeof(*nk.nk_free));
-	nk.nk_failed = xdc_calloc(nh + 1, 1);
-	nk.nk_holds = xdc_calloc(nh + 1, 1);
-	order = xdc_calloc(nh + 1, sizeof(*order));
-	for (h = 0; h < nh; h++)
-		active += pl->pl_hosts[h].ph_active;
-
-	for (si = 0; si < cfg->cfg_nslas; si++) {
-		nk.nk_sla = &cfg->cfg_slas[si];
-		if (!(nk.nk_sla->s_set & (1u << SLA_F_HOST_FAILURES)) ||
-		    nk.nk_sla->s_host_failures == 0)
-			continue;
-		k = nk.nk_sla->s_host_failures;
-		if (active <= k) {
-			plan_error(p,
-			    xdc_sla_loc(
-			        p->p_cfg, nk.nk_sla, SLA_F_HOST_FAILURES),
-			    "sla %s: host_failures %zu needs more than %zu "
-			    "active hosts; %zu %s active",
-			    nk.nk_sla->s_name, k, k, active,
-			    active == 1 ? "is" : "are");
-			continue;
-		}
-		/* Group the SLA's running VMs by host (a counting sort). */
-		memset(nk.nk_count, 0, nh * sizeof(*nk.nk_count));
-		memset(nk.nk_load, 0, nh * sizeof(*nk.nk_load));
-		for (i = 0; i < cfg->cfg_nvms; i++) {
-			vm = &cfg->cfg_vms[i];
-			if (vm->vm_sla[XDC_POL_HOST_FAILURES] != si ||
-			    !vm_consumes(vm) || pl->pl_vm_host[i] == NO_INDEX)
-				continue;
-			nk.nk_count[pl->pl_vm_host[i]]++;
-			nk.nk_load[pl->pl_vm_host[i]] += vm->vm_memory;
-		}
-		for (h = 0, n = 0; h < nh; h++) {
-			nk.nk_first[h] = n;
-			n += nk.nk_count[h];
-		}
-		memset(nk.nk_failed, 0, nh);
-		for (h = 0; h < nh; h++)
-			nk.nk_count[h] = 0;
-		for (i = 0; i < cfg->cfg_nvms; i++) {
-			vm = &cfg->cfg_vms[i];
-			if (vm->vm_sla[XDC_POL_HOST_FAILURES] != si ||
-			    !vm_consumes(vm) || pl->pl_vm_host[i] == NO_INDEX)
-				continue;
-			h = pl->pl_vm_host[i];
-			nk.nk_vms[nk.nk_first[h] + nk.nk_count[h]++] =
-			    (uint32_t)i;
-		}
-
-		if (k == 1) {
-			for (h = 0; h < nh; h++) {
-				if (nk.nk_count[h] == 0)
-					continue;
-				nk.nk_failed[h] = 1;
-				if (nk_scenario(&nk) != 0)
-					break;
-				nk.nk_failed[h] = 0;
-			}
-			continue;
-		}
-		/* k > 1: the k hosts with the most of the SLA's memory. */
-		for (h = 0; h < nh; h++)
-			order[h] = (uint32_t)h;
-		for (i = 1; i < nh; i++)
-			for (h = i; h > 0 && nk.nk_load[order[h]] >
-			                         nk.nk_load[order[h - 1]];
-			     h--) {
-				uint32_t tmp = order[h];
-				order[h] = order[h - 1];
-				order[h - 1] = tmp;
-			}
-		for (i = 0; i < k && i < nh; i++)
-			nk.nk_failed[order[i]] = 1;
-		nk_scenario(&nk);
-	}
-	free(nk.nk_vms);
-	free(nk.nk_vict);
-	free(nk.nk_first);
-	free(nk.nk_count);
-	free(nk.nk_load);
-	free(nk.nk_free);
-	free(nk.nk_failed);
-	free(nk.nk_holds);
-	free(order);
-}
-
-/*
  * A domain this plan does not manage that a VM placed on its host takes
  * over (adopt, or adopt_from its scope): counted once, as the VM.
  */
@@ -790,16 +551,17 @@ check_observed_fit(struct placer *pl)
 		plan_error(p, xdc_vm_loc(p->p_cfg, vm, VM_F_NAME),
 		    "VM %s (%s) does not fit on host %s: it offers %s%s%s%s%s "
 		    "(%s short)",
-		    vm->vm_name, size_str(p, vm->vm_memory), oh[h]->oh_name,
-		    size_str(p, cap), taken ? ", and " : "",
-		    taken ? size_str(p, taken) : "",
+		    vm->vm_name, place_size_str(p, vm->vm_memory),
+		    oh[h]->oh_name, place_size_str(p, cap),
+		    taken ? ", and " : "",
+		    taken ? place_size_str(p, taken) : "",
 		    taken ? " of it go to the VMs before it" : "",
 		    !unmanaged[h]                ? ""
 		    : told[h] == (1 | FIT_OTHER) ? " and other scopes' domains"
 		    : told[h] & FIT_OTHER ? " and unmanaged and other scopes' "
 		                            "domains"
 		                          : " and unmanaged domains",
-		    size_str(p, need[h] + unmanaged[h] - cap));
+		    place_size_str(p, need[h] + unmanaged[h] - cap));
 	}
 	free(oh);
 	free(need);
@@ -848,7 +610,7 @@ place_vms(struct xdc_plan *p)
 	place_pinned(&pl);
 	place_ring(&pl);
 	if (xdc_diags_count(p->p_diags) == before) {
-		check_failures(&pl);
+		place_check_failures(&pl);
 		check_observed_fit(&pl);
 	}
 	/* How each host is seen decides what fails over. */

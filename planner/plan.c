@@ -66,11 +66,25 @@ hash_field(uint64_t h, const char *s)
 	return (h ^ 0xff) * 0x100000001b3ULL;
 }
 
+/* v in decimal, as "%llu" writes it, ending just before end. */
+static char *
+decimal(char *end, uint64_t v)
+{
+	do
+		*--end = (char)('0' + v % 10);
+	while ((v /= 10) != 0);
+	return end;
+}
+
+/*
+ * Every domain xdc built carries this hash in its marker: a change to
+ * what it hashes, or how, would have every VM built again.
+ */
 uint64_t
 plan_spec_hash(const struct xdc_vm *vm)
 {
 	uint64_t h = 0xcbf29ce484222325ULL;
-	char num[64];
+	char num[48], *s = num + sizeof(num);
 	size_t i;
 
 	/* FNV-1a over each field and a separator: "ab","c" != "a","bc". */
@@ -78,9 +92,12 @@ plan_spec_hash(const struct xdc_vm *vm)
 	h = hash_field(h, vm->vm_kernel);
 	h = hash_field(h, vm->vm_ramdisk);
 	h = hash_field(h, vm->vm_cmdline);
-	snprintf(num, sizeof(num), "%llu/%u",
-	    (unsigned long long)vm->vm_max_memory, vm->vm_max_vcpus);
-	h = hash_field(h, num);
+	/* "MAX_MEMORY/MAX_VCPUS", without snprintf: once a VM a cycle. */
+	*--s = '\0';
+	s = decimal(s, vm->vm_max_vcpus);
+	*--s = '/';
+	s = decimal(s, vm->vm_max_memory);
+	h = hash_field(h, s);
 	for (i = 0; i < vm->vm_ndisks; i++) {
 		h = hash_field(h, vm->vm_disks[i].d_target);
 		h = hash_field(h, vm->vm_disks[i].d_vdev);

@@ -931,6 +931,79 @@ test_undeclared_observed_host_gets_no_actions(void **state)
 	fx_free(fx);
 }
 
+/* plan_spec_hash as it was first written, with snprintf. */
+static uint64_t
+ref_field(uint64_t h, const char *s)
+{
+	for (; s != NULL && *s != '\0'; s++)
+		h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
+	return (h ^ 0xff) * 0x100000001b3ULL;
+}
+
+static uint64_t
+ref_spec_hash(const struct xdc_vm *vm)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	char num[64];
+	size_t i;
+
+	h = ref_field(h, xdc_vm_type_name(vm->vm_type));
+	h = ref_field(h, vm->vm_kernel);
+	h = ref_field(h, vm->vm_ramdisk);
+	h = ref_field(h, vm->vm_cmdline);
+	snprintf(num, sizeof(num), "%llu/%u",
+	    (unsigned long long)vm->vm_max_memory, vm->vm_max_vcpus);
+	h = ref_field(h, num);
+	for (i = 0; i < vm->vm_ndisks; i++) {
+		h = ref_field(h, vm->vm_disks[i].d_target);
+		h = ref_field(h, vm->vm_disks[i].d_vdev);
+		h = ref_field(
+		    h, xdc_disk_format_name(vm->vm_disks[i].d_format));
+		h = ref_field(h, vm->vm_disks[i].d_readonly ? "ro" : "rw");
+	}
+	return h;
+}
+
+/*
+ * Every domain xdc built carries its spec's hash: the hash must not move,
+ * whatever the numbers (a VM's max_memory and max_vcpus are hashed as
+ * "%llu/%u" wrote them).
+ */
+static void
+test_spec_hash_is_stable(void **state)
+{
+	static const uint64_t mems[] = { 0, 1, 9, 10, 99, 1ULL << 30,
+		12345678901234567890ULL, UINT64_MAX };
+	static const uint32_t cpus[] = { 0, 1, 9, 10, 64, 4096, UINT32_MAX };
+	struct xdc_disk disk = { 0 };
+	struct xdc_vm vm = { 0 };
+	uint64_t h;
+	size_t i, j;
+
+	(void)state;
+	vm.vm_type = XDC_VM_PVH;
+	vm.vm_kernel = "/boot/vmlinuz";
+	vm.vm_cmdline = "console=hvc0";
+	disk.d_target = "/dev/vg0/web";
+	disk.d_vdev = "xvda";
+	vm.vm_disks = &disk;
+	vm.vm_ndisks = 1;
+	for (i = 0; i < sizeof(mems) / sizeof(mems[0]); i++)
+		for (j = 0; j < sizeof(cpus) / sizeof(cpus[0]); j++) {
+			vm.vm_max_memory = mems[i];
+			vm.vm_max_vcpus = cpus[j];
+			assert_int_equal(
+			    plan_spec_hash(&vm), ref_spec_hash(&vm));
+		}
+	/* The numbers are in it. */
+	vm.vm_max_memory = 10;
+	vm.vm_max_vcpus = 1;
+	h = plan_spec_hash(&vm);
+	vm.vm_max_memory = 1;
+	vm.vm_max_vcpus = 10;
+	assert_int_not_equal(plan_spec_hash(&vm), h);
+}
+
 int
 main(void)
 {
@@ -987,6 +1060,7 @@ main(void)
 		cmocka_unit_test(
 		    test_vm_moved_to_another_host_is_destroyed_then_created),
 		cmocka_unit_test(test_undeclared_observed_host_gets_no_actions),
+		cmocka_unit_test(test_spec_hash_is_stable),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

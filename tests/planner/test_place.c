@@ -363,6 +363,48 @@ test_satisfiable_n_plus_1_passes(void **state)
 	fx_free(fx);
 }
 
+/*
+ * gold's three VMs on xen-c: if it fails, they go largest first to the
+ * host with the most free memory, a host that took one before counted
+ * with what it has left.
+ */
+#define N1_REPLACE(mem_a, mem_b, mem_3)                                        \
+	HOST("xen-a", mem_a)                                                   \
+	HOST("xen-b", mem_b)                                                   \
+	HOST("xen-c", "8GiB")                                                  \
+	"kind: SLA\nname: gold\nselector: {tier: web}\n"                       \
+	"availability: {host_failures: 1}\n---\n" VM("web-1",                  \
+	    mem_3) "labels: {tier: web}\nhost: xen-c\n---\n" VM("web-2",       \
+	    "2GiB") "labels: {tier: web}\nhost: xen-c\n---\n" VM("web-3",      \
+	    "2GiB") "labels: {tier: web}\nhost: xen-c\n"
+
+static void
+test_n_plus_1_counts_what_a_host_took(void **state)
+{
+	struct fx *fx;
+
+	(void)state;
+	/* web-1 to xen-a (3GiB left), web-2 to xen-b (2GiB left), web-3 to
+	 * xen-a again: the most left. */
+	fx = fx_new(N1_REPLACE("6GiB", "4GiB", "3GiB"));
+	fx_hosts(fx);
+	fx_plan(fx);
+	fx_free(fx);
+	/* web-1 to xen-a (1GiB left), web-2 to xen-b (1GiB left): web-3
+	 * fits nowhere, though xen-a had 5GiB before the failure. */
+	fx = fx_new(N1_REPLACE("5GiB", "3GiB", "4GiB"));
+	fx_hosts(fx);
+	fx_plan_fails(fx, "sla gold: if host xen-c fails, web-3 (2GiB) fits "
+	                  "nowhere: largest free is 1GiB on xen-a");
+	fx_free(fx);
+	/* Tied hosts: the first of them is the one named. */
+	fx = fx_new(N1_REPLACE("3GiB", "3GiB", "2GiB"));
+	fx_hosts(fx);
+	fx_plan_fails(fx, "sla gold: if host xen-c fails, web-3 (2GiB) fits "
+	                  "nowhere: largest free is 1GiB on xen-a");
+	fx_free(fx);
+}
+
 static void
 test_observed_memory_overcommit_is_error(void **state)
 {
@@ -428,6 +470,7 @@ main(void)
 		cmocka_unit_test(test_vm_fitting_nowhere_is_error),
 		cmocka_unit_test(test_n_plus_1_shortfall_is_error),
 		cmocka_unit_test(test_satisfiable_n_plus_1_passes),
+		cmocka_unit_test(test_n_plus_1_counts_what_a_host_took),
 		cmocka_unit_test(test_observed_memory_overcommit_is_error),
 		cmocka_unit_test(test_overfull_host_names_its_vms),
 	};
