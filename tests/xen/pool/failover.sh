@@ -62,13 +62,15 @@ fo_setup() {
 		EOF
 	done &&
 	# The fence command: its start and end in xen-a's clock, then the
-	# lab's power switch, as an IPMI fence agent would.
+	# lab's power switch, as an IPMI fence agent would. The end in wall
+	# time too, to the microsecond (bash's; dom0's date has no %N), to
+	# compare with libxl's start_time of a domain.
 	cat >"$FO/fence" <<-EOF &&
-		#!/bin/sh
+		#!/bin/bash
 		echo "start \$(awk '{ print \$1 }' /proc/uptime) \$1" >>$FO/fence.log
 		lab-power-off "\$1" || exit 1
 		echo "off \$(awk '{ print \$1 }' /proc/uptime) \$1" >>$FO/fence.log
-		echo "offwall \$(date +%s.%N) \$1" >>$FO/fence.log
+		echo "offwall \$EPOCHREALTIME \$1" >>$FO/fence.log
 	EOF
 	chmod 0755 "$FO/fence" &&
 	(cd "$FO" && tar cf - tick.img cfg) |
