@@ -158,6 +158,7 @@ fo_placed() {	# both guests run, one on each host
 	[ "$(fo_where fo-1 | wc -l)" -eq 1 ] && [ "$(fo_where fo-2 | wc -l)" -eq 1 ] &&
 	    [ "$(fo_where fo-1)" != "$(fo_where fo-2)" ]
 }
+fo_wall() { bash -c 'echo "$EPOCHREALTIME"'; }	# wall time, to the microsecond
 fo_start_time() {	# vm: when xen-a's domain of it was built (seconds, wall clock)
 	fst_d=$(xl domid "$1" 2>/dev/null) &&
 	    fst_vm=$(xenstore-read "/local/domain/$fst_d/vm" 2>/dev/null) &&
@@ -191,11 +192,11 @@ fo_watch_start
 # ---- fence: xen-b's agent killed; its guest runs on, unmanaged.
 sleep 3
 t_kill=$(now)
+t_kill_wall=$(fo_wall)
 fo_kill xen-b KILL
 check "fence: xen-b's agent SIGKILLed, xen-a's fences xen-b and starts $vb" \
 	wait_until 180 eval '[ "$(fo_where "$vb")" = xen-a ]'
 wait_until 30 eval '[ -n "$(fo_first_on "$vb" xen-a "$t_kill")" ]'
-t_fo=$(fo_first_on "$vb" xen-a "$t_kill")
 fence_start=$(awk '$1 == "start" { print $2; exit }' "$FO/fence.log" 2>/dev/null)
 fence_off=$(awk '$1 == "off" { print $2; exit }' "$FO/fence.log" 2>/dev/null)
 check "fence: the fence command ran once, for xen-b, and cut its power" \
@@ -217,7 +218,7 @@ check "fence: $va ran on in xen-a, untouched (same domid)" \
 	eval '[ "$(xl domid "$va" 2>/dev/null)" = "$domid_a" ]'
 check "fence: no sample showed a guest running on both hosts" \
 	eval '[ -z "$(fo_dups "$t_kill")" ]'
-figure "failover by fence command (lease $FO_LEASE): SIGKILL to the fence command $(awk -v a="$fence_start" -v b="$t_kill" 'BEGIN { printf "%.1f", a - b }') s, power off after $(awk -v a="$fence_off" -v b="$t_kill" 'BEGIN { printf "%.1f", a - b }') s, $vb running on xen-a after $(awk -v a="$t_fo" -v b="$t_kill" 'BEGIN { printf "%.1f", a - b }') s"
+figure "failover by fence command (lease $FO_LEASE): SIGKILL to the fence command $(awk -v a="$fence_start" -v b="$t_kill" 'BEGIN { printf "%.1f", a - b }') s, power off after $(awk -v a="$fence_off" -v b="$t_kill" 'BEGIN { printf "%.1f", a - b }') s, $vb built on xen-a (libxl's start_time) after $(awk -v a="$vb_built" -v b="$t_kill_wall" 'BEGIN { printf "%.1f", a - b }') s"
 fo_show_samples "$t_kill" | tail -n 20
 fo_log xen-a "fenced\|failover\|lost" | sed 's/^/#   /'
 
@@ -256,6 +257,7 @@ check "watchdog: both agents hold their leases, the guests in place, xen-b's wat
 	    ! fo_log xen-b "watchdog not armed" >/dev/null'
 lab-power on-reboot xen-b stay-off >/dev/null 2>&1
 t_kill=$(now)
+t_kill_wall=$(fo_wall)
 fo_kill xen-b KILL
 check "watchdog: Xen's watchdog rebooted xen-b (the lab saw it fire)" \
 	eval 'lab-power wait xen-b off 90 &&
@@ -269,12 +271,21 @@ t_off=$(fo_first_off "$t_kill")
 t_fo=$(fo_first_on "$vb" xen-a "$t_kill")
 check "watchdog: xen-b was off before $vb ran on xen-a" \
 	eval '[ -n "$t_off" ] && [ -n "$t_fo" ] && fo_leq "$t_off" "$t_fo"'
+# xen-b's watchdog fires at most its timeout after its last pet (no later
+# than the kill); its lease ends at least a lease less one renewal period
+# (a third) after the kill, and xen-a waits the timeout again after that.
+# So xen-a's copy, built by its clock, comes at least that long after the
+# kill: later than the watchdog's reset, whatever the samples caught.
+vb_built=$(fo_start_time "$vb")
+wd_min=$(awk -v l="${FO_LEASE%s}" -v w="${FO_WDT%s}" 'BEGIN { print l - l / 3 + w }')
+check "watchdog: xen-a built $vb at least ${wd_min} s after the kill (the lease less a renewal period, plus the watchdog's timeout)" \
+	eval '[ -n "$vb_built" ] && fo_leq "$(awk -v a="$t_kill_wall" -v m="$wd_min" "BEGIN { printf \"%.6f\", a + m }")" "$vb_built"'
 check "watchdog: xen-a's agent wrote fenced/xen-b with method=watchdog" \
 	eval 'fo_log xen-a "msg=fenced.*host=xen-b.*method=watchdog" >/dev/null &&
 	    fo_key fenced/xen-b | grep -q watchdog'
 check "watchdog: no sample showed a guest running on both hosts" \
 	eval '[ -z "$(fo_dups "$t_kill")" ]'
-figure "failover by Xen's watchdog (xen_wdt $FO_WDT, lease $FO_LEASE): SIGKILL to xen-b off $(awk -v a="$t_off" -v b="$t_kill" 'BEGIN { printf "%.1f", a - b }') s, $vb running on xen-a after $(awk -v a="$t_fo" -v b="$t_kill" 'BEGIN { printf "%.1f", a - b }') s"
+figure "failover by Xen's watchdog (xen_wdt $FO_WDT, lease $FO_LEASE): SIGKILL to xen-b seen off $(awk -v a="$t_off" -v b="$t_kill" 'BEGIN { printf "%.1f", a - b }') s, $vb built on xen-a (libxl's start_time) after $(awk -v a="$vb_built" -v b="$t_kill_wall" 'BEGIN { printf "%.1f", a - b }') s"
 fo_show_samples "$t_kill" | tail -n 20
 fo_log xen-a "fenced\|failover\|lost" | tail -n 5 | sed 's/^/#   /'
 fo_watch_stop
