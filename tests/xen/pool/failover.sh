@@ -11,7 +11,8 @@
 #  - fence: xen-b's agent is SIGKILLed (its guest runs on). xen-a's agent,
 #    with `--fence-command` set to the lab's power-off, sees xen-b's lease
 #    expire, cuts its power, writes fenced/xen-b, and only then starts
-#    xen-b's guest on xen-a;
+#    xen-b's guest on xen-a (libxl's start_time of the copy it builds is
+#    after the fence command returned, both in xen-a's clock);
 #  - rejoin: xen-b is powered on and its agent started again: its guest
 #    comes home by live migration, never two running copies, and the agent
 #    deletes fenced/xen-b;
@@ -61,12 +62,15 @@ fo_setup() {
 		EOF
 	done &&
 	# The fence command: its start and end in xen-a's clock, then the
-	# lab's power switch, as an IPMI fence agent would.
+	# lab's power switch, as an IPMI fence agent would. The end in wall
+	# time too, to the microsecond (bash's; dom0's date has no %N), to
+	# compare with libxl's start_time of a domain.
 	cat >"$FO/fence" <<-EOF &&
-		#!/bin/sh
+		#!/bin/bash
 		echo "start \$(awk '{ print \$1 }' /proc/uptime) \$1" >>$FO/fence.log
 		lab-power-off "\$1" || exit 1
 		echo "off \$(awk '{ print \$1 }' /proc/uptime) \$1" >>$FO/fence.log
+		echo "offwall \$EPOCHREALTIME \$1" >>$FO/fence.log
 	EOF
 	chmod 0755 "$FO/fence" &&
 	(cd "$FO" && tar cf - tick.img cfg) |
@@ -154,6 +158,12 @@ fo_placed() {	# both guests run, one on each host
 	[ "$(fo_where fo-1 | wc -l)" -eq 1 ] && [ "$(fo_where fo-2 | wc -l)" -eq 1 ] &&
 	    [ "$(fo_where fo-1)" != "$(fo_where fo-2)" ]
 }
+fo_wall() { bash -c 'echo "$EPOCHREALTIME"'; }	# wall time, to the microsecond
+fo_start_time() {	# vm: when xen-a's domain of it was built (seconds, wall clock)
+	fst_d=$(xl domid "$1" 2>/dev/null) &&
+	    fst_vm=$(xenstore-read "/local/domain/$fst_d/vm" 2>/dev/null) &&
+	    xenstore-read "$fst_vm/start_time" 2>/dev/null
+}
 fo_power() { lab-power status xen-b | head -n 1 | cut -d' ' -f1; }
 fo_key() {	# key under the pool: its value, empty when absent
 	etcdctl get --print-value-only "/xdc/$FO_POOL/$1" 2>/dev/null
@@ -182,19 +192,24 @@ fo_watch_start
 # ---- fence: xen-b's agent killed; its guest runs on, unmanaged.
 sleep 3
 t_kill=$(now)
+t_kill_wall=$(fo_wall)
 fo_kill xen-b KILL
 check "fence: xen-b's agent SIGKILLed, xen-a's fences xen-b and starts $vb" \
 	wait_until 180 eval '[ "$(fo_where "$vb")" = xen-a ]'
 wait_until 30 eval '[ -n "$(fo_first_on "$vb" xen-a "$t_kill")" ]'
-t_fo=$(fo_first_on "$vb" xen-a "$t_kill")
 fence_start=$(awk '$1 == "start" { print $2; exit }' "$FO/fence.log" 2>/dev/null)
 fence_off=$(awk '$1 == "off" { print $2; exit }' "$FO/fence.log" 2>/dev/null)
 check "fence: the fence command ran once, for xen-b, and cut its power" \
 	eval '[ "$(grep -c "^start .* xen-b$" "$FO/fence.log")" -eq 1 ] &&
 	    [ -n "$fence_off" ] && [ "$(fo_power)" = off ]'
-check "fence: xen-b was off (the command returned) before $vb ran on xen-a" \
-	eval '[ -n "$t_fo" ] && [ -n "$fence_off" ] && fo_leq "$fence_off" "$t_fo" &&
-	    [ "$(fo_first_off "$t_kill")" != "" ] && fo_leq "$(fo_first_off "$t_kill")" "$t_fo"'
+# When xen-a built its copy: libxl's start_time, in xen-a's clock as the
+# fence command's wall time is. (A sample's time is when it began; its
+# `xl list` of xen-a comes seconds later while xen-b's ssh times out.)
+fence_wall=$(awk '$1 == "offwall" { print $2; exit }' "$FO/fence.log" 2>/dev/null)
+vb_built=$(fo_start_time "$vb")
+note "fence: the command returned at $fence_wall; xen-a built $vb at ${vb_built:-?} (libxl's start_time)"
+check "fence: xen-b was off (the command returned) before xen-a built $vb" \
+	eval '[ -n "$fence_wall" ] && [ -n "$vb_built" ] && fo_leq "$fence_wall" "$vb_built"'
 check "fence: xen-a's agent logged the fence (method=command) and the failover" \
 	eval 'fo_log xen-a "msg=fenced.*host=xen-b.*method=command" >/dev/null &&
 	    fo_log xen-a "msg=failover" >/dev/null'
@@ -203,7 +218,7 @@ check "fence: $va ran on in xen-a, untouched (same domid)" \
 	eval '[ "$(xl domid "$va" 2>/dev/null)" = "$domid_a" ]'
 check "fence: no sample showed a guest running on both hosts" \
 	eval '[ -z "$(fo_dups "$t_kill")" ]'
-figure "failover by fence command (lease $FO_LEASE): SIGKILL to the fence command $(awk -v a="$fence_start" -v b="$t_kill" 'BEGIN { printf "%.1f", a - b }') s, power off after $(awk -v a="$fence_off" -v b="$t_kill" 'BEGIN { printf "%.1f", a - b }') s, $vb running on xen-a after $(awk -v a="$t_fo" -v b="$t_kill" 'BEGIN { printf "%.1f", a - b }') s"
+figure "failover by fence command (lease $FO_LEASE): SIGKILL to the fence command $(awk -v a="$fence_start" -v b="$t_kill" 'BEGIN { printf "%.1f", a - b }') s, power off after $(awk -v a="$fence_off" -v b="$t_kill" 'BEGIN { printf "%.1f", a - b }') s, $vb built on xen-a (libxl's start_time) after $(awk -v a="$vb_built" -v b="$t_kill_wall" 'BEGIN { printf "%.1f", a - b }') s"
 fo_show_samples "$t_kill" | tail -n 20
 fo_log xen-a "fenced\|failover\|lost" | sed 's/^/#   /'
 
@@ -225,7 +240,9 @@ check "rejoin: xen-b's agent deleted fenced/xen-b" \
 check "rejoin: no sample showed a guest running on both hosts" \
 	eval '[ -z "$(fo_dups "$t_on")" ]'
 figure "rejoin: xen-b powered on and its dom0 up in $(awk -v a="$t_join" -v b="$t_on" 'BEGIN { printf "%.1f", a - b }') s; from its agent's start to $vb running at home (a live migration of a 96 MiB PVH guest) $(awk -v a="$t_home" -v b="$t_join" 'BEGIN { printf "%.1f", a - b }') s"
-fo_log xen-a "op=migrate" | sed 's/^/#   /'
+fo_log xen-a "op=migrate" | sed 's/^/#   xen-a: /'
+fo_log xen-b "msg=action\|level=warn\|level=error" | tail -n 12 | sed 's/^/#   xen-b: /'
+on xen-b "cat $FO/agent.log" >"$LOG/failover-agent-xen-b-rejoin.log" 2>/dev/null
 
 # ---- watchdog: no fence command; xen-b's agent killed, its watchdog
 # lets Xen reboot xen-b, and the lab leaves it off.
@@ -240,6 +257,7 @@ check "watchdog: both agents hold their leases, the guests in place, xen-b's wat
 	    ! fo_log xen-b "watchdog not armed" >/dev/null'
 lab-power on-reboot xen-b stay-off >/dev/null 2>&1
 t_kill=$(now)
+t_kill_wall=$(fo_wall)
 fo_kill xen-b KILL
 check "watchdog: Xen's watchdog rebooted xen-b (the lab saw it fire)" \
 	eval 'lab-power wait xen-b off 90 &&
@@ -253,12 +271,21 @@ t_off=$(fo_first_off "$t_kill")
 t_fo=$(fo_first_on "$vb" xen-a "$t_kill")
 check "watchdog: xen-b was off before $vb ran on xen-a" \
 	eval '[ -n "$t_off" ] && [ -n "$t_fo" ] && fo_leq "$t_off" "$t_fo"'
+# xen-b's watchdog fires at most its timeout after its last pet (no later
+# than the kill); its lease ends at least a lease less one renewal period
+# (a third) after the kill, and xen-a waits the timeout again after that.
+# So xen-a's copy, built by its clock, comes at least that long after the
+# kill: later than the watchdog's reset, whatever the samples caught.
+vb_built=$(fo_start_time "$vb")
+wd_min=$(awk -v l="${FO_LEASE%s}" -v w="${FO_WDT%s}" 'BEGIN { print l - l / 3 + w }')
+check "watchdog: xen-a built $vb at least ${wd_min} s after the kill (the lease less a renewal period, plus the watchdog's timeout)" \
+	eval '[ -n "$vb_built" ] && fo_leq "$(awk -v a="$t_kill_wall" -v m="$wd_min" "BEGIN { printf \"%.6f\", a + m }")" "$vb_built"'
 check "watchdog: xen-a's agent wrote fenced/xen-b with method=watchdog" \
 	eval 'fo_log xen-a "msg=fenced.*host=xen-b.*method=watchdog" >/dev/null &&
 	    fo_key fenced/xen-b | grep -q watchdog'
 check "watchdog: no sample showed a guest running on both hosts" \
 	eval '[ -z "$(fo_dups "$t_kill")" ]'
-figure "failover by Xen's watchdog (xen_wdt $FO_WDT, lease $FO_LEASE): SIGKILL to xen-b off $(awk -v a="$t_off" -v b="$t_kill" 'BEGIN { printf "%.1f", a - b }') s, $vb running on xen-a after $(awk -v a="$t_fo" -v b="$t_kill" 'BEGIN { printf "%.1f", a - b }') s"
+figure "failover by Xen's watchdog (xen_wdt $FO_WDT, lease $FO_LEASE): SIGKILL to xen-b seen off $(awk -v a="$t_off" -v b="$t_kill" 'BEGIN { printf "%.1f", a - b }') s, $vb built on xen-a (libxl's start_time) after $(awk -v a="$vb_built" -v b="$t_kill_wall" 'BEGIN { printf "%.1f", a - b }') s"
 fo_show_samples "$t_kill" | tail -n 20
 fo_log xen-a "fenced\|failover\|lost" | tail -n 5 | sed 's/^/#   /'
 fo_watch_stop
