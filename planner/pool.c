@@ -7,6 +7,8 @@
  *
  * What it forbids, each as a deferred action with its reason:
  *  - a VM claimed by another live host's agent is not started here;
+ *  - while a host is lost and not fenced, no VM whose claim is free is
+ *    started anywhere: the lost host may be alive and run it still;
  *  - an agent back after its lease expired first destroys its copies of
  *    the VMs other hosts now claim, and does nothing else meanwhile; the
  *    claimant keeps its copy as it is until then;
@@ -105,6 +107,18 @@ int
 pool_is_self(const struct xdc_plan *p, const char *host)
 {
 	return p->p_opts.po_self == NULL || !strcmp(p->p_opts.po_self, host);
+}
+
+/* A host that is lost and not fenced, or NULL when none. */
+static const char *
+lost_unfenced(const struct xdc_plan *p)
+{
+	size_t h;
+
+	for (h = 0; h < p->p_nhosts; h++)
+		if (p->p_hview[h] == XDC_HV_LOST)
+			return p->p_hnames[h];
+	return NULL;
 }
 
 /* The unseen hosts, "xen-b, xen-c", for reasons. */
@@ -232,6 +246,7 @@ void
 pool_hold(struct xdc_plan *p)
 {
 	const char *self = p->p_opts.po_self, *holder, *other, *unseen = NULL;
+	const char *lost;
 	struct paction *a;
 	size_t i;
 
@@ -276,6 +291,26 @@ pool_hold(struct xdc_plan *p)
 			    "once %s releases it",
 			    a->pa_reason, a->pa.a_name, holder, a->pa.a_host,
 			    holder);
+			continue;
+		}
+		/*
+		 * A claim lives under its holder's lease. A host whose lease
+		 * ended without a fence may be alive and still run what it
+		 * claimed (a keepalive starved, a network cut), and neither
+		 * its record nor its claims say so any more. So a VM whose
+		 * claim is free (this agent does not hold it) starts only
+		 * while no host is lost unfenced: once that host is back
+		 * (its record shows what it runs) or fenced (it runs
+		 * nothing).
+		 */
+		if (p->p_opts.po_pool != NULL && holder == NULL &&
+		    (lost = lost_unfenced(p)) != NULL) {
+			a->pa_hold = xdc_arena_printf(p->p_arena,
+			    "%s; host %s is lost and not fenced, and may "
+			    "still run %s (a claim goes with its holder's "
+			    "lease): %s starts once %s is back or fenced",
+			    a->pa_reason, lost, a->pa.a_name, a->pa.a_name,
+			    lost);
 			continue;
 		}
 		/*

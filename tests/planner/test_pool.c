@@ -452,6 +452,70 @@ test_back_from_failover_the_vm_moves_home(void **state)
 	fx_free(fx);
 }
 
+/*
+ * b's lease ended without a fence: b may be alive (a keepalive starved)
+ * and run web-9, whose claim went with b's lease. a starts web-9 only
+ * while it holds its claim itself, or once b is back or fenced.
+ */
+static struct fx *
+lost_fx(struct xdc_pool_view *pv, const char *fenced, int b_back)
+{
+	struct fx *fx = fx_new(
+	    "kind: Host\nname: a\n---\nkind: Host\nname: b\n"
+	    "---\nkind: VM\nname: web-9\nhost: a\nmemory: 1GiB\n"
+	    "kernel: /k\n");
+	static const char *f[1];
+
+	fx_host(fx, "a", 16 * GIB, 8);
+	if (b_back)
+		fx_host(fx, "b", 16 * GIB, 8);
+	memset(pv, 0, sizeof(*pv));
+	pv->pv_self = "a";
+	if (fenced != NULL) {
+		f[0] = fenced;
+		pv->pv_fenced = f;
+		pv->pv_nfenced = 1;
+	}
+	fx->self = "a";
+	fx->pool = pv;
+	return fx;
+}
+
+static void
+test_nothing_unclaimed_starts_while_a_host_is_lost_unfenced(void **state)
+{
+	struct xdc_pool_view pv;
+	struct fx *fx = lost_fx(&pv, NULL, 0);
+	static const struct xdc_claim mine[] = { { "web-9", "a" } };
+
+	(void)state;
+	fx_plan(fx);
+	assert_true(fx_find(fx, XDC_OP_CREATE, "web-9", "a") < 0);
+	assert_contains(fx_held(fx, XDC_OP_CREATE, "web-9", "a"),
+	    "host b is lost and not fenced, and may still run web-9");
+	fx_free(fx);
+
+	/* Its claim is this host's: b cannot run it. */
+	fx = lost_fx(&pv, NULL, 0);
+	pv.pv_claims = mine;
+	pv.pv_nclaims = 1;
+	fx_plan(fx);
+	assert_true(fx_find(fx, XDC_OP_CREATE, "web-9", "a") >= 0);
+	fx_free(fx);
+
+	/* b fenced: it runs nothing. */
+	fx = lost_fx(&pv, "b", 0);
+	fx_plan(fx);
+	assert_true(fx_find(fx, XDC_OP_CREATE, "web-9", "a") >= 0);
+	fx_free(fx);
+
+	/* b back: its record says what it runs (not web-9). */
+	fx = lost_fx(&pv, NULL, 1);
+	fx_plan(fx);
+	assert_true(fx_find(fx, XDC_OP_CREATE, "web-9", "a") >= 0);
+	fx_free(fx);
+}
+
 int
 main(void)
 {
@@ -479,6 +543,8 @@ main(void)
 		cmocka_unit_test(
 		    test_without_a_view_no_vm_is_started_that_may_run_elsewhere),
 		cmocka_unit_test(test_back_from_failover_the_vm_moves_home),
+		cmocka_unit_test(
+		    test_nothing_unclaimed_starts_while_a_host_is_lost_unfenced),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
