@@ -63,6 +63,15 @@ struct xdc_pool_view {
 	size_t pv_nclaims;
 	const struct xdc_slot *pv_slots;
 	size_t pv_nslots;
+	/*
+	 * This agent's lease is new (it started, or took one again after
+	 * losing it): a copy of a VM that another live host claims and
+	 * runs is then this host's stale one, which it destroys first
+	 * (pool.c's rejoin). Otherwise such a copy is one that just
+	 * arrived by live migration, its source's record and claim not
+	 * yet caught up: it is left alone.
+	 */
+	int pv_rejoin;
 };
 
 struct plan_opts {

@@ -164,9 +164,12 @@ runs_on(const struct xdc_plan *p, const char *host, const char *vm)
 
 /*
  * Rejoin: this host's managed domains of VMs another live host claims and
- * runs. Claims are taken only by an agent that holds a live lease and
- * publishes the domain running, so a claim alone (a stale key, a forged
- * one) destroys nothing.
+ * runs, while this agent's lease is new (pv_rejoin). Claims are taken only
+ * by an agent that holds a live lease and publishes the domain running, so
+ * a claim alone (a stale key, a forged one) destroys nothing. Later, the
+ * same sight is a live migration's end: the domain runs here, and its
+ * source has not yet published it gone nor given its claim back; the Xen
+ * pool lab saw an agent destroy a guest it had just received.
  */
 static void
 rejoin(struct xdc_plan *p)
@@ -178,8 +181,8 @@ rejoin(struct xdc_plan *p)
 	struct paction *a;
 	size_t i, h, n = p->p_nall;
 
-	if (p->p_opts.po_pool == NULL || self == NULL ||
-	    (oh = xdc_observed_host(p->p_obs, self)) == NULL)
+	if (p->p_opts.po_pool == NULL || !p->p_opts.po_pool->pv_rejoin ||
+	    self == NULL || (oh = xdc_observed_host(p->p_obs, self)) == NULL)
 		return;
 	h = (size_t)(oh - p->p_obs->obs_hosts);
 	for (i = 0; i < oh->oh_ndomains; i++) {

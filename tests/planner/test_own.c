@@ -290,6 +290,8 @@ gen_pool(struct rng *r, struct pool *pl)
 	}
 	pl->pv.pv_claims = pl->claims;
 	pl->pv.pv_slots = pl->slots;
+	/* A new lease (rejoin) in most pools, from what was drawn already. */
+	pl->pv.pv_rejoin = pl->pv.pv_nclaims % 4 != 0;
 }
 
 /* ---- The comparison --------------------------------------------------- */

@@ -239,6 +239,7 @@ rejoin_fx(struct fx *fx, struct xdc_pool_view *pv,
 	pv->pv_self = self;
 	pv->pv_claims = claims;
 	pv->pv_nclaims = 1;
+	pv->pv_rejoin = 1; /* self's lease is new */
 	fx->self = self;
 	fx->pool = pv;
 }
@@ -260,6 +261,28 @@ test_rejoin_destroys_the_copies_others_claim_first(void **state)
 	/* Nothing else of b's goes meanwhile: web-2 and db-1 wait. */
 	assert_contains(fx_held(fx, XDC_OP_CREATE, "web-2", "b"), "(rejoin)");
 	assert_contains(fx_held(fx, XDC_OP_CREATE, "db-1", "b"), "(rejoin)");
+	fx_free(fx);
+}
+
+/*
+ * The same sight from an agent whose lease is not new: b has just
+ * received web-1 by live migration, and c, its source, has not yet
+ * published it gone nor given its claim back. b's copy stays.
+ */
+static void
+test_a_copy_just_migrated_in_is_not_a_rejoin(void **state)
+{
+	struct xdc_pool_view pv;
+	struct fx *fx = fx_new(POOL);
+	static const struct xdc_claim claims[] = { { "web-1", "c" } };
+
+	(void)state;
+	rejoin_fx(fx, &pv, claims, "b", 1);
+	pv.pv_rejoin = 0;
+	fx_plan(fx);
+	assert_true(fx_find(fx, XDC_OP_DESTROY, "web-1", "b") < 0);
+	/* And b's other work is not held for a rejoin. */
+	assert_true(fx_find(fx, XDC_OP_CREATE, "web-2", "b") >= 0);
 	fx_free(fx);
 }
 
@@ -543,6 +566,7 @@ main(void)
 		cmocka_unit_test(
 		    test_without_a_view_no_vm_is_started_that_may_run_elsewhere),
 		cmocka_unit_test(test_back_from_failover_the_vm_moves_home),
+		cmocka_unit_test(test_a_copy_just_migrated_in_is_not_a_rejoin),
 		cmocka_unit_test(
 		    test_nothing_unclaimed_starts_while_a_host_is_lost_unfenced),
 	};
