@@ -64,14 +64,15 @@ struct xdc_pool_view {
 	const struct xdc_slot *pv_slots;
 	size_t pv_nslots;
 	/*
-	 * This agent's lease is new (it started, or took one again after
-	 * losing it): a copy of a VM that another live host claims and
-	 * runs is then this host's stale one, which it destroys first
-	 * (pool.c's rejoin). Otherwise such a copy is one that just
-	 * arrived by live migration, its source's record and claim not
-	 * yet caught up: it is left alone.
+	 * The rejoin rule (pool.c) weighs this host's domains up to this
+	 * domid: those it ran when this agent's lease was new (it started,
+	 * or took one again after losing it). Such a copy of a VM that
+	 * another live host claims and runs is stale, and goes first. A
+	 * domain made since (Xen's domids grow) is no such copy: one that
+	 * arrived by live migration, say, its source's record and claim not
+	 * yet caught up, is left alone. 0: none is weighed.
 	 */
-	int pv_rejoin;
+	uint32_t pv_rejoin_domid;
 };
 
 struct plan_opts {

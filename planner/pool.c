@@ -164,12 +164,14 @@ runs_on(const struct xdc_plan *p, const char *host, const char *vm)
 
 /*
  * Rejoin: this host's managed domains of VMs another live host claims and
- * runs, while this agent's lease is new (pv_rejoin). Claims are taken only
- * by an agent that holds a live lease and publishes the domain running, so
- * a claim alone (a stale key, a forged one) destroys nothing. Later, the
- * same sight is a live migration's end: the domain runs here, and its
- * source has not yet published it gone nor given its claim back; the Xen
- * pool lab saw an agent destroy a guest it had just received.
+ * runs, among those it ran when this agent's lease was new
+ * (pv_rejoin_domid). Claims are taken only by an agent that holds a live
+ * lease and publishes the domain running, so a claim alone (a stale key, a
+ * forged one) destroys nothing. A domain made here since is not weighed:
+ * the same sight is then a live migration's end, the domain running here
+ * and its source not yet having published it gone nor given its claim
+ * back (the Xen pool lab saw an agent destroy a guest it had just
+ * received, and create it again).
  */
 static void
 rejoin(struct xdc_plan *p)
@@ -181,13 +183,15 @@ rejoin(struct xdc_plan *p)
 	struct paction *a;
 	size_t i, h, n = p->p_nall;
 
-	if (p->p_opts.po_pool == NULL || !p->p_opts.po_pool->pv_rejoin ||
-	    self == NULL || (oh = xdc_observed_host(p->p_obs, self)) == NULL)
+	if (p->p_opts.po_pool == NULL ||
+	    p->p_opts.po_pool->pv_rejoin_domid == 0 || self == NULL ||
+	    (oh = xdc_observed_host(p->p_obs, self)) == NULL)
 		return;
 	h = (size_t)(oh - p->p_obs->obs_hosts);
 	for (i = 0; i < oh->oh_ndomains; i++) {
 		d = &oh->oh_domains[i];
-		if (!plan_ours(p, d) || d->od_domid == 0)
+		if (!plan_ours(p, d) || d->od_domid == 0 ||
+		    d->od_domid > p->p_opts.po_pool->pv_rejoin_domid)
 			continue;
 		holder = pool_claim(p, d->od_name);
 		if (holder == NULL || !strcmp(holder, self) ||

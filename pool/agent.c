@@ -109,6 +109,8 @@ lease_lost(struct pool_agent *a, const char *why)
 	    NULL, NULL);
 	a->a_lease = 0;
 	a->a_ready_since = 0;
+	a->a_rejoin_domid = 0;
+	a->a_rejoin_set = 0;
 	while (a->a_nbusy > 0)
 		agent_cas_busy_drop(a, a->a_busy[0].b_vm);
 	free(a->a_published);
@@ -457,9 +459,17 @@ pool_agent_publish(struct pool_agent *a, const struct xdc_obs_host *h,
 	free(a->a_pending);
 	a->a_pending = text;
 	publish_next(a);
-	/* What this host runs and nobody claims is claimed for it. */
 	if (!a->a_synced || a->a_lease == 0)
 		return;
+	/* What it ran as it (re)joined: what the rejoin rule weighs. */
+	if (!a->a_rejoin_set) {
+		a->a_rejoin_set = 1;
+		a->a_rejoin_domid = 0; /* dom0 alone: nothing to weigh */
+		for (i = 0; i < h->oh_ndomains; i++)
+			if (h->oh_domains[i].od_domid > a->a_rejoin_domid)
+				a->a_rejoin_domid = h->oh_domains[i].od_domid;
+	}
+	/* What this host runs and nobody claims is claimed for it. */
 	for (i = 0; i < h->oh_ndomains; i++) {
 		d = &h->oh_domains[i];
 		if (!d->od_managed || d->od_domid == 0 ||

@@ -129,6 +129,13 @@ struct pool_agent {
 	int64_t a_renewed;     /* monotonic ms of the last good renewal */
 	int64_t a_petted;      /* monotonic ms of the last good pet; 0 none */
 	int64_t a_ready_since; /* lease held and pool read, since */
+	/*
+	 * The highest domid this host had at its first record published
+	 * with the current lease and the pool read: the domains the rejoin
+	 * rule weighs (plan.h's pv_rejoin_domid). 0 until then.
+	 */
+	uint32_t a_rejoin_domid;
+	int a_rejoin_set;
 	struct etcd_req *a_grant;
 	struct etcd_req *a_keepalive;
 	struct xdc_ev_timer *a_renew_timer;

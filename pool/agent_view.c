@@ -508,10 +508,7 @@ pool_agent_snapshot(struct pool_agent *a, const struct xdc_config *cfg,
 	s->ps_view.pv_nclaims = a->a_nclaims;
 	s->ps_view.pv_slots = slots;
 	s->ps_view.pv_nslots = np;
-	/* Two leases from the first pool view under this lease. */
-	s->ps_view.pv_rejoin = a->a_ready_since == 0 ||
-	                       xdc_ev_now() - a->a_ready_since <
-	                           2 * a->a_ttl * 1000;
+	s->ps_view.pv_rejoin_domid = a->a_rejoin_domid;
 	*out = s;
 	return 0;
 }

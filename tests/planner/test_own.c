@@ -290,8 +290,9 @@ gen_pool(struct rng *r, struct pool *pl)
 	}
 	pl->pv.pv_claims = pl->claims;
 	pl->pv.pv_slots = pl->slots;
-	/* A new lease (rejoin) in most pools, from what was drawn already. */
-	pl->pv.pv_rejoin = pl->pv.pv_nclaims % 4 != 0;
+	/* The rejoin rule weighs every domain in most pools, none in the
+	 * others (from what was drawn already). */
+	pl->pv.pv_rejoin_domid = pl->pv.pv_nclaims % 4 != 0 ? UINT32_MAX : 0;
 }
 
 /* ---- The comparison --------------------------------------------------- */

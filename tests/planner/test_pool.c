@@ -239,7 +239,7 @@ rejoin_fx(struct fx *fx, struct xdc_pool_view *pv,
 	pv->pv_self = self;
 	pv->pv_claims = claims;
 	pv->pv_nclaims = 1;
-	pv->pv_rejoin = 1; /* self's lease is new */
+	pv->pv_rejoin_domid = UINT32_MAX; /* self ran them all as it came back */
 	fx->self = self;
 	fx->pool = pv;
 }
@@ -265,8 +265,8 @@ test_rejoin_destroys_the_copies_others_claim_first(void **state)
 }
 
 /*
- * The same sight from an agent whose lease is not new: b has just
- * received web-1 by live migration, and c, its source, has not yet
+ * The same sight, but b's copy was made after b's agent came back: b has
+ * just received web-1 by live migration, and c, its source, has not yet
  * published it gone nor given its claim back. b's copy stays.
  */
 static void
@@ -278,7 +278,8 @@ test_a_copy_just_migrated_in_is_not_a_rejoin(void **state)
 
 	(void)state;
 	rejoin_fx(fx, &pv, claims, "b", 1);
-	pv.pv_rejoin = 0;
+	/* b's copy was made after b's agent came back. */
+	pv.pv_rejoin_domid = fx_find_dom(fx, "b", "web-1")->od_domid - 1;
 	fx_plan(fx);
 	assert_true(fx_find(fx, XDC_OP_DESTROY, "web-1", "b") < 0);
 	/* And b's other work is not held for a rejoin. */
