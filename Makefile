@@ -60,7 +60,7 @@ PLANNER_SRCS	= planner/plan.c planner/diff.c planner/diffnet.c \
 		  planner/own.c planner/scope.c planner/output.c planner/query.c
 # The driver interface and the drivers.
 SIM_SRCS	= drivers/sim.c drivers/sim_pool.c drivers/sim_apply.c \
-		  drivers/sim_file.c drivers/json_split.c
+		  drivers/sim_file.c drivers/sim_file_write.c drivers/json_split.c
 DRIVER_SRCS	= drivers/observed.c drivers/compose.c $(SIM_SRCS) drivers/xen.c \
 		  drivers/xen_config.c drivers/xen_observe.c drivers/xen_migrate.c \
 		  drivers/xen_migrate_wire.c drivers/xen_migrate_recv.c \

@@ -12,6 +12,8 @@
 
 struct sim_pool;
 
+#define SIM_FILE_FORMAT 1 /* "format_version" of the pool file */
+
 /*
  * The pool in len bytes of text: 0 and *out (the caller frees it), or a
  * negative code with the reason, naming path, in xdc_error_last().
