@@ -2,9 +2,9 @@
  * The sim driver's pool file (see sim_file.h): the pool as JSON, read
  * with a message naming the file and the place of anything that is not a
  * pool (written back by sim_file_write.c); and the lock that processes
- * sharing the file take around it. Its domains and networks are observed state, in
- * the JSON the pool's host records use too (obs_json.h); what is the
- * sim's alone (hosts' capacity, faults, delays) is read here.
+ * sharing the file take around it. Its domains and networks are observed
+ * state, in the JSON the pool's host records use too (obs_json.h); what
+ * is the sim's alone (hosts' capacity, faults, delays) is read here.
  */
 #include <errno.h>
 #include <fcntl.h>
