@@ -326,8 +326,8 @@ pool_from_json(const char *path, json_t *root, struct json_split_it *split,
 		    "%s: not a simulated pool (no \"hosts\" array)", path);
 		goto out;
 	}
-	if ((rc = rd_u64(&r, root, "format_version", 0, SIM_FILE_FORMAT, UINT32_MAX,
-	         &version)))
+	if ((rc = rd_u64(&r, root, "format_version", 0, SIM_FILE_FORMAT,
+	         UINT32_MAX, &version)))
 		goto out;
 	if (version != SIM_FILE_FORMAT) {
 		rc = rd_bad(&r, "format_version", "is not 1");
