@@ -239,7 +239,8 @@ rejoin_fx(struct fx *fx, struct xdc_pool_view *pv,
 	pv->pv_self = self;
 	pv->pv_claims = claims;
 	pv->pv_nclaims = 1;
-	pv->pv_rejoin_domid = UINT32_MAX; /* self ran them all as it came back */
+	pv->pv_rejoin_domid =
+	    UINT32_MAX; /* self ran them all as it came back */
 	fx->self = self;
 	fx->pool = pv;
 }
@@ -484,10 +485,10 @@ test_back_from_failover_the_vm_moves_home(void **state)
 static struct fx *
 lost_fx(struct xdc_pool_view *pv, const char *fenced, int b_back)
 {
-	struct fx *fx = fx_new(
-	    "kind: Host\nname: a\n---\nkind: Host\nname: b\n"
-	    "---\nkind: VM\nname: web-9\nhost: a\nmemory: 1GiB\n"
-	    "kernel: /k\n");
+	struct fx *fx =
+	    fx_new("kind: Host\nname: a\n---\nkind: Host\nname: b\n"
+	           "---\nkind: VM\nname: web-9\nhost: a\nmemory: 1GiB\n"
+	           "kernel: /k\n");
 	static const char *f[1];
 
 	fx_host(fx, "a", 16 * GIB, 8);
