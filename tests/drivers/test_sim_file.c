@@ -27,6 +27,7 @@
 #include "drivers/sim_file.h"
 #include "drivers/sim_pool.h"
 #include "schema/model.h"
+#include "tests/drivers/tvm.h"
 
 #define GIB (1024ULL * 1024 * 1024)
 
@@ -36,42 +37,12 @@ struct fx {
 	struct sim_pool *p;
 };
 
-/* A VM with one disk and one NIC, and the action that carries it. */
-struct tvm {
-	struct xdc_vm vm;
-	struct xdc_disk disk;
-	struct xdc_nic nic;
-	const char *bridges[1];
-	struct xdc_dom_spec spec;
-	struct xdc_action act;
-};
-
+/* tvm_init's VM, its action on host. */
 static void
-tvm_init(struct tvm *t, const char *name, const char *host)
+tvm_on(struct tvm *t, const char *name, const char *host)
 {
-	memset(t, 0, sizeof(*t));
-	t->vm.vm_name = name;
-	t->vm.vm_type = XDC_VM_PVH;
-	t->vm.vm_memory = t->vm.vm_max_memory = GIB;
-	t->vm.vm_vcpus = t->vm.vm_max_vcpus = 1;
-	t->vm.vm_kernel = "/boot/vmlinuz";
-	t->disk.d_target = "/dev/vg0/disk";
-	t->disk.d_vdev = "xvda";
-	t->vm.vm_disks = &t->disk;
-	t->vm.vm_ndisks = 1;
-	t->vm.vm_nics = &t->nic;
-	t->vm.vm_nnics = 1;
-	t->nic.nic_network = "dmz";
-	xdc_mac_derive(name, 0, t->nic.nic_mac);
-	t->bridges[0] = "xdc-dmz";
-	t->spec.ds_vm = &t->vm;
-	t->spec.ds_bridges = t->bridges;
-	t->spec.ds_weight = XDC_DEFAULT_WEIGHT;
-	t->spec.ds_hash = 0x1234;
-	t->act.a_kind = XDC_OBJ_VM;
-	t->act.a_name = name;
+	tvm_init(t, name, GIB, 1);
 	t->act.a_host = host;
-	t->act.a_spec = &t->spec;
 }
 
 static int
@@ -171,7 +142,7 @@ test_write_after_change(void **state)
 	assert_non_null(c = text_of(f, "xen-c"));
 
 	/* A create on xen-b: xen-b alone is encoded again. */
-	tvm_init(&v1, "web-1", "xen-b");
+	tvm_on(&v1, "web-1", "xen-b");
 	assert_int_equal(tvm_do(f, &v1, XDC_OP_CREATE), 0);
 	assert_null(text_of(f, "xen-b"));
 	assert_ptr_equal(text_of(f, "xen-a"), a);
@@ -182,7 +153,7 @@ test_write_after_change(void **state)
 	assert_non_null(strstr(text_of(f, "xen-b"), "\"web-1\""));
 
 	/* Every change the driver makes to a host, each then written. */
-	tvm_init(&v2, "web-2", "xen-a");
+	tvm_on(&v2, "web-2", "xen-a");
 	assert_int_equal(tvm_do(f, &v2, XDC_OP_CREATE), 0);
 	write_check(f);
 	assert_int_equal(tvm_do(f, &v1, XDC_OP_PAUSE), 0);
@@ -312,7 +283,7 @@ test_write_reads_back(void **state)
 	struct tvm v;
 	struct stat st;
 
-	tvm_init(&v, "web-1", "xen-a");
+	tvm_on(&v, "web-1", "xen-a");
 	assert_int_equal(tvm_do(f, &v, XDC_OP_CREATE), 0);
 	write_check(f);
 	assert_int_equal(sim_file_read(f->path, &back, &st), 0);
