@@ -32,16 +32,12 @@ static const char *const POOL = "kind: Host\nname: a\nmemory: 16GiB\n"
                                 "labels: {tier: web}\nmemory: 1GiB\n"
                                 "kernel: /k\n";
 
-/* a and c observed (a by itself, c published), b not: lost. */
+/* fx planned by a's agent, through pv: fenced the one host known off. */
 static struct fx *
-pool_fx(struct xdc_pool_view *pv, const char *fenced)
+view_of_a(struct fx *fx, struct xdc_pool_view *pv, const char *fenced)
 {
-	struct fx *fx = fx_new(POOL);
 	static const char *f[1];
 
-	fx_host(fx, "a", 16 * GIB, 8);
-	fx_host(fx, "c", 16 * GIB, 8);
-	fx_managed(fx, "a", "app-1");
 	memset(pv, 0, sizeof(*pv));
 	pv->pv_self = "a";
 	if (fenced != NULL) {
@@ -52,6 +48,18 @@ pool_fx(struct xdc_pool_view *pv, const char *fenced)
 	fx->self = "a";
 	fx->pool = pv;
 	return fx;
+}
+
+/* a and c observed (a by itself, c published), b not: lost. */
+static struct fx *
+pool_fx(struct xdc_pool_view *pv, const char *fenced)
+{
+	struct fx *fx = fx_new(POOL);
+
+	fx_host(fx, "a", 16 * GIB, 8);
+	fx_host(fx, "c", 16 * GIB, 8);
+	fx_managed(fx, "a", "app-1");
+	return view_of_a(fx, pv, fenced);
 }
 
 static void
@@ -489,21 +497,11 @@ lost_fx(struct xdc_pool_view *pv, const char *fenced, int b_back)
 	    fx_new("kind: Host\nname: a\n---\nkind: Host\nname: b\n"
 	           "---\nkind: VM\nname: web-9\nhost: a\nmemory: 1GiB\n"
 	           "kernel: /k\n");
-	static const char *f[1];
 
 	fx_host(fx, "a", 16 * GIB, 8);
 	if (b_back)
 		fx_host(fx, "b", 16 * GIB, 8);
-	memset(pv, 0, sizeof(*pv));
-	pv->pv_self = "a";
-	if (fenced != NULL) {
-		f[0] = fenced;
-		pv->pv_fenced = f;
-		pv->pv_nfenced = 1;
-	}
-	fx->self = "a";
-	fx->pool = pv;
-	return fx;
+	return view_of_a(fx, pv, fenced);
 }
 
 static void
