@@ -35,8 +35,8 @@ XCFLAGS	 = $(CSTD) $(WARN) -I. -MMD -MP -DXDC_VERSION=\"$(VERSION)\"
 # only through that sub-make may use PKG_CFLAGS and PKG_LIBS as they are.
 SCHEMA_PKGS	= yaml-0.1
 PLANNER_PKGS	= jansson
-DRIVER_PKGS	= jansson xenlight xenstore xencontrol xentoollog libnl-route-3.0
-POOL_PKGS	= libcurl jansson
+DRIVER_PKGS	= jansson yajl xenlight xenstore xencontrol xentoollog libnl-route-3.0
+POOL_PKGS	= libcurl jansson yajl
 RECONCILER_PKGS	= libgit2 xlutil gpgme
 TEST_PKGS	= cmocka
 PKGS		= $(SCHEMA_PKGS) $(PLANNER_PKGS) $(DRIVER_PKGS) $(POOL_PKGS) \
