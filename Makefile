@@ -62,7 +62,8 @@ PLANNER_SRCS	= planner/plan.c planner/diff.c planner/diffnet.c \
 SIM_SRCS	= drivers/sim.c drivers/sim_pool.c drivers/sim_apply.c \
 		  drivers/sim_file.c drivers/sim_file_write.c drivers/json_split.c
 DRIVER_SRCS	= drivers/observed.c drivers/compose.c $(SIM_SRCS) drivers/xen.c \
-		  drivers/xen_config.c drivers/xen_observe.c drivers/xen_migrate.c \
+		  drivers/xen_config.c drivers/xen_observe.c drivers/xen_log.c \
+		  drivers/xen_domain.c drivers/xen_event.c drivers/xen_migrate.c \
 		  drivers/xen_migrate_wire.c drivers/xen_migrate_recv.c \
 		  drivers/wdt.c drivers/net.c drivers/obs_json.c
 # The pool's shared view through etcd: the client, and the agent.

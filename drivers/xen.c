@@ -11,16 +11,18 @@
  * Acting goes through libxl. Creates and destroys, the slow steps, are
  * libxl asynchronous operations: submit() starts one and returns at once,
  * so independent creates overlap. libxl's file descriptors and timeouts
- * are lent to the caller's event loop (libxl_osevent_register_hooks, see
- * "libxl's events" below); reap() hands over what finished, never
- * waiting. An action is a small state machine over those operations: a
- * replace is a destroy then a create; a stop asks the guest to shut down,
- * waits for it (bounded, by a timer of the loop), then destroys.
+ * are lent to the caller's event loop (libxl_osevent_register_hooks, in
+ * xen_event.c); reap() hands over what finished, never waiting. What is
+ * done at once to one domain (pause, an update in place, the marker) is
+ * xen_domain.c's, and libxl's errors are kept for messages by xen_log.c. An
+ * action is a small state machine over those operations: a replace is a destroy
+ * then a create; a stop asks the guest to shut down, waits for it (bounded, by
+ * a timer of the loop), then destroys.
  *
  * xdc never changes a domain without its ownership marker (see
  * xen_config.h), Domain-0, a stub domain, or a dying one.
  */
-#include "drivers/xen_config.h" /* first: xenctrl.h before libxl.h */
+#include "drivers/xen_priv.h" /* first: xenctrl.h before libxl.h */
 
 #include <errno.h>
 #include <inttypes.h>
@@ -43,29 +45,10 @@
 #include "drivers/driver.h"
 #include "drivers/wdt.h"
 #include "drivers/xen.h"
-#include "drivers/xen_migrate.h"
-#include "drivers/xen_observe.h"
 #include "schema/model.h"
 
 /* How long a guest gets to shut down before it is destroyed. */
 #define XEN_STOP_SECS 30
-/* Xen counts the toolstack's pauses, up to 255. */
-#define XEN_PAUSE_MAX 255
-#define XEN_NO_DOMID  ((uint32_t)INVALID_DOMID)
-
-/*
- * A xentoollog logger that keeps libxl's and libxc's last errors, so that a
- * failure is reported through xdc_error() in libxl's own words; the driver
- * prints nothing.
- */
-#define XEN_LOG_RING  16
-#define XEN_LOG_MSGSZ 256
-struct xen_log {
-	xentoollog_logger lg_vtable; /* first: libxl calls through it */
-	char lg_msg[XEN_LOG_RING][XEN_LOG_MSGSZ]; /* the last errors */
-	uint64_t lg_seq;                          /* errors logged so far */
-	uint64_t lg_mark; /* lg_seq at the last log_clear() */
-};
 
 enum op_step {
 	STEP_START,    /* nothing in flight yet */
@@ -99,381 +82,12 @@ struct xen_op {
 	char *o_msg; /* xdc_error_last() of a failure, kept for reap() */
 };
 
-/* An fd libxl asked to watch, and its watcher in the loop. */
-struct xen_fd {
-	struct xen_fd *f_next;
-	struct xen *f_x;
-	int f_fd;
-	short f_events;
-	void *f_for_libxl;
-	struct xdc_ev_io *f_io;
-};
-
-/* A timeout libxl asked for, and its timer in the loop. */
-struct xen_timeout {
-	struct xen_timeout *t_next;
-	struct xen *t_x;
-	void *t_for_libxl;
-	int64_t t_deadline; /* monotonic ms */
-	struct xdc_ev_timer *t_timer;
-};
-
-struct xen {
-	struct xdc_driver x_drv; /* first: the vtable */
-	char *x_host;
-	struct xen_log x_log;
-	libxl_ctx *x_ctx;
-	xc_interface *x_xch;
-	struct xs_handle *x_xsh;
-	struct xs_handle *x_wxsh; /* the loop's watches, opened on demand */
-	struct xen_op *x_ops;     /* in submission order */
-	uint64_t x_next_id;
-	/* The loop libxl's fds and timeouts live in: the caller's once
-	 * attach() lent it, the driver's own until then. */
-	struct xdc_ev *x_ev;
-	struct xdc_ev *x_own_ev;
-	struct xen_fd *x_fds;
-	struct xen_timeout *x_timeouts;
-	struct xdc_ev_timer *x_stop_timer; /* the next stop's deadline */
-	struct xen_mig_env x_mig;          /* what migrations borrow */
-};
-
-/* A live domain found by name. */
-struct xen_dom {
-	xc_domaininfo_t xd_info;
-	struct xen_own xd_own;
-};
-
 static int xen_submit(struct xdc_driver *, const struct xdc_action *, uint64_t);
 static int xen_reap(struct xdc_driver *, uint64_t *, int *, char **);
 static int xen_attach(struct xdc_driver *, struct xdc_ev *);
 static void xen_free(struct xdc_driver *);
 static int xen_watch_fd(struct xdc_driver *);
 static void xen_watch_drain(struct xdc_driver *);
-
-/* ---- Logging ---------------------------------------------------------- */
-
-static void log_vmessage(xentoollog_logger *lg, xentoollog_level level,
-    int errnoval, const char *context, const char *fmt, va_list ap)
-    __attribute__((format(printf, 5, 0)));
-
-static void
-log_vmessage(xentoollog_logger *lg, xentoollog_level level, int errnoval,
-    const char *context, const char *fmt, va_list ap)
-{
-	struct xen_log *l = (struct xen_log *)lg;
-	char msg[512], *slot;
-	const char *m = msg, *p;
-	size_t n;
-
-	(void)context;
-	if (level < XTL_ERROR)
-		return;
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	/* libxl says where: "libxl_create.c:662:libxl__domain_make: ". */
-	if ((p = strstr(msg, ".c:")) != NULL && p - msg < 48 &&
-	    (p = strchr(p + 3, ':')) != NULL && (p = strchr(p + 1, ':')) &&
-	    p[1] == ' ')
-		m = p + 2;
-	n = strlen(m);
-	while (n > 0 && (m[n - 1] == '\n' || m[n - 1] == ' '))
-		n--;
-	slot = l->lg_msg[l->lg_seq % XEN_LOG_RING];
-	if (errnoval > 0)
-		snprintf(slot, XEN_LOG_MSGSZ, "%.*s: %s", (int)n, m,
-		    strerror(errnoval));
-	else
-		snprintf(slot, XEN_LOG_MSGSZ, "%.*s", (int)n, m);
-	l->lg_seq++;
-}
-
-static void
-log_progress(xentoollog_logger *lg, const char *context, const char *what,
-    int percent, unsigned long done, unsigned long total)
-{
-	(void)lg, (void)context, (void)what, (void)percent, (void)done;
-	(void)total;
-}
-
-static void
-log_destroy(xentoollog_logger *lg)
-{
-	(void)lg; /* embedded in struct xen, freed with it */
-}
-
-/* Forget earlier errors: what follows is about the next call. */
-static void
-log_clear(struct xen *x)
-{
-	x->x_log.lg_mark = x->x_log.lg_seq;
-}
-
-/* Whether a message is about another domain than domid ("Domain 7:..."). */
-static int
-log_other_domain(const char *msg, uint32_t domid)
-{
-	unsigned d;
-
-	return domid != XEN_NO_DOMID && sscanf(msg, "Domain %u:", &d) == 1 &&
-	       d != domid;
-}
-
-#define XEN_WHY_BUFSZ (2 * XEN_LOG_MSGSZ + 8)
-/*
- * libxl's words for a failure: the first error logged since seq (the
- * cause) and the last (what gave up), leaving out those about other
- * domains, which actions in flight at the same time log too; or its code.
- */
-static const char *
-lx_why(struct xen *x, int rc, uint64_t seq, uint32_t domid,
-    char buf[XEN_WHY_BUFSZ])
-{
-	const struct xen_log *l = &x->x_log;
-	const char *first = NULL, *last = NULL, *m;
-
-	if (l->lg_seq > XEN_LOG_RING && seq < l->lg_seq - XEN_LOG_RING)
-		seq = l->lg_seq - XEN_LOG_RING;
-	for (; seq < l->lg_seq; seq++) {
-		m = l->lg_msg[seq % XEN_LOG_RING];
-		if (log_other_domain(m, domid))
-			continue;
-		if (first == NULL)
-			first = m;
-		last = m;
-	}
-	if (first == NULL)
-		snprintf(buf, XEN_WHY_BUFSZ, "libxl error %d", rc);
-	else if (first == last)
-		snprintf(buf, XEN_WHY_BUFSZ, "%s", first);
-	else
-		snprintf(buf, XEN_WHY_BUFSZ, "%s; %s", first, last);
-	return buf;
-}
-
-/* "host H: cannot VERB NAME: WHY" with libxl's reason since log_clear(). */
-static int
-lx_fail(struct xen *x, int rc, const char *verb, const char *name)
-{
-	char why[XEN_WHY_BUFSZ];
-
-	return xdc_error(XDC_EDRIVER, "host %s: cannot %s %s: %s", x->x_host,
-	    verb, name, lx_why(x, rc, x->x_log.lg_mark, XEN_NO_DOMID, why));
-}
-
-/* ---- Xen's records ---------------------------------------------------- */
-
-/* One domain's record: 0, or XDC_ENOTFOUND when it is gone. */
-static int
-dom_info(struct xen *x, uint32_t domid, xc_domaininfo_t *info)
-{
-	int got = xc_domain_getinfolist(x->x_xch, domid, 1, info);
-
-	if (got < 0)
-		return xdc_error_sys(
-		    XDC_EDRIVER, "host %s: xc_domain_getinfolist", x->x_host);
-	if (got != 1 || info->domain != domid)
-		return XDC_ENOTFOUND;
-	return 0;
-}
-
-/*
- * The live domain named name: 0, or XDC_ENOTFOUND. Dying ones are gone.
- * hint is where the plan saw it (0: nowhere), which saves reading every
- * domain's name when it is still there.
- */
-static int
-dom_find(struct xen *x, const char *name, uint32_t hint, struct xen_dom *out)
-{
-	xc_domaininfo_t *v = NULL, one;
-	char *dname;
-	size_t n = 0, i;
-	int rc, found = 0;
-
-	memset(out, 0, sizeof(*out));
-	if (hint != 0 && dom_info(x, hint, &one) == 0 &&
-	    xen_obs_reportable(&one)) {
-		dname = xen_xs_get(
-		    x->x_xsh, "/local/domain/%" PRIu32 "/name", hint);
-		found = dname != NULL && strcmp(dname, name) == 0;
-		if (found) {
-			out->xd_info = one;
-			xen_own_read(x->x_xsh, &one, dname, &out->xd_own);
-		}
-		free(dname);
-		if (found)
-			return 0;
-	}
-	if ((rc = xen_list_domains(x->x_xch, x->x_host, &v, &n)) != 0)
-		return rc;
-	for (i = 0; i < n && !found; i++) {
-		if (!xen_obs_reportable(&v[i]))
-			continue;
-		dname = xen_xs_get(
-		    x->x_xsh, "/local/domain/%" PRIu32 "/name", v[i].domain);
-		if (dname != NULL && strcmp(dname, name) == 0) {
-			out->xd_info = v[i];
-			xen_own_read(x->x_xsh, &v[i], dname, &out->xd_own);
-			found = 1;
-		}
-		free(dname);
-	}
-	free(v);
-	return found ? 0 : XDC_ENOTFOUND;
-}
-
-/*
- * The live domain that holds the UUID, in one hypercall: 0 with *out
- * filled, or XDC_ENOTFOUND. A dying one (the old domain of a replace) no
- * longer counts.
- */
-static int
-uuid_holder(struct xen *x, const uint8_t uuid[16], xc_domaininfo_t *out)
-{
-	xc_domaininfo_t *v = NULL;
-	size_t n = 0, i;
-	int rc;
-
-	if ((rc = xen_list_domains(x->x_xch, x->x_host, &v, &n)) != 0)
-		return rc;
-	rc = XDC_ENOTFOUND;
-	for (i = 0; i < n; i++) {
-		if (xen_obs_reportable(&v[i]) &&
-		    memcmp(v[i].handle, uuid, 16) == 0) {
-			*out = v[i];
-			rc = 0;
-			break;
-		}
-	}
-	free(v);
-	return rc;
-}
-
-static int
-uuid_taken(struct xen *x, const char *name, uint32_t domid)
-{
-	return xdc_error(XDC_EDRIVER,
-	    "host %s: cannot create %s: domain %" PRIu32
-	    " has its UUID (renamed from %s?)",
-	    x->x_host, name, domid, name);
-}
-
-/*
- * The domain xdc would have made for the VM named name: found by the UUID
- * derived from the name, in one hypercall and a name read, rather than by
- * reading every domain's name; a create costs no more as the host fills.
- * 0, or XDC_ENOTFOUND. A domain of that name that is not xdc's is left
- * for libxl to find (it refuses a second domain of one name).
- */
-static int
-dom_find_vm(struct xen *x, const char *name, struct xen_dom *out)
-{
-	xc_domaininfo_t info;
-	libxl_uuid uuid;
-	char *dname;
-	int rc;
-
-	memset(out, 0, sizeof(*out));
-	xen_uuid_from_name(name, &uuid);
-	if ((rc = uuid_holder(x, libxl_uuid_bytearray(&uuid), &info)) != 0)
-		return rc;
-	dname =
-	    xen_xs_get(x->x_xsh, "/local/domain/%" PRIu32 "/name", info.domain);
-	if (dname != NULL && strcmp(dname, name) == 0) {
-		out->xd_info = info;
-		xen_own_read(x->x_xsh, &info, dname, &out->xd_own);
-	} else
-		rc = uuid_taken(x, name, info.domain);
-	free(dname);
-	return rc;
-}
-
-/* xdc changes only what it owns, and never Domain-0 (SPEC §3). */
-static int
-dom_check_owned(
-    struct xen *x, const struct xen_dom *d, enum xdc_op op, const char *name)
-{
-	if (d->xd_info.domain == 0)
-		return xdc_error(XDC_EDRIVER,
-		    "host %s: refusing to %s Domain-0", x->x_host,
-		    xdc_op_name(op));
-	if (d->xd_own.ow_stub)
-		return xdc_error(XDC_EDRIVER,
-		    "host %s: refusing to %s %s: it is a stub domain",
-		    x->x_host, xdc_op_name(op), name);
-	if (!d->xd_own.ow_managed)
-		return xdc_error(XDC_EDRIVER,
-		    "host %s: refusing to %s %s: xdc does not manage it",
-		    x->x_host, xdc_op_name(op), name);
-	return 0;
-}
-
-/*
- * Whether an adoption may take the domain: never Domain-0 or a stub; one
- * that is xdc's already only by the same spec (a retried apply), never
- * from the VM it was built for.
- */
-static int
-dom_check_adoptable(struct xen *x, const struct xen_dom *d,
-    const struct xdc_action *a, const char *name)
-{
-	if (d->xd_info.domain == 0)
-		return xdc_error(XDC_EDRIVER,
-		    "host %s: refusing to adopt Domain-0", x->x_host);
-	if (d->xd_own.ow_stub)
-		return xdc_error(XDC_EDRIVER,
-		    "host %s: refusing to adopt %s: it is a stub domain",
-		    x->x_host, name);
-	if (d->xd_own.ow_managed &&
-	    d->xd_own.ow_mk.mk_hash != a->a_spec->ds_hash)
-		return xdc_error(XDC_EDRIVER,
-		    "host %s: cannot adopt %s: xdc manages it already, with "
-		    "a different spec",
-		    x->x_host, name);
-	return 0;
-}
-
-/*
- * Write the marker's first nkeys keys in one transaction, under the /vm/UUID
- * that libxl made: all of them for a new domain, XEN_MK_OWNERSHIP for an
- * update of the protect flag or hash.
- */
-static int
-marker_write(struct xen *x, const uint8_t uuid[16], const struct xen_marker *mk,
-    size_t nkeys)
-{
-	char dir[XEN_MARKER_PATHSZ], path[XEN_MARKER_PATHSZ + 16];
-	struct xen_marker_vals mv;
-	xs_transaction_t t;
-	size_t i;
-
-	xen_marker_encode(mk, &mv);
-	xen_marker_path(uuid, dir);
-	for (;;) {
-		if ((t = xs_transaction_start(x->x_xsh)) == XBT_NULL)
-			return xdc_error_sys(XDC_EDRIVER,
-			    "host %s: %s: cannot start a xenstore transaction",
-			    x->x_host, mk->mk_name);
-		for (i = 0; i < nkeys; i++) {
-			if (mv.mv_v[i] == NULL)
-				continue;
-			snprintf(path, sizeof(path), "%s/%s", dir,
-			    xen_marker_keys[i]);
-			if (!xs_write(x->x_xsh, t, path, mv.mv_v[i],
-			        (unsigned int)strlen(mv.mv_v[i]))) {
-				xs_transaction_end(x->x_xsh, t, true);
-				return xdc_error_sys(XDC_EDRIVER,
-				    "host %s: %s: cannot write %s", x->x_host,
-				    mk->mk_name, path);
-			}
-		}
-		if (xs_transaction_end(x->x_xsh, t, false))
-			return 0;
-		if (errno != EAGAIN)
-			return xdc_error_sys(XDC_EDRIVER,
-			    "host %s: %s: cannot write the marker %s",
-			    x->x_host, mk->mk_name, dir);
-	}
-}
 
 /* ---- Observe ---------------------------------------------------------- */
 
@@ -547,7 +161,7 @@ lx_fail_op(struct xen *x, struct xen_op *op, int rc, const char *verb)
 	    op->o_step == STEP_CREATE ? op->o_newdomid : op->o_domid;
 
 	return xdc_error(XDC_EDRIVER, "host %s: cannot %s %s: %s", x->x_host,
-	    verb, op->o_name, lx_why(x, rc, op->o_logseq, domid, why));
+	    verb, op->o_name, xen_lx_why(x, rc, op->o_logseq, domid, why));
 }
 
 static libxl_asyncop_how
@@ -570,10 +184,10 @@ op_destroy(struct xen *x, struct xen_op *op, uint32_t domid)
 	int rc;
 
 	op->o_domid = domid;
-	log_clear(x);
+	xen_log_clear(x);
 	op->o_logseq = x->x_log.lg_mark;
 	if ((rc = libxl_domain_destroy(x->x_ctx, domid, &how)) != 0)
-		return lx_fail(x, rc, "destroy", op->o_name);
+		return xen_lx_fail(x, rc, "destroy", op->o_name);
 	op->o_step = STEP_DESTROY;
 	return 0;
 }
@@ -585,10 +199,10 @@ uuid_free(struct xen *x, const char *name, const libxl_uuid *uuid)
 	xc_domaininfo_t info;
 	int rc;
 
-	rc = uuid_holder(x, libxl_uuid_bytearray_const(uuid), &info);
+	rc = xen_uuid_holder(x, libxl_uuid_bytearray_const(uuid), &info);
 	if (rc == XDC_ENOTFOUND)
 		return 0;
-	return rc != 0 ? rc : uuid_taken(x, name, info.domain);
+	return rc != 0 ? rc : xen_uuid_taken(x, name, info.domain);
 }
 
 static int
@@ -610,14 +224,15 @@ create_fail(struct xen *x, struct xen_op *op, int rc)
 	struct xen_dom d;
 	int taken, managed;
 
-	taken = dom_find(x, op->o_name, 0, &d) == 0 &&
+	taken = xen_domain_find(x, op->o_name, 0, &d) == 0 &&
 	        d.xd_info.domain != op->o_newdomid;
 	managed = d.xd_own.ow_managed;
 	xen_own_free(&d.xd_own);
 	if (taken)
 		return name_taken(x, op->o_name, managed);
-	return op->o_step == STEP_CREATE ? lx_fail_op(x, op, rc, "create")
-	                                 : lx_fail(x, rc, "create", op->o_name);
+	return op->o_step == STEP_CREATE
+	           ? lx_fail_op(x, op, rc, "create")
+	           : xen_lx_fail(x, rc, "create", op->o_name);
 }
 
 /* Build the domain, paused, with libxl; the marker comes once it exists. */
@@ -651,7 +266,7 @@ op_create(struct xen *x, struct xen_op *op)
 			    xdc_size_fmt(free_mem, avail));
 	}
 	op->o_newdomid = XEN_NO_DOMID;
-	log_clear(x);
+	xen_log_clear(x);
 	op->o_logseq = x->x_log.lg_mark;
 	rc = libxl_domain_create_new(
 	    x->x_ctx, &op->o_cfg, &op->o_newdomid, &how, NULL);
@@ -669,7 +284,7 @@ op_post_create(struct xen *x, struct xen_op *op)
 	xc_domaininfo_t info;
 	int rc;
 
-	if ((rc = dom_info(x, op->o_newdomid, &info)) != 0)
+	if ((rc = xen_domain_info(x, op->o_newdomid, &info)) != 0)
 		return rc == XDC_ENOTFOUND
 		           ? xdc_error(XDC_EDRIVER,
 		                 "host %s: %s (domid %" PRIu32
@@ -678,13 +293,13 @@ op_post_create(struct xen *x, struct xen_op *op)
 		           : rc;
 	xen_marker_from_spec(op->o_spec, &mk);
 	mk.mk_name = op->o_name;
-	if ((rc = marker_write(x, info.handle, &mk, XEN_MK__COUNT)) != 0)
+	if ((rc = xen_marker_write(x, info.handle, &mk, XEN_MK__COUNT)) != 0)
 		return rc;
 	if (op->o_spec->ds_vm->vm_state == XDC_VM_PAUSED)
 		return 0;
-	log_clear(x);
+	xen_log_clear(x);
 	if ((rc = libxl_domain_unpause(x->x_ctx, op->o_newdomid, NULL)) != 0)
-		return lx_fail(x, rc, "unpause", op->o_name);
+		return xen_lx_fail(x, rc, "unpause", op->o_name);
 	return 0;
 }
 
@@ -701,7 +316,7 @@ op_undo(struct xen *x, struct xen_op *op, int rc)
 	libxl_asyncop_how how = op_how(op);
 
 	if (op->o_newdomid == XEN_NO_DOMID ||
-	    dom_info(x, op->o_newdomid, &info) != 0 ||
+	    xen_domain_info(x, op->o_newdomid, &info) != 0 ||
 	    memcmp(info.handle,
 	        libxl_uuid_bytearray_const(&op->o_cfg.c_info.uuid), 16) != 0 ||
 	    libxl_domain_destroy(x->x_ctx, op->o_newdomid, &how) != 0) {
@@ -850,175 +465,15 @@ take_events(struct xen *x)
 	}
 }
 
-/* ---- libxl's events, in the caller's loop ----------------------------- */
+/* ---- The caller's loop ------------------------------------------------ */
 
-/*
- * libxl tells which fds and timeouts it waits on through these hooks; each
- * becomes a watcher or a timer of x->x_ev, and when one fires libxl hears
- * of it (libxl_osevent_occurred_*), outside any libxl call as it demands.
- * The registrations are kept here too, so that attach() can move them from
- * the driver's own loop to the caller's.
- */
-static void
-on_libxl_fd(struct xdc_ev_io *io, int fd, short revents, void *arg)
-{
-	struct xen_fd *f = arg;
-
-	(void)io;
-	libxl_osevent_occurred_fd(
-	    f->f_x->x_ctx, f->f_for_libxl, fd, f->f_events, revents);
-}
-
-static int
-hook_fd_register(
-    void *user, int fd, void **for_app, short events, void *for_libxl)
-{
-	struct xen *x = user;
-	struct xen_fd *f = xdc_calloc(1, sizeof(*f));
-
-	f->f_x = x;
-	f->f_fd = fd;
-	f->f_events = events;
-	f->f_for_libxl = for_libxl;
-	f->f_io = xdc_ev_io_add(x->x_ev, fd, events, on_libxl_fd, f);
-	f->f_next = x->x_fds;
-	x->x_fds = f;
-	*for_app = f;
-	return 0;
-}
-
-static int
-hook_fd_modify(void *user, int fd, void **for_app, short events)
-{
-	struct xen_fd *f = *for_app;
-
-	(void)user;
-	(void)fd;
-	f->f_events = events;
-	xdc_ev_io_set(f->f_io, events);
-	return 0;
-}
-
-static void
-hook_fd_deregister(void *user, int fd, void *for_app)
-{
-	struct xen *x = user;
-	struct xen_fd *f = for_app, **pp;
-
-	(void)fd;
-	for (pp = &x->x_fds; *pp != NULL; pp = &(*pp)->f_next)
-		if (*pp == f) {
-			*pp = f->f_next;
-			break;
-		}
-	xdc_ev_io_del(f->f_io);
-	free(f);
-}
-
-static void
-timeout_forget(struct xen *x, struct xen_timeout *t)
-{
-	struct xen_timeout **pp;
-
-	for (pp = &x->x_timeouts; *pp != NULL; pp = &(*pp)->t_next)
-		if (*pp == t) {
-			*pp = t->t_next;
-			break;
-		}
-	xdc_ev_timer_free(t->t_timer);
-	free(t);
-}
-
-static void
-on_libxl_timeout(struct xdc_ev_timer *tm, void *arg)
-{
-	struct xen_timeout *t = arg;
-	struct xen *x = t->t_x;
-	void *for_libxl = t->t_for_libxl;
-
-	(void)tm;
-	/* Deregistered as it fires: libxl registers it again if it wants. */
-	timeout_forget(x, t);
-	libxl_osevent_occurred_timeout(x->x_ctx, for_libxl);
-}
-
-/* libxl's absolute times are gettimeofday()'s; the loop's monotonic. */
-static int64_t
-mono_of(struct timeval abs)
-{
-	int64_t ms = (int64_t)abs.tv_sec * 1000 + abs.tv_usec / 1000;
-
-	if (abs.tv_sec == 0 && abs.tv_usec == 0)
-		return xdc_ev_now(); /* "as soon as possible" */
-	return xdc_ev_now() + (ms - xdc_ev_realtime());
-}
-
-static int
-hook_timeout_register(
-    void *user, void **for_app, struct timeval abs, void *for_libxl)
-{
-	struct xen *x = user;
-	struct xen_timeout *t = xdc_calloc(1, sizeof(*t));
-
-	t->t_x = x;
-	t->t_for_libxl = for_libxl;
-	t->t_deadline = mono_of(abs);
-	t->t_timer = xdc_ev_timer_new(x->x_ev, on_libxl_timeout, t);
-	xdc_ev_timer_at(t->t_timer, t->t_deadline);
-	t->t_next = x->x_timeouts;
-	x->x_timeouts = t;
-	*for_app = t;
-	return 0;
-}
-
-static int
-hook_timeout_modify(void *user, void **for_app, struct timeval abs)
-{
-	struct xen_timeout *t = *for_app;
-
-	(void)user;
-	t->t_deadline = mono_of(abs);
-	xdc_ev_timer_at(t->t_timer, t->t_deadline);
-	return 0;
-}
-
-static void
-hook_timeout_deregister(void *user, void *for_app)
-{
-	timeout_forget(user, for_app);
-}
-
-static const libxl_childproc_hooks xen_childproc = {
-	.chldowner = libxl_sigchld_owner_libxl_always_selective_reap,
-};
-
-static const libxl_osevent_hooks xen_hooks = {
-	.fd_register = hook_fd_register,
-	.fd_modify = hook_fd_modify,
-	.fd_deregister = hook_fd_deregister,
-	.timeout_register = hook_timeout_register,
-	.timeout_modify = hook_timeout_modify,
-	.timeout_deregister = hook_timeout_deregister,
-};
-
-/* Move every watcher and timer from the loop they are in to ev. */
+/* Move libxl's watchers and timers, and the stops' timer, to ev. */
 static void
 move_to(struct xen *x, struct xdc_ev *ev)
 {
-	struct xen_fd *f;
-	struct xen_timeout *t;
 	int64_t stop = xdc_ev_timer_deadline(x->x_stop_timer);
 
-	for (f = x->x_fds; f != NULL; f = f->f_next) {
-		xdc_ev_io_del(f->f_io);
-		f->f_io =
-		    xdc_ev_io_add(ev, f->f_fd, f->f_events, on_libxl_fd, f);
-	}
-	for (t = x->x_timeouts; t != NULL; t = t->t_next) {
-		xdc_ev_timer_free(t->t_timer);
-		t->t_timer = xdc_ev_timer_new(ev, on_libxl_timeout, t);
-		xdc_ev_timer_at(t->t_timer, t->t_deadline);
-	}
+	xen_event_move(x, ev);
 	xdc_ev_timer_free(x->x_stop_timer);
 	x->x_stop_timer = xdc_ev_timer_new(ev, on_stop_timer, x);
 	if (stop != INT64_MAX)
@@ -1039,194 +494,6 @@ xen_attach(struct xdc_driver *drv, struct xdc_ev *ev)
 	return 0;
 }
 
-/* ---- Actions done at once --------------------------------------------- */
-
-static int
-dom_pause(
-    struct xen *x, const struct xen_dom *d, const char *name, enum xdc_op op)
-{
-	xc_domaininfo_t info = d->xd_info;
-	enum xdc_dom_state st = xen_state_from_info(&info);
-	uint32_t domid = info.domain;
-	int i, rc;
-
-	if (st != XDC_DOM_RUNNING && st != XDC_DOM_PAUSED)
-		return xdc_error(XDC_EDRIVER, "host %s: cannot %s %s: it is %s",
-		    x->x_host, xdc_op_name(op), name, xdc_dom_state_name(st));
-	log_clear(x);
-	/* Xen counts pauses: look before acting, so a retry does not pause
-	 * twice, and unpause until it is running. */
-	if (op == XDC_OP_PAUSE) {
-		if (st == XDC_DOM_PAUSED)
-			return 0;
-		if ((rc = libxl_domain_pause(x->x_ctx, domid, NULL)) != 0)
-			return lx_fail(x, rc, "pause", name);
-		return 0;
-	}
-	for (i = 0; i < XEN_PAUSE_MAX && (info.flags & XEN_DOMINF_paused);
-	     i++) {
-		if ((rc = libxl_domain_unpause(x->x_ctx, domid, NULL)) != 0)
-			return lx_fail(x, rc, "unpause", name);
-		if ((rc = dom_info(x, domid, &info)) != 0)
-			return rc == XDC_ENOTFOUND ? xdc_error(XDC_EDRIVER,
-			                                 "host %s: %s vanished "
-			                                 "as it was unpaused",
-			                                 x->x_host, name)
-			                           : rc;
-	}
-	return 0;
-}
-
-/* The domain's NICs made the declared ones, in declaration order. */
-static int
-nics_update(struct xen *x, uint32_t domid, const char *name,
-    const struct xdc_dom_spec *sp)
-{
-	const libxl_device_nic **have = NULL;
-	libxl_device_nic *list = NULL, want;
-	int n = 0, rc = 0;
-	size_t keep, i;
-
-	libxl_device_nic_init(&want);
-	list = libxl_device_nic_list(x->x_ctx, domid, &n);
-	have = xdc_calloc((size_t)(n > 0 ? n : 0) + 1, sizeof(*have));
-	xen_nics_order(list, n, have);
-	keep = xen_nics_keep(have, (size_t)(n > 0 ? n : 0), sp);
-	for (i = (size_t)(n > 0 ? n : 0); i > keep; i--) {
-		log_clear(x);
-		rc = libxl_device_nic_remove(x->x_ctx, domid,
-		    (libxl_device_nic *)(uintptr_t)have[i - 1], NULL);
-		if (rc != 0) {
-			rc = lx_fail(x, rc, "detach a NIC from", name);
-			goto out;
-		}
-	}
-	for (i = keep; i < sp->ds_vm->vm_nnics; i++) {
-		libxl_device_nic_dispose(&want);
-		libxl_device_nic_init(&want);
-		if ((rc = xen_nic_from_spec(sp, i, &want)) != 0)
-			goto out;
-		log_clear(x);
-		if ((rc = libxl_device_nic_add(x->x_ctx, domid, &want, NULL)) !=
-		    0) {
-			rc = lx_fail(x, rc, "attach a NIC to", name);
-			goto out;
-		}
-	}
-out:
-	libxl_device_nic_dispose(&want);
-	free(have);
-	if (list != NULL)
-		libxl_device_nic_list_free(list, n);
-	return rc;
-}
-
-/* What an update changes in place, and only that (a_update). */
-static int
-dom_update(struct xen *x, const struct xen_dom *d, const char *name,
-    const struct xdc_action *a)
-{
-	const struct xdc_dom_spec *sp = a->a_spec;
-	const struct xdc_vm *vm = sp->ds_vm;
-	uint32_t domid = d->xd_info.domain;
-	uint32_t max_vcpus = d->xd_info.max_vcpu_id + 1;
-	char b1[XDC_SIZE_BUFSZ], b2[XDC_SIZE_BUFSZ];
-	libxl_domain_sched_params sched;
-	struct xen_marker mk;
-	libxl_bitmap vcpus;
-	uint64_t static_max = 0;
-	char *s = NULL;
-	int rc = 0;
-
-	libxl_domain_sched_params_init(&sched);
-	libxl_bitmap_init(&vcpus);
-	/* Check what can be checked first: a failed update changes little. */
-	if (a->a_update & XDC_UPD_MEMORY) {
-		s = xen_xs_get(x->x_xsh,
-		    "/local/domain/%" PRIu32 "/memory/static-max", domid);
-		static_max = s != NULL ? strtoull(s, NULL, 10) * 1024 : 0;
-		if (static_max != 0 && vm->vm_memory > static_max) {
-			rc = xdc_error(XDC_EDRIVER,
-			    "host %s: cannot set %s's memory to %s: above its "
-			    "max_memory %s",
-			    x->x_host, name, xdc_size_fmt(vm->vm_memory, b1),
-			    xdc_size_fmt(static_max, b2));
-			goto out;
-		}
-	}
-	if ((a->a_update & XDC_UPD_VCPUS) && vm->vm_vcpus > max_vcpus) {
-		rc = xdc_error(XDC_EDRIVER,
-		    "host %s: cannot set %s's vcpus "
-		    "to %u: above its max_vcpus %u",
-		    x->x_host, name, vm->vm_vcpus, max_vcpus);
-		goto out;
-	}
-	/*
-	 * An adoption: the whole marker, build record included, for the
-	 * domain's own UUID, before the tuning; should a step of it fail,
-	 * the domain is xdc's and the next plan finishes the job.
-	 */
-	if (a->a_update & XDC_UPD_ADOPT) {
-		xen_marker_from_spec(sp, &mk);
-		mk.mk_name = name;
-		if ((rc = marker_write(
-		         x, d->xd_info.handle, &mk, XEN_MK__COUNT)) != 0)
-			goto out;
-	}
-	if (a->a_update & XDC_UPD_MEMORY) {
-		log_clear(x);
-		/* enforce: Xen's limit follows, as `xl mem-set` does. */
-		if ((rc = libxl_set_memory_target(x->x_ctx, domid,
-		         (int64_t)(vm->vm_memory / 1024), 0, 1)) != 0) {
-			rc = lx_fail(x, rc, "set the memory target of", name);
-			goto out;
-		}
-	}
-	if (a->a_update & XDC_UPD_VCPUS) {
-		xen_vcpu_bitmap(vm->vm_vcpus, max_vcpus, &vcpus);
-		log_clear(x);
-		if ((rc = libxl_set_vcpuonline(
-		         x->x_ctx, domid, &vcpus, NULL)) != 0) {
-			rc = lx_fail(x, rc, "set the vcpus of", name);
-			goto out;
-		}
-	}
-	if (a->a_update & XDC_UPD_SCHED) {
-		if (sp->ds_cap > 100 * max_vcpus) {
-			rc = xdc_error(XDC_EDRIVER,
-			    "host %s: cannot cap %s at %u%%: its %u vCPUs use "
-			    "at most %u%%",
-			    x->x_host, name, sp->ds_cap, max_vcpus,
-			    100 * max_vcpus);
-			goto out;
-		}
-		xen_sched_from_spec(sp, &sched);
-		/* The default weight is Xen's 256, set as such. */
-		if (sched.weight == LIBXL_DOMAIN_SCHED_PARAM_WEIGHT_DEFAULT)
-			sched.weight = 256;
-		log_clear(x);
-		if ((rc = libxl_domain_sched_params_set(
-		         x->x_ctx, domid, &sched)) != 0) {
-			rc = lx_fail(
-			    x, rc, "set the scheduler parameters of", name);
-			goto out;
-		}
-	}
-	if ((a->a_update & XDC_UPD_NICS) &&
-	    (rc = nics_update(x, domid, name, sp)) != 0)
-		goto out;
-	if (a->a_update & XDC_UPD_MARKER) {
-		xen_marker_from_spec(sp, &mk);
-		mk.mk_name = name;
-		rc = marker_write(x, d->xd_info.handle, &mk, XEN_MK_OWNERSHIP);
-	}
-out:
-	free(s);
-	libxl_bitmap_dispose(&vcpus);
-	libxl_domain_sched_params_dispose(&sched);
-	return rc;
-}
-
 /* ---- Starting an action ----------------------------------------------- */
 
 /*
@@ -1244,9 +511,9 @@ op_stop(struct xen *x, struct xen_op *op, const struct xen_dom *d)
 		return op_destroy(x, op, domid);
 	/* A paused guest cannot act on the request: let it. */
 	if (st == XDC_DOM_PAUSED &&
-	    (rc = dom_pause(x, d, op->o_name, XDC_OP_UNPAUSE)) != 0)
+	    (rc = xen_domain_pause(x, d, op->o_name, XDC_OP_UNPAUSE)) != 0)
 		return rc;
-	log_clear(x);
+	xen_log_clear(x);
 	rc = libxl_domain_shutdown(x->x_ctx, domid, NULL);
 	if (rc == ERROR_NOPARAVIRT) /* an HVM guest without PV drivers */
 		rc = libxl_send_trigger(
@@ -1255,10 +522,10 @@ op_stop(struct xen *x, struct xen_op *op, const struct xen_dom *d)
 	if (rc != 0)
 		return op_destroy(x, op, domid);
 	op->o_domid = domid;
-	log_clear(x);
+	xen_log_clear(x);
 	if ((rc = libxl_evenable_domain_death(
 	         x->x_ctx, domid, op->o_id, &op->o_deathw)) != 0)
-		return lx_fail(x, rc, "watch the shutdown of", op->o_name);
+		return xen_lx_fail(x, rc, "watch the shutdown of", op->o_name);
 	op->o_deadline = xdc_ev_now() + XEN_STOP_SECS * 1000;
 	op->o_step = STEP_SHUTDOWN;
 	return 0;
@@ -1321,7 +588,7 @@ mig_mark(void *arg)
 {
 	struct xen *x = arg;
 
-	log_clear(x);
+	xen_log_clear(x);
 	return x->x_log.lg_mark;
 }
 
@@ -1332,7 +599,7 @@ mig_why(
 	struct xen *x = arg;
 	char why[XEN_WHY_BUFSZ];
 
-	snprintf(buf, XEN_MIG_WHYSZ, "%s", lx_why(x, rc, mark, domid, why));
+	snprintf(buf, XEN_MIG_WHYSZ, "%s", xen_lx_why(x, rc, mark, domid, why));
 	return buf;
 }
 
@@ -1368,9 +635,9 @@ op_start(struct xen *x, struct xen_op *op, const struct xdc_action *a)
 	    (rc = spec_check(x, a, name)) != 0)
 		goto out;
 	if (a->a_op == XDC_OP_CREATE && a->a_domid == 0)
-		rc = dom_find_vm(x, name, &d);
+		rc = xen_domain_find_vm(x, name, &d);
 	else
-		rc = dom_find(x, name, a->a_domid, &d);
+		rc = xen_domain_find(x, name, a->a_domid, &d);
 	if (rc != 0 && rc != XDC_ENOTFOUND)
 		goto out;
 	found = rc == 0;
@@ -1404,9 +671,9 @@ op_start(struct xen *x, struct xen_op *op, const struct xdc_action *a)
 		goto out;
 	}
 	if (a->a_op == XDC_OP_UPDATE && (a->a_update & XDC_UPD_ADOPT))
-		rc = dom_check_adoptable(x, &d, a, name);
+		rc = xen_domain_check_adoptable(x, &d, a, name);
 	else
-		rc = dom_check_owned(x, &d, a->a_op, name);
+		rc = xen_domain_check_owned(x, &d, a->a_op, name);
 	if (rc != 0)
 		goto out;
 	st = xen_state_from_info(&d.xd_info);
@@ -1429,10 +696,10 @@ op_start(struct xen *x, struct xen_op *op, const struct xdc_action *a)
 		break;
 	case XDC_OP_PAUSE:
 	case XDC_OP_UNPAUSE:
-		rc = dom_pause(x, &d, name, a->a_op);
+		rc = xen_domain_pause(x, &d, name, a->a_op);
 		break;
 	case XDC_OP_UPDATE:
-		rc = dom_update(x, &d, name, a);
+		rc = xen_domain_update(x, &d, name, a);
 		break;
 	case XDC_OP_MIGRATE:
 		rc = op_migrate(x, op, &d, a);
@@ -1626,10 +893,7 @@ xen_free(struct xdc_driver *drv)
 	if (x->x_ctx != NULL && !busy)
 		libxl_ctx_free(x->x_ctx);
 	/* libxl deregistered its fds as it went; what is left is ours. */
-	while (x->x_fds != NULL)
-		hook_fd_deregister(x, x->x_fds->f_fd, x->x_fds);
-	while (x->x_timeouts != NULL)
-		timeout_forget(x, x->x_timeouts);
+	xen_event_free(x);
 	xdc_ev_timer_free(x->x_stop_timer);
 	xdc_ev_free(x->x_own_ev);
 	if (x->x_xch != NULL)
@@ -1662,9 +926,7 @@ xen_open(const char *host, struct xdc_driver **out)
 	x->x_drv.caps = XDC_DRV_MIGRATE;
 	x->x_drv.watchdog = xen_watchdog;
 	x->x_host = xdc_strdup(host != NULL ? host : XDC_LOCAL_HOST);
-	x->x_log.lg_vtable.vmessage = log_vmessage;
-	x->x_log.lg_vtable.progress = log_progress;
-	x->x_log.lg_vtable.destroy = log_destroy;
+	xen_log_init(&x->x_log);
 	x->x_own_ev = x->x_ev = xdc_ev_new();
 	x->x_stop_timer = xdc_ev_timer_new(x->x_ev, on_stop_timer, x);
 
@@ -1674,17 +936,17 @@ xen_open(const char *host, struct xdc_driver **out)
 		rc = xdc_error(XDC_EDRIVER,
 		    "host %s: cannot open libxl (xdc "
 		    "runs in a Xen dom0, as root): %s",
-		    x->x_host, lx_why(x, rc, 0, XEN_NO_DOMID, why));
+		    x->x_host, xen_lx_why(x, rc, 0, XEN_NO_DOMID, why));
 		goto out;
 	}
 	/* Before anything else of libxl: its fds join our loop. */
-	libxl_osevent_register_hooks(x->x_ctx, &xen_hooks, x);
+	libxl_osevent_register_hooks(x->x_ctx, &xen_event_hooks, x);
 	/*
 	 * libxl reaps its own children only (hotplug scripts, the save
 	 * helper, the destroy helper); a migration's ssh is xdc's, reaped
 	 * through a pidfd in the loop (xen_migrate.c).
 	 */
-	libxl_childproc_setmode(x->x_ctx, &xen_childproc, NULL);
+	libxl_childproc_setmode(x->x_ctx, &xen_event_childproc, NULL);
 	/* A migration's receiver that goes away is an error, not a death:
 	 * libxl writes its stream with write(2). */
 	signal(SIGPIPE, SIG_IGN);
