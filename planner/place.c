@@ -629,10 +629,13 @@ place_vms(struct xdc_plan *p)
 	    p->p_arena, (cfg->cfg_nvms + 1) * sizeof(*p->p_place));
 	p->p_place_obs = xdc_arena_alloc(
 	    p->p_arena, (cfg->cfg_nvms + 1) * sizeof(*p->p_place_obs));
+	p->p_place_h = xdc_arena_alloc(
+	    p->p_arena, (cfg->cfg_nvms + 1) * sizeof(*p->p_place_h));
 	for (i = 0; i < cfg->cfg_nvms; i++) {
 		p->p_place[i] = pl.pl_vm_host[i] == NO_INDEX
 		                    ? NULL
 		                    : pl.pl_hosts[pl.pl_vm_host[i]].ph_name;
+		p->p_place_h[i] = pl.pl_vm_host[i];
 		p->p_place_obs[i] = NO_INDEX;
 		if (p->p_place[i] != NULL &&
 		    (oh = xdc_observed_host(p->p_obs, p->p_place[i])) != NULL)
