@@ -52,7 +52,7 @@ BASE_SRCS	= base/error.c base/arena.c base/diag.c base/ev.c \
 # The desired model and its loader.
 SCHEMA_SRCS	= $(BASE_SRCS) schema/model.c \
 		  schema/values.c schema/kinds.c schema/load.c schema/check.c \
-		  schema/cache.c
+		  schema/label_index.c schema/cache.c
 
 # Desired model + observed state -> ordered plan.
 PLANNER_SRCS	= planner/plan.c planner/diff.c planner/diffnet.c \
@@ -100,6 +100,7 @@ LIBXDC		= $(BUILD)/libxdc.a
 UNIT_SRCS	= tests/base/test_ev.c tests/base/test_file.c \
 		  tests/schema/test_values.c tests/schema/test_load.c \
 		  tests/schema/test_rules.c tests/schema/test_cache.c \
+		  tests/schema/test_label_index.c \
 		  tests/drivers/test_sim.c tests/drivers/test_sim_file.c \
 		  tests/planner/test_diff.c tests/planner/test_place.c \
 		  tests/planner/test_sla.c tests/planner/test_order.c \
