@@ -16,32 +16,54 @@
 #include "base/error.h"
 #include "schema/values.h"
 
-static const char *const chg_names[CH__COUNT] = {
-	[CH_MANAGED] = "managed",
-	[CH_SCOPE] = "scope",
-	[CH_TYPE] = "type",
-	[CH_KERNEL] = "kernel",
-	[CH_RAMDISK] = "ramdisk",
-	[CH_CMDLINE] = "cmdline",
-	[CH_MAX_MEMORY] = "max_memory",
-	[CH_MAX_VCPUS] = "max_vcpus",
-	[CH_DISKS] = "disks",
-	[CH_SPEC] = "spec",
-	[CH_MEMORY] = "memory",
-	[CH_VCPUS] = "vcpus",
-	[CH_WEIGHT] = "cpu.weight",
-	[CH_CAP] = "cpu.cap",
-	[CH_NICS] = "nics",
-	[CH_PROTECT] = "protect",
-	[CH_EXPIRES] = "expires",
-	[CH_STATE] = "state",
-	[CH_HOST] = "host",
-	[CH_BRIDGE] = "bridge",
-	[CH_UPLINK] = "uplink",
-	[CH_VLAN] = "vlan",
-	[CH_MTU] = "mtu",
-	[CH_UP] = "up",
-	[CH_SCOPES] = "scopes",
+/* Each field a change can name, and its name in the plan. */
+#define CHG_LIST(X)                                                            \
+	X(CH_MANAGED, "managed")                                               \
+	X(CH_SCOPE, "scope")                                                   \
+	X(CH_TYPE, "type")                                                     \
+	X(CH_KERNEL, "kernel")                                                 \
+	X(CH_RAMDISK, "ramdisk")                                               \
+	X(CH_CMDLINE, "cmdline")                                               \
+	X(CH_MAX_MEMORY, "max_memory")                                         \
+	X(CH_MAX_VCPUS, "max_vcpus")                                           \
+	X(CH_DISKS, "disks")                                                   \
+	X(CH_SPEC, "spec")                                                     \
+	X(CH_MEMORY, "memory")                                                 \
+	X(CH_VCPUS, "vcpus")                                                   \
+	X(CH_WEIGHT, "cpu.weight")                                             \
+	X(CH_CAP, "cpu.cap")                                                   \
+	X(CH_NICS, "nics")                                                     \
+	X(CH_PROTECT, "protect")                                               \
+	X(CH_EXPIRES, "expires")                                               \
+	X(CH_STATE, "state")                                                   \
+	X(CH_HOST, "host")                                                     \
+	X(CH_BRIDGE, "bridge")                                                 \
+	X(CH_UPLINK, "uplink")                                                 \
+	X(CH_VLAN, "vlan")                                                     \
+	X(CH_MTU, "mtu")                                                       \
+	X(CH_UP, "up")                                                         \
+	X(CH_SCOPES, "scopes")
+
+#define CHG_NAME(c, name) [c] = name,
+static const char *const chg_names[CH__COUNT] = { CHG_LIST(CHG_NAME) };
+
+/*
+ * What opens a change in the JSON, up to its "from" value, written as one
+ * piece: `{"field": "memory", "from": ` (or without the spaces).
+ */
+struct lit {
+	const char *l_s;
+	size_t l_n;
+};
+/* clang-format off */
+#define LIT(s) { (s), sizeof(s) - 1 }
+/* clang-format on */
+#define CHG_OPEN(c, name) [c] = LIT("{\"field\": \"" name "\", \"from\": "),
+#define CHG_OPEN_COMPACT(c, name)                                              \
+	[c] = LIT("{\"field\":\"" name "\",\"from\":"),
+static const struct lit chg_open[2][CH__COUNT] = {
+	{ CHG_LIST(CHG_OPEN) },
+	{ CHG_LIST(CHG_OPEN_COMPACT) },
 };
 
 /* The fields a VM's create lists: what its declaration and SLAs give. */
@@ -92,11 +114,10 @@ struct jw {
 	char *w_buf;
 	size_t w_len;
 	size_t w_cap;
-	size_t w_flags;      /* jansson's encoding flags for strings */
-	const char *w_comma; /* ", " (the plan) or "," (text, compact) */
-	const char *w_colon; /* ": " or ":" */
-	int w_sizes;         /* memory as "512MiB", for people */
-	json_t *w_str;       /* one jansson string, reused for escaping */
+	size_t w_flags; /* jansson's encoding flags for strings */
+	int w_compact;  /* "," and ":" (text, changes), not ", ", ": " */
+	int w_sizes;    /* memory as "512MiB", for people */
+	json_t *w_str;  /* one jansson string, reused for escaping */
 };
 
 static void
@@ -105,8 +126,7 @@ jw_init(struct jw *w, int text)
 	memset(w, 0, sizeof(*w));
 	w->w_flags = text ? JSON_COMPACT | JSON_ENCODE_ANY
 	                  : JSON_ENSURE_ASCII | JSON_ENCODE_ANY;
-	w->w_comma = text ? "," : ", ";
-	w->w_colon = text ? ":" : ": ";
+	w->w_compact = text;
 	w->w_sizes = text;
 }
 
@@ -141,35 +161,34 @@ jw_put(struct jw *w, const char *s)
 	jw_raw(w, s, strlen(s));
 }
 
-/* A key of our own (plain ASCII, n bytes) and its separator: `"key": `. */
-static void
-jw_keyn(struct jw *w, const char *key, size_t n)
+/* One of two literals, as the writer is compact or not. */
+static inline void
+jw_lit2(struct jw *w, struct lit spaced, struct lit compact)
 {
-	char *p = jw_room(w, n + 4);
-
-	*p++ = '"';
-	memcpy(p, key, n);
-	p += n;
-	*p++ = '"';
-	*p++ = ':';
-	w->w_len += n + 3;
-	if (w->w_colon[1] != '\0') {
-		*p = ' ';
-		w->w_len++;
-	}
+	if (w->w_compact)
+		jw_raw(w, compact.l_s, compact.l_n);
+	else
+		jw_raw(w, spaced.l_s, spaced.l_n);
 }
 
-/* `, "key": `, the separator before every member but the first. */
-static void
-jw_nextn(struct jw *w, const char *key, size_t n)
-{
-	jw_raw(w, w->w_comma, w->w_comma[1] != '\0' ? 2 : 1);
-	jw_keyn(w, key, n);
-}
+/*
+ * A key of our own (plain ASCII, a string literal) and its separator,
+ * `"key": `; jw_next puts `, ` before it: each one piece, whose length
+ * is known when compiling.
+ */
+#define jw_key(w, key)                                                         \
+	jw_lit2((w), (struct lit)LIT("\"" key "\": "),                         \
+	    (struct lit)LIT("\"" key "\":"))
+#define jw_next(w, key)                                                        \
+	jw_lit2((w), (struct lit)LIT(", \"" key "\": "),                       \
+	    (struct lit)LIT(",\"" key "\":"))
 
-/* Keys are string literals: their length is known when compiling. */
-#define jw_key(w, key)  jw_keyn((w), "" key, sizeof(key) - 1)
-#define jw_next(w, key) jw_nextn((w), "" key, sizeof(key) - 1)
+/* The separator between two values of an array. */
+static inline void
+jw_sep(struct jw *w)
+{
+	jw_raw(w, ", ", w->w_compact ? 1 : 2);
+}
 
 static void
 jw_null(struct jw *w)
@@ -216,6 +235,31 @@ jw_size(struct jw *w, uint64_t v)
 }
 
 /*
+ * The bytes a string may hold to be written as it is: printable ASCII but
+ * '"' and '\\'. NUL is not one of them, and ends the scan.
+ */
+/* clang-format off */
+static const unsigned char jw_plain[256] = {
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+};
+/* clang-format on */
+
+/*
  * A string; NULL is null. Printable ASCII without '"' or '\' is written
  * as it is, byte for byte what jansson would write; anything else (quotes,
  * control characters, UTF-8) is escaped by jansson. A string that is not
@@ -232,9 +276,8 @@ jw_str(struct jw *w, const char *s)
 		jw_null(w);
 		return;
 	}
-	for (u = (const unsigned char *)s; *u >= 0x20 && *u < 0x7f; u++)
-		if (*u == '"' || *u == '\\')
-			break;
+	for (u = (const unsigned char *)s; jw_plain[*u]; u++)
+		;
 	if (*u == '\0') {
 		n = (size_t)(u - (const unsigned char *)s);
 		jw_room(w, n + 2);
@@ -269,7 +312,7 @@ jw_disks(struct jw *w, const struct xdc_disk *d, size_t n)
 	jw_raw(w, "[", 1);
 	for (i = 0; i < n; i++) {
 		if (i > 0)
-			jw_put(w, w->w_comma);
+			jw_sep(w);
 		jw_raw(w, "{", 1);
 		jw_key(w, "target");
 		jw_str(w, d[i].d_target);
@@ -327,7 +370,7 @@ jw_scopes(struct jw *w, const struct paction *a, int desired)
 	jw_raw(w, "[", 1);
 	for (i = 0; i < n; i++) {
 		if (i > 0)
-			jw_put(w, w->w_comma);
+			jw_sep(w);
 		jw_str(w, v[i]);
 	}
 	jw_raw(w, "]", 1);
@@ -456,12 +499,12 @@ jw_value(struct jw *w, const struct paction *a, enum chg c, int desired)
 		jw_raw(w, "[", 1);
 		for (i = 0; vm && i < vm->vm_nnics; i++) {
 			if (i > 0)
-				jw_put(w, w->w_comma);
+				jw_sep(w);
 			jw_nic(w, ds->ds_bridges[i], vm->vm_nics[i].nic_mac);
 		}
 		for (i = 0; !vm && i < d->od_nnics; i++) {
 			if (i > 0)
-				jw_put(w, w->w_comma);
+				jw_sep(w);
 			jw_nic(
 			    w, d->od_nics[i].on_bridge, d->od_nics[i].on_mac);
 		}
@@ -547,11 +590,9 @@ jw_changes(struct jw *w, const struct paction *a)
 		if (!(mask & CH_BIT(c)))
 			continue;
 		if (n++ > 0)
-			jw_put(w, w->w_comma);
-		jw_raw(w, "{", 1);
-		jw_key(w, "field");
-		jw_str(w, chg_names[c]);
-		jw_next(w, "from");
+			jw_sep(w);
+		jw_raw(w, chg_open[w->w_compact][c].l_s,
+		    chg_open[w->w_compact][c].l_n);
 		if (a->pa.a_op == XDC_OP_CREATE && c != CH_HOST)
 			jw_null(w);
 		else
@@ -587,7 +628,7 @@ jw_action(struct jw *w, const struct paction *a, int deferred)
 	jw_raw(w, "[", 1);
 	for (i = 0; i < a->pa_ndeps; i++) {
 		if (i > 0)
-			jw_put(w, w->w_comma);
+			jw_sep(w);
 		jw_int(w, a->pa_deps[i]);
 	}
 	jw_raw(w, "]", 1);
@@ -626,8 +667,7 @@ plan_changes_json(const struct xdc_plan *p, size_t i)
 
 	/* The plan's values (sizes in bytes), without its spaces. */
 	jw_init(&w, 0);
-	w.w_comma = ",";
-	w.w_colon = ":";
+	w.w_compact = 1;
 	jw_changes(&w, p->p_act[i]);
 	text = xdc_malloc(w.w_len + 1);
 	memcpy(text, w.w_buf, w.w_len);
