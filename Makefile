@@ -57,7 +57,8 @@ SCHEMA_SRCS	= $(BASE_SRCS) schema/model.c \
 # Desired model + observed state -> ordered plan.
 PLANNER_SRCS	= planner/plan.c planner/diff.c planner/diffnet.c \
 		  planner/place.c planner/place_nk.c planner/sla.c planner/pool.c \
-		  planner/own.c planner/scope.c planner/output.c planner/query.c
+		  planner/own.c planner/scope.c planner/output.c \
+		  planner/output_text.c planner/query.c
 # The driver interface and the drivers.
 SIM_SRCS	= drivers/sim.c drivers/sim_pool.c drivers/sim_apply.c \
 		  drivers/sim_file.c drivers/sim_file_write.c drivers/json_split.c
