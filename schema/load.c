@@ -901,11 +901,13 @@ syntax_error(
 static struct node *
 node_new(struct loader *l, enum node_type type, const yaml_mark_t *m)
 {
-	struct node *n = xdc_arena_zalloc(l->l_nodes, sizeof(*n));
+	struct node *n = xdc_arena_alloc(l->l_nodes, sizeof(*n));
 
-	n->nd_type = type;
-	n->nd_line = (uint32_t)m->line + 1;
-	n->nd_col = (uint32_t)m->column + 1;
+	*n = (struct node){
+		.nd_type = type,
+		.nd_line = (uint32_t)m->line + 1,
+		.nd_col = (uint32_t)m->column + 1,
+	};
 	return n;
 }
 
