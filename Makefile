@@ -108,6 +108,7 @@ UNIT_SRCS	= tests/base/test_ev.c tests/base/test_file.c \
 		  tests/planner/test_property.c tests/planner/test_pool.c \
 		  tests/planner/test_scope.c tests/planner/test_migrate.c \
 		  tests/planner/test_query.c tests/planner/test_own.c \
+		  tests/planner/test_ring.c \
 		  tests/drivers/test_xen_config.c tests/drivers/test_obs_json.c \
 		  tests/drivers/test_wdt.c tests/drivers/test_compose.c \
 		  tests/drivers/test_json_split.c \

@@ -64,16 +64,6 @@ hash_str(const char *s, uint64_t seed)
 	return mix64(h ^ mix64(seed + 1));
 }
 
-static int
-point_cmp(const void *a, const void *b)
-{
-	const struct point *x = a, *y = b;
-
-	if (x->pt_hash != y->pt_hash)
-		return x->pt_hash < y->pt_hash ? -1 : 1;
-	return x->pt_host < y->pt_host ? -1 : x->pt_host > y->pt_host;
-}
-
 /* The SLA whose spread applies to a VM, or NO_INDEX. */
 static uint32_t
 spread_sla(const struct xdc_config *cfg, const struct xdc_vm *vm)
@@ -301,6 +291,38 @@ set_bounds(struct placer *pl)
 	}
 }
 
+/*
+ * Sort the ring's points by hash, a byte at a time from the lowest (a
+ * radix sort, stable): points of one hash stay in the order they were
+ * made, without a comparison call per pair.
+ */
+static void
+ring_sort(struct point *v, size_t n)
+{
+	struct point *tmp = xdc_malloc((n + 1) * sizeof(*tmp));
+	struct point *src = v, *dst = tmp, *t;
+	size_t count[256], i, sum, c;
+	unsigned shift;
+
+	for (shift = 0; shift < 64; shift += 8) {
+		memset(count, 0, sizeof(count));
+		for (i = 0; i < n; i++)
+			count[(src[i].pt_hash >> shift) & 0xff]++;
+		for (i = 0, sum = 0; i < 256; i++) {
+			c = count[i];
+			count[i] = sum;
+			sum += c;
+		}
+		for (i = 0; i < n; i++)
+			dst[count[(src[i].pt_hash >> shift) & 0xff]++] = src[i];
+		t = src;
+		src = dst;
+		dst = t;
+	}
+	/* An even number of passes: the sorted points are back in v. */
+	free(tmp);
+}
+
 /* The ring of the active hosts, RING_POINTS a host, sorted. */
 static struct point *
 ring_new(const struct placer *pl, size_t *np)
@@ -319,7 +341,8 @@ ring_new(const struct placer *pl, size_t *np)
 			n++;
 		}
 	}
-	qsort(ring, n, sizeof(*ring), point_cmp);
+	/* Made in host order: sorted by (hash, host). */
+	ring_sort(ring, n);
 	*np = n;
 	return ring;
 }
