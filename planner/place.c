@@ -222,6 +222,29 @@ over_capacity(struct placer *pl)
 	free(over);
 }
 
+/*
+ * The index of the host a VM is pinned to (0 for none), or pl_nhosts.
+ * Declared hosts are the configuration's, sorted by name: a binary
+ * search finds the one a scan would.
+ */
+static size_t
+pinned_host(const struct placer *pl, const struct xdc_vm *vm)
+{
+	const struct xdc_config *cfg = pl->pl_plan->p_cfg;
+	const struct xdc_host *ch;
+	size_t h;
+
+	if (vm->vm_host == NULL)
+		return 0;
+	if (cfg->cfg_nhosts > 0 && cfg->cfg_nhosts == pl->pl_nhosts &&
+	    (ch = xdc_config_host(cfg, vm->vm_host)) != NULL)
+		return (size_t)(ch - cfg->cfg_hosts);
+	for (h = 0; h < pl->pl_nhosts; h++)
+		if (!strcmp(pl->pl_hosts[h].ph_name, vm->vm_host))
+			break;
+	return h;
+}
+
 /* Pinned VMs first: they take their hosts' room before anything else. */
 static void
 place_pinned(struct placer *pl)
@@ -239,10 +262,7 @@ place_pinned(struct placer *pl)
 		if (vm->vm_host == NULL &&
 		    (pl->pl_nhosts != 1 || !pl->pl_hosts[0].ph_active))
 			continue;
-		for (h = 0; h < pl->pl_nhosts; h++)
-			if (vm->vm_host == NULL ||
-			    !strcmp(pl->pl_hosts[h].ph_name, vm->vm_host))
-				break;
+		h = pinned_host(pl, vm);
 		if (h == pl->pl_nhosts)
 			continue; /* the loader reported it */
 		sla = spread_sla(cfg, vm);
@@ -598,6 +618,7 @@ place_vms(struct xdc_plan *p)
 	const struct xdc_config *cfg = p->p_cfg;
 	const struct xdc_obs_host *oh;
 	struct placer pl;
+	uint32_t *host_obs;
 	size_t i, before = xdc_diags_count(p->p_diags);
 
 	memset(&pl, 0, sizeof(pl));
@@ -654,17 +675,23 @@ place_vms(struct xdc_plan *p)
 	    p->p_arena, (cfg->cfg_nvms + 1) * sizeof(*p->p_place_obs));
 	p->p_place_h = xdc_arena_alloc(
 	    p->p_arena, (cfg->cfg_nvms + 1) * sizeof(*p->p_place_h));
+	/* Each host's index in the observed pool, looked up once. */
+	host_obs = xdc_malloc((pl.pl_nhosts + 1) * sizeof(*host_obs));
+	for (i = 0; i < pl.pl_nhosts; i++) {
+		oh = xdc_observed_host(p->p_obs, pl.pl_hosts[i].ph_name);
+		host_obs[i] = oh != NULL ? (uint32_t)(oh - p->p_obs->obs_hosts)
+		                         : NO_INDEX;
+	}
 	for (i = 0; i < cfg->cfg_nvms; i++) {
 		p->p_place[i] = pl.pl_vm_host[i] == NO_INDEX
 		                    ? NULL
 		                    : pl.pl_hosts[pl.pl_vm_host[i]].ph_name;
 		p->p_place_h[i] = pl.pl_vm_host[i];
-		p->p_place_obs[i] = NO_INDEX;
-		if (p->p_place[i] != NULL &&
-		    (oh = xdc_observed_host(p->p_obs, p->p_place[i])) != NULL)
-			p->p_place_obs[i] =
-			    (uint32_t)(oh - p->p_obs->obs_hosts);
+		p->p_place_obs[i] = pl.pl_vm_host[i] == NO_INDEX
+		                        ? NO_INDEX
+		                        : host_obs[pl.pl_vm_host[i]];
 	}
+	free(host_obs);
 	free(pl.pl_hosts);
 	free(pl.pl_vm_host);
 	free(pl.pl_spread_used);
