@@ -251,6 +251,7 @@ check_macs(struct loader *l, struct xdc_config *cfg)
 	size_t i, j, n = 0, total = 0, size = 16;
 	char name[128];
 	uint32_t round;
+	int twice = 0;
 
 	for (i = 0; i < cfg->cfg_nvms; i++)
 		total += cfg->cfg_vms[i].vm_nnics;
@@ -266,8 +267,20 @@ check_macs(struct loader *l, struct xdc_config *cfg)
 			n++;
 		}
 	}
-	qsort_r(refs, n, sizeof(*refs), mac_ref_cmp, cfg);
-	for (i = 1; i < n; i++) {
+	/*
+	 * A MAC declared twice is reported in order, by a sort; a set of
+	 * the declared MACs tells first whether there is one at all.
+	 */
+	while (size < 2 * (total + 1))
+		size *= 2;
+	set.ms_v = xdc_calloc(size, sizeof(*set.ms_v));
+	set.ms_mask = size - 1;
+	for (i = 0; i < n; i++)
+		if (!mac_set_add(&set, refs[i].m_mac))
+			twice = 1;
+	if (twice)
+		qsort_r(refs, n, sizeof(*refs), mac_ref_cmp, cfg);
+	for (i = 1; twice && i < n; i++) {
 		if (refs[i].m_mac != refs[i - 1].m_mac)
 			continue;
 		nic = &refs[i].m_vm->vm_nics[refs[i].m_nic];
@@ -285,12 +298,6 @@ check_macs(struct loader *l, struct xdc_config *cfg)
 	 * Derive the rest, in name order, stepping past any MAC already
 	 * taken: 24 bits of hash collide now and then in a large pool.
 	 */
-	while (size < 2 * (total + 1))
-		size *= 2;
-	set.ms_v = xdc_calloc(size, sizeof(*set.ms_v));
-	set.ms_mask = size - 1;
-	for (i = 0; i < n; i++)
-		mac_set_add(&set, refs[i].m_mac);
 	for (i = 0; i < cfg->cfg_nvms; i++) {
 		vm = &cfg->cfg_vms[i];
 		for (j = 0; j < vm->vm_nnics; j++) {
