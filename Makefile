@@ -51,7 +51,8 @@ BASE_SRCS	= base/error.c base/arena.c base/diag.c base/ev.c \
 		  base/file.c
 # The desired model and its loader.
 SCHEMA_SRCS	= $(BASE_SRCS) schema/model.c \
-		  schema/values.c schema/kinds.c schema/load.c schema/check.c \
+		  schema/values.c schema/kinds.c schema/load.c schema/load_value.c \
+		  schema/load_files.c schema/check.c \
 		  schema/label_index.c schema/cache.c
 
 # Desired model + observed state -> ordered plan.
