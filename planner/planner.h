@@ -1,8 +1,8 @@
 /*
  * The planner's private vocabulary, shared by plan.c (the whole pass and the
  * ordering), place.c (placement, capacity, N+k), diff.c (desired vs
- * observed, per object), sla.c (what SLAs hold back) and output.c (text and
- * JSON). Nothing outside planner/ includes this.
+ * observed, per object), sla.c (what SLAs hold back) and output.c,
+ * output_text.c (JSON and text). Nothing outside planner/ includes this.
  */
 #ifndef XDC_PLANNER_H
 #define XDC_PLANNER_H

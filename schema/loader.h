@@ -1,7 +1,8 @@
 /*
- * The loader's private vocabulary, shared by load.c (YAML -> nodes -> typed
- * objects), kinds.c (the schema tables) and check.c (rules that span
- * objects). Nothing outside schema/ includes this.
+ * The loader's private vocabulary, shared by load.c, load_value.c and
+ * load_files.c (files -> YAML -> nodes -> typed objects), kinds.c (the
+ * schema tables) and check.c (rules that span objects). Nothing outside
+ * schema/ includes this.
  */
 #ifndef XDC_LOADER_H
 #define XDC_LOADER_H
