@@ -51,13 +51,15 @@ BASE_SRCS	= base/error.c base/arena.c base/diag.c base/ev.c \
 		  base/file.c
 # The desired model and its loader.
 SCHEMA_SRCS	= $(BASE_SRCS) schema/model.c \
-		  schema/values.c schema/kinds.c schema/load.c schema/check.c \
-		  schema/cache.c
+		  schema/values.c schema/kinds.c schema/load.c schema/load_value.c \
+		  schema/load_files.c schema/check.c \
+		  schema/label_index.c schema/cache.c
 
 # Desired model + observed state -> ordered plan.
 PLANNER_SRCS	= planner/plan.c planner/diff.c planner/diffnet.c \
 		  planner/place.c planner/place_nk.c planner/sla.c planner/pool.c \
-		  planner/own.c planner/scope.c planner/output.c planner/query.c
+		  planner/own.c planner/scope.c planner/output.c \
+		  planner/output_text.c planner/query.c
 # The driver interface and the drivers.
 SIM_SRCS	= drivers/sim.c drivers/sim_pool.c drivers/sim_apply.c \
 		  drivers/sim_file.c drivers/sim_file_write.c drivers/json_split.c
@@ -101,12 +103,14 @@ LIBXDC		= $(BUILD)/libxdc.a
 UNIT_SRCS	= tests/base/test_ev.c tests/base/test_file.c \
 		  tests/schema/test_values.c tests/schema/test_load.c \
 		  tests/schema/test_rules.c tests/schema/test_cache.c \
+		  tests/schema/test_label_index.c \
 		  tests/drivers/test_sim.c tests/drivers/test_sim_file.c \
 		  tests/planner/test_diff.c tests/planner/test_place.c \
 		  tests/planner/test_sla.c tests/planner/test_order.c \
 		  tests/planner/test_property.c tests/planner/test_pool.c \
 		  tests/planner/test_scope.c tests/planner/test_migrate.c \
 		  tests/planner/test_query.c tests/planner/test_own.c \
+		  tests/planner/test_ring.c \
 		  tests/drivers/test_xen_config.c tests/drivers/test_obs_json.c \
 		  tests/drivers/test_wdt.c tests/drivers/test_compose.c \
 		  tests/drivers/test_json_split.c \

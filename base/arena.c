@@ -92,25 +92,36 @@ xdc_arena_reset(struct xdc_arena *a)
  * in a new one. Strings take align 1: rounding every "xvda" up to 16 bytes
  * would make the model half padding.
  */
-static void *
+/* A new block, at least n bytes, at the head: the slow path. */
+static struct block *
+arena_grow(struct xdc_arena *a, size_t n)
+{
+	struct block *b;
+	size_t size = a->a_next_size;
+
+	if (size < n)
+		size = n;
+	b = xdc_malloc(sizeof(*b) + size);
+	b->b_size = size;
+	b->b_used = 0;
+	b->b_next = a->a_head;
+	a->a_head = b;
+	if (a->a_next_size < ARENA_MAX_BLOCK)
+		a->a_next_size *= 2;
+	return b;
+}
+
+/* Inlined in each allocator: most takes are a bump of b_used. */
+static inline __attribute__((always_inline)) void *
 arena_take(struct xdc_arena *a, size_t n, size_t align)
 {
 	struct block *b = a->a_head;
-	size_t size, at = 0;
+	size_t at = 0;
 
 	if (b != NULL)
 		at = (b->b_used + align - 1) & ~(align - 1);
 	if (b == NULL || at > b->b_size || b->b_size - at < n) {
-		size = a->a_next_size;
-		if (size < n)
-			size = n;
-		b = xdc_malloc(sizeof(*b) + size);
-		b->b_size = size;
-		b->b_used = 0;
-		b->b_next = a->a_head;
-		a->a_head = b;
-		if (a->a_next_size < ARENA_MAX_BLOCK)
-			a->a_next_size *= 2;
+		b = arena_grow(a, n);
 		at = 0;
 	}
 	b->b_used = at + n;

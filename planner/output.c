@@ -1,8 +1,9 @@
 /*
- * How a plan reads: Terraform-style text for people, SPEC §4's JSON for
- * machines. The values of "changes" are rendered here, from each action's
- * field mask and the declared and observed objects it points to, so that a
- * plan of 100,000 creates holds masks rather than 1.5 million JSON values.
+ * How a plan reads to machines: SPEC §4's JSON (the text for people is
+ * output_text.c). The values of "changes" are rendered here, from each
+ * action's field mask and the declared and observed objects it points to,
+ * so that a plan of 100,000 creates holds masks rather than 1.5 million
+ * JSON values.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -12,36 +13,59 @@
 #include <jansson.h>
 
 #include "planner/planner.h"
+#include "planner/jw.h"
 #include "base/diag.h"
 #include "base/error.h"
 #include "schema/values.h"
 
-static const char *const chg_names[CH__COUNT] = {
-	[CH_MANAGED] = "managed",
-	[CH_SCOPE] = "scope",
-	[CH_TYPE] = "type",
-	[CH_KERNEL] = "kernel",
-	[CH_RAMDISK] = "ramdisk",
-	[CH_CMDLINE] = "cmdline",
-	[CH_MAX_MEMORY] = "max_memory",
-	[CH_MAX_VCPUS] = "max_vcpus",
-	[CH_DISKS] = "disks",
-	[CH_SPEC] = "spec",
-	[CH_MEMORY] = "memory",
-	[CH_VCPUS] = "vcpus",
-	[CH_WEIGHT] = "cpu.weight",
-	[CH_CAP] = "cpu.cap",
-	[CH_NICS] = "nics",
-	[CH_PROTECT] = "protect",
-	[CH_EXPIRES] = "expires",
-	[CH_STATE] = "state",
-	[CH_HOST] = "host",
-	[CH_BRIDGE] = "bridge",
-	[CH_UPLINK] = "uplink",
-	[CH_VLAN] = "vlan",
-	[CH_MTU] = "mtu",
-	[CH_UP] = "up",
-	[CH_SCOPES] = "scopes",
+/* Each field a change can name, and its name in the plan. */
+#define CHG_LIST(X)                                                            \
+	X(CH_MANAGED, "managed")                                               \
+	X(CH_SCOPE, "scope")                                                   \
+	X(CH_TYPE, "type")                                                     \
+	X(CH_KERNEL, "kernel")                                                 \
+	X(CH_RAMDISK, "ramdisk")                                               \
+	X(CH_CMDLINE, "cmdline")                                               \
+	X(CH_MAX_MEMORY, "max_memory")                                         \
+	X(CH_MAX_VCPUS, "max_vcpus")                                           \
+	X(CH_DISKS, "disks")                                                   \
+	X(CH_SPEC, "spec")                                                     \
+	X(CH_MEMORY, "memory")                                                 \
+	X(CH_VCPUS, "vcpus")                                                   \
+	X(CH_WEIGHT, "cpu.weight")                                             \
+	X(CH_CAP, "cpu.cap")                                                   \
+	X(CH_NICS, "nics")                                                     \
+	X(CH_PROTECT, "protect")                                               \
+	X(CH_EXPIRES, "expires")                                               \
+	X(CH_STATE, "state")                                                   \
+	X(CH_HOST, "host")                                                     \
+	X(CH_BRIDGE, "bridge")                                                 \
+	X(CH_UPLINK, "uplink")                                                 \
+	X(CH_VLAN, "vlan")                                                     \
+	X(CH_MTU, "mtu")                                                       \
+	X(CH_UP, "up")                                                         \
+	X(CH_SCOPES, "scopes")
+
+#define CHG_NAME(c, name) [c] = name,
+const char *const chg_names[CH__COUNT] = { CHG_LIST(CHG_NAME) };
+
+/*
+ * What opens a change in the JSON, up to its "from" value, written as one
+ * piece: `{"field": "memory", "from": ` (or without the spaces).
+ */
+struct lit {
+	const char *l_s;
+	size_t l_n;
+};
+/* clang-format off */
+#define LIT(s) { (s), sizeof(s) - 1 }
+/* clang-format on */
+#define CHG_OPEN(c, name) [c] = LIT("{\"field\": \"" name "\", \"from\": "),
+#define CHG_OPEN_COMPACT(c, name)                                              \
+	[c] = LIT("{\"field\":\"" name "\",\"from\":"),
+static const struct lit chg_open[2][CH__COUNT] = {
+	{ CHG_LIST(CHG_OPEN) },
+	{ CHG_LIST(CHG_OPEN_COMPACT) },
 };
 
 /* The fields a VM's create lists: what its declaration and SLAs give. */
@@ -71,7 +95,7 @@ create_mask(const struct xdc_dom_spec *ds)
 	return m;
 }
 
-static uint32_t
+uint32_t
 action_mask(const struct paction *a)
 {
 	if (a->pa.a_kind == XDC_OBJ_VM && a->pa.a_op == XDC_OP_CREATE)
@@ -81,95 +105,51 @@ action_mask(const struct paction *a)
 	return a->pa_changes;
 }
 
-/*
- * A line of JSON being written. The layout, the keys and the numbers are
- * written here, in SPEC §4's order; every string that comes from a
- * configuration or a driver is escaped by jansson (jw_str), so that a plan
- * of 100,000 creates is written without building and freeing a tree of a
- * million jansson values (which cost more than loading the YAML did).
- */
-struct jw {
-	char *w_buf;
-	size_t w_len;
-	size_t w_cap;
-	size_t w_flags;      /* jansson's encoding flags for strings */
-	const char *w_comma; /* ", " (the plan) or "," (text, compact) */
-	const char *w_colon; /* ": " or ":" */
-	int w_sizes;         /* memory as "512MiB", for people */
-	json_t *w_str;       /* one jansson string, reused for escaping */
-};
-
-static void
+void
 jw_init(struct jw *w, int text)
 {
 	memset(w, 0, sizeof(*w));
 	w->w_flags = text ? JSON_COMPACT | JSON_ENCODE_ANY
 	                  : JSON_ENSURE_ASCII | JSON_ENCODE_ANY;
-	w->w_comma = text ? "," : ", ";
-	w->w_colon = text ? ":" : ": ";
+	w->w_compact = text;
 	w->w_sizes = text;
 }
 
-static void
+void
 jw_free(struct jw *w)
 {
 	free(w->w_buf);
 	json_decref(w->w_str);
 }
 
-/* Room for n more bytes. */
-static inline char *
-jw_room(struct jw *w, size_t n)
-{
-	if (w->w_cap - w->w_len < n) {
-		w->w_cap = (w->w_len + n) * 2;
-		w->w_buf = xdc_reallocarray(w->w_buf, w->w_cap, 1);
-	}
-	return w->w_buf + w->w_len;
-}
-
+/* One of two literals, as the writer is compact or not. */
 static inline void
-jw_raw(struct jw *w, const char *s, size_t n)
+jw_lit2(struct jw *w, struct lit spaced, struct lit compact)
 {
-	memcpy(jw_room(w, n), s, n);
-	w->w_len += n;
+	if (w->w_compact)
+		jw_raw(w, compact.l_s, compact.l_n);
+	else
+		jw_raw(w, spaced.l_s, spaced.l_n);
 }
 
+/*
+ * A key of our own (plain ASCII, a string literal) and its separator,
+ * `"key": `; jw_next puts `, ` before it: each one piece, whose length
+ * is known when compiling.
+ */
+#define jw_key(w, key)                                                         \
+	jw_lit2((w), (struct lit)LIT("\"" key "\": "),                         \
+	    (struct lit)LIT("\"" key "\":"))
+#define jw_next(w, key)                                                        \
+	jw_lit2((w), (struct lit)LIT(", \"" key "\": "),                       \
+	    (struct lit)LIT(",\"" key "\":"))
+
+/* The separator between two values of an array. */
 static inline void
-jw_put(struct jw *w, const char *s)
+jw_sep(struct jw *w)
 {
-	jw_raw(w, s, strlen(s));
+	jw_raw(w, ", ", w->w_compact ? 1 : 2);
 }
-
-/* A key of our own (plain ASCII, n bytes) and its separator: `"key": `. */
-static void
-jw_keyn(struct jw *w, const char *key, size_t n)
-{
-	char *p = jw_room(w, n + 4);
-
-	*p++ = '"';
-	memcpy(p, key, n);
-	p += n;
-	*p++ = '"';
-	*p++ = ':';
-	w->w_len += n + 3;
-	if (w->w_colon[1] != '\0') {
-		*p = ' ';
-		w->w_len++;
-	}
-}
-
-/* `, "key": `, the separator before every member but the first. */
-static void
-jw_nextn(struct jw *w, const char *key, size_t n)
-{
-	jw_raw(w, w->w_comma, w->w_comma[1] != '\0' ? 2 : 1);
-	jw_keyn(w, key, n);
-}
-
-/* Keys are string literals: their length is known when compiling. */
-#define jw_key(w, key)  jw_keyn((w), "" key, sizeof(key) - 1)
-#define jw_next(w, key) jw_nextn((w), "" key, sizeof(key) - 1)
 
 static void
 jw_null(struct jw *w)
@@ -216,6 +196,31 @@ jw_size(struct jw *w, uint64_t v)
 }
 
 /*
+ * The bytes a string may hold to be written as it is: printable ASCII but
+ * '"' and '\\'. NUL is not one of them, and ends the scan.
+ */
+/* clang-format off */
+static const unsigned char jw_plain[256] = {
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+};
+/* clang-format on */
+
+/*
  * A string; NULL is null. Printable ASCII without '"' or '\' is written
  * as it is, byte for byte what jansson would write; anything else (quotes,
  * control characters, UTF-8) is escaped by jansson. A string that is not
@@ -232,9 +237,8 @@ jw_str(struct jw *w, const char *s)
 		jw_null(w);
 		return;
 	}
-	for (u = (const unsigned char *)s; *u >= 0x20 && *u < 0x7f; u++)
-		if (*u == '"' || *u == '\\')
-			break;
+	for (u = (const unsigned char *)s; jw_plain[*u]; u++)
+		;
 	if (*u == '\0') {
 		n = (size_t)(u - (const unsigned char *)s);
 		jw_room(w, n + 2);
@@ -269,7 +273,7 @@ jw_disks(struct jw *w, const struct xdc_disk *d, size_t n)
 	jw_raw(w, "[", 1);
 	for (i = 0; i < n; i++) {
 		if (i > 0)
-			jw_put(w, w->w_comma);
+			jw_sep(w);
 		jw_raw(w, "{", 1);
 		jw_key(w, "target");
 		jw_str(w, d[i].d_target);
@@ -327,7 +331,7 @@ jw_scopes(struct jw *w, const struct paction *a, int desired)
 	jw_raw(w, "[", 1);
 	for (i = 0; i < n; i++) {
 		if (i > 0)
-			jw_put(w, w->w_comma);
+			jw_sep(w);
 		jw_str(w, v[i]);
 	}
 	jw_raw(w, "]", 1);
@@ -346,7 +350,7 @@ jw_time(struct jw *w, int64_t t)
 }
 
 /* The value of a field on one side of a change. */
-static void
+void
 jw_value(struct jw *w, const struct paction *a, enum chg c, int desired)
 {
 	const struct xdc_dom_spec *ds = a->pa.a_spec;
@@ -456,12 +460,12 @@ jw_value(struct jw *w, const struct paction *a, enum chg c, int desired)
 		jw_raw(w, "[", 1);
 		for (i = 0; vm && i < vm->vm_nnics; i++) {
 			if (i > 0)
-				jw_put(w, w->w_comma);
+				jw_sep(w);
 			jw_nic(w, ds->ds_bridges[i], vm->vm_nics[i].nic_mac);
 		}
 		for (i = 0; !vm && i < d->od_nnics; i++) {
 			if (i > 0)
-				jw_put(w, w->w_comma);
+				jw_sep(w);
 			jw_nic(
 			    w, d->od_nics[i].on_bridge, d->od_nics[i].on_mac);
 		}
@@ -547,11 +551,9 @@ jw_changes(struct jw *w, const struct paction *a)
 		if (!(mask & CH_BIT(c)))
 			continue;
 		if (n++ > 0)
-			jw_put(w, w->w_comma);
-		jw_raw(w, "{", 1);
-		jw_key(w, "field");
-		jw_str(w, chg_names[c]);
-		jw_next(w, "from");
+			jw_sep(w);
+		jw_raw(w, chg_open[w->w_compact][c].l_s,
+		    chg_open[w->w_compact][c].l_n);
 		if (a->pa.a_op == XDC_OP_CREATE && c != CH_HOST)
 			jw_null(w);
 		else
@@ -587,7 +589,7 @@ jw_action(struct jw *w, const struct paction *a, int deferred)
 	jw_raw(w, "[", 1);
 	for (i = 0; i < a->pa_ndeps; i++) {
 		if (i > 0)
-			jw_put(w, w->w_comma);
+			jw_sep(w);
 		jw_int(w, a->pa_deps[i]);
 	}
 	jw_raw(w, "]", 1);
@@ -626,8 +628,7 @@ plan_changes_json(const struct xdc_plan *p, size_t i)
 
 	/* The plan's values (sizes in bytes), without its spaces. */
 	jw_init(&w, 0);
-	w.w_comma = ",";
-	w.w_colon = ":";
+	w.w_compact = 1;
 	jw_changes(&w, p->p_act[i]);
 	text = xdc_malloc(w.w_len + 1);
 	memcpy(text, w.w_buf, w.w_len);
@@ -637,7 +638,7 @@ plan_changes_json(const struct xdc_plan *p, size_t i)
 }
 
 /* Write out what the writer holds, one write per line or so. */
-static int
+int
 jw_flush(struct jw *w, FILE *fp)
 {
 	size_t n = w->w_len;
@@ -700,209 +701,4 @@ plan_print_json(const struct xdc_plan *p, FILE *fp)
 	if (rc != 0 || ferror(fp))
 		return xdc_error(XDC_ERR, "cannot write the plan");
 	return 0;
-}
-
-/* ---- Text ------------------------------------------------------------- */
-
-static const char *
-op_symbol(enum xdc_op op)
-{
-	switch (op) {
-	case XDC_OP_CREATE:
-		return "+";
-	case XDC_OP_UPDATE:
-		return "~";
-	case XDC_OP_REPLACE:
-		return "-/+";
-	case XDC_OP_DESTROY:
-		return "-";
-	case XDC_OP_MIGRATE:
-		return "~>"; /* in place for the guest, to another host */
-	case XDC_OP_START:
-	case XDC_OP_RESTART:
-	case XDC_OP_UNPAUSE:
-		return ">";
-	default:
-		return "<";
-	}
-}
-
-/*
- * "+ create VM web-1 on local (pvh, 512MiB, 1 vCPU)", "~> migrate VM web-1
- * from xen-a to xen-b", no newline.
- */
-static void
-print_headline(const struct paction *a, FILE *fp)
-{
-	char buf[XDC_SIZE_BUFSZ];
-	const struct xdc_vm *vm;
-
-	fprintf(fp, "%s %s %s %s", op_symbol(a->pa.a_op),
-	    xdc_op_name(a->pa.a_op), xdc_obj_kind_name(a->pa.a_kind),
-	    a->pa.a_name);
-	if (a->pa.a_op == XDC_OP_MIGRATE)
-		fprintf(fp, " from %s to %s", a->pa.a_host, a->pa.a_to_host);
-	else
-		fprintf(fp, " on %s", a->pa.a_host);
-	if (a->pa.a_kind == XDC_OBJ_VM && a->pa.a_op == XDC_OP_CREATE) {
-		vm = a->pa.a_spec->ds_vm;
-		fprintf(fp, " (%s, %s, %u vCPU%s)",
-		    xdc_vm_type_name(vm->vm_type),
-		    xdc_size_fmt(vm->vm_memory, buf), vm->vm_vcpus,
-		    vm->vm_vcpus == 1 ? "" : "s");
-	}
-	if (a->pa_changes & CH_BIT(CH_MANAGED))
-		fputs(" (adopt)", fp);
-	if (a->pa_changes & CH_BIT(CH_SCOPE))
-		fprintf(fp, " (from scope %s)", plan_dom_scope(a->pa_dom));
-	if (a->pa.a_disruptive)
-		fputs(" (disruptive)", fp);
-}
-
-/*
- * The changes of an update, "~ memory: 1GiB -> 2GiB": values as the plan's
- * JSON has them, compact, but sizes with units and text not escaped to
- * ASCII.
- */
-static void
-print_action(const struct paction *a, FILE *fp)
-{
-	struct jw w;
-	uint32_t mask;
-	enum chg c;
-
-	fputs("  ", fp);
-	print_headline(a, fp);
-	fputc('\n', fp);
-	if (a->pa.a_op == XDC_OP_CREATE || a->pa.a_op == XDC_OP_DESTROY)
-		return;
-	jw_init(&w, 1);
-	mask = action_mask(a);
-	for (c = 0; c < CH__COUNT; c++) {
-		if (!(mask & CH_BIT(c)))
-			continue;
-		jw_put(&w, "      ~ ");
-		jw_put(&w, chg_names[c]);
-		jw_put(&w, ": ");
-		jw_value(&w, a, c, 0);
-		jw_put(&w, " -> ");
-		jw_value(&w, a, c, 1);
-		jw_raw(&w, "\n", 1);
-		(void)jw_flush(&w, fp);
-	}
-	jw_free(&w);
-}
-
-void
-plan_print_action(const struct xdc_plan *p, size_t i, FILE *fp)
-{
-	print_headline(p->p_act[i], fp);
-}
-
-/*
- * "Deferred: 3 actions held back (2 protected, 1 outside a maintenance
- * window).": a deferred action is a change the pool still lacks, and CI
- * (plan --detailed-exitcode exits 2) must be able to say why.
- */
-static void
-print_deferred_summary(const struct xdc_plan *p, FILE *fp)
-{
-	static const char *const why[HOLD__COUNT] = {
-		[HOLD_NONE] = "held",
-		[HOLD_PROTECT] = "protected",
-		[HOLD_POLICY] = "not restarted by their restart policy",
-		[HOLD_WINDOW] = "outside a maintenance window",
-		[HOLD_BUDGET] = "held by an SLA's min_running",
-		[HOLD_DEPENDS] = "after a deferred action",
-	};
-	size_t n[HOLD__COUNT], i, shown = 0;
-
-	if (p->p_ndef == 0)
-		return;
-	memset(n, 0, sizeof(n));
-	for (i = 0; i < p->p_ndef; i++)
-		n[p->p_def[i]->pa_hold_why]++;
-	fprintf(fp, "Deferred: %zu %s held back (", p->p_ndef,
-	    p->p_ndef == 1 ? "action" : "actions");
-	for (i = 0; i < HOLD__COUNT; i++) {
-		if (n[i] == 0)
-			continue;
-		fprintf(fp, "%s%zu %s", shown++ ? ", " : "", n[i], why[i]);
-	}
-	fputs(").\n", fp);
-}
-
-/* The domains the plan leaves alone: not xdc's, or other scopes'. */
-static void
-print_left_alone(const struct xdc_plan *p, int scoped, FILE *fp)
-{
-	char buf[XDC_SIZE_BUFSZ];
-	const struct xdc_obs_domain *d;
-	const struct unmanaged *um;
-	size_t i, n = 0;
-
-	for (i = 0; i < p->p_nunmanaged; i++) {
-		um = &p->p_unmanaged[i];
-		if ((um->um_scope != NULL) != scoped)
-			continue;
-		if (n++ == 0)
-			fputs(scoped ? "\nDomains of other scopes (this plan "
-			               "leaves them alone):\n"
-			             : "\nUnmanaged domains (xdc leaves them "
-			               "alone):\n",
-			    fp);
-		d = um->um_dom;
-		fputs("  ", fp);
-		/* A domain's name is whatever xl was told. */
-		xdc_fputs_escaped(d->od_name, fp);
-		fprintf(fp, " on %s (id %u, %s, %s", um->um_host, d->od_domid,
-		    xdc_size_fmt(d->od_memory, buf),
-		    xdc_dom_state_name(d->od_state));
-		if (scoped)
-			fprintf(fp, ", scope %s", um->um_scope);
-		fputs(")\n", fp);
-	}
-}
-
-void
-plan_print_text(const struct xdc_plan *p, FILE *fp)
-{
-	size_t counts[5], i;
-
-	if (p->p_nact == 0 && p->p_ndef == 0)
-		fputs("No changes: the pool matches the configuration.\n", fp);
-	else if (p->p_nact == 0)
-		fprintf(fp,
-		    "Nothing can be done now, but the pool does not match the "
-		    "configuration:\n%zu %s deferred (below).\n",
-		    p->p_ndef, p->p_ndef == 1 ? "action is" : "actions are");
-	for (i = 0; i < p->p_nact; i++) {
-		if (i == 0)
-			fputs("xdc will perform these actions:\n", fp);
-		fputs("\n  # ", fp);
-		xdc_fputs_escaped(p->p_act[i]->pa_reason, fp);
-		fputc('\n', fp);
-		print_action(p->p_act[i], fp);
-	}
-	if (p->p_ndef > 0) {
-		fputs(
-		    "\nDeferred (held back; a later plan will do them):\n", fp);
-		for (i = 0; i < p->p_ndef; i++) {
-			fputs("\n  # ", fp);
-			xdc_fputs_escaped(p->p_def[i]->pa_hold, fp);
-			fputc('\n', fp);
-			print_action(p->p_def[i], fp);
-		}
-	}
-	print_left_alone(p, 0, fp);
-	print_left_alone(p, 1, fp);
-	plan_summary(p, counts);
-	fprintf(fp,
-	    "\nPlan: %zu to create, %zu to update, %zu to replace, %zu to "
-	    "destroy, %zu other",
-	    counts[0], counts[1], counts[2], counts[3], counts[4]);
-	if (p->p_ndef > 0)
-		fprintf(fp, "; %zu deferred", p->p_ndef);
-	fputs(".\n", fp);
-	print_deferred_summary(p, fp);
 }

@@ -64,16 +64,6 @@ hash_str(const char *s, uint64_t seed)
 	return mix64(h ^ mix64(seed + 1));
 }
 
-static int
-point_cmp(const void *a, const void *b)
-{
-	const struct point *x = a, *y = b;
-
-	if (x->pt_hash != y->pt_hash)
-		return x->pt_hash < y->pt_hash ? -1 : 1;
-	return x->pt_host < y->pt_host ? -1 : x->pt_host > y->pt_host;
-}
-
 /* The SLA whose spread applies to a VM, or NO_INDEX. */
 static uint32_t
 spread_sla(const struct xdc_config *cfg, const struct xdc_vm *vm)
@@ -232,6 +222,29 @@ over_capacity(struct placer *pl)
 	free(over);
 }
 
+/*
+ * The index of the host a VM is pinned to (0 for none), or pl_nhosts.
+ * Declared hosts are the configuration's, sorted by name: a binary
+ * search finds the one a scan would.
+ */
+static size_t
+pinned_host(const struct placer *pl, const struct xdc_vm *vm)
+{
+	const struct xdc_config *cfg = pl->pl_plan->p_cfg;
+	const struct xdc_host *ch;
+	size_t h;
+
+	if (vm->vm_host == NULL)
+		return 0;
+	if (cfg->cfg_nhosts > 0 && cfg->cfg_nhosts == pl->pl_nhosts &&
+	    (ch = xdc_config_host(cfg, vm->vm_host)) != NULL)
+		return (size_t)(ch - cfg->cfg_hosts);
+	for (h = 0; h < pl->pl_nhosts; h++)
+		if (!strcmp(pl->pl_hosts[h].ph_name, vm->vm_host))
+			break;
+	return h;
+}
+
 /* Pinned VMs first: they take their hosts' room before anything else. */
 static void
 place_pinned(struct placer *pl)
@@ -249,10 +262,7 @@ place_pinned(struct placer *pl)
 		if (vm->vm_host == NULL &&
 		    (pl->pl_nhosts != 1 || !pl->pl_hosts[0].ph_active))
 			continue;
-		for (h = 0; h < pl->pl_nhosts; h++)
-			if (vm->vm_host == NULL ||
-			    !strcmp(pl->pl_hosts[h].ph_name, vm->vm_host))
-				break;
+		h = pinned_host(pl, vm);
 		if (h == pl->pl_nhosts)
 			continue; /* the loader reported it */
 		sla = spread_sla(cfg, vm);
@@ -301,6 +311,38 @@ set_bounds(struct placer *pl)
 	}
 }
 
+/*
+ * Sort the ring's points by hash, a byte at a time from the lowest (a
+ * radix sort, stable): points of one hash stay in the order they were
+ * made, without a comparison call per pair.
+ */
+static void
+ring_sort(struct point *v, size_t n)
+{
+	struct point *tmp = xdc_malloc((n + 1) * sizeof(*tmp));
+	struct point *src = v, *dst = tmp, *t;
+	size_t count[256], i, sum, c;
+	unsigned shift;
+
+	for (shift = 0; shift < 64; shift += 8) {
+		memset(count, 0, sizeof(count));
+		for (i = 0; i < n; i++)
+			count[(src[i].pt_hash >> shift) & 0xff]++;
+		for (i = 0, sum = 0; i < 256; i++) {
+			c = count[i];
+			count[i] = sum;
+			sum += c;
+		}
+		for (i = 0; i < n; i++)
+			dst[count[(src[i].pt_hash >> shift) & 0xff]++] = src[i];
+		t = src;
+		src = dst;
+		dst = t;
+	}
+	/* An even number of passes: the sorted points are back in v. */
+	free(tmp);
+}
+
 /* The ring of the active hosts, RING_POINTS a host, sorted. */
 static struct point *
 ring_new(const struct placer *pl, size_t *np)
@@ -319,7 +361,8 @@ ring_new(const struct placer *pl, size_t *np)
 			n++;
 		}
 	}
-	qsort(ring, n, sizeof(*ring), point_cmp);
+	/* Made in host order: sorted by (hash, host). */
+	ring_sort(ring, n);
 	*np = n;
 	return ring;
 }
@@ -575,6 +618,7 @@ place_vms(struct xdc_plan *p)
 	const struct xdc_config *cfg = p->p_cfg;
 	const struct xdc_obs_host *oh;
 	struct placer pl;
+	uint32_t *host_obs;
 	size_t i, before = xdc_diags_count(p->p_diags);
 
 	memset(&pl, 0, sizeof(pl));
@@ -629,16 +673,25 @@ place_vms(struct xdc_plan *p)
 	    p->p_arena, (cfg->cfg_nvms + 1) * sizeof(*p->p_place));
 	p->p_place_obs = xdc_arena_alloc(
 	    p->p_arena, (cfg->cfg_nvms + 1) * sizeof(*p->p_place_obs));
+	p->p_place_h = xdc_arena_alloc(
+	    p->p_arena, (cfg->cfg_nvms + 1) * sizeof(*p->p_place_h));
+	/* Each host's index in the observed pool, looked up once. */
+	host_obs = xdc_malloc((pl.pl_nhosts + 1) * sizeof(*host_obs));
+	for (i = 0; i < pl.pl_nhosts; i++) {
+		oh = xdc_observed_host(p->p_obs, pl.pl_hosts[i].ph_name);
+		host_obs[i] = oh != NULL ? (uint32_t)(oh - p->p_obs->obs_hosts)
+		                         : NO_INDEX;
+	}
 	for (i = 0; i < cfg->cfg_nvms; i++) {
 		p->p_place[i] = pl.pl_vm_host[i] == NO_INDEX
 		                    ? NULL
 		                    : pl.pl_hosts[pl.pl_vm_host[i]].ph_name;
-		p->p_place_obs[i] = NO_INDEX;
-		if (p->p_place[i] != NULL &&
-		    (oh = xdc_observed_host(p->p_obs, p->p_place[i])) != NULL)
-			p->p_place_obs[i] =
-			    (uint32_t)(oh - p->p_obs->obs_hosts);
+		p->p_place_h[i] = pl.pl_vm_host[i];
+		p->p_place_obs[i] = pl.pl_vm_host[i] == NO_INDEX
+		                        ? NO_INDEX
+		                        : host_obs[pl.pl_vm_host[i]];
 	}
+	free(host_obs);
 	free(pl.pl_hosts);
 	free(pl.pl_vm_host);
 	free(pl.pl_spread_used);

@@ -1,8 +1,8 @@
 /*
  * The planner's private vocabulary, shared by plan.c (the whole pass and the
  * ordering), place.c (placement, capacity, N+k), diff.c (desired vs
- * observed, per object), sla.c (what SLAs hold back) and output.c (text and
- * JSON). Nothing outside planner/ includes this.
+ * observed, per object), sla.c (what SLAs hold back) and output.c,
+ * output_text.c (JSON and text). Nothing outside planner/ includes this.
  */
 #ifndef XDC_PLANNER_H
 #define XDC_PLANNER_H
@@ -126,6 +126,8 @@ struct xdc_plan {
 
 	/* Placement: the host each declared VM belongs on. */
 	const char **p_place;
+	/* Its index in p_hnames, or NO_INDEX (pool_view_at). */
+	uint32_t *p_place_h;
 	/* The observed host index of each VM's placement, or NO_INDEX. */
 	uint32_t *p_place_obs;
 	/* The host a VM's domain is leaving, when it moves. */
@@ -171,6 +173,8 @@ int place_vms(struct xdc_plan *);
 /* pool.c: how each host is seen, and what the pool view forbids. */
 void pool_views(struct xdc_plan *);
 enum xdc_host_view pool_view_of(const struct xdc_plan *, const char *host);
+/* The same by index in p_hnames (NO_INDEX: unseen), without a scan. */
+enum xdc_host_view pool_view_at(const struct xdc_plan *, uint32_t h);
 /* The host claiming a VM in the pool view, or NULL. */
 const char *pool_claim(const struct xdc_plan *, const char *vm);
 /* Whether a slot of a budget is held for the VM. */

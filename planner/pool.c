@@ -73,6 +73,12 @@ pool_view_of(const struct xdc_plan *p, const char *host)
 	return XDC_HV_UNSEEN;
 }
 
+enum xdc_host_view
+pool_view_at(const struct xdc_plan *p, uint32_t h)
+{
+	return h < p->p_nhosts ? p->p_hview[h] : XDC_HV_UNSEEN;
+}
+
 static int
 claim_cmp(const void *key, const void *elt)
 {

@@ -152,9 +152,8 @@ sla_hold(struct xdc_plan *p)
 		if (si == XDC_NO_SLA)
 			continue;
 		selected[si]++;
-		/* A running VM first: the host's view is a scan of hosts. */
 		if (!run[i] && p->p_place[i] != NULL &&
-		    pool_view_of(p, p->p_place[i]) == XDC_HV_UNSEEN) {
+		    pool_view_at(p, p->p_place_h[i]) == XDC_HV_UNSEEN) {
 			if (unseen[si]++ == 0)
 				first_unseen[si] = i;
 			continue;

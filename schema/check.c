@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "base/error.h"
+#include "schema/label_index.h"
 #include "schema/loader.h"
 #include "schema/values.h"
 
@@ -250,6 +251,7 @@ check_macs(struct loader *l, struct xdc_config *cfg)
 	size_t i, j, n = 0, total = 0, size = 16;
 	char name[128];
 	uint32_t round;
+	int twice = 0;
 
 	for (i = 0; i < cfg->cfg_nvms; i++)
 		total += cfg->cfg_vms[i].vm_nnics;
@@ -265,8 +267,20 @@ check_macs(struct loader *l, struct xdc_config *cfg)
 			n++;
 		}
 	}
-	qsort_r(refs, n, sizeof(*refs), mac_ref_cmp, cfg);
-	for (i = 1; i < n; i++) {
+	/*
+	 * A MAC declared twice is reported in order, by a sort; a set of
+	 * the declared MACs tells first whether there is one at all.
+	 */
+	while (size < 2 * (total + 1))
+		size *= 2;
+	set.ms_v = xdc_calloc(size, sizeof(*set.ms_v));
+	set.ms_mask = size - 1;
+	for (i = 0; i < n; i++)
+		if (!mac_set_add(&set, refs[i].m_mac))
+			twice = 1;
+	if (twice)
+		qsort_r(refs, n, sizeof(*refs), mac_ref_cmp, cfg);
+	for (i = 1; twice && i < n; i++) {
 		if (refs[i].m_mac != refs[i - 1].m_mac)
 			continue;
 		nic = &refs[i].m_vm->vm_nics[refs[i].m_nic];
@@ -284,12 +298,6 @@ check_macs(struct loader *l, struct xdc_config *cfg)
 	 * Derive the rest, in name order, stepping past any MAC already
 	 * taken: 24 bits of hash collide now and then in a large pool.
 	 */
-	while (size < 2 * (total + 1))
-		size *= 2;
-	set.ms_v = xdc_calloc(size, sizeof(*set.ms_v));
-	set.ms_mask = size - 1;
-	for (i = 0; i < n; i++)
-		mac_set_add(&set, refs[i].m_mac);
 	for (i = 0; i < cfg->cfg_nvms; i++) {
 		vm = &cfg->cfg_vms[i];
 		for (j = 0; j < vm->vm_nnics; j++) {
@@ -311,25 +319,6 @@ check_macs(struct loader *l, struct xdc_config *cfg)
 }
 
 /* ---- SLAs ------------------------------------------------------------- */
-
-struct label_ref {
-	const char *lr_key;
-	const char *lr_value;
-	uint32_t lr_vm;
-};
-
-static int
-label_ref_cmp(const void *a, const void *b)
-{
-	const struct label_ref *x = a, *y = b;
-	int c;
-
-	if ((c = strcmp(x->lr_key, y->lr_key)) != 0)
-		return c;
-	if ((c = strcmp(x->lr_value, y->lr_value)) != 0)
-		return c;
-	return x->lr_vm < y->lr_vm ? -1 : x->lr_vm > y->lr_vm;
-}
 
 /* The first index in v[0..n) not ordered before (key, value). */
 static size_t
@@ -483,27 +472,15 @@ sla_report(
 static void
 check_slas(struct loader *l, struct xdc_config *cfg)
 {
-	struct label_ref *idx = NULL;
+	struct label_ref *idx;
 	const struct xdc_sla *s;
 	struct xdc_vm *vm;
 	struct sla_match m;
-	size_t i, j, n = 0, total = 0, best, lo, hi, blo = 0, bhi = 0;
+	size_t i, j, n = 0, best, lo, hi, blo = 0, bhi = 0;
 
 	if (cfg->cfg_nslas == 0)
 		return;
-	for (i = 0; i < cfg->cfg_nvms; i++)
-		total += cfg->cfg_vms[i].vm_labels.lb_n;
-	idx = xdc_calloc(total + 1, sizeof(*idx));
-	for (i = 0; i < cfg->cfg_nvms; i++) {
-		vm = &cfg->cfg_vms[i];
-		for (j = 0; j < vm->vm_labels.lb_n; j++) {
-			idx[n].lr_key = vm->vm_labels.lb_v[j].key;
-			idx[n].lr_value = vm->vm_labels.lb_v[j].value;
-			idx[n].lr_vm = (uint32_t)i;
-			n++;
-		}
-	}
-	qsort(idx, n, sizeof(*idx), label_ref_cmp);
+	idx = label_index(cfg, &n);
 
 	for (i = 0; i < cfg->cfg_nslas; i++) {
 		s = &cfg->cfg_slas[i];

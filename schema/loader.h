@@ -1,7 +1,8 @@
 /*
- * The loader's private vocabulary, shared by load.c (YAML -> nodes -> typed
- * objects), kinds.c (the schema tables) and check.c (rules that span
- * objects). Nothing outside schema/ includes this.
+ * The loader's private vocabulary, shared by load.c, load_value.c and
+ * load_files.c (files -> YAML -> nodes -> typed objects), kinds.c (the
+ * schema tables) and check.c (rules that span objects). Nothing outside
+ * schema/ includes this.
  */
 #ifndef XDC_LOADER_H
 #define XDC_LOADER_H
@@ -155,6 +156,70 @@ int loader_root(const char *path, char **root);
 
 /* The cached files' parts a configuration borrows from (cache.c). */
 void cache_parts_release(struct xdc_config_parts *);
+
+/* ---- Between the loader's files (load.c, load_value.c, load_files.c) -- */
+
+/*
+ * Where a key sits in a document, "disks[1].vdev", as a chain up to the
+ * top: it is rendered into a string only for a message, so that reading a
+ * valid configuration formats no paths at all.
+ */
+struct keypath {
+	const struct keypath *kp_up; /* the enclosing key, or NULL at the top */
+	const char *kp_key;          /* the key, or NULL for a list's element */
+	size_t kp_index;             /* the element's index */
+};
+
+/*
+ * The strings that repeat across objects: labels, kernels, command lines,
+ * networks. Ten thousand VMs booting one kernel keep one copy of its path,
+ * which is most of what separates the model's size from the YAML's.
+ * Open addressing, in the configuration's arena; the table itself is
+ * freed with the loader.
+ */
+struct strtab {
+	const char **st_v;
+	uint32_t *st_hash;
+	size_t st_n;
+	size_t st_cap; /* a power of two, or 0 */
+};
+
+/*
+ * Label sets repeat as well: thousands of VMs carry {tier: web, app: shop}.
+ * Their strings are shared already, so two sets are equal exactly when
+ * their pointers are; each distinct set is kept once, in the arena.
+ */
+struct labtab {
+	struct xdc_labels *lt_v; /* lb_v NULL: an empty slot */
+	uint32_t *lt_hash;
+	size_t lt_n;
+	size_t lt_cap; /* a power of two, or 0 */
+};
+
+/* load.c */
+/* Where an object was written, before its fields are read. */
+void object_begin(struct loader *, const struct object_type *, void *obj,
+    const struct node *map);
+/* A node's position relative to at (model.h's pos). */
+uint32_t node_pos(
+    struct loader *, const struct xdc_at *at, const struct node *);
+/* "disks[1].vdev", in the document's arena. */
+const char *keypath_str(struct loader *, const struct keypath *);
+/* Read one file's documents into the loader. */
+void load_buffer(struct loader *, const char *buf, size_t len);
+
+/* load_value.c */
+void strtab_free(struct strtab *);
+void labtab_free(struct labtab *);
+/* Is a node YAML's null (~, null, or nothing)? */
+int node_is_null(const struct node *);
+/* What a node is, for a message: "the string \"x\"", "a list", ... */
+const char *node_got(struct loader *, const struct node *);
+/* A kind's field by key, or NULL. */
+const struct field *find_field(const struct object_type *, const char *key);
+/* Read a mapping node into obj by its kind's table; path: where it is. */
+void parse_object(struct loader *, const struct object_type *, void *obj,
+    const struct node *map, const struct keypath *path);
 
 #define FIELD_SET(obj, type, id)                                               \
 	((*(const uint32_t *)((const char *)(obj) + (type)->o_set_off) >>      \

@@ -1,5 +1,5 @@
 /*
- * Tests of schema/load.c, the loader as a whole: YAML held in memory
+ * Tests of schema/load*.c, the loader as a whole: YAML held in memory
  * (schema_loader_new/add/finish) and configurations in temporary directories
  * (schema_load) become a typed model with its defaults, sorted arrays and
  * lookups, or are refused with every diagnostic at its exact FILE:LINE:COL.
