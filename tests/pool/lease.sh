@@ -154,8 +154,8 @@ if case_on leasefence; then
 	check "leasefence: the proxy back, xen-a's agent takes a new lease on its own" \
 	    until_ok 15 relet
 	check "leasefence: ... and deletes fenced/xen-a" until_ok 10 no_key fenced/xen-a
-	check "leasefence: fo-1 stays on xen-b, one copy" until_ok 10 all_converged
-	check "leasefence: ... one copy" one_copy fo-1 xen-b
+	check "leasefence: both agents converge" until_ok 10 all_converged
+	check "leasefence: fo-1 stays on xen-b, one copy" one_copy fo-1 xen-b
 	check "leasefence: fo-1 never ran on two hosts at once" no_dup
 	sampler_stop
 	stop_all
