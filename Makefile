@@ -208,7 +208,8 @@ check-etcd: $(ETCD_LIVE)
 # Three sim agents, each with its own pool file, on a real etcd-server
 # that tests/pool/run starts: converge, one copy, a rollout under
 # min_running, failover with fencing and the watchdog, an agent cut off,
-# etcd restarted, a rejoin (SPEC §8).
+# etcd restarted, a rejoin, a lease revoked behind a live agent's back
+# (SPEC §8).
 check-pool: $(XDC)
 	@tests/pool/run XDC=$(XDC)
 

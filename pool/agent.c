@@ -115,6 +115,14 @@ lease_lost(struct pool_agent *a, const char *why)
 		agent_cas_busy_drop(a, a->a_busy[0].b_vm);
 	free(a->a_published);
 	a->a_published = NULL;
+	/*
+	 * The copy of the pool still lists this host's claims, which went
+	 * with the lease, and may miss what others did while it could not
+	 * be renewed (the watch resumes late on a link just back): a VM
+	 * started on such a claim, without asking etcd, runs beside the
+	 * copy of the host that took it since. Read the pool again first.
+	 */
+	agent_view_resync(a);
 	agent_set_why(a, "the lease is lost (%s): taking a new one", why);
 	agent_changed(a);
 	lease_grant(a);

@@ -201,6 +201,9 @@ void agent_view_claim_set(
 void agent_view_slot_free(struct slot *);
 /* Read the prefix, unless a read is under way or the watch runs. */
 void agent_view_start_range(struct pool_agent *);
+/* What is known of the pool may be stale: no decision on it until the
+ * prefix is read again (the watch stopped, restarted after). */
+void agent_view_resync(struct pool_agent *);
 
 /* agent_cas.c: claims and budget slots. */
 /* c is over: out of the list, and freed. */

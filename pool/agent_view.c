@@ -320,10 +320,7 @@ on_watch(struct etcd_watch *w, const struct etcd_watch_msg *m, void *arg)
 		break;
 	case ETCD_WATCH_COMPACTED:
 		/* Events were lost: read it all again. */
-		etcd_watch_free(a->a_watch);
-		a->a_watch = NULL;
-		a->a_synced = 0;
-		agent_view_start_range(a);
+		agent_view_resync(a);
 		break;
 	case ETCD_WATCH_BROKEN:
 		agent_log(a, POOL_LOG_WARN, "etcd watch broken", "error",
@@ -398,6 +395,16 @@ agent_view_start_range(struct pool_agent *a)
 	a->a_range =
 	    etcd_range(a->a_etcd, a->a_prefix, ETCD_PREFIX, on_range, a);
 	agent_request_limits(a, 0);
+}
+
+void
+agent_view_resync(struct pool_agent *a)
+{
+	if (a->a_watch != NULL)
+		etcd_watch_free(a->a_watch);
+	a->a_watch = NULL;
+	a->a_synced = 0;
+	agent_view_start_range(a);
 }
 
 /* ---- The snapshot --------------------------------------------------- */
