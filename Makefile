@@ -66,8 +66,8 @@ DRIVER_SRCS	= drivers/observed.c drivers/compose.c $(SIM_SRCS) drivers/xen.c \
 		  drivers/xen_migrate_wire.c drivers/xen_migrate_recv.c \
 		  drivers/wdt.c drivers/net.c drivers/obs_json.c
 # The pool's shared view through etcd: the client, and the agent.
-POOL_SRCS	= pool/etcd_json.c pool/etcd_json_decode.c pool/etcd.c \
-		  pool/etcd_kv.c pool/etcd_watch.c pool/record.c \
+POOL_SRCS	= pool/etcd_json.c pool/etcd_json_decode.c pool/etcd_json_range.c \
+		  pool/etcd.c pool/etcd_kv.c pool/etcd_watch.c pool/record.c \
 		  pool/agent.c pool/agent_view.c pool/agent_cas.c \
 		  pool/agent_fence.c
 # The command line.
@@ -279,9 +279,9 @@ $(BUILD)/fuzz/fuzz_status: tests/fuzz/fuzz_status.c $(BASE_SRCS) \
 	@mkdir -p $(@D)
 	$(call fuzz_link,jansson libgit2 gpgme)
 $(BUILD)/fuzz/fuzz_etcd: tests/fuzz/fuzz_etcd.c $(BASE_SRCS) pool/etcd_json.c \
-    pool/etcd_json_decode.c
+    pool/etcd_json_decode.c pool/etcd_json_range.c
 	@mkdir -p $(@D)
-	$(call fuzz_link,jansson)
+	$(call fuzz_link,jansson yajl)
 # Each target runs FUZZ_SECONDS over its seeds (every regression input
 # among them) and what earlier runs found; the chatter goes to a log, the
 # verdict and last lines are shown.

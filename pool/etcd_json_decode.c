@@ -352,6 +352,18 @@ int
 etcd_decode(enum etcd_kind kind, long status, const char *body, size_t len,
     struct xdc_arena *a, struct etcd_result *res)
 {
+	/* The pool's large answer without a tree; the rest, and any
+	 * answer that one gives up on, with jansson. */
+	if (kind == ETCD_RANGE && status == 200 &&
+	    etcd_decode_range_events(body, len, a, res) == 0)
+		return 0;
+	return etcd_decode_tree(kind, status, body, len, a, res);
+}
+
+int
+etcd_decode_tree(enum etcd_kind kind, long status, const char *body,
+    size_t len, struct xdc_arena *a, struct etcd_result *res)
+{
 	struct dec d = { a, NULL };
 	json_error_t jerr;
 	json_t *root, *o;
