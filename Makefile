@@ -112,7 +112,7 @@ UNIT_SRCS	= tests/base/test_ev.c tests/base/test_file.c \
 		  tests/reconciler/test_backoff.c tests/reconciler/test_source.c \
 		  tests/reconciler/test_status.c tests/drivers/test_net.c \
 		  tests/reconciler/test_import.c tests/pool/test_etcd_json.c \
-		  tests/pool/test_etcd.c tests/pool/test_record.c \
+		  tests/pool/test_etcd_json_range.c tests/pool/test_etcd.c tests/pool/test_record.c \
 		  tests/reconciler/test_verify.c \
 		  tests/reconciler/test_statedir.c tests/reconciler/test_session.c \
 		  tests/reconciler/test_exec.c tests/reconciler/test_saved_plan.c

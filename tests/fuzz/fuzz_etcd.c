@@ -4,7 +4,9 @@
  * HTTP status, as a watch stream cut into pieces whose size the first
  * byte picks, as base64, and as a key to encode. etcd, or whatever
  * stands at its address, may send anything: the decoders must never
- * crash, leak or read out of bounds; they may only refuse.
+ * crash, leak or read out of bounds; they may only refuse. And the
+ * range's event reader must agree with the tree: the same result where
+ * it reads, and etcd_decode always the tree's result and message.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -14,6 +16,7 @@
 #include "base/arena.h"
 #include "base/error.h"
 #include "pool/etcd_json.h"
+#include "tests/pool/etcd_same.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
@@ -79,7 +82,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static const long status[] = { 200, 404, 500 };
 	struct xdc_arena *a = xdc_arena_new();
 	const char *p = (const char *)data;
-	struct etcd_result res;
+	struct etcd_result res, tree;
 	struct etcd_op op = { .op_kind = ETCD_RANGE, .op_flags = ETCD_PREFIX };
 	char *s, *key, *out;
 	size_t i, j, len;
@@ -91,7 +94,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			etcd_decode(
 			    (enum etcd_kind)kind, status[j], p, size, a, &res);
 			check_result(&res);
+			etcd_decode_tree(
+			    (enum etcd_kind)kind, status[j], p, size, a, &tree);
+			if (etcd_result_diff(&res, &tree) != NULL)
+				abort();
 		}
+	xdc_arena_reset(a);
+	etcd_decode_tree(ETCD_RANGE, 200, p, size, a, &tree);
+	if (etcd_decode_range_events(p, size, a, &res) == 0) {
+		check_result(&res);
+		if (etcd_result_diff(&res, &tree) != NULL)
+			abort();
+	}
 	stream(p, size, size + 1, a);
 	stream(p, size, size > 0 ? (size_t)data[0] % 61 + 1 : 1, a);
 
