@@ -361,8 +361,8 @@ etcd_decode(enum etcd_kind kind, long status, const char *body, size_t len,
 }
 
 int
-etcd_decode_tree(enum etcd_kind kind, long status, const char *body,
-    size_t len, struct xdc_arena *a, struct etcd_result *res)
+etcd_decode_tree(enum etcd_kind kind, long status, const char *body, size_t len,
+    struct xdc_arena *a, struct etcd_result *res)
 {
 	struct dec d = { a, NULL };
 	json_error_t jerr;

@@ -57,8 +57,8 @@ struct rd {
 	struct etcd_result *rd_res;
 	enum where rd_where;
 	enum field rd_want;
-	int rd_depth; /* maps and arrays open */
-	int rd_skip;  /* of those, open in a skipped value */
+	int rd_depth;        /* maps and arrays open */
+	int rd_skip;         /* of those, open in a skipped value */
 	unsigned rd_seen[3]; /* fields read in the top, header and kv */
 	struct etcd_kv rd_kv;
 	struct etcd_kv *rd_kvs; /* malloc'd until the end */
@@ -216,10 +216,10 @@ on_string(void *ctx, const unsigned char *s, size_t len)
 	case F_KEY:
 	case F_VALUE:
 		bytes = f == F_KEY ? &r->rd_kv.kv_key : &r->rd_kv.kv_value;
-		blen = f == F_KEY ? &r->rd_kv.kv_key_len
-		                  : &r->rd_kv.kv_value_len;
-		if (etcd_b64_decode((const char *)s, len, r->rd_arena, &out,
-		        blen) < 0)
+		blen =
+		    f == F_KEY ? &r->rd_kv.kv_key_len : &r->rd_kv.kv_value_len;
+		if (etcd_b64_decode(
+		        (const char *)s, len, r->rd_arena, &out, blen) < 0)
 			return 0;
 		*bytes = out;
 		return 1;
@@ -241,9 +241,9 @@ on_map_key(void *ctx, const unsigned char *s, size_t len)
 		return 0;
 	if (r->rd_skip > 0)
 		return 1;
-	seen = &r->rd_seen[r->rd_where == W_TOP ? 0
+	seen = &r->rd_seen[r->rd_where == W_TOP      ? 0
 	                   : r->rd_where == W_HEADER ? 1
-	                                            : 2];
+	                                             : 2];
 	r->rd_want = F_SKIP;
 	for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
 		if (fields[i].w != r->rd_where ||

@@ -30,8 +30,8 @@ etcd_same_bytes(const char *a, size_t alen, const char *b, size_t blen)
 static int
 etcd_same_kv(const struct etcd_kv *a, const struct etcd_kv *b)
 {
-	return etcd_same_bytes(a->kv_key, a->kv_key_len, b->kv_key,
-	           b->kv_key_len) &&
+	return etcd_same_bytes(
+	           a->kv_key, a->kv_key_len, b->kv_key, b->kv_key_len) &&
 	       etcd_same_bytes(a->kv_value, a->kv_value_len, b->kv_value,
 	           b->kv_value_len) &&
 	       a->kv_create_revision == b->kv_create_revision &&
@@ -59,7 +59,8 @@ etcd_result_diff(const struct etcd_result *a, const struct etcd_result *b)
 		return "grpc code";
 	if (a->res_revision != b->res_revision)
 		return "revision";
-	if (a->res_nkvs != b->res_nkvs || (a->res_kvs == NULL) != (b->res_kvs == NULL))
+	if (a->res_nkvs != b->res_nkvs ||
+	    (a->res_kvs == NULL) != (b->res_kvs == NULL))
 		return "kvs";
 	for (i = 0; i < a->res_nkvs; i++)
 		if (!etcd_same_kv(&a->res_kvs[i], &b->res_kvs[i]))
@@ -76,8 +77,8 @@ etcd_result_diff(const struct etcd_result *a, const struct etcd_result *b)
 	    (a->res_responses == NULL) != (b->res_responses == NULL))
 		return "responses";
 	for (i = 0; i < a->res_nresponses; i++)
-		if (etcd_result_diff(&a->res_responses[i],
-		        &b->res_responses[i]) != NULL)
+		if (etcd_result_diff(
+		        &a->res_responses[i], &b->res_responses[i]) != NULL)
 			return "a response";
 	if (a->res_lease != b->res_lease)
 		return "lease";

@@ -52,7 +52,8 @@ agree(enum etcd_kind kind, long status, const char *body, size_t len)
 	if (kind == ETCD_RANGE && status == 200) {
 		rc = etcd_decode_range_events(body, len, a, &ev);
 		if (rc == 0 && (diff = etcd_result_diff(&ev, &want)) != NULL)
-			fail_msg("'%.*s': the events' %s differs from the tree's",
+			fail_msg(
+			    "'%.*s': the events' %s differs from the tree's",
 			    (int)(len < 200 ? len : 200), body, diff);
 		if (rc != 0)
 			assert_int_equal(ev.res_nkvs, 0);
@@ -98,14 +99,14 @@ test_events_read_recorded_answers_as_the_tree_does(void **state)
 		while ((de = readdir(dir)) != NULL) {
 			if (de->d_name[0] == '.')
 				continue;
-			snprintf(path, sizeof(path), "%s/%s", dirs[d],
-			    de->d_name);
+			snprintf(
+			    path, sizeof(path), "%s/%s", dirs[d], de->d_name);
 			body = slurp(path, &len);
 			for (kind = ETCD_RANGE; kind <= ETCD_LEASE_REVOKE;
 			     kind++)
 				for (j = 0; j < 4; j++)
-					agree((enum etcd_kind)kind,
-					    statuses[j], body, len);
+					agree((enum etcd_kind)kind, statuses[j],
+					    body, len);
 			/* etcd's own range answers: the events read them. */
 			if (strncmp(de->d_name, "range-", 6) == 0) {
 				assert_int_equal(
@@ -138,8 +139,7 @@ sb_add(struct sb *b, const char *p, size_t n)
 	b->s[b->len] = '\0';
 }
 
-static void
-sb_printf(struct sb *b, const char *fmt, ...)
+static void sb_printf(struct sb *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 static void
@@ -170,7 +170,8 @@ rnd(uint32_t n)
 static void
 ws(struct sb *b)
 {
-	static const char *const w[] = { "", "", "", " ", "\n", "\t", "\r\n  " };
+	static const char *const w[] = { "", "", "", " ", "\n", "\t",
+		"\r\n  " };
 
 	sb_printf(b, "%s", w[rnd(7)]);
 }
@@ -191,8 +192,9 @@ i64(struct sb *b)
 {
 	static const long long edge[] = { 0, 1, -1, 9223372036854775807LL,
 		-9223372036854775807LL - 1, 100, 2324035763481305360LL };
-	long long v = rnd(3) == 0 ? edge[rnd(7)]
-	                          : (long long)rnd(1000000) - (long long)rnd(10);
+	long long v = rnd(3) == 0
+	                  ? edge[rnd(7)]
+	                  : (long long)rnd(1000000) - (long long)rnd(10);
 
 	switch (rnd(5)) {
 	case 0:
@@ -385,9 +387,8 @@ test_events_read_random_answers_as_the_tree_does(void **state)
 		if (agree(ETCD_RANGE, 200, b.s, b.len) != 0)
 			fail_msg("the events gave up on '%s'", b.s);
 		xdc_arena_reset(a);
-		assert_int_equal(etcd_decode(ETCD_RANGE, 200, b.s, b.len, a,
-		                     &res),
-		    0);
+		assert_int_equal(
+		    etcd_decode(ETCD_RANGE, 200, b.s, b.len, a, &res), 0);
 		kvs += res.res_nkvs;
 	}
 	assert_true(kvs > 10000);
@@ -415,8 +416,7 @@ test_events_read_every_byte_of_a_value(void **state)
 	sb_printf(&b, "\",\"value\":\"");
 	sb_add(&b, sv, strlen(sv));
 	sb_printf(&b, "\",\"lease\":\"-5\"}],\"count\":\"1\",\"more\":true}");
-	assert_int_equal(
-	    etcd_decode_range_events(b.s, b.len, a, &res), 0);
+	assert_int_equal(etcd_decode_range_events(b.s, b.len, a, &res), 0);
 	assert_int_equal(res.res_rc, 0);
 	assert_null(res.res_error);
 	assert_int_equal(res.res_revision, 7);
@@ -529,8 +529,8 @@ test_malformed_answers_give_the_trees_message(void **state)
 
 	(void)state;
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		rc = agree(ETCD_RANGE, 200, cases[i].body,
-		    strlen(cases[i].body));
+		rc = agree(
+		    ETCD_RANGE, 200, cases[i].body, strlen(cases[i].body));
 		if (rc != (cases[i].gives_up ? -1 : 0))
 			fail_msg("'%s': the events %s", cases[i].body,
 			    rc == 0 ? "read it" : "gave up");
