@@ -54,6 +54,8 @@ enum field {
 
 struct rd {
 	struct xdc_arena *rd_arena;
+	yajl_handle rd_h;
+	size_t rd_end; /* the bytes up to the answer's end */
 	struct etcd_result *rd_res;
 	enum where rd_where;
 	enum field rd_want;
@@ -323,6 +325,8 @@ on_end(void *ctx)
 	}
 	switch (r->rd_where) {
 	case W_TOP:
+		/* yajl counts as it goes: the byte after this brace. */
+		r->rd_end = yajl_get_bytes_consumed(r->rd_h);
 		r->rd_where = W_DONE;
 		break;
 	case W_HEADER:
@@ -363,6 +367,7 @@ etcd_decode_range_events(
 	struct rd r = { .rd_arena = a, .rd_res = res };
 	yajl_handle h = NULL;
 	struct etcd_kv *kvs;
+	size_t i;
 	int rc = -1;
 
 	memset(res, 0, sizeof(*res));
@@ -377,9 +382,18 @@ etcd_decode_range_events(
 		goto out;
 	if ((h = yajl_alloc(&range_callbacks, NULL, &r)) == NULL)
 		goto out;
+	r.rd_h = h;
 	if (yajl_parse(h, (const unsigned char *)body, len) != yajl_status_ok ||
 	    yajl_complete_parse(h) != yajl_status_ok || r.rd_where != W_DONE)
 		goto out;
+	/*
+	 * yajl takes what follows the object for the start of a token it
+	 * waits the end of ('{}"x', '{} tr'); jansson refuses it.
+	 */
+	for (i = r.rd_end; i < len; i++)
+		if (body[i] != ' ' && body[i] != '\t' && body[i] != '\n' &&
+		    body[i] != '\r')
+			goto out;
 	if (r.rd_nkvs > 0) {
 		kvs = xdc_arena_alloc(a, r.rd_nkvs * sizeof(*kvs));
 		memcpy(kvs, r.rd_kvs, r.rd_nkvs * sizeof(*kvs));
