@@ -1,7 +1,8 @@
 /*
  * The etcd client's wire format, what goes out (see etcd_json.h): base64
  * and request bodies built with jansson, in proto3's JSON mapping. The
- * answers are read in etcd_json_decode.c.
+ * answers are read in etcd_json_decode.c (jansson) and
+ * etcd_json_events.c (yajl).
  */
 #include <inttypes.h>
 #include <stdio.h>

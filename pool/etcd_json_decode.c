@@ -3,7 +3,10 @@
  * decoders of the answers to unary calls and of the watch stream's
  * messages, and the stream cut into lines. They check every field's type,
  * because a proxy or a newer etcd may answer with something else than we
- * expect and the pool view must then refuse, not guess.
+ * expect and the pool view must then refuse, not guess. Each reads a tree
+ * (jansson) and is the reference; the ordinary range answer and watch
+ * message are read first as events (etcd_json_events.c), which give up
+ * to these on anything else.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -437,6 +440,17 @@ out:
 
 void
 etcd_decode_watch(const char *line, size_t len, struct xdc_arena *a,
+    struct etcd_watch_msg *msg)
+{
+	/* A record's change, one at a time, without a tree; the rest, and
+	 * what that gives up on, with jansson. */
+	if (etcd_decode_watch_events(line, len, a, msg) == 0)
+		return;
+	etcd_decode_watch_tree(line, len, a, msg);
+}
+
+void
+etcd_decode_watch_tree(const char *line, size_t len, struct xdc_arena *a,
     struct etcd_watch_msg *msg)
 {
 	struct dec d = { a, NULL };

@@ -1,12 +1,13 @@
 /*
- * libFuzzer target for the etcd client's decoders (pool/etcd_json.c):
+ * libFuzzer target for the etcd client's decoders (pool/etcd_json*.c):
  * any bytes, as the answer to every kind of call with a good and a bad
  * HTTP status, as a watch stream cut into pieces whose size the first
  * byte picks, as base64, and as a key to encode. etcd, or whatever
  * stands at its address, may send anything: the decoders must never
- * crash, leak or read out of bounds; they may only refuse. And the
- * range's event reader must agree with the tree: the same result where
- * it reads, and etcd_decode always the tree's result and message.
+ * crash, leak or read out of bounds; they may only refuse. And the event
+ * readers of a range and of a watch message must agree with the tree:
+ * the same result where they read, and etcd_decode and etcd_decode_watch
+ * always the tree's result and message.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -46,7 +47,7 @@ static void
 stream(const char *p, size_t len, size_t chunk, struct xdc_arena *a)
 {
 	struct etcd_lines l = { 0 };
-	struct etcd_watch_msg m;
+	struct etcd_watch_msg m, tree;
 	const char *line;
 	size_t off, n, ll, i;
 
@@ -60,7 +61,13 @@ stream(const char *p, size_t len, size_t chunk, struct xdc_arena *a)
 			if (memchr(line, '\n', ll) != NULL)
 				abort();
 			xdc_arena_reset(a);
+			etcd_decode_watch_tree(line, ll, a, &tree);
+			if (etcd_decode_watch_events(line, ll, a, &m) == 0 &&
+			    etcd_watch_diff(&m, &tree) != NULL)
+				abort();
 			etcd_decode_watch(line, ll, a, &m);
+			if (etcd_watch_diff(&m, &tree) != NULL)
+				abort();
 			if ((m.wm_kind == ETCD_WATCH_BROKEN) !=
 			    (m.wm_error != NULL))
 				abort();

@@ -1,9 +1,9 @@
 /*
- * Whether two decoded etcd answers say the same thing, field by field and
- * byte by byte (the arena pointers aside): for the tests and the fuzzer
- * that hold etcd_decode and its event reader to the tree's reading
- * (pool/etcd_json.h). Header-only, as both include it and neither is a
- * library.
+ * Whether two decoded etcd answers, or watch messages, say the same thing,
+ * field by field and byte by byte (the arena pointers aside): for the
+ * tests and the fuzzer that hold etcd_decode, etcd_decode_watch and their
+ * event readers to the tree's reading (pool/etcd_json.h). Header-only,
+ * as both include it and neither is a library.
  */
 #ifndef XDC_TESTS_ETCD_SAME_H
 #define XDC_TESTS_ETCD_SAME_H
@@ -12,7 +12,7 @@
 
 #include "pool/etcd_json.h"
 
-static int
+static inline int
 etcd_same_str(const char *a, const char *b)
 {
 	if (a == NULL || b == NULL)
@@ -20,14 +20,14 @@ etcd_same_str(const char *a, const char *b)
 	return strcmp(a, b) == 0;
 }
 
-static int
+static inline int
 etcd_same_bytes(const char *a, size_t alen, const char *b, size_t blen)
 {
 	/* The NUL after the bytes too, which callers rely on. */
 	return alen == blen && memcmp(a, b, alen + 1) == 0;
 }
 
-static int
+static inline int
 etcd_same_kv(const struct etcd_kv *a, const struct etcd_kv *b)
 {
 	return etcd_same_bytes(
@@ -40,7 +40,7 @@ etcd_same_kv(const struct etcd_kv *a, const struct etcd_kv *b)
 }
 
 /* NULL when a and b agree, else the first field that differs. */
-static const char *
+static inline const char *
 etcd_result_diff(const struct etcd_result *a, const struct etcd_result *b)
 {
 	size_t i;
@@ -84,6 +84,39 @@ etcd_result_diff(const struct etcd_result *a, const struct etcd_result *b)
 		return "lease";
 	if (a->res_ttl != b->res_ttl)
 		return "ttl";
+	return NULL;
+}
+
+/* The same for two watch messages. */
+static inline const char *
+etcd_watch_diff(const struct etcd_watch_msg *a, const struct etcd_watch_msg *b)
+{
+	const struct etcd_kv *pa, *pb;
+	size_t i;
+
+	if (a->wm_kind != b->wm_kind)
+		return "kind";
+	if (!etcd_same_str(a->wm_error, b->wm_error))
+		return "error";
+	if (a->wm_revision != b->wm_revision)
+		return "revision";
+	if (a->wm_compact_revision != b->wm_compact_revision)
+		return "compact revision";
+	if (a->wm_nevents != b->wm_nevents ||
+	    (a->wm_events == NULL) != (b->wm_events == NULL))
+		return "events";
+	for (i = 0; i < a->wm_nevents; i++) {
+		if (a->wm_events[i].ev_type != b->wm_events[i].ev_type)
+			return "an event's type";
+		if (!etcd_same_kv(
+		        &a->wm_events[i].ev_kv, &b->wm_events[i].ev_kv))
+			return "an event's kv";
+		pa = a->wm_events[i].ev_prev_kv;
+		pb = b->wm_events[i].ev_prev_kv;
+		if ((pa == NULL) != (pb == NULL) ||
+		    (pa != NULL && !etcd_same_kv(pa, pb)))
+			return "an event's prev kv";
+	}
 	return NULL;
 }
 
