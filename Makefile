@@ -69,8 +69,8 @@ DRIVER_SRCS	= drivers/observed.c drivers/compose.c $(SIM_SRCS) drivers/xen.c \
 		  drivers/xen_migrate_wire.c drivers/xen_migrate_recv.c \
 		  drivers/wdt.c drivers/net.c drivers/obs_json.c
 # The pool's shared view through etcd: the client, and the agent.
-POOL_SRCS	= pool/etcd_json.c pool/etcd_json_decode.c pool/etcd.c \
-		  pool/etcd_kv.c pool/etcd_watch.c pool/record.c \
+POOL_SRCS	= pool/etcd_json.c pool/etcd_json_decode.c pool/etcd_json_events.c \
+		  pool/etcd.c pool/etcd_kv.c pool/etcd_watch.c pool/record.c \
 		  pool/agent.c pool/agent_view.c pool/agent_cas.c \
 		  pool/agent_fence.c
 # The command line.
@@ -117,7 +117,9 @@ UNIT_SRCS	= tests/base/test_ev.c tests/base/test_file.c \
 		  tests/reconciler/test_backoff.c tests/reconciler/test_source.c \
 		  tests/reconciler/test_status.c tests/drivers/test_net.c \
 		  tests/reconciler/test_import.c tests/pool/test_etcd_json.c \
-		  tests/pool/test_etcd.c tests/pool/test_record.c \
+		  tests/pool/test_etcd_json_events.c \
+		  tests/pool/test_etcd_json_events_watch.c tests/pool/test_etcd.c \
+		  tests/pool/test_record.c \
 		  tests/reconciler/test_verify.c \
 		  tests/reconciler/test_statedir.c tests/reconciler/test_session.c \
 		  tests/reconciler/test_exec.c tests/reconciler/test_saved_plan.c
@@ -285,9 +287,9 @@ $(BUILD)/fuzz/fuzz_status: tests/fuzz/fuzz_status.c $(BASE_SRCS) \
 	@mkdir -p $(@D)
 	$(call fuzz_link,jansson libgit2 gpgme)
 $(BUILD)/fuzz/fuzz_etcd: tests/fuzz/fuzz_etcd.c $(BASE_SRCS) pool/etcd_json.c \
-    pool/etcd_json_decode.c
+    pool/etcd_json_decode.c pool/etcd_json_events.c
 	@mkdir -p $(@D)
-	$(call fuzz_link,jansson)
+	$(call fuzz_link,jansson yajl)
 # Each target runs FUZZ_SECONDS over its seeds (every regression input
 # among them) and what earlier runs found; the chatter goes to a log, the
 # verdict and last lines are shown.

@@ -62,6 +62,24 @@ void etcd_decode_watch(const char *line, size_t len, struct xdc_arena *,
     struct etcd_watch_msg *msg);
 
 /*
+ * etcd_decode's and etcd_decode_watch's two readers, apart for the tests
+ * and the fuzzer that compare them. The tree (jansson) reads every answer
+ * and message and is the reference. The events (yajl,
+ * etcd_json_events.c) read only a range's ordinary answer of HTTP 200 and
+ * a watch message that is not an error nor a cancel, into the same
+ * result, and return -1 (res zeroed, msg BROKEN without wm_error) on
+ * anything else for the tree to read.
+ */
+int etcd_decode_tree(enum etcd_kind, long http_status, const char *body,
+    size_t len, struct xdc_arena *, struct etcd_result *res);
+int etcd_decode_range_events(
+    const char *body, size_t len, struct xdc_arena *, struct etcd_result *res);
+void etcd_decode_watch_tree(const char *line, size_t len, struct xdc_arena *,
+    struct etcd_watch_msg *msg);
+int etcd_decode_watch_events(const char *line, size_t len, struct xdc_arena *,
+    struct etcd_watch_msg *msg);
+
+/*
  * The watch stream's bytes, as they come, cut into lines. A line longer
  * than ETCD_LINE_MAX makes add fail: no sane stream has one.
  */

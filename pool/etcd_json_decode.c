@@ -3,7 +3,10 @@
  * decoders of the answers to unary calls and of the watch stream's
  * messages, and the stream cut into lines. They check every field's type,
  * because a proxy or a newer etcd may answer with something else than we
- * expect and the pool view must then refuse, not guess.
+ * expect and the pool view must then refuse, not guess. Each reads a tree
+ * (jansson) and is the reference; the ordinary range answer and watch
+ * message are read first as events (etcd_json_events.c), which give up
+ * to these on anything else.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -352,6 +355,18 @@ int
 etcd_decode(enum etcd_kind kind, long status, const char *body, size_t len,
     struct xdc_arena *a, struct etcd_result *res)
 {
+	/* The pool's large answer without a tree; the rest, and any
+	 * answer that one gives up on, with jansson. */
+	if (kind == ETCD_RANGE && status == 200 &&
+	    etcd_decode_range_events(body, len, a, res) == 0)
+		return 0;
+	return etcd_decode_tree(kind, status, body, len, a, res);
+}
+
+int
+etcd_decode_tree(enum etcd_kind kind, long status, const char *body, size_t len,
+    struct xdc_arena *a, struct etcd_result *res)
+{
 	struct dec d = { a, NULL };
 	json_error_t jerr;
 	json_t *root, *o;
@@ -425,6 +440,17 @@ out:
 
 void
 etcd_decode_watch(const char *line, size_t len, struct xdc_arena *a,
+    struct etcd_watch_msg *msg)
+{
+	/* A record's change, one at a time, without a tree; the rest, and
+	 * what that gives up on, with jansson. */
+	if (etcd_decode_watch_events(line, len, a, msg) == 0)
+		return;
+	etcd_decode_watch_tree(line, len, a, msg);
+}
+
+void
+etcd_decode_watch_tree(const char *line, size_t len, struct xdc_arena *a,
     struct etcd_watch_msg *msg)
 {
 	struct dec d = { a, NULL };

@@ -1,10 +1,13 @@
 /*
- * libFuzzer target for the etcd client's decoders (pool/etcd_json.c):
+ * libFuzzer target for the etcd client's decoders (pool/etcd_json*.c):
  * any bytes, as the answer to every kind of call with a good and a bad
  * HTTP status, as a watch stream cut into pieces whose size the first
  * byte picks, as base64, and as a key to encode. etcd, or whatever
  * stands at its address, may send anything: the decoders must never
- * crash, leak or read out of bounds; they may only refuse.
+ * crash, leak or read out of bounds; they may only refuse. And the event
+ * readers of a range and of a watch message must agree with the tree:
+ * the same result where they read, and etcd_decode and etcd_decode_watch
+ * always the tree's result and message.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -14,6 +17,7 @@
 #include "base/arena.h"
 #include "base/error.h"
 #include "pool/etcd_json.h"
+#include "tests/pool/etcd_same.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
@@ -43,7 +47,7 @@ static void
 stream(const char *p, size_t len, size_t chunk, struct xdc_arena *a)
 {
 	struct etcd_lines l = { 0 };
-	struct etcd_watch_msg m;
+	struct etcd_watch_msg m, tree;
 	const char *line;
 	size_t off, n, ll, i;
 
@@ -57,7 +61,13 @@ stream(const char *p, size_t len, size_t chunk, struct xdc_arena *a)
 			if (memchr(line, '\n', ll) != NULL)
 				abort();
 			xdc_arena_reset(a);
+			etcd_decode_watch_tree(line, ll, a, &tree);
+			if (etcd_decode_watch_events(line, ll, a, &m) == 0 &&
+			    etcd_watch_diff(&m, &tree) != NULL)
+				abort();
 			etcd_decode_watch(line, ll, a, &m);
+			if (etcd_watch_diff(&m, &tree) != NULL)
+				abort();
 			if ((m.wm_kind == ETCD_WATCH_BROKEN) !=
 			    (m.wm_error != NULL))
 				abort();
@@ -79,7 +89,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static const long status[] = { 200, 404, 500 };
 	struct xdc_arena *a = xdc_arena_new();
 	const char *p = (const char *)data;
-	struct etcd_result res;
+	struct etcd_result res, tree;
 	struct etcd_op op = { .op_kind = ETCD_RANGE, .op_flags = ETCD_PREFIX };
 	char *s, *key, *out;
 	size_t i, j, len;
@@ -91,7 +101,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			etcd_decode(
 			    (enum etcd_kind)kind, status[j], p, size, a, &res);
 			check_result(&res);
+			etcd_decode_tree(
+			    (enum etcd_kind)kind, status[j], p, size, a, &tree);
+			if (etcd_result_diff(&res, &tree) != NULL)
+				abort();
 		}
+	xdc_arena_reset(a);
+	etcd_decode_tree(ETCD_RANGE, 200, p, size, a, &tree);
+	if (etcd_decode_range_events(p, size, a, &res) == 0) {
+		check_result(&res);
+		if (etcd_result_diff(&res, &tree) != NULL)
+			abort();
+	}
 	stream(p, size, size + 1, a);
 	stream(p, size, size > 0 ? (size_t)data[0] % 61 + 1 : 1, a);
 
