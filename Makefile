@@ -60,11 +60,13 @@ PLANNER_SRCS	= planner/plan.c planner/diff.c planner/diffnet.c \
 		  planner/own.c planner/scope.c planner/output.c planner/query.c
 # The driver interface and the drivers.
 SIM_SRCS	= drivers/sim.c drivers/sim_pool.c drivers/sim_apply.c \
-		  drivers/sim_file.c drivers/sim_file_write.c drivers/json_split.c
+		  drivers/sim_file.c drivers/sim_file_events.c \
+		  drivers/sim_file_write.c drivers/json_split.c
 DRIVER_SRCS	= drivers/observed.c drivers/compose.c $(SIM_SRCS) drivers/xen.c \
 		  drivers/xen_config.c drivers/xen_observe.c drivers/xen_migrate.c \
 		  drivers/xen_migrate_wire.c drivers/xen_migrate_recv.c \
-		  drivers/wdt.c drivers/net.c drivers/obs_json.c
+		  drivers/wdt.c drivers/net.c drivers/obs_json.c \
+		  drivers/obs_read.c drivers/obs_read_host.c
 # The pool's shared view through etcd: the client, and the agent.
 POOL_SRCS	= pool/etcd_json.c pool/etcd_json_decode.c pool/etcd.c \
 		  pool/etcd_kv.c pool/etcd_watch.c pool/record.c \
