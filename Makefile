@@ -272,9 +272,10 @@ $(BUILD)/fuzz/fuzz_load: tests/fuzz/fuzz_load.c $(SCHEMA_SRCS)
 	@mkdir -p $(@D)
 	$(call fuzz_link,$(SCHEMA_PKGS))
 $(BUILD)/fuzz/fuzz_sim: tests/fuzz/fuzz_sim.c $(SCHEMA_SRCS) \
-    drivers/observed.c drivers/obs_json.c $(SIM_SRCS)
+    drivers/observed.c drivers/obs_json.c drivers/obs_read.c \
+    drivers/obs_read_host.c $(SIM_SRCS) pool/record.c
 	@mkdir -p $(@D)
-	$(call fuzz_link,$(SCHEMA_PKGS) jansson)
+	$(call fuzz_link,$(SCHEMA_PKGS) jansson yajl)
 $(BUILD)/fuzz/fuzz_status: tests/fuzz/fuzz_status.c $(BASE_SRCS) \
     reconciler/status.c reconciler/status_json.c reconciler/status_prom.c \
     reconciler/verify.c
