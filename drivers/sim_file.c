@@ -4,7 +4,10 @@
  * pool (written back by sim_file_write.c); and the lock that processes
  * sharing the file take around it. Its domains and networks are observed
  * state, in the JSON the pool's host records use too (obs_json.h); what
- * is the sim's alone (hosts' capacity, faults, delays) is read here.
+ * is the sim's alone (hosts' capacity, faults, delays) is read here. The
+ * file is read first by the event reader (sim_file_events.c), which is
+ * fast and gives up on anything unusual; then here, by jansson, which
+ * reads it the same or says what is wrong.
  */
 #include <errno.h>
 #include <fcntl.h>
