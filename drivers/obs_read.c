@@ -20,7 +20,7 @@ enum { T_NULL, T_BOOL, T_NUM, T_STR, T_KEY, T_MAP, T_ARR };
 
 struct obs_tok {
 	const char *t_s; /* a string's, key's or number's bytes, in the text */
-	uint32_t t_n;    /* their length; a map's members, an array's elements */
+	uint32_t t_n; /* their length; a map's members, an array's elements */
 	uint8_t t_type;
 	uint8_t t_bool;
 };
@@ -72,8 +72,8 @@ tok_add(struct obs_read *r, int type, const void *s, size_t n, int b)
 		return 0;
 	if (r->or_ntoks == r->or_cap) {
 		r->or_cap = r->or_cap ? r->or_cap * 2 : 1024;
-		r->or_toks =
-		    xdc_reallocarray(r->or_toks, r->or_cap, sizeof(*r->or_toks));
+		r->or_toks = xdc_reallocarray(
+		    r->or_toks, r->or_cap, sizeof(*r->or_toks));
 	}
 	t = &r->or_toks[r->or_ntoks++];
 	t->t_s = s;
@@ -89,8 +89,7 @@ top_set(struct obs_read *r)
 {
 	size_t at = r->or_depth ? r->or_stack[r->or_depth - 1] : 0;
 
-	r->or_arr =
-	    r->or_depth && r->or_toks[at].t_type == T_ARR ? at + 1 : 0;
+	r->or_arr = r->or_depth && r->or_toks[at].t_type == T_ARR ? at + 1 : 0;
 }
 
 /*
@@ -224,7 +223,8 @@ odd_bytes(const char *text, size_t len)
 	for (; i < len; i++)
 		high |= (unsigned char)text[i];
 	return (high & 0x8080808080808080ULL) != 0 ||
-	       memchr(text, '\v', len) != NULL || memchr(text, '\f', len) != NULL;
+	       memchr(text, '\v', len) != NULL ||
+	       memchr(text, '\f', len) != NULL;
 }
 
 int
@@ -254,9 +254,10 @@ obs_read_parse_each(struct obs_read *r, const char *text, size_t len,
 	if ((h = yajl_alloc(&events, NULL, r)) == NULL)
 		return -1;
 	/* yajl's defaults are JSON's: no comments, one value, nothing after. */
-	ok = yajl_parse(h, (const unsigned char *)text, len) == yajl_status_ok &&
-	     yajl_complete_parse(h) == yajl_status_ok && r->or_depth == 0 &&
-	     r->or_ntoks > 0;
+	ok =
+	    yajl_parse(h, (const unsigned char *)text, len) == yajl_status_ok &&
+	    yajl_complete_parse(h) == yajl_status_ok && r->or_depth == 0 &&
+	    r->or_ntoks > 0;
 	yajl_free(h);
 	return ok ? 0 : -1;
 }

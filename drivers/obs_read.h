@@ -81,8 +81,8 @@ int obs_read_key(struct obs_read *, const char **key, size_t *len);
  * set in *seen; -1 when it is not a key or was seen before, -2 when it is
  * not one of them (the cursor still at it, for obs_read_key).
  */
-int obs_read_member(struct obs_read *, const char *const *keys,
-    unsigned nkeys, uint32_t *seen);
+int obs_read_member(
+    struct obs_read *, const char *const *keys, unsigned nkeys, uint32_t *seen);
 /* 1 having taken a null, 0 when the value is not null. */
 int obs_read_null(struct obs_read *);
 /* A whole number of plain digits, at most max. */
@@ -95,8 +95,8 @@ int obs_read_str(struct obs_read *, struct xdc_arena *, const char **);
 int obs_read_str_or_null(struct obs_read *, struct xdc_arena *, const char **);
 int obs_read_u32(struct obs_read *, uint32_t *);
 /* One of the count names fn gives (by index), its index. */
-int obs_read_enum(struct obs_read *, const char *(*fn)(unsigned),
-    unsigned count, unsigned *);
+int obs_read_enum(
+    struct obs_read *, const char *(*fn)(unsigned), unsigned count, unsigned *);
 
 /*
  * One domain, or one network, as obs_json_read_domain and

@@ -68,8 +68,7 @@ read_disk(struct obs_read *r, struct xdc_arena *arena, struct xdc_disk *d)
 }
 
 static int
-read_build(
-    struct obs_read *r, struct xdc_arena *arena, struct xdc_obs_build *b)
+read_build(struct obs_read *r, struct xdc_arena *arena, struct xdc_obs_build *b)
 {
 	static const char *const keys[] = { "type", "kernel", "ramdisk",
 		"cmdline", "disks" };
@@ -354,8 +353,8 @@ static const char *const net_keys[] = { "name", "bridge", "mtu", "up",
 
 /* The scopes' names, read whether or not the network is managed. */
 static int
-read_scopes(struct obs_read *r, struct xdc_arena *arena,
-    const char ***out, size_t *nout)
+read_scopes(struct obs_read *r, struct xdc_arena *arena, const char ***out,
+    size_t *nout)
 {
 	const char **w;
 	size_t n, i;
@@ -364,8 +363,7 @@ read_scopes(struct obs_read *r, struct xdc_arena *arena,
 		return -1;
 	w = xdc_arena_zalloc(arena, (n ? n : 1) * sizeof(*w));
 	for (i = 0; i < n; i++)
-		if (obs_read_str(r, arena, &w[i]) != 0 ||
-		    !xdc_name_valid(w[i]))
+		if (obs_read_str(r, arena, &w[i]) != 0 || !xdc_name_valid(w[i]))
 			return -1;
 	*out = w;
 	*nout = n;
@@ -455,7 +453,8 @@ static const char *const host_keys[] = { "name", "memory", "free_memory",
 	"cpus", "domains", "networks" };
 
 static int
-read_domains(struct obs_read *r, struct xdc_arena *arena, struct xdc_obs_host *h)
+read_domains(
+    struct obs_read *r, struct xdc_arena *arena, struct xdc_obs_host *h)
 {
 	size_t i;
 
@@ -468,8 +467,8 @@ read_domains(struct obs_read *r, struct xdc_arena *arena, struct xdc_obs_host *h
 			return -1;
 	qsort(h->oh_domains, h->oh_ndomains, sizeof(*h->oh_domains), dom_cmp);
 	for (i = 1; i < h->oh_ndomains; i++)
-		if (!strcmp(h->oh_domains[i].od_name,
-		        h->oh_domains[i - 1].od_name))
+		if (!strcmp(
+		        h->oh_domains[i].od_name, h->oh_domains[i - 1].od_name))
 			return -1;
 	return 0;
 }
@@ -487,8 +486,8 @@ read_networks(
 	for (i = 0; i < h->oh_nnetworks; i++)
 		if (obs_read_network(r, 0, arena, &h->oh_networks[i]) != 0)
 			return -1;
-	qsort(h->oh_networks, h->oh_nnetworks, sizeof(*h->oh_networks),
-	    net_cmp);
+	qsort(
+	    h->oh_networks, h->oh_nnetworks, sizeof(*h->oh_networks), net_cmp);
 	for (i = 1; i < h->oh_nnetworks; i++)
 		if (!strcmp(h->oh_networks[i].on_bridge,
 		        h->oh_networks[i - 1].on_bridge))

@@ -316,8 +316,8 @@ rd_hosts_split(struct rd *r, struct json_split_it *it)
 
 	obs_read_init(&ev);
 	while ((rc = json_split_next(it, &s, &e)) == 1) {
-		if (sim_file_host_events(r->r_pool, &ev, it->js_text + s,
-		        e - s) == 0)
+		if (sim_file_host_events(
+		        r->r_pool, &ev, it->js_text + s, e - s) == 0)
 			continue;
 		v = json_loadb(
 		    it->js_text + s, e - s, JSON_REJECT_DUPLICATES, &jerr);

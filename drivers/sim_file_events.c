@@ -110,8 +110,8 @@ ev_domains(struct obs_read *ev, struct sim_pool *p, struct ev_host *eh)
 	    xdc_reallocarray(NULL, eh->eh_ndoms + 1, sizeof(*eh->eh_doms));
 	for (i = 0; i < eh->eh_ndoms; i++) {
 		eh->eh_doms[i] = d = xdc_arena_zalloc(p->p_arena, sizeof(*d));
-		if (obs_read_domain(ev, OBS_JSON_DEFAULTS, p->p_arena,
-		        &d->sd_d) != 0 ||
+		if (obs_read_domain(
+		        ev, OBS_JSON_DEFAULTS, p->p_arena, &d->sd_d) != 0 ||
 		    !sim_file_dom0_right(&d->sd_d)) {
 			eh->eh_ndoms = i;
 			return -1;
@@ -258,7 +258,8 @@ ev_root_head(struct obs_read *ev, struct ev_pool *ep)
 				return -1;
 			break;
 		case 2:
-			ep->ep_pool->p_next_domid = next > 0 ? (uint32_t)next : 1;
+			ep->ep_pool->p_next_domid =
+			    next > 0 ? (uint32_t)next : 1;
 			return 0;
 		default:
 			return -1;

@@ -21,12 +21,12 @@ obs_eq_str(const char *a, const char *b)
 	return (a == NULL || b == NULL) ? a == b : strcmp(a, b) == 0;
 }
 
-#define OBS_EQ(cond, ...)                                                     \
-	do {                                                                  \
-		if (!(cond)) {                                                \
-			snprintf(why, OBS_EQ_WHY, __VA_ARGS__);               \
-			return 1;                                             \
-		}                                                             \
+#define OBS_EQ(cond, ...)                                                      \
+	do {                                                                   \
+		if (!(cond)) {                                                 \
+			snprintf(why, OBS_EQ_WHY, __VA_ARGS__);                \
+			return 1;                                              \
+		}                                                              \
 	} while (0)
 
 static inline int
@@ -40,11 +40,11 @@ obs_build_diff(const struct xdc_obs_build *a, const struct xdc_obs_build *b,
 	OBS_EQ(obs_eq_str(a->ob_ramdisk, b->ob_ramdisk), "%s: ramdisk", dom);
 	OBS_EQ(obs_eq_str(a->ob_cmdline, b->ob_cmdline), "%s: cmdline", dom);
 	OBS_EQ(a->ob_ndisks == b->ob_ndisks, "%s: ndisks", dom);
-	OBS_EQ((a->ob_disks == NULL) == (b->ob_disks == NULL), "%s: disks",
-	    dom);
+	OBS_EQ(
+	    (a->ob_disks == NULL) == (b->ob_disks == NULL), "%s: disks", dom);
 	for (i = 0; i < a->ob_ndisks; i++) {
-		OBS_EQ(obs_eq_str(a->ob_disks[i].d_target,
-		           b->ob_disks[i].d_target),
+		OBS_EQ(obs_eq_str(
+		           a->ob_disks[i].d_target, b->ob_disks[i].d_target),
 		    "%s: disk %zu target", dom, i);
 		OBS_EQ(obs_eq_str(a->ob_disks[i].d_vdev, b->ob_disks[i].d_vdev),
 		    "%s: disk %zu vdev", dom, i);
@@ -75,8 +75,8 @@ obs_domain_diff(
 	OBS_EQ(a->od_nnics == b->od_nnics, "%s: nnics", n);
 	OBS_EQ((a->od_nics == NULL) == (b->od_nics == NULL), "%s: nics", n);
 	for (i = 0; i < a->od_nnics; i++) {
-		OBS_EQ(obs_eq_str(a->od_nics[i].on_bridge,
-		           b->od_nics[i].on_bridge),
+		OBS_EQ(obs_eq_str(
+		           a->od_nics[i].on_bridge, b->od_nics[i].on_bridge),
 		    "%s: nic %zu bridge", n, i);
 		OBS_EQ(!memcmp(a->od_nics[i].on_mac, b->od_nics[i].on_mac, 6),
 		    "%s: nic %zu mac", n, i);
@@ -89,13 +89,14 @@ obs_domain_diff(
 	OBS_EQ(a->od_applied == b->od_applied, "%s: applied", n);
 	OBS_EQ(a->od_expires == b->od_expires, "%s: expires", n);
 	OBS_EQ(a->od_has_build == b->od_has_build, "%s: has_build", n);
-	return a->od_has_build ? obs_build_diff(&a->od_build, &b->od_build, n, why)
-	                       : 0;
+	return a->od_has_build
+	           ? obs_build_diff(&a->od_build, &b->od_build, n, why)
+	           : 0;
 }
 
 static inline int
-obs_network_diff(const struct xdc_obs_network *a,
-    const struct xdc_obs_network *b, char *why)
+obs_network_diff(
+    const struct xdc_obs_network *a, const struct xdc_obs_network *b, char *why)
 {
 	const char *n = a->on_bridge != NULL ? a->on_bridge : "(null)";
 	size_t i;
@@ -108,8 +109,8 @@ obs_network_diff(const struct xdc_obs_network *a,
 	OBS_EQ(a->on_up == b->on_up, "%s: up", n);
 	OBS_EQ(a->on_managed == b->on_managed, "%s: managed", n);
 	OBS_EQ(a->on_nscopes == b->on_nscopes, "%s: nscopes", n);
-	OBS_EQ((a->on_scopes == NULL) == (b->on_scopes == NULL), "%s: scopes",
-	    n);
+	OBS_EQ(
+	    (a->on_scopes == NULL) == (b->on_scopes == NULL), "%s: scopes", n);
 	for (i = 0; i < a->on_nscopes; i++)
 		OBS_EQ(obs_eq_str(a->on_scopes[i], b->on_scopes[i]),
 		    "%s: scope %zu", n, i);
@@ -127,8 +128,8 @@ obs_host_diff(
 	OBS_EQ(a->oh_free_memory == b->oh_free_memory, "host free_memory");
 	OBS_EQ(a->oh_cpus == b->oh_cpus, "host cpus");
 	OBS_EQ(a->oh_ndomains == b->oh_ndomains, "host ndomains");
-	OBS_EQ((a->oh_domains == NULL) == (b->oh_domains == NULL),
-	    "host domains");
+	OBS_EQ(
+	    (a->oh_domains == NULL) == (b->oh_domains == NULL), "host domains");
 	OBS_EQ(a->oh_nnetworks == b->oh_nnetworks, "host nnetworks");
 	OBS_EQ((a->oh_networks == NULL) == (b->oh_networks == NULL),
 	    "host networks");

@@ -171,8 +171,8 @@ gen_network(struct obs_gen *g, size_t i, struct xdc_obs_network *n)
 	n->on_up = (int)gen_below(g, 2);
 	n->on_managed = (int)gen_below(g, 2);
 	n->on_nscopes = gen_below(g, 4);
-	scopes = xdc_arena_zalloc(
-	    g->g_arena, (n->on_nscopes + 1) * sizeof(*scopes));
+	scopes =
+	    xdc_arena_zalloc(g->g_arena, (n->on_nscopes + 1) * sizeof(*scopes));
 	for (k = 0; k < n->on_nscopes; k++)
 		scopes[k] = gen_scope(g);
 	n->on_scopes = scopes;

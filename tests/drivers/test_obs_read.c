@@ -33,8 +33,8 @@
 
 /* jansson's way: 0 and *out, or the code. */
 static int
-read_json(const char *text, size_t len, struct xdc_arena *a,
-    struct xdc_obs_host *out)
+read_json(
+    const char *text, size_t len, struct xdc_arena *a, struct xdc_obs_host *out)
 {
 	json_t *o = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
 	int rc;
@@ -48,8 +48,8 @@ read_json(const char *text, size_t len, struct xdc_arena *a,
 
 /* The event reader's: 0 and *out, or -1 when it gives up. */
 static int
-read_events(const char *text, size_t len, struct xdc_arena *a,
-    struct xdc_obs_host *out)
+read_events(
+    const char *text, size_t len, struct xdc_arena *a, struct xdc_obs_host *out)
 {
 	struct obs_read r;
 	int rc;
@@ -92,8 +92,8 @@ thin(struct obs_gen *g, json_t *v)
 
 /* h's text, in one of three layouts; thinned when g is not NULL. */
 static char *
-dump(const struct xdc_obs_host *h, unsigned flags, size_t how,
-    struct obs_gen *g)
+dump(
+    const struct xdc_obs_host *h, unsigned flags, size_t how, struct obs_gen *g)
 {
 	static const size_t dumps[] = { JSON_COMPACT, JSON_INDENT(2), 0 };
 	json_t *o = obs_json_host(h, flags);
@@ -378,8 +378,8 @@ read_both(const char *text, size_t len, struct both *b)
 		b->b_text[on] = b->b_msg[on] = NULL;
 		b->b_rc[on] = sim_file_parse("pool.json", text, len, &p);
 		if (b->b_rc[on] == 0)
-			assert_int_equal(sim_file_text("pool.json", p,
-			                     &b->b_text[on], &n),
+			assert_int_equal(
+			    sim_file_text("pool.json", p, &b->b_text[on], &n),
 			    0);
 		else
 			b->b_msg[on] = strdup(xdc_error_last());
@@ -466,7 +466,8 @@ test_broken_pool_files_are_refused_or_read_the_same(void **state)
 		if (i % 2) {
 			len = mutate(&g, text, len);
 		} else {
-			/* Keys left out: the defaults of a hand-written file. */
+			/* Keys left out: the defaults of a hand-written file.
+			 */
 			o = json_loadb(text, len, 0, NULL);
 			assert_non_null(o);
 			thin(&g, json_object_get(o, "hosts"));
@@ -502,7 +503,8 @@ test_a_refused_pool_file_says_the_same_either_way(void **state)
 		    "too big integer" },
 		{ HEAD DOM "\"memory\": 9223372036854775808}]}]}",
 		    "too big integer" },
-		{ HEAD "\"cpus\": 4294967296}]}", "\"cpus\" must be an integer" },
+		{ HEAD "\"cpus\": 4294967296}]}",
+		    "\"cpus\" must be an integer" },
 		{ HEAD "\"name\": \"b\"}]}", "duplicate object key" },
 		{ "{\"hosts\": [{\"name\": \"a\"}, {\"name\": \"a\"}]}",
 		    "host a: \"name\" is a duplicate" },
@@ -528,8 +530,7 @@ test_a_refused_pool_file_says_the_same_either_way(void **state)
 
 	(void)state;
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		assert_false(
-		    events_take(cases[i].text, strlen(cases[i].text)));
+		assert_false(events_take(cases[i].text, strlen(cases[i].text)));
 		read_both(cases[i].text, strlen(cases[i].text), &b);
 		assert_int_not_equal(b.b_rc[0], 0);
 		if (strstr(b.b_msg[0], cases[i].words) == NULL)

@@ -210,8 +210,8 @@ test_the_event_reader_leaves_odd_records_to_jansson(void **state)
 	assert_null(c);
 	assert_true(w == 7);
 	for (i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
-		if (pool_record_read(texts[i], strlen(texts[i]), a, &h, &p, &c,
-		        &w) != -1)
+		if (pool_record_read(
+		        texts[i], strlen(texts[i]), a, &h, &p, &c, &w) != -1)
 			fail_msg("the event reader took %s", texts[i]);
 		assert_true(p == NULL && c == NULL && w == 0);
 	}
