@@ -79,7 +79,6 @@ read_build(struct obs_read *r, struct xdc_arena *arena, struct xdc_obs_build *b)
 
 	if (obs_read_map(r, &n) != 0)
 		return -1;
-	b->ob_disks = xdc_arena_zalloc(arena, sizeof(*b->ob_disks));
 	while (n-- > 0) {
 		switch (obs_read_member(r, keys, 5, &seen)) {
 		case 0:
@@ -109,6 +108,9 @@ read_build(struct obs_read *r, struct xdc_arena *arena, struct xdc_obs_build *b)
 			return -1;
 	}
 	b->ob_type = (enum xdc_vm_type)type;
+	/* No "disks": none, in an array of its own, as rd_build has it. */
+	if (!(seen & (1U << 4)))
+		b->ob_disks = xdc_arena_zalloc(arena, sizeof(*b->ob_disks));
 	return (seen & 1) ? 0 : -1;
 }
 
