@@ -62,12 +62,14 @@ PLANNER_SRCS	= planner/plan.c planner/diff.c planner/diffnet.c \
 		  planner/output_text.c planner/query.c
 # The driver interface and the drivers.
 SIM_SRCS	= drivers/sim.c drivers/sim_pool.c drivers/sim_apply.c \
-		  drivers/sim_file.c drivers/sim_file_write.c drivers/json_split.c
+		  drivers/sim_file.c drivers/sim_file_events.c \
+		  drivers/sim_file_write.c drivers/json_split.c
 DRIVER_SRCS	= drivers/observed.c drivers/compose.c $(SIM_SRCS) drivers/xen.c \
 		  drivers/xen_config.c drivers/xen_observe.c drivers/xen_log.c \
 		  drivers/xen_domain.c drivers/xen_event.c drivers/xen_migrate.c \
 		  drivers/xen_migrate_wire.c drivers/xen_migrate_recv.c \
-		  drivers/wdt.c drivers/net.c drivers/obs_json.c
+		  drivers/wdt.c drivers/net.c drivers/obs_json.c \
+		  drivers/obs_read.c drivers/obs_read_host.c
 # The pool's shared view through etcd: the client, and the agent.
 POOL_SRCS	= pool/etcd_json.c pool/etcd_json_decode.c pool/etcd_json_events.c \
 		  pool/etcd.c pool/etcd_kv.c pool/etcd_watch.c pool/record.c \
@@ -113,7 +115,7 @@ UNIT_SRCS	= tests/base/test_ev.c tests/base/test_file.c \
 		  tests/planner/test_ring.c \
 		  tests/drivers/test_xen_config.c tests/drivers/test_obs_json.c \
 		  tests/drivers/test_wdt.c tests/drivers/test_compose.c \
-		  tests/drivers/test_json_split.c \
+		  tests/drivers/test_json_split.c tests/drivers/test_obs_read.c \
 		  tests/reconciler/test_backoff.c tests/reconciler/test_source.c \
 		  tests/reconciler/test_status.c tests/drivers/test_net.c \
 		  tests/reconciler/test_import.c tests/pool/test_etcd_json.c \
@@ -278,9 +280,10 @@ $(BUILD)/fuzz/fuzz_load: tests/fuzz/fuzz_load.c $(SCHEMA_SRCS)
 	@mkdir -p $(@D)
 	$(call fuzz_link,$(SCHEMA_PKGS))
 $(BUILD)/fuzz/fuzz_sim: tests/fuzz/fuzz_sim.c $(SCHEMA_SRCS) \
-    drivers/observed.c drivers/obs_json.c $(SIM_SRCS)
+    drivers/observed.c drivers/obs_json.c drivers/obs_read.c \
+    drivers/obs_read_host.c $(SIM_SRCS) pool/record.c
 	@mkdir -p $(@D)
-	$(call fuzz_link,$(SCHEMA_PKGS) jansson)
+	$(call fuzz_link,$(SCHEMA_PKGS) jansson yajl)
 $(BUILD)/fuzz/fuzz_status: tests/fuzz/fuzz_status.c $(BASE_SRCS) \
     reconciler/status.c reconciler/status_json.c reconciler/status_prom.c \
     reconciler/verify.c

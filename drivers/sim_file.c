@@ -4,7 +4,10 @@
  * pool (written back by sim_file_write.c); and the lock that processes
  * sharing the file take around it. Its domains and networks are observed
  * state, in the JSON the pool's host records use too (obs_json.h); what
- * is the sim's alone (hosts' capacity, faults, delays) is read here.
+ * is the sim's alone (hosts' capacity, faults, delays) is read here. The
+ * file is read first by the event reader (sim_file_events.c), which is
+ * fast and gives up on anything unusual; then here, by jansson, which
+ * reads it the same or says what is wrong.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -22,7 +25,9 @@
 #include "base/file.h"
 #include "drivers/json_split.h"
 #include "drivers/obs_json.h"
+#include "drivers/obs_read.h"
 #include "drivers/sim_file.h"
+#include "drivers/sim_file_int.h"
 #include "drivers/sim_pool.h"
 #include "schema/model.h"
 #include "schema/values.h"
@@ -128,6 +133,26 @@ rd_op(const struct rd *r, json_t *o, unsigned *out)
 	return rd_bad(r, "op", "has an unknown value");
 }
 
+/*
+ * Domain-0 is the domain with id 0: one by that name and another id
+ * would meet the Domain-0 every host is given, and the pool would hold
+ * two domains of one name.
+ */
+int
+sim_file_dom0_right(const struct xdc_obs_domain *od)
+{
+	return (od->od_domid == 0) == !strcmp(od->od_name, SIM_DOM0_NAME);
+}
+
+/* A domain read joins its host, the next domid past its own. */
+void
+sim_file_take_dom(struct sim_pool *p, struct sim_host *h, struct sim_dom *d)
+{
+	if (d->sd_d.od_domid >= p->p_next_domid)
+		p->p_next_domid = d->sd_d.od_domid + 1;
+	sim_dom_insert(h, d);
+}
+
 static int
 rd_domain(struct rd *r, struct sim_host *h, json_t *o)
 {
@@ -142,16 +167,9 @@ rd_domain(struct rd *r, struct sim_host *h, json_t *o)
 	    h->sh_name, od->od_name);
 	if (sim_dom_find(h, od->od_name) != NULL)
 		return rd_bad(r, "name", "is a duplicate");
-	/*
-	 * Domain-0 is the domain with id 0: one by that name and another id
-	 * would meet the Domain-0 every host is given, and the pool would
-	 * hold two domains of one name.
-	 */
-	if ((od->od_domid == 0) != !strcmp(od->od_name, SIM_DOM0_NAME))
+	if (!sim_file_dom0_right(od))
 		return rd_bad(r, "domid", "is 0 for Domain-0 and no other");
-	if (od->od_domid >= r->r_pool->p_next_domid)
-		r->r_pool->p_next_domid = od->od_domid + 1;
-	sim_dom_insert(h, d);
+	sim_file_take_dom(r->r_pool, h, d);
 	return 0;
 }
 
@@ -283,26 +301,37 @@ rd_slow(struct rd *r, json_t *o)
 	return 0;
 }
 
-/* The hosts one by one from the text, each tree gone before the next. */
+/*
+ * The hosts one by one from the text: by the event reader, or, when it
+ * gives up, by jansson, each tree gone before the next.
+ */
 static int
 rd_hosts_split(struct rd *r, struct json_split_it *it)
 {
+	struct obs_read ev;
 	json_error_t jerr;
 	size_t s, e;
 	json_t *v;
 	int rc;
 
+	obs_read_init(&ev);
 	while ((rc = json_split_next(it, &s, &e)) == 1) {
+		if (sim_file_host_events(
+		        r->r_pool, &ev, it->js_text + s, e - s) == 0)
+			continue;
 		v = json_loadb(
 		    it->js_text + s, e - s, JSON_REJECT_DUPLICATES, &jerr);
-		if (v == NULL)
-			return XDC_ERR;
+		if (v == NULL) {
+			rc = -1;
+			break;
+		}
 		rc = rd_host(r, v);
 		json_decref(v);
 		if (rc != 0)
-			return rc;
+			break;
 	}
-	return rc == 0 ? 0 : XDC_ERR;
+	obs_read_fini(&ev);
+	return rc;
 }
 
 /* The pool of root; its hosts from it, not root's array, when split. */
@@ -401,11 +430,13 @@ sim_file_parse(
 
 	*out = NULL;
 	/*
-	 * Whatever the split read does not take is read whole again, for
-	 * the message (a place in the file, the first fault) a whole read
-	 * gives.
+	 * The event reader first; then what it gives up on is read by
+	 * jansson, split; whatever the split read does not take is read
+	 * whole again, for the message (a place in the file, the first
+	 * fault) a whole read gives.
 	 */
-	if (pool_split(path, text, len, out) == 0)
+	if (sim_file_events(text, len, out) == 0 ||
+	    pool_split(path, text, len, out) == 0)
 		return 0;
 	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (root == NULL)

@@ -19,6 +19,7 @@
 #include "drivers/obs_json.h"
 #include "pool/agent.h"
 #include "pool/agent_priv.h"
+#include "pool/record.h"
 #include "schema/model.h"
 
 /* The part of key after P KIND/, or NULL when key is not of that kind. */
@@ -47,37 +48,21 @@ agent_view_rec_unref(struct rec *r)
 }
 
 /*
- * A record from etcd, or NULL when it does not read. A record whose name
- * is not the host of its key is refused: an agent publishes only itself.
+ * A record the event reader gave up on (pool_record_read), read by
+ * jansson: the same, or the reason it is refused.
  */
-static struct rec *
-rec_parse(struct pool_agent *a, const char *host, const char *text, size_t len)
+static int
+rec_parse_json(struct rec *r, const char *what, const char *text, size_t len)
 {
-	struct rec *r = xdc_calloc(1, sizeof(*r));
-	json_t *root = NULL, *src, *v;
+	json_t *root, *src, *v;
 	json_error_t err;
-	char *what = agent_key_of(a, "hosts", host);
+	int rc;
 
-	r->r_refs = 1;
-	r->r_text = xdc_malloc(len + 1);
-	memcpy(r->r_text, text, len);
-	r->r_text[len] = '\0';
-	r->r_len = len;
-	r->r_arena = xdc_arena_new();
 	if ((root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &err)) ==
-	    NULL) {
-		xdc_error(XDC_ERR, "%s: not JSON: %s", what, err.text);
-		goto bad;
-	}
-	if (obs_json_read_host(root, what, r->r_arena, &r->r_obs) != 0)
-		goto bad;
-	if (strcmp(r->r_obs.oh_name, host) != 0) {
-		xdc_error(XDC_ERR,
-		    "%s: the record is of host %.64s, not of the host of its "
-		    "key",
-		    what, r->r_obs.oh_name);
-		goto bad;
-	}
+	    NULL)
+		return xdc_error(XDC_ERR, "%s: not JSON: %s", what, err.text);
+	if ((rc = obs_json_read_host(root, what, r->r_arena, &r->r_obs)) != 0)
+		goto out;
 	src = json_object_get(root, "source");
 	if ((v = json_object_get(src, "path")) != NULL && json_is_string(v))
 		r->r_path = xdc_arena_strdup(r->r_arena, json_string_value(v));
@@ -87,13 +72,43 @@ rec_parse(struct pool_agent *a, const char *host, const char *text, size_t len)
 	v = json_object_get(root, "watchdog_ms");
 	if (v != NULL && json_is_integer(v) && json_integer_value(v) > 0)
 		r->r_watchdog_ms = json_integer_value(v);
+out:
 	json_decref(root);
+	return rc;
+}
+
+/*
+ * A record from etcd, or NULL when it does not read. A record whose name
+ * is not the host of its key is refused: an agent publishes only itself.
+ */
+static struct rec *
+rec_parse(struct pool_agent *a, const char *host, const char *text, size_t len)
+{
+	struct rec *r = xdc_calloc(1, sizeof(*r));
+	char *what = agent_key_of(a, "hosts", host);
+
+	r->r_refs = 1;
+	r->r_text = xdc_malloc(len + 1);
+	memcpy(r->r_text, text, len);
+	r->r_text[len] = '\0';
+	r->r_len = len;
+	r->r_arena = xdc_arena_new();
+	if (pool_record_read(text, len, r->r_arena, &r->r_obs, &r->r_path,
+	        &r->r_commit, &r->r_watchdog_ms) != 0 &&
+	    rec_parse_json(r, what, text, len) != 0)
+		goto bad;
+	if (strcmp(r->r_obs.oh_name, host) != 0) {
+		xdc_error(XDC_ERR,
+		    "%s: the record is of host %.64s, not of the host of its "
+		    "key",
+		    what, r->r_obs.oh_name);
+		goto bad;
+	}
 	free(what);
 	return r;
 bad:
 	agent_log(a, POOL_LOG_WARN, "record refused", "host", host, "error",
 	    xdc_error_last(), NULL, NULL);
-	json_decref(root);
 	free(what);
 	agent_view_rec_unref(r);
 	return NULL;

@@ -9,6 +9,7 @@
 
 #include <stdint.h>
 
+struct xdc_arena;
 struct xdc_obs_host;
 
 /*
@@ -20,5 +21,17 @@ struct xdc_obs_host;
  */
 char *pool_record_text(const struct xdc_obs_host *h, const char *path,
     const char *commit, int64_t watchdog_ms);
+
+/*
+ * A record's text read back by the event reader (drivers/obs_read.h):
+ * the host into *out, its strings in arena, and "source"'s path and
+ * commit (NULL when null) and "watchdog_ms" (0 when absent) as the agent
+ * keeps them. 0, or -1 when the reader gave up, saying nothing: the
+ * caller reads the text with jansson and obs_json_read_host, which say
+ * why it is refused, or read it all the same.
+ */
+int pool_record_read(const char *text, size_t len, struct xdc_arena *,
+    struct xdc_obs_host *out, const char **path, const char **commit,
+    int64_t *watchdog_ms);
 
 #endif /* XDC_POOL_RECORD_H */

@@ -1,0 +1,450 @@
+/*
+ * Observed state from JSON text by yajl's events (see obs_read.h): the
+ * events become tokens, the tokens are read by a cursor into the structs
+ * with the defaults, ranges and sorting of obs_json.c's reader, and
+ * whatever that reader would refuse, or this one is not sure of, gives
+ * up.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <yajl/yajl_parse.h>
+
+#include "base/arena.h"
+#include "base/error.h"
+#include "drivers/obs_json.h"
+#include "drivers/obs_read.h"
+#include "schema/values.h"
+
+enum { T_NULL, T_BOOL, T_NUM, T_STR, T_KEY, T_MAP, T_ARR };
+
+struct obs_tok {
+	const char *t_s; /* a string's, key's or number's bytes, in the text */
+	uint32_t t_n; /* their length; a map's members, an array's elements */
+	uint8_t t_type;
+	uint8_t t_bool;
+};
+
+static int enabled = 1;
+
+void
+obs_read_enable(int on)
+{
+	enabled = on;
+}
+
+void
+obs_read_init(struct obs_read *r)
+{
+	memset(r, 0, sizeof(*r));
+}
+
+void
+obs_read_fini(struct obs_read *r)
+{
+	free(r->or_toks);
+	memset(r, 0, sizeof(*r));
+}
+
+/* Whether the n bytes at s are the string name. */
+static int
+is(const char *s, size_t n, const char *name)
+{
+	size_t i;
+
+	/* Short keys, most told apart by their first byte: no calls. */
+	for (i = 0; i < n; i++)
+		if (name[i] != s[i])
+			return 0;
+	return name[n] == '\0';
+}
+
+/* ---- Events to tokens ------------------------------------------------- */
+
+/* A token at the end; the array it is in counts it. 0 stops the parse. */
+static int
+tok_add(struct obs_read *r, int type, const void *s, size_t n, int b)
+{
+	struct obs_tok *t;
+
+	if (n > UINT32_MAX ||
+	    (r->or_arr != 0 && ++r->or_toks[r->or_arr - 1].t_n == 0))
+		return 0;
+	if (r->or_ntoks == r->or_cap) {
+		r->or_cap = r->or_cap ? r->or_cap * 2 : 1024;
+		r->or_toks = xdc_reallocarray(
+		    r->or_toks, r->or_cap, sizeof(*r->or_toks));
+	}
+	t = &r->or_toks[r->or_ntoks++];
+	t->t_s = s;
+	t->t_n = (uint32_t)n;
+	t->t_type = (uint8_t)type;
+	t->t_bool = (uint8_t)b;
+	return 1;
+}
+
+/* The array that is open innermost, if any: what tok_add counts in. */
+static void
+top_set(struct obs_read *r)
+{
+	size_t at = r->or_depth ? r->or_stack[r->or_depth - 1] : 0;
+
+	r->or_arr = r->or_depth && r->or_toks[at].t_type == T_ARR ? at + 1 : 0;
+}
+
+/*
+ * Bytes yajl hands over from the text itself. A string with escapes comes
+ * from yajl's own buffer, decoded as jansson may not decode it (a lone
+ * surrogate): not sure, so no.
+ */
+static int
+in_text(const struct obs_read *r, const void *s, size_t n)
+{
+	uintptr_t p = (uintptr_t)s, t = (uintptr_t)r->or_text;
+
+	return p >= t && p - t <= r->or_len && n <= r->or_len - (p - t);
+}
+
+static int
+ev_null(void *ctx)
+{
+	return tok_add(ctx, T_NULL, NULL, 0, 0);
+}
+
+static int
+ev_bool(void *ctx, int b)
+{
+	return tok_add(ctx, T_BOOL, NULL, 0, b != 0);
+}
+
+static int
+ev_number(void *ctx, const char *s, size_t n)
+{
+	return in_text(ctx, s, n) && tok_add(ctx, T_NUM, s, n, 0);
+}
+
+static int
+ev_string(void *ctx, const unsigned char *s, size_t n)
+{
+	return in_text(ctx, s, n) && tok_add(ctx, T_STR, s, n, 0);
+}
+
+static int
+ev_key(void *ctx, const unsigned char *s, size_t n)
+{
+	struct obs_read *r = ctx;
+
+	if (!in_text(r, s, n))
+		return 0;
+	r->or_toks[r->or_stack[r->or_depth - 1]].t_n++;
+	return tok_add(r, T_KEY, s, n, 0);
+}
+
+static int
+ev_open(struct obs_read *r, int type)
+{
+	if (r->or_depth == OBS_READ_DEPTH || !tok_add(r, type, NULL, 0, 0))
+		return 0;
+	r->or_stack[r->or_depth++] = r->or_ntoks - 1;
+	top_set(r);
+	return 1;
+}
+
+static int
+ev_start_map(void *ctx)
+{
+	return ev_open(ctx, T_MAP);
+}
+
+static int
+ev_start_array(void *ctx)
+{
+	return ev_open(ctx, T_ARR);
+}
+
+/*
+ * A value closed. An object that is an element of the root's member
+ * or_each_key goes to or_each, then its tokens go: the array keeps one
+ * element's tokens at a time, however long it is.
+ */
+static int
+ev_close(void *ctx)
+{
+	struct obs_read *r = ctx;
+	size_t at = r->or_stack[--r->or_depth];
+	struct obs_tok *arr, *key;
+
+	top_set(r);
+	if (r->or_each == NULL || r->or_depth != 2 ||
+	    r->or_toks[at].t_type != T_MAP)
+		return 1;
+	arr = &r->or_toks[r->or_stack[1]];
+	key = arr - 1;
+	if (arr->t_type != T_ARR || key->t_type != T_KEY ||
+	    !is(key->t_s, key->t_n, r->or_each_key))
+		return 1;
+	r->or_pos = at;
+	if (r->or_each(r, r->or_each_arg) != 0)
+		return 0;
+	r->or_ntoks = at;
+	r->or_pos = 0;
+	arr->t_n--;
+	return 1;
+}
+
+static const yajl_callbacks events = {
+	.yajl_null = ev_null,
+	.yajl_boolean = ev_bool,
+	.yajl_number = ev_number,
+	.yajl_string = ev_string,
+	.yajl_start_map = ev_start_map,
+	.yajl_map_key = ev_key,
+	.yajl_end_map = ev_close,
+	.yajl_start_array = ev_start_array,
+	.yajl_end_array = ev_close,
+};
+
+/*
+ * Whether the text has a byte the two parsers may take differently: one
+ * above 0x7f (yajl lets overlong UTF-8 and encoded surrogates through,
+ * jansson does not), or a vertical tab or form feed (whitespace to yajl,
+ * not to jansson).
+ */
+static int
+odd_bytes(const char *text, size_t len)
+{
+	uint64_t w, high = 0;
+	size_t i;
+
+	for (i = 0; i + 8 <= len; i += 8) {
+		memcpy(&w, text + i, 8);
+		high |= w;
+	}
+	for (; i < len; i++)
+		high |= (unsigned char)text[i];
+	return (high & 0x8080808080808080ULL) != 0 ||
+	       memchr(text, '\v', len) != NULL ||
+	       memchr(text, '\f', len) != NULL;
+}
+
+int
+obs_read_parse(struct obs_read *r, const char *text, size_t len)
+{
+	return obs_read_parse_each(r, text, len, NULL, NULL, NULL);
+}
+
+int
+obs_read_parse_each(struct obs_read *r, const char *text, size_t len,
+    const char *key, obs_read_each_fn *each, void *arg)
+{
+	yajl_handle h;
+	int ok;
+
+	r->or_each_key = key;
+	r->or_each = each;
+	r->or_each_arg = arg;
+
+	r->or_ntoks = r->or_pos = 0;
+	r->or_depth = 0;
+	r->or_arr = 0;
+	r->or_text = text;
+	r->or_len = len;
+	if (!enabled || odd_bytes(text, len))
+		return -1;
+	if ((h = yajl_alloc(&events, NULL, r)) == NULL)
+		return -1;
+	/* yajl's defaults are JSON's: no comments, one value, nothing after. */
+	ok =
+	    yajl_parse(h, (const unsigned char *)text, len) == yajl_status_ok &&
+	    yajl_complete_parse(h) == yajl_status_ok && r->or_depth == 0 &&
+	    r->or_ntoks > 0;
+	yajl_free(h);
+	return ok ? 0 : -1;
+}
+
+int
+obs_read_done(const struct obs_read *r)
+{
+	return r->or_pos == r->or_ntoks;
+}
+
+/* ---- The cursor ------------------------------------------------------- */
+
+static const struct obs_tok *
+tok_at(const struct obs_read *r, int type)
+{
+	if (r->or_pos >= r->or_ntoks || r->or_toks[r->or_pos].t_type != type)
+		return NULL;
+	return &r->or_toks[r->or_pos];
+}
+
+static int
+read_open(struct obs_read *r, int type, size_t *n)
+{
+	const struct obs_tok *t = tok_at(r, type);
+
+	if (t == NULL)
+		return -1;
+	*n = t->t_n;
+	r->or_pos++;
+	return 0;
+}
+
+int
+obs_read_map(struct obs_read *r, size_t *n)
+{
+	return read_open(r, T_MAP, n);
+}
+
+int
+obs_read_array(struct obs_read *r, size_t *n)
+{
+	return read_open(r, T_ARR, n);
+}
+
+static int
+read_bytes(struct obs_read *r, int type, const char **s, size_t *len)
+{
+	const struct obs_tok *t = tok_at(r, type);
+
+	if (t == NULL)
+		return -1;
+	*s = t->t_s;
+	*len = t->t_n;
+	r->or_pos++;
+	return 0;
+}
+
+int
+obs_read_key(struct obs_read *r, const char **key, size_t *len)
+{
+	return read_bytes(r, T_KEY, key, len);
+}
+
+int
+obs_read_text(struct obs_read *r, const char **s, size_t *len)
+{
+	return read_bytes(r, T_STR, s, len);
+}
+
+int
+obs_read_member(
+    struct obs_read *r, const char *const *keys, unsigned nkeys, uint32_t *seen)
+{
+	const struct obs_tok *t = tok_at(r, T_KEY);
+	const char *k;
+	unsigned i, j, from;
+	size_t n;
+
+	if (t == NULL)
+		return -1;
+	k = t->t_s;
+	n = t->t_n;
+	r->or_pos++;
+	/* Keys come in the order of the table, as written: the search
+	 * starts past the last one seen. */
+	from = *seen ? 32 - (unsigned)__builtin_clz(*seen) : 0;
+	for (j = 0, i = from < nkeys ? from : 0; j < nkeys;
+	     j++, i = i + 1 < nkeys ? i + 1 : 0)
+		if (is(k, n, keys[i])) {
+			if (*seen & (1U << i))
+				return -1;
+			*seen |= 1U << i;
+			return (int)i;
+		}
+	r->or_pos--;
+	return -2;
+}
+
+int
+obs_read_null(struct obs_read *r)
+{
+	if (tok_at(r, T_NULL) == NULL)
+		return 0;
+	r->or_pos++;
+	return 1;
+}
+
+int
+obs_read_u64(struct obs_read *r, uint64_t max, uint64_t *out)
+{
+	const struct obs_tok *t = tok_at(r, T_NUM);
+	uint64_t v = 0;
+	size_t i;
+
+	/* Plain digits, no leading zero: no sign, fraction or exponent. */
+	if (t == NULL || t->t_n == 0 || t->t_n > 19 ||
+	    (t->t_s[0] == '0' && t->t_n > 1))
+		return -1;
+	for (i = 0; i < t->t_n; i++) {
+		if (t->t_s[i] < '0' || t->t_s[i] > '9')
+			return -1;
+		v = v * 10 + (uint64_t)(t->t_s[i] - '0');
+	}
+	if (v > max)
+		return -1;
+	*out = v;
+	r->or_pos++;
+	return 0;
+}
+
+int
+obs_read_bool(struct obs_read *r, int *out)
+{
+	const struct obs_tok *t = tok_at(r, T_BOOL);
+
+	if (t == NULL)
+		return -1;
+	*out = t->t_bool;
+	r->or_pos++;
+	return 0;
+}
+
+int
+obs_read_str(struct obs_read *r, struct xdc_arena *arena, const char **out)
+{
+	const struct obs_tok *t = tok_at(r, T_STR);
+
+	if (t == NULL || t->t_n == 0)
+		return -1;
+	*out = xdc_arena_strndup(arena, t->t_s, t->t_n);
+	r->or_pos++;
+	return 0;
+}
+
+int
+obs_read_str_or_null(
+    struct obs_read *r, struct xdc_arena *arena, const char **out)
+{
+	*out = NULL;
+	return obs_read_null(r) ? 0 : obs_read_str(r, arena, out);
+}
+
+int
+obs_read_u32(struct obs_read *r, uint32_t *out)
+{
+	uint64_t v;
+
+	if (obs_read_u64(r, UINT32_MAX, &v) != 0)
+		return -1;
+	*out = (uint32_t)v;
+	return 0;
+}
+
+int
+obs_read_enum(struct obs_read *r, const char *(*fn)(unsigned), unsigned count,
+    unsigned *out)
+{
+	const char *s;
+	size_t n;
+	unsigned i;
+
+	if (obs_read_text(r, &s, &n) != 0)
+		return -1;
+	for (i = 0; i < count; i++)
+		if (is(s, n, fn(i))) {
+			*out = i;
+			return 0;
+		}
+	return -1;
+}
