@@ -169,13 +169,20 @@ reap_all(struct exec *x)
 	}
 }
 
-static void
+/*
+ * The driver's batch ended: 0, or why it could not be (the sim writes
+ * its file then, and a pool not written is an apply that did nothing).
+ */
+static int
 finish(struct exec *x)
 {
+	int rc = 0;
+
 	if (x->x_began && x->x_drv->end != NULL)
-		(void)x->x_drv->end(x->x_drv);
+		rc = x->x_drv->end(x->x_drv);
 	x->x_began = 0;
 	x->x_done = 1;
+	return rc;
 }
 
 int
@@ -213,10 +220,8 @@ reaped:
 	/* A submit may finish at once: take it in before saying so. */
 	if ((rc = reap_all(x)) != 0)
 		return rc;
-	if (x->x_reported == x->x_n) {
-		finish(x);
-		return 1;
-	}
+	if (x->x_reported == x->x_n)
+		return (rc = finish(x)) != 0 ? rc : 1;
 	return 0;
 }
 
@@ -286,7 +291,7 @@ exec_free(struct exec *x)
 			    "abandoned while it ran: the next cycle observes "
 			    "how far it got");
 	if (!x->x_done)
-		finish(x);
+		(void)finish(x); /* abandoned: what was done is observed */
 	free(x->x_st);
 	free(x);
 }

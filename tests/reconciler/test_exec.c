@@ -21,6 +21,7 @@ struct fake {
 	char *asked[16]; /* names, in the order the driver got them */
 	size_t nasked;
 	const char *fail; /* this name fails */
+	int end_fails;    /* end(), the batch's last step, fails */
 	/* submit/reap: what was submitted and not yet reaped */
 	uint64_t tokens[16];
 	size_t ntokens;
@@ -69,6 +70,23 @@ fake_reap(struct xdc_driver *drv, uint64_t *tok, int *result, char **msg)
 	return 0;
 }
 
+static int
+fake_begin(struct xdc_driver *drv)
+{
+	(void)drv;
+	return 0;
+}
+
+static int
+fake_end(struct xdc_driver *drv)
+{
+	struct fake *f = (struct fake *)drv;
+
+	if (f->end_fails)
+		return xdc_error(XDC_ERR, "pool.json: cannot write: disk full");
+	return 0;
+}
+
 static void
 fake_free(struct xdc_driver *drv)
 {
@@ -92,6 +110,8 @@ fake_init(struct fake *f, int overlap)
 	f->drv.free = fake_free;
 	f->drv.observe = fake_observe;
 	f->drv.apply = fake_apply;
+	f->drv.begin = fake_begin;
+	f->drv.end = fake_end;
 	if (overlap) {
 		f->drv.submit = fake_submit;
 		f->drv.reap = fake_reap;
@@ -223,6 +243,40 @@ test_dependencies_first_and_failure_skips(void **state)
 	fx_free(fx);
 }
 
+/*
+ * A batch whose end fails (the sim's pool file not written) is an
+ * error of the run, not a success: every action reported done would
+ * otherwise be lost without a word.
+ */
+static void
+test_a_batch_that_cannot_end_is_an_error(void **state)
+{
+	struct fx *fx = lan_fx();
+	struct xdc_ev *ev = xdc_ev_new();
+	struct exec_ops o = ops;
+	struct exec *x;
+	struct fake f;
+	struct seen s;
+	int overlap;
+
+	(void)state;
+	for (overlap = 0; overlap < 2; overlap++) {
+		fake_init(&f, overlap);
+		memset(&s, 0, sizeof(s));
+		o.eo_arg = &s;
+		s.plan = fx->plan;
+		f.end_fails = 1;
+		assert_int_equal(exec_new(&f.drv, fx->plan, NULL, &o, &x), 0);
+		assert_int_equal(exec_run(x, ev), XDC_ERR);
+		assert_non_null(strstr(xdc_error_last(), "cannot write"));
+		exec_free(x);
+		fake_clear(&f);
+		seen_clear(&s);
+	}
+	xdc_ev_free(ev);
+	fx_free(fx);
+}
+
 static void
 test_gate_keeps_an_action_from_the_driver_with_its_reason(void **state)
 {
@@ -327,6 +381,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_dependencies_first_and_failure_skips),
+		cmocka_unit_test(test_a_batch_that_cannot_end_is_an_error),
 		cmocka_unit_test(
 		    test_gate_keeps_an_action_from_the_driver_with_its_reason),
 		cmocka_unit_test(test_hold_comes_before_the_gate),
