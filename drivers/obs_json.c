@@ -254,20 +254,20 @@ rd_enum(const struct rd *r, const json_t *o, const char *key, int required,
 	return bad(r, key, v == NULL ? "is missing" : "has an unknown value");
 }
 
-static const char *
-state_name(unsigned i)
+const char *
+obs_json_state_name(unsigned i)
 {
 	return xdc_dom_state_name((enum xdc_dom_state)i);
 }
 
-static const char *
-type_name(unsigned i)
+const char *
+obs_json_type_name(unsigned i)
 {
 	return xdc_vm_type_name((enum xdc_vm_type)i);
 }
 
-static const char *
-format_name(unsigned i)
+const char *
+obs_json_format_name(unsigned i)
 {
 	return xdc_disk_format_name((enum xdc_disk_format)i);
 }
@@ -283,7 +283,7 @@ rd_build(const struct rd *r, const json_t *o, struct xdc_obs_build *b)
 
 	if (!json_is_object(o))
 		return bad(r, "build", "must be an object or null");
-	if ((rc = rd_enum(r, o, "type", 1, type_name, 3, &u)) ||
+	if ((rc = rd_enum(r, o, "type", 1, obs_json_type_name, 3, &u)) ||
 	    (rc = rd_str(r, o, "kernel", 1, &b->ob_kernel)) ||
 	    (rc = rd_str(r, o, "ramdisk", 1, &b->ob_ramdisk)) ||
 	    (rc = rd_str(r, o, "cmdline", 1, &b->ob_cmdline)) ||
@@ -301,7 +301,8 @@ rd_build(const struct rd *r, const json_t *o, struct xdc_obs_build *b)
 			return bad(r, "disks", "must hold objects");
 		if ((rc = rd_str(r, jd, "target", 0, &d->d_target)) ||
 		    (rc = rd_str(r, jd, "vdev", 0, &d->d_vdev)) ||
-		    (rc = rd_enum(r, jd, "format", 0, format_name, 3, &u)) ||
+		    (rc = rd_enum(
+		         r, jd, "format", 0, obs_json_format_name, 3, &u)) ||
 		    (rc = rd_bool(r, jd, "readonly", 0, &d->d_readonly)))
 			return rc;
 		d->d_format = (enum xdc_disk_format)u;
@@ -430,7 +431,8 @@ rd_domain(
 	if (cpu != NULL && !json_is_object(cpu))
 		return bad(r, "cpu", "must be an object");
 	if ((rc = rd_u32(r, o, "domid", 1, 0, &od->od_domid)) ||
-	    (rc = rd_enum(r, o, "state", !dflt, state_name, 4, &state)) ||
+	    (rc = rd_enum(
+	         r, o, "state", !dflt, obs_json_state_name, 4, &state)) ||
 	    (rc = rd_u64(r, o, "memory", 1, 0, INT64_MAX, &od->od_memory)) ||
 	    (rc = rd_u64(r, o, "max_memory", 0, od->od_memory, INT64_MAX,
 	         &od->od_max_memory)) ||
@@ -482,15 +484,15 @@ rd_network(
 	return 0;
 }
 
-static int
-dom_cmp(const void *a, const void *b)
+int
+obs_json_domain_cmp(const void *a, const void *b)
 {
 	return strcmp(((const struct xdc_obs_domain *)a)->od_name,
 	    ((const struct xdc_obs_domain *)b)->od_name);
 }
 
-static int
-net_cmp(const void *a, const void *b)
+int
+obs_json_network_cmp(const void *a, const void *b)
 {
 	return strcmp(((const struct xdc_obs_network *)a)->on_bridge,
 	    ((const struct xdc_obs_network *)b)->on_bridge);
@@ -531,7 +533,7 @@ obs_json_read_host(const json_t *o, const char *what, struct xdc_arena *arena,
 		         &out->oh_domains[i])) != 0)
 			return rc;
 	qsort(out->oh_domains, out->oh_ndomains, sizeof(*out->oh_domains),
-	    dom_cmp);
+	    obs_json_domain_cmp);
 	for (i = 1; i < out->oh_ndomains; i++)
 		if (!strcmp(out->oh_domains[i].od_name,
 		        out->oh_domains[i - 1].od_name))
@@ -546,7 +548,7 @@ obs_json_read_host(const json_t *o, const char *what, struct xdc_arena *arena,
 		         &out->oh_networks[i])) != 0)
 			return rc;
 	qsort(out->oh_networks, out->oh_nnetworks, sizeof(*out->oh_networks),
-	    net_cmp);
+	    obs_json_network_cmp);
 	for (i = 1; i < out->oh_nnetworks; i++)
 		if (!strcmp(out->oh_networks[i].on_bridge,
 		        out->oh_networks[i - 1].on_bridge))

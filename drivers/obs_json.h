@@ -50,4 +50,14 @@ int obs_json_read_domain(const json_t *, const char *what, const char *host,
 int obs_json_read_network(const json_t *, const char *what, const char *host,
     unsigned flags, struct xdc_arena *, struct xdc_obs_network *out);
 
+/*
+ * Shared with obs_read.c's reader: the names of an enum by index, as the
+ * readers look values up, and the orders domains and networks come in.
+ */
+const char *obs_json_state_name(unsigned);
+const char *obs_json_type_name(unsigned);
+const char *obs_json_format_name(unsigned);
+int obs_json_domain_cmp(const void *, const void *);
+int obs_json_network_cmp(const void *, const void *);
+
 #endif /* XDC_OBS_JSON_H */

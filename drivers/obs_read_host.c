@@ -11,24 +11,6 @@
 #include "drivers/obs_read.h"
 #include "schema/values.h"
 
-static const char *
-state_name(unsigned i)
-{
-	return xdc_dom_state_name((enum xdc_dom_state)i);
-}
-
-static const char *
-type_name(unsigned i)
-{
-	return xdc_vm_type_name((enum xdc_vm_type)i);
-}
-
-static const char *
-format_name(unsigned i)
-{
-	return xdc_disk_format_name((enum xdc_disk_format)i);
-}
-
 /* ---- Observed state --------------------------------------------------- */
 
 static int
@@ -52,7 +34,7 @@ read_disk(struct obs_read *r, struct xdc_arena *arena, struct xdc_disk *d)
 			rc = obs_read_str(r, arena, &d->d_vdev);
 			break;
 		case 2:
-			rc = obs_read_enum(r, format_name, 3, &format);
+			rc = obs_read_enum(r, obs_json_format_name, 3, &format);
 			break;
 		case 3:
 			rc = obs_read_bool(r, &d->d_readonly);
@@ -82,7 +64,7 @@ read_build(struct obs_read *r, struct xdc_arena *arena, struct xdc_obs_build *b)
 	while (n-- > 0) {
 		switch (obs_read_member(r, keys, 5, &seen)) {
 		case 0:
-			rc = obs_read_enum(r, type_name, 3, &type);
+			rc = obs_read_enum(r, obs_json_type_name, 3, &type);
 			break;
 		case 1:
 			rc = obs_read_str_or_null(r, arena, &b->ob_kernel);
@@ -267,7 +249,7 @@ obs_read_domain(struct obs_read *r, unsigned flags, struct xdc_arena *arena,
 			rc = obs_read_u32(r, &d->od_domid);
 			break;
 		case D_STATE:
-			rc = obs_read_enum(r, state_name, 4, &state);
+			rc = obs_read_enum(r, obs_json_state_name, 4, &state);
 			break;
 		case D_MEMORY:
 			rc = obs_read_u64(r, INT64_MAX, &d->od_memory);
@@ -435,20 +417,6 @@ obs_read_network(struct obs_read *r, unsigned flags, struct xdc_arena *arena,
 	return 0;
 }
 
-static int
-dom_cmp(const void *a, const void *b)
-{
-	return strcmp(((const struct xdc_obs_domain *)a)->od_name,
-	    ((const struct xdc_obs_domain *)b)->od_name);
-}
-
-static int
-net_cmp(const void *a, const void *b)
-{
-	return strcmp(((const struct xdc_obs_network *)a)->on_bridge,
-	    ((const struct xdc_obs_network *)b)->on_bridge);
-}
-
 enum { H_NAME, H_MEMORY, H_FREE_MEMORY, H_CPUS, H_DOMAINS, H_NETWORKS };
 
 static const char *const host_keys[] = { "name", "memory", "free_memory",
@@ -467,7 +435,8 @@ read_domains(
 	for (i = 0; i < h->oh_ndomains; i++)
 		if (obs_read_domain(r, 0, arena, &h->oh_domains[i]) != 0)
 			return -1;
-	qsort(h->oh_domains, h->oh_ndomains, sizeof(*h->oh_domains), dom_cmp);
+	qsort(h->oh_domains, h->oh_ndomains, sizeof(*h->oh_domains),
+	    obs_json_domain_cmp);
 	for (i = 1; i < h->oh_ndomains; i++)
 		if (!strcmp(
 		        h->oh_domains[i].od_name, h->oh_domains[i - 1].od_name))
@@ -488,8 +457,8 @@ read_networks(
 	for (i = 0; i < h->oh_nnetworks; i++)
 		if (obs_read_network(r, 0, arena, &h->oh_networks[i]) != 0)
 			return -1;
-	qsort(
-	    h->oh_networks, h->oh_nnetworks, sizeof(*h->oh_networks), net_cmp);
+	qsort(h->oh_networks, h->oh_nnetworks, sizeof(*h->oh_networks),
+	    obs_json_network_cmp);
 	for (i = 1; i < h->oh_nnetworks; i++)
 		if (!strcmp(h->oh_networks[i].on_bridge,
 		        h->oh_networks[i - 1].on_bridge))
