@@ -17,24 +17,17 @@
 #include <string.h>
 
 #include "base/error.h"
+#include "base/file.h"
 #include "pool/etcd_json.h"
 
+/* The whole file, through the project's own reader. */
 static char *
 slurp(const char *path, size_t *len)
 {
-	FILE *fp = fopen(path, "rb");
-	char *buf;
-	long n;
+	char *buf = NULL;
 
-	assert_non_null(fp);
-	assert_int_equal(fseek(fp, 0, SEEK_END), 0);
-	n = ftell(fp);
-	rewind(fp);
-	buf = xdc_malloc((size_t)n + 1);
-	assert_int_equal(fread(buf, 1, (size_t)n, fp), (size_t)n);
-	fclose(fp);
-	buf[n] = '\0';
-	*len = (size_t)n;
+	assert_int_equal(xdc_file_read(path, SIZE_MAX, 0, &buf, len), 0);
+	assert_non_null(buf);
 	return buf;
 }
 

@@ -1213,7 +1213,8 @@ test_dir_diags_name_files_and_sort(void **state)
 	assert_int_equal(schema_load(dir, &cfg, d), XDC_EINVALID);
 	assert_null(cfg);
 	assert_diag_count(d, 3);
-	assert_diag(d, 0, a, 3, 8, "state: expected one of active, drained, failed");
+	assert_diag(
+	    d, 0, a, 3, 8, "state: expected one of active, drained, failed");
 	assert_diag(d, 1, b, 2, 7, "already declared at");
 	assert_diag(d, 2, b, 3, 7, "cpus");
 	free(a);
