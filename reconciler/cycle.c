@@ -3,8 +3,10 @@
  * quick (load, observe, plan, guard); the executor it makes does the rest
  * as the loop steps it. Every action's outcome is counted, logged and
  * remembered by report(); hold() holds back what backoff and restart
- * limits say; cycle_end records what the plan found (its drift and its
- * deferred actions, read through the planner's getters) and the outcome.
+ * limits say; holds_note logs what the plan defers, as a hold starts,
+ * changes its reason or ends (not at every cycle); cycle_end records what
+ * the plan found (its drift and its deferred actions, read through the
+ * planner's getters) and the outcome.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,7 +29,8 @@
 #define CYCLE_DRIVER_KEY "driver" /* backoff of a driver that failed */
 /* An action needed again this soon after it was done did not hold. */
 #define CYCLE_REPEAT_MS 2000
-#define CYCLE_LOG_DIAGS 20 /* diagnostics logged of a refused config */
+#define CYCLE_LOG_DIAGS 20  /* diagnostics logged of a refused config */
+#define CYCLE_LOG_HOLDS 100 /* holds logged a cycle; the rest counted */
 
 /* Why the cycle held an action back, for the status. */
 struct held {
@@ -76,6 +79,19 @@ keys_free(char **v, size_t n)
 }
 
 static void
+holds_free(struct agent_hold *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		free(v[i].ah_name);
+		free(v[i].ah_host);
+		free(v[i].ah_why);
+	}
+	free(v);
+}
+
+static void
 clear_invalid(struct agent *ag)
 {
 	ag->ag_invalid = 0;
@@ -104,6 +120,7 @@ agent_free(struct agent *ag)
 	clear_invalid(ag);
 	free(ag->ag_unreachable);
 	keys_free(ag->ag_done, ag->ag_ndone);
+	holds_free(ag->ag_holds, ag->ag_nholds);
 	status_free(ag->ag_st);
 	backoff_free(ag->ag_bo);
 }
@@ -591,6 +608,119 @@ static const struct exec_ops cycle_ops = {
 	.eo_gate = gate,
 };
 
+/* ---- Saying what the plan holds back ---------------------------------- */
+
+static int
+hold_cmp(const void *x, const void *y)
+{
+	const struct agent_hold *a = x, *b = y;
+	int r;
+
+	if ((r = strcmp(a->ah_op, b->ah_op)) != 0 ||
+	    (r = strcmp(a->ah_kind, b->ah_kind)) != 0 ||
+	    (r = strcmp(a->ah_name, b->ah_name)) != 0)
+		return r;
+	return strcmp(a->ah_host, b->ah_host);
+}
+
+static void
+log_hold(const struct agent_hold *h, const char *result, const char *k,
+    const char *v)
+{
+	struct logline ll;
+
+	log_begin(&ll, LOG_INFO, "action");
+	log_str(&ll, "op", h->ah_op);
+	log_str(&ll, "kind", h->ah_kind);
+	log_str(&ll, "name", *h->ah_name ? h->ah_name : NULL);
+	log_str(&ll, "host", *h->ah_host ? h->ah_host : NULL);
+	log_str(&ll, "result", result);
+	log_str(&ll, k, v);
+	log_end(&ll);
+}
+
+/*
+ * This plan's deferred actions (v, n: owned now) against the last's: a
+ * hold that starts, or whose reason changes, is logged with its reason;
+ * one that ends (the action runs now, or is no longer needed) is logged
+ * as released. A hold the plan keeps with the same reason is not logged
+ * again: it may last minutes, at a cycle a second (status.json has it at
+ * every cycle). Both lists sorted, one pass over both. A plan that holds
+ * thousands at once (a window closes on a pool) logs the first
+ * CYCLE_LOG_HOLDS and counts the rest.
+ */
+static void
+holds_update(struct agent *ag, struct agent_hold *v, size_t n, int64_t now)
+{
+	struct agent_hold *old = ag->ag_holds;
+	size_t i = 0, j = 0, nold = ag->ag_nholds, logged = 0;
+	size_t more_held = 0, more_released = 0;
+	struct logline ll;
+	char t[32];
+	int r;
+
+	if (n > 1)
+		qsort(v, n, sizeof(*v), hold_cmp);
+	while (i < nold || j < n) {
+		r = i == nold ? 1 : j == n ? -1 : hold_cmp(&old[i], &v[j]);
+		if (r < 0) {
+			if (logged++ < CYCLE_LOG_HOLDS)
+				log_hold(&old[i], "released", "held_since",
+				    log_iso_time(old[i].ah_since, t));
+			else
+				more_released++;
+			i++;
+			continue;
+		}
+		v[j].ah_since = r == 0 ? old[i].ah_since : now;
+		if (r > 0 || strcmp(old[i].ah_why, v[j].ah_why) != 0) {
+			if (logged++ < CYCLE_LOG_HOLDS)
+				log_hold(&v[j], "deferred", "why", v[j].ah_why);
+			else
+				more_held++;
+		}
+		i += r == 0;
+		j++;
+	}
+	if (more_held > 0 || more_released > 0) {
+		log_begin(&ll, LOG_INFO, "more holds");
+		log_int(&ll, "deferred", (long long)more_held);
+		log_int(&ll, "released", (long long)more_released);
+		log_end(&ll);
+	}
+	holds_free(old, nold);
+	ag->ag_holds = v;
+	ag->ag_nholds = n;
+}
+
+/* What this plan defers, as far as this agent applies it (as the
+ * status's deferred list has it), against what the last one did. */
+static void
+holds_note(struct cycle *c)
+{
+	const struct xdc_plan *plan = c->c_plan;
+	const char *host = c->c_host, *why;
+	const struct xdc_action *a;
+	struct agent_hold *v, *h;
+	size_t i, n = 0;
+
+	v = xdc_calloc(plan_ndeferred(plan) + 1, sizeof(*v));
+	for (i = 0; i < plan_ndeferred(plan); i++) {
+		a = plan_deferred(plan, i);
+		if (host != NULL &&
+		    (a->a_host == NULL || strcmp(host, a->a_host)))
+			continue;
+		why = plan_deferred_held(plan, i);
+		h = &v[n++];
+		h->ah_op = xdc_op_name(a->a_op);
+		h->ah_kind = xdc_obj_kind_name(a->a_kind);
+		h->ah_name = xdc_strdup(a->a_name ? a->a_name : "");
+		h->ah_host = xdc_strdup(a->a_host ? a->a_host : "");
+		h->ah_why = xdc_strdup(why ? why : "");
+	}
+	holds_update(c->c_ag, v, n, real_ms());
+}
+
 /* ---- Starting --------------------------------------------------------- */
 
 /* The new configuration: taken (it becomes the one in force) only if it
@@ -692,7 +822,10 @@ cycle_start(struct agent *ag, const char *trigger)
 	if (c->c_plan == NULL && ag->ag_cfg != NULL &&
 	    c->c_driver_err == NULL && c->c_pool_wait == NULL)
 		plan_in_force(c);
-	if (c->c_plan == NULL || ag->ag_se.se_drv == NULL)
+	if (c->c_plan == NULL)
+		return c;
+	holds_note(c);
+	if (ag->ag_se.se_drv == NULL)
 		return c;
 	/* Converged: time for other scopes' leftovers (SPEC §9). */
 	if ((n = plan_count(c->c_plan)) == 0) {
