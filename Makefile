@@ -82,7 +82,9 @@ RECONCILER_SRCS	= reconciler/cli.c reconciler/cli_driver.c reconciler/exec.c \
 		  reconciler/cmd_apply.c reconciler/cmd_show.c reconciler/cmd_sim.c \
 		  reconciler/source.c reconciler/source_fetch.c \
 		  reconciler/source_read.c reconciler/source_verify.c \
-		  reconciler/verify.c reconciler/backoff.c \
+		  reconciler/verify.c reconciler/verify_tool.c \
+		  reconciler/verify_gpg.c reconciler/verify_ssh.c \
+		  reconciler/backoff.c \
 		  reconciler/status.c reconciler/status_json.c \
 		  reconciler/status_prom.c \
 		  reconciler/log.c reconciler/watch.c reconciler/cycle.c \
@@ -286,7 +288,8 @@ $(BUILD)/fuzz/fuzz_sim: tests/fuzz/fuzz_sim.c $(SCHEMA_SRCS) \
 	$(call fuzz_link,$(SCHEMA_PKGS) jansson yajl)
 $(BUILD)/fuzz/fuzz_status: tests/fuzz/fuzz_status.c $(BASE_SRCS) \
     reconciler/status.c reconciler/status_json.c reconciler/status_prom.c \
-    reconciler/verify.c
+    reconciler/verify.c reconciler/verify_tool.c reconciler/verify_gpg.c \
+    reconciler/verify_ssh.c
 	@mkdir -p $(@D)
 	$(call fuzz_link,jansson libgit2 gpgme)
 $(BUILD)/fuzz/fuzz_etcd: tests/fuzz/fuzz_etcd.c $(BASE_SRCS) pool/etcd_json.c \
