@@ -68,7 +68,8 @@ DRIVER_SRCS	= drivers/observed.c drivers/compose.c $(SIM_SRCS) drivers/xen.c \
 		  drivers/xen_config.c drivers/xen_observe.c drivers/xen_log.c \
 		  drivers/xen_domain.c drivers/xen_event.c drivers/xen_migrate.c \
 		  drivers/xen_migrate_wire.c drivers/xen_migrate_recv.c \
-		  drivers/wdt.c drivers/net.c drivers/obs_json.c \
+		  drivers/wdt.c drivers/net.c drivers/net_apply.c \
+		  drivers/net_link.c drivers/net_mark.c drivers/obs_json.c \
 		  drivers/obs_read.c drivers/obs_read_host.c
 # The pool's shared view through etcd: the client, and the agent.
 POOL_SRCS	= pool/etcd_json.c pool/etcd_json_decode.c pool/etcd_json_events.c \
