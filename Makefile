@@ -89,6 +89,8 @@ RECONCILER_SRCS	= reconciler/cli.c reconciler/cli_driver.c reconciler/exec.c \
 		  reconciler/status.c reconciler/status_json.c \
 		  reconciler/status_prom.c \
 		  reconciler/log.c reconciler/watch.c reconciler/cycle.c \
+		  reconciler/cycle_load.c reconciler/cycle_action.c \
+		  reconciler/cycle_record.c \
 		  reconciler/loop.c reconciler/member.c reconciler/cmd_run.c \
 		  reconciler/cmd_status.c \
 		  reconciler/import.c reconciler/import_xl.c reconciler/cmd_import.c \
