@@ -75,6 +75,7 @@ agent_free(struct agent *ag)
 	cycle_clear_invalid(ag);
 	free(ag->ag_unreachable);
 	keys_free(ag->ag_done, ag->ag_ndone);
+	keys_free(ag->ag_held, ag->ag_nheld);
 	cycle_holds_free(ag->ag_holds, ag->ag_nholds);
 	status_free(ag->ag_st);
 	backoff_free(ag->ag_bo);
@@ -337,6 +338,15 @@ cycle_end(struct cycle *c)
 	ag->ag_done = c->c_done_keys;
 	ag->ag_ndone = c->c_ndone_keys;
 	ag->ag_done_at = cycle_real_ms();
+	/* What a plan held back is what the next compares with; without a
+	 * plan, nothing was said, and the last stays. */
+	if (c->c_plan != NULL) {
+		keys_free(ag->ag_held, ag->ag_nheld);
+		ag->ag_held = c->c_held_said;
+		ag->ag_nheld = c->c_nheld_said;
+	} else {
+		keys_free(c->c_held_said, c->c_nheld_said);
+	}
 	for (i = 0; c->c_held != NULL && c->c_plan != NULL &&
 	            i < plan_count(c->c_plan);
 	     i++)

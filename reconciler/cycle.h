@@ -76,6 +76,10 @@ struct agent {
 	 * or its reason changes, and when it ends, not at every cycle. */
 	struct agent_hold *ag_holds;
 	size_t ag_nholds;
+	/* What backoff and restart limits held back at the last plan, as
+	 * "KEY WHY": logged again only when the reason changes. */
+	char **ag_held;
+	size_t ag_nheld;
 };
 
 struct cycle;

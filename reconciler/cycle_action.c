@@ -164,6 +164,25 @@ out:
 	return held;
 }
 
+/*
+ * Whether a hold is news for the log: not when the last plan held the
+ * action back for the same reason (a restart_limit may hold for an hour,
+ * at a cycle a second). A backoff's reason names its next try, so each
+ * failure is said.
+ */
+static int
+held_news(struct cycle *c, const char *key, const char *why)
+{
+	struct agent *ag = c->c_ag;
+	char *said = NULL;
+
+	xdc_asprintf(&said, "%s %s", key, why);
+	c->c_held_said = xdc_reallocarray(
+	    c->c_held_said, c->c_nheld_said + 1, sizeof(*c->c_held_said));
+	c->c_held_said[c->c_nheld_said++] = said;
+	return !keys_have(ag->ag_held, ag->ag_nheld, said);
+}
+
 /* exec's report callback: every outcome is counted, logged, remembered. */
 static void
 report(void *arg, const struct exec *x, size_t i, enum exec_status st,
@@ -221,9 +240,11 @@ report(void *arg, const struct exec *x, size_t i, enum exec_status st,
 		status_add_pending(ag->ag_st, &it);
 		status_count(ag->ag_st, op, STATUS_HELD);
 		c->c_stuck++;
-		log_action(
-		    !strcmp(h->h_state, "restart_limit") ? LOG_WARN : LOG_INFO,
-		    a, "held", "why", h->h_why, NULL, NULL);
+		if (held_news(c, key, h->h_why))
+			log_action(!strcmp(h->h_state, "restart_limit")
+			               ? LOG_WARN
+			               : LOG_INFO,
+			    a, "held", "why", h->h_why, NULL, NULL);
 		break;
 	case EXEC_SKIPPED:
 	case EXEC_WAITING:

@@ -43,6 +43,8 @@ struct cycle {
 	size_t c_done, c_failed, c_stuck, c_waiting, c_abandoned;
 	char **c_done_keys; /* what this cycle did: the next compares */
 	size_t c_ndone_keys;
+	char **c_held_said; /* what it held back, as ag_held says it */
+	size_t c_nheld_said;
 };
 
 /* cycle.c: the wall clock, in ms; what is wrong with the source, cleared. */
