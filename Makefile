@@ -68,7 +68,8 @@ DRIVER_SRCS	= drivers/observed.c drivers/compose.c $(SIM_SRCS) drivers/xen.c \
 		  drivers/xen_config.c drivers/xen_observe.c drivers/xen_log.c \
 		  drivers/xen_domain.c drivers/xen_event.c drivers/xen_migrate.c \
 		  drivers/xen_migrate_wire.c drivers/xen_migrate_recv.c \
-		  drivers/wdt.c drivers/net.c drivers/obs_json.c \
+		  drivers/wdt.c drivers/net.c drivers/net_apply.c \
+		  drivers/net_link.c drivers/net_mark.c drivers/obs_json.c \
 		  drivers/obs_read.c drivers/obs_read_host.c
 # The pool's shared view through etcd: the client, and the agent.
 POOL_SRCS	= pool/etcd_json.c pool/etcd_json_decode.c pool/etcd_json_events.c \
@@ -82,10 +83,14 @@ RECONCILER_SRCS	= reconciler/cli.c reconciler/cli_driver.c reconciler/exec.c \
 		  reconciler/cmd_apply.c reconciler/cmd_show.c reconciler/cmd_sim.c \
 		  reconciler/source.c reconciler/source_fetch.c \
 		  reconciler/source_read.c reconciler/source_verify.c \
-		  reconciler/verify.c reconciler/backoff.c \
+		  reconciler/verify.c reconciler/verify_tool.c \
+		  reconciler/verify_gpg.c reconciler/verify_ssh.c \
+		  reconciler/backoff.c \
 		  reconciler/status.c reconciler/status_json.c \
 		  reconciler/status_prom.c \
 		  reconciler/log.c reconciler/watch.c reconciler/cycle.c \
+		  reconciler/cycle_load.c reconciler/cycle_action.c \
+		  reconciler/cycle_record.c \
 		  reconciler/loop.c reconciler/member.c reconciler/cmd_run.c \
 		  reconciler/cmd_status.c \
 		  reconciler/import.c reconciler/import_xl.c reconciler/cmd_import.c \
@@ -286,7 +291,8 @@ $(BUILD)/fuzz/fuzz_sim: tests/fuzz/fuzz_sim.c $(SCHEMA_SRCS) \
 	$(call fuzz_link,$(SCHEMA_PKGS) jansson yajl)
 $(BUILD)/fuzz/fuzz_status: tests/fuzz/fuzz_status.c $(BASE_SRCS) \
     reconciler/status.c reconciler/status_json.c reconciler/status_prom.c \
-    reconciler/verify.c
+    reconciler/verify.c reconciler/verify_tool.c reconciler/verify_gpg.c \
+    reconciler/verify_ssh.c
 	@mkdir -p $(@D)
 	$(call fuzz_link,jansson libgit2 gpgme)
 $(BUILD)/fuzz/fuzz_etcd: tests/fuzz/fuzz_etcd.c $(BASE_SRCS) pool/etcd_json.c \

@@ -1,64 +1,35 @@
 /*
  * The loop's cycle (see cycle.h). cycle_start does everything that is
  * quick (load, observe, plan, guard); the executor it makes does the rest
- * as the loop steps it. Every action's outcome is counted, logged and
- * remembered by report(); hold() holds back what backoff and restart
- * limits say; cycle_end records what the plan found (its drift and its
- * deferred actions, read through the planner's getters) and the outcome.
+ * as the loop steps it; cycle_end records the cycle. Here are the agent's
+ * own parts, the driver's failures, and starting, stepping and ending a
+ * cycle; loading the configuration is cycle_load.c's, the executor's
+ * callbacks (what each action's outcome does, what backoff holds back)
+ * cycle_action.c's, and what the cycle leaves in the log and the status
+ * cycle_record.c's; cycle_priv.h is what they share.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/diag.h"
 #include "base/error.h"
 #include "base/ev.h"
-#include "drivers/driver.h"
 #include "planner/plan.h"
 #include "reconciler/backoff.h"
 #include "reconciler/cli.h"
 #include "reconciler/cycle.h"
+#include "reconciler/cycle_priv.h"
 #include "reconciler/exec.h"
 #include "reconciler/log.h"
-#include "reconciler/member.h"
 #include "reconciler/reap.h"
 #include "reconciler/status.h"
 #include "schema/model.h"
 
 #define CYCLE_DRIVER_KEY "driver" /* backoff of a driver that failed */
-/* An action needed again this soon after it was done did not hold. */
-#define CYCLE_REPEAT_MS 2000
-#define CYCLE_LOG_DIAGS 20 /* diagnostics logged of a refused config */
 
-/* Why the cycle held an action back, for the status. */
-struct held {
-	char *h_why;
-	const char *h_state; /* backoff, restart_limit */
-	int64_t h_retry_at;
-	unsigned h_failures;
-};
-
-struct cycle {
-	struct agent *c_ag;
-	const char *c_trigger;
-	struct xdc_config *c_cand;      /* a new configuration not taken */
-	const struct xdc_config *c_cfg; /* what c_plan was made of */
-	const char *c_host; /* whose actions this agent applies; NULL: all */
-	struct xdc_observed *c_obs;
-	struct xdc_plan *c_plan;
-	struct exec *c_x;
-	struct exec_ops c_ops; /* c_x's: they must outlive it */
-	struct reap *c_reap;   /* an expired scope, when c_x has nothing */
-	int c_sweeping;        /* between backoff_sweep_begin and _end */
-	struct held *c_held;
-	char *c_driver_err;
-	char *c_pool_wait; /* why there is no plan: the pool view */
-	size_t c_done, c_failed, c_stuck, c_waiting, c_abandoned;
-	char **c_done_keys; /* what this cycle did: the next compares */
-	size_t c_ndone_keys;
-};
-
-static int64_t
-real_ms(void)
+int64_t
+cycle_real_ms(void)
 {
 	return xdc_ev_realtime();
 }
@@ -75,8 +46,8 @@ keys_free(char **v, size_t n)
 	free(v);
 }
 
-static void
-clear_invalid(struct agent *ag)
+void
+cycle_clear_invalid(struct agent *ag)
 {
 	ag->ag_invalid = 0;
 	ag->ag_bad_commit[0] = '\0';
@@ -101,178 +72,13 @@ void
 agent_free(struct agent *ag)
 {
 	xdc_config_free(ag->ag_cfg);
-	clear_invalid(ag);
+	cycle_clear_invalid(ag);
 	free(ag->ag_unreachable);
 	keys_free(ag->ag_done, ag->ag_ndone);
+	keys_free(ag->ag_held, ag->ag_nheld);
+	cycle_holds_free(ag->ag_holds, ag->ag_nholds);
 	status_free(ag->ag_st);
 	backoff_free(ag->ag_bo);
-}
-
-/* ---- The source ------------------------------------------------------- */
-
-/* The newest configuration is refused; diags (owned now) or msg say why. */
-static void
-refuse(struct cycle *c, const char *commit, struct xdc_diags *diags,
-    const char *msg)
-{
-	struct agent *ag = c->c_ag;
-	const struct xdc_diag *d;
-	struct logline ll;
-	size_t i, n = diags != NULL ? xdc_diags_count(diags) : 0;
-	int quiet;
-
-	/* The same refusal at each resync is logged once. */
-	quiet = ag->ag_invalid && !strcmp(c->c_trigger, "timer") &&
-	        !strcmp(commit, ag->ag_bad_commit);
-	clear_invalid(ag);
-	ag->ag_invalid = 1;
-	snprintf(ag->ag_bad_commit, sizeof(ag->ag_bad_commit), "%s", commit);
-	ag->ag_bad_diags = diags;
-	ag->ag_bad_msg = msg != NULL ? xdc_strdup(msg) : NULL;
-	if (quiet)
-		return;
-	log_begin(&ll, LOG_ERROR, "configuration refused");
-	log_str(&ll, "source", source_name(ag->ag_src));
-	if (*commit)
-		log_str(&ll, "commit", commit);
-	if (msg != NULL)
-		log_str(&ll, "error", msg);
-	else
-		log_int(&ll, "errors", (long long)n);
-	log_str(&ll, "keeping",
-	    ag->ag_cfg == NULL ? "nothing"
-	    : *ag->ag_commit   ? ag->ag_commit
-	                       : "the last good configuration");
-	log_end(&ll);
-	for (i = 0; i < n && i < CYCLE_LOG_DIAGS; i++) {
-		d = xdc_diags_get(diags, i);
-		log_begin(&ll, LOG_ERROR, "configuration error");
-		log_str(&ll, "file", d->dg_file);
-		log_int(&ll, "line", d->dg_line);
-		log_int(&ll, "col", d->dg_col);
-		log_str(&ll, "error", d->dg_msg);
-		log_end(&ll);
-	}
-}
-
-/*
- * The newest commit is not signed by a trusted key (SPEC §10): refused
- * as a bad commit is, with the reason and the key seen. Logged and
- * counted once per commit: the loop checks a commit once, and a SIGHUP
- * that checks it again finds what it found.
- */
-static void
-refuse_unverified(struct cycle *c, const char *commit, const char *msg)
-{
-	struct agent *ag = c->c_ag;
-	const char *reason = source_refusal(ag->ag_src);
-	const char *key = source_refusal_key(ag->ag_src);
-	struct logline ll;
-
-	clear_invalid(ag);
-	ag->ag_invalid = 1;
-	snprintf(ag->ag_bad_commit, sizeof(ag->ag_bad_commit), "%s", commit);
-	ag->ag_bad_msg = xdc_strdup(msg);
-	ag->ag_unverified = reason != NULL ? reason : "unchecked";
-	ag->ag_bad_key = key != NULL ? xdc_strdup(key) : NULL;
-	if (!strcmp(commit, ag->ag_last_unverified))
-		return;
-	snprintf(ag->ag_last_unverified, sizeof(ag->ag_last_unverified), "%s",
-	    commit);
-	if (reason != NULL)
-		status_count_unverified(ag->ag_st, reason);
-	log_begin(&ll, LOG_ERROR, "commit not verified");
-	log_str(&ll, "source", source_name(ag->ag_src));
-	log_str(&ll, "commit", commit);
-	log_str(&ll, "reason", ag->ag_unverified);
-	log_str(&ll, "key", key);
-	log_str(&ll, "error", msg);
-	log_str(&ll, "keeping",
-	    ag->ag_cfg == NULL ? "nothing"
-	    : *ag->ag_commit   ? ag->ag_commit
-	                       : "the last good configuration");
-	log_end(&ll);
-}
-
-/*
- * Load the configuration when it changed: *cand gets one that parsed and
- * validated, not yet planned. With git, what the last fetch brought is
- * in the cache: the loop fetches, in its thread, never the cycle.
- */
-static void
-load(
-    struct cycle *c, struct xdc_config **cand, char commit[SOURCE_COMMIT_HEXSZ])
-{
-	struct agent *ag = c->c_ag;
-	struct xdc_diags *diags = NULL;
-	struct logline ll;
-	char hex[SOURCE_COMMIT_HEXSZ];
-	size_t parsed, reused;
-	int rc;
-
-	*cand = NULL;
-	commit[0] = '\0';
-	if (source_is_git(ag->ag_src)) {
-		if ((rc = source_resolve(ag->ag_src, hex)) != 0) {
-			/* Nothing to load: unreachable says it already. */
-			if (ag->ag_unreachable == NULL)
-				refuse(c, "", NULL, xdc_error_last());
-			return;
-		}
-		if (ag->ag_cfg != NULL && !strcmp(hex, ag->ag_commit) &&
-		    !ag->ag_force) {
-			/* Back to the commit in force: nothing is refused --
-			 * unless a SIGHUP's check refused that very commit
-			 * (a key removed), which stays said. */
-			if (ag->ag_unverified == NULL ||
-			    strcmp(hex, ag->ag_bad_commit))
-				clear_invalid(ag);
-			return;
-		}
-		if (ag->ag_invalid && !strcmp(hex, ag->ag_bad_commit) &&
-		    !ag->ag_force)
-			return;
-		/* A SIGHUP's check again has not ended: its verdict will. */
-		if (ag->ag_force &&
-		    (ag->ag_check_force || source_checking(ag->ag_src)))
-			return;
-	} else {
-		if (!ag->ag_reload && ag->ag_cfg != NULL)
-			return;
-		ag->ag_reload = 0;
-	}
-	diags = xdc_diags_new();
-	rc = source_load(ag->ag_src, cand, diags, commit);
-	if (rc == XDC_ERETRY) {
-		/* Its check runs in a thread: the loop starts the next
-		 * cycle when it ends (a SIGHUP's force waits for it). */
-		ag->ag_unchecked = 1;
-		log_err(LOG_DEBUG, "commit not checked yet", xdc_error_last());
-		xdc_diags_free(diags);
-		return;
-	}
-	ag->ag_force = 0;
-	if (rc == XDC_EINVALID) {
-		refuse(c, commit, diags, NULL);
-		diags = NULL;
-	} else if (rc == XDC_EUNVERIFIED) {
-		refuse_unverified(c, commit, xdc_error_last());
-	} else if (rc != 0) {
-		refuse(c, commit, NULL, xdc_error_last());
-	} else if (strcmp(c->c_trigger, "timer") != 0 || *commit) {
-		log_begin(&ll, LOG_INFO, "configuration loaded");
-		log_str(&ll, "source", source_name(ag->ag_src));
-		if (*commit)
-			log_str(&ll, "commit", commit);
-		/* With --trust-*: whose key the commit was taken on. */
-		log_str(&ll, "signed_by", source_signer(ag->ag_src));
-		if (source_parse_counts(ag->ag_src, &parsed, &reused)) {
-			log_int(&ll, "files_parsed", (long long)parsed);
-			log_int(&ll, "files_reused", (long long)reused);
-		}
-		log_end(&ll);
-	}
-	xdc_diags_free(diags);
 }
 
 /* ---- The driver ------------------------------------------------------- */
@@ -290,7 +96,7 @@ driver_failed(struct cycle *c, const char *what)
 	else
 		msg = xdc_strdup(xdc_error_last());
 	log_err(LOG_ERROR, "driver failed", msg);
-	backoff_fail(ag->ag_bo, CYCLE_DRIVER_KEY, msg, real_ms());
+	backoff_fail(ag->ag_bo, CYCLE_DRIVER_KEY, msg, cycle_real_ms());
 	free(c->c_driver_err);
 	c->c_driver_err = msg;
 	session_driver_close(&ag->ag_se);
@@ -339,258 +145,6 @@ unplan(struct cycle *c)
 	c->c_cfg = NULL;
 }
 
-/* ---- Holding back, and hearing of, each action ------------------------ */
-
-static char *
-action_key(const struct xdc_action *a)
-{
-	char *key = NULL;
-
-	xdc_asprintf(&key, "%s/%s/%s/%s", xdc_op_name(a->a_op),
-	    xdc_obj_kind_name(a->a_kind), a->a_name ? a->a_name : "",
-	    a->a_host ? a->a_host : "");
-	return key;
-}
-
-static int
-is_restart(const struct xdc_action *a)
-{
-	return a->a_kind == XDC_OBJ_VM &&
-	       (a->a_op == XDC_OP_RESTART || a->a_op == XDC_OP_START);
-}
-
-static int
-keys_have(char *const *v, size_t n, const char *key)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (!strcmp(v[i], key))
-			return 1;
-	return 0;
-}
-
-static void
-item_of(struct status_item *it, const struct xdc_action *a)
-{
-	memset(it, 0, sizeof(*it));
-	it->si_op = xdc_op_name(a->a_op);
-	it->si_kind = xdc_obj_kind_name(a->a_kind);
-	it->si_name = a->a_name;
-	it->si_host = a->a_host;
-}
-
-/* One line per action: what, where, the result, and up to two more
- * key=value pairs (a NULL key ends them). */
-static void
-log_action(int level, const struct xdc_action *a, const char *result,
-    const char *k1, const char *v1, const char *k2, const char *v2)
-{
-	struct logline ll;
-
-	log_begin(&ll, level, "action");
-	log_str(&ll, "op", xdc_op_name(a->a_op));
-	log_str(&ll, "kind", xdc_obj_kind_name(a->a_kind));
-	log_str(&ll, "name", a->a_name);
-	log_str(&ll, "host", a->a_host);
-	log_str(&ll, "result", result);
-	if (k1 != NULL)
-		log_str(&ll, k1, v1);
-	if (k1 != NULL && k2 != NULL)
-		log_str(&ll, k2, v2);
-	log_end(&ll);
-}
-
-/* A VM this host took over from a lost host: one line when it runs. */
-static void
-log_failover(const struct cycle *c, const struct xdc_action *a)
-{
-	const char *vm, *from, *to;
-	struct logline ll;
-	size_t i;
-
-	if (a->a_kind != XDC_OBJ_VM || a->a_op != XDC_OP_CREATE)
-		return;
-	for (i = 0; i < plan_nfailovers(c->c_plan); i++) {
-		plan_failover(c->c_plan, i, &vm, &from, &to);
-		if (strcmp(vm, a->a_name) != 0)
-			continue;
-		log_begin(&ll, LOG_WARN, "failover");
-		log_str(&ll, "vm", vm);
-		log_str(&ll, "from", from);
-		log_str(&ll, "to", to);
-		log_end(&ll);
-		return;
-	}
-}
-
-/* exec's hold callback: backoff, then the restart limit. */
-static int
-hold(void *arg, size_t i)
-{
-	struct cycle *c = arg;
-	struct agent *ag = c->c_ag;
-	const struct xdc_action *a = plan_action(c->c_plan, i);
-	const struct xdc_vm *vm;
-	const struct xdc_sla *sla;
-	struct backoff_info bi;
-	struct held *h = &c->c_held[i];
-	char *key = action_key(a), t[32], rate[BACKOFF_RATE_BUFSZ];
-	int64_t now = real_ms(), next;
-	int held = 1;
-
-	/* Done a moment ago and needed again: it did not hold. Back off. */
-	if (ag->ag_done_at != 0 && now - ag->ag_done_at < CYCLE_REPEAT_MS &&
-	    keys_have(ag->ag_done, ag->ag_ndone, key) &&
-	    backoff_ready(ag->ag_bo, key, now, NULL))
-		backoff_fail(ag->ag_bo, key,
-		    "it was done a moment ago and is needed again", now);
-	if (!backoff_ready(ag->ag_bo, key, now, &bi)) {
-		h->h_state = "backoff";
-		h->h_retry_at = bi.bi_next;
-		h->h_failures = bi.bi_failures;
-		xdc_asprintf(&h->h_why,
-		    "backing off after %u %s (%s): next try at %s",
-		    bi.bi_failures,
-		    bi.bi_failures == 1 ? "failure" : "failures", bi.bi_error,
-		    log_iso_time(bi.bi_next, t));
-		goto out;
-	}
-	if (is_restart(a)) {
-		vm = xdc_config_vm(c->c_cfg, a->a_name);
-		sla = vm != NULL
-		          ? xdc_vm_policy(c->c_cfg, vm, XDC_POL_RESTART_LIMIT)
-		          : NULL;
-		if (!backoff_restart_ready(ag->ag_bo, a->a_name,
-		        sla != NULL ? &sla->s_restart_limit : NULL, now,
-		        &next)) {
-			h->h_state = "restart_limit";
-			h->h_retry_at = next;
-			xdc_asprintf(&h->h_why,
-			    "restart_limit %s reached for %s (sla %s): next "
-			    "restart after %s",
-			    backoff_rate_fmt(&sla->s_restart_limit, rate),
-			    a->a_name, sla->s_name, log_iso_time(next, t));
-			goto out;
-		}
-	}
-	held = 0;
-	log_action(LOG_DEBUG, a, "starting", NULL, NULL, NULL, NULL);
-out:
-	free(key);
-	return held;
-}
-
-/* exec's report callback: every outcome is counted, logged, remembered. */
-static void
-report(void *arg, const struct exec *x, size_t i, enum exec_status st,
-    const char *msg)
-{
-	struct cycle *c = arg;
-	struct agent *ag = c->c_ag;
-	const struct xdc_action *a = plan_action(c->c_plan, i);
-	const struct held *h = &c->c_held[i];
-	struct status_item it;
-	struct backoff_info bi;
-	char *key = action_key(a), t[32];
-	const char *op = xdc_op_name(a->a_op);
-	int64_t now = real_ms(), next;
-
-	(void)x;
-	item_of(&it, a);
-	/* What the pool lent the action goes back once it ended. */
-	if (st == EXEC_DONE || st == EXEC_FAILED || st == EXEC_ABANDONED)
-		session_done(
-		    &ag->ag_se, c->c_cfg, c->c_plan, i, st == EXEC_DONE);
-	if (st == EXEC_DONE)
-		log_failover(c, a);
-	switch (st) {
-	case EXEC_DONE:
-		backoff_success(ag->ag_bo, key);
-		if (is_restart(a))
-			backoff_restart_done(ag->ag_bo, a->a_name, now);
-		c->c_done_keys = xdc_reallocarray(c->c_done_keys,
-		    c->c_ndone_keys + 1, sizeof(*c->c_done_keys));
-		c->c_done_keys[c->c_ndone_keys++] = key;
-		key = NULL;
-		c->c_done++;
-		status_count(ag->ag_st, op, STATUS_DONE);
-		log_action(LOG_INFO, a, "done", NULL, NULL, NULL, NULL);
-		break;
-	case EXEC_FAILED:
-		next = backoff_fail(ag->ag_bo, key, msg, now);
-		backoff_ready(ag->ag_bo, key, now, &bi);
-		it.si_state = "failed";
-		it.si_why = msg;
-		it.si_failures = bi.bi_failures;
-		it.si_retry_at = next;
-		status_add_pending(ag->ag_st, &it);
-		status_count(ag->ag_st, op, STATUS_FAILED_ACTION);
-		c->c_failed++;
-		log_action(LOG_WARN, a, "failed", "error", msg, "retry_at",
-		    log_iso_time(next, t));
-		break;
-	case EXEC_HELD:
-		it.si_state = h->h_state;
-		it.si_why = h->h_why;
-		it.si_failures = h->h_failures;
-		it.si_retry_at = h->h_retry_at;
-		status_add_pending(ag->ag_st, &it);
-		status_count(ag->ag_st, op, STATUS_HELD);
-		c->c_stuck++;
-		log_action(
-		    !strcmp(h->h_state, "restart_limit") ? LOG_WARN : LOG_INFO,
-		    a, "held", "why", h->h_why, NULL, NULL);
-		break;
-	case EXEC_SKIPPED:
-	case EXEC_WAITING:
-		/* Waiting for another host is not a failure of ours. */
-		if (st == EXEC_WAITING) {
-			it.si_state = "waiting";
-			c->c_waiting++;
-		} else {
-			it.si_state = "skipped";
-			c->c_stuck++;
-		}
-		it.si_why = msg;
-		status_add_pending(ag->ag_st, &it);
-		status_count(ag->ag_st, op, STATUS_SKIPPED);
-		log_action(LOG_INFO, a, it.si_state, "why", msg, NULL, NULL);
-		break;
-	case EXEC_ABANDONED:
-		/* SIGTERM: the next run observes how far it got. */
-		it.si_state = "abandoned";
-		it.si_why = msg;
-		status_add_pending(ag->ag_st, &it);
-		status_count(ag->ag_st, op, STATUS_SKIPPED);
-		c->c_abandoned++;
-		log_action(LOG_WARN, a, "abandoned", "why", msg, NULL, NULL);
-		break;
-	case EXEC_NOT_OURS:
-		status_count(ag->ag_st, op, STATUS_OTHER_HOST);
-		log_action(LOG_DEBUG, a, "other_host", NULL, NULL, NULL, NULL);
-		break;
-	default:
-		break;
-	}
-	free(key);
-}
-
-/* exec's gate: the pool's claims and budget slots (SPEC §8). */
-static int
-gate(void *arg, size_t i, const char **why)
-{
-	struct cycle *c = arg;
-
-	return session_gate(&c->c_ag->ag_se, c->c_cfg, c->c_plan, i, why);
-}
-
-static const struct exec_ops cycle_ops = {
-	.eo_report = report,
-	.eo_hold = hold,
-	.eo_gate = gate,
-};
-
 /* ---- Starting --------------------------------------------------------- */
 
 /* The new configuration: taken (it becomes the one in force) only if it
@@ -606,14 +160,14 @@ take_new(struct cycle *c, struct xdc_config *cand, const char *commit)
 
 	rc = plan_for(c, cand, commit, diags);
 	if (rc == 0 && session_guard(&ag->ag_se, c->c_plan, &msg) != 0) {
-		refuse(c, commit, NULL, msg);
+		cycle_refuse(c, commit, NULL, msg);
 		rc = XDC_EINVALID;
 	} else if (rc == XDC_EINVALID) {
 		if (xdc_diags_count(diags) > 0) {
-			refuse(c, commit, diags, NULL);
+			cycle_refuse(c, commit, diags, NULL);
 			diags = NULL;
 		} else {
-			refuse(c, commit, NULL, xdc_error_last());
+			cycle_refuse(c, commit, NULL, xdc_error_last());
 		}
 	}
 	if (rc == 0) {
@@ -625,7 +179,7 @@ take_new(struct cycle *c, struct xdc_config *cand, const char *commit)
 		ag->ag_cfg = cand;
 		c->c_cand = NULL;
 		snprintf(ag->ag_commit, sizeof(ag->ag_commit), "%s", commit);
-		clear_invalid(ag);
+		cycle_clear_invalid(ag);
 		ag->ag_last_unverified[0] = '\0';
 		log_begin(
 		    &ll, news ? LOG_INFO : LOG_DEBUG, "configuration in force");
@@ -682,9 +236,9 @@ cycle_start(struct agent *ag, const char *trigger)
 
 	c->c_ag = ag;
 	c->c_trigger = trigger;
-	status_begin(ag->ag_st, real_ms(), trigger);
+	status_begin(ag->ag_st, cycle_real_ms(), trigger);
 
-	load(c, &c->c_cand, commit);
+	cycle_load(c, &c->c_cand, commit);
 	if (c->c_cand != NULL)
 		take_new(c, c->c_cand, commit);
 	/* Else the one in force, unless the driver just failed or the pool
@@ -692,7 +246,10 @@ cycle_start(struct agent *ag, const char *trigger)
 	if (c->c_plan == NULL && ag->ag_cfg != NULL &&
 	    c->c_driver_err == NULL && c->c_pool_wait == NULL)
 		plan_in_force(c);
-	if (c->c_plan == NULL || ag->ag_se.se_drv == NULL)
+	if (c->c_plan == NULL)
+		return c;
+	cycle_holds_note(c);
+	if (ag->ag_se.se_drv == NULL)
 		return c;
 	/* Converged: time for other scopes' leftovers (SPEC §9). */
 	if ((n = plan_count(c->c_plan)) == 0) {
@@ -720,7 +277,7 @@ static void
 sweep_end(struct cycle *c)
 {
 	if (c->c_sweeping)
-		backoff_sweep_end(c->c_ag->ag_bo, real_ms());
+		backoff_sweep_end(c->c_ag->ag_bo, cycle_real_ms());
 	c->c_sweeping = 0;
 }
 
@@ -761,187 +318,6 @@ cycle_stop(struct cycle *c)
 
 /* ---- Ending ----------------------------------------------------------- */
 
-/* What the plan found different and held back, as far as this agent
- * applies it: the status's drift and deferred lists. */
-static void
-record_plan(struct cycle *c)
-{
-	struct agent *ag = c->c_ag;
-	const struct xdc_plan *plan = c->c_plan;
-	const char *host = c->c_host;
-	const struct xdc_action *a;
-	struct status_item it;
-	size_t i, mine = 0;
-	char *changes;
-
-	for (i = 0; i < plan_count(plan); i++) {
-		a = plan_action(plan, i);
-		if (host != NULL &&
-		    (a->a_host == NULL || strcmp(host, a->a_host)))
-			continue;
-		mine++;
-		item_of(&it, a);
-		it.si_why = plan_reason(plan, i);
-		changes = plan_changes_json(plan, i);
-		it.si_changes = changes;
-		status_add_drift(ag->ag_st, &it);
-		free(changes);
-	}
-	status_set_planned(ag->ag_st, mine);
-	for (i = 0; i < plan_ndeferred(plan); i++) {
-		a = plan_deferred(plan, i);
-		if (host != NULL &&
-		    (a->a_host == NULL || strcmp(host, a->a_host)))
-			continue;
-		item_of(&it, a);
-		it.si_why = plan_deferred_held(plan, i);
-		status_add_deferred(ag->ag_st, &it);
-	}
-}
-
-/* The outcome, from the best; when several apply, the worst. */
-static enum status_outcome
-outcome(const struct cycle *c, char **msg)
-{
-	const struct agent *ag = c->c_ag;
-	const char *name = source_name(ag->ag_src);
-	char *keep = NULL;
-	enum status_outcome o;
-	size_t nd;
-
-	*msg = NULL;
-	if (ag->ag_cfg == NULL)
-		keep = xdc_strdup("nothing is applied");
-	else if (*ag->ag_commit)
-		xdc_asprintf(
-		    &keep, "commit %.12s stays in force", ag->ag_commit);
-	else
-		keep = xdc_strdup("the last good configuration stays in force");
-
-	if (ag->ag_unreachable != NULL) {
-		o = STATUS_UNREACHABLE;
-		xdc_asprintf(
-		    msg, "unreachable: %s; %s", ag->ag_unreachable, keep);
-	} else if (ag->ag_invalid && ag->ag_unverified != NULL) {
-		o = STATUS_UNVERIFIED;
-		xdc_asprintf(msg, "%s commit %.12s is not verified: %s; %s",
-		    name, ag->ag_bad_commit, ag->ag_bad_msg, keep);
-	} else if (ag->ag_invalid) {
-		o = STATUS_INVALID;
-		nd = ag->ag_bad_diags ? xdc_diags_count(ag->ag_bad_diags) : 0;
-		if (ag->ag_bad_msg != NULL)
-			xdc_asprintf(msg, "%s%s%.12s: %s; %s", name,
-			    *ag->ag_bad_commit ? " commit " : "",
-			    ag->ag_bad_commit, ag->ag_bad_msg, keep);
-		else
-			xdc_asprintf(msg, "%s%s%.12s: %zu %s; %s", name,
-			    *ag->ag_bad_commit ? " commit " : "",
-			    ag->ag_bad_commit, nd, nd == 1 ? "error" : "errors",
-			    keep);
-	} else if (c->c_driver_err != NULL || c->c_failed > 0 ||
-	           c->c_stuck > 0) {
-		o = STATUS_FAILED;
-		if (c->c_driver_err != NULL)
-			*msg = xdc_strdup(c->c_driver_err);
-		else if (c->c_failed > 0 && c->c_stuck > 0)
-			xdc_asprintf(msg,
-			    "%zu failed, %zu held back or skipped (see "
-			    "pending)",
-			    c->c_failed, c->c_stuck);
-		else if (c->c_failed > 0)
-			xdc_asprintf(msg,
-			    "%zu failed; retried with backoff (see pending)",
-			    c->c_failed);
-		else
-			xdc_asprintf(msg,
-			    "%zu held back or skipped (see pending)",
-			    c->c_stuck);
-	} else if (c->c_pool_wait != NULL) {
-		o = STATUS_PENDING;
-		xdc_asprintf(msg, "%s; nothing is applied until it is there",
-		    c->c_pool_wait);
-	} else if (c->c_abandoned > 0) {
-		o = STATUS_PENDING;
-		xdc_asprintf(msg,
-		    "%zu abandoned as xdc stopped (see pending); the next "
-		    "run observes how far they got",
-		    c->c_abandoned);
-	} else if (c->c_waiting > 0) {
-		o = STATUS_PENDING;
-		xdc_asprintf(msg,
-		    "%zu waiting for another host's actions or for the pool "
-		    "(see pending)",
-		    c->c_waiting);
-	} else if (c->c_done > 0) {
-		o = STATUS_APPLIED;
-		xdc_asprintf(msg, "%zu done", c->c_done);
-	} else {
-		o = STATUS_CONVERGED;
-	}
-	free(keep);
-	return o;
-}
-
-static void
-record(struct cycle *c)
-{
-	struct agent *ag = c->c_ag;
-	const char *name = source_name(ag->ag_src);
-	enum status_outcome o;
-	struct logline ll;
-	char *msg;
-
-	status_set_source(
-	    ag->ag_st, ag->ag_cfg ? ag->ag_cfg->cfg_path : name, ag->ag_commit);
-	status_set_rejected(ag->ag_st, NULL, NULL);
-	status_set_unverified(ag->ag_st, NULL, NULL, NULL);
-	o = outcome(c, &msg);
-	if (ag->ag_unreachable != NULL)
-		status_add_error(ag->ag_st, NULL, 0, 0, ag->ag_unreachable);
-	if (ag->ag_invalid) {
-		status_set_rejected(ag->ag_st, name, ag->ag_bad_commit);
-		if (ag->ag_unverified != NULL)
-			status_set_unverified(ag->ag_st, ag->ag_bad_commit,
-			    ag->ag_unverified, ag->ag_bad_key);
-		if (ag->ag_bad_msg != NULL)
-			status_add_error(ag->ag_st, NULL, 0, 0, ag->ag_bad_msg);
-		status_add_diags(ag->ag_st, ag->ag_bad_diags);
-	}
-	if (c->c_driver_err != NULL)
-		status_add_error(ag->ag_st, NULL, 0, 0, c->c_driver_err);
-	status_set_outcome(ag->ag_st, o, msg);
-	status_set_pool(ag->ag_st,
-	    ag->ag_member == NULL
-	        ? NULL
-	        : member_status(ag->ag_member,
-	              c->c_cfg != NULL ? c->c_cfg : ag->ag_cfg, c->c_plan));
-	status_set_gauges(ag->ag_st,
-	    c->c_plan != NULL ? plan_managed_vms(c->c_plan) : 0,
-	    backoff_restart_limited(ag->ag_bo, real_ms()));
-	status_end(ag->ag_st, real_ms());
-	if (status_save(ag->ag_st, ag->ag_state_dir) != 0)
-		log_err(LOG_WARN, "cannot write the status", xdc_error_last());
-
-	log_begin(&ll, o >= STATUS_FAILED ? LOG_WARN : LOG_INFO, "cycle");
-	log_str(&ll, "trigger", c->c_trigger);
-	log_str(&ll, "outcome", status_outcome_name(o));
-	log_str(&ll, "source", ag->ag_cfg ? ag->ag_cfg->cfg_path : name);
-	if (*ag->ag_commit)
-		log_str(&ll, "commit", ag->ag_commit);
-	log_int(&ll, "done", (long long)c->c_done);
-	log_int(&ll, "failed", (long long)c->c_failed);
-	log_int(&ll, "held", (long long)c->c_stuck);
-	log_int(&ll, "waiting", (long long)c->c_waiting);
-	if (c->c_abandoned > 0)
-		log_int(&ll, "abandoned", (long long)c->c_abandoned);
-	log_int(&ll, "deferred",
-	    c->c_plan ? (long long)plan_ndeferred(c->c_plan) : 0);
-	if (msg != NULL && o != STATUS_APPLIED)
-		log_str(&ll, "why", msg);
-	log_end(&ll);
-	free(msg);
-}
-
 void
 cycle_end(struct cycle *c)
 {
@@ -955,13 +331,22 @@ cycle_end(struct cycle *c)
 	c->c_reap = NULL;
 	sweep_end(c);
 	if (c->c_plan != NULL)
-		record_plan(c);
-	record(c);
+		cycle_record_plan(c);
+	cycle_record(c);
 	/* What this cycle did is what the next one compares with. */
 	keys_free(ag->ag_done, ag->ag_ndone);
 	ag->ag_done = c->c_done_keys;
 	ag->ag_ndone = c->c_ndone_keys;
-	ag->ag_done_at = real_ms();
+	ag->ag_done_at = cycle_real_ms();
+	/* What a plan held back is what the next compares with; without a
+	 * plan, nothing was said, and the last stays. */
+	if (c->c_plan != NULL) {
+		keys_free(ag->ag_held, ag->ag_nheld);
+		ag->ag_held = c->c_held_said;
+		ag->ag_nheld = c->c_nheld_said;
+	} else {
+		keys_free(c->c_held_said, c->c_nheld_said);
+	}
 	for (i = 0; c->c_held != NULL && c->c_plan != NULL &&
 	            i < plan_count(c->c_plan);
 	     i++)

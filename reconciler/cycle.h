@@ -10,8 +10,9 @@
  *
  * What lasts from one cycle to the next is a struct agent, which the loop
  * owns: the session (and its driver), the source, the configuration in
- * force, what is wrong with the newest one, backoff, the status, and the
- * actions done last time. What belongs to one cycle is a struct cycle.
+ * force, what is wrong with the newest one, backoff, the status, the
+ * actions done last time and the holds the log last said. What belongs to
+ * one cycle is a struct cycle.
  */
 #ifndef XDC_CYCLE_H
 #define XDC_CYCLE_H
@@ -25,6 +26,14 @@
 struct backoff;
 struct member;
 struct status;
+
+/* A deferred action as the log last said it: what, why, since when. */
+struct agent_hold {
+	const char *ah_op, *ah_kind; /* static: xdc_op_name's, ... */
+	char *ah_name, *ah_host;     /* "" for none */
+	char *ah_why;
+	int64_t ah_since;
+};
 
 struct agent {
 	struct session ag_se;
@@ -62,6 +71,15 @@ struct agent {
 	char **ag_done;
 	size_t ag_ndone;
 	int64_t ag_done_at;
+
+	/* What the last plan deferred, sorted: logged when a hold starts
+	 * or its reason changes, and when it ends, not at every cycle. */
+	struct agent_hold *ag_holds;
+	size_t ag_nholds;
+	/* What backoff and restart limits held back at the last plan, as
+	 * "KEY WHY": logged again only when the reason changes. */
+	char **ag_held;
+	size_t ag_nheld;
 };
 
 struct cycle;

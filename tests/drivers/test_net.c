@@ -1,20 +1,27 @@
 /*
- * The net driver's pure parts (drivers/net.c): the ownership mark, the
- * names of VLAN interfaces, which bridge ports can be uplinks, and how the
- * kernel's answer becomes an error message. What touches the kernel is
- * tested for real in a network namespace by tests/net/run.
+ * The net driver's pure parts (drivers/net_mark.c, net_link.c): the
+ * ownership mark, the names of VLAN interfaces, which bridge ports can be
+ * uplinks, and how the kernel's answer becomes an error message. What
+ * touches the kernel is tested for real in a network namespace by
+ * tests/net/run.
  *
- * The driver keeps these functions static, so the test includes its
- * source; nothing else of libxdc's net.o is linked.
+ * These functions are the driver's own, shared by its files through
+ * drivers/net_priv.h, which the test includes.
  */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <cmocka.h>
 
-#include "drivers/net.c"
+#include <netlink/errno.h>
+#include <netlink/netlink.h>
+
+#include "drivers/net_priv.h"
+#include "base/arena.h"
 
 /* ---- The ownership mark ----------------------------------------------- */
 

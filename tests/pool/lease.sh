@@ -110,6 +110,9 @@ if case_on lease; then
 	c0=$(cycles xen-b)
 	check "lease: three cycles of xen-b's later, fo-1 is still held for xen-a" \
 	    eval 'until_ok 20 more_cycles && held_b >/dev/null'
+	# The log says why once, as the hold starts, not at each cycle.
+	check "lease: xen-b's log gives the lost-host reason once in all those cycles" \
+	    test "$(grep -c 'op=create kind=VM name=fo-1 host=xen-b result=deferred why=".*host xen-a is lost and not fenced, and may still run fo-1' "$case/xen-b.log")" -eq 1
 	check "lease: xen-b started no fo-1 while xen-a was lost" \
 	    test "$(ev_count '$2 == "vm+" && $3 == "fo-1" && $4 == "xen-b"' "$t_cut")" -eq 0 -a \
 	    -z "$(log_after xen-b "$t_b" 'op=create.*name=fo-1.*result=done')"
@@ -125,6 +128,8 @@ if case_on lease; then
 		not_ok "lease: fo-1 goes home to xen-b, one copy"
 	fi
 	check "lease: fo-1 never ran on two hosts at once" no_dup
+	check "lease: xen-b's log says fo-1's hold ended as it started fo-1" \
+	    test -n "$(grep 'op=create kind=VM name=fo-1 host=xen-b result=released held_since=' "$case/xen-b.log")"
 	sampler_stop
 	stop_all
 	kill -KILL "$(cat "$case/proxy.pid")" 2>/dev/null
