@@ -5,8 +5,10 @@
  * whatever that reader would refuse, or this one is not sure of, gives
  * up.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <yajl/yajl_parse.h>
 
@@ -26,6 +28,11 @@ struct obs_tok {
 };
 
 static int enabled = 1;
+static size_t piece_size; /* obs_read_parse_fd's; 0: PIECE */
+
+#define PIECE (64 * 1024)
+
+static void piece_drop(struct obs_read *, size_t);
 
 void
 obs_read_enable(int on)
@@ -40,9 +47,17 @@ obs_read_init(struct obs_read *r)
 }
 
 void
+obs_read_piece_size(size_t n)
+{
+	piece_size = n;
+}
+
+void
 obs_read_fini(struct obs_read *r)
 {
 	free(r->or_toks);
+	free(r->or_win);
+	free(r->or_side);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -93,16 +108,38 @@ top_set(struct obs_read *r)
 }
 
 /*
- * Bytes yajl hands over from the text itself. A string with escapes comes
- * from yajl's own buffer, decoded as jansson may not decode it (a lone
- * surrogate): not sure, so no.
+ * Bytes yajl hands over from the text itself, where the token points.
+ * A string with escapes comes from yajl's own buffer, decoded as jansson
+ * may not decode it (a lone surrogate): not sure, so no (NULL). A text
+ * read in pieces has no escapes (odd_bytes); there a token begun in one
+ * piece and ended in the next comes from yajl's buffer too, and is found
+ * in the window, ending where yajl stopped (past the closing quote of a
+ * string, at the end of a number).
  */
-static int
-in_text(const struct obs_read *r, const void *s, size_t n)
+static const char *__attribute__((noinline))
+cut_token(const struct obs_read *r, const void *s, size_t n, size_t quote)
+{
+	size_t end;
+
+	if (r->or_yajl == NULL)
+		return NULL;
+	end = r->or_piece + yajl_get_bytes_consumed(r->or_yajl);
+	if (end < n + quote || end > r->or_len)
+		return NULL;
+	end -= quote;
+	if (memcmp(r->or_text + end - n, s, n) != 0)
+		return NULL;
+	return r->or_text + end - n;
+}
+
+static inline const char *
+in_text(const struct obs_read *r, const void *s, size_t n, size_t quote)
 {
 	uintptr_t p = (uintptr_t)s, t = (uintptr_t)r->or_text;
 
-	return p >= t && p - t <= r->or_len && n <= r->or_len - (p - t);
+	if (p >= t && p - t <= r->or_len && n <= r->or_len - (p - t))
+		return s;
+	return cut_token(r, s, n, quote);
 }
 
 static int
@@ -120,24 +157,28 @@ ev_bool(void *ctx, int b)
 static int
 ev_number(void *ctx, const char *s, size_t n)
 {
-	return in_text(ctx, s, n) && tok_add(ctx, T_NUM, s, n, 0);
+	return (s = in_text(ctx, s, n, 0)) != NULL &&
+	       tok_add(ctx, T_NUM, s, n, 0);
 }
 
 static int
 ev_string(void *ctx, const unsigned char *s, size_t n)
 {
-	return in_text(ctx, s, n) && tok_add(ctx, T_STR, s, n, 0);
+	const char *t = in_text(ctx, s, n, 1);
+
+	return t != NULL && tok_add(ctx, T_STR, t, n, 0);
 }
 
 static int
 ev_key(void *ctx, const unsigned char *s, size_t n)
 {
 	struct obs_read *r = ctx;
+	const char *t = in_text(r, s, n, 1);
 
-	if (!in_text(r, s, n))
+	if (t == NULL)
 		return 0;
 	r->or_toks[r->or_stack[r->or_depth - 1]].t_n++;
-	return tok_add(r, T_KEY, s, n, 0);
+	return tok_add(r, T_KEY, t, n, 0);
 }
 
 static int
@@ -186,6 +227,8 @@ ev_close(void *ctx)
 	r->or_pos = at;
 	if (r->or_each(r, r->or_each_arg) != 0)
 		return 0;
+	if (r->or_yajl != NULL)
+		piece_drop(r, at);
 	r->or_ntoks = at;
 	r->or_pos = 0;
 	arr->t_n--;
@@ -227,6 +270,27 @@ odd_bytes(const char *text, size_t len)
 	       memchr(text, '\f', len) != NULL;
 }
 
+static void
+parse_begin(struct obs_read *r, const char *text, size_t len,
+    const char *key, obs_read_each_fn *each, void *arg)
+{
+	r->or_each_key = key;
+	r->or_each = each;
+	r->or_each_arg = arg;
+
+	r->or_ntoks = r->or_pos = 0;
+	r->or_depth = 0;
+	r->or_arr = 0;
+	r->or_text = text;
+	r->or_len = len;
+	r->or_yajl = NULL;
+	r->or_keep = 0;
+	r->or_last = NULL;
+	free(r->or_side);
+	r->or_side = NULL;
+	r->or_side_len = 0;
+}
+
 int
 obs_read_parse(struct obs_read *r, const char *text, size_t len)
 {
@@ -240,15 +304,7 @@ obs_read_parse_each(struct obs_read *r, const char *text, size_t len,
 	yajl_handle h;
 	int ok;
 
-	r->or_each_key = key;
-	r->or_each = each;
-	r->or_each_arg = arg;
-
-	r->or_ntoks = r->or_pos = 0;
-	r->or_depth = 0;
-	r->or_arr = 0;
-	r->or_text = text;
-	r->or_len = len;
+	parse_begin(r, text, len, key, each, arg);
 	if (!enabled || odd_bytes(text, len))
 		return -1;
 	if ((h = yajl_alloc(&events, NULL, r)) == NULL)
@@ -258,6 +314,137 @@ obs_read_parse_each(struct obs_read *r, const char *text, size_t len,
 	    yajl_parse(h, (const unsigned char *)text, len) == yajl_status_ok &&
 	    yajl_complete_parse(h) == yajl_status_ok && r->or_depth == 0 &&
 	    r->or_ntoks > 0;
+	yajl_free(h);
+	return ok ? 0 : -1;
+}
+
+/* ---- A file in pieces --------------------------------------------------- */
+
+/*
+ * An element of the array was read and its tokens go (ev_close): the
+ * root's tokens before them stay to the end, their bytes copied out of
+ * the window (once, a few keys and numbers); where the element's bytes
+ * end is where the window may start.
+ */
+static void
+piece_drop(struct obs_read *r, size_t at)
+{
+	struct obs_tok *t;
+	size_t i, n = r->or_side_len;
+	char *side;
+
+	if (r->or_keep < at) {
+		for (i = r->or_keep; i < at; i++)
+			n += r->or_toks[i].t_s != NULL ? r->or_toks[i].t_n : 0;
+		side = xdc_malloc(n + 1);
+		if (r->or_side_len > 0)
+			memcpy(side, r->or_side, r->or_side_len);
+		n = r->or_side_len;
+		for (i = 0; i < at; i++) {
+			t = &r->or_toks[i];
+			if (t->t_s == NULL)
+				continue;
+			if (i < r->or_keep) {
+				t->t_s = side + (t->t_s - r->or_side);
+				continue;
+			}
+			memcpy(side + n, t->t_s, t->t_n);
+			t->t_s = side + n;
+			n += t->t_n;
+		}
+		free(r->or_side);
+		r->or_side = side;
+		r->or_side_len = n;
+		r->or_keep = at;
+	}
+	for (i = r->or_ntoks; i > at; i--)
+		if (r->or_toks[i - 1].t_s != NULL) {
+			r->or_last = r->or_toks[i - 1].t_s + r->or_toks[i - 1].t_n;
+			break;
+		}
+}
+
+/*
+ * Room for a piece at the window's end: what no token points to any more
+ * goes from its start (all before the first token in the window, or, when
+ * there is none, before the end of the last element dropped: a token yajl
+ * has begun but not ended comes after either), and the tokens follow.
+ */
+static void
+win_room(struct obs_read *r, size_t piece)
+{
+	const char *keep = r->or_last != NULL ? r->or_last : r->or_win;
+	size_t i, off, len, cap = r->or_win_cap;
+	struct obs_tok *t;
+	char *w;
+
+	for (i = r->or_keep; i < r->or_ntoks; i++)
+		if (r->or_toks[i].t_s != NULL) {
+			keep = r->or_toks[i].t_s;
+			break;
+		}
+	off = keep != NULL ? (size_t)(keep - r->or_win) : 0;
+	len = r->or_len - off;
+	if (cap - len < piece)
+		cap = cap * 2 > len + piece ? cap * 2 : len + piece;
+	w = cap != r->or_win_cap ? xdc_malloc(cap) : r->or_win;
+	if (len > 0)
+		memmove(w, r->or_win + off, len);
+	for (i = r->or_keep; i < r->or_ntoks; i++) {
+		t = &r->or_toks[i];
+		if (t->t_s != NULL)
+			t->t_s = w + (t->t_s - r->or_win - off);
+	}
+	if (r->or_last != NULL)
+		r->or_last =
+		    r->or_last < keep ? w : w + (r->or_last - r->or_win - off);
+	if (w != r->or_win)
+		free(r->or_win);
+	r->or_win = w;
+	r->or_win_cap = cap;
+	r->or_text = w;
+	r->or_len = len;
+}
+
+int
+obs_read_parse_fd(struct obs_read *r, int fd, uint64_t max,
+    const char *key, obs_read_each_fn *each, void *arg)
+{
+	size_t piece = piece_size > 0 ? piece_size : PIECE;
+	uint64_t total = 0;
+	const unsigned char *s;
+	yajl_handle h;
+	ssize_t got;
+	int ok = 0;
+
+	parse_begin(r, r->or_win, 0, key, each, arg);
+	if (!enabled || (h = yajl_alloc(&events, NULL, r)) == NULL)
+		return -1;
+	for (;;) {
+		if (r->or_win_cap - r->or_len < piece)
+			win_room(r, piece);
+		got = read(fd, r->or_win + r->or_len, piece);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0)
+			break;
+		s = (const unsigned char *)r->or_win + r->or_len;
+		total += (uint64_t)got;
+		/* No escapes: a token not in the window is one cut in two. */
+		if (total > max || odd_bytes((const char *)s, (size_t)got) ||
+		    memchr(s, '\\', (size_t)got) != NULL)
+			goto out;
+		r->or_piece = r->or_len;
+		r->or_len += (size_t)got;
+		r->or_yajl = h;
+		if (yajl_parse(h, s, (size_t)got) != yajl_status_ok)
+			goto out;
+		r->or_yajl = NULL;
+	}
+	ok = got == 0 && yajl_complete_parse(h) == yajl_status_ok &&
+	     r->or_depth == 0 && r->or_ntoks > 0;
+out:
+	r->or_yajl = NULL;
 	yajl_free(h);
 	return ok ? 0 : -1;
 }

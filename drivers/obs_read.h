@@ -14,7 +14,9 @@
  * The text is parsed first into a flat array of tokens that point into
  * it (nothing copied, nothing hashed), then read by a cursor; the cursor
  * functions return 0 having taken a value, or -1 when the value is not
- * what was asked.
+ * what was asked. A file too long to hold whole (the sim's pool file) is
+ * read in pieces (obs_read_parse_fd): the tokens point into a window of
+ * it that holds the bytes of the element being read and no more.
  */
 #ifndef XDC_OBS_READ_H
 #define XDC_OBS_READ_H
@@ -45,6 +47,15 @@ struct obs_read {
 	const char *or_each_key; /* see obs_read_parse_each */
 	obs_read_each_fn *or_each;
 	void *or_each_arg;
+	/* While a file is read in pieces (obs_read_parse_fd). */
+	void *or_yajl; /* the parser; NULL: the text is whole */
+	char *or_win; /* the window: or_text, or_len long */
+	size_t or_win_cap;
+	size_t or_piece; /* where the piece being parsed starts in it */
+	size_t or_keep; /* tokens below it point into or_side */
+	char *or_side; /* the root's bytes before the array */
+	size_t or_side_len;
+	const char *or_last; /* past the last dropped element's bytes */
 };
 
 /* A reader is reused from one text to the next; fini frees its tokens. */
@@ -68,6 +79,16 @@ int obs_read_parse(struct obs_read *, const char *text, size_t len);
  */
 int obs_read_parse_each(struct obs_read *, const char *text, size_t len,
     const char *key, obs_read_each_fn *each, void *arg);
+/*
+ * Likewise, the text read from fd in pieces (64 KiB, or what
+ * obs_read_piece_size says): never held whole, only from the start of
+ * the element being read (what each is given is the same). No escape in
+ * any string; more than max bytes, or a failed read, gives up too.
+ */
+int obs_read_parse_fd(struct obs_read *, int fd, uint64_t max,
+    const char *key, obs_read_each_fn *each, void *arg);
+/* The size of obs_read_parse_fd's pieces, for the tests; 0: 64 KiB. */
+void obs_read_piece_size(size_t);
 /* Whether the cursor is past the last token. */
 int obs_read_done(const struct obs_read *);
 
