@@ -69,7 +69,8 @@ DRIVER_SRCS	= drivers/observed.c drivers/compose.c $(SIM_SRCS) drivers/xen.c \
 		  drivers/xen_domain.c drivers/xen_event.c drivers/xen_migrate.c \
 		  drivers/xen_migrate_wire.c drivers/xen_migrate_recv.c \
 		  drivers/wdt.c drivers/net.c drivers/obs_json.c \
-		  drivers/obs_read.c drivers/obs_read_host.c
+		  drivers/obs_read.c drivers/obs_read_dom.c \
+		  drivers/obs_read_host.c
 # The pool's shared view through etcd: the client, and the agent.
 POOL_SRCS	= pool/etcd_json.c pool/etcd_json_decode.c pool/etcd_json_events.c \
 		  pool/etcd.c pool/etcd_kv.c pool/etcd_watch.c pool/record.c \
@@ -281,7 +282,7 @@ $(BUILD)/fuzz/fuzz_load: tests/fuzz/fuzz_load.c $(SCHEMA_SRCS)
 	$(call fuzz_link,$(SCHEMA_PKGS))
 $(BUILD)/fuzz/fuzz_sim: tests/fuzz/fuzz_sim.c $(SCHEMA_SRCS) \
     drivers/observed.c drivers/obs_json.c drivers/obs_read.c \
-    drivers/obs_read_host.c $(SIM_SRCS) pool/record.c
+    drivers/obs_read_dom.c drivers/obs_read_host.c $(SIM_SRCS) pool/record.c
 	@mkdir -p $(@D)
 	$(call fuzz_link,$(SCHEMA_PKGS) jansson yajl)
 $(BUILD)/fuzz/fuzz_status: tests/fuzz/fuzz_status.c $(BASE_SRCS) \

@@ -16,9 +16,10 @@
 #include "base/error.h"
 #include "drivers/obs_json.h"
 #include "drivers/obs_read.h"
+#include "drivers/obs_read_dom.h"
 #include "schema/values.h"
 
-enum { T_NULL, T_BOOL, T_NUM, T_STR, T_KEY, T_MAP, T_ARR };
+enum { T_NULL, T_BOOL, T_NUM, T_STR, T_KEY, T_MAP, T_ARR, T_DOM };
 
 struct obs_tok {
 	const char *t_s; /* a string's, key's or number's bytes, in the text */
@@ -58,6 +59,8 @@ obs_read_fini(struct obs_read *r)
 	free(r->or_toks);
 	free(r->or_win);
 	free(r->or_side);
+	obs_dom_free(r->or_dom);
+	free(r->or_doms);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -142,43 +145,96 @@ in_text(const struct obs_read *r, const void *s, size_t n, size_t quote)
 	return cut_token(r, s, n, quote);
 }
 
+/* Inside a domain read straight (obs_read_domains), or to be: 1 or 0. */
+#define IN_DOM(r) ((r)->or_in_dom)
+
+/* Whether a string's bytes are sure: no escape (see in_text). */
+#define SURE(r, s, n) ((r)->or_yajl != NULL || in_text(r, s, n, 0) == (s))
+
 static int
 ev_null(void *ctx)
 {
-	return tok_add(ctx, T_NULL, NULL, 0, 0);
+	struct obs_read *r = ctx;
+
+	if (IN_DOM(r))
+		return obs_dom_null(r->or_dom);
+	return tok_add(r, T_NULL, NULL, 0, 0);
 }
 
 static int
 ev_bool(void *ctx, int b)
 {
-	return tok_add(ctx, T_BOOL, NULL, 0, b != 0);
+	struct obs_read *r = ctx;
+
+	if (IN_DOM(r))
+		return obs_dom_bool(r->or_dom, b);
+	return tok_add(r, T_BOOL, NULL, 0, b != 0);
 }
 
 static int
 ev_number(void *ctx, const char *s, size_t n)
 {
-	return (s = in_text(ctx, s, n, 0)) != NULL &&
-	       tok_add(ctx, T_NUM, s, n, 0);
+	struct obs_read *r = ctx;
+
+	if (IN_DOM(r))
+		return obs_dom_number(r->or_dom, s, n);
+	return (s = in_text(r, s, n, 0)) != NULL && tok_add(r, T_NUM, s, n, 0);
 }
 
 static int
 ev_string(void *ctx, const unsigned char *s, size_t n)
 {
-	const char *t = in_text(ctx, s, n, 1);
+	struct obs_read *r = ctx;
+	const char *t;
 
-	return t != NULL && tok_add(ctx, T_STR, t, n, 0);
+	if (IN_DOM(r))
+		return SURE(r, (const char *)s, n) &&
+		       obs_dom_string(r->or_dom, (const char *)s, n);
+	t = in_text(r, s, n, 1);
+	return t != NULL && tok_add(r, T_STR, t, n, 0);
 }
 
 static int
 ev_key(void *ctx, const unsigned char *s, size_t n)
 {
 	struct obs_read *r = ctx;
-	const char *t = in_text(r, s, n, 1);
+	const char *t;
 
-	if (t == NULL)
+	if (IN_DOM(r))
+		return SURE(r, (const char *)s, n) &&
+		       obs_dom_key(r->or_dom, (const char *)s, n);
+	if ((t = in_text(r, s, n, 1)) == NULL)
 		return 0;
 	r->or_toks[r->or_stack[r->or_depth - 1]].t_n++;
 	return tok_add(r, T_KEY, t, n, 0);
+}
+
+/* Whether the array open innermost is the value of key, at depth. */
+static int
+is_array_of(const struct obs_read *r, unsigned depth, const char *key)
+{
+	const struct obs_tok *t;
+
+	if (r->or_depth < depth)
+		return 0;
+	t = &r->or_toks[r->or_stack[depth - 1]];
+	return t->t_type == T_ARR && r->or_stack[depth - 1] > 0 &&
+	       t[-1].t_type == T_KEY && is(t[-1].t_s, t[-1].t_n, key);
+}
+
+/*
+ * Whether a map opening now is a domain to read straight: an element of
+ * a host's "domains", the host the root, or an element of or_each_key's
+ * array.
+ */
+static int
+dom_opens(const struct obs_read *r)
+{
+	if (r->or_dom == NULL || r->or_arr == 0 ||
+	    r->or_depth != (r->or_each != NULL ? 4 : 2) ||
+	    !is_array_of(r, r->or_depth, "domains"))
+		return 0;
+	return r->or_each == NULL || is_array_of(r, 2, r->or_each_key);
 }
 
 static int
@@ -194,13 +250,70 @@ ev_open(struct obs_read *r, int type)
 static int
 ev_start_map(void *ctx)
 {
-	return ev_open(ctx, T_MAP);
+	struct obs_read *r = ctx;
+
+	if (IN_DOM(r))
+		return obs_dom_open(r->or_dom, 1);
+	if (dom_opens(r)) {
+		obs_dom_begin(r->or_dom, r->or_dom_flags, r->or_dom_arena);
+		r->or_in_dom = 1;
+		return 1;
+	}
+	return ev_open(r, T_MAP);
 }
 
 static int
 ev_start_array(void *ctx)
 {
-	return ev_open(ctx, T_ARR);
+	struct obs_read *r = ctx;
+
+	if (IN_DOM(r))
+		return obs_dom_open(r->or_dom, 0);
+	return ev_open(r, T_ARR);
+}
+
+/* A domain read straight closed: kept, and a token for it. */
+static int
+dom_close(struct obs_read *r)
+{
+	int done;
+
+	if (!obs_dom_close(r->or_dom, &done))
+		return 0;
+	if (!done)
+		return 1;
+	r->or_in_dom = 0;
+	if (r->or_ndoms == r->or_doms_cap) {
+		r->or_doms_cap = r->or_doms_cap ? 2 * r->or_doms_cap : 64;
+		r->or_doms = xdc_reallocarray(
+		    r->or_doms, r->or_doms_cap, sizeof(*r->or_doms));
+	}
+	r->or_doms[r->or_ndoms] = *obs_dom_result(r->or_dom);
+	return tok_add(r, T_DOM, NULL, r->or_ndoms++, 0);
+}
+
+void
+obs_read_domains(struct obs_read *r, unsigned flags, struct xdc_arena *arena)
+{
+	if (r->or_dom == NULL)
+		r->or_dom = obs_dom_new();
+	r->or_dom_flags = flags;
+	r->or_dom_arena = arena;
+}
+
+int
+obs_read_built(struct obs_read *r, unsigned flags, struct xdc_obs_domain *out)
+{
+	const struct obs_tok *t;
+
+	if (r->or_pos >= r->or_ntoks ||
+	    (t = &r->or_toks[r->or_pos])->t_type != T_DOM)
+		return 0;
+	if (flags != r->or_dom_flags || t->t_n >= r->or_ndoms)
+		return -1;
+	*out = r->or_doms[t->t_n];
+	r->or_pos++;
+	return 1;
 }
 
 /*
@@ -212,8 +325,12 @@ static int
 ev_close(void *ctx)
 {
 	struct obs_read *r = ctx;
-	size_t at = r->or_stack[--r->or_depth];
+	size_t at;
 	struct obs_tok *arr, *key;
+
+	if (IN_DOM(r))
+		return dom_close(r);
+	at = r->or_stack[--r->or_depth];
 
 	top_set(r);
 	if (r->or_each == NULL || r->or_depth != 2 ||
@@ -230,6 +347,7 @@ ev_close(void *ctx)
 	if (r->or_yajl != NULL)
 		piece_drop(r, at);
 	r->or_ntoks = at;
+	r->or_ndoms = 0;
 	r->or_pos = 0;
 	arr->t_n--;
 	return 1;
@@ -284,6 +402,8 @@ parse_begin(struct obs_read *r, const char *text, size_t len,
 	r->or_text = text;
 	r->or_len = len;
 	r->or_yajl = NULL;
+	r->or_in_dom = 0;
+	r->or_ndoms = 0;
 	r->or_keep = 0;
 	r->or_last = NULL;
 	free(r->or_side);
@@ -556,21 +676,9 @@ int
 obs_read_u64(struct obs_read *r, uint64_t max, uint64_t *out)
 {
 	const struct obs_tok *t = tok_at(r, T_NUM);
-	uint64_t v = 0;
-	size_t i;
 
-	/* Plain digits, no leading zero: no sign, fraction or exponent. */
-	if (t == NULL || t->t_n == 0 || t->t_n > 19 ||
-	    (t->t_s[0] == '0' && t->t_n > 1))
+	if (t == NULL || obs_read_digits(t->t_s, t->t_n, max, out) != 0)
 		return -1;
-	for (i = 0; i < t->t_n; i++) {
-		if (t->t_s[i] < '0' || t->t_s[i] > '9')
-			return -1;
-		v = v * 10 + (uint64_t)(t->t_s[i] - '0');
-	}
-	if (v > max)
-		return -1;
-	*out = v;
 	r->or_pos++;
 	return 0;
 }

@@ -56,6 +56,15 @@ struct obs_read {
 	char *or_side; /* the root's bytes before the array */
 	size_t or_side_len;
 	const char *or_last; /* past the last dropped element's bytes */
+	/* Domains read straight from the events (obs_read_domains). */
+	struct obs_dom *or_dom; /* the one being read; NULL: as tokens */
+	unsigned or_dom_flags;
+	struct xdc_arena *or_dom_arena;
+	unsigned or_dom_depth; /* the domains array's, once open */
+	int or_in_dom;
+	struct xdc_obs_domain *or_doms; /* the element's, in order */
+	size_t or_ndoms;
+	size_t or_doms_cap;
 };
 
 /* A reader is reused from one text to the next; fini frees its tokens. */
@@ -89,6 +98,15 @@ int obs_read_parse_fd(struct obs_read *, int fd, uint64_t max,
     const char *key, obs_read_each_fn *each, void *arg);
 /* The size of obs_read_parse_fd's pieces, for the tests; 0: 64 KiB. */
 void obs_read_piece_size(size_t);
+/*
+ * From now on, the domains in a host's "domains" array (the text's root,
+ * or each element of obs_read_parse_each's array) are read straight from
+ * the events into their structs, as obs_read_domain reads them with flags,
+ * their strings in arena, without tokens: obs_read_domain then takes
+ * each, and must be given the same flags. A domain it would refuse gives
+ * up the parse.
+ */
+void obs_read_domains(struct obs_read *, unsigned flags, struct xdc_arena *);
 /* Whether the cursor is past the last token. */
 int obs_read_done(const struct obs_read *);
 

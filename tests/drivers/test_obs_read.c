@@ -49,15 +49,20 @@ read_json(
 	return rc;
 }
 
-/* The event reader's: 0 and *out, or -1 when it gives up. */
+/*
+ * The event reader's: 0 and *out, or -1 when it gives up; the domains
+ * as tokens, or straight from the events when direct (obs_read_domains).
+ */
 static int
-read_events(
-    const char *text, size_t len, struct xdc_arena *a, struct xdc_obs_host *out)
+read_events(const char *text, size_t len, struct xdc_arena *a,
+    struct xdc_obs_host *out, int direct)
 {
 	struct obs_read r;
 	int rc;
 
 	obs_read_init(&r);
+	if (direct)
+		obs_read_domains(&r, 0, a);
 	rc = obs_read_parse(&r, text, len) != 0 ||
 	             obs_read_host(&r, a, out, NULL, NULL) != 0 ||
 	             !obs_read_done(&r)
@@ -119,11 +124,19 @@ static int
 agree(const char *text, size_t len)
 {
 	struct xdc_arena *a = xdc_arena_new();
-	struct xdc_obs_host ev, js;
+	struct xdc_obs_host ev, js, st;
 	char why[OBS_EQ_WHY];
-	int took;
+	int took, straight;
 
-	took = read_events(text, len, a, &ev) == 0;
+	took = read_events(text, len, a, &ev, 0) == 0;
+	/* The domains straight from the events: the same. */
+	straight = read_events(text, len, a, &st, 1) == 0;
+	if (took != straight)
+		fail_msg("the domains read straight %s: %.*s",
+		    took ? "gave up" : "did not give up", (int)len, text);
+	if (took && obs_host_diff(&ev, &st, why))
+		fail_msg("the domains read straight differ: %s: %.*s", why,
+		    (int)len, text);
 	if (took && read_json(text, len, a, &js) != 0)
 		fail_msg("the event reader took what jansson refuses (%s): "
 		         "%.*s",
@@ -266,6 +279,7 @@ test_broken_texts_are_refused_or_read_the_same(void **state)
 static void
 test_the_event_reader_gives_up_on_the_unusual(void **state)
 {
+#define DOM "{\"name\":\"a\",\"memory\":1,\"domains\":[{\"name\":"
 	static const char *const texts[] = {
 		/* jansson takes these: an unknown key, an escape, a byte
 		 * past ASCII, a hash strtoull reads with a space, -0 */
@@ -297,20 +311,56 @@ test_the_event_reader_gives_up_on_the_unusual(void **state)
 		"{\"name\":\"a\",\"memory\":1,\"domains\":[{\"name\":\"x\","
 		"\"domid\":1,\"state\":\"running\",\"memory\":1},{\"name\":"
 		"\"x\",\"domid\":2,\"state\":\"running\",\"memory\":1}]}",
+		/* In a domain, read straight or not. */
+		DOM "\"\\u0078\",\"domid\":1,\"state\":\"running\","
+		    "\"memory\":1}]}",
+		DOM "\"x\",\"domid\":1,\"state\":\"running\",\"memory\":1,"
+		    "\"colour\":1}]}",
+		DOM "\"x\",\"domid\":1,\"state\":\"running\",\"memory\":1,"
+		    "\"cpu\":{\"weight\":4294967296}}]}",
+		DOM "\"x\",\"domid\":1,\"state\":\"running\",\"memory\":1,"
+		    "\"nics\":[{\"bridge\":\"b\",\"mac\":\"00:16:3e:00:00:0\\u0031\"}]}]}",
+		DOM "\"x\",\"domid\":1,\"state\":\"running\",\"memory\":1,"
+		    "\"nics\":[{\"bridge\":\"b\"}]}]}",
+		DOM "\"x\",\"domid\":1,\"state\":\"running\",\"memory\":1,"
+		    "\"build\":{\"type\":\"pvh\",\"disks\":null}}]}",
+		DOM "\"x\",\"domid\":1,\"state\":\"running\",\"memory\":1,"
+		    "\"build\":{\"kernel\":\"k\"}}]}",
+		DOM "\"x\",\"domid\":1,\"state\":\"running\",\"memory\":1,"
+		    "\"build\":{\"type\":\"pvh\",\"disks\":[{\"target\":"
+		    "\"t\",\"vdev\":\"xvda\",\"readonly\":1}]}}]}",
+		DOM "\"x\",\"domid\":1,\"memory\":1}]}",
+		DOM "\"x\",\"domid\":1,\"state\":\"running\",\"memory\":1,"
+		    "\"scope\":\"\"}]}",
+		DOM "\"x\",\"domid\":1,\"state\":\"running\",\"memory\":1,"
+		    "\"managed\":true,\"scope\":\"-x\"}]}",
+		DOM "\"x\",\"domid\":1,\"state\":\"running\",\"memory\":1,"
+		    "\"hash\":\"12345678901234567\"}]}",
 	};
+	static const char took[] = DOM "\"x\",\"domid\":1,\"state\":"
+				   "\"running\",\"memory\":1}]}";
 	struct xdc_arena *a = xdc_arena_new();
 	struct xdc_obs_host h;
 	size_t i;
+	int direct;
 
 	(void)state;
-	/* What it must take, for the cases above to mean something. */
-	assert_int_equal(
-	    read_events("{\"name\":\"a\",\"memory\":1}", 23, a, &h), 0);
-	assert_string_equal(h.oh_name, "a");
-	for (i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
-		if (read_events(texts[i], strlen(texts[i]), a, &h) != -1)
-			fail_msg("the event reader took %s", texts[i]);
+	for (direct = 0; direct < 2; direct++) {
+		/* What it must take, for the cases above to mean something. */
+		assert_int_equal(read_events("{\"name\":\"a\",\"memory\":1}",
+		                     23, a, &h, direct),
+		    0);
+		assert_string_equal(h.oh_name, "a");
+		assert_int_equal(
+		    read_events(took, strlen(took), a, &h, direct), 0);
+		assert_string_equal(h.oh_domains[0].od_name, "x");
+		for (i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
+			if (read_events(texts[i], strlen(texts[i]), a, &h,
+			        direct) != -1)
+				fail_msg("the event reader took %s", texts[i]);
+	}
 	xdc_arena_free(a);
+#undef DOM
 }
 
 /* ---- The sim's pool file -------------------------------------------- */
