@@ -117,6 +117,7 @@ UNIT_SRCS	= tests/base/test_ev.c tests/base/test_file.c \
 		  tests/drivers/test_xen_config.c tests/drivers/test_obs_json.c \
 		  tests/drivers/test_wdt.c tests/drivers/test_compose.c \
 		  tests/drivers/test_json_split.c tests/drivers/test_obs_read.c \
+		  tests/drivers/test_obs_pieces.c \
 		  tests/reconciler/test_backoff.c tests/reconciler/test_source.c \
 		  tests/reconciler/test_status.c tests/drivers/test_net.c \
 		  tests/reconciler/test_import.c tests/pool/test_etcd_json.c \

@@ -389,8 +389,8 @@ odd_bytes(const char *text, size_t len)
 }
 
 static void
-parse_begin(struct obs_read *r, const char *text, size_t len,
-    const char *key, obs_read_each_fn *each, void *arg)
+parse_begin(struct obs_read *r, const char *text, size_t len, const char *key,
+    obs_read_each_fn *each, void *arg)
 {
 	r->or_each_key = key;
 	r->or_each = each;
@@ -479,7 +479,8 @@ piece_drop(struct obs_read *r, size_t at)
 	}
 	for (i = r->or_ntoks; i > at; i--)
 		if (r->or_toks[i - 1].t_s != NULL) {
-			r->or_last = r->or_toks[i - 1].t_s + r->or_toks[i - 1].t_n;
+			r->or_last =
+			    r->or_toks[i - 1].t_s + r->or_toks[i - 1].t_n;
 			break;
 		}
 }
@@ -527,8 +528,8 @@ win_room(struct obs_read *r, size_t piece)
 }
 
 int
-obs_read_parse_fd(struct obs_read *r, int fd, uint64_t max,
-    const char *key, obs_read_each_fn *each, void *arg)
+obs_read_parse_fd(struct obs_read *r, int fd, uint64_t max, const char *key,
+    obs_read_each_fn *each, void *arg)
 {
 	size_t piece = piece_size > 0 ? piece_size : PIECE;
 	uint64_t total = 0;

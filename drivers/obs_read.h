@@ -49,11 +49,11 @@ struct obs_read {
 	void *or_each_arg;
 	/* While a file is read in pieces (obs_read_parse_fd). */
 	void *or_yajl; /* the parser; NULL: the text is whole */
-	char *or_win; /* the window: or_text, or_len long */
+	char *or_win;  /* the window: or_text, or_len long */
 	size_t or_win_cap;
 	size_t or_piece; /* where the piece being parsed starts in it */
-	size_t or_keep; /* tokens below it point into or_side */
-	char *or_side; /* the root's bytes before the array */
+	size_t or_keep;  /* tokens below it point into or_side */
+	char *or_side;   /* the root's bytes before the array */
 	size_t or_side_len;
 	const char *or_last; /* past the last dropped element's bytes */
 	/* Domains read straight from the events (obs_read_domains). */
@@ -94,8 +94,8 @@ int obs_read_parse_each(struct obs_read *, const char *text, size_t len,
  * the element being read (what each is given is the same). No escape in
  * any string; more than max bytes, or a failed read, gives up too.
  */
-int obs_read_parse_fd(struct obs_read *, int fd, uint64_t max,
-    const char *key, obs_read_each_fn *each, void *arg);
+int obs_read_parse_fd(struct obs_read *, int fd, uint64_t max, const char *key,
+    obs_read_each_fn *each, void *arg);
 /* The size of obs_read_parse_fd's pieces, for the tests; 0: 64 KiB. */
 void obs_read_piece_size(size_t);
 /*

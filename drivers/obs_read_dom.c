@@ -24,7 +24,9 @@ struct key {
 	size_t k_n;
 };
 
+/* clang-format off */
 #define K(s) { s, sizeof(s) - 1 }
+/* clang-format on */
 
 enum {
 	D_NAME,
@@ -54,10 +56,10 @@ static const struct key dom_keys[D__COUNT] = { K("name"), K("domid"),
 	K("applied"), K("expires"), K("stub"), K("hash"), K("build") };
 static const struct key cpu_keys[] = { K("weight"), K("cap") };
 static const struct key nic_keys[] = { K("bridge"), K("mac") };
-static const struct key build_keys[] = { K("type"), K("kernel"),
-	K("ramdisk"), K("cmdline"), K("disks") };
-static const struct key disk_keys[] = { K("target"), K("vdev"),
-	K("format"), K("readonly") };
+static const struct key build_keys[] = { K("type"), K("kernel"), K("ramdisk"),
+	K("cmdline"), K("disks") };
+static const struct key disk_keys[] = { K("target"), K("vdev"), K("format"),
+	K("readonly") };
 
 static const struct {
 	const struct key *t_keys;
@@ -368,7 +370,8 @@ obs_dom_string(struct obs_dom *b, const char *s, size_t n)
 		case D_NAME:
 			return str(b, s, n, &d->od_name);
 		case D_STATE:
-			return name_of(s, n, obs_json_state_name, 4, &b->b_state);
+			return name_of(
+			    s, n, obs_json_state_name, 4, &b->b_state);
 		case D_SCOPE:
 			return str(b, s, n, &d->od_scope);
 		case D_HASH:
@@ -527,7 +530,8 @@ obs_dom_close(struct obs_dom *b, int *done)
 			return 0;
 		b->b_disk.d_format = (enum xdc_disk_format)b->b_format;
 		if (b->b_ndisks == b->b_disks_cap) {
-			b->b_disks_cap = b->b_disks_cap ? 2 * b->b_disks_cap : 4;
+			b->b_disks_cap =
+			    b->b_disks_cap ? 2 * b->b_disks_cap : 4;
 			b->b_disks = xdc_reallocarray(
 			    b->b_disks, b->b_disks_cap, sizeof(*b->b_disks));
 		}

@@ -321,8 +321,8 @@ ev_root_tail(struct obs_read *ev, const struct ev_pool *ep)
  * give-up in any host leaves no pool behind, whatever was read before.
  */
 static int
-events_end(struct obs_read *ev, struct ev_pool *ep, int rc,
-    struct sim_pool **out)
+events_end(
+    struct obs_read *ev, struct ev_pool *ep, int rc, struct sim_pool **out)
 {
 	if (rc == 0 && ep->ep_seen != 0 && ev_root_tail(ev, ep) == 0 &&
 	    ep->ep_pool->p_nhosts > 0) {
