@@ -18,16 +18,6 @@
 
 enum { L_DOM, L_CPU, L_NICS, L_NIC, L_BUILD, L_DISKS, L_DISK };
 
-/* A key, its length. */
-struct key {
-	const char *k_s;
-	size_t k_n;
-};
-
-/* clang-format off */
-#define K(s) { s, sizeof(s) - 1 }
-/* clang-format on */
-
 enum {
 	D_NAME,
 	D_DOMID,
@@ -49,28 +39,105 @@ enum {
 	D__COUNT
 };
 
-/* obs_read_host.c's dom_keys, in the order the writer writes them. */
-static const struct key dom_keys[D__COUNT] = { K("name"), K("domid"),
-	K("state"), K("memory"), K("max_memory"), K("vcpus"), K("max_vcpus"),
-	K("cpu"), K("managed"), K("protect"), K("nics"), K("scope"),
-	K("applied"), K("expires"), K("stub"), K("hash"), K("build") };
-static const struct key cpu_keys[] = { K("weight"), K("cap") };
-static const struct key nic_keys[] = { K("bridge"), K("mac") };
-static const struct key build_keys[] = { K("type"), K("kernel"), K("ramdisk"),
-	K("cmdline"), K("disks") };
-static const struct key disk_keys[] = { K("target"), K("vdev"), K("format"),
-	K("readonly") };
+/*
+ * The keys of each object, obs_read_host.c's: a key's index, or -1 when
+ * it is none of them. Told apart by their first byte and length, then
+ * compared a word at a time: no loop, no call.
+ */
+static inline int
+eq(const char *s, const char *lit, size_t n)
+{
+	uint64_t a, b, c, d;
+	uint32_t e, f, g, h;
 
-static const struct {
-	const struct key *t_keys;
-	unsigned t_n;
-} tables[] = {
-	[L_DOM] = { dom_keys, D__COUNT },
-	[L_CPU] = { cpu_keys, 2 },
-	[L_NIC] = { nic_keys, 2 },
-	[L_BUILD] = { build_keys, 5 },
-	[L_DISK] = { disk_keys, 4 },
-};
+	if (n >= 8) {
+		memcpy(&a, s, 8);
+		memcpy(&b, lit, 8);
+		memcpy(&c, s + n - 8, 8);
+		memcpy(&d, lit + n - 8, 8);
+		return a == b && c == d;
+	}
+	if (n >= 4) {
+		memcpy(&e, s, 4);
+		memcpy(&f, lit, 4);
+		memcpy(&g, s + n - 4, 4);
+		memcpy(&h, lit + n - 4, 4);
+		return e == f && g == h;
+	}
+	return memcmp(s, lit, n) == 0;
+}
+
+#define IS(lit) (n == sizeof(lit) - 1 && eq(s, lit, sizeof(lit) - 1))
+
+static int
+dom_key_of(const char *s, size_t n)
+{
+	switch (s[0]) {
+	case 'n':
+		return IS("name") ? D_NAME : IS("nics") ? D_NICS : -1;
+	case 'd':
+		return IS("domid") ? D_DOMID : -1;
+	case 's':
+		return IS("state")   ? D_STATE
+		       : IS("scope") ? D_SCOPE
+		       : IS("stub")  ? D_STUB
+		                     : -1;
+	case 'm':
+		return IS("memory")       ? D_MEMORY
+		       : IS("max_memory") ? D_MAX_MEMORY
+		       : IS("max_vcpus")  ? D_MAX_VCPUS
+		       : IS("managed")    ? D_MANAGED
+		                          : -1;
+	case 'v':
+		return IS("vcpus") ? D_VCPUS : -1;
+	case 'c':
+		return IS("cpu") ? D_CPU : -1;
+	case 'p':
+		return IS("protect") ? D_PROTECT : -1;
+	case 'a':
+		return IS("applied") ? D_APPLIED : -1;
+	case 'e':
+		return IS("expires") ? D_EXPIRES : -1;
+	case 'h':
+		return IS("hash") ? D_HASH : -1;
+	case 'b':
+		return IS("build") ? D_BUILD : -1;
+	default:
+		return -1;
+	}
+}
+
+static int
+key_of(unsigned kind, const char *s, size_t n)
+{
+	if (n == 0)
+		return -1;
+	switch (kind) {
+	case L_DOM:
+		return dom_key_of(s, n);
+	case L_CPU:
+		return IS("weight") ? 0 : IS("cap") ? 1 : -1;
+	case L_NIC:
+		return IS("bridge") ? 0 : IS("mac") ? 1 : -1;
+	case L_BUILD:
+		return IS("type")      ? 0
+		       : IS("kernel")  ? 1
+		       : IS("ramdisk") ? 2
+		       : IS("cmdline") ? 3
+		       : IS("disks")   ? 4
+		                       : -1;
+	case L_DISK:
+		return IS("target")     ? 0
+		       : IS("vdev")     ? 1
+		       : IS("format")   ? 2
+		       : IS("readonly") ? 3
+		                        : -1;
+	default: /* an array's: no keys */
+		return -1;
+	}
+}
+
+#undef IS
 
 #define LEVELS 4 /* the domain, its build, the disks, a disk */
 
@@ -164,27 +231,14 @@ obs_dom_result(const struct obs_dom *b)
 int
 obs_dom_key(struct obs_dom *b, const char *s, size_t n)
 {
-	unsigned kind = b->b_lv[b->b_nlv - 1].l_kind, nkeys, i, j, from;
-	uint32_t *seen = &b->b_lv[b->b_nlv - 1].l_seen;
-	const struct key *keys;
+	unsigned top = b->b_nlv - 1;
+	int k = key_of(b->b_lv[top].l_kind, s, n);
 
-	if (kind == L_NICS || kind == L_DISKS)
+	if (k < 0 || (b->b_lv[top].l_seen & (1U << k)))
 		return 0;
-	keys = tables[kind].t_keys;
-	nkeys = tables[kind].t_n;
-	/* Keys come in the order of the table: past the last one seen. */
-	from = *seen ? 32 - (unsigned)__builtin_clz(*seen) : 0;
-	for (j = 0, i = from < nkeys ? from : 0; j < nkeys;
-	     j++, i = i + 1 < nkeys ? i + 1 : 0)
-		if (keys[i].k_n == n && keys[i].k_s[0] == s[0] &&
-		    memcmp(keys[i].k_s, s, n) == 0) {
-			if (*seen & (1U << i))
-				return 0;
-			*seen |= 1U << i;
-			b->b_lv[b->b_nlv - 1].l_key = (int8_t)i;
-			return 1;
-		}
-	return 0;
+	b->b_lv[top].l_seen |= 1U << k;
+	b->b_lv[top].l_key = (int8_t)k;
+	return 1;
 }
 
 /* The key whose value this is, at a map; -1 at an array. */
