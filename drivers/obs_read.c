@@ -3,7 +3,9 @@
  * events become tokens, the tokens are read by a cursor into the structs
  * with the defaults, ranges and sorting of obs_json.c's reader, and
  * whatever that reader would refuse, or this one is not sure of, gives
- * up.
+ * up. Here too: a file read in pieces, through a window the tokens point
+ * into; and the events of a host's domains handed to obs_read_dom.c,
+ * which reads them without tokens.
  */
 #include <errno.h>
 #include <stdlib.h>

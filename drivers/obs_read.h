@@ -16,7 +16,9 @@
  * functions return 0 having taken a value, or -1 when the value is not
  * what was asked. A file too long to hold whole (the sim's pool file) is
  * read in pieces (obs_read_parse_fd): the tokens point into a window of
- * it that holds the bytes of the element being read and no more.
+ * it that holds the bytes of the element being read and no more. A
+ * host's domains, most of a pool, may skip the tokens: read straight from
+ * the events into their structs (obs_read_domains).
  */
 #ifndef XDC_OBS_READ_H
 #define XDC_OBS_READ_H
