@@ -70,7 +70,8 @@ DRIVER_SRCS	= drivers/observed.c drivers/compose.c $(SIM_SRCS) drivers/xen.c \
 		  drivers/xen_migrate_wire.c drivers/xen_migrate_recv.c \
 		  drivers/wdt.c drivers/net.c drivers/net_apply.c \
 		  drivers/net_link.c drivers/net_mark.c drivers/obs_json.c \
-		  drivers/obs_read.c drivers/obs_read_host.c
+		  drivers/obs_read.c drivers/obs_read_dom.c \
+		  drivers/obs_read_host.c
 # The pool's shared view through etcd: the client, and the agent.
 POOL_SRCS	= pool/etcd_json.c pool/etcd_json_decode.c pool/etcd_json_events.c \
 		  pool/etcd.c pool/etcd_kv.c pool/etcd_watch.c pool/record.c \
@@ -121,6 +122,7 @@ UNIT_SRCS	= tests/base/test_ev.c tests/base/test_file.c \
 		  tests/drivers/test_xen_config.c tests/drivers/test_obs_json.c \
 		  tests/drivers/test_wdt.c tests/drivers/test_compose.c \
 		  tests/drivers/test_json_split.c tests/drivers/test_obs_read.c \
+		  tests/drivers/test_obs_pieces.c \
 		  tests/reconciler/test_backoff.c tests/reconciler/test_source.c \
 		  tests/reconciler/test_status.c tests/drivers/test_net.c \
 		  tests/reconciler/test_import.c tests/pool/test_etcd_json.c \
@@ -286,7 +288,7 @@ $(BUILD)/fuzz/fuzz_load: tests/fuzz/fuzz_load.c $(SCHEMA_SRCS)
 	$(call fuzz_link,$(SCHEMA_PKGS))
 $(BUILD)/fuzz/fuzz_sim: tests/fuzz/fuzz_sim.c $(SCHEMA_SRCS) \
     drivers/observed.c drivers/obs_json.c drivers/obs_read.c \
-    drivers/obs_read_host.c $(SIM_SRCS) pool/record.c
+    drivers/obs_read_dom.c drivers/obs_read_host.c $(SIM_SRCS) pool/record.c
 	@mkdir -p $(@D)
 	$(call fuzz_link,$(SCHEMA_PKGS) jansson yajl)
 $(BUILD)/fuzz/fuzz_status: tests/fuzz/fuzz_status.c $(BASE_SRCS) \

@@ -3,10 +3,14 @@
  * events become tokens, the tokens are read by a cursor into the structs
  * with the defaults, ranges and sorting of obs_json.c's reader, and
  * whatever that reader would refuse, or this one is not sure of, gives
- * up.
+ * up. Here too: a file read in pieces, through a window the tokens point
+ * into; and the events of a host's domains handed to obs_read_dom.c,
+ * which reads them without tokens.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <yajl/yajl_parse.h>
 
@@ -14,9 +18,10 @@
 #include "base/error.h"
 #include "drivers/obs_json.h"
 #include "drivers/obs_read.h"
+#include "drivers/obs_read_dom.h"
 #include "schema/values.h"
 
-enum { T_NULL, T_BOOL, T_NUM, T_STR, T_KEY, T_MAP, T_ARR };
+enum { T_NULL, T_BOOL, T_NUM, T_STR, T_KEY, T_MAP, T_ARR, T_DOM };
 
 struct obs_tok {
 	const char *t_s; /* a string's, key's or number's bytes, in the text */
@@ -26,6 +31,11 @@ struct obs_tok {
 };
 
 static int enabled = 1;
+static size_t piece_size; /* obs_read_parse_fd's; 0: PIECE */
+
+#define PIECE (64 * 1024)
+
+static void piece_drop(struct obs_read *, size_t);
 
 void
 obs_read_enable(int on)
@@ -40,9 +50,19 @@ obs_read_init(struct obs_read *r)
 }
 
 void
+obs_read_piece_size(size_t n)
+{
+	piece_size = n;
+}
+
+void
 obs_read_fini(struct obs_read *r)
 {
 	free(r->or_toks);
+	free(r->or_win);
+	free(r->or_side);
+	obs_dom_free(r->or_dom);
+	free(r->or_doms);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -93,51 +113,130 @@ top_set(struct obs_read *r)
 }
 
 /*
- * Bytes yajl hands over from the text itself. A string with escapes comes
- * from yajl's own buffer, decoded as jansson may not decode it (a lone
- * surrogate): not sure, so no.
+ * Bytes yajl hands over from the text itself, where the token points.
+ * A string with escapes comes from yajl's own buffer, decoded as jansson
+ * may not decode it (a lone surrogate): not sure, so no (NULL). A text
+ * read in pieces has no escapes (odd_bytes); there a token begun in one
+ * piece and ended in the next comes from yajl's buffer too, and is found
+ * in the window, ending where yajl stopped (past the closing quote of a
+ * string, at the end of a number).
  */
-static int
-in_text(const struct obs_read *r, const void *s, size_t n)
+static const char *__attribute__((noinline))
+cut_token(const struct obs_read *r, const void *s, size_t n, size_t quote)
+{
+	size_t end;
+
+	if (r->or_yajl == NULL)
+		return NULL;
+	end = r->or_piece + yajl_get_bytes_consumed(r->or_yajl);
+	if (end < n + quote || end > r->or_len)
+		return NULL;
+	end -= quote;
+	if (memcmp(r->or_text + end - n, s, n) != 0)
+		return NULL;
+	return r->or_text + end - n;
+}
+
+static inline const char *
+in_text(const struct obs_read *r, const void *s, size_t n, size_t quote)
 {
 	uintptr_t p = (uintptr_t)s, t = (uintptr_t)r->or_text;
 
-	return p >= t && p - t <= r->or_len && n <= r->or_len - (p - t);
+	if (p >= t && p - t <= r->or_len && n <= r->or_len - (p - t))
+		return s;
+	return cut_token(r, s, n, quote);
 }
+
+/* Inside a domain read straight (obs_read_domains), or to be: 1 or 0. */
+#define IN_DOM(r) ((r)->or_in_dom)
+
+/* Whether a string's bytes are sure: no escape (see in_text). */
+#define SURE(r, s, n) ((r)->or_yajl != NULL || in_text(r, s, n, 0) == (s))
 
 static int
 ev_null(void *ctx)
 {
-	return tok_add(ctx, T_NULL, NULL, 0, 0);
+	struct obs_read *r = ctx;
+
+	if (IN_DOM(r))
+		return obs_dom_null(r->or_dom);
+	return tok_add(r, T_NULL, NULL, 0, 0);
 }
 
 static int
 ev_bool(void *ctx, int b)
 {
-	return tok_add(ctx, T_BOOL, NULL, 0, b != 0);
+	struct obs_read *r = ctx;
+
+	if (IN_DOM(r))
+		return obs_dom_bool(r->or_dom, b);
+	return tok_add(r, T_BOOL, NULL, 0, b != 0);
 }
 
 static int
 ev_number(void *ctx, const char *s, size_t n)
 {
-	return in_text(ctx, s, n) && tok_add(ctx, T_NUM, s, n, 0);
+	struct obs_read *r = ctx;
+
+	if (IN_DOM(r))
+		return obs_dom_number(r->or_dom, s, n);
+	return (s = in_text(r, s, n, 0)) != NULL && tok_add(r, T_NUM, s, n, 0);
 }
 
 static int
 ev_string(void *ctx, const unsigned char *s, size_t n)
 {
-	return in_text(ctx, s, n) && tok_add(ctx, T_STR, s, n, 0);
+	struct obs_read *r = ctx;
+	const char *t;
+
+	if (IN_DOM(r))
+		return SURE(r, (const char *)s, n) &&
+		       obs_dom_string(r->or_dom, (const char *)s, n);
+	t = in_text(r, s, n, 1);
+	return t != NULL && tok_add(r, T_STR, t, n, 0);
 }
 
 static int
 ev_key(void *ctx, const unsigned char *s, size_t n)
 {
 	struct obs_read *r = ctx;
+	const char *t;
 
-	if (!in_text(r, s, n))
+	if (IN_DOM(r))
+		return SURE(r, (const char *)s, n) &&
+		       obs_dom_key(r->or_dom, (const char *)s, n);
+	if ((t = in_text(r, s, n, 1)) == NULL)
 		return 0;
 	r->or_toks[r->or_stack[r->or_depth - 1]].t_n++;
-	return tok_add(r, T_KEY, s, n, 0);
+	return tok_add(r, T_KEY, t, n, 0);
+}
+
+/* Whether the array open innermost is the value of key, at depth. */
+static int
+is_array_of(const struct obs_read *r, unsigned depth, const char *key)
+{
+	const struct obs_tok *t;
+
+	if (r->or_depth < depth)
+		return 0;
+	t = &r->or_toks[r->or_stack[depth - 1]];
+	return t->t_type == T_ARR && r->or_stack[depth - 1] > 0 &&
+	       t[-1].t_type == T_KEY && is(t[-1].t_s, t[-1].t_n, key);
+}
+
+/*
+ * Whether a map opening now is a domain to read straight: an element of
+ * a host's "domains", the host the root, or an element of or_each_key's
+ * array.
+ */
+static int
+dom_opens(const struct obs_read *r)
+{
+	if (r->or_dom == NULL || r->or_arr == 0 ||
+	    r->or_depth != (r->or_each != NULL ? 4 : 2) ||
+	    !is_array_of(r, r->or_depth, "domains"))
+		return 0;
+	return r->or_each == NULL || is_array_of(r, 2, r->or_each_key);
 }
 
 static int
@@ -153,13 +252,70 @@ ev_open(struct obs_read *r, int type)
 static int
 ev_start_map(void *ctx)
 {
-	return ev_open(ctx, T_MAP);
+	struct obs_read *r = ctx;
+
+	if (IN_DOM(r))
+		return obs_dom_open(r->or_dom, 1);
+	if (dom_opens(r)) {
+		obs_dom_begin(r->or_dom, r->or_dom_flags, r->or_dom_arena);
+		r->or_in_dom = 1;
+		return 1;
+	}
+	return ev_open(r, T_MAP);
 }
 
 static int
 ev_start_array(void *ctx)
 {
-	return ev_open(ctx, T_ARR);
+	struct obs_read *r = ctx;
+
+	if (IN_DOM(r))
+		return obs_dom_open(r->or_dom, 0);
+	return ev_open(r, T_ARR);
+}
+
+/* A domain read straight closed: kept, and a token for it. */
+static int
+dom_close(struct obs_read *r)
+{
+	int done;
+
+	if (!obs_dom_close(r->or_dom, &done))
+		return 0;
+	if (!done)
+		return 1;
+	r->or_in_dom = 0;
+	if (r->or_ndoms == r->or_doms_cap) {
+		r->or_doms_cap = r->or_doms_cap ? 2 * r->or_doms_cap : 64;
+		r->or_doms = xdc_reallocarray(
+		    r->or_doms, r->or_doms_cap, sizeof(*r->or_doms));
+	}
+	r->or_doms[r->or_ndoms] = *obs_dom_result(r->or_dom);
+	return tok_add(r, T_DOM, NULL, r->or_ndoms++, 0);
+}
+
+void
+obs_read_domains(struct obs_read *r, unsigned flags, struct xdc_arena *arena)
+{
+	if (r->or_dom == NULL)
+		r->or_dom = obs_dom_new();
+	r->or_dom_flags = flags;
+	r->or_dom_arena = arena;
+}
+
+int
+obs_read_built(struct obs_read *r, unsigned flags, struct xdc_obs_domain *out)
+{
+	const struct obs_tok *t;
+
+	if (r->or_pos >= r->or_ntoks ||
+	    (t = &r->or_toks[r->or_pos])->t_type != T_DOM)
+		return 0;
+	if (flags != r->or_dom_flags || t->t_n >= r->or_ndoms)
+		return -1;
+	*out = r->or_doms[t->t_n];
+	r->or_pos++;
+	return 1;
 }
 
 /*
@@ -171,8 +327,12 @@ static int
 ev_close(void *ctx)
 {
 	struct obs_read *r = ctx;
-	size_t at = r->or_stack[--r->or_depth];
+	size_t at;
 	struct obs_tok *arr, *key;
+
+	if (IN_DOM(r))
+		return dom_close(r);
+	at = r->or_stack[--r->or_depth];
 
 	top_set(r);
 	if (r->or_each == NULL || r->or_depth != 2 ||
@@ -186,7 +346,10 @@ ev_close(void *ctx)
 	r->or_pos = at;
 	if (r->or_each(r, r->or_each_arg) != 0)
 		return 0;
+	if (r->or_yajl != NULL)
+		piece_drop(r, at);
 	r->or_ntoks = at;
+	r->or_ndoms = 0;
 	r->or_pos = 0;
 	arr->t_n--;
 	return 1;
@@ -227,6 +390,29 @@ odd_bytes(const char *text, size_t len)
 	       memchr(text, '\f', len) != NULL;
 }
 
+static void
+parse_begin(struct obs_read *r, const char *text, size_t len, const char *key,
+    obs_read_each_fn *each, void *arg)
+{
+	r->or_each_key = key;
+	r->or_each = each;
+	r->or_each_arg = arg;
+
+	r->or_ntoks = r->or_pos = 0;
+	r->or_depth = 0;
+	r->or_arr = 0;
+	r->or_text = text;
+	r->or_len = len;
+	r->or_yajl = NULL;
+	r->or_in_dom = 0;
+	r->or_ndoms = 0;
+	r->or_keep = 0;
+	r->or_last = NULL;
+	free(r->or_side);
+	r->or_side = NULL;
+	r->or_side_len = 0;
+}
+
 int
 obs_read_parse(struct obs_read *r, const char *text, size_t len)
 {
@@ -240,15 +426,7 @@ obs_read_parse_each(struct obs_read *r, const char *text, size_t len,
 	yajl_handle h;
 	int ok;
 
-	r->or_each_key = key;
-	r->or_each = each;
-	r->or_each_arg = arg;
-
-	r->or_ntoks = r->or_pos = 0;
-	r->or_depth = 0;
-	r->or_arr = 0;
-	r->or_text = text;
-	r->or_len = len;
+	parse_begin(r, text, len, key, each, arg);
 	if (!enabled || odd_bytes(text, len))
 		return -1;
 	if ((h = yajl_alloc(&events, NULL, r)) == NULL)
@@ -258,6 +436,138 @@ obs_read_parse_each(struct obs_read *r, const char *text, size_t len,
 	    yajl_parse(h, (const unsigned char *)text, len) == yajl_status_ok &&
 	    yajl_complete_parse(h) == yajl_status_ok && r->or_depth == 0 &&
 	    r->or_ntoks > 0;
+	yajl_free(h);
+	return ok ? 0 : -1;
+}
+
+/* ---- A file in pieces --------------------------------------------------- */
+
+/*
+ * An element of the array was read and its tokens go (ev_close): the
+ * root's tokens before them stay to the end, their bytes copied out of
+ * the window (once, a few keys and numbers); where the element's bytes
+ * end is where the window may start.
+ */
+static void
+piece_drop(struct obs_read *r, size_t at)
+{
+	struct obs_tok *t;
+	size_t i, n = r->or_side_len;
+	char *side;
+
+	if (r->or_keep < at) {
+		for (i = r->or_keep; i < at; i++)
+			n += r->or_toks[i].t_s != NULL ? r->or_toks[i].t_n : 0;
+		side = xdc_malloc(n + 1);
+		if (r->or_side_len > 0)
+			memcpy(side, r->or_side, r->or_side_len);
+		n = r->or_side_len;
+		for (i = 0; i < at; i++) {
+			t = &r->or_toks[i];
+			if (t->t_s == NULL)
+				continue;
+			if (i < r->or_keep) {
+				t->t_s = side + (t->t_s - r->or_side);
+				continue;
+			}
+			memcpy(side + n, t->t_s, t->t_n);
+			t->t_s = side + n;
+			n += t->t_n;
+		}
+		free(r->or_side);
+		r->or_side = side;
+		r->or_side_len = n;
+		r->or_keep = at;
+	}
+	for (i = r->or_ntoks; i > at; i--)
+		if (r->or_toks[i - 1].t_s != NULL) {
+			r->or_last =
+			    r->or_toks[i - 1].t_s + r->or_toks[i - 1].t_n;
+			break;
+		}
+}
+
+/*
+ * Room for a piece at the window's end: what no token points to any more
+ * goes from its start (all before the first token in the window, or, when
+ * there is none, before the end of the last element dropped: a token yajl
+ * has begun but not ended comes after either), and the tokens follow.
+ */
+static void
+win_room(struct obs_read *r, size_t piece)
+{
+	const char *keep = r->or_last != NULL ? r->or_last : r->or_win;
+	size_t i, off, len, cap = r->or_win_cap;
+	struct obs_tok *t;
+	char *w;
+
+	for (i = r->or_keep; i < r->or_ntoks; i++)
+		if (r->or_toks[i].t_s != NULL) {
+			keep = r->or_toks[i].t_s;
+			break;
+		}
+	off = keep != NULL ? (size_t)(keep - r->or_win) : 0;
+	len = r->or_len - off;
+	if (cap - len < piece)
+		cap = cap * 2 > len + piece ? cap * 2 : len + piece;
+	w = cap != r->or_win_cap ? xdc_malloc(cap) : r->or_win;
+	if (len > 0)
+		memmove(w, r->or_win + off, len);
+	for (i = r->or_keep; i < r->or_ntoks; i++) {
+		t = &r->or_toks[i];
+		if (t->t_s != NULL)
+			t->t_s = w + (t->t_s - r->or_win - off);
+	}
+	if (r->or_last != NULL)
+		r->or_last =
+		    r->or_last < keep ? w : w + (r->or_last - r->or_win - off);
+	if (w != r->or_win)
+		free(r->or_win);
+	r->or_win = w;
+	r->or_win_cap = cap;
+	r->or_text = w;
+	r->or_len = len;
+}
+
+int
+obs_read_parse_fd(struct obs_read *r, int fd, uint64_t max, const char *key,
+    obs_read_each_fn *each, void *arg)
+{
+	size_t piece = piece_size > 0 ? piece_size : PIECE;
+	uint64_t total = 0;
+	const unsigned char *s;
+	yajl_handle h;
+	ssize_t got;
+	int ok = 0;
+
+	parse_begin(r, r->or_win, 0, key, each, arg);
+	if (!enabled || (h = yajl_alloc(&events, NULL, r)) == NULL)
+		return -1;
+	for (;;) {
+		if (r->or_win_cap - r->or_len < piece)
+			win_room(r, piece);
+		got = read(fd, r->or_win + r->or_len, piece);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0)
+			break;
+		s = (const unsigned char *)r->or_win + r->or_len;
+		total += (uint64_t)got;
+		/* No escapes: a token not in the window is one cut in two. */
+		if (total > max || odd_bytes((const char *)s, (size_t)got) ||
+		    memchr(s, '\\', (size_t)got) != NULL)
+			goto out;
+		r->or_piece = r->or_len;
+		r->or_len += (size_t)got;
+		r->or_yajl = h;
+		if (yajl_parse(h, s, (size_t)got) != yajl_status_ok)
+			goto out;
+		r->or_yajl = NULL;
+	}
+	ok = got == 0 && yajl_complete_parse(h) == yajl_status_ok &&
+	     r->or_depth == 0 && r->or_ntoks > 0;
+out:
+	r->or_yajl = NULL;
 	yajl_free(h);
 	return ok ? 0 : -1;
 }
@@ -369,21 +679,9 @@ int
 obs_read_u64(struct obs_read *r, uint64_t max, uint64_t *out)
 {
 	const struct obs_tok *t = tok_at(r, T_NUM);
-	uint64_t v = 0;
-	size_t i;
 
-	/* Plain digits, no leading zero: no sign, fraction or exponent. */
-	if (t == NULL || t->t_n == 0 || t->t_n > 19 ||
-	    (t->t_s[0] == '0' && t->t_n > 1))
+	if (t == NULL || obs_read_digits(t->t_s, t->t_n, max, out) != 0)
 		return -1;
-	for (i = 0; i < t->t_n; i++) {
-		if (t->t_s[i] < '0' || t->t_s[i] > '9')
-			return -1;
-		v = v * 10 + (uint64_t)(t->t_s[i] - '0');
-	}
-	if (v > max)
-		return -1;
-	*out = v;
 	r->or_pos++;
 	return 0;
 }

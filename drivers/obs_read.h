@@ -14,7 +14,11 @@
  * The text is parsed first into a flat array of tokens that point into
  * it (nothing copied, nothing hashed), then read by a cursor; the cursor
  * functions return 0 having taken a value, or -1 when the value is not
- * what was asked.
+ * what was asked. A file too long to hold whole (the sim's pool file) is
+ * read in pieces (obs_read_parse_fd): the tokens point into a window of
+ * it that holds the bytes of the element being read and no more. A
+ * host's domains, most of a pool, may skip the tokens: read straight from
+ * the events into their structs (obs_read_domains).
  */
 #ifndef XDC_OBS_READ_H
 #define XDC_OBS_READ_H
@@ -45,6 +49,24 @@ struct obs_read {
 	const char *or_each_key; /* see obs_read_parse_each */
 	obs_read_each_fn *or_each;
 	void *or_each_arg;
+	/* While a file is read in pieces (obs_read_parse_fd). */
+	void *or_yajl; /* the parser; NULL: the text is whole */
+	char *or_win;  /* the window: or_text, or_len long */
+	size_t or_win_cap;
+	size_t or_piece; /* where the piece being parsed starts in it */
+	size_t or_keep;  /* tokens below it point into or_side */
+	char *or_side;   /* the root's bytes before the array */
+	size_t or_side_len;
+	const char *or_last; /* past the last dropped element's bytes */
+	/* Domains read straight from the events (obs_read_domains). */
+	struct obs_dom *or_dom; /* the one being read; NULL: as tokens */
+	unsigned or_dom_flags;
+	struct xdc_arena *or_dom_arena;
+	unsigned or_dom_depth; /* the domains array's, once open */
+	int or_in_dom;
+	struct xdc_obs_domain *or_doms; /* the element's, in order */
+	size_t or_ndoms;
+	size_t or_doms_cap;
 };
 
 /* A reader is reused from one text to the next; fini frees its tokens. */
@@ -68,6 +90,25 @@ int obs_read_parse(struct obs_read *, const char *text, size_t len);
  */
 int obs_read_parse_each(struct obs_read *, const char *text, size_t len,
     const char *key, obs_read_each_fn *each, void *arg);
+/*
+ * Likewise, the text read from fd in pieces (64 KiB, or what
+ * obs_read_piece_size says): never held whole, only from the start of
+ * the element being read (what each is given is the same). No escape in
+ * any string; more than max bytes, or a failed read, gives up too.
+ */
+int obs_read_parse_fd(struct obs_read *, int fd, uint64_t max, const char *key,
+    obs_read_each_fn *each, void *arg);
+/* The size of obs_read_parse_fd's pieces, for the tests; 0: 64 KiB. */
+void obs_read_piece_size(size_t);
+/*
+ * From now on, the domains in a host's "domains" array (the text's root,
+ * or each element of obs_read_parse_each's array) are read straight from
+ * the events into their structs, as obs_read_domain reads them with flags,
+ * their strings in arena, without tokens: obs_read_domain then takes
+ * each, and must be given the same flags. A domain it would refuse gives
+ * up the parse.
+ */
+void obs_read_domains(struct obs_read *, unsigned flags, struct xdc_arena *);
 /* Whether the cursor is past the last token. */
 int obs_read_done(const struct obs_read *);
 

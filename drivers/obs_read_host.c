@@ -9,6 +9,7 @@
 #include "base/arena.h"
 #include "drivers/obs_json.h"
 #include "drivers/obs_read.h"
+#include "drivers/obs_read_dom.h"
 #include "schema/values.h"
 
 /* ---- Observed state --------------------------------------------------- */
@@ -236,6 +237,9 @@ obs_read_domain(struct obs_read *r, unsigned flags, struct xdc_arena *arena,
 	uint32_t seen = 0;
 	size_t n;
 
+	/* Read already, straight from the events (obs_read_domains)? */
+	if ((rc = obs_read_built(r, flags, d)) != 0)
+		return rc > 0 ? 0 : -1;
 	memset(d, 0, sizeof(*d));
 	d->od_weight = dflt ? XDC_DEFAULT_WEIGHT : 0;
 	if (obs_read_map(r, &n) != 0)

@@ -5,9 +5,9 @@
  * sharing the file take around it. Its domains and networks are observed
  * state, in the JSON the pool's host records use too (obs_json.h); what
  * is the sim's alone (hosts' capacity, faults, delays) is read here. The
- * file is read first by the event reader (sim_file_events.c), which is
- * fast and gives up on anything unusual; then here, by jansson, which
- * reads it the same or says what is wrong.
+ * file is read first by the event reader (sim_file_events.c), in pieces,
+ * which is fast and gives up on anything unusual; then here, whole, by
+ * jansson, which reads it the same or says what is wrong.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -419,24 +419,20 @@ pool_split(
 	return rc;
 }
 
-/* The pool in len bytes of text, as read from s's file. */
-int
-sim_file_parse(
+/*
+ * The pool in len bytes of text by jansson, split; whatever the split
+ * read does not take is read whole again, for the message (a place in
+ * the file, the first fault) a whole read gives.
+ */
+static int
+parse_jansson(
     const char *path, const char *text, size_t len, struct sim_pool **out)
 {
 	json_error_t jerr;
 	json_t *root;
 	int rc;
 
-	*out = NULL;
-	/*
-	 * The event reader first; then what it gives up on is read by
-	 * jansson, split; whatever the split read does not take is read
-	 * whole again, for the message (a place in the file, the first
-	 * fault) a whole read gives.
-	 */
-	if (sim_file_events(text, len, out) == 0 ||
-	    pool_split(path, text, len, out) == 0)
+	if (pool_split(path, text, len, out) == 0)
 		return 0;
 	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (root == NULL)
@@ -446,6 +442,38 @@ sim_file_parse(
 		    path, jerr.line, jerr.column, jerr.text);
 	rc = pool_from_json(path, root, NULL, out);
 	json_decref(root);
+	return rc;
+}
+
+/* The pool in len bytes of text, as read from s's file. */
+int
+sim_file_parse(
+    const char *path, const char *text, size_t len, struct sim_pool **out)
+{
+	*out = NULL;
+	/* The event reader first; what it gives up on, jansson's. */
+	if (sim_file_events(text, len, out) == 0)
+		return 0;
+	return parse_jansson(path, text, len, out);
+}
+
+/*
+ * The file read in pieces by the event reader, never held whole: 0, or -1
+ * when it gave up (or the file is not a regular file within the size),
+ * nothing said, *out untouched.
+ */
+static int
+read_events(const char *path, struct sim_pool **out)
+{
+	struct stat st;
+	int fd, rc = -1;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)) < 0)
+		return -1;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+	    (uint64_t)st.st_size <= SIM_FILE_MAX)
+		rc = sim_file_events_fd(fd, SIM_FILE_MAX, out);
+	close(fd);
 	return rc;
 }
 
@@ -469,6 +497,13 @@ sim_file_read(const char *path, struct sim_pool **out, struct stat *st)
 			return 0;
 		return xdc_error_sys(XDC_ERR, "cannot read %s", path);
 	}
+	/*
+	 * The event reader reads the file in pieces; when it gives up, the
+	 * file is read again from the start, whole, by jansson, which says
+	 * why (the rare way: a file with faults, or not the writer's).
+	 */
+	if (read_events(path, out) == 0)
+		return 0;
 	rc = xdc_file_read(path, SIM_FILE_MAX, 0, &buf, &len);
 	if (rc == XDC_ENOTFOUND) {
 		memset(st, 0, sizeof(*st));
@@ -480,7 +515,7 @@ sim_file_read(const char *path, struct sim_pool **out, struct stat *st)
 		return xdc_error(XDC_ERR,
 		    "%s: not a simulated pool: %zu bytes, more than %s", path,
 		    len, xdc_size_fmt(SIM_FILE_MAX, size));
-	rc = sim_file_parse(path, buf, len, out);
+	rc = parse_jansson(path, buf, len, out);
 	free(buf);
 	return rc;
 }

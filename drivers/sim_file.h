@@ -29,7 +29,8 @@ int sim_file_text(
     const char *path, const struct sim_pool *, char **out, size_t *len);
 
 /*
- * Read the file (a regular file only, whole, xdc_file_read): 0 with *out
+ * Read the file (a regular file only; in pieces by the event reader, or
+ * whole, xdc_file_read, when it gives up): 0 with *out
  * NULL when it does not exist. *st is the file read, its identity for
  * sim_file_unchanged(); zeroes when there is none.
  */

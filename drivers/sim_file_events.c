@@ -1,7 +1,8 @@
 /*
  * The sim driver's pool file read by the event reader (obs_read.h), for
  * sim_file.c: the whole file host by host, each host read into the pool
- * as soon as its object closes, without a tree; or one host's text, for
+ * as soon as its object closes, without a tree (from its text, or from
+ * the file in pieces, never held whole); or one host's text, for
  * sim_file.c's read of the file cut into hosts. It takes the file as the
  * writer writes it ("format_version" and "next_domid" before "hosts", no
  * faults, no slow actions) and gives up, saying nothing, on anything else
@@ -222,6 +223,7 @@ int
 sim_file_host_events(
     struct sim_pool *p, struct obs_read *ev, const char *text, size_t len)
 {
+	obs_read_domains(ev, OBS_JSON_DEFAULTS, p->p_arena);
 	if (obs_read_parse(ev, text, len) != 0)
 		return -1;
 	return ev_host_take(ev, p);
@@ -314,24 +316,46 @@ ev_root_tail(struct obs_read *ev, const struct ev_pool *ep)
 	return obs_read_done(ev) ? 0 : -1;
 }
 
+/*
+ * The file read (obs_read_parse_each or _fd) into a pool, or nothing: a
+ * give-up in any host leaves no pool behind, whatever was read before.
+ */
+static int
+events_end(
+    struct obs_read *ev, struct ev_pool *ep, int rc, struct sim_pool **out)
+{
+	if (rc == 0 && ep->ep_seen != 0 && ev_root_tail(ev, ep) == 0 &&
+	    ep->ep_pool->p_nhosts > 0) {
+		*out = ep->ep_pool;
+		ep->ep_pool = NULL;
+	} else
+		rc = -1;
+	obs_read_fini(ev);
+	sim_pool_free(ep->ep_pool);
+	return rc;
+}
+
 int
 sim_file_events(const char *text, size_t len, struct sim_pool **out)
 {
 	struct ev_pool ep = { sim_pool_new(), 0 };
 	struct obs_read ev;
-	int rc = -1;
 
 	obs_read_init(&ev);
-	if (obs_read_parse_each(&ev, text, len, "hosts", ev_each_host, &ep) !=
-	        0 ||
-	    ep.ep_seen == 0 || ev_root_tail(&ev, &ep) != 0 ||
-	    ep.ep_pool->p_nhosts == 0)
-		goto out;
-	*out = ep.ep_pool;
-	ep.ep_pool = NULL;
-	rc = 0;
-out:
-	obs_read_fini(&ev);
-	sim_pool_free(ep.ep_pool);
-	return rc;
+	obs_read_domains(&ev, OBS_JSON_DEFAULTS, ep.ep_pool->p_arena);
+	return events_end(&ev, &ep,
+	    obs_read_parse_each(&ev, text, len, "hosts", ev_each_host, &ep),
+	    out);
+}
+
+int
+sim_file_events_fd(int fd, uint64_t max, struct sim_pool **out)
+{
+	struct ev_pool ep = { sim_pool_new(), 0 };
+	struct obs_read ev;
+
+	obs_read_init(&ev);
+	obs_read_domains(&ev, OBS_JSON_DEFAULTS, ep.ep_pool->p_arena);
+	return events_end(&ev, &ep,
+	    obs_read_parse_fd(&ev, fd, max, "hosts", ev_each_host, &ep), out);
 }

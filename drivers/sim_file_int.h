@@ -8,6 +8,7 @@
 #define XDC_SIM_FILE_INT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct obs_read;
 struct sim_dom;
@@ -28,6 +29,11 @@ void sim_file_take_dom(struct sim_pool *, struct sim_host *, struct sim_dom *);
  * when the event reader gave up, nothing said.
  */
 int sim_file_events(const char *text, size_t len, struct sim_pool **out);
+/*
+ * Likewise, the file open at fd read in pieces (obs_read_parse_fd), at
+ * most max bytes; -1 may have read some of it.
+ */
+int sim_file_events_fd(int fd, uint64_t max, struct sim_pool **out);
 /*
  * One host's text (an element of "hosts") into p, ev the reader to use:
  * 0, or -1 when the reader gave up, p as it was but for its arena.

@@ -128,6 +128,7 @@ pool_record_read(const char *text, size_t len, struct xdc_arena *arena,
 	*path = *commit = NULL;
 	*watchdog_ms = 0;
 	obs_read_init(&r);
+	obs_read_domains(&r, 0, arena);
 	rc = obs_read_parse(&r, text, len) != 0 ||
 	             obs_read_host(&r, arena, out, rd_extra, &x) != 0 ||
 	             !obs_read_done(&r)

@@ -28,6 +28,7 @@
 #include "drivers/sim_pool.h"
 #include "tests/drivers/obs_eq.h"
 #include "tests/drivers/obs_gen.h"
+#include "tests/drivers/pool_gen.h"
 
 #define ROUNDS 400
 
@@ -46,15 +47,20 @@ read_json(
 	return rc;
 }
 
-/* The event reader's: 0 and *out, or -1 when it gives up. */
+/*
+ * The event reader's: 0 and *out, or -1 when it gives up; the domains
+ * as tokens, or straight from the events when direct (obs_read_domains).
+ */
 static int
-read_events(
-    const char *text, size_t len, struct xdc_arena *a, struct xdc_obs_host *out)
+read_events(const char *text, size_t len, struct xdc_arena *a,
+    struct xdc_obs_host *out, int direct)
 {
 	struct obs_read r;
 	int rc;
 
 	obs_read_init(&r);
+	if (direct)
+		obs_read_domains(&r, 0, a);
 	rc = obs_read_parse(&r, text, len) != 0 ||
 	             obs_read_host(&r, a, out, NULL, NULL) != 0 ||
 	             !obs_read_done(&r)
@@ -116,11 +122,19 @@ static int
 agree(const char *text, size_t len)
 {
 	struct xdc_arena *a = xdc_arena_new();
-	struct xdc_obs_host ev, js;
+	struct xdc_obs_host ev, js, st;
 	char why[OBS_EQ_WHY];
-	int took;
+	int took, straight;
 
-	took = read_events(text, len, a, &ev) == 0;
+	took = read_events(text, len, a, &ev, 0) == 0;
+	/* The domains straight from the events: the same. */
+	straight = read_events(text, len, a, &st, 1) == 0;
+	if (took != straight)
+		fail_msg("the domains read straight %s: %.*s",
+		    took ? "gave up" : "did not give up", (int)len, text);
+	if (took && obs_host_diff(&ev, &st, why))
+		fail_msg("the domains read straight differ: %s: %.*s", why,
+		    (int)len, text);
 	if (took && read_json(text, len, a, &js) != 0)
 		fail_msg("the event reader took what jansson refuses (%s): "
 		         "%.*s",
@@ -211,32 +225,6 @@ test_odd_strings_are_left_to_jansson(void **state)
 	xdc_arena_free(a);
 }
 
-/* A byte changed, dropped or repeated, up to three times. */
-static size_t
-mutate(struct obs_gen *g, char *s, size_t len)
-{
-	static const char bytes[] = "{}[],:\"\\0123456789-+.eEtfn \t\n\v\f"
-	                            "\x80\xc3\xff/u";
-	size_t k, at, n = 1 + gen_below(g, 3);
-
-	for (k = 0; k < n && len > 1; k++) {
-		at = gen_below(g, len);
-		switch (gen_below(g, 3)) {
-		case 0:
-			s[at] = bytes[gen_below(g, sizeof(bytes) - 1)];
-			break;
-		case 1:
-			memmove(s + at, s + at + 1, len - at - 1);
-			len--;
-			break;
-		default:
-			s[at] = s[gen_below(g, len)];
-			break;
-		}
-	}
-	return len;
-}
-
 static void
 test_broken_texts_are_refused_or_read_the_same(void **state)
 {
@@ -250,7 +238,7 @@ test_broken_texts_are_refused_or_read_the_same(void **state)
 	for (i = 0; i < 20 * ROUNDS; i++) {
 		gen_host(&g, "xen-a", &h);
 		text = dump(&h, OBS_JSON_FULL, i, NULL);
-		len = mutate(&g, text, strlen(text));
+		len = gen_mutate(&g, text, strlen(text));
 		took += agree(text, len);
 		free(text);
 	}
@@ -263,6 +251,7 @@ test_broken_texts_are_refused_or_read_the_same(void **state)
 static void
 test_the_event_reader_gives_up_on_the_unusual(void **state)
 {
+#define DOM "{\"name\":\"a\",\"memory\":1,\"domains\":[{\"name\":"
 	static const char *const texts[] = {
 		/* jansson takes these: an unknown key, an escape, a byte
 		 * past ASCII, a hash strtoull reads with a space, -0 */
@@ -294,70 +283,60 @@ test_the_event_reader_gives_up_on_the_unusual(void **state)
 		"{\"name\":\"a\",\"memory\":1,\"domains\":[{\"name\":\"x\","
 		"\"domid\":1,\"state\":\"running\",\"memory\":1},{\"name\":"
 		"\"x\",\"domid\":2,\"state\":\"running\",\"memory\":1}]}",
+		/* In a domain, read straight or not. */
+		DOM "\"\\u0078\",\"domid\":1,\"state\":\"running\","
+		    "\"memory\":1}]}",
+		DOM "\"x\",\"domid\":1,\"state\":\"running\",\"memory\":1,"
+		    "\"colour\":1}]}",
+		DOM "\"x\",\"domid\":1,\"state\":\"running\",\"memory\":1,"
+		    "\"cpu\":{\"weight\":4294967296}}]}",
+		DOM "\"x\",\"domid\":1,\"state\":\"running\",\"memory\":1,"
+		    "\"nics\":[{\"bridge\":\"b\",\"mac\":\"00:16:3e:00:00:"
+		    "0\\u0031\"}]}]}",
+		DOM "\"x\",\"domid\":1,\"state\":\"running\",\"memory\":1,"
+		    "\"nics\":[{\"bridge\":\"b\"}]}]}",
+		DOM "\"x\",\"domid\":1,\"state\":\"running\",\"memory\":1,"
+		    "\"build\":{\"type\":\"pvh\",\"disks\":null}}]}",
+		DOM "\"x\",\"domid\":1,\"state\":\"running\",\"memory\":1,"
+		    "\"build\":{\"kernel\":\"k\"}}]}",
+		DOM "\"x\",\"domid\":1,\"state\":\"running\",\"memory\":1,"
+		    "\"build\":{\"type\":\"pvh\",\"disks\":[{\"target\":"
+		    "\"t\",\"vdev\":\"xvda\",\"readonly\":1}]}}]}",
+		DOM "\"x\",\"domid\":1,\"memory\":1}]}",
+		DOM "\"x\",\"domid\":1,\"state\":\"running\",\"memory\":1,"
+		    "\"scope\":\"\"}]}",
+		DOM "\"x\",\"domid\":1,\"state\":\"running\",\"memory\":1,"
+		    "\"managed\":true,\"scope\":\"-x\"}]}",
+		DOM "\"x\",\"domid\":1,\"state\":\"running\",\"memory\":1,"
+		    "\"hash\":\"12345678901234567\"}]}",
 	};
+	static const char took[] = DOM "\"x\",\"domid\":1,\"state\":"
+	                               "\"running\",\"memory\":1}]}";
 	struct xdc_arena *a = xdc_arena_new();
 	struct xdc_obs_host h;
 	size_t i;
+	int direct;
 
 	(void)state;
-	/* What it must take, for the cases above to mean something. */
-	assert_int_equal(
-	    read_events("{\"name\":\"a\",\"memory\":1}", 23, a, &h), 0);
-	assert_string_equal(h.oh_name, "a");
-	for (i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
-		if (read_events(texts[i], strlen(texts[i]), a, &h) != -1)
-			fail_msg("the event reader took %s", texts[i]);
+	for (direct = 0; direct < 2; direct++) {
+		/* What it must take, for the cases above to mean something. */
+		assert_int_equal(read_events("{\"name\":\"a\",\"memory\":1}",
+		                     23, a, &h, direct),
+		    0);
+		assert_string_equal(h.oh_name, "a");
+		assert_int_equal(
+		    read_events(took, strlen(took), a, &h, direct), 0);
+		assert_string_equal(h.oh_domains[0].od_name, "x");
+		for (i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
+			if (read_events(texts[i], strlen(texts[i]), a, &h,
+			        direct) != -1)
+				fail_msg("the event reader took %s", texts[i]);
+	}
 	xdc_arena_free(a);
+#undef DOM
 }
 
 /* ---- The sim's pool file -------------------------------------------- */
-
-/*
- * A random pool of one to four hosts, as the sim keeps it: its next domid
- * past every domain's, as a read makes it.
- */
-static struct sim_pool *
-gen_pool(struct obs_gen *g)
-{
-	struct sim_pool *p = sim_pool_new();
-	uint32_t next = (uint32_t)(1 + gen_below(g, UINT32_MAX - 1));
-	struct xdc_obs_host oh;
-	struct sim_host *h;
-	struct sim_dom *d;
-	size_t n = 1 + gen_below(g, 4), i, k;
-	long at;
-	char name[16];
-
-	for (i = 0; i < n; i++) {
-		snprintf(name, sizeof(name), "xen-%zu", i);
-		gen_host(g, name, &oh);
-		h = sim_host_add(p, name, oh.oh_memory, oh.oh_cpus);
-		for (k = 0; k < oh.oh_ndomains; k++) {
-			d = xdc_arena_zalloc(p->p_arena, sizeof(*d));
-			d->sd_d = oh.oh_domains[k];
-			if (d->sd_d.od_domid == UINT32_MAX)
-				d->sd_d.od_domid--;
-			if (d->sd_d.od_domid >= next)
-				next = d->sd_d.od_domid + 1;
-			if (sim_dom_find(h, d->sd_d.od_name) == NULL)
-				sim_dom_insert(h, d);
-		}
-		if (!sim_host_has_dom0(h))
-			sim_dom_insert(h, sim_dom0_new(p));
-		for (k = 0; k < oh.oh_nnetworks; k++) {
-			at = sim_net_find(h, oh.oh_networks[k].on_bridge);
-			if (at < 0)
-				*sim_net_insert(h, (size_t)(-at - 1)) =
-				    oh.oh_networks[k];
-		}
-		if (gen_below(g, 3) == 0)
-			sim_pool_watchdog_set(p, name,
-			    (int64_t)(1 + gen_below(g, SIM_WATCHDOG_MAX_MS)),
-			    (int64_t)gen_below(g, INT64_MAX / 2));
-	}
-	p->p_next_domid = next;
-	return p;
-}
 
 struct both {
 	int b_rc[2];
@@ -464,7 +443,7 @@ test_broken_pool_files_are_refused_or_read_the_same(void **state)
 		p = gen_pool(&g);
 		assert_int_equal(sim_file_text("pool.json", p, &text, &len), 0);
 		if (i % 2) {
-			len = mutate(&g, text, len);
+			len = gen_mutate(&g, text, len);
 		} else {
 			/* Keys left out: the defaults of a hand-written file.
 			 */

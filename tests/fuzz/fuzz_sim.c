@@ -9,12 +9,16 @@
  * bytes: the pool file read with it and without it gives the same pool or
  * the same message; the bytes read as a pool's host record by it
  * (pool_record_read) are taken only when jansson takes them, and read the
- * same, every field.
+ * same, every field. And the file read in pieces (obs_read_parse_fd, of
+ * one to 64 bytes) against the same reader on the whole text: both take
+ * it, to the same pool, or both give up.
  */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -23,6 +27,9 @@
 #include "drivers/obs_json.h"
 #include "drivers/obs_read.h"
 #include "drivers/sim.h"
+#include "drivers/sim_file.h"
+#include "drivers/sim_file_int.h"
+#include "drivers/sim_pool.h"
 #include "pool/record.h"
 #include "tests/drivers/obs_eq.h"
 
@@ -88,6 +95,48 @@ record_both(const char *text, size_t size)
 	xdc_arena_free(a);
 }
 
+/* The pool's text, or NULL when there is none. */
+static char *
+pool_text(int rc, struct sim_pool *p)
+{
+	char *text = NULL;
+	size_t len;
+
+	if (rc == 0 && sim_file_text("fuzz.json", p, &text, &len) != 0)
+		abort();
+	sim_pool_free(p);
+	return text;
+}
+
+/* The bytes as a file read in pieces, and whole: the same. */
+static void
+pieces_both(const char *text, size_t size)
+{
+	struct sim_pool *p = NULL;
+	char *whole, *pieces;
+	int fd, rc;
+
+	if ((fd = memfd_create("fuzz.json", MFD_CLOEXEC)) < 0)
+		abort();
+	if (size > 0 && write(fd, text, size) != (ssize_t)size)
+		abort();
+	if (lseek(fd, 0, SEEK_SET) != 0)
+		abort();
+	rc = sim_file_events(text, size, &p);
+	whole = pool_text(rc, p);
+	p = NULL;
+	obs_read_piece_size(1 + (size * 2654435761U) % 64);
+	rc = sim_file_events_fd(fd, SIZE_MAX, &p);
+	obs_read_piece_size(0);
+	pieces = pool_text(rc, p);
+	close(fd);
+	if ((whole == NULL) != (pieces == NULL) ||
+	    (whole != NULL && strcmp(whole, pieces) != 0))
+		abort();
+	free(whole);
+	free(pieces);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -96,6 +145,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	sim_both(text, size);
 	record_both(text, size);
+	pieces_both(text, size);
 	if (sim_parse_pool("fuzz.json", text, size, &once) != 0)
 		return 0;
 	if (sim_parse_pool("fuzz.json", once, strlen(once), &twice) != 0 ||

@@ -1,0 +1,51 @@
+/*
+ * A domain read straight from yajl's events into its struct, for the
+ * event reader (obs_read.c): the domains of a host's "domains" array are
+ * nine tenths of a pool's events, and taken this way they make no tokens
+ * and need no cursor. It reads what obs_read_domain (obs_read_host.c)
+ * reads, with the same defaults and ranges, and gives up on what that
+ * gives up on. Private to obs_read.c and obs_read_host.c.
+ */
+#ifndef XDC_OBS_READ_DOM_H
+#define XDC_OBS_READ_DOM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct obs_dom;
+struct xdc_arena;
+struct xdc_obs_domain;
+
+struct obs_dom *obs_dom_new(void);
+void obs_dom_free(struct obs_dom *);
+
+/*
+ * A domain's object opened: its members are read with flags (obs_json.h's
+ * OBS_JSON_DEFAULTS or 0), the strings into arena.
+ */
+void obs_dom_begin(struct obs_dom *, unsigned flags, struct xdc_arena *);
+/*
+ * The events inside it, each 1 having taken it or 0 to give up; close
+ * sets *done when the domain's own object closed, its struct at
+ * obs_dom_result.
+ */
+int obs_dom_key(struct obs_dom *, const char *s, size_t n);
+int obs_dom_null(struct obs_dom *);
+int obs_dom_bool(struct obs_dom *, int);
+int obs_dom_number(struct obs_dom *, const char *s, size_t n);
+int obs_dom_string(struct obs_dom *, const char *s, size_t n);
+int obs_dom_open(struct obs_dom *, int map);
+int obs_dom_close(struct obs_dom *, int *done);
+const struct xdc_obs_domain *obs_dom_result(const struct obs_dom *);
+
+struct obs_read;
+/*
+ * At the cursor, a domain read this way: 1 having copied it into *out
+ * (read with flags, or -1), 0 when the cursor is not at one.
+ */
+int obs_read_built(struct obs_read *, unsigned flags, struct xdc_obs_domain *);
+
+/* A whole number of plain digits (no sign, no leading 0), at most max. */
+int obs_read_digits(const char *s, size_t n, uint64_t max, uint64_t *out);
+
+#endif /* XDC_OBS_READ_DOM_H */
