@@ -103,10 +103,12 @@ LIBXDC		= $(BUILD)/libxdc.a
 # cmocka unit tests mirror the source tree: tests/schema/test_load.c tests
 # schema/load.c.
 UNIT_SRCS	= tests/base/test_ev.c tests/base/test_file.c \
+		  tests/base/test_arena.c \
 		  tests/schema/test_values.c tests/schema/test_load.c \
 		  tests/schema/test_rules.c tests/schema/test_cache.c \
 		  tests/schema/test_label_index.c \
 		  tests/drivers/test_sim.c tests/drivers/test_sim_file.c \
+		  tests/drivers/test_sim_observe.c \
 		  tests/planner/test_diff.c tests/planner/test_place.c \
 		  tests/planner/test_sla.c tests/planner/test_order.c \
 		  tests/planner/test_property.c tests/planner/test_pool.c \
