@@ -13,6 +13,7 @@
 
 #include "base/arena.h"
 #include "base/error.h"
+#include "base/strtab.h"
 #include "drivers/sim_pool.h"
 #include "schema/model.h"
 
@@ -22,6 +23,12 @@ const char *
 sim_pool_strdup(struct sim_pool *p, const char *s)
 {
 	return s != NULL ? xdc_arena_strdup(p->p_arena, s) : NULL;
+}
+
+const char *
+sim_pool_share(struct sim_pool *p, const char *s)
+{
+	return xdc_strtab_str(p->p_strs, s);
 }
 
 static void
@@ -43,6 +50,7 @@ sim_pool_new(void)
 	p->p_store = xdc_calloc(1, sizeof(*p->p_store));
 	p->p_store->st_arena = p->p_arena = xdc_arena_new();
 	p->p_store->st_refs = 1;
+	p->p_strs = xdc_strtab_new(p->p_arena);
 	p->p_next_domid = 1;
 	return p;
 }
@@ -62,6 +70,7 @@ sim_pool_free(struct sim_pool *p)
 	free(p->p_hosts);
 	free(p->p_faults);
 	free(p->p_slows);
+	xdc_strtab_free(p->p_strs);
 	store_drop(p->p_store);
 	free(p);
 }

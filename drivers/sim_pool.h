@@ -93,6 +93,11 @@ struct sim_store {
 struct sim_pool {
 	struct xdc_arena *p_arena; /* p_store's */
 	struct sim_store *p_store;
+	/*
+	 * The strings that repeat across domains and networks (kernels,
+	 * command lines, bridges, scopes), kept once in p_arena.
+	 */
+	struct xdc_strtab *p_strs;
 	struct sim_host *p_hosts; /* sorted by name */
 	size_t p_nhosts;
 	uint32_t p_next_domid;
@@ -117,6 +122,11 @@ struct sim_pool *sim_pool_new(void);
 void sim_pool_free(struct sim_pool *);
 /* s copied into the pool's arena; NULL stays NULL. */
 const char *sim_pool_strdup(struct sim_pool *, const char *s);
+/*
+ * Likewise for a string that repeats across domains (a kernel, a command
+ * line, a bridge, a vdev, a scope): one copy in the arena for all.
+ */
+const char *sim_pool_share(struct sim_pool *, const char *s);
 
 static inline int
 sim_is_dom0(const struct sim_dom *d)

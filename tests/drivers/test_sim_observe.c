@@ -159,6 +159,39 @@ test_observation_holds_the_pools_arena_until_freed(void **state)
 	xdc_observed_free(o1);
 }
 
+/*
+ * What repeats across domains is kept once in the pool (sim_pool_share):
+ * two VMs booting one kernel on one bridge point at one copy of each,
+ * and what differs (names, disk targets) stays apart.
+ */
+static void
+test_repeated_strings_are_kept_once(void **state)
+{
+	struct xdc_network dmz = { .n_name = "dmz", .n_bridge = "xdc-dmz" };
+	struct tvm a, b;
+	struct sim_pool *p = pool_two(&a, &b, &dmz);
+	struct xdc_observed *obs = sim_pool_observe(p, NULL);
+	const struct xdc_obs_domain *x = dom_of(obs, "a"),
+	                            *y = dom_of(obs, "b");
+
+	(void)state;
+	assert_ptr_equal(x->od_build.ob_kernel, y->od_build.ob_kernel);
+	assert_ptr_equal(x->od_build.ob_cmdline, y->od_build.ob_cmdline);
+	assert_ptr_equal(x->od_nics[0].on_bridge, y->od_nics[0].on_bridge);
+	assert_ptr_equal(x->od_nics[0].on_bridge,
+	    obs->obs_hosts[0].oh_networks[0].on_bridge);
+	assert_ptr_equal(x->od_scope, y->od_scope);
+	assert_ptr_equal(
+	    x->od_build.ob_disks[0].d_vdev, y->od_build.ob_disks[0].d_vdev);
+	/* Not the caller's strings: the pool's own copies. */
+	assert_ptr_not_equal(x->od_build.ob_kernel, a.vm.vm_kernel);
+	assert_ptr_not_equal(x->od_name, y->od_name);
+	assert_ptr_not_equal(
+	    x->od_build.ob_disks[0].d_target, y->od_build.ob_disks[0].d_target);
+	xdc_observed_free(obs);
+	sim_pool_free(p);
+}
+
 /* Domain-0 has no NICs and no disks: empty arrays, as a copy gave. */
 static void
 test_domain0s_empty_arrays_are_not_null(void **state)
@@ -237,6 +270,7 @@ main(void)
 		    test_observation_keeps_what_it_saw_while_the_pool_changes),
 		cmocka_unit_test(
 		    test_observation_holds_the_pools_arena_until_freed),
+		cmocka_unit_test(test_repeated_strings_are_kept_once),
 		cmocka_unit_test(test_domain0s_empty_arrays_are_not_null),
 		cmocka_unit_test(
 		    test_observation_outlives_a_pool_read_again_and_the_driver),
