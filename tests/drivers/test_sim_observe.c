@@ -22,6 +22,7 @@
 #include "base/error.h"
 #include "drivers/driver.h"
 #include "drivers/sim.h"
+#include "drivers/sim_file.h"
 #include "drivers/sim_pool.h"
 #include "schema/model.h"
 #include "tests/drivers/tvm.h"
@@ -192,6 +193,38 @@ test_repeated_strings_are_kept_once(void **state)
 	sim_pool_free(p);
 }
 
+/* Likewise for a pool read from its file, by the event reader. */
+static void
+test_a_pool_read_keeps_repeated_strings_once(void **state)
+{
+	struct xdc_network dmz = { .n_name = "dmz", .n_bridge = "xdc-dmz" };
+	struct tvm a, b;
+	struct sim_pool *p = pool_two(&a, &b, &dmz), *q = NULL;
+	struct xdc_observed *obs;
+	const struct xdc_obs_domain *x, *y;
+	char *text = NULL;
+	size_t len;
+
+	(void)state;
+	assert_int_equal(sim_file_text("pool", p, &text, &len), 0);
+	assert_int_equal(sim_file_parse("pool", text, len, &q), 0);
+	obs = sim_pool_observe(q, NULL);
+	x = dom_of(obs, "a");
+	y = dom_of(obs, "b");
+	assert_non_null(x);
+	assert_non_null(y);
+	assert_string_equal(x->od_build.ob_kernel, "/boot/vmlinuz");
+	assert_ptr_equal(x->od_build.ob_kernel, y->od_build.ob_kernel);
+	assert_ptr_equal(x->od_build.ob_cmdline, y->od_build.ob_cmdline);
+	assert_ptr_equal(x->od_nics[0].on_bridge, y->od_nics[0].on_bridge);
+	assert_ptr_equal(x->od_scope, y->od_scope);
+	assert_ptr_not_equal(x->od_name, y->od_name);
+	xdc_observed_free(obs);
+	sim_pool_free(q);
+	sim_pool_free(p);
+	free(text);
+}
+
 /* Domain-0 has no NICs and no disks: empty arrays, as a copy gave. */
 static void
 test_domain0s_empty_arrays_are_not_null(void **state)
@@ -271,6 +304,7 @@ main(void)
 		cmocka_unit_test(
 		    test_observation_holds_the_pools_arena_until_freed),
 		cmocka_unit_test(test_repeated_strings_are_kept_once),
+		cmocka_unit_test(test_a_pool_read_keeps_repeated_strings_once),
 		cmocka_unit_test(test_domain0s_empty_arrays_are_not_null),
 		cmocka_unit_test(
 		    test_observation_outlives_a_pool_read_again_and_the_driver),
