@@ -47,7 +47,7 @@ PKG_LIBS	:= $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 THREAD_LIBS	 = -pthread
 
 # What every layer uses: errors, arenas, diagnostics.
-BASE_SRCS	= base/error.c base/arena.c base/diag.c base/ev.c \
+BASE_SRCS	= base/error.c base/arena.c base/strtab.c base/diag.c base/ev.c \
 		  base/file.c
 # The desired model and its loader.
 SCHEMA_SRCS	= $(BASE_SRCS) schema/model.c \
@@ -109,10 +109,12 @@ LIBXDC		= $(BUILD)/libxdc.a
 # cmocka unit tests mirror the source tree: tests/schema/test_load.c tests
 # schema/load.c.
 UNIT_SRCS	= tests/base/test_ev.c tests/base/test_file.c \
+		  tests/base/test_arena.c tests/base/test_strtab.c \
 		  tests/schema/test_values.c tests/schema/test_load.c \
 		  tests/schema/test_rules.c tests/schema/test_cache.c \
 		  tests/schema/test_label_index.c \
 		  tests/drivers/test_sim.c tests/drivers/test_sim_file.c \
+		  tests/drivers/test_sim_observe.c \
 		  tests/planner/test_diff.c tests/planner/test_place.c \
 		  tests/planner/test_sla.c tests/planner/test_order.c \
 		  tests/planner/test_property.c tests/planner/test_pool.c \

@@ -23,9 +23,13 @@ struct block {
 	alignas(max_align_t) unsigned char b_data[];
 };
 
-/* A malloc'd array handed over whole, rather than copied in. */
+/*
+ * A malloc'd array handed over whole, rather than copied in, or anything
+ * else to let go of when the arena goes: ad_fn(ad_p), newest first.
+ */
 struct adopted {
 	struct adopted *ad_next;
+	void (*ad_fn)(void *);
 	void *ad_p;
 };
 
@@ -41,7 +45,7 @@ free_adopted(struct xdc_arena *a)
 	struct adopted *ad;
 
 	for (ad = a->a_adopted; ad != NULL; ad = ad->ad_next)
-		free(ad->ad_p);
+		ad->ad_fn(ad->ad_p);
 	a->a_adopted = NULL;
 }
 
@@ -178,16 +182,21 @@ xdc_arena_printf(struct xdc_arena *a, const char *fmt, ...)
 	return p;
 }
 
+void
+xdc_arena_defer(struct xdc_arena *a, void (*fn)(void *), void *arg)
+{
+	struct adopted *ad = xdc_arena_alloc(a, sizeof(*ad));
+
+	ad->ad_fn = fn;
+	ad->ad_p = arg;
+	ad->ad_next = a->a_adopted;
+	a->a_adopted = ad;
+}
+
 void *
 xdc_arena_adopt(struct xdc_arena *a, void *p)
 {
-	struct adopted *ad;
-
-	if (p == NULL)
-		return NULL;
-	ad = xdc_arena_alloc(a, sizeof(*ad));
-	ad->ad_p = p;
-	ad->ad_next = a->a_adopted;
-	a->a_adopted = ad;
+	if (p != NULL)
+		xdc_arena_defer(a, free, p);
 	return p;
 }

@@ -23,5 +23,10 @@ char *xdc_arena_printf(struct xdc_arena *, const char *, ...)
     __attribute__((format(printf, 2, 3)));
 /* Hand p (from malloc, or NULL) to the arena: freed with it. Returns p. */
 void *xdc_arena_adopt(struct xdc_arena *, void *p);
+/*
+ * Call fn(arg) when the arena is freed or reset, newest first: what the
+ * arena's contents borrow from elsewhere is let go of with them.
+ */
+void xdc_arena_defer(struct xdc_arena *, void (*fn)(void *), void *arg);
 
 #endif /* XDC_ARENA_H */

@@ -303,6 +303,12 @@ obs_read_domains(struct obs_read *r, unsigned flags, struct xdc_arena *arena)
 	r->or_dom_arena = arena;
 }
 
+void
+obs_read_share(struct obs_read *r, struct xdc_strtab *t)
+{
+	obs_dom_share(r->or_dom, t);
+}
+
 int
 obs_read_built(struct obs_read *r, unsigned flags, struct xdc_obs_domain *out)
 {

@@ -108,7 +108,10 @@ void obs_read_piece_size(size_t);
  * each, and must be given the same flags. A domain it would refuse gives
  * up the parse.
  */
+struct xdc_strtab;
 void obs_read_domains(struct obs_read *, unsigned flags, struct xdc_arena *);
+/* After obs_read_domains: what repeats kept once in t (obs_dom_share). */
+void obs_read_share(struct obs_read *, struct xdc_strtab *t);
 /* Whether the cursor is past the last token. */
 int obs_read_done(const struct obs_read *);
 

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "base/arena.h"
+#include "base/strtab.h"
 #include "base/error.h"
 #include "drivers/obs_json.h"
 #include "drivers/obs_read_dom.h"
@@ -144,6 +145,7 @@ key_of(unsigned kind, const char *s, size_t n)
 struct obs_dom {
 	unsigned b_flags;
 	struct xdc_arena *b_arena;
+	struct xdc_strtab *b_shared; /* or NULL */
 	struct xdc_obs_domain b_d;
 	struct {
 		uint8_t l_kind;
@@ -400,6 +402,23 @@ mac_of(const char *s, size_t n, uint8_t mac[6])
 	return xdc_parse_mac(buf, mac) == NULL;
 }
 
+void
+obs_dom_share(struct obs_dom *b, struct xdc_strtab *t)
+{
+	b->b_shared = t;
+}
+
+/* A non-empty string that repeats: once in b_shared when there is one. */
+static int
+shared(struct obs_dom *b, const char *s, size_t n, const char **out)
+{
+	if (n == 0)
+		return 0;
+	*out = b->b_shared != NULL ? xdc_strtab_intern(b->b_shared, s, n)
+	                           : xdc_arena_strndup(b->b_arena, s, n);
+	return 1;
+}
+
 /* A non-empty string into the arena. */
 static int
 str(struct obs_dom *b, const char *s, size_t n, const char **out)
@@ -427,7 +446,7 @@ obs_dom_string(struct obs_dom *b, const char *s, size_t n)
 			return name_of(
 			    s, n, obs_json_state_name, 4, &b->b_state);
 		case D_SCOPE:
-			return str(b, s, n, &d->od_scope);
+			return shared(b, s, n, &d->od_scope);
 		case D_HASH:
 			return hash_of(s, n, &d->od_hash);
 		default:
@@ -435,18 +454,18 @@ obs_dom_string(struct obs_dom *b, const char *s, size_t n)
 		}
 	case L_NIC:
 		if (k == 0)
-			return str(b, s, n, &b->b_nic.on_bridge);
+			return shared(b, s, n, &b->b_nic.on_bridge);
 		return mac_of(s, n, b->b_nic.on_mac);
 	case L_BUILD:
 		switch (k) {
 		case 0:
 			return name_of(s, n, obs_json_type_name, 3, &b->b_type);
 		case 1:
-			return str(b, s, n, &ob->ob_kernel);
+			return shared(b, s, n, &ob->ob_kernel);
 		case 2:
-			return str(b, s, n, &ob->ob_ramdisk);
+			return shared(b, s, n, &ob->ob_ramdisk);
 		case 3:
-			return str(b, s, n, &ob->ob_cmdline);
+			return shared(b, s, n, &ob->ob_cmdline);
 		default:
 			return 0;
 		}
@@ -455,7 +474,7 @@ obs_dom_string(struct obs_dom *b, const char *s, size_t n)
 		case 0:
 			return str(b, s, n, &b->b_disk.d_target);
 		case 1:
-			return str(b, s, n, &b->b_disk.d_vdev);
+			return shared(b, s, n, &b->b_disk.d_vdev);
 		case 2:
 			return name_of(
 			    s, n, obs_json_format_name, 3, &b->b_format);
@@ -507,7 +526,7 @@ obs_dom_open(struct obs_dom *b, int map)
 static void *
 arena_copy(struct xdc_arena *arena, const void *v, size_t n, size_t size)
 {
-	void *a = xdc_arena_zalloc(arena, (n + 1) * size);
+	void *a = xdc_arena_zalloc(arena, (n > 0 ? n : 1) * size);
 
 	if (n > 0)
 		memcpy(a, v, n * size);

@@ -24,6 +24,13 @@ void obs_dom_free(struct obs_dom *);
  * OBS_JSON_DEFAULTS or 0), the strings into arena.
  */
 void obs_dom_begin(struct obs_dom *, unsigned flags, struct xdc_arena *);
+struct xdc_strtab;
+/*
+ * Keep what repeats across domains (kernels, command lines, vdevs,
+ * bridges, scopes) once in t, whose arena outlives the domains; NULL:
+ * copy every string into the arena.
+ */
+void obs_dom_share(struct obs_dom *, struct xdc_strtab *t);
 /*
  * The events inside it, each 1 having taken it or 0 to give up; close
  * sets *done when the domain's own object closed, its struct at

@@ -75,8 +75,7 @@ dom_set_nics(struct sim_pool *p, struct xdc_obs_domain *od,
 	od->od_nics =
 	    xdc_arena_zalloc(p->p_arena, vm->vm_nnics * sizeof(*od->od_nics));
 	for (i = 0; i < vm->vm_nnics; i++) {
-		od->od_nics[i].on_bridge =
-		    sim_pool_strdup(p, sp->ds_bridges[i]);
+		od->od_nics[i].on_bridge = sim_pool_share(p, sp->ds_bridges[i]);
 		memcpy(od->od_nics[i].on_mac, vm->vm_nics[i].nic_mac, 6);
 	}
 }
@@ -88,7 +87,7 @@ dom_mark(struct sim_pool *p, struct xdc_obs_domain *od,
 {
 	od->od_protect = sp->ds_protect != 0;
 	od->od_hash = sp->ds_hash;
-	od->od_scope = sim_pool_strdup(
+	od->od_scope = sim_pool_share(
 	    p, sp->ds_scope != NULL ? sp->ds_scope : XDC_SCOPE_DEFAULT);
 	od->od_applied = sp->ds_applied;
 	od->od_expires = sp->ds_expires;
@@ -111,9 +110,9 @@ dom_own(struct sim_pool *p, struct xdc_obs_domain *od,
 	dom_mark(p, od, sp);
 	od->od_has_build = 1;
 	b->ob_type = vm->vm_type;
-	b->ob_kernel = sim_pool_strdup(p, vm->vm_kernel);
-	b->ob_ramdisk = sim_pool_strdup(p, vm->vm_ramdisk);
-	b->ob_cmdline = sim_pool_strdup(p, vm->vm_cmdline);
+	b->ob_kernel = sim_pool_share(p, vm->vm_kernel);
+	b->ob_ramdisk = sim_pool_share(p, vm->vm_ramdisk);
+	b->ob_cmdline = sim_pool_share(p, vm->vm_cmdline);
 	b->ob_ndisks = vm->vm_ndisks;
 	b->ob_disks =
 	    xdc_arena_zalloc(p->p_arena, vm->vm_ndisks * sizeof(*b->ob_disks));
@@ -121,7 +120,7 @@ dom_own(struct sim_pool *p, struct xdc_obs_domain *od,
 		b->ob_disks[i].d_target =
 		    sim_pool_strdup(p, vm->vm_disks[i].d_target);
 		b->ob_disks[i].d_vdev =
-		    sim_pool_strdup(p, vm->vm_disks[i].d_vdev);
+		    sim_pool_share(p, vm->vm_disks[i].d_vdev);
 		b->ob_disks[i].d_format = vm->vm_disks[i].d_format;
 		b->ob_disks[i].d_readonly = vm->vm_disks[i].d_readonly;
 	}
@@ -466,7 +465,7 @@ net_set(struct sim_pool *p, struct xdc_obs_network *n,
 	if (what & XDC_UPD_MTU)
 		n->on_mtu = decl->n_mtu ? decl->n_mtu : SIM_MTU;
 	if (what & XDC_UPD_UPLINK) {
-		n->on_uplink = sim_pool_strdup(p, decl->n_uplink);
+		n->on_uplink = sim_pool_share(p, decl->n_uplink);
 		n->on_vlan = decl->n_vlan;
 	}
 }
@@ -494,7 +493,7 @@ net_set_scopes(
 	}
 	w = xdc_arena_alloc(p->p_arena, a->a_nscopes * sizeof(*w));
 	for (i = 0; i < a->a_nscopes; i++)
-		w[i] = sim_pool_strdup(p, a->a_scopes[i]);
+		w[i] = sim_pool_share(p, a->a_scopes[i]);
 	n->on_scopes = w;
 	n->on_nscopes = a->a_nscopes;
 }
@@ -564,11 +563,11 @@ apply_net(struct sim_pool *p, struct sim_host *h, const struct xdc_action *a)
 		if (n == NULL) {
 			/* A retried create finds its bridge and updates it. */
 			n = sim_net_insert(h, (size_t)(-at - 1));
-			n->on_bridge = sim_pool_strdup(p, bridge);
+			n->on_bridge = sim_pool_share(p, bridge);
 			n->on_up = 1;
 			n->on_managed = 1;
 		}
-		n->on_name = sim_pool_strdup(p, decl->n_name);
+		n->on_name = sim_pool_share(p, decl->n_name);
 		net_set(p, n, decl, what);
 		net_set_scopes(p, n, a);
 		/* A declared Network is up, as the net driver leaves it. */

@@ -224,6 +224,7 @@ sim_file_host_events(
     struct sim_pool *p, struct obs_read *ev, const char *text, size_t len)
 {
 	obs_read_domains(ev, OBS_JSON_DEFAULTS, p->p_arena);
+	obs_read_share(ev, p->p_strs);
 	if (obs_read_parse(ev, text, len) != 0)
 		return -1;
 	return ev_host_take(ev, p);
@@ -343,6 +344,7 @@ sim_file_events(const char *text, size_t len, struct sim_pool **out)
 
 	obs_read_init(&ev);
 	obs_read_domains(&ev, OBS_JSON_DEFAULTS, ep.ep_pool->p_arena);
+	obs_read_share(&ev, ep.ep_pool->p_strs);
 	return events_end(&ev, &ep,
 	    obs_read_parse_each(&ev, text, len, "hosts", ev_each_host, &ep),
 	    out);
@@ -356,6 +358,7 @@ sim_file_events_fd(int fd, uint64_t max, struct sim_pool **out)
 
 	obs_read_init(&ev);
 	obs_read_domains(&ev, OBS_JSON_DEFAULTS, ep.ep_pool->p_arena);
+	obs_read_share(&ev, ep.ep_pool->p_strs);
 	return events_end(&ev, &ep,
 	    obs_read_parse_fd(&ev, fd, max, "hosts", ev_each_host, &ep), out);
 }

@@ -2,14 +2,18 @@
  * The sim driver's pool in memory (see sim_pool.h): hosts with their
  * capacity, domains indexed by name, networks sorted by bridge, injected
  * faults and the domain ids still to give, and how a pool is brought in
- * line with the configuration's Hosts. What observe reports is a copy of
- * it, so that the pool may change while the caller keeps the observation.
+ * line with the configuration's Hosts. What observe reports copies the
+ * hosts, domains and networks, so that the pool may change while the
+ * caller keeps the observation, and borrows their strings and arrays from
+ * the pool's arena, where they are never changed once written, and which
+ * the observation holds until it is freed.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/arena.h"
 #include "base/error.h"
+#include "base/strtab.h"
 #include "drivers/sim_pool.h"
 #include "schema/model.h"
 
@@ -21,12 +25,32 @@ sim_pool_strdup(struct sim_pool *p, const char *s)
 	return s != NULL ? xdc_arena_strdup(p->p_arena, s) : NULL;
 }
 
+const char *
+sim_pool_share(struct sim_pool *p, const char *s)
+{
+	return xdc_strtab_str(p->p_strs, s);
+}
+
+static void
+store_drop(void *arg)
+{
+	struct sim_store *st = arg;
+
+	if (--st->st_refs > 0)
+		return;
+	xdc_arena_free(st->st_arena);
+	free(st);
+}
+
 struct sim_pool *
 sim_pool_new(void)
 {
 	struct sim_pool *p = xdc_calloc(1, sizeof(*p));
 
-	p->p_arena = xdc_arena_new();
+	p->p_store = xdc_calloc(1, sizeof(*p->p_store));
+	p->p_store->st_arena = p->p_arena = xdc_arena_new();
+	p->p_store->st_refs = 1;
+	p->p_strs = xdc_strtab_new(p->p_arena);
 	p->p_next_domid = 1;
 	return p;
 }
@@ -46,7 +70,8 @@ sim_pool_free(struct sim_pool *p)
 	free(p->p_hosts);
 	free(p->p_faults);
 	free(p->p_slows);
-	xdc_arena_free(p->p_arena);
+	xdc_strtab_free(p->p_strs);
+	store_drop(p->p_store);
 	free(p);
 }
 
@@ -418,58 +443,13 @@ sim_pool_default(const struct sim_cfg_host *cfg, size_t ncfg)
 }
 /* ---- What observe reports --------------------------------------------- */
 
-static const char *
-obs_strdup(struct xdc_arena *a, const char *s)
-{
-	return s != NULL ? xdc_arena_strdup(a, s) : NULL;
-}
-
-static void
-obs_domain(struct xdc_arena *a, struct xdc_obs_domain *o,
-    const struct xdc_obs_domain *d)
-{
-	struct xdc_obs_build *b = &o->od_build;
-	const struct xdc_disk *from;
-	struct xdc_disk *disk;
-	size_t i;
-
-	*o = *d;
-	o->od_name = obs_strdup(a, d->od_name);
-	o->od_scope = obs_strdup(a, d->od_scope);
-	o->od_nics = xdc_arena_zalloc(a, d->od_nnics * sizeof(*o->od_nics));
-	for (i = 0; i < d->od_nnics; i++) {
-		o->od_nics[i] = d->od_nics[i];
-		o->od_nics[i].on_bridge =
-		    obs_strdup(a, d->od_nics[i].on_bridge);
-	}
-	b->ob_kernel = obs_strdup(a, d->od_build.ob_kernel);
-	b->ob_ramdisk = obs_strdup(a, d->od_build.ob_ramdisk);
-	b->ob_cmdline = obs_strdup(a, d->od_build.ob_cmdline);
-	b->ob_disks = xdc_arena_zalloc(a, b->ob_ndisks * sizeof(*b->ob_disks));
-	for (i = 0; i < b->ob_ndisks; i++) {
-		disk = &b->ob_disks[i];
-		from = &d->od_build.ob_disks[i];
-		disk->d_target = obs_strdup(a, from->d_target);
-		disk->d_vdev = obs_strdup(a, from->d_vdev);
-		disk->d_format = from->d_format;
-		disk->d_readonly = from->d_readonly;
-	}
-}
-
-/* A network's list of scopes, into the observation's arena. */
-static void
-obs_scopes(struct xdc_arena *a, struct xdc_obs_network *o,
-    const struct xdc_obs_network *n)
-{
-	const char **w;
-	size_t i;
-
-	w = xdc_arena_zalloc(a, (n->on_nscopes + 1) * sizeof(*w));
-	for (i = 0; i < n->on_nscopes; i++)
-		w[i] = obs_strdup(a, n->on_scopes[i]);
-	o->on_scopes = w;
-	o->on_nscopes = n->on_nscopes;
-}
+/*
+ * What stands for no array at all (Domain-0's NICs and disks, a network
+ * without scopes): an empty one, as a copy made it, never NULL.
+ */
+static struct xdc_obs_nic no_nics[1];
+static struct xdc_disk no_disks[1];
+static const char *const no_scopes[1];
 
 struct xdc_observed *
 sim_pool_observe(const struct sim_pool *p, const char *host)
@@ -478,10 +458,12 @@ sim_pool_observe(const struct sim_pool *p, const char *host)
 	struct xdc_arena *a = obs->obs_arena;
 	const struct sim_host *h;
 	struct xdc_obs_host *oh;
-	struct xdc_obs_network *on;
+	struct xdc_obs_domain *od;
 	struct sim_dom **v;
 	size_t i, j;
 
+	p->p_store->st_refs++;
+	xdc_arena_defer(a, store_drop, p->p_store);
 	obs->obs_hosts =
 	    xdc_arena_zalloc(a, p->p_nhosts * sizeof(*obs->obs_hosts));
 	for (i = 0; i < p->p_nhosts; i++) {
@@ -489,27 +471,31 @@ sim_pool_observe(const struct sim_pool *p, const char *host)
 		if (host != NULL && strcmp(h->sh_name, host) != 0)
 			continue;
 		oh = &obs->obs_hosts[obs->obs_nhosts++];
-		oh->oh_name = obs_strdup(a, h->sh_name);
+		oh->oh_name = h->sh_name;
 		oh->oh_memory = h->sh_memory;
 		oh->oh_free_memory = sim_host_free_memory(h);
 		oh->oh_cpus = h->sh_cpus;
 		oh->oh_ndomains = h->sh_ndoms;
 		oh->oh_domains =
-		    xdc_arena_zalloc(a, h->sh_ndoms * sizeof(*oh->oh_domains));
+		    xdc_arena_alloc(a, h->sh_ndoms * sizeof(*oh->oh_domains));
 		v = sim_dom_sorted(h);
-		for (j = 0; j < h->sh_ndoms; j++)
-			obs_domain(a, &oh->oh_domains[j], &v[j]->sd_d);
+		for (j = 0; j < h->sh_ndoms; j++) {
+			od = &oh->oh_domains[j];
+			*od = v[j]->sd_d;
+			if (od->od_nics == NULL)
+				od->od_nics = no_nics;
+			if (od->od_build.ob_disks == NULL)
+				od->od_build.ob_disks = no_disks;
+		}
 		free(v);
+		/* The hosts' own array moves as networks come and go. */
 		oh->oh_nnetworks = h->sh_nnets;
 		oh->oh_networks =
-		    xdc_arena_zalloc(a, h->sh_nnets * sizeof(*oh->oh_networks));
+		    xdc_arena_alloc(a, h->sh_nnets * sizeof(*oh->oh_networks));
 		for (j = 0; j < h->sh_nnets; j++) {
-			on = &oh->oh_networks[j];
-			*on = h->sh_nets[j];
-			on->on_name = obs_strdup(a, h->sh_nets[j].on_name);
-			on->on_bridge = obs_strdup(a, h->sh_nets[j].on_bridge);
-			on->on_uplink = obs_strdup(a, h->sh_nets[j].on_uplink);
-			obs_scopes(a, on, &h->sh_nets[j]);
+			oh->oh_networks[j] = h->sh_nets[j];
+			if (h->sh_nets[j].on_scopes == NULL)
+				oh->oh_networks[j].on_scopes = no_scopes;
 		}
 	}
 	return obs;

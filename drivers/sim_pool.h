@@ -11,7 +11,10 @@
  * growable arrays; each host indexes its domains by name in a hash table,
  * so one apply costs O(1). Hosts are sorted by name, each host's networks
  * by bridge. Every host has a Domain-0, the domain with id 0, whose memory
- * is its own reservation: sh_used counts the guests only.
+ * is its own reservation: sh_used counts the guests only. The strings and
+ * arrays in the arena are never changed once written (a domain's NICs, a
+ * network's scopes are written anew), so that an observation may borrow
+ * them (sim_pool_observe); the domains themselves change in place.
  */
 #ifndef XDC_SIM_POOL_H
 #define XDC_SIM_POOL_H
@@ -77,8 +80,24 @@ struct sim_slow {
 	unsigned sl_times;
 };
 
+/*
+ * The pool's arena, counted: the pool holds one reference, and every
+ * observation that borrows from it one more, so that the strings and
+ * arrays an observation points to outlive a pool read again or freed.
+ */
+struct sim_store {
+	struct xdc_arena *st_arena;
+	unsigned st_refs;
+};
+
 struct sim_pool {
-	struct xdc_arena *p_arena;
+	struct xdc_arena *p_arena; /* p_store's */
+	struct sim_store *p_store;
+	/*
+	 * The strings that repeat across domains and networks (kernels,
+	 * command lines, bridges, scopes), kept once in p_arena.
+	 */
+	struct xdc_strtab *p_strs;
 	struct sim_host *p_hosts; /* sorted by name */
 	size_t p_nhosts;
 	uint32_t p_next_domid;
@@ -103,6 +122,11 @@ struct sim_pool *sim_pool_new(void);
 void sim_pool_free(struct sim_pool *);
 /* s copied into the pool's arena; NULL stays NULL. */
 const char *sim_pool_strdup(struct sim_pool *, const char *s);
+/*
+ * Likewise for a string that repeats across domains (a kernel, a command
+ * line, a bridge, a vdev, a scope): one copy in the arena for all.
+ */
+const char *sim_pool_share(struct sim_pool *, const char *s);
 
 static inline int
 sim_is_dom0(const struct sim_dom *d)
@@ -167,7 +191,10 @@ int sim_pool_reconcile(
 struct sim_pool *sim_pool_default(const struct sim_cfg_host *, size_t ncfg);
 
 /*
- * What observe reports of the pool: a copy the caller frees. With host
+ * What observe reports of the pool, for the caller to free: its hosts,
+ * domains and networks are copies, so that the pool may change while the
+ * caller keeps it, and their strings and arrays the pool's own, borrowed
+ * (the observation holds the pool's arena until it is freed). With host
  * not NULL, that host alone (nothing when the pool lacks it).
  */
 struct xdc_observed *sim_pool_observe(
