@@ -33,8 +33,6 @@ struct xdc_observed;
 /* A host's published record; immutable, shared by snapshots. */
 struct rec {
 	int r_refs;
-	char *r_text;
-	size_t r_len;
 	struct xdc_arena *r_arena;
 	struct xdc_obs_host r_obs;
 	const char *r_path;

@@ -43,7 +43,6 @@ agent_view_rec_unref(struct rec *r)
 	if (r == NULL || --r->r_refs > 0)
 		return;
 	xdc_arena_free(r->r_arena);
-	free(r->r_text);
 	free(r);
 }
 
@@ -88,10 +87,6 @@ rec_parse(struct pool_agent *a, const char *host, const char *text, size_t len)
 	char *what = agent_key_of(a, "hosts", host);
 
 	r->r_refs = 1;
-	r->r_text = xdc_malloc(len + 1);
-	memcpy(r->r_text, text, len);
-	r->r_text[len] = '\0';
-	r->r_len = len;
 	r->r_arena = xdc_arena_new();
 	if (pool_record_read(text, len, r->r_arena, &r->r_obs, &r->r_path,
 	        &r->r_commit, &r->r_watchdog_ms) != 0 &&
