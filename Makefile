@@ -72,7 +72,8 @@ DRIVER_SRCS	= drivers/observed.c drivers/compose.c $(SIM_SRCS) drivers/xen.c \
 		  drivers/obs_read.c drivers/obs_read_host.c
 # The pool's shared view through etcd: the client, and the agent.
 POOL_SRCS	= pool/etcd_json.c pool/etcd_json_decode.c pool/etcd_json_events.c \
-		  pool/etcd.c pool/etcd_kv.c pool/etcd_watch.c pool/record.c \
+		  pool/etcd.c pool/etcd_kv.c pool/etcd_range.c pool/etcd_watch.c \
+		  pool/record.c \
 		  pool/agent.c pool/agent_view.c pool/agent_cas.c \
 		  pool/agent_fence.c
 # The command line.

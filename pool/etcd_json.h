@@ -89,10 +89,9 @@ int etcd_decode_watch_events(const char *line, size_t len, struct xdc_arena *,
  * answer is jansson's to read. end fills res as etcd_decode_range_events
  * does, without the kvs (res_kvs NULL, res_nkvs 0).
  */
-typedef void etcd_kv_fn(const struct etcd_kv *, void *);
 struct etcd_range_reader;
 
-struct etcd_range_reader *etcd_range_reader_new(etcd_kv_fn *each, void *arg);
+struct etcd_range_reader *etcd_range_reader_new(etcd_kv_cb *each, void *arg);
 int etcd_range_reader_feed(struct etcd_range_reader *, const char *, size_t);
 int etcd_range_reader_end(struct etcd_range_reader *, struct etcd_result *res);
 /* header.revision once read, 0 before. */

@@ -76,7 +76,7 @@ struct rd {
 	struct xdc_arena *rd_arena; /* with rd_each, one kv's, reset after it */
 	yajl_handle rd_h;
 	size_t rd_end; /* the bytes up to the object's end, in its piece */
-	etcd_kv_fn *rd_each; /* a range read as it comes: each kv to it */
+	etcd_kv_cb *rd_each; /* a range read as it comes: each kv to it */
 	void *rd_each_arg;
 	size_t rd_handed; /* kvs handed to rd_each */
 	int rd_watch;     /* reading a watch message, not a range */
@@ -644,7 +644,7 @@ struct etcd_range_reader {
 };
 
 struct etcd_range_reader *
-etcd_range_reader_new(etcd_kv_fn *each, void *arg)
+etcd_range_reader_new(etcd_kv_cb *each, void *arg)
 {
 	struct etcd_range_reader *rr = xdc_calloc(1, sizeof(*rr));
 
