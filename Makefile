@@ -122,6 +122,7 @@ UNIT_SRCS	= tests/base/test_ev.c tests/base/test_file.c \
 		  tests/reconciler/test_import.c tests/pool/test_etcd_json.c \
 		  tests/pool/test_etcd_json_events.c \
 		  tests/pool/test_etcd_json_events_watch.c tests/pool/test_etcd.c \
+		  tests/pool/test_etcd_range.c \
 		  tests/pool/test_record.c \
 		  tests/reconciler/test_verify.c \
 		  tests/reconciler/test_statedir.c tests/reconciler/test_session.c \
