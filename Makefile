@@ -74,7 +74,8 @@ DRIVER_SRCS	= drivers/observed.c drivers/compose.c $(SIM_SRCS) drivers/xen.c \
 		  drivers/obs_read_host.c
 # The pool's shared view through etcd: the client, and the agent.
 POOL_SRCS	= pool/etcd_json.c pool/etcd_json_decode.c pool/etcd_json_events.c \
-		  pool/etcd.c pool/etcd_kv.c pool/etcd_watch.c pool/record.c \
+		  pool/etcd.c pool/etcd_kv.c pool/etcd_range.c pool/etcd_watch.c \
+		  pool/record.c \
 		  pool/agent.c pool/agent_view.c pool/agent_cas.c \
 		  pool/agent_fence.c
 # The command line.
@@ -130,6 +131,7 @@ UNIT_SRCS	= tests/base/test_ev.c tests/base/test_file.c \
 		  tests/reconciler/test_import.c tests/pool/test_etcd_json.c \
 		  tests/pool/test_etcd_json_events.c \
 		  tests/pool/test_etcd_json_events_watch.c tests/pool/test_etcd.c \
+		  tests/pool/test_etcd_range.c \
 		  tests/pool/test_record.c \
 		  tests/reconciler/test_verify.c \
 		  tests/reconciler/test_statedir.c tests/reconciler/test_session.c \

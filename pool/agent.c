@@ -381,6 +381,7 @@ pool_agent_free(struct pool_agent *a, int clean)
 	if (a->a_watch != NULL)
 		etcd_watch_free(a->a_watch);
 	etcd_free(a->a_etcd);
+	agent_view_range_forget(a); /* a range etcd_free cut short */
 	for (i = 0; i < a->a_nhosts; i++) {
 		agent_view_rec_unref(a->a_hosts[i].h_rec);
 		free(a->a_hosts[i].h_name);

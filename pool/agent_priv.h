@@ -33,8 +33,6 @@ struct xdc_observed;
 /* A host's published record; immutable, shared by snapshots. */
 struct rec {
 	int r_refs;
-	char *r_text;
-	size_t r_len;
 	struct xdc_arena *r_arena;
 	struct xdc_obs_host r_obs;
 	const char *r_path;
@@ -145,6 +143,8 @@ struct pool_agent {
 
 	/* The pool as read: the range, then the watch. */
 	struct etcd_req *a_range;
+	struct view_key *a_rkeys; /* the range's keys so far (agent_view.c) */
+	size_t a_nrkeys, a_caprkeys;
 	struct etcd_watch *a_watch;
 	int a_synced;
 	struct host *a_hosts; /* sorted by name */
@@ -199,6 +199,8 @@ const char *agent_view_claim_holder(const struct pool_agent *, const char *vm);
 void agent_view_claim_set(
     struct pool_agent *, const char *vm, const char *host);
 void agent_view_slot_free(struct slot *);
+/* What a range read so far, when it will not be read to its end. */
+void agent_view_range_forget(struct pool_agent *);
 /* Read the prefix, unless a read is under way or the watch runs. */
 void agent_view_start_range(struct pool_agent *);
 /* What is known of the pool may be stale: no decision on it until the

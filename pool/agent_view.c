@@ -2,7 +2,11 @@
  * The pool agent's copy of the pool (see agent_priv.h): the hosts'
  * records as published under P hosts/, the claims, the budget slots, the
  * fenced marks and who is fencing whom, read once from the prefix and
- * then kept by its watch (read again when the watch was compacted). And
+ * then kept by its watch (read again when the watch was compacted). The
+ * range's keys come one at a time as etcd's answer is read (a record
+ * parsed as it comes, its text not kept), and are set aside until the
+ * answer has been read whole: only then do they replace what was known,
+ * so a range that fails halfway leaves the copy as it was. And
  * the snapshots of that copy the planner gets (pool_agent_snapshot):
  * taking one is also when this host gives back the claims and slots it
  * no longer needs (agent_cas.c) and looks at the lost hosts
@@ -43,7 +47,6 @@ agent_view_rec_unref(struct rec *r)
 	if (r == NULL || --r->r_refs > 0)
 		return;
 	xdc_arena_free(r->r_arena);
-	free(r->r_text);
 	free(r);
 }
 
@@ -78,8 +81,9 @@ out:
 }
 
 /*
- * A record from etcd, or NULL when it does not read. A record whose name
- * is not the host of its key is refused: an agent publishes only itself.
+ * A record from etcd, or NULL when it does not read, with the reason in
+ * xdc_error_last(). A record whose name is not the host of its key is
+ * refused: an agent publishes only itself.
  */
 static struct rec *
 rec_parse(struct pool_agent *a, const char *host, const char *text, size_t len)
@@ -88,10 +92,6 @@ rec_parse(struct pool_agent *a, const char *host, const char *text, size_t len)
 	char *what = agent_key_of(a, "hosts", host);
 
 	r->r_refs = 1;
-	r->r_text = xdc_malloc(len + 1);
-	memcpy(r->r_text, text, len);
-	r->r_text[len] = '\0';
-	r->r_len = len;
 	r->r_arena = xdc_arena_new();
 	if (pool_record_read(text, len, r->r_arena, &r->r_obs, &r->r_path,
 	        &r->r_commit, &r->r_watchdog_ms) != 0 &&
@@ -107,11 +107,16 @@ rec_parse(struct pool_agent *a, const char *host, const char *text, size_t len)
 	free(what);
 	return r;
 bad:
-	agent_log(a, POOL_LOG_WARN, "record refused", "host", host, "error",
-	    xdc_error_last(), NULL, NULL);
 	free(what);
 	agent_view_rec_unref(r);
 	return NULL;
+}
+
+static void
+rec_refused(struct pool_agent *a, const char *host, const char *why)
+{
+	agent_log(a, POOL_LOG_WARN, "record refused", "host", host, "error",
+	    why, NULL, NULL);
 }
 
 /* ---- The copy of the pool -------------------------------------------- */
@@ -274,6 +279,19 @@ fenced_set(
 	json_decref(root);
 }
 
+/* name's record r is put: it replaces what was known of it. */
+static void
+rec_put(struct pool_agent *a, const char *name, struct rec *r)
+{
+	struct host *h = agent_view_host_get(a, name, 1);
+
+	agent_view_rec_unref(h->h_rec);
+	h->h_rec = r;
+	h->h_lost_since = 0;
+	h->h_watchdog_ms = r->r_watchdog_ms;
+	h->h_fence_delay = 0;
+}
+
 /* One key of the pool, put (value) or deleted (NULL). */
 static void
 apply_key(struct pool_agent *a, const struct etcd_kv *kv, int put)
@@ -287,12 +305,9 @@ apply_key(struct pool_agent *a, const struct etcd_kv *kv, int put)
 		if (put) {
 			if ((r = rec_parse(a, name, kv->kv_value,
 			         kv->kv_value_len)) == NULL)
-				return;
-			agent_view_rec_unref(h->h_rec);
-			h->h_rec = r;
-			h->h_lost_since = 0;
-			h->h_watchdog_ms = r->r_watchdog_ms;
-			h->h_fence_delay = 0;
+				rec_refused(a, name, xdc_error_last());
+			else
+				rec_put(a, name, r);
 		} else if (h->h_rec != NULL) {
 			agent_view_rec_unref(h->h_rec);
 			h->h_rec = NULL;
@@ -347,6 +362,98 @@ on_watch(struct etcd_watch *w, const struct etcd_watch_msg *m, void *arg)
 	}
 }
 
+/*
+ * A key of the range, set aside until the range has been read whole: a
+ * host's record parsed (or why it is refused), any other key as it is.
+ */
+struct view_key {
+	char *vk_key;
+	struct rec *vk_rec; /* hosts/: the record; NULL when refused */
+	char *vk_why;       /* hosts/: why it is refused */
+	char *vk_value;     /* the other kinds: the value, NUL-terminated */
+	size_t vk_value_len;
+};
+
+void
+agent_view_range_forget(struct pool_agent *a)
+{
+	struct view_key *k;
+	size_t i;
+
+	for (i = 0; i < a->a_nrkeys; i++) {
+		k = &a->a_rkeys[i];
+		free(k->vk_key);
+		agent_view_rec_unref(k->vk_rec);
+		free(k->vk_why);
+		free(k->vk_value);
+	}
+	free(a->a_rkeys);
+	a->a_rkeys = NULL;
+	a->a_nrkeys = a->a_caprkeys = 0;
+}
+
+/* One key of the range as it comes; NULL: forget those so far. */
+static void
+on_range_kv(const struct etcd_kv *kv, void *arg)
+{
+	struct pool_agent *a = arg;
+	struct view_key *k;
+	const char *name;
+
+	if (kv == NULL) {
+		agent_view_range_forget(a);
+		return;
+	}
+	if (a->a_nrkeys == a->a_caprkeys) {
+		a->a_caprkeys = a->a_caprkeys == 0 ? 64 : a->a_caprkeys * 2;
+		a->a_rkeys = xdc_reallocarray(
+		    a->a_rkeys, a->a_caprkeys, sizeof(*a->a_rkeys));
+	}
+	k = &a->a_rkeys[a->a_nrkeys++];
+	memset(k, 0, sizeof(*k));
+	k->vk_key = xdc_strdup(kv->kv_key);
+	if ((name = key_name(a, kv->kv_key, "hosts")) != NULL) {
+		k->vk_rec = rec_parse(a, name, kv->kv_value, kv->kv_value_len);
+		if (k->vk_rec == NULL)
+			k->vk_why = xdc_strdup(xdc_error_last());
+		return;
+	}
+	k->vk_value = xdc_malloc(kv->kv_value_len + 1);
+	memcpy(k->vk_value, kv->kv_value, kv->kv_value_len + 1);
+	k->vk_value_len = kv->kv_value_len;
+}
+
+/* The range's keys, read whole, into the copy: as apply_key puts them. */
+static void
+apply_range(struct pool_agent *a)
+{
+	struct view_key *k;
+	struct etcd_kv kv;
+	const char *name;
+	size_t i;
+
+	for (i = 0; i < a->a_nrkeys; i++) {
+		k = &a->a_rkeys[i];
+		if ((name = key_name(a, k->vk_key, "hosts")) == NULL) {
+			memset(&kv, 0, sizeof(kv));
+			kv.kv_key = k->vk_key;
+			kv.kv_key_len = strlen(k->vk_key);
+			kv.kv_value = k->vk_value;
+			kv.kv_value_len = k->vk_value_len;
+			apply_key(a, &kv, 1);
+			continue;
+		}
+		(void)agent_view_host_get(a, name, 1);
+		if (k->vk_rec == NULL) {
+			rec_refused(a, name, k->vk_why);
+			continue;
+		}
+		rec_put(a, name, k->vk_rec);
+		k->vk_rec = NULL;
+	}
+	agent_view_range_forget(a);
+}
+
 static void
 on_range(struct etcd_req *req, const struct etcd_result *res, void *arg)
 {
@@ -356,6 +463,8 @@ on_range(struct etcd_req *req, const struct etcd_result *res, void *arg)
 	(void)req;
 	a->a_range = NULL;
 	if (res->res_rc != 0) {
+		/* Half a range decides nothing: the copy stays as it was. */
+		agent_view_range_forget(a);
 		agent_set_why(
 		    a, "cannot read the pool from etcd: %s", res->res_error);
 		agent_log(a, POOL_LOG_WARN, "etcd read failed", "error",
@@ -379,8 +488,7 @@ on_range(struct etcd_req *req, const struct etcd_result *res, void *arg)
 		agent_view_claim_set(a, a->a_claims[0].c_vm, NULL);
 	while (a->a_nslots > 0)
 		agent_view_slot_free(&a->a_slots[--a->a_nslots]);
-	for (i = 0; i < res->res_nkvs; i++)
-		apply_key(a, &res->res_kvs[i], 1);
+	apply_range(a);
 	if (etcd_watch(a->a_etcd, a->a_prefix, ETCD_PREFIX,
 	        res->res_revision + 1, on_watch, a, &a->a_watch) != 0) {
 		agent_set_why(a, "cannot watch the pool: %s", xdc_error_last());
@@ -404,11 +512,15 @@ on_range(struct etcd_req *req, const struct etcd_result *res, void *arg)
 void
 agent_view_start_range(struct pool_agent *a)
 {
+	struct etcd_op op = { .op_kind = ETCD_RANGE,
+		.op_key = a->a_prefix,
+		.op_flags = ETCD_PREFIX };
+
 	if (a->a_range != NULL || a->a_synced)
 		return;
+	agent_view_range_forget(a);
 	agent_request_limits(a, RANGE_MS);
-	a->a_range =
-	    etcd_range(a->a_etcd, a->a_prefix, ETCD_PREFIX, on_range, a);
+	a->a_range = etcd_range_each(a->a_etcd, &op, on_range_kv, on_range, a);
 	agent_request_limits(a, 0);
 }
 

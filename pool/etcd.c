@@ -18,10 +18,15 @@
  * harmless (every call but a txn, whose compare may then see its own
  * write).
  *
+ * A range read as it comes (etcd_range_each) is fed to the event reader
+ * by process() too, after curl_multi_socket_action has returned, a piece
+ * at a time (etcd_range.c).
+ *
  * This file is the transport: endpoints, TLS, the sockets and timer lent
  * to the loop, a call's attempts and retries, and process(). The calls
  * themselves (KV, txn, lease) are in etcd_kv.c, the watch streams in
- * etcd_watch.c; what they share is in etcd_priv.h.
+ * etcd_watch.c, a range read as it comes in etcd_range.c; what they
+ * share is in etcd_priv.h.
  */
 #include <inttypes.h>
 #include <netinet/in.h>
@@ -354,11 +359,13 @@ req_free(struct etcd_req *r)
 	free(r->r_body);
 	free(r->r_resp);
 	free(r->r_fails);
+	free((char *)(uintptr_t)r->r_op.op_key);
+	etcd_range_reader_free(r->r_rd);
 	free(r);
 }
 
-static void
-req_attempt(struct etcd_req *r)
+void
+etcd_req_attempt(struct etcd_req *r)
 {
 	struct etcd *c = r->r_etcd;
 	int64_t left = r->r_deadline - xdc_ev_now();
@@ -367,6 +374,11 @@ req_attempt(struct etcd_req *r)
 		left = 1;
 	r->r_tries++;
 	r->r_resp_len = 0;
+	etcd_range_reader_free(r->r_rd);
+	r->r_rd = NULL;
+	r->r_fed = r->r_dropped = 0;
+	r->r_lost = 0;
+	r->r_whole = r->r_again;
 	etcd_easy_common(c, r->r_curl, c->c_eps[r->r_ep], etcd_path(r->r_kind),
 	    r->r_body, r->r_errbuf, r);
 	curl_easy_setopt(r->r_curl, CURLOPT_WRITEFUNCTION, req_write);
@@ -404,7 +416,7 @@ etcd_req_start(struct etcd *c, enum etcd_kind kind, const char *key, char *body,
 	if (c->c_reqs != NULL)
 		c->c_reqs->r_prev = r;
 	c->c_reqs = r;
-	req_attempt(r);
+	etcd_req_attempt(r);
 	return r;
 }
 
@@ -436,11 +448,11 @@ static void
 retry(struct etcd_req *r)
 {
 	r->r_ep = (r->r_ep + 1) % r->r_etcd->c_neps;
-	req_attempt(r);
+	etcd_req_attempt(r);
 }
 
-static void
-req_complete(struct etcd_req *r, struct etcd_result *res)
+void
+etcd_req_complete(struct etcd_req *r, struct etcd_result *res)
 {
 	struct etcd *c = r->r_etcd;
 	struct waiter *w = r->r_waiter;
@@ -502,10 +514,12 @@ req_done(struct etcd_req *r, CURLcode cc)
 			res.res_error = xdc_arena_printf(a,
 			    "etcd: %s: every endpoint failed: %s", r->r_what,
 			    r->r_fails);
-		req_complete(r, &res);
+		etcd_req_complete(r, &res);
 		goto out;
 	}
 
+	if (r->r_each != NULL && etcd_range_feed_end(r, ep, &res))
+		goto out;
 	if (r->r_resp == NULL)
 		req_write("", 1, 0, r);
 	etcd_decode(r->r_kind, status, r->r_resp, r->r_resp_len, a, &res);
@@ -534,7 +548,8 @@ req_done(struct etcd_req *r, CURLcode cc)
 			    a, "etcd %s: %s: %s", ep, r->r_what, res.res_error);
 	} else if (r->r_kind == ETCD_LEASE_KEEPALIVE)
 		c->c_stats.st_keepalive_rtt_us = now_us() - r->r_start_us;
-	req_complete(r, &res);
+	etcd_range_whole(r, &res);
+	etcd_req_complete(r, &res);
 out:
 	xdc_arena_free(a);
 }
@@ -578,6 +593,7 @@ static void
 process(struct etcd *c)
 {
 	struct etcd_watch *w, *next;
+	struct etcd_req *r;
 	struct xfer *x;
 	char *priv;
 	CURLMsg *m;
@@ -586,6 +602,8 @@ process(struct etcd *c)
 	int left;
 
 	c->c_dispatching++;
+	for (r = c->c_reqs; r != NULL; r = r->r_next)
+		etcd_range_feed(r);
 	while ((m = curl_multi_info_read(c->c_multi, &left)) != NULL) {
 		if (m->msg != CURLMSG_DONE)
 			continue;

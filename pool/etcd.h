@@ -178,6 +178,21 @@ struct etcd_req *etcd_lease_keepalive(
 struct etcd_req *etcd_lease_revoke(
     struct etcd *, int64_t lease, etcd_cb *, void *);
 
+/*
+ * A range read as it comes, for a range too large to hold twice (the
+ * pool's: every host's record). Each kv goes to each as soon as it is
+ * read, borrowed until each returns, instead of into the result: the
+ * answer and its values are never held whole. each(NULL, arg) says to
+ * forget every kv handed so far: the answer is read again (from another
+ * endpoint, or by jansson when the event reader gave up on it). cb comes
+ * last, without kvs (res_nkvs 0); only when its rc is 0 are the kvs
+ * handed since the last each(NULL) the whole range, as of res_revision.
+ * each must not call the client.
+ */
+typedef void etcd_kv_cb(const struct etcd_kv *, void *);
+struct etcd_req *etcd_range_each(
+    struct etcd *, const struct etcd_op *, etcd_kv_cb *each, etcd_cb *, void *);
+
 /* Forget a call: its callback will not be called. Ignored inside it. */
 void etcd_req_cancel(struct etcd_req *);
 

@@ -80,6 +80,27 @@ int etcd_decode_watch_events(const char *line, size_t len, struct xdc_arena *,
     struct etcd_watch_msg *msg);
 
 /*
+ * A range's answer of HTTP 200 read by the events as it comes, in pieces
+ * of any size, for a caller that does not hold it whole. Each kv goes to
+ * each as soon as it is read, borrowed until each returns: its key and
+ * value live in a buffer the next kv reuses. feed and end return -1 when
+ * the reader gives up (where etcd_decode_range_events would), and from
+ * then on: the kvs handed so far are then to be forgotten, and the
+ * answer is jansson's to read. end fills res as etcd_decode_range_events
+ * does, without the kvs (res_kvs NULL, res_nkvs 0).
+ */
+struct etcd_range_reader;
+
+struct etcd_range_reader *etcd_range_reader_new(etcd_kv_cb *each, void *arg);
+int etcd_range_reader_feed(struct etcd_range_reader *, const char *, size_t);
+int etcd_range_reader_end(struct etcd_range_reader *, struct etcd_result *res);
+/* header.revision once read, 0 before. */
+int64_t etcd_range_reader_revision(const struct etcd_range_reader *);
+/* The kvs handed to each so far. */
+size_t etcd_range_reader_handed(const struct etcd_range_reader *);
+void etcd_range_reader_free(struct etcd_range_reader *);
+
+/*
  * The watch stream's bytes, as they come, cut into lines. A line longer
  * than ETCD_LINE_MAX makes add fail: no sane stream has one.
  */

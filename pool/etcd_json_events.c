@@ -12,6 +12,12 @@
  * error) it gives up, and the caller reads the same bytes again with
  * jansson (etcd_json_decode.c), whose result and message stay the
  * reference: this file decides nothing that one would not.
+ *
+ * A range's answer can also be read as it comes (struct
+ * etcd_range_reader), in pieces of any size: each kv goes to the caller
+ * as soon as it is read, its key and value decoded into one buffer that
+ * the next kv reuses, so neither the answer nor its values need to be
+ * held whole.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -67,10 +73,13 @@ enum field {
 };
 
 struct rd {
-	struct xdc_arena *rd_arena;
+	struct xdc_arena *rd_arena; /* with rd_each, one kv's, reset after it */
 	yajl_handle rd_h;
-	size_t rd_end; /* the bytes up to the object's end */
-	int rd_watch;  /* reading a watch message, not a range */
+	size_t rd_end; /* the bytes up to the object's end, in its piece */
+	etcd_kv_cb *rd_each; /* a range read as it comes: each kv to it */
+	void *rd_each_arg;
+	size_t rd_handed; /* kvs handed to rd_each */
+	int rd_watch;     /* reading a watch message, not a range */
 	enum where rd_where;
 	enum field rd_want;
 	enum field rd_kv_of;       /* F_KVS, F_EVKV or F_PREVKV */
@@ -445,6 +454,13 @@ on_end(void *ctx)
 		r->rd_where = W_EVENTS;
 		break;
 	case W_KV:
+		if (r->rd_kv_of == F_KVS && r->rd_each != NULL) {
+			r->rd_each(&r->rd_kv, r->rd_each_arg);
+			r->rd_handed++;
+			xdc_arena_reset(r->rd_arena);
+			r->rd_where = W_KVS;
+			break;
+		}
 		if (r->rd_kv_of == F_KVS) {
 			push(r, &r->rd_kv, sizeof(r->rd_kv));
 			r->rd_where = W_KVS;
@@ -478,39 +494,75 @@ static const yajl_callbacks callbacks = {
 	.yajl_end_array = on_end,
 };
 
-/* 0 when the bytes are one object that r took whole; -1 to give up. */
+/*
+ * With no escape, every string yajl hands us is the answer's own bytes,
+ * so escapes that jansson would refuse and yajl take (a lone surrogate,
+ * \u0000) never reach us; yajl takes \v and \f for spaces, jansson does
+ * not.
+ */
 static int
-parse(struct rd *r, const char *body, size_t len)
+plain(const char *p, size_t len)
 {
-	yajl_handle h;
-	size_t i;
-	int rc = -1;
+	return memchr(p, '\\', len) == NULL && memchr(p, '\v', len) == NULL &&
+	       memchr(p, '\f', len) == NULL;
+}
 
-	/*
-	 * With no escape, every string yajl hands us is the answer's own
-	 * bytes, so escapes that jansson would refuse and yajl take (a lone
-	 * surrogate, \u0000) never reach us; yajl takes \v and \f for
-	 * spaces, jansson does not.
-	 */
-	if (len == 0 || memchr(body, '\\', len) != NULL ||
-	    memchr(body, '\v', len) != NULL || memchr(body, '\f', len) != NULL)
+/* Only the spaces jansson allows around a value. */
+static int
+spaces(const char *p, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (p[i] != ' ' && p[i] != '\t' && p[i] != '\n' && p[i] != '\r')
+			return 0;
+	return 1;
+}
+
+/* The next piece of the bytes: 0, or -1 to give up. */
+static int
+parse_piece(struct rd *r, const char *p, size_t len)
+{
+	int done = r->rd_where == W_DONE;
+
+	if (!plain(p, len) || yajl_parse(r->rd_h, (const unsigned char *)p,
+	                          len) != yajl_status_ok)
 		return -1;
-	if ((h = r->rd_h = yajl_alloc(&callbacks, NULL, r)) == NULL)
-		return -1;
-	if (yajl_parse(h, (const unsigned char *)body, len) != yajl_status_ok ||
-	    yajl_complete_parse(h) != yajl_status_ok || r->rd_where != W_DONE)
-		goto out;
 	/*
 	 * yajl takes what follows the object for the start of a token it
 	 * waits the end of ('{}"x', '{} tr'); jansson refuses it.
 	 */
-	for (i = r->rd_end; i < len; i++)
-		if (body[i] != ' ' && body[i] != '\t' && body[i] != '\n' &&
-		    body[i] != '\r')
-			goto out;
-	rc = 0;
-out:
-	yajl_free(h);
+	if (done)
+		return spaces(p, len) ? 0 : -1;
+	if (r->rd_where == W_DONE && !spaces(p + r->rd_end, len - r->rd_end))
+		return -1;
+	return 0;
+}
+
+/* After the last piece: 0 when the bytes were one object r took whole. */
+static int
+parse_end(struct rd *r)
+{
+	if (yajl_complete_parse(r->rd_h) != yajl_status_ok ||
+	    r->rd_where != W_DONE)
+		return -1;
+	return 0;
+}
+
+/* 0 when the bytes are one object that r took whole; -1 to give up. */
+static int
+parse(struct rd *r, const char *body, size_t len)
+{
+	int rc = -1;
+
+	if (len == 0 || !plain(body, len))
+		return -1;
+	if ((r->rd_h = yajl_alloc(&callbacks, NULL, r)) == NULL)
+		return -1;
+	if (parse_piece(r, body, len) == 0 && parse_end(r) == 0)
+		rc = 0;
+	yajl_free(r->rd_h);
+	r->rd_h = NULL;
 	return rc;
 }
 
@@ -581,4 +633,80 @@ out:
 		msg->wm_kind = ETCD_WATCH_BROKEN;
 	}
 	return rc;
+}
+
+/* A range's answer as it comes. */
+
+struct etcd_range_reader {
+	struct rd rr_rd;
+	int rr_gave_up;
+	int rr_any; /* a byte came */
+};
+
+struct etcd_range_reader *
+etcd_range_reader_new(etcd_kv_cb *each, void *arg)
+{
+	struct etcd_range_reader *rr = xdc_calloc(1, sizeof(*rr));
+
+	rr->rr_rd.rd_arena = xdc_arena_new();
+	rr->rr_rd.rd_each = each;
+	rr->rr_rd.rd_each_arg = arg;
+	if ((rr->rr_rd.rd_h = yajl_alloc(&callbacks, NULL, &rr->rr_rd)) == NULL)
+		abort(); /* only allocation fails here */
+	return rr;
+}
+
+int
+etcd_range_reader_feed(struct etcd_range_reader *rr, const char *p, size_t len)
+{
+	if (rr->rr_gave_up)
+		return -1;
+	if (len == 0)
+		return 0;
+	rr->rr_any = 1;
+	if (parse_piece(&rr->rr_rd, p, len) < 0) {
+		rr->rr_gave_up = 1;
+		return -1;
+	}
+	return 0;
+}
+
+int
+etcd_range_reader_end(struct etcd_range_reader *rr, struct etcd_result *res)
+{
+	struct rd *r = &rr->rr_rd;
+
+	memset(res, 0, sizeof(*res));
+	if (rr->rr_gave_up || !rr->rr_any || parse_end(r) < 0) {
+		rr->rr_gave_up = 1;
+		return -1;
+	}
+	res->res_kind = ETCD_RANGE;
+	res->res_http_status = 200;
+	res->res_revision = r->rd_revision;
+	res->res_count = r->rd_count;
+	res->res_more = r->rd_more;
+	return 0;
+}
+
+int64_t
+etcd_range_reader_revision(const struct etcd_range_reader *rr)
+{
+	return rr->rr_rd.rd_revision;
+}
+
+size_t
+etcd_range_reader_handed(const struct etcd_range_reader *rr)
+{
+	return rr->rr_rd.rd_handed;
+}
+
+void
+etcd_range_reader_free(struct etcd_range_reader *rr)
+{
+	if (rr == NULL)
+		return;
+	yajl_free(rr->rr_rd.rd_h);
+	xdc_arena_free(rr->rr_rd.rd_arena);
+	free(rr);
 }

@@ -1,8 +1,8 @@
 /*
  * The etcd client's calls (see etcd.h): range, put, delete, txn and the
- * lease's grant, keep-alive and revoke. Each checks its arguments, has its
- * body encoded by etcd_json.c and hands it to the transport (etcd.c,
- * etcd_req_start) as one call with its callback.
+ * lease's grant, keep-alive and revoke, and a range read as it comes. Each
+ * checks its arguments, has its body encoded by etcd_json.c and hands it to the
+ * transport (etcd.c, etcd_req_start) as one call with its callback.
  */
 #include <inttypes.h>
 #include <stdint.h>
@@ -47,6 +47,27 @@ etcd_range(
 	};
 
 	return etcd_do(c, &op, cb, arg);
+}
+
+struct etcd_req *
+etcd_range_each(struct etcd *c, const struct etcd_op *op, etcd_kv_cb *each,
+    etcd_cb *cb, void *arg)
+{
+	struct etcd_req *r;
+
+	if (op->op_kind != ETCD_RANGE || each == NULL) {
+		xdc_error(XDC_ERR, "etcd: only a range is read as it comes");
+		return NULL;
+	}
+	if (etcd_check_key(op->op_key, op->op_flags) < 0)
+		return NULL;
+	r = etcd_req_start(
+	    c, ETCD_RANGE, op->op_key, etcd_encode_op(op), cb, arg);
+	/* Nothing comes before the loop runs again. */
+	r->r_each = each;
+	r->r_op = *op;
+	r->r_op.op_key = xdc_strdup(op->op_key);
+	return r;
 }
 
 struct etcd_req *

@@ -1,8 +1,9 @@
 /*
  * What the etcd client's files share, and nobody else: etcd.c (the
- * transport), etcd_kv.c (the calls) and etcd_watch.c (the watch
- * streams). The structures of the client, a call and a watch, and the
- * functions one file calls in another. Not part of etcd.h's interface.
+ * transport), etcd_kv.c (the calls), etcd_range.c (a range read as it
+ * comes) and etcd_watch.c (the watch streams). The structures of the client, a
+ * call and a watch, and the functions one file calls in another. Not part of
+ * etcd.h's interface.
  */
 #ifndef XDC_POOL_ETCD_PRIV_H
 #define XDC_POOL_ETCD_PRIV_H
@@ -61,6 +62,22 @@ struct etcd_req {
 	struct waiter *r_waiter;
 	int r_in_cb;
 	char r_errbuf[CURL_ERROR_SIZE];
+
+	/*
+	 * A range read as it comes (etcd_range_each): the answer is fed to
+	 * r_rd as process() finds it in r_resp, which holds the first
+	 * HEAD_KEEP bytes and then only what has not been fed yet.
+	 */
+	etcd_kv_cb *r_each;
+	struct etcd_op r_op;            /* its op; r_op.op_key owned */
+	struct etcd_range_reader *r_rd; /* this answer's, once it is a 200 */
+	size_t r_fed;                   /* of r_resp, fed to r_rd */
+	size_t r_dropped;               /* bytes fed and no longer held */
+	size_t r_handed;                /* kvs handed since each(NULL) */
+	int r_whole; /* held whole, for jansson: an error, or given up */
+	int r_lost;  /* given up once bytes were dropped: ask again */
+	int r_again; /* this is asking again, at r_again_rev */
+	int64_t r_again_rev;
 };
 
 struct etcd_watch {
@@ -110,11 +127,27 @@ struct etcd {
 struct etcd_req *etcd_req_start(struct etcd *, enum etcd_kind kind,
     const char *key, char *body, etcd_cb *cb, void *arg);
 void etcd_failover(struct etcd *, size_t ep);
+/* A call's next attempt, on r_ep. */
+void etcd_req_attempt(struct etcd_req *);
+/* The call is over: res to its callback, then freed. */
+void etcd_req_complete(struct etcd_req *, struct etcd_result *);
 void etcd_easy_common(struct etcd *, CURL *e, const char *ep, const char *path,
     const char *body, char *errbuf, void *priv);
 
 /* etcd_kv.c: the calls. */
 int etcd_check_key(const char *key, unsigned flags);
+
+/* etcd_range.c: a range read as it comes. */
+/* What curl brought since the last time, to the reader. */
+void etcd_range_feed(struct etcd_req *);
+/*
+ * The answer is all here: 1 when r is complete (and freed) or asked
+ * again, 0 when the answer is held whole, for etcd_decode to read.
+ */
+int etcd_range_feed_end(
+    struct etcd_req *, const char *ep, struct etcd_result *res);
+/* An answer read whole: its kvs to each, as of the revision asked. */
+void etcd_range_whole(struct etcd_req *, struct etcd_result *res);
 
 /* etcd_watch.c: the watch streams, as process() drives them. */
 void etcd_watch_done(struct etcd_watch *, CURLcode cc);

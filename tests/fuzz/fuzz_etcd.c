@@ -5,7 +5,8 @@
  * byte picks, as base64, and as a key to encode. etcd, or whatever
  * stands at its address, may send anything: the decoders must never
  * crash, leak or read out of bounds; they may only refuse. And the event
- * readers of a range and of a watch message must agree with the tree:
+ * readers of a range (whole, and in pieces) and of a watch message must
+ * agree with the tree:
  * the same result where they read, and etcd_decode and etcd_decode_watch
  * always the tree's result and message.
  */
@@ -17,6 +18,7 @@
 #include "base/arena.h"
 #include "base/error.h"
 #include "pool/etcd_json.h"
+#include "tests/pool/etcd_pieces.h"
 #include "tests/pool/etcd_same.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
@@ -112,6 +114,21 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check_result(&res);
 		if (etcd_result_diff(&res, &tree) != NULL)
 			abort();
+	}
+	/* The range reader, in pieces whose size the first byte picks. */
+	{
+		size_t step = size > 0 ? (size_t)data[0] % 61 + 1 : 1;
+		size_t *cuts = xdc_calloc(size / step + 1, sizeof(*cuts));
+		size_t n = 0, at;
+		int whole = etcd_decode_range_events(p, size, a, &res);
+
+		for (at = step; at < size; at += step)
+			cuts[n++] = at;
+		if (etcd_pieces_read(p, size, cuts, n, a, &res, NULL, NULL) !=
+		        whole ||
+		    (whole == 0 && etcd_result_diff(&res, &tree) != NULL))
+			abort();
+		free(cuts);
 	}
 	stream(p, size, size + 1, a);
 	stream(p, size, size > 0 ? (size_t)data[0] % 61 + 1 : 1, a);

@@ -5,7 +5,10 @@
  * and binary values, on malformed ones (the same message as before, from
  * the tree, whenever the events give up) and on every mutation of a real
  * answer. And the table-driven base64 decoder against the bitwise one it
- * replaced. The watch's messages: test_etcd_json_events_watch.c.
+ * replaced. The range reader, which reads an answer as it comes, in
+ * pieces: as whole, wherever the pieces are cut, and it gives up where
+ * the whole reading does. The watch's messages:
+ * test_etcd_json_events_watch.c.
  */
 #include <dirent.h>
 #include <setjmp.h>
@@ -22,9 +25,57 @@
 #include "base/error.h"
 #include "pool/etcd_json.h"
 #include "tests/pool/etcd_gen.h"
+#include "tests/pool/etcd_pieces.h"
 #include "tests/pool/etcd_same.h"
 
 static const long statuses[] = { 200, 404, 500, 503 };
+
+/* Pieces of random sizes; apart from rnd, whose answers stay the same. */
+static uint64_t cut_rng = 0x9e3779b97f4a7c15ULL;
+
+static size_t
+cut_rnd(size_t n)
+{
+	cut_rng ^= cut_rng << 13;
+	cut_rng ^= cut_rng >> 7;
+	cut_rng ^= cut_rng << 17;
+	return (size_t)(cut_rng % n);
+}
+
+/*
+ * body read by the range reader in pieces (of one byte when short, else
+ * of random sizes): it gives up where the whole reading does (whole_rc)
+ * or reads what the tree does.
+ */
+static void
+pieces_agree(
+    const char *body, size_t len, int whole_rc, const struct etcd_result *want)
+{
+	struct xdc_arena *a = xdc_arena_new();
+	struct etcd_result got;
+	size_t *cuts = xdc_calloc(len + 1, sizeof(*cuts)), n = 0, at = 0;
+	const char *diff;
+	int rc;
+
+	if (len <= 512)
+		for (at = 1; at < len; at++)
+			cuts[n++] = at;
+	else
+		while ((at += 1 + cut_rnd(700)) < len)
+			cuts[n++] = at;
+	rc = etcd_pieces_read(body, len, cuts, n, a, &got, NULL, NULL);
+	if ((rc == 0) != (whole_rc == 0))
+		fail_msg("'%.*s': in %zu pieces the reader %s, whole it %s",
+		    (int)(len < 200 ? len : 200), body, n + 1,
+		    rc == 0 ? "reads" : "gives up",
+		    whole_rc == 0 ? "reads" : "gives up");
+	if (rc == 0 && (diff = etcd_result_diff(&got, want)) != NULL)
+		fail_msg("'%.*s': in %zu pieces the reader's %s differs from "
+		         "the tree's",
+		    (int)(len < 200 ? len : 200), body, n + 1, diff);
+	free(cuts);
+	xdc_arena_free(a);
+}
 
 /*
  * etcd_decode, and the events alone where they apply, must say what the
@@ -58,6 +109,7 @@ agree(enum etcd_kind kind, long status, const char *body, size_t len)
 			    (int)(len < 200 ? len : 200), body, diff);
 		if (rc != 0)
 			assert_int_equal(ev.res_nkvs, 0);
+		pieces_agree(body, len, rc, &want);
 	}
 	xdc_arena_free(a);
 	xdc_arena_free(b);
@@ -355,6 +407,158 @@ test_mutated_answers_agree(void **state)
 
 /* base64 */
 
+/* The range reader. */
+
+static void
+cut_everywhere(const char *body, size_t len)
+{
+	struct xdc_arena *a = xdc_arena_new(), *b = xdc_arena_new();
+	struct etcd_result want, got;
+	const char *diff;
+	size_t cut;
+
+	assert_int_equal(
+	    etcd_decode_tree(ETCD_RANGE, 200, body, len, b, &want), 0);
+	for (cut = 0; cut <= len; cut++) {
+		assert_int_equal(
+		    etcd_pieces_read(body, len, &cut, 1, a, &got, NULL, NULL),
+		    0);
+		if ((diff = etcd_result_diff(&got, &want)) != NULL)
+			fail_msg("cut at %zu: the reader's %s differs from the "
+			         "tree's",
+			    cut, diff);
+		xdc_arena_reset(a);
+	}
+	xdc_arena_free(a);
+	xdc_arena_free(b);
+}
+
+static void
+test_a_range_cut_anywhere_reads_as_whole(void **state)
+{
+	char path[512], *body;
+	struct dirent *de;
+	size_t len, ranges = 0;
+	DIR *dir;
+
+	(void)state;
+	assert_non_null(dir = opendir("tests/pool/data"));
+	while ((de = readdir(dir)) != NULL) {
+		if (strncmp(de->d_name, "range-", 6) != 0)
+			continue;
+		snprintf(path, sizeof(path), "tests/pool/data/%s", de->d_name);
+		body = slurp(path, &len);
+		cut_everywhere(body, len);
+		free(body);
+		ranges++;
+	}
+	closedir(dir);
+	assert_true(ranges >= 4);
+}
+
+/* n kvs of values of vlen bytes; the last one's value bad when bad. */
+static void
+many_kvs(struct sb *b, size_t n, size_t vlen, int bad)
+{
+	char *v = xdc_malloc(vlen), *s;
+	size_t i, j;
+
+	b->len = 0;
+	sb_printf(b, "{\"header\":{\"revision\":\"41\"},\"kvs\":[");
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < vlen; j++)
+			v[j] = (char)(i * 7 + j);
+		s = etcd_b64_encode(v, vlen);
+		if (bad && i == n - 1)
+			s[1] = '!';
+		sb_printf(b, "%s{\"key\":\"%s\",\"value\":\"", i > 0 ? "," : "",
+		    i % 2 ? "YQ==" : "Yg==");
+		sb_add(b, s, strlen(s));
+		sb_add(b, "\"}", 2);
+		free(s);
+	}
+	sb_printf(b, "],\"count\":\"%zu\"}", n);
+	free(v);
+}
+
+static void
+test_a_range_in_pieces_reuses_one_value_buffer(void **state)
+{
+	struct xdc_arena *a = xdc_arena_new(), *b = xdc_arena_new();
+	struct etcd_result got, want;
+	struct sb sb = { 0 };
+	size_t cuts[64], n, handed, reused;
+
+	(void)state;
+	many_kvs(&sb, 50, 3000, 0);
+	for (n = 0; n < 64; n++)
+		cuts[n] = (n + 1) * (sb.len / 65);
+	assert_int_equal(
+	    etcd_pieces_read(sb.s, sb.len, cuts, 64, a, &got, &handed, &reused),
+	    0);
+	assert_int_equal(
+	    etcd_decode_tree(ETCD_RANGE, 200, sb.s, sb.len, b, &want), 0);
+	assert_null(etcd_result_diff(&got, &want));
+	assert_int_equal(got.res_revision, 41);
+	assert_int_equal(handed, 50);
+	/* One buffer for every value, not fifty. */
+	assert_int_equal(reused, 49);
+	free(sb.s);
+	xdc_arena_free(a);
+	xdc_arena_free(b);
+}
+
+static void
+test_a_range_that_gives_up_midway_says_so_and_the_tree_reads_it(void **state)
+{
+	static const char *const tails[] = {
+		/* an escape, an error, a number the events do not take, each
+		 * after a sixth kv or in it */
+		"{\"key\":\"YQ==\",\"value\":\"a\\/b\"}]}",
+		"{\"key\":\"YQ==\"}],\"error\":\"boom\"}",
+		"{\"key\":\"YQ==\",\"version\":1.5}]}",
+	};
+	struct xdc_arena *a = xdc_arena_new(), *b = xdc_arena_new();
+	struct etcd_result got, want, whole;
+	struct sb sb = { 0 };
+	size_t cuts[40], i, n, handed;
+
+	(void)state;
+	/* Bad base64 in the last kv: nine handed, then it gives up. */
+	many_kvs(&sb, 10, 500, 1);
+	for (n = 0; n < 40; n++)
+		cuts[n] = (n + 1) * (sb.len / 41);
+	assert_int_equal(
+	    etcd_pieces_read(sb.s, sb.len, cuts, 40, a, &got, &handed, NULL),
+	    -1);
+	assert_int_equal(handed, 9);
+	assert_int_equal(got.res_nkvs, 0);
+	assert_null(got.res_kvs);
+	/* What the caller then reads whole is the tree's, word for word. */
+	assert_int_equal(
+	    etcd_decode(ETCD_RANGE, 200, sb.s, sb.len, a, &whole), XDC_ERR);
+	etcd_decode_tree(ETCD_RANGE, 200, sb.s, sb.len, b, &want);
+	assert_non_null(want.res_error);
+	assert_null(etcd_result_diff(&whole, &want));
+	for (i = 0; i < sizeof(tails) / sizeof(tails[0]); i++) {
+		many_kvs(&sb, 5, 100, 0);
+		sb.len -= strlen("],\"count\":\"5\"}");
+		sb_printf(&sb, ",%s", tails[i]);
+		n = sb.len / 2;
+		assert_int_equal(etcd_pieces_read(sb.s, sb.len, &n, 1, a, &got,
+		                     &handed, NULL),
+		    -1);
+		assert_true(handed <= 6);
+		pieces_agree(sb.s, sb.len, -1, NULL);
+		etcd_decode_tree(ETCD_RANGE, 200, sb.s, sb.len, b, &want);
+		etcd_decode(ETCD_RANGE, 200, sb.s, sb.len, a, &whole);
+		assert_null(etcd_result_diff(&whole, &want));
+	}
+	free(sb.s);
+	xdc_arena_free(a);
+	xdc_arena_free(b);
+}
+
 /* The decoder before the table, bit by bit: the reference. */
 static int
 b64_bitwise(const char *in, size_t len, unsigned char *buf, size_t *outlen)
@@ -468,6 +672,11 @@ main(void)
 		cmocka_unit_test(test_malformed_answers_give_the_trees_message),
 		cmocka_unit_test(test_mutated_answers_agree),
 		cmocka_unit_test(test_b64_table_decodes_as_the_bitwise_decoder),
+		cmocka_unit_test(test_a_range_cut_anywhere_reads_as_whole),
+		cmocka_unit_test(
+		    test_a_range_in_pieces_reuses_one_value_buffer),
+		cmocka_unit_test(
+		    test_a_range_that_gives_up_midway_says_so_and_the_tree_reads_it),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
