@@ -237,7 +237,8 @@ pool_splice(const char *path, const struct sim_pool *p, char *const *hosts,
 #define PUT(s, l) (memcpy(o, (s), (l)), o += (l))
 	PUT(head, nh);
 	for (i = 0; i < p->p_nhosts; i++) {
-		PUT(",\n    " + (i == 0), 6 - (i == 0));
+		/* The first host without the comma before it. */
+		PUT(&",\n    "[i == 0], 6 - (i == 0));
 		PUT(hosts[i], lens[i]);
 	}
 	if (p->p_nhosts > 0)
