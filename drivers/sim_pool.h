@@ -9,8 +9,9 @@
  *
  * A pool is an arena (strings, build records) plus a few growable
  * arrays. Hosts are sorted by name, each host's domains by name (in one
- * array, found by a binary search), each host's networks by bridge. Every host has a Domain-0, the domain with id 0, whose memory
- * is its own reservation: sh_used counts the guests only. The strings and
+ * array, found by a binary search), each host's networks by bridge.
+ * Every host has a Domain-0, the domain with id 0, whose memory is its
+ * own reservation: sh_used counts the guests only. The strings and
  * arrays in the arena are never changed once written (a domain's NICs, a
  * network's scopes are written anew), so that an observation may borrow
  * them (sim_pool_observe); the domains themselves change in place. A

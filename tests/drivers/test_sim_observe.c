@@ -196,8 +196,8 @@ test_observation_borrows_a_hosts_domains_until_it_changes(void **state)
 	assert_int_equal(
 	    xdc_obs_host_domain(oh, "a")->od_state, XDC_DOM_RUNNING);
 	o2 = sim_pool_observe(p, NULL);
-	assert_int_equal(xdc_obs_host_domain(xdc_observed_host(o2, "h1"), "a")
-	                     ->od_state,
+	assert_int_equal(
+	    xdc_obs_host_domain(xdc_observed_host(o2, "h1"), "a")->od_state,
 	    XDC_DOM_CRASHED);
 
 	/* b runs on h2, then h1 loses its power. */
@@ -214,8 +214,8 @@ test_observation_borrows_a_hosts_domains_until_it_changes(void **state)
 	assert_null(xdc_obs_host_domain(xdc_observed_host(o1, "h2"), "b"));
 	oh = xdc_observed_host(o2, "h1");
 	assert_int_equal(oh->oh_ndomains, 3);
-	assert_int_equal(xdc_obs_host_domain(oh, "a")->od_state,
-	    XDC_DOM_CRASHED);
+	assert_int_equal(
+	    xdc_obs_host_domain(oh, "a")->od_state, XDC_DOM_CRASHED);
 	xdc_observed_free(o1);
 	sim_pool_free(p);
 	assert_string_equal(xdc_obs_host_domain(oh, "b")->od_name, "b");
