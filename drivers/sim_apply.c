@@ -128,12 +128,13 @@ dom_own(struct sim_pool *p, struct xdc_obs_domain *od,
 
 /* A new managed domain built from a spec that spec_check accepted. */
 static struct sim_dom *
-dom_build(struct sim_pool *p, const char *name, const struct xdc_dom_spec *sp)
+dom_build(struct sim_pool *p, const char *name, const struct xdc_dom_spec *sp,
+    struct sim_dom *d)
 {
-	struct sim_dom *d = xdc_arena_zalloc(p->p_arena, sizeof(*d));
 	struct xdc_obs_domain *od = &d->sd_d;
 	const struct xdc_vm *vm = sp->ds_vm;
 
+	memset(d, 0, sizeof(*d));
 	od->od_name = sim_pool_strdup(p, name);
 	od->od_domid = p->p_next_domid++;
 	od->od_state =
@@ -175,7 +176,7 @@ vm_create(struct sim_pool *p, struct sim_host *h, const struct xdc_action *a,
     const char *name)
 {
 	const struct xdc_dom_spec *sp = a->a_spec;
-	struct sim_dom *d;
+	struct sim_dom *d, nd;
 	int rc;
 
 	if ((rc = spec_check(a, name)))
@@ -194,7 +195,7 @@ vm_create(struct sim_pool *p, struct sim_host *h, const struct xdc_action *a,
 	}
 	if ((rc = vm_fits(h, name, sp->ds_vm, 0, "create")))
 		return rc;
-	sim_dom_insert(h, dom_build(p, name, sp));
+	sim_dom_insert(h, dom_build(p, name, sp, &nd));
 	sim_host_touch(p, h);
 	return 0;
 }
@@ -203,7 +204,7 @@ static int
 vm_replace(struct sim_pool *p, struct sim_host *h, const struct xdc_action *a,
     const char *name)
 {
-	struct sim_dom *old;
+	struct sim_dom *old, nd;
 	int rc;
 
 	if ((rc = spec_check(a, name)))
@@ -217,7 +218,7 @@ vm_replace(struct sim_pool *p, struct sim_host *h, const struct xdc_action *a,
 		return rc;
 	if (old != NULL)
 		sim_dom_remove(h, old);
-	sim_dom_insert(h, dom_build(p, name, a->a_spec));
+	sim_dom_insert(h, dom_build(p, name, a->a_spec, &nd));
 	sim_host_touch(p, h);
 	return 0;
 }
@@ -357,7 +358,7 @@ vm_migrate(struct sim_pool *p, struct sim_host *h, struct sim_dom *d,
 	struct xdc_obs_domain *od = &d->sd_d;
 	char need[XDC_SIZE_BUFSZ], avail[XDC_SIZE_BUFSZ];
 	struct sim_host *to;
-	struct sim_dom *nd;
+	struct sim_dom nd;
 
 	if (a->a_to_host == NULL ||
 	    (to = sim_host_find(p, a->a_to_host)) == NULL)
@@ -392,11 +393,10 @@ vm_migrate(struct sim_pool *p, struct sim_host *h, struct sim_dom *d,
 		    "the host has %u CPUs",
 		    h->sh_name, od->od_name, to->sh_name, od->od_max_vcpus,
 		    to->sh_cpus);
-	nd = xdc_arena_zalloc(p->p_arena, sizeof(*nd));
-	nd->sd_d = *od;
-	nd->sd_d.od_domid = p->p_next_domid++;
+	nd = *d;
+	nd.sd_d.od_domid = p->p_next_domid++;
 	sim_dom_remove(h, d);
-	sim_dom_insert(to, nd);
+	sim_dom_insert(to, &nd);
 	sim_host_touch(p, h);
 	sim_host_touch(p, to);
 	return 0;
@@ -666,7 +666,7 @@ sim_pool_add_unmanaged(
 {
 	char need[XDC_SIZE_BUFSZ], avail[XDC_SIZE_BUFSZ];
 	struct sim_host *h;
-	struct sim_dom *d;
+	struct sim_dom d;
 
 	h = host == NULL ? &p->p_hosts[0] : sim_host_find(p, host);
 	if (h == NULL)
@@ -681,14 +681,14 @@ sim_pool_add_unmanaged(
 		    "needs %s of memory and %s is free",
 		    h->sh_name, name, xdc_size_fmt(memory, need),
 		    xdc_size_fmt(sim_host_free_memory(h), avail));
-	d = xdc_arena_zalloc(p->p_arena, sizeof(*d));
-	d->sd_d.od_name = sim_pool_strdup(p, name);
-	d->sd_d.od_domid = p->p_next_domid++;
-	d->sd_d.od_state = XDC_DOM_RUNNING;
-	d->sd_d.od_memory = d->sd_d.od_max_memory = memory;
-	d->sd_d.od_vcpus = d->sd_d.od_max_vcpus = 1;
-	d->sd_d.od_weight = SIM_WEIGHT;
-	sim_dom_insert(h, d);
+	memset(&d, 0, sizeof(d));
+	d.sd_d.od_name = sim_pool_strdup(p, name);
+	d.sd_d.od_domid = p->p_next_domid++;
+	d.sd_d.od_state = XDC_DOM_RUNNING;
+	d.sd_d.od_memory = d.sd_d.od_max_memory = memory;
+	d.sd_d.od_vcpus = d.sd_d.od_max_vcpus = 1;
+	d.sd_d.od_weight = SIM_WEIGHT;
+	sim_dom_insert(h, &d);
 	sim_host_touch(p, h);
 	return 0;
 }
@@ -701,32 +701,40 @@ sim_pool_add_unmanaged(
 static void
 host_boot(struct sim_pool *p, struct sim_host *h, char ***gone)
 {
-	struct sim_dom **v = sim_dom_sorted(h);
+	const struct sim_dom *v = sim_host_doms(h);
 	size_t i, n = 0, len = 0, nv = h->sh_ndoms;
+	struct sim_dom *d;
 	char **names, *at;
 
 	for (i = 0; i < nv; i++) {
-		if (sim_is_dom0(v[i]))
+		if (sim_is_dom0(&v[i]))
 			continue;
-		len += strlen(v[i]->sd_d.od_name) + 1;
-		v[n++] = v[i];
+		len += strlen(v[i].sd_d.od_name) + 1;
+		n++;
 	}
 	if (gone != NULL) {
 		/* The pointers, then the strings they point to. */
 		names = xdc_malloc((n + 1) * sizeof(*names) + len);
 		at = (char *)(names + n + 1);
-		for (i = 0; i < n; i++) {
-			names[i] = at;
-			len = strlen(v[i]->sd_d.od_name) + 1;
-			memcpy(at, v[i]->sd_d.od_name, len);
+		for (i = 0, n = 0; i < nv; i++) {
+			if (sim_is_dom0(&v[i]))
+				continue;
+			names[n++] = at;
+			len = strlen(v[i].sd_d.od_name) + 1;
+			memcpy(at, v[i].sd_d.od_name, len);
 			at += len;
 		}
 		names[n] = NULL;
 		*gone = names;
 	}
-	for (i = 0; i < n; i++)
-		sim_dom_remove(h, v[i]);
-	free(v);
+	/* From the end, so that what is left does not move. */
+	for (i = h->sh_ndoms; i-- > 0;) {
+		d = &sim_host_doms(h)[i];
+		if (sim_is_dom0(d))
+			continue;
+		/* Found again: the host's own array, to change. */
+		sim_dom_remove(h, sim_dom_find(h, d->sd_d.od_name));
+	}
 	if (n > 0)
 		sim_host_touch(p, h);
 	/* It boots with no agent yet to arm its watchdog. */

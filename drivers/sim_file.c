@@ -146,7 +146,8 @@ sim_file_dom0_right(const struct xdc_obs_domain *od)
 
 /* A domain read joins its host, the next domid past its own. */
 void
-sim_file_take_dom(struct sim_pool *p, struct sim_host *h, struct sim_dom *d)
+sim_file_take_dom(
+    struct sim_pool *p, struct sim_host *h, const struct sim_dom *d)
 {
 	if (d->sd_d.od_domid >= p->p_next_domid)
 		p->p_next_domid = d->sd_d.od_domid + 1;
@@ -156,10 +157,11 @@ sim_file_take_dom(struct sim_pool *p, struct sim_host *h, struct sim_dom *d)
 static int
 rd_domain(struct rd *r, struct sim_host *h, json_t *o)
 {
-	struct sim_dom *d = xdc_arena_zalloc(r->r_pool->p_arena, sizeof(*d));
-	struct xdc_obs_domain *od = &d->sd_d;
+	struct sim_dom d;
+	struct xdc_obs_domain *od = &d.sd_d;
 	int rc;
 
+	memset(&d, 0, sizeof(d));
 	if ((rc = obs_json_read_domain(o, r->r_what, h->sh_name,
 	         OBS_JSON_DEFAULTS, r->r_pool->p_arena, od)))
 		return rc;
@@ -169,7 +171,7 @@ rd_domain(struct rd *r, struct sim_host *h, json_t *o)
 		return rd_bad(r, "name", "is a duplicate");
 	if (!sim_file_dom0_right(od))
 		return rd_bad(r, "domid", "is 0 for Domain-0 and no other");
-	sim_file_take_dom(r->r_pool, h, d);
+	sim_file_take_dom(r->r_pool, h, &d);
 	return 0;
 }
 
@@ -248,7 +250,7 @@ rd_host(struct rd *r, json_t *o)
 	json_array_foreach(
 	    nets, i, v) if ((rc = rd_network(r, h, v))) return rc;
 	if (!sim_host_has_dom0(h))
-		sim_dom_insert(h, sim_dom0_new(r->r_pool));
+		sim_host_add_dom0(h);
 	return 0;
 }
 

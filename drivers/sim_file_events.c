@@ -32,7 +32,7 @@ struct ev_host {
 	uint32_t eh_cpus;
 	uint64_t eh_wd_timeout;
 	uint64_t eh_wd_deadline;
-	struct sim_dom **eh_doms; /* in the file's order */
+	struct sim_doms *eh_doms; /* the host's, sorted once all are read */
 	size_t eh_ndoms;
 	struct xdc_obs_network *eh_nets;
 	size_t eh_nnets;
@@ -44,20 +44,42 @@ name_cmp(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* Whether two of the host's domains, or two of its networks, share a name. */
+static int
+dom_cmp(const void *a, const void *b)
+{
+	const struct sim_dom *x = a, *y = b;
+
+	return strcmp(x->sd_d.od_name, y->sd_d.od_name);
+}
+
+static int
+dom_sorted(const struct sim_dom *v, size_t n)
+{
+	size_t i;
+
+	for (i = 1; i < n; i++)
+		if (strcmp(v[i - 1].sd_d.od_name, v[i].sd_d.od_name) >= 0)
+			return 0;
+	return 1;
+}
+
+/*
+ * Whether two of the host's domains, or two of its networks, share a
+ * name. The domains are sorted by name on the way (the writer wrote them
+ * so: most often they are already).
+ */
 static int
 has_twins(const struct ev_host *eh)
 {
-	size_t n = eh->eh_ndoms > eh->eh_nnets ? eh->eh_ndoms : eh->eh_nnets;
-	const char **v = xdc_reallocarray(NULL, n + 1, sizeof(*v));
+	const char **v = xdc_reallocarray(NULL, eh->eh_nnets + 1, sizeof(*v));
+	struct sim_dom *dv = eh->eh_doms != NULL ? eh->eh_doms->ds_v : NULL;
 	size_t i;
 	int twins = 0;
 
-	for (i = 0; i < eh->eh_ndoms; i++)
-		v[i] = eh->eh_doms[i]->sd_d.od_name;
-	qsort(v, eh->eh_ndoms, sizeof(*v), name_cmp);
+	if (dv != NULL && !dom_sorted(dv, eh->eh_ndoms))
+		qsort(dv, eh->eh_ndoms, sizeof(*dv), dom_cmp);
 	for (i = 1; i < eh->eh_ndoms && !twins; i++)
-		twins = !strcmp(v[i], v[i - 1]);
+		twins = !strcmp(dv[i].sd_d.od_name, dv[i - 1].sd_d.od_name);
 	for (i = 0; i < eh->eh_nnets; i++)
 		v[i] = eh->eh_nets[i].on_bridge;
 	qsort(v, eh->eh_nnets, sizeof(*v), name_cmp);
@@ -103,14 +125,15 @@ static int
 ev_domains(struct obs_read *ev, struct sim_pool *p, struct ev_host *eh)
 {
 	struct sim_dom *d;
-	size_t i;
+	size_t i, n;
 
-	if (obs_read_array(ev, &eh->eh_ndoms) != 0)
+	if (eh->eh_doms != NULL || obs_read_array(ev, &n) != 0)
 		return -1;
-	eh->eh_doms =
-	    xdc_reallocarray(NULL, eh->eh_ndoms + 1, sizeof(*eh->eh_doms));
-	for (i = 0; i < eh->eh_ndoms; i++) {
-		eh->eh_doms[i] = d = xdc_arena_zalloc(p->p_arena, sizeof(*d));
+	eh->eh_doms = sim_doms_new(n);
+	for (i = 0; i < n; i++) {
+		d = &eh->eh_doms->ds_v[i];
+		memset(d, 0, sizeof(*d));
+		eh->eh_ndoms = i + 1;
 		if (obs_read_domain(
 		        ev, OBS_JSON_DEFAULTS, p->p_arena, &d->sd_d) != 0 ||
 		    !sim_file_dom0_right(&d->sd_d)) {
@@ -204,17 +227,23 @@ ev_host_take(struct obs_read *ev, struct sim_pool *p)
 	h = sim_host_add(p, eh.eh_name, eh.eh_memory, eh.eh_cpus);
 	h->sh_wd_timeout = (int64_t)eh.eh_wd_timeout;
 	h->sh_wd_deadline = (int64_t)eh.eh_wd_deadline;
+	/* The domains, sorted by has_twins, join the host as they are. */
 	for (i = 0; i < eh.eh_ndoms; i++)
-		sim_file_take_dom(p, h, eh.eh_doms[i]);
+		if (eh.eh_doms->ds_v[i].sd_d.od_domid >= p->p_next_domid)
+			p->p_next_domid = eh.eh_doms->ds_v[i].sd_d.od_domid + 1;
+	if (eh.eh_doms != NULL) {
+		sim_host_take_doms(h, eh.eh_doms, eh.eh_ndoms);
+		eh.eh_doms = NULL;
+	}
 	for (i = 0; i < eh.eh_nnets; i++) {
 		at = sim_net_find(h, eh.eh_nets[i].on_bridge);
 		*sim_net_insert(h, (size_t)(-at - 1)) = eh.eh_nets[i];
 	}
 	if (!sim_host_has_dom0(h))
-		sim_dom_insert(h, sim_dom0_new(p));
+		sim_host_add_dom0(h);
 	rc = 0;
 out:
-	free(eh.eh_doms);
+	sim_doms_drop(eh.eh_doms);
 	free(eh.eh_nets);
 	return rc;
 }

@@ -22,7 +22,8 @@ struct xdc_obs_domain;
  */
 int sim_file_dom0_right(const struct xdc_obs_domain *od);
 /* A domain read joins its host, the pool's next domid past its own. */
-void sim_file_take_dom(struct sim_pool *, struct sim_host *, struct sim_dom *);
+void sim_file_take_dom(
+    struct sim_pool *, struct sim_host *, const struct sim_dom *);
 
 /*
  * The pool in len bytes of text into *out (the caller frees it): 0, or -1

@@ -35,13 +35,12 @@ static json_t *
 wr_host(const struct sim_host *h)
 {
 	json_t *doms = json_array(), *nets = json_array(), *o;
-	struct sim_dom **v = sim_dom_sorted(h);
+	const struct sim_dom *v = sim_host_doms(h);
 	size_t i;
 
 	for (i = 0; i < h->sh_ndoms; i++)
 		json_array_append_new(
-		    doms, obs_json_domain(&v[i]->sd_d, OBS_JSON_FULL));
-	free(v);
+		    doms, obs_json_domain(&v[i].sd_d, OBS_JSON_FULL));
 	for (i = 0; i < h->sh_nnets; i++)
 		json_array_append_new(
 		    nets, obs_json_network(&h->sh_nets[i], OBS_JSON_FULL));

@@ -1,10 +1,11 @@
 /*
  * The sim driver's pool in memory (see sim_pool.h): hosts with their
- * capacity, domains indexed by name, networks sorted by bridge, injected
+ * capacity, domains sorted by name, networks sorted by bridge, injected
  * faults and the domain ids still to give, and how a pool is brought in
  * line with the configuration's Hosts. What observe reports copies the
- * hosts, domains and networks, so that the pool may change while the
- * caller keeps the observation, and borrows their strings and arrays from
+ * hosts and networks, so that the pool may change while the caller keeps
+ * the observation; it borrows each host's array of domains, which the
+ * host copies before its next change, and their strings and arrays from
  * the pool's arena, where they are never changed once written, and which
  * the observation holds until it is freed.
  */
@@ -18,6 +19,10 @@
 #include "schema/model.h"
 
 /* ---- The pool in memory ---------------------------------------------- */
+
+/* A host's array of domains is lent to an observation as it is. */
+_Static_assert(sizeof(struct sim_dom) == sizeof(struct xdc_obs_domain),
+    "a struct sim_dom is a struct xdc_obs_domain");
 
 const char *
 sim_pool_strdup(struct sim_pool *p, const char *s)
@@ -63,7 +68,7 @@ sim_pool_free(struct sim_pool *p)
 	if (p == NULL)
 		return;
 	for (i = 0; i < p->p_nhosts; i++) {
-		free(p->p_hosts[i].sh_buckets);
+		sim_doms_drop(p->p_hosts[i].sh_doms);
 		free(p->p_hosts[i].sh_nets);
 		free(p->p_hosts[i].sh_text);
 	}
@@ -75,105 +80,151 @@ sim_pool_free(struct sim_pool *p)
 	free(p);
 }
 
-static uint64_t
-name_hash(const char *s)
-{
-	uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a */
+/*
+ * What stands for no array at all (Domain-0's NICs and disks, a network
+ * without scopes): an empty one, never NULL, as the planner reads them.
+ * A domain takes them as it joins its host, so that its host's array may
+ * be lent as it is.
+ */
+static struct xdc_obs_nic no_nics[1];
+static struct xdc_disk no_disks[1];
+static const char *const no_scopes[1];
 
-	for (; *s != '\0'; s++)
-		h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
-	return h;
+static void
+dom_fill(struct sim_dom *d)
+{
+	if (d->sd_d.od_nics == NULL)
+		d->sd_d.od_nics = no_nics;
+	if (d->sd_d.od_build.ob_disks == NULL)
+		d->sd_d.od_build.ob_disks = no_disks;
 }
 
-/* The link that points at the domain named, or at the end of its chain. */
-static struct sim_dom **
-dom_slot(struct sim_host *h, const char *name)
+struct sim_doms *
+sim_doms_new(size_t n)
 {
-	struct sim_dom **pp;
+	struct sim_doms *ds;
 
-	if (h->sh_nbuckets == 0)
-		return NULL;
-	pp = &h->sh_buckets[name_hash(name) & (h->sh_nbuckets - 1)];
-	while (*pp != NULL && strcmp((*pp)->sd_d.od_name, name) != 0)
-		pp = &(*pp)->sd_next;
-	return pp;
+	if (n == 0)
+		n = 1;
+	ds = xdc_malloc(sizeof(*ds) + n * sizeof(ds->ds_v[0]));
+	ds->ds_refs = 1;
+	ds->ds_cap = n;
+	return ds;
+}
+
+void
+sim_doms_drop(struct sim_doms *ds)
+{
+	if (ds != NULL && --ds->ds_refs == 0)
+		free(ds);
+}
+
+static void
+doms_drop(void *arg)
+{
+	sim_doms_drop(arg);
+}
+
+void
+sim_host_take_doms(struct sim_host *h, struct sim_doms *ds, size_t n)
+{
+	size_t i;
+
+	sim_doms_drop(h->sh_doms);
+	h->sh_doms = ds;
+	h->sh_ndoms = n;
+	h->sh_used = 0;
+	for (i = 0; i < n; i++) {
+		dom_fill(&ds->ds_v[i]);
+		if (!sim_is_dom0(&ds->ds_v[i]))
+			h->sh_used += ds->ds_v[i].sd_d.od_memory;
+	}
+}
+
+/*
+ * The host's array its own, with room for need domains: copied when an
+ * observation borrows it, grown when full.
+ */
+static void
+doms_own(struct sim_host *h, size_t need)
+{
+	struct sim_doms *ds = h->sh_doms, *nds;
+	size_t cap;
+
+	if (ds != NULL && ds->ds_refs == 1 && ds->ds_cap >= need)
+		return;
+	cap = ds != NULL ? ds->ds_cap : 0;
+	if (cap < need)
+		cap = need > 2 * cap ? need : 2 * cap;
+	if (cap < 4)
+		cap = 4;
+	nds = sim_doms_new(cap);
+	if (h->sh_ndoms > 0)
+		memcpy(nds->ds_v, ds->ds_v, h->sh_ndoms * sizeof(ds->ds_v[0]));
+	sim_doms_drop(ds);
+	h->sh_doms = nds;
+}
+
+/* The index of the domain named, or -(insertion point) - 1. */
+static long
+dom_index(const struct sim_host *h, const char *name)
+{
+	const struct sim_dom *v = sim_host_doms(h);
+	size_t lo = 0, hi = h->sh_ndoms, mid;
+	int c;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		c = strcmp(name, v[mid].sd_d.od_name);
+		if (c == 0)
+			return (long)mid;
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return -(long)lo - 1;
 }
 
 struct sim_dom *
 sim_dom_find(struct sim_host *h, const char *name)
 {
-	struct sim_dom **pp = dom_slot(h, name);
+	long at = dom_index(h, name);
 
-	return pp != NULL ? *pp : NULL;
+	if (at < 0)
+		return NULL;
+	doms_own(h, h->sh_ndoms);
+	return &h->sh_doms->ds_v[at];
 }
 
-static void
-dom_rehash(struct sim_host *h, size_t nbuckets)
+struct sim_dom *
+sim_dom_insert(struct sim_host *h, const struct sim_dom *d)
 {
-	struct sim_dom **b = xdc_calloc(nbuckets, sizeof(*b));
-	struct sim_dom *d, *next;
-	size_t i, j;
+	long at = dom_index(h, d->sd_d.od_name);
+	struct sim_dom *v;
+	size_t i = (size_t)(-at - 1);
 
-	for (i = 0; i < h->sh_nbuckets; i++) {
-		for (d = h->sh_buckets[i]; d != NULL; d = next) {
-			next = d->sd_next;
-			j = name_hash(d->sd_d.od_name) & (nbuckets - 1);
-			d->sd_next = b[j];
-			b[j] = d;
-		}
-	}
-	free(h->sh_buckets);
-	h->sh_buckets = b;
-	h->sh_nbuckets = nbuckets;
-}
-
-void
-sim_dom_insert(struct sim_host *h, struct sim_dom *d)
-{
-	size_t i;
-
-	/* Keep chains short: at most 3/4 of a domain per bucket. */
-	if ((h->sh_ndoms + 1) * 4 > h->sh_nbuckets * 3)
-		dom_rehash(h, h->sh_nbuckets ? h->sh_nbuckets * 2 : 16);
-	i = name_hash(d->sd_d.od_name) & (h->sh_nbuckets - 1);
-	d->sd_next = h->sh_buckets[i];
-	h->sh_buckets[i] = d;
+	doms_own(h, h->sh_ndoms + 1);
+	v = h->sh_doms->ds_v;
+	memmove(&v[i + 1], &v[i], (h->sh_ndoms - i) * sizeof(v[0]));
+	v[i] = *d;
+	dom_fill(&v[i]);
 	h->sh_ndoms++;
-	if (!sim_is_dom0(d))
-		h->sh_used += d->sd_d.od_memory;
+	if (!sim_is_dom0(&v[i]))
+		h->sh_used += v[i].sd_d.od_memory;
+	return &v[i];
 }
 
 void
 sim_dom_remove(struct sim_host *h, struct sim_dom *d)
 {
-	struct sim_dom **pp = dom_slot(h, d->sd_d.od_name);
+	struct sim_dom *v = h->sh_doms->ds_v;
+	size_t i = (size_t)(d - v);
 
-	*pp = d->sd_next;
-	h->sh_ndoms--;
 	if (!sim_is_dom0(d))
 		h->sh_used -= d->sd_d.od_memory;
-}
-
-static int
-dom_cmp(const void *a, const void *b)
-{
-	const struct sim_dom *const *x = a, *const *y = b;
-
-	return strcmp((*x)->sd_d.od_name, (*y)->sd_d.od_name);
-}
-
-struct sim_dom **
-sim_dom_sorted(const struct sim_host *h)
-{
-	struct sim_dom **v = xdc_calloc(h->sh_ndoms, sizeof(*v));
-	struct sim_dom *d;
-	size_t i, n = 0;
-
-	for (i = 0; i < h->sh_nbuckets; i++)
-		for (d = h->sh_buckets[i]; d != NULL; d = d->sd_next)
-			v[n++] = d;
-	qsort(v, n, sizeof(*v), dom_cmp);
-	return v;
+	memmove(&v[i], &v[i + 1], (h->sh_ndoms - i - 1) * sizeof(v[0]));
+	h->sh_ndoms--;
 }
 
 uint64_t
@@ -201,18 +252,19 @@ sim_host_find(struct sim_pool *p, const char *name)
 	return NULL;
 }
 
-struct sim_dom *
-sim_dom0_new(struct sim_pool *p)
+void
+sim_host_add_dom0(struct sim_host *h)
 {
-	struct sim_dom *d = xdc_arena_zalloc(p->p_arena, sizeof(*d));
+	struct sim_dom d;
 
-	d->sd_d.od_name = SIM_DOM0_NAME;
-	d->sd_d.od_domid = 0;
-	d->sd_d.od_state = XDC_DOM_RUNNING;
-	d->sd_d.od_memory = d->sd_d.od_max_memory = SIM_DOM0_MEMORY;
-	d->sd_d.od_vcpus = d->sd_d.od_max_vcpus = 1;
-	d->sd_d.od_weight = SIM_WEIGHT;
-	return d;
+	memset(&d, 0, sizeof(d));
+	d.sd_d.od_name = SIM_DOM0_NAME;
+	d.sd_d.od_domid = 0;
+	d.sd_d.od_state = XDC_DOM_RUNNING;
+	d.sd_d.od_memory = d.sd_d.od_max_memory = SIM_DOM0_MEMORY;
+	d.sd_d.od_vcpus = d.sd_d.od_max_vcpus = 1;
+	d.sd_d.od_weight = SIM_WEIGHT;
+	sim_dom_insert(h, &d);
 }
 
 void
@@ -251,13 +303,12 @@ sim_host_add(
 int
 sim_host_has_dom0(const struct sim_host *h)
 {
-	struct sim_dom *d;
+	const struct sim_dom *v = sim_host_doms(h);
 	size_t i;
 
-	for (i = 0; i < h->sh_nbuckets; i++)
-		for (d = h->sh_buckets[i]; d != NULL; d = d->sd_next)
-			if (sim_is_dom0(d))
-				return 1;
+	for (i = 0; i < h->sh_ndoms; i++)
+		if (sim_is_dom0(&v[i]))
+			return 1;
 	return 0;
 }
 
@@ -409,7 +460,7 @@ sim_pool_reconcile(
 			h = sim_host_add(p, ch->ch_name,
 			    ch->ch_memory ? ch->ch_memory : SIM_HOST_MEMORY,
 			    ch->ch_cpus ? ch->ch_cpus : SIM_HOST_CPUS);
-			sim_dom_insert(h, sim_dom0_new(p));
+			sim_host_add_dom0(h);
 			changed = 1;
 			continue;
 		}
@@ -437,19 +488,11 @@ sim_pool_default(const struct sim_cfg_host *cfg, size_t ncfg)
 	if (p->p_nhosts == 0) {
 		h = sim_host_add(
 		    p, XDC_LOCAL_HOST, SIM_HOST_MEMORY, SIM_HOST_CPUS);
-		sim_dom_insert(h, sim_dom0_new(p));
+		sim_host_add_dom0(h);
 	}
 	return p;
 }
 /* ---- What observe reports --------------------------------------------- */
-
-/*
- * What stands for no array at all (Domain-0's NICs and disks, a network
- * without scopes): an empty one, as a copy made it, never NULL.
- */
-static struct xdc_obs_nic no_nics[1];
-static struct xdc_disk no_disks[1];
-static const char *const no_scopes[1];
 
 struct xdc_observed *
 sim_pool_observe(const struct sim_pool *p, const char *host)
@@ -458,8 +501,6 @@ sim_pool_observe(const struct sim_pool *p, const char *host)
 	struct xdc_arena *a = obs->obs_arena;
 	const struct sim_host *h;
 	struct xdc_obs_host *oh;
-	struct xdc_obs_domain *od;
-	struct sim_dom **v;
 	size_t i, j;
 
 	p->p_store->st_refs++;
@@ -475,19 +516,18 @@ sim_pool_observe(const struct sim_pool *p, const char *host)
 		oh->oh_memory = h->sh_memory;
 		oh->oh_free_memory = sim_host_free_memory(h);
 		oh->oh_cpus = h->sh_cpus;
+		/*
+		 * The host's domains lent whole: a struct sim_dom is a
+		 * struct xdc_obs_domain and nothing else, and the host
+		 * copies the array before it changes it.
+		 */
 		oh->oh_ndomains = h->sh_ndoms;
-		oh->oh_domains =
-		    xdc_arena_alloc(a, h->sh_ndoms * sizeof(*oh->oh_domains));
-		v = sim_dom_sorted(h);
-		for (j = 0; j < h->sh_ndoms; j++) {
-			od = &oh->oh_domains[j];
-			*od = v[j]->sd_d;
-			if (od->od_nics == NULL)
-				od->od_nics = no_nics;
-			if (od->od_build.ob_disks == NULL)
-				od->od_build.ob_disks = no_disks;
-		}
-		free(v);
+		if (h->sh_doms != NULL) {
+			h->sh_doms->ds_refs++;
+			xdc_arena_defer(a, doms_drop, h->sh_doms);
+			oh->oh_domains = &h->sh_doms->ds_v[0].sd_d;
+		} else
+			oh->oh_domains = xdc_arena_alloc(a, 0);
 		/* The hosts' own array moves as networks come and go. */
 		oh->oh_nnetworks = h->sh_nnets;
 		oh->oh_networks =

@@ -7,14 +7,16 @@
  * host says so with sim_host_touch, so that a write encodes again only
  * the hosts that changed.
  *
- * A pool is an arena (strings, domains, build records) plus a few
- * growable arrays; each host indexes its domains by name in a hash table,
- * so one apply costs O(1). Hosts are sorted by name, each host's networks
- * by bridge. Every host has a Domain-0, the domain with id 0, whose memory
- * is its own reservation: sh_used counts the guests only. The strings and
+ * A pool is an arena (strings, build records) plus a few growable
+ * arrays. Hosts are sorted by name, each host's domains by name (in one
+ * array, found by a binary search), each host's networks by bridge.
+ * Every host has a Domain-0, the domain with id 0, whose memory is its
+ * own reservation: sh_used counts the guests only. The strings and
  * arrays in the arena are never changed once written (a domain's NICs, a
  * network's scopes are written anew), so that an observation may borrow
- * them (sim_pool_observe); the domains themselves change in place.
+ * them (sim_pool_observe); the domains themselves change in place. A
+ * host's array of domains is counted too: an observation borrows it
+ * whole, and the host copies it before its first change after that.
  */
 #ifndef XDC_SIM_POOL_H
 #define XDC_SIM_POOL_H
@@ -35,9 +37,22 @@
 #define SIM_SLOW_MAX_MS     (24ULL * 3600 * 1000)      /* an action's longest */
 #define SIM_WATCHDOG_MAX_MS ((int64_t)SIM_SLOW_MAX_MS) /* likewise */
 
+/*
+ * One domain, an element of its host's array: exactly what observe
+ * reports, so that an observation may borrow the array as it is.
+ */
 struct sim_dom {
-	struct xdc_obs_domain sd_d; /* what observe reports; in the arena */
-	struct sim_dom *sd_next;    /* the host's hash chain */
+	struct xdc_obs_domain sd_d;
+};
+
+/*
+ * A host's domains, sorted by name: the host holds one reference, every
+ * observation that borrows them one more.
+ */
+struct sim_doms {
+	unsigned ds_refs;
+	size_t ds_cap;
+	struct sim_dom ds_v[];
 };
 
 struct sim_host {
@@ -45,8 +60,7 @@ struct sim_host {
 	uint64_t sh_memory; /* offered to guests */
 	uint32_t sh_cpus;
 	uint64_t sh_used; /* the guests' memory: every domain but Domain-0 */
-	struct sim_dom **sh_buckets; /* by name; a power of two of them */
-	size_t sh_nbuckets;
+	struct sim_doms *sh_doms; /* NULL while it has none */
 	size_t sh_ndoms;
 	struct xdc_obs_network *sh_nets; /* sorted by bridge */
 	size_t sh_nnets;
@@ -134,15 +148,40 @@ sim_is_dom0(const struct sim_dom *d)
 	return d->sd_d.od_domid == 0;
 }
 
-/* Domains of a host, by name. */
+/* The host's domains, sorted by name: sh_ndoms of them. */
+static inline struct sim_dom *
+sim_host_doms(const struct sim_host *h)
+{
+	return h->sh_doms != NULL ? h->sh_doms->ds_v : NULL;
+}
+
+/*
+ * Domains of a host, by name, for the caller to change: the host's array
+ * is its own again (copied when an observation borrows it). The pointer
+ * is good until the next sim_dom_insert or sim_dom_remove on this host.
+ */
 struct sim_dom *sim_dom_find(struct sim_host *, const char *name);
-/* The caller has made sure the name is free on this host. */
-void sim_dom_insert(struct sim_host *, struct sim_dom *);
-void sim_dom_remove(struct sim_host *, struct sim_dom *);
-/* The host's domains sorted by name, in an array the caller frees. */
-struct sim_dom **sim_dom_sorted(const struct sim_host *);
-/* A Domain-0 for a new host, in the pool's arena. */
-struct sim_dom *sim_dom0_new(struct sim_pool *);
+/*
+ * A copy of *d joins the host's domains, where the name sorts; the caller
+ * has made sure the name is free on this host. Returns the copy, good as
+ * sim_dom_find's.
+ */
+struct sim_dom *sim_dom_insert(struct sim_host *, const struct sim_dom *d);
+/* d is one of the host's, from sim_dom_find or sim_dom_insert. */
+void sim_dom_remove(struct sim_host *, struct sim_dom *d);
+/*
+ * An array for n domains, for the caller to fill and hand to
+ * sim_host_take_doms.
+ */
+struct sim_doms *sim_doms_new(size_t n);
+void sim_doms_drop(struct sim_doms *);
+/*
+ * The host, which has no domains yet, takes ds, n domains sorted by name
+ * with no two alike.
+ */
+void sim_host_take_doms(struct sim_host *, struct sim_doms *ds, size_t n);
+/* A new host's Domain-0 joins it. */
+void sim_host_add_dom0(struct sim_host *);
 
 struct sim_host *sim_host_find(struct sim_pool *, const char *name);
 /*

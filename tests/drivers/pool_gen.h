@@ -50,7 +50,7 @@ gen_pool_n(struct obs_gen *g, size_t n)
 	uint32_t next = (uint32_t)(1 + gen_below(g, UINT32_MAX - 1));
 	struct xdc_obs_host oh;
 	struct sim_host *h;
-	struct sim_dom *d;
+	struct sim_dom d;
 	size_t i, k;
 	long at;
 	char name[24];
@@ -63,17 +63,16 @@ gen_pool_n(struct obs_gen *g, size_t n)
 		gen_host(g, name, &oh);
 		h = sim_host_add(p, name, oh.oh_memory, oh.oh_cpus);
 		for (k = 0; k < oh.oh_ndomains; k++) {
-			d = xdc_arena_zalloc(p->p_arena, sizeof(*d));
-			d->sd_d = oh.oh_domains[k];
-			if (d->sd_d.od_domid == UINT32_MAX)
-				d->sd_d.od_domid--;
-			if (d->sd_d.od_domid >= next)
-				next = d->sd_d.od_domid + 1;
-			if (sim_dom_find(h, d->sd_d.od_name) == NULL)
-				sim_dom_insert(h, d);
+			d.sd_d = oh.oh_domains[k];
+			if (d.sd_d.od_domid == UINT32_MAX)
+				d.sd_d.od_domid--;
+			if (d.sd_d.od_domid >= next)
+				next = d.sd_d.od_domid + 1;
+			if (sim_dom_find(h, d.sd_d.od_name) == NULL)
+				sim_dom_insert(h, &d);
 		}
 		if (!sim_host_has_dom0(h))
-			sim_dom_insert(h, sim_dom0_new(p));
+			sim_host_add_dom0(h);
 		for (k = 0; k < oh.oh_nnetworks; k++) {
 			at = sim_net_find(h, oh.oh_networks[k].on_bridge);
 			if (at < 0)

@@ -1,7 +1,8 @@
 /*
  * What the sim driver's observe reports (sim_pool_observe in
- * drivers/sim_pool.c): copies of the hosts, domains and networks, whose
- * strings and arrays are borrowed from the pool's arena. The observation
+ * drivers/sim_pool.c): copies of the hosts and networks, each host's
+ * domains borrowed whole (the host copies them before its next change),
+ * their strings and arrays borrowed from the pool's arena. The observation
  * must keep saying what it saw however the pool changes after it, and
  * what it borrows must outlive a pool freed or read again (ASan, in `make
  * check`, sees a string freed early; the counts below see it anywhere).
@@ -161,6 +162,67 @@ test_observation_holds_the_pools_arena_until_freed(void **state)
 }
 
 /*
+ * A host's domains are lent, not copied: the observation points at the
+ * host's own array until the host changes, which copies it first; a
+ * crash, a power-off and a migration after two observations leave each
+ * saying what it saw.
+ */
+static void
+test_observation_borrows_a_hosts_domains_until_it_changes(void **state)
+{
+	static const struct sim_cfg_host two[] = { { "h1", 0, 0 },
+		{ "h2", 0, 0 } };
+	struct tvm a, b;
+	struct sim_pool *p = sim_pool_default(two, 2);
+	struct xdc_observed *o1, *o2;
+	struct sim_doms *lent;
+	const struct xdc_obs_host *oh;
+
+	(void)state;
+	tvm_init(&a, "a", GIB, 1);
+	tvm_init(&b, "b", GIB, 1);
+	a.act.a_host = b.act.a_host = "h1";
+	assert_int_equal(vm_do(p, &a, XDC_OP_CREATE, 0), 0);
+	assert_int_equal(vm_do(p, &b, XDC_OP_CREATE, 0), 0);
+	o1 = sim_pool_observe(p, NULL);
+	lent = p->p_hosts[0].sh_doms;
+	oh = xdc_observed_host(o1, "h1");
+	assert_ptr_equal(oh->oh_domains, &lent->ds_v[0].sd_d);
+	assert_int_equal(lent->ds_refs, 2);
+
+	assert_int_equal(sim_pool_crash(p, "a"), 0);
+	assert_ptr_not_equal(p->p_hosts[0].sh_doms, lent);
+	assert_int_equal(lent->ds_refs, 1);
+	assert_int_equal(
+	    xdc_obs_host_domain(oh, "a")->od_state, XDC_DOM_RUNNING);
+	o2 = sim_pool_observe(p, NULL);
+	assert_int_equal(
+	    xdc_obs_host_domain(xdc_observed_host(o2, "h1"), "a")->od_state,
+	    XDC_DOM_CRASHED);
+
+	/* b runs on h2, then h1 loses its power. */
+	b.act.a_op = XDC_OP_MIGRATE;
+	b.act.a_to_host = "h2";
+	b.act.a_spec = &b.spec;
+	assert_int_equal(sim_pool_apply(p, &b.act), 0);
+	assert_int_equal(sim_pool_power_off(p, "h1", NULL), 0);
+	assert_int_equal(p->p_hosts[0].sh_ndoms, 1);
+	assert_int_equal(p->p_hosts[1].sh_ndoms, 2);
+
+	assert_int_equal(oh->oh_ndomains, 3);
+	assert_non_null(xdc_obs_host_domain(oh, "b"));
+	assert_null(xdc_obs_host_domain(xdc_observed_host(o1, "h2"), "b"));
+	oh = xdc_observed_host(o2, "h1");
+	assert_int_equal(oh->oh_ndomains, 3);
+	assert_int_equal(
+	    xdc_obs_host_domain(oh, "a")->od_state, XDC_DOM_CRASHED);
+	xdc_observed_free(o1);
+	sim_pool_free(p);
+	assert_string_equal(xdc_obs_host_domain(oh, "b")->od_name, "b");
+	xdc_observed_free(o2);
+}
+
+/*
  * What repeats across domains is kept once in the pool (sim_pool_share):
  * two VMs booting one kernel on one bridge point at one copy of each,
  * and what differs (names, disk targets) stays apart.
@@ -303,6 +365,8 @@ main(void)
 		    test_observation_keeps_what_it_saw_while_the_pool_changes),
 		cmocka_unit_test(
 		    test_observation_holds_the_pools_arena_until_freed),
+		cmocka_unit_test(
+		    test_observation_borrows_a_hosts_domains_until_it_changes),
 		cmocka_unit_test(test_repeated_strings_are_kept_once),
 		cmocka_unit_test(test_a_pool_read_keeps_repeated_strings_once),
 		cmocka_unit_test(test_domain0s_empty_arrays_are_not_null),
