@@ -117,6 +117,13 @@ rd_extra(struct obs_read *r, const char *key, size_t len, void *arg)
 	}
 }
 
+/*
+ * What repeats across the host's domains (kernels, command lines,
+ * bridges, vdevs, scopes) is kept once, in a table that lives as long as
+ * the read: its strings are the arena's, the record's, so they go with
+ * it, and no table grows for as long as an agent runs (a CI
+ * environment's scope is new every run).
+ */
 int
 pool_record_read(const char *text, size_t len, struct xdc_arena *arena,
     struct xdc_obs_host *out, const char **path, const char **commit,

@@ -269,10 +269,10 @@ test_a_record_keeps_what_repeats_once_in_its_own_arena(void **state)
 	assert_ptr_not_equal(ev.oh_domains[1].od_build.ob_disks[0].d_target,
 	    b0->ob_disks[0].d_target);
 	/* The second record's strings are its own. */
-	assert_ptr_not_equal(ev2.oh_domains[0].od_build.ob_kernel,
-	    b0->ob_kernel);
-	assert_ptr_not_equal(ev2.oh_domains[0].od_scope,
-	    ev.oh_domains[0].od_scope);
+	assert_ptr_not_equal(
+	    ev2.oh_domains[0].od_build.ob_kernel, b0->ob_kernel);
+	assert_ptr_not_equal(
+	    ev2.oh_domains[0].od_scope, ev.oh_domains[0].od_scope);
 	xdc_arena_free(a);
 	if (obs_host_diff(&ev2, &js, why))
 		fail_msg("after the first record is freed: %s", why);
