@@ -36,6 +36,7 @@ struct adopted {
 struct xdc_arena {
 	struct block *a_head;
 	size_t a_next_size;
+	size_t a_first; /* the first block's size; 0: a_next_size's */
 	struct adopted *a_adopted; /* in the blocks themselves */
 };
 
@@ -55,6 +56,15 @@ xdc_arena_new(void)
 	struct xdc_arena *a = xdc_calloc(1, sizeof(*a));
 
 	a->a_next_size = ARENA_MIN_BLOCK;
+	return a;
+}
+
+struct xdc_arena *
+xdc_arena_new_size(size_t first)
+{
+	struct xdc_arena *a = xdc_arena_new();
+
+	a->a_first = first;
 	return a;
 }
 
@@ -101,7 +111,8 @@ static struct block *
 arena_grow(struct xdc_arena *a, size_t n)
 {
 	struct block *b;
-	size_t size = a->a_next_size;
+	int first = a->a_head == NULL && a->a_first > 0;
+	size_t size = first ? a->a_first : a->a_next_size;
 
 	if (size < n)
 		size = n;
@@ -110,7 +121,8 @@ arena_grow(struct xdc_arena *a, size_t n)
 	b->b_used = 0;
 	b->b_next = a->a_head;
 	a->a_head = b;
-	if (a->a_next_size < ARENA_MAX_BLOCK)
+	/* A sized first block says nothing of what comes after it. */
+	if (!first && a->a_next_size < ARENA_MAX_BLOCK)
 		a->a_next_size *= 2;
 	return b;
 }
@@ -191,6 +203,28 @@ xdc_arena_defer(struct xdc_arena *a, void (*fn)(void *), void *arg)
 	ad->ad_p = arg;
 	ad->ad_next = a->a_adopted;
 	a->a_adopted = ad;
+}
+
+size_t
+xdc_arena_used(const struct xdc_arena *a)
+{
+	const struct block *b;
+	size_t n = 0;
+
+	for (b = a->a_head; b != NULL; b = b->b_next)
+		n += b->b_used;
+	return n;
+}
+
+size_t
+xdc_arena_held(const struct xdc_arena *a)
+{
+	const struct block *b;
+	size_t n = 0;
+
+	for (b = a->a_head; b != NULL; b = b->b_next)
+		n += b->b_size;
+	return n;
 }
 
 void *

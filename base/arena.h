@@ -10,6 +10,14 @@
 struct xdc_arena;
 
 struct xdc_arena *xdc_arena_new(void);
+/*
+ * One whose first block is first bytes (or the first allocation's size,
+ * when larger), for contents whose size is known about beforehand, such
+ * as what is read from a text of known length: no block left half empty
+ * at the end. Blocks after it start at 16 KB and double, as
+ * xdc_arena_new's do. 0 is xdc_arena_new.
+ */
+struct xdc_arena *xdc_arena_new_size(size_t first);
 void xdc_arena_free(struct xdc_arena *);
 /* Forget everything allocated, keeping the first block for reuse. */
 void xdc_arena_reset(struct xdc_arena *);
@@ -28,5 +36,9 @@ void *xdc_arena_adopt(struct xdc_arena *, void *p);
  * arena's contents borrow from elsewhere is let go of with them.
  */
 void xdc_arena_defer(struct xdc_arena *, void (*fn)(void *), void *arg);
+
+/* Bytes handed out, and bytes of blocks held: for tests and measures. */
+size_t xdc_arena_used(const struct xdc_arena *);
+size_t xdc_arena_held(const struct xdc_arena *);
 
 #endif /* XDC_ARENA_H */

@@ -92,7 +92,13 @@ rec_parse(struct pool_agent *a, const char *host, const char *text, size_t len)
 	char *what = agent_key_of(a, "hosts", host);
 
 	r->r_refs = 1;
-	r->r_arena = xdc_arena_new();
+	/*
+	 * The observation takes 0.53 to 0.55 of its record's bytes (its
+	 * repeated strings kept once, pool_record_read): one block of about
+	 * that, where blocks of 16 KB doubling held 1.4 times what they
+	 * used (at 10,000 VMs on 100 hosts).
+	 */
+	r->r_arena = xdc_arena_new_size(len / 2 + len / 16);
 	if (pool_record_read(text, len, r->r_arena, &r->r_obs, &r->r_path,
 	        &r->r_commit, &r->r_watchdog_ms) != 0 &&
 	    rec_parse_json(r, what, text, len) != 0)

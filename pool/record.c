@@ -10,6 +10,7 @@
 #include <jansson.h>
 
 #include "base/arena.h"
+#include "base/strtab.h"
 #include "drivers/obs_json.h"
 #include "drivers/obs_read.h"
 #include "pool/record.h"
@@ -116,12 +117,20 @@ rd_extra(struct obs_read *r, const char *key, size_t len, void *arg)
 	}
 }
 
+/*
+ * What repeats across the host's domains (kernels, command lines,
+ * bridges, vdevs, scopes) is kept once, in a table that lives as long as
+ * the read: its strings are the arena's, the record's, so they go with
+ * it, and no table grows for as long as an agent runs (a CI
+ * environment's scope is new every run).
+ */
 int
 pool_record_read(const char *text, size_t len, struct xdc_arena *arena,
     struct xdc_obs_host *out, const char **path, const char **commit,
     int64_t *watchdog_ms)
 {
 	struct rec_extra x = { arena, path, commit, watchdog_ms, 0 };
+	struct xdc_strtab *strs = xdc_strtab_new(arena);
 	struct obs_read r;
 	int rc;
 
@@ -129,12 +138,14 @@ pool_record_read(const char *text, size_t len, struct xdc_arena *arena,
 	*watchdog_ms = 0;
 	obs_read_init(&r);
 	obs_read_domains(&r, 0, arena);
+	obs_read_share(&r, strs);
 	rc = obs_read_parse(&r, text, len) != 0 ||
 	             obs_read_host(&r, arena, out, rd_extra, &x) != 0 ||
 	             !obs_read_done(&r)
 	         ? -1
 	         : 0;
 	obs_read_fini(&r);
+	xdc_strtab_free(strs);
 	if (rc != 0) {
 		*path = *commit = NULL;
 		*watchdog_ms = 0;

@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -179,6 +180,108 @@ test_records_read_the_same_by_events_and_by_jansson(void **state)
 	xdc_arena_free(a);
 }
 
+/*
+ * What repeats in a record (kernel, ramdisk, command line, bridge, vdev,
+ * scope) is kept once in the record's arena, each equal to what jansson
+ * reads; the table is the read's only: a second record, in an arena of
+ * its own, shares nothing with the first, and outlives it (ASan sees a
+ * string of the first's used after it is freed, LSan a table left
+ * behind).
+ */
+static void
+test_a_record_keeps_what_repeats_once_in_its_own_arena(void **state)
+{
+	struct xdc_obs_domain d[3];
+	struct xdc_obs_nic nic[3];
+	struct xdc_disk disk[3];
+	struct xdc_obs_host h, ev, ev2, js;
+	struct xdc_arena *a = xdc_arena_new(), *a2 = xdc_arena_new();
+	struct xdc_arena *aj = xdc_arena_new();
+	char why[OBS_EQ_WHY], *text, kernel[3][32], scope[3][16];
+	const struct xdc_obs_build *b0, *b;
+	const char *p, *c;
+	int64_t w;
+	json_t *o;
+	size_t i;
+
+	(void)state;
+	sample(&h, &d[0]);
+	memset(nic, 0, sizeof(nic));
+	memset(disk, 0, sizeof(disk));
+	for (i = 0; i < 3; i++) {
+		if (i > 0)
+			d[i] = d[0];
+		d[i].od_name = i == 0 ? "vm-a" : i == 1 ? "vm-b" : "vm-c";
+		d[i].od_domid = (uint32_t)i + 1;
+		/* Equal strings, at different addresses. */
+		snprintf(kernel[i], sizeof(kernel[i]), "/boot/vmlinuz");
+		snprintf(scope[i], sizeof(scope[i]), "ci-run-7");
+		d[i].od_managed = 1;
+		d[i].od_scope = scope[i];
+		d[i].od_has_build = 1;
+		d[i].od_build.ob_type = XDC_VM_PVH;
+		d[i].od_build.ob_kernel = kernel[i];
+		d[i].od_build.ob_ramdisk = i == 2 ? "/boot/other" : "/boot/rd";
+		d[i].od_build.ob_cmdline = "console=hvc0 root=/dev/xvda";
+		nic[i].on_bridge = "xenbr0";
+		nic[i].on_mac[0] = 0x02;
+		nic[i].on_mac[5] = (uint8_t)i;
+		d[i].od_nics = &nic[i];
+		d[i].od_nnics = 1;
+		disk[i].d_target = i == 0 ? "/dev/vg/a" : "/dev/vg/b";
+		disk[i].d_vdev = "xvda";
+		d[i].od_build.ob_disks = &disk[i];
+		d[i].od_build.ob_ndisks = 1;
+	}
+	h.oh_domains = d;
+	h.oh_ndomains = 3;
+	text = pool_record_text(&h, "cfg", NULL, 0);
+	assert_non_null(text);
+	if (pool_record_read(text, strlen(text), a, &ev, &p, &c, &w) != 0)
+		fail_msg("the event reader gave up on %s", text);
+	assert_int_equal(
+	    pool_record_read(text, strlen(text), a2, &ev2, &p, &c, &w), 0);
+	o = json_loads(text, JSON_REJECT_DUPLICATES, NULL);
+	assert_non_null(o);
+	assert_int_equal(obs_json_read_host(o, "test", aj, &js), 0);
+	if (obs_host_diff(&ev, &js, why))
+		fail_msg("%s", why);
+	assert_int_equal(ev.oh_ndomains, 3);
+	b0 = &ev.oh_domains[0].od_build;
+	assert_string_equal(b0->ob_kernel, "/boot/vmlinuz");
+	assert_string_equal(ev.oh_domains[0].od_scope, "ci-run-7");
+	for (i = 1; i < 3; i++) {
+		b = &ev.oh_domains[i].od_build;
+		assert_ptr_equal(b->ob_kernel, b0->ob_kernel);
+		assert_ptr_equal(b->ob_cmdline, b0->ob_cmdline);
+		assert_ptr_equal(b->ob_disks[0].d_vdev, b0->ob_disks[0].d_vdev);
+		assert_ptr_equal(ev.oh_domains[i].od_nics[0].on_bridge,
+		    ev.oh_domains[0].od_nics[0].on_bridge);
+		assert_ptr_equal(
+		    ev.oh_domains[i].od_scope, ev.oh_domains[0].od_scope);
+	}
+	/* Equal strings only: a ramdisk of its own stays its own. */
+	assert_ptr_equal(ev.oh_domains[1].od_build.ob_ramdisk, b0->ob_ramdisk);
+	assert_ptr_not_equal(
+	    ev.oh_domains[2].od_build.ob_ramdisk, b0->ob_ramdisk);
+	assert_string_equal(
+	    ev.oh_domains[2].od_build.ob_ramdisk, "/boot/other");
+	assert_ptr_not_equal(ev.oh_domains[1].od_build.ob_disks[0].d_target,
+	    b0->ob_disks[0].d_target);
+	/* The second record's strings are its own. */
+	assert_ptr_not_equal(
+	    ev2.oh_domains[0].od_build.ob_kernel, b0->ob_kernel);
+	assert_ptr_not_equal(
+	    ev2.oh_domains[0].od_scope, ev.oh_domains[0].od_scope);
+	xdc_arena_free(a);
+	if (obs_host_diff(&ev2, &js, why))
+		fail_msg("after the first record is freed: %s", why);
+	json_decref(o);
+	free(text);
+	xdc_arena_free(a2);
+	xdc_arena_free(aj);
+}
+
 /* What it is not sure of, it leaves to jansson (rec_parse's). */
 static void
 test_the_event_reader_leaves_odd_records_to_jansson(void **state)
@@ -230,6 +333,8 @@ main(void)
 		    test_a_host_that_cannot_be_encoded_has_no_record),
 		cmocka_unit_test(
 		    test_records_read_the_same_by_events_and_by_jansson),
+		cmocka_unit_test(
+		    test_a_record_keeps_what_repeats_once_in_its_own_arena),
 		cmocka_unit_test(
 		    test_the_event_reader_leaves_odd_records_to_jansson),
 	};
