@@ -53,7 +53,7 @@ gen_pool_n(struct obs_gen *g, size_t n)
 	struct sim_dom d;
 	size_t i, k;
 	long at;
-	char name[24];
+	char name[32]; /* "xen-" and any size_t */
 
 	if (n == 0)
 		n = 1 + gen_below(g, 4);
