@@ -18,6 +18,7 @@
 
 #include "base/error.h"
 #include "base/file.h"
+#include "base/strtab.h"
 #include "schema/loader.h"
 #include "schema/schema.h"
 #include "schema/values.h"
@@ -44,7 +45,7 @@ schema_loader_new(const char *root, struct xdc_diags *diags)
 	l->l_diags = diags;
 	l->l_arena = xdc_arena_new();
 	l->l_nodes = xdc_arena_new();
-	l->l_shared = xdc_calloc(1, sizeof(*l->l_shared));
+	l->l_shared = xdc_strtab_new(l->l_arena);
 	l->l_shared_labels = xdc_calloc(1, sizeof(*l->l_shared_labels));
 	l->l_root = xdc_arena_strdup(l->l_arena, root);
 	/* Locations index files from 1, so that 0 can mean "nowhere". */
@@ -66,7 +67,7 @@ schema_loader_free(struct schema_loader *sl)
 		free(l->l_kinds[i].ka_v);
 	free(l->l_files);
 	free(l->l_wide);
-	strtab_free(l->l_shared);
+	xdc_strtab_free(l->l_shared);
 	labtab_free(l->l_shared_labels);
 	xdc_arena_free(l->l_nodes);
 	xdc_arena_free(l->l_arena);

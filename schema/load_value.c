@@ -11,87 +11,18 @@
 #include <string.h>
 
 #include "base/error.h"
+#include "base/strtab.h"
 #include "schema/loader.h"
 #include "schema/schema.h"
 #include "schema/values.h"
 
 /* ---- Shared strings --------------------------------------------------- */
 
-/*
- * Eight bytes a step, each step a multiply and a fold (the table's own:
- * nothing outside this process sees it). A byte at a time, FNV-1a was
- * most of what sharing a string cost.
- */
-static uint32_t
-str_hash(const char *s, size_t n)
-{
-	uint64_t h = 0x9e3779b97f4a7c15ULL ^ n, w;
-	size_t i;
-
-	for (; n >= 8; s += 8, n -= 8) {
-		memcpy(&w, s, sizeof(w));
-		h = (h ^ w) * 0xff51afd7ed558ccdULL;
-		h ^= h >> 32;
-	}
-	for (w = 0, i = 0; i < n; i++)
-		w |= (uint64_t)(unsigned char)s[i] << (8 * i);
-	h = (h ^ w) * 0xc4ceb9fe1a85ec53ULL;
-	h ^= h >> 29;
-	return (uint32_t)h;
-}
-
-static void
-strtab_grow(struct strtab *t)
-{
-	struct strtab g = { NULL, NULL, 0, t->st_cap ? t->st_cap * 2 : 64 };
-	size_t i, j;
-
-	g.st_v = xdc_calloc(g.st_cap, sizeof(*g.st_v));
-	g.st_hash = xdc_calloc(g.st_cap, sizeof(*g.st_hash));
-	for (i = 0; i < t->st_cap; i++) {
-		if (t->st_v[i] == NULL)
-			continue;
-		for (j = t->st_hash[i] & (g.st_cap - 1); g.st_v[j] != NULL;
-		     j = (j + 1) & (g.st_cap - 1))
-			;
-		g.st_v[j] = t->st_v[i];
-		g.st_hash[j] = t->st_hash[i];
-	}
-	g.st_n = t->st_n;
-	free(t->st_v);
-	free(t->st_hash);
-	*t = g;
-}
-
-void
-strtab_free(struct strtab *t)
-{
-	if (t == NULL)
-		return;
-	free(t->st_v);
-	free(t->st_hash);
-	free(t);
-}
-
 /* s[0..n), NUL-terminated in the configuration's arena, once. */
 static const char *
 shared_strndup(struct loader *l, const char *s, size_t n)
 {
-	struct strtab *t = l->l_shared;
-	uint32_t h = str_hash(s, n);
-	size_t i;
-
-	if (t->st_n * 2 >= t->st_cap)
-		strtab_grow(t);
-	for (i = h & (t->st_cap - 1); t->st_v[i] != NULL;
-	     i = (i + 1) & (t->st_cap - 1))
-		if (t->st_hash[i] == h && !strncmp(t->st_v[i], s, n) &&
-		    t->st_v[i][n] == '\0')
-			return t->st_v[i];
-	t->st_v[i] = xdc_arena_strndup(l->l_arena, s, n);
-	t->st_hash[i] = h;
-	t->st_n++;
-	return t->st_v[i];
+	return xdc_strtab_intern(l->l_shared, s, n);
 }
 
 static uint32_t

@@ -14,6 +14,8 @@
 #include "base/diag.h"
 #include "schema/model.h"
 
+struct xdc_strtab;
+
 /* One YAML node of the document being read, with its 1-based position. */
 enum node_type { NODE_SCALAR, NODE_MAP, NODE_SEQ };
 
@@ -114,7 +116,13 @@ struct loader {
 	size_t l_cap_files;
 	uint32_t l_file; /* index of the file being read */
 	struct kind_array l_kinds[KIND__COUNT];
-	struct strtab *l_shared;        /* the F_SHARED strings and labels */
+	/*
+	 * The F_SHARED strings (labels, kernels, command lines, networks),
+	 * kept once in l_arena (base/strtab.h): ten thousand VMs booting
+	 * one kernel keep one copy of its path, which is most of what
+	 * separates the model's size from the YAML's.
+	 */
+	struct xdc_strtab *l_shared;
 	struct labtab *l_shared_labels; /* each distinct label set */
 	/* Locations that do not pack (struct xdc_at), to be cfg_wide. */
 	struct xdc_loc *l_wide;
@@ -171,20 +179,6 @@ struct keypath {
 };
 
 /*
- * The strings that repeat across objects: labels, kernels, command lines,
- * networks. Ten thousand VMs booting one kernel keep one copy of its path,
- * which is most of what separates the model's size from the YAML's.
- * Open addressing, in the configuration's arena; the table itself is
- * freed with the loader.
- */
-struct strtab {
-	const char **st_v;
-	uint32_t *st_hash;
-	size_t st_n;
-	size_t st_cap; /* a power of two, or 0 */
-};
-
-/*
  * Label sets repeat as well: thousands of VMs carry {tier: web, app: shop}.
  * Their strings are shared already, so two sets are equal exactly when
  * their pointers are; each distinct set is kept once, in the arena.
@@ -209,7 +203,6 @@ const char *keypath_str(struct loader *, const struct keypath *);
 void load_buffer(struct loader *, const char *buf, size_t len);
 
 /* load_value.c */
-void strtab_free(struct strtab *);
 void labtab_free(struct labtab *);
 /* Is a node YAML's null (~, null, or nothing)? */
 int node_is_null(const struct node *);
