@@ -19,27 +19,6 @@
 
 enum { L_DOM, L_CPU, L_NICS, L_NIC, L_BUILD, L_DISKS, L_DISK };
 
-enum {
-	D_NAME,
-	D_DOMID,
-	D_STATE,
-	D_MEMORY,
-	D_MAX_MEMORY,
-	D_VCPUS,
-	D_MAX_VCPUS,
-	D_CPU,
-	D_MANAGED,
-	D_PROTECT,
-	D_NICS,
-	D_SCOPE,
-	D_APPLIED,
-	D_EXPIRES,
-	D_STUB,
-	D_HASH,
-	D_BUILD,
-	D__COUNT
-};
-
 /*
  * The keys of each object, obs_read_host.c's: a key's index, or -1 when
  * it is none of them. Told apart by their first byte and length, then

@@ -12,6 +12,28 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* A domain's members, in the order obs_json.c writes them: both readers'. */
+enum {
+	D_NAME,
+	D_DOMID,
+	D_STATE,
+	D_MEMORY,
+	D_MAX_MEMORY,
+	D_VCPUS,
+	D_MAX_VCPUS,
+	D_CPU,
+	D_MANAGED,
+	D_PROTECT,
+	D_NICS,
+	D_SCOPE,
+	D_APPLIED,
+	D_EXPIRES,
+	D_STUB,
+	D_HASH,
+	D_BUILD,
+	D__COUNT
+};
+
 struct obs_dom;
 struct xdc_arena;
 struct xdc_obs_domain;

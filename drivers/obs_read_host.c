@@ -199,27 +199,6 @@ read_hash(struct obs_read *r, uint64_t *out)
 	return 0;
 }
 
-enum {
-	D_NAME,
-	D_DOMID,
-	D_STATE,
-	D_MEMORY,
-	D_MAX_MEMORY,
-	D_VCPUS,
-	D_MAX_VCPUS,
-	D_CPU,
-	D_MANAGED,
-	D_PROTECT,
-	D_NICS,
-	D_SCOPE,
-	D_APPLIED,
-	D_EXPIRES,
-	D_STUB,
-	D_HASH,
-	D_BUILD,
-	D__COUNT
-};
-
 static const char *const dom_keys[D__COUNT] = { "name", "domid", "state",
 	"memory", "max_memory", "vcpus", "max_vcpus", "cpu", "managed",
 	"protect", "nics", "scope", "applied", "expires", "stub", "hash",
