@@ -66,19 +66,6 @@ obs_read_fini(struct obs_read *r)
 	memset(r, 0, sizeof(*r));
 }
 
-/* Whether the n bytes at s are the string name. */
-static int
-is(const char *s, size_t n, const char *name)
-{
-	size_t i;
-
-	/* Short keys, most told apart by their first byte: no calls. */
-	for (i = 0; i < n; i++)
-		if (name[i] != s[i])
-			return 0;
-	return name[n] == '\0';
-}
-
 /* ---- Events to tokens ------------------------------------------------- */
 
 /* A token at the end; the array it is in counts it. 0 stops the parse. */
@@ -221,7 +208,7 @@ is_array_of(const struct obs_read *r, unsigned depth, const char *key)
 		return 0;
 	t = &r->or_toks[r->or_stack[depth - 1]];
 	return t->t_type == T_ARR && r->or_stack[depth - 1] > 0 &&
-	       t[-1].t_type == T_KEY && is(t[-1].t_s, t[-1].t_n, key);
+	       t[-1].t_type == T_KEY && obs_read_is(t[-1].t_s, t[-1].t_n, key);
 }
 
 /*
@@ -347,7 +334,7 @@ ev_close(void *ctx)
 	arr = &r->or_toks[r->or_stack[1]];
 	key = arr - 1;
 	if (arr->t_type != T_ARR || key->t_type != T_KEY ||
-	    !is(key->t_s, key->t_n, r->or_each_key))
+	    !obs_read_is(key->t_s, key->t_n, r->or_each_key))
 		return 1;
 	r->or_pos = at;
 	if (r->or_each(r, r->or_each_arg) != 0)
@@ -662,7 +649,7 @@ obs_read_member(
 	from = *seen ? 32 - (unsigned)__builtin_clz(*seen) : 0;
 	for (j = 0, i = from < nkeys ? from : 0; j < nkeys;
 	     j++, i = i + 1 < nkeys ? i + 1 : 0)
-		if (is(k, n, keys[i])) {
+		if (obs_read_is(k, n, keys[i])) {
 			if (*seen & (1U << i))
 				return -1;
 			*seen |= 1U << i;
@@ -741,14 +728,9 @@ obs_read_enum(struct obs_read *r, const char *(*fn)(unsigned), unsigned count,
 {
 	const char *s;
 	size_t n;
-	unsigned i;
 
-	if (obs_read_text(r, &s, &n) != 0)
+	if (obs_read_text(r, &s, &n) != 0 ||
+	    !obs_read_name(s, n, fn, count, out))
 		return -1;
-	for (i = 0; i < count; i++)
-		if (is(s, n, fn(i))) {
-			*out = i;
-			return 0;
-		}
-	return -1;
+	return 0;
 }

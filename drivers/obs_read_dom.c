@@ -317,58 +317,6 @@ obs_dom_number(struct obs_dom *b, const char *s, size_t n)
 	}
 }
 
-/* Whether the n bytes at s are the string name. */
-static int
-is(const char *s, size_t n, const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (name[i] != s[i])
-			return 0;
-	return name[n] == '\0';
-}
-
-static int
-name_of(const char *s, size_t n, const char *(*fn)(unsigned), unsigned count,
-    unsigned *out)
-{
-	unsigned i;
-
-	for (i = 0; i < count; i++)
-		if (is(s, n, fn(i))) {
-			*out = i;
-			return 1;
-		}
-	return 0;
-}
-
-/* Up to 16 hex digits, as strtoull would take them but no more. */
-static int
-hash_of(const char *s, size_t n, uint64_t *out)
-{
-	uint64_t v = 0;
-	size_t i;
-	int c;
-
-	if (n == 0 || n > 16)
-		return 0;
-	for (i = 0; i < n; i++) {
-		c = (unsigned char)s[i];
-		if (c >= '0' && c <= '9')
-			c -= '0';
-		else if (c >= 'a' && c <= 'f')
-			c -= 'a' - 10;
-		else if (c >= 'A' && c <= 'F')
-			c -= 'A' - 10;
-		else
-			return 0;
-		v = v << 4 | (uint64_t)c;
-	}
-	*out = v;
-	return 1;
-}
-
 static int
 mac_of(const char *s, size_t n, uint8_t mac[6])
 {
@@ -422,12 +370,12 @@ obs_dom_string(struct obs_dom *b, const char *s, size_t n)
 		case D_NAME:
 			return str(b, s, n, &d->od_name);
 		case D_STATE:
-			return name_of(
+			return obs_read_name(
 			    s, n, obs_json_state_name, 4, &b->b_state);
 		case D_SCOPE:
 			return shared(b, s, n, &d->od_scope);
 		case D_HASH:
-			return hash_of(s, n, &d->od_hash);
+			return obs_read_hex(s, n, &d->od_hash);
 		default:
 			return 0;
 		}
@@ -438,7 +386,8 @@ obs_dom_string(struct obs_dom *b, const char *s, size_t n)
 	case L_BUILD:
 		switch (k) {
 		case 0:
-			return name_of(s, n, obs_json_type_name, 3, &b->b_type);
+			return obs_read_name(
+			    s, n, obs_json_type_name, 3, &b->b_type);
 		case 1:
 			return shared(b, s, n, &ob->ob_kernel);
 		case 2:
@@ -455,7 +404,7 @@ obs_dom_string(struct obs_dom *b, const char *s, size_t n)
 		case 1:
 			return shared(b, s, n, &b->b_disk.d_vdev);
 		case 2:
-			return name_of(
+			return obs_read_name(
 			    s, n, obs_json_format_name, 3, &b->b_format);
 		default:
 			return 0;

@@ -77,4 +77,61 @@ int obs_read_built(struct obs_read *, unsigned flags, struct xdc_obs_domain *);
 /* A whole number of plain digits (no sign, no leading 0), at most max. */
 int obs_read_digits(const char *s, size_t n, uint64_t max, uint64_t *out);
 
+/*
+ * Small readers of a string's bytes, shared by obs_read.c, obs_read_dom.c
+ * and obs_read_host.c; inline, as key matching is their hottest loop.
+ */
+/* Whether the n bytes at s are the string name. */
+static inline int
+obs_read_is(const char *s, size_t n, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (name[i] != s[i])
+			return 0;
+	return name[n] == '\0';
+}
+
+/* Which of the count names fn gives the n bytes at s are: 1, *out its index. */
+static inline int
+obs_read_name(const char *s, size_t n, const char *(*fn)(unsigned),
+    unsigned count, unsigned *out)
+{
+	unsigned i;
+
+	for (i = 0; i < count; i++)
+		if (obs_read_is(s, n, fn(i))) {
+			*out = i;
+			return 1;
+		}
+	return 0;
+}
+
+/* Up to 16 hex digits, as strtoull would take them but no more. */
+static inline int
+obs_read_hex(const char *s, size_t n, uint64_t *out)
+{
+	uint64_t v = 0;
+	size_t i;
+	int c;
+
+	if (n == 0 || n > 16)
+		return 0;
+	for (i = 0; i < n; i++) {
+		c = (unsigned char)s[i];
+		if (c >= '0' && c <= '9')
+			c -= '0';
+		else if (c >= 'a' && c <= 'f')
+			c -= 'a' - 10;
+		else if (c >= 'A' && c <= 'F')
+			c -= 'A' - 10;
+		else
+			return 0;
+		v = v << 4 | (uint64_t)c;
+	}
+	*out = v;
+	return 1;
+}
+
 #endif /* XDC_OBS_READ_DOM_H */

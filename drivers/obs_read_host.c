@@ -177,25 +177,10 @@ static int
 read_hash(struct obs_read *r, uint64_t *out)
 {
 	const char *s;
-	size_t n, i;
-	uint64_t v = 0;
-	int c;
+	size_t n;
 
-	if (obs_read_text(r, &s, &n) != 0 || n == 0 || n > 16)
+	if (obs_read_text(r, &s, &n) != 0 || !obs_read_hex(s, n, out))
 		return -1;
-	for (i = 0; i < n; i++) {
-		c = (unsigned char)s[i];
-		if (c >= '0' && c <= '9')
-			c -= '0';
-		else if (c >= 'a' && c <= 'f')
-			c -= 'a' - 10;
-		else if (c >= 'A' && c <= 'F')
-			c -= 'A' - 10;
-		else
-			return -1;
-		v = v << 4 | (uint64_t)c;
-	}
-	*out = v;
 	return 0;
 }
 
