@@ -19,6 +19,7 @@
 #include "base/error.h"
 #include "base/file.h"
 #include "pool/etcd_json.h"
+#include "tests/pool/sb.h"
 
 /* The whole file, through the project's own reader. */
 static char *
@@ -29,40 +30,6 @@ slurp(const char *path, size_t *len)
 	assert_int_equal(xdc_file_read(path, SIZE_MAX, 0, &buf, len), 0);
 	assert_non_null(buf);
 	return buf;
-}
-
-struct sb {
-	char *s;
-	size_t len, cap;
-};
-
-static void
-sb_add(struct sb *b, const char *p, size_t n)
-{
-	if (b->len + n + 1 > b->cap) {
-		b->cap = (b->len + n + 1) * 2;
-		b->s = xdc_reallocarray(b->s, b->cap, 1);
-	}
-	memcpy(b->s + b->len, p, n);
-	b->len += n;
-	b->s[b->len] = '\0';
-}
-
-static void sb_printf(struct sb *b, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void
-sb_printf(struct sb *b, const char *fmt, ...)
-{
-	char buf[256];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	assert_true(n >= 0 && (size_t)n < sizeof(buf));
-	sb_add(b, buf, (size_t)n);
 }
 
 static uint64_t rng = 88172645463325252ULL;

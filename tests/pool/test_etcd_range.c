@@ -28,6 +28,7 @@
 #include "base/ev.h"
 #include "pool/etcd.h"
 #include "pool/etcd_json.h"
+#include "tests/pool/sb.h"
 #include "tests/pool/etcd_same.h"
 
 /* One canned answer: status, body, and how much of the body to send. */
@@ -228,48 +229,15 @@ range(const struct canned *ans, size_t n, struct seen *s)
 	return fake_end(&f);
 }
 
-/* A growing string. */
-struct str {
-	char *s;
-	size_t len, cap;
-};
-
-static void
-str_add(struct str *b, const char *p, size_t n)
-{
-	if (b->len + n + 1 > b->cap) {
-		b->cap = (b->len + n + 1) * 2;
-		b->s = xdc_reallocarray(b->s, b->cap, 1);
-	}
-	memcpy(b->s + b->len, p, n);
-	b->len += n;
-	b->s[b->len] = '\0';
-}
-
-static void str_printf(struct str *, const char *, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void
-str_printf(struct str *b, const char *fmt, ...)
-{
-	char buf[256];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	str_add(b, buf, strlen(buf));
-}
-
 /* n kvs of 1,000-byte values at revision rev; the last value bad if bad. */
 static char *
 answer(size_t n, int64_t rev, int bad, size_t *len)
 {
-	struct str b = { 0 };
+	struct sb b = { 0 };
 	char v[1000], k[32], *sv, *sk;
 	size_t i, j;
 
-	str_printf(&b, "{\"header\":{\"revision\":\"%lld\"},\"kvs\":[",
+	sb_printf(&b, "{\"header\":{\"revision\":\"%lld\"},\"kvs\":[",
 	    (long long)rev);
 	for (i = 0; i < n; i++) {
 		for (j = 0; j < sizeof(v); j++)
@@ -279,15 +247,15 @@ answer(size_t n, int64_t rev, int bad, size_t *len)
 		sv = etcd_b64_encode(v, sizeof(v));
 		if (bad && i == n - 1)
 			sv[0] = '!';
-		str_printf(&b,
+		sb_printf(&b,
 		    "%s{\"key\":\"%s\",\"mod_revision\":\"%zu\",\"value\":\"",
 		    i > 0 ? "," : "", sk, i + 2);
-		str_add(&b, sv, strlen(sv));
-		str_add(&b, "\"}", 2);
+		sb_add(&b, sv, strlen(sv));
+		sb_add(&b, "\"}", 2);
 		free(sk);
 		free(sv);
 	}
-	str_printf(&b, "],\"count\":\"%zu\"}", n);
+	sb_printf(&b, "],\"count\":\"%zu\"}", n);
 	*len = b.len;
 	return b.s;
 }
